@@ -1,0 +1,41 @@
+using System;
+using Microsoft.ML;
+using Microsoft.ML.Runtime;
+
+namespace MLNetRank.Common
+{
+    /// <summary>
+    /// Progress and diagnostics of MLNetRank components on <see cref="MLContext.Log"/> (a channel named
+    /// <c>MLNetRank.&lt;Component&gt;</c>), and optionally on a caller's <see cref="IProgress{T}"/>.
+    /// Dispose it when the work ends.
+    /// </summary>
+    internal sealed class RankerLog : IDisposable
+    {
+        private readonly IChannel _channel;
+
+        public RankerLog(MLContext context, string component)
+        {
+            if (context is null)
+                throw new ArgumentNullException(nameof(context));
+            _channel = ((IChannelProvider)context).Start("MLNetRank." + component);
+        }
+
+        /// <summary>An informational message (Kind = Info).</summary>
+        public void Info(string message) => _channel.Info(MessageSensitivity.None, message);
+
+        /// <summary>A detailed message (Kind = Trace).</summary>
+        public void Trace(string message) => _channel.Trace(MessageSensitivity.None, message);
+
+        /// <summary>A warning (Kind = Warning).</summary>
+        public void Warning(string message) => _channel.Warning(MessageSensitivity.None, message);
+
+        /// <summary>Logs <paramref name="message"/> at Info and reports <paramref name="value"/> to <paramref name="progress"/>, if any.</summary>
+        public void Progress<T>(IProgress<T>? progress, T value, string message)
+        {
+            Info(message);
+            progress?.Report(value);
+        }
+
+        public void Dispose() => _channel.Dispose();
+    }
+}
