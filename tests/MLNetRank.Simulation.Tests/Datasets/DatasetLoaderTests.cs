@@ -27,6 +27,7 @@ namespace MLNetRank.Simulation.Tests.Datasets
         // ---------------- Census-Income ----------------
 
         [Fact]
+        [Trait("Category", "Quality")] // parses 99,762 rows x 42 columns (a few seconds on 2 busy cores)
         public void CensusIncome_LoadsTheSharedTestSplit()
         {
             var path = TestData.RequireFolder("census-income/census-income.test.gz");
