@@ -23,6 +23,10 @@ namespace MLNetRank.Benchmarks.Simulation
             long requests = args.Length > 0 ? long.Parse(args[0], CultureInfo.InvariantCulture) : 100_000;
             int scale = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1;
             Console.WriteLine();
+            Console.WriteLine("```");
+            Console.Write(new LiveStreamSimulator(new LiveStreamSimulatorOptions()).Describe());
+            Console.WriteLine("```");
+            Console.WriteLine();
             Console.WriteLine("| world | requests x positions | world build (s) | rows | cursor time (s) | impressions/s | managed memory after (MB) |");
             Console.WriteLine("|---|---|---|---|---|---|---|");
             foreach (int s in scale == 1 ? new[] { 1 } : new[] { 1, scale })
