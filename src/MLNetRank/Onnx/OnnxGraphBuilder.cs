@@ -591,44 +591,8 @@ namespace MLNetRank.Onnx
             return dims.ToArray();
         }
 
-        private static ProtoWriter ValueInfoProto(ValueInfo v)
-        {
-            // ValueInfoProto: name = 1, type = 2. TypeProto: tensor_type = 1. TypeProto.Tensor: elem_type = 1, shape = 2.
-            // TensorShapeProto: dim = 1. Dimension: dim_value = 1, dim_param = 2.
-            var shape = new ProtoWriter();
-            foreach (long d in v.Dims!)
-            {
-                var dim = new ProtoWriter();
-                if (d < 0)
-                    dim.WriteString(2, BatchDimension);
-                else
-                    dim.WriteInt64(1, d);
-                shape.WriteMessage(1, dim);
-            }
-            var tensor = new ProtoWriter();
-            tensor.WriteInt32(1, (int)v.ElementType);
-            tensor.WriteMessage(2, shape);
-            var type = new ProtoWriter();
-            type.WriteMessage(1, tensor);
-            var info = new ProtoWriter();
-            info.WriteString(1, v.Name);
-            info.WriteMessage(2, type);
-            return info;
-        }
+        private static ProtoWriter ValueInfoProto(ValueInfo v) => OnnxModelProto.ValueInfo(new OnnxTensorSpec(v.Name, v.ElementType, v.Dims!));
 
-        private static ProtoWriter NodeProto(Node n)
-        {
-            // NodeProto: input = 1, output = 2, name = 3, op_type = 4, attribute = 5.
-            var w = new ProtoWriter();
-            foreach (var i in n.Inputs)
-                w.WriteString(1, i);
-            foreach (var o in n.Outputs)
-                w.WriteString(2, o);
-            w.WriteString(3, n.Name);
-            w.WriteString(4, n.OpType);
-            foreach (var a in n.Attributes)
-                w.WriteMessage(5, a.ToProto());
-            return w;
-        }
+        private static ProtoWriter NodeProto(Node n) => OnnxModelProto.Node(n.OpType, n.Inputs, n.Outputs, n.Name, n.Attributes);
     }
 }

@@ -49,6 +49,24 @@ namespace MLNetRank.Onnx
             _out.WriteBytes(UnsafeByteOperations.UnsafeWrap(value));
         }
 
+        public void WriteRawVarint(int field, ulong value)
+        {
+            _out.WriteTag(field, WireFormat.WireType.Varint);
+            _out.WriteUInt64(value);
+        }
+
+        public void WriteRawFixed32(int field, uint value)
+        {
+            _out.WriteTag(field, WireFormat.WireType.Fixed32);
+            _out.WriteFixed32(value);
+        }
+
+        public void WriteRawFixed64(int field, ulong value)
+        {
+            _out.WriteTag(field, WireFormat.WireType.Fixed64);
+            _out.WriteFixed64(value);
+        }
+
         public void WriteMessage(int field, ProtoWriter message) => WriteBytes(field, message.ToArray());
 
         public void WritePackedInt64(int field, ReadOnlySpan<long> values)
