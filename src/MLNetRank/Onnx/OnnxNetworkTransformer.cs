@@ -28,6 +28,9 @@ namespace MLNetRank.Onnx
 
         private readonly byte[] _model;
 
+        /// <summary>The temporary model file the inner transformer reads (null once disposed).</summary>
+        internal string? ModelFile => _modelFile;
+
         /// <summary>The built-in transformer this wraps (what <c>mlContext.Model.Load</c> returns after a save).</summary>
         public OnnxTransformer Inner { get; }
 

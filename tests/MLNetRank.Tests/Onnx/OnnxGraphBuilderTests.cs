@@ -284,5 +284,20 @@ namespace MLNetRank.Tests.Onnx
             var r = OrtRunner.Run(g.ToBytes(), ("Relu_0", new[] { -1f, 2f }, new long[] { 2, 1 }));
             Assert.Equal(new[] { 0f, 2f }, r.Floats[b]);
         }
+
+        [Fact]
+        public void TheSameGraphGivesTheSameBytes()
+        {
+            byte[] Build(int seed)
+            {
+                var rng = new Random(seed);
+                var g = new OnnxGraphBuilder("det");
+                var x = g.AddInput("X", new long[] { -1, 3 });
+                g.AddOutput(g.Sigmoid(g.Dense(x, OrtRunner.Random(rng, 6), OrtRunner.Random(rng, 2), 3, 2), "Y"), new long[] { -1, 2 });
+                return g.ToBytes();
+            }
+            Assert.Equal(Build(1), Build(1));
+            Assert.NotEqual(Build(1), Build(2));
+        }
     }
 }

@@ -51,7 +51,9 @@ namespace MLNetRank.Tests.Onnx
                     Assert.Equal(1, type.Size);
                     AssertScores(net, rows, scored);
                     ml.Model.Save(model, data.Schema, zip);
-                    tempFile = Directory.GetFiles(OnnxTempFilesFolder()).Single();
+                    tempFile = model.ModelFile!;
+                    Assert.True(File.Exists(tempFile));
+                    Assert.Equal(OnnxTempFilesFolder(), Path.GetDirectoryName(tempFile));
                 }
                 Assert.False(File.Exists(tempFile), "disposing the transformer deletes its temporary model file");
 

@@ -237,5 +237,104 @@ namespace MLNetRank.Tests.Onnx
             using var other = RequestScorer.Open(zip);
             Assert.Throws<ArgumentException>(() => other.Score(request));
         }
+
+        private sealed class MmoeRow
+        {
+            [VectorType(12)]
+            public float[] Dense { get; set; } = Array.Empty<float>();
+            public uint UserId { get; set; }
+            public uint LiveId { get; set; }
+        }
+
+        [Fact]
+        public void SmallMmoeMatchesTheMlNetPathAndAllocatesNothingPerRow()
+        {
+            var spec = new ReferenceNetworks.MmoeSpec
+            {
+                DenseInputs = 12,
+                Ids = new[] { ("UserId", 50), ("LiveId", 20) },
+                EmbeddingDim = 4,
+                Experts = 3,
+                ExpertLayers = new[] { 16, 8 },
+                TowerLayers = new[] { 4 },
+                Seed = 3,
+            };
+            var ml = new MLContext(seed: 1);
+            var rng = new Random(4);
+            var rows = Enumerable.Range(0, 64).Select(_ => new MmoeRow
+            {
+                Dense = OrtRunner.Random(rng, 12, 3f),
+                UserId = (uint)rng.Next(50),
+                LiveId = (uint)rng.Next(20),
+            }).ToList();
+            var data = ml.Data.LoadFromEnumerable(rows);
+            string zip = TempZip();
+            using (var model = ml.Ranker().Transforms.ApplyOnnxNetwork(ReferenceNetworks.Mmoe(spec)).Fit(data))
+                ml.Model.Save(model, data.Schema, zip);
+            var loaded = new MLContext(seed: 2).Model.Load(zip, out _);
+            var scored = loaded.Transform(data);
+            var click = Rows.Column(scored, "ClickProbability");
+            var buy = Rows.Column(scored, "BuyProbability");
+            (loaded as IDisposable)?.Dispose();
+
+            using var scorer = RequestScorer.Open(zip);
+            using var request = scorer.CreateRequest(64);
+            request.Load(data);
+            scorer.Score(request);
+            var pc = request.GetOutput<float>("ClickProbability");
+            var pb = request.GetOutput<float>("BuyProbability");
+            for (int i = 0; i < rows.Count; i++)
+            {
+                Assert.True(Math.Abs(click[i] - pc[i]) <= 1e-6, $"click {i}: {click[i]} vs {pc[i]}");
+                Assert.True(Math.Abs(buy[i] - pb[i]) <= 1e-6, $"buy {i}: {buy[i]} vs {pb[i]}");
+            }
+            Assert.True(click.Distinct().Count() > 10, "the scores vary across rows");
+
+            // Managed allocation of one Score call does not grow with the number of rows.
+            long Allocated(int n)
+            {
+                request.Count = n;
+                scorer.Score(request); // caches the ONNX Runtime values for this size
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                for (int k = 0; k < 10; k++)
+                    scorer.Score(request);
+                return (GC.GetAllocatedBytesForCurrentThread() - before) / 10;
+            }
+            long small = Allocated(2), large = Allocated(64);
+            Assert.True(large - small < 256, $"per-call allocation grows with rows: {small} B for 2 rows, {large} B for 64");
+        }
+
+        [Fact]
+        public void TheMlNetPrefixPathAllocatesNothingPerRow()
+        {
+            var ml = new MLContext(seed: 1);
+            var rng = new Random(5);
+            var rows = Enumerable.Range(0, 64).Select(i => new RawRow
+            {
+                A = OrtRunner.Random(rng, 3),
+                B = OrtRunner.Random(rng, 2),
+                UserId = (uint)rng.Next(TinyRanker.Users),
+            }).ToList();
+            var data = ml.Data.LoadFromEnumerable(rows);
+            var pipeline = ml.Transforms.Concatenate("Features", "A", "B")
+                .Append(ml.Ranker().Transforms.ApplyOnnxNetwork(TinyRanker.Create(6).Build()));
+            string zip = TempZip();
+            using (var model = pipeline.Fit(data))
+                ml.Model.Save(model, data.Schema, zip);
+            using var scorer = RequestScorer.Open(zip);
+            using var request = scorer.CreateRequest(64);
+            request.Load(data);
+            long Allocated(int n)
+            {
+                request.Count = n;
+                scorer.Score(request);
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                for (int k = 0; k < 10; k++)
+                    scorer.Score(request);
+                return (GC.GetAllocatedBytesForCurrentThread() - before) / 10;
+            }
+            long small = Allocated(2), large = Allocated(64);
+            Assert.True(large - small < 256, $"per-call allocation grows with rows: {small} B for 2 rows, {large} B for 64");
+        }
     }
 }
