@@ -149,6 +149,9 @@ namespace MLNetRank.Onnx
                         $"the graph expects {n} ([{string.Join(", ", input.Dims)}]).");
             }
             var adapted = Adapt(columnTypes);
+            using (var log = new RankerLog(_context, "Onnx"))
+                log.Info($"ONNX network: inputs [{string.Join("; ", _graphInputs.Select(i => $"{i} <- column '{ColumnOf(i)}' ({columnTypes[i.Name]})"))}], " +
+                         $"outputs [{string.Join(", ", OutputColumnNames())}]; {(ReferenceEquals(adapted, _options.Model) ? "graph used as is" : "graph adapted to the columns")}.");
             string path = OnnxTempFiles.Write(adapted);
             try
             {

@@ -205,7 +205,12 @@ namespace MLNetRank.Onnx
             for (int i = last; i < flat.Count; i++)
                 if (i == last || !prefix.Contains(flat[i]))
                     (flat[i] as IDisposable)?.Dispose();
-            return new RequestScorer(context, inputSchema, prefix, flat.Count - last - 1, onnxModels[count - 1], options);
+            var scorer = new RequestScorer(context, inputSchema, prefix, flat.Count - last - 1, onnxModels[count - 1], options);
+            using (var log = new Common.RankerLog(context, "Onnx"))
+                log.Info($"Request scorer on {source}: network inputs [{string.Join("; ", scorer.NetworkInputs)}], outputs [{string.Join("; ", scorer.NetworkOutputs)}], " +
+                         $"{prefix.Count} ML.NET transform(s) before the network, {scorer.SkippedTransformCount} after it not applied, " +
+                         $"{options.IntraOpNumThreads} intra-op thread(s).");
+            return scorer;
         }
 
         private static void Flatten(ITransformer t, List<ITransformer> into)
