@@ -1,0 +1,294 @@
+using System;
+using System.Collections.Generic;
+using System.Threading.Tasks;
+using Microsoft.ML.Trainers.FastTree;
+
+namespace MLNetRank.Gbdt
+{
+    /// <summary>
+    /// A fast, allocation-free evaluator of a trained ML.NET tree ensemble (FastTree or LightGBM model parameters) that
+    /// returns, for a row of features, the index of the leaf each tree routes the row to. The trees are flattened into one
+    /// array of 16-byte nodes; a batch is evaluated tree by tree over blocks of rows (each tree stays in cache) and blocks
+    /// run in parallel. It gives exactly the leaves of ML.NET's own tree featurizer
+    /// (<c>FeaturizeByPretrainTreeEnsemble</c>), including its rule for NaN (learned per split node from ML.NET's evaluator
+    /// when the encoder is built, see <see cref="NanGoesLeft"/>), and is what <see cref="GbdtLeafEncodingTransformer"/>
+    /// uses for training-time encoding and request scoring.
+    /// </summary>
+    /// <remarks>
+    /// Split rule (ML.NET's): a numerical node sends a row left (to <c>LeftChild</c>) when <c>x &lt;= threshold</c>, right
+    /// otherwise, so <c>+Inf</c> goes right and <c>-Inf</c> goes left. A NaN goes the way ML.NET's evaluator sends it at that
+    /// node: for FastTree models always right (NaN &lt;= t is false); for LightGBM models left or right as LightGBM's
+    /// missing-value direction (<c>default_left</c>) says, and, in a tree where some node tracks missing values, as if 0 at
+    /// the nodes that do not. A categorical node goes right when any of its indicator features is &gt; 0 (NaN counts as 0).
+    /// Instances are immutable and thread-safe.
+    /// </remarks>
+    public sealed class GbdtLeafEncoder
+    {
+        // Node.Meta: bits 0..29 = feature index (numerical) or categorical-set index; bit 30 = categorical; bit 31 = NaN goes left.
+        private const int FeatureMask = 0x3FFFFFFF;
+        private const int CategoricalBit = 0x40000000;
+
+        private readonly struct Node
+        {
+            public readonly int Meta;
+            public readonly float Threshold;
+            public readonly int Left;   // >= 0: node index relative to the tree's first node; < 0: ~leaf
+            public readonly int Right;
+
+            public Node(int meta, float threshold, int left, int right)
+            {
+                Meta = meta;
+                Threshold = threshold;
+                Left = left;
+                Right = right;
+            }
+        }
+
+        private readonly Node[] _nodes;
+        private readonly int[] _treeStart;      // first node of each tree in _nodes; -1 for a single-leaf tree
+        private readonly int[] _leafCounts;
+        private readonly int[] _leafOffsets;
+        private readonly int[][] _categoricalSets;
+        private readonly bool[][] _nanGoesLeft;
+
+        private GbdtLeafEncoder(Node[] nodes, int[] treeStart, int[] leafCounts, int[][] categoricalSets, bool[][] nanGoesLeft, int featureCount)
+        {
+            _nodes = nodes;
+            _treeStart = treeStart;
+            _leafCounts = leafCounts;
+            _categoricalSets = categoricalSets;
+            _nanGoesLeft = nanGoesLeft;
+            FeatureCount = featureCount;
+            _leafOffsets = new int[leafCounts.Length];
+            int total = 0;
+            for (int t = 0; t < leafCounts.Length; t++)
+            {
+                _leafOffsets[t] = total;
+                total += leafCounts[t];
+            }
+            TotalLeafCount = total;
+            int max = 1;
+            foreach (int c in leafCounts)
+                max = Math.Max(max, c);
+            MaximumLeafCount = max;
+        }
+
+        /// <summary>Number of trees; <see cref="Encode"/> writes one leaf index per tree.</summary>
+        public int TreeCount => _leafCounts.Length;
+
+        /// <summary>Length of the feature vector the trees were trained on.</summary>
+        public int FeatureCount { get; }
+
+        /// <summary>Number of leaves of each tree: tree <c>t</c>'s leaf index lies in <c>[0, LeafCounts[t])</c>.</summary>
+        public IReadOnlyList<int> LeafCounts => _leafCounts;
+
+        /// <summary>Offset of each tree's first leaf in the one-hot indicator over all leaves (trees in order).</summary>
+        public IReadOnlyList<int> LeafOffsets => _leafOffsets;
+
+        /// <summary>Sum of <see cref="LeafCounts"/>: the length of the one-hot indicator vector.</summary>
+        public int TotalLeafCount { get; }
+
+        /// <summary>The largest leaf count of any tree: the cardinality of the leaf-id key type.</summary>
+        public int MaximumLeafCount { get; }
+
+        /// <summary>
+        /// Whether a NaN in the split feature of node <paramref name="node"/> of tree <paramref name="tree"/> goes to the
+        /// left (<c>&lt;=</c>) child, as ML.NET's evaluator does it for this ensemble.
+        /// </summary>
+        /// <param name="tree">Tree index.</param>
+        /// <param name="node">Internal node index in the tree (as in <see cref="RegressionTreeBase.LeftChild"/>).</param>
+        public bool NanGoesLeft(int tree, int node) => _nanGoesLeft[tree][node];
+
+        /// <summary>
+        /// Builds an encoder for <paramref name="trees"/> (of FastTree, FastForest or LightGBM model
+        /// parameters), with the NaN direction of every split node given by <paramref name="nanGoesLeft"/> (one array per
+        /// tree, one flag per internal node; null: NaN goes right everywhere, ML.NET's rule for FastTree models).
+        /// </summary>
+        internal static GbdtLeafEncoder Create(IReadOnlyList<RegressionTreeBase> trees, int featureCount, bool[][]? nanGoesLeft)
+        {
+            if (trees.Count == 0)
+                throw new ArgumentException("The tree ensemble has no trees.", nameof(trees));
+            var nodes = new List<Node>();
+            var starts = new int[trees.Count];
+            var leafCounts = new int[trees.Count];
+            var catSets = new List<int[]>();
+            var nan = new bool[trees.Count][];
+            for (int t = 0; t < trees.Count; t++)
+            {
+                var tree = trees[t];
+                leafCounts[t] = tree.NumberOfLeaves;
+                int n = tree.NumberOfLeaves > 1 ? tree.NumberOfNodes : 0;
+                nan[t] = nanGoesLeft?[t] ?? new bool[n];
+                if (nan[t].Length < n)
+                    throw new ArgumentException($"Tree {t}: {nan[t].Length} NaN flags for {n} nodes.", nameof(nanGoesLeft));
+                if (n == 0)
+                {
+                    starts[t] = -1;
+                    continue;
+                }
+                starts[t] = nodes.Count;
+                for (int i = 0; i < n; i++)
+                {
+                    int meta;
+                    float threshold;
+                    if (tree.CategoricalSplitFlags[i])
+                    {
+                        var cats = tree.GetCategoricalSplitFeaturesAt(i);
+                        var set = new int[cats.Count];
+                        for (int k = 0; k < set.Length; k++)
+                        {
+                            set[k] = cats[k];
+                            CheckFeature(set[k], featureCount, t, i);
+                        }
+                        meta = catSets.Count | CategoricalBit;
+                        catSets.Add(set);
+                        threshold = 0f;
+                    }
+                    else
+                    {
+                        int f = tree.NumericalSplitFeatureIndexes[i];
+                        CheckFeature(f, featureCount, t, i);
+                        meta = f;
+                        threshold = tree.NumericalSplitThresholds[i];
+                        if (nan[t][i])
+                            meta |= int.MinValue;
+                    }
+                    int left = tree.LeftChild[i], right = tree.RightChild[i];
+                    CheckChild(left, n, tree.NumberOfLeaves, t, i);
+                    CheckChild(right, n, tree.NumberOfLeaves, t, i);
+                    nodes.Add(new Node(meta, threshold, left, right));
+                }
+            }
+            return new GbdtLeafEncoder(nodes.ToArray(), starts, leafCounts, catSets.ToArray(), nan, featureCount);
+        }
+
+        private static void CheckFeature(int f, int featureCount, int tree, int node)
+        {
+            if (f < 0 || f >= featureCount || f > FeatureMask)
+                throw new ArgumentException($"Tree {tree}, node {node} splits on feature {f}, outside the {featureCount} features of the ensemble.");
+        }
+
+        private static void CheckChild(int child, int nodeCount, int leafCount, int tree, int node)
+        {
+            if (child >= nodeCount || (child < 0 && ~child >= leafCount))
+                throw new ArgumentException($"Tree {tree}, node {node} has an invalid child {child}.");
+        }
+
+        /// <summary>
+        /// Writes, for one row of <see cref="FeatureCount"/> features, the leaf index of every tree into
+        /// <paramref name="leaves"/> (length at least <see cref="TreeCount"/>). No allocation.
+        /// </summary>
+        /// <param name="features">The row's features, dense, in the order the trees were trained on.</param>
+        /// <param name="leaves">Receives tree <c>t</c>'s leaf index (0-based, below <c>LeafCounts[t]</c>) at position <c>t</c>.</param>
+        public void Encode(ReadOnlySpan<float> features, Span<int> leaves)
+        {
+            if (features.Length < FeatureCount)
+                throw new ArgumentException($"The row has {features.Length} features; the trees need {FeatureCount}.", nameof(features));
+            if (leaves.Length < TreeCount)
+                throw new ArgumentException($"The output has room for {leaves.Length} leaves; there are {TreeCount} trees.", nameof(leaves));
+            for (int t = 0; t < _treeStart.Length; t++)
+                leaves[t] = Walk(_treeStart[t], features);
+        }
+
+        /// <summary>
+        /// Encodes <paramref name="rowCount"/> rows stored row-major in <paramref name="features"/>
+        /// (<c>rowCount * FeatureCount</c> values) into <paramref name="leaves"/> (<c>rowCount * TreeCount</c> values,
+        /// row-major: row <c>r</c>, tree <c>t</c> at <c>r * TreeCount + t</c>). Blocks of rows run in parallel on up to
+        /// <paramref name="maxDegreeOfParallelism"/> threads (null: all cores; 1: the calling thread only).
+        /// </summary>
+        /// <param name="features">Row-major features.</param>
+        /// <param name="rowCount">Number of rows.</param>
+        /// <param name="leaves">Row-major output leaf indices.</param>
+        /// <param name="maxDegreeOfParallelism">Maximum number of threads; null for all cores.</param>
+        public void EncodeBatch(float[] features, int rowCount, int[] leaves, int? maxDegreeOfParallelism = null)
+        {
+            if (features is null)
+                throw new ArgumentNullException(nameof(features));
+            if (leaves is null)
+                throw new ArgumentNullException(nameof(leaves));
+            if (rowCount < 0)
+                throw new ArgumentOutOfRangeException(nameof(rowCount), "The row count must not be negative.");
+            if ((long)rowCount * FeatureCount > features.Length)
+                throw new ArgumentException($"{rowCount} rows of {FeatureCount} features need {(long)rowCount * FeatureCount} values; got {features.Length}.", nameof(features));
+            if ((long)rowCount * TreeCount > leaves.Length)
+                throw new ArgumentException($"{rowCount} rows of {TreeCount} trees need {(long)rowCount * TreeCount} leaves; got {leaves.Length}.", nameof(leaves));
+            if (maxDegreeOfParallelism is < 1)
+                throw new ArgumentOutOfRangeException(nameof(maxDegreeOfParallelism), "The degree of parallelism must be at least 1.");
+            const int block = 128;
+            int blocks = (rowCount + block - 1) / block;
+            int dop = maxDegreeOfParallelism ?? Environment.ProcessorCount;
+            if (dop == 1 || blocks <= 1)
+            {
+                EncodeRange(features, leaves, 0, rowCount);
+                return;
+            }
+            Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = dop }, b =>
+            {
+                int start = b * block;
+                EncodeRange(features, leaves, start, Math.Min(rowCount, start + block));
+            });
+        }
+
+        private void EncodeRange(float[] features, int[] leaves, int rowStart, int rowEnd)
+        {
+            int f = FeatureCount, trees = TreeCount;
+            for (int t = 0; t < trees; t++)
+            {
+                int start = _treeStart[t];
+                for (int r = rowStart; r < rowEnd; r++)
+                    leaves[r * trees + t] = Walk(start, new ReadOnlySpan<float>(features, r * f, f));
+            }
+        }
+
+        /// <summary>
+        /// Writes the one-hot indicator over all leaves (length <see cref="TotalLeafCount"/>, tree <c>t</c>'s leaves at
+        /// <c>LeafOffsets[t] ..</c>) for the leaf indices of one row, as ML.NET's featurizer writes its <c>Leaves</c> column.
+        /// </summary>
+        /// <param name="leaves">The row's leaf indices, one per tree.</param>
+        /// <param name="indicator">Receives 1 at each selected leaf and 0 elsewhere.</param>
+        public void ToIndicator(ReadOnlySpan<int> leaves, Span<float> indicator)
+        {
+            if (leaves.Length < TreeCount || indicator.Length < TotalLeafCount)
+                throw new ArgumentException($"Need {TreeCount} leaves and room for {TotalLeafCount} indicator values.");
+            indicator.Slice(0, TotalLeafCount).Clear();
+            for (int t = 0; t < TreeCount; t++)
+                indicator[_leafOffsets[t] + leaves[t]] = 1f;
+        }
+
+        private int Walk(int start, ReadOnlySpan<float> row)
+        {
+            if (start < 0)
+                return 0;
+            var nodes = _nodes;
+            int i = start;
+            while (true)
+            {
+                ref readonly Node node = ref nodes[i];
+                int meta = node.Meta;
+                bool right;
+                if ((meta & CategoricalBit) == 0)
+                {
+                    float x = row[meta & FeatureMask];
+                    // NaN: "x <= t" and "x > t" are both false, so the comparison picks the NaN direction.
+                    right = meta < 0 ? x > node.Threshold : !(x <= node.Threshold);
+                }
+                else
+                {
+                    right = false;
+                    foreach (int c in _categoricalSets[meta & FeatureMask])
+                    {
+                        if (row[c] > 0f)
+                        {
+                            right = true;
+                            break;
+                        }
+                    }
+                }
+                int child = right ? node.Right : node.Left;
+                if (child < 0)
+                    return ~child;
+                i = start + child;
+            }
+        }
+    }
+}
