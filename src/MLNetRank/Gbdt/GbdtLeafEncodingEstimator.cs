@@ -21,8 +21,8 @@ namespace MLNetRank.Gbdt
     /// <item><term>Needs training data?</term><description>Yes, unless <see cref="GbdtLeafEncodingOptions.ModelParameters"/> is given (then only the schema).</description></item>
     /// <item><term>Input columns</term><description>Features: known-size vector of Single; Label: Boolean or Single (binary), Single (regression); optional weight: Single.</description></item>
     /// <item><term>Output columns</term><description>Leaf ids: known-size vector (one slot per tree) of Key&lt;UInt32&gt; with cardinality = the largest leaf count; optional indicator: known-size vector of Single over all leaves.</description></item>
-    /// <item><term>Required packages</term><description>Microsoft.ML, Microsoft.ML.FastTree (Microsoft.ML.LightGbm for LightGBM trees), Microsoft.ML.OnnxTransformer + Microsoft.ML.OnnxRuntime.</description></item>
-    /// <item><term>Saved as</term><description>Built-in transformers: tree featurizer, OnnxTransformer, ValueToKeyMapping, ColumnSelecting. Loads without MLNetRank.</description></item>
+    /// <item><term>Required packages</term><description>Training: MLNetRank, Microsoft.ML.FastTree / Microsoft.ML.LightGbm. Serving the saved zip: Microsoft.ML, Microsoft.ML.OnnxTransformer + Microsoft.ML.OnnxRuntime.</description></item>
+    /// <item><term>Saved as</term><description>Built-in transformers: OnnxTransformer (the trees as an ONNX TreeEnsembleRegressor), ValueToKeyMapping, ValueMapping, KeyToVector, ColumnSelecting. Loads without MLNetRank.</description></item>
     /// </list>
     /// Missing values: a NaN feature follows the trees' missing-value rule as ML.NET evaluates it (FastTree: NaN goes to
     /// the right, "greater than" child; LightGBM: its learned default direction). Infinite features compare as numbers.
@@ -156,17 +156,16 @@ namespace MLNetRank.Gbdt
                     $"The feature column '{o.FeatureColumnName}' has {featureCount} slots but the trees split on feature {maxFeature}.");
 
             log.Progress(o.Progress, "building the encoder", $"GBDT leaf encoding: {trees.Count} trees, {trees.Sum(t => t.NumberOfLeaves)} leaves; building the saved chain and the fast encoder.");
+            // ML.NET's featurizer is the reference evaluator: it tells the NaN direction of every split node.
             var schemaOnly = FeatureRows.Load(_context, featureCount, o.FeatureColumnName, Array.Empty<float[]>());
-            var featurizer = BuildFeaturizer(_context, model, o.FeatureColumnName, LeavesColumn(o)).Fit(schemaOnly);
-            var nanLeft = NanRuleProbe.Learn(_context, featurizer, trees, featureCount, o.FeatureColumnName, LeavesColumn(o));
+            const string probeLeaves = "__GbdtProbeLeaves";
+            var featurizer = BuildFeaturizer(_context, model, o.FeatureColumnName, probeLeaves).Fit(schemaOnly);
+            var nanLeft = NanRuleProbe.Learn(_context, featurizer, trees, featureCount, o.FeatureColumnName, probeLeaves);
             var encoder = GbdtLeafEncoder.Create(trees, featureCount, nanLeft);
-            var inner = BuildChain(_context, featurizer, encoder, input, o);
+            var inner = BuildChain(_context, trees, encoder, o);
             log.Progress(o.Progress, "done", "GBDT leaf encoding: fitted.");
             return new GbdtLeafEncodingTransformer(inner, encoder, model, o.FeatureColumnName, o.OutputColumnName, o.IndicatorColumnName, o.MaximumDegreeOfParallelism);
         }
-
-        private static string LeavesColumn(GbdtLeafEncodingOptions o)
-            => string.IsNullOrEmpty(o.IndicatorColumnName) ? "__GbdtLeaves_" + o.OutputColumnName : o.IndicatorColumnName!;
 
         internal static IReadOnlyList<RegressionTreeBase> TreesOf(TreeEnsembleModelParameters model) => model switch
         {
@@ -185,34 +184,74 @@ namespace MLNetRank.Gbdt
                 LeavesColumnName = leavesColumn,
             });
 
-        private static ITransformer BuildChain(MLContext context, TreeEnsembleFeaturizationTransformer featurizer, GbdtLeafEncoder encoder,
-            IDataView input, GbdtLeafEncodingOptions o)
+        private static ITransformer BuildChain(MLContext context, IReadOnlyList<RegressionTreeBase> trees, GbdtLeafEncoder encoder, GbdtLeafEncodingOptions o)
         {
-            string leaves = LeavesColumn(o);
-            string index = "__GbdtLeafIndex_" + o.OutputColumnName;
-            var onnxBytes = LeafIndexOnnxGraph.Build(leaves, index, encoder.LeafCounts);
-            var keys = new List<KeyRow>();
-            for (int j = 0; j < encoder.MaximumLeafCount; j++)
-                keys.Add(new KeyRow { Leaf = j });
-            var keyData = context.Data.LoadFromEnumerable(keys);
+            string local = "__GbdtLeafIndex_" + o.OutputColumnName;
+            string global = "__GbdtGlobalLeaf_" + o.OutputColumnName;
+            string names = "__GbdtLeafName_" + o.OutputColumnName;
+            string nameKeys = "__GbdtLeafKey_" + o.OutputColumnName;
+            bool indicator = !string.IsNullOrEmpty(o.IndicatorColumnName);
+            var onnxBytes = LeafIndexOnnxGraph.Build(trees, encoder, o.FeatureColumnName, local, global);
 
-            var schemaOnly = FeatureRows.Load(context, encoder.FeatureCount, o.FeatureColumnName, Array.Empty<float[]>());
-            var afterFeaturizer = featurizer.Transform(schemaOnly);
-            // ApplyOnnxModel(Stream) copies the bytes to a temporary file owned (and deleted on Dispose) by the OnnxTransformer.
-            using var stream = new MemoryStream(onnxBytes);
-            var onnx = context.Transforms.ApplyOnnxModel(new[] { index }, new[] { leaves }, stream).Fit(afterFeaturizer);
-            var afterOnnx = onnx.Transform(afterFeaturizer);
-            var toKey = context.Transforms.Conversion.MapValueToKey(o.OutputColumnName, index, keyData: keyData,
-                keyOrdinality: Microsoft.ML.Transforms.ValueToKeyMappingEstimator.KeyOrdinality.ByOccurrence).Fit(afterOnnx);
-            var afterKey = toKey.Transform(afterOnnx);
-            var dropNames = string.IsNullOrEmpty(o.IndicatorColumnName) ? new[] { leaves, index } : new[] { index };
-            var drop = context.Transforms.DropColumns(dropNames).Fit(afterKey);
-            return new TransformerChain<ITransformer>(featurizer, onnx, toKey, drop);
+            var view = FeatureRows.Load(context, encoder.FeatureCount, o.FeatureColumnName, Array.Empty<float[]>());
+            var parts = new List<ITransformer>();
+            ITransformer Add(ITransformer t)
+            {
+                parts.Add(t);
+                view = t.Transform(view);
+                return t;
+            }
+
+            // ApplyOnnxModel(Stream) copies the bytes to a temporary file owned (and deleted on Dispose) by the OnnxTransformer;
+            // the zip stores the bytes themselves.
+            using (var stream = new MemoryStream(onnxBytes))
+                Add(context.Transforms.ApplyOnnxModel(indicator ? new[] { local, global } : new[] { local }, new[] { o.FeatureColumnName }, stream).Fit(view));
+
+            // Per-tree leaf index (float) -> Key<UInt32, max leaves>: leaf j has raw key j + 1.
+            var leafKeys = new List<FloatRow>();
+            for (int j = 0; j < encoder.MaximumLeafCount; j++)
+                leafKeys.Add(new FloatRow { Value = j });
+            Add(context.Transforms.Conversion.MapValueToKey(o.OutputColumnName, local, keyData: context.Data.LoadFromEnumerable(leafKeys),
+                keyOrdinality: Microsoft.ML.Transforms.ValueToKeyMappingEstimator.KeyOrdinality.ByOccurrence).Fit(view));
+
+            var drop = new List<string> { local };
+            if (indicator)
+            {
+                // Global leaf index -> leaf name -> key over all leaves (key values = names) -> count vector over all leaves,
+                // which is the one-hot indicator with slot names TreeTTTLeafLLL.
+                var pairs = new List<KeyValuePair<float, string>>();
+                var nameRows = new List<TextRow>();
+                for (int t = 0; t < encoder.TreeCount; t++)
+                {
+                    for (int j = 0; j < encoder.LeafCounts[t]; j++)
+                    {
+                        string name = LeafName(t, j);
+                        pairs.Add(new KeyValuePair<float, string>(encoder.LeafOffsets[t] + j, name));
+                        nameRows.Add(new TextRow { Value = name });
+                    }
+                }
+                Add(context.Transforms.Conversion.MapValue(names, pairs, global).Fit(view));
+                Add(context.Transforms.Conversion.MapValueToKey(nameKeys, names, keyData: context.Data.LoadFromEnumerable(nameRows),
+                    keyOrdinality: Microsoft.ML.Transforms.ValueToKeyMappingEstimator.KeyOrdinality.ByOccurrence).Fit(view));
+                Add(context.Transforms.Conversion.MapKeyToVector(o.IndicatorColumnName!, nameKeys, outputCountVector: true).Fit(view));
+                drop.AddRange(new[] { global, names, nameKeys });
+            }
+            Add(context.Transforms.DropColumns(drop.ToArray()).Fit(view));
+            return new TransformerChain<ITransformer>(parts.ToArray());
         }
 
-        private sealed class KeyRow
+        /// <summary>Slot name of leaf <paramref name="leaf"/> of tree <paramref name="tree"/>, as ML.NET's tree featurizer names them.</summary>
+        internal static string LeafName(int tree, int leaf)
+            => string.Format(System.Globalization.CultureInfo.InvariantCulture, "Tree{0:000}Leaf{1:000}", tree, leaf);
+
+        private sealed class FloatRow
         {
-            public float Leaf { get; set; }
+            public float Value { get; set; }
+        }
+
+        private sealed class TextRow
+        {
+            public string Value { get; set; } = "";
         }
 
         private TreeEnsembleModelParameters Train(IDataView input, RankerLog log)

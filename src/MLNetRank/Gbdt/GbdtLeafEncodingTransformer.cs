@@ -9,10 +9,11 @@ namespace MLNetRank.Gbdt
     /// <summary>
     /// The fitted GBDT leaf encoder. <see cref="Transform"/> adds the per-tree leaf-id key vector (and, when asked, the
     /// one-hot indicator over all leaves) through a chain of ML.NET's own saveable transformers (<see cref="SavedTransformer"/>):
-    /// the tree featurizer (<c>FeaturizeByPretrainTreeEnsemble</c>), a small ONNX graph applied by <c>OnnxTransformer</c>
-    /// (per-tree argmax of the one-hot leaves), <c>MapValueToKey</c> and <c>DropColumns</c>. Saving writes that chain, so
-    /// <c>mlContext.Model.Load</c> gives it back in any process with Microsoft.ML, Microsoft.ML.FastTree (plus
-    /// Microsoft.ML.LightGbm for LightGBM trees) and Microsoft.ML.OnnxTransformer, without MLNetRank.
+    /// an ONNX graph of the trees (<c>TreeEnsembleRegressor</c> whose per-tree output is the leaf index) applied by
+    /// <c>OnnxTransformer</c>, <c>MapValueToKey</c>, and for the indicator <c>MapValue</c> (leaf names), <c>MapValueToKey</c>
+    /// and <c>MapKeyToVector</c>, then <c>DropColumns</c>. Saving writes that chain, so <c>mlContext.Model.Load</c> gives it
+    /// back in any process with Microsoft.ML, Microsoft.ML.OnnxTransformer and Microsoft.ML.OnnxRuntime, without MLNetRank
+    /// (and without FastTree or LightGBM).
     /// <see cref="Encoder"/> is the fast evaluator of the same trees (tested equal) for training-time encoding and serving.
     /// </summary>
     public sealed class GbdtLeafEncodingTransformer : ITransformer, IDisposable

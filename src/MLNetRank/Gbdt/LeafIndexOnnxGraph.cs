@@ -2,64 +2,152 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Text;
+using Microsoft.ML.Trainers.FastTree;
 
 namespace MLNetRank.Gbdt
 {
     /// <summary>
-    /// Writes the small ONNX graph (opset 17) that turns ML.NET's one-hot <c>Leaves</c> vector (all trees' leaves,
-    /// concatenated) into the per-tree leaf index: <c>Gather</c> each tree's slots into a <c>[N, trees, maxLeaves]</c>
-    /// block (short trees repeat their first slot, which never wins the tie), <c>ArgMax</c> over the last axis, and
-    /// <c>Cast</c> to float. It is applied by ML.NET's built-in <c>OnnxTransformer</c>, which stores the bytes in the
-    /// saved zip, so the saved model needs no MLNetRank code.
+    /// Writes the ONNX graph (opset 17 + ai.onnx.ml 3) that evaluates the trees and returns, per tree, the index of the
+    /// leaf reached: one <c>TreeEnsembleRegressor</c> with one target per tree whose leaf weights are the leaf indices
+    /// (so the sum over the single reached leaf is that index, exactly), plus an <c>Add</c> of each tree's leaf offset for
+    /// the global leaf index. Split rule as ML.NET's: <c>BRANCH_LEQ</c> (x &lt;= threshold goes to LeftChild), NaN
+    /// direction per node from the learned flags (<c>nodes_missing_value_tracks_true</c>), categorical nodes expanded into
+    /// a chain of "x &lt;= 0" tests (NaN counts as not hot). It is applied by ML.NET's built-in <c>OnnxTransformer</c>,
+    /// which stores the bytes in the saved zip, so the saved model needs no MLNetRank code.
     /// </summary>
-    /// <remarks>
-    /// A direct protobuf wire-format writer for the few ONNX messages used here (ModelProto, GraphProto, NodeProto,
-    /// AttributeProto, TensorProto, ValueInfoProto); field numbers from onnx/onnx.proto.
-    /// </remarks>
+    /// <remarks>A direct protobuf wire-format writer for the few ONNX messages used (field numbers from onnx/onnx.proto and
+    /// onnx-ml.proto).</remarks>
     internal static class LeafIndexOnnxGraph
     {
-        private const int OnnxFloat = 1, OnnxInt64 = 7;
-        private const int AttrInt = 2;
+        private const int OnnxFloat = 1;
+        private const int AttrInt = 2, AttrString = 3, AttrFloats = 6, AttrInts = 7, AttrStrings = 8;
 
-        public static byte[] Build(string inputName, string outputName, IReadOnlyList<int> leafCounts)
+        public static byte[] Build(IReadOnlyList<RegressionTreeBase> trees, GbdtLeafEncoder encoder, string inputName, string localOutput, string globalOutput)
         {
-            int trees = leafCounts.Count;
-            int maxLeaves = 1;
-            foreach (int c in leafCounts)
-                maxLeaves = Math.Max(maxLeaves, c);
-            int total = 0;
-            var index = new long[trees * maxLeaves];
-            for (int t = 0; t < trees; t++)
+            var treeIds = new List<long>();
+            var nodeIds = new List<long>();
+            var featureIds = new List<long>();
+            var modes = new List<string>();
+            var values = new List<float>();
+            var trueIds = new List<long>();
+            var falseIds = new List<long>();
+            var missingTrue = new List<long>();
+            var tTree = new List<long>();
+            var tNode = new List<long>();
+            var tId = new List<long>();
+            var tWeight = new List<float>();
+
+            void AddNode(int tree, int id, string mode, int feature, float value, int trueId, int falseId, bool nanTrue)
             {
-                for (int j = 0; j < maxLeaves; j++)
-                    index[t * maxLeaves + j] = total + (j < leafCounts[t] ? j : 0);
-                total += leafCounts[t];
+                treeIds.Add(tree);
+                nodeIds.Add(id);
+                featureIds.Add(feature);
+                modes.Add(mode);
+                values.Add(value);
+                trueIds.Add(trueId);
+                falseIds.Add(falseId);
+                missingTrue.Add(nanTrue ? 1 : 0);
             }
 
-            var graph = new Proto();
-            graph.Message(1, Node("Gather", new[] { inputName, "gather_index" }, new[] { "gathered" }, ("axis", 1)));
-            graph.Message(1, Node("Reshape", new[] { "gathered", "block_shape" }, new[] { "blocks" }));
-            graph.Message(1, Node("ArgMax", new[] { "blocks" }, new[] { "leaf_int64" }, ("axis", 2), ("keepdims", 0)));
-            graph.Message(1, Node("Cast", new[] { "leaf_int64" }, new[] { outputName }, ("to", OnnxFloat)));
-            graph.String(2, "MLNetRankGbdtLeafIndex");
-            graph.Message(5, Int64Tensor("gather_index", index, new long[] { index.Length }));
-            graph.Message(5, Int64Tensor("block_shape", new long[] { -1, trees, maxLeaves }, new long[] { 3 }));
-            graph.Message(11, ValueInfo(inputName, OnnxFloat, total));
-            graph.Message(12, ValueInfo(outputName, OnnxFloat, trees));
+            for (int t = 0; t < trees.Count; t++)
+            {
+                var tree = trees[t];
+                int leaves = tree.NumberOfLeaves;
+                int internalCount = leaves > 1 ? tree.NumberOfNodes : 0;
+                // Extra chain nodes for categorical splits are numbered after the internal nodes, leaves after those.
+                int extra = 0;
+                for (int i = 0; i < internalCount; i++)
+                    if (tree.CategoricalSplitFlags[i])
+                        extra += Math.Max(0, tree.GetCategoricalSplitFeaturesAt(i).Count - 1);
+                int leafBase = internalCount + extra;
+                int Id(int child) => child >= 0 ? child : leafBase + ~child;
+                int nextExtra = internalCount;
+                for (int i = 0; i < internalCount; i++)
+                {
+                    int left = Id(tree.LeftChild[i]), right = Id(tree.RightChild[i]);
+                    if (!tree.CategoricalSplitFlags[i])
+                    {
+                        AddNode(t, i, "BRANCH_LEQ", tree.NumericalSplitFeatureIndexes[i], tree.NumericalSplitThresholds[i], left, right, encoder.NanGoesLeft(t, i));
+                        continue;
+                    }
+                    var cats = tree.GetCategoricalSplitFeaturesAt(i);
+                    if (cats.Count == 0)
+                    {
+                        // No indicator can be hot: always LeftChild.
+                        AddNode(t, i, "BRANCH_LEQ", 0, float.PositiveInfinity, left, left, true);
+                        continue;
+                    }
+                    int id = i;
+                    for (int k = 0; k < cats.Count; k++)
+                    {
+                        bool last = k == cats.Count - 1;
+                        int next = last ? left : nextExtra;
+                        // x <= 0 (or NaN): not hot, test the next indicator; x > 0: hot, RightChild.
+                        AddNode(t, id, "BRANCH_LEQ", cats[k], 0f, next, right, true);
+                        if (!last)
+                            id = nextExtra++;
+                    }
+                }
+                for (int j = 0; j < leaves; j++)
+                {
+                    AddNode(t, leafBase + j, "LEAF", 0, 0f, 0, 0, false);
+                    tTree.Add(t);
+                    tNode.Add(leafBase + j);
+                    tId.Add(t);
+                    tWeight.Add(j);
+                }
+            }
 
-            var opset = new Proto();
-            opset.String(1, "");
-            opset.Int(2, 17);
+            var ensemble = Node("TreeEnsembleRegressor", "ai.onnx.ml", new[] { inputName }, new[] { localOutput });
+            ensemble.Message(5, Ints("nodes_treeids", treeIds));
+            ensemble.Message(5, Ints("nodes_nodeids", nodeIds));
+            ensemble.Message(5, Ints("nodes_featureids", featureIds));
+            ensemble.Message(5, Strings("nodes_modes", modes));
+            ensemble.Message(5, Floats("nodes_values", values));
+            ensemble.Message(5, Ints("nodes_truenodeids", trueIds));
+            ensemble.Message(5, Ints("nodes_falsenodeids", falseIds));
+            ensemble.Message(5, Ints("nodes_missing_value_tracks_true", missingTrue));
+            ensemble.Message(5, Ints("target_treeids", tTree));
+            ensemble.Message(5, Ints("target_nodeids", tNode));
+            ensemble.Message(5, Ints("target_ids", tId));
+            ensemble.Message(5, Floats("target_weights", tWeight));
+            ensemble.Message(5, Int("n_targets", trees.Count));
+            ensemble.Message(5, Str("aggregate_function", "SUM"));
+            ensemble.Message(5, Str("post_transform", "NONE"));
+            ensemble.Message(5, Floats("base_values", new float[trees.Count]));
+
+            var offsets = new float[trees.Count];
+            for (int t = 0; t < trees.Count; t++)
+                offsets[t] = encoder.LeafOffsets[t];
+            var add = Node("Add", "", new[] { localOutput, "leaf_offsets" }, new[] { globalOutput });
+
+            var graph = new Proto();
+            graph.Message(1, ensemble);
+            graph.Message(1, add);
+            graph.String(2, "MLNetRankGbdtLeafIndex");
+            graph.Message(5, FloatTensor("leaf_offsets", offsets));
+            graph.Message(11, ValueInfo(inputName, OnnxFloat, encoder.FeatureCount));
+            graph.Message(12, ValueInfo(localOutput, OnnxFloat, trees.Count));
+            graph.Message(12, ValueInfo(globalOutput, OnnxFloat, trees.Count));
 
             var model = new Proto();
             model.Int(1, 8);                 // ir_version
             model.String(2, "MLNetRank");    // producer_name
             model.Message(7, graph);
-            model.Message(8, opset);
+            model.Message(8, Opset("", 17));
+            model.Message(8, Opset("ai.onnx.ml", 3));
             return model.ToArray();
         }
 
-        private static Proto Node(string op, string[] inputs, string[] outputs, params (string Name, long Value)[] attributes)
+        private static Proto Opset(string domain, long version)
+        {
+            var p = new Proto();
+            p.String(1, domain);
+            p.Int(2, version);
+            return p;
+        }
+
+        private static Proto Node(string op, string domain, string[] inputs, string[] outputs)
         {
             var node = new Proto();
             foreach (var i in inputs)
@@ -68,30 +156,75 @@ namespace MLNetRank.Gbdt
                 node.String(2, o);
             node.String(3, op + "_" + outputs[0]);
             node.String(4, op);
-            foreach (var (name, value) in attributes)
-            {
-                var a = new Proto();
-                a.String(1, name);
-                a.Int(3, value);
-                a.Int(20, AttrInt);
-                node.Message(5, a);
-            }
+            if (domain.Length > 0)
+                node.String(7, domain);
             return node;
         }
 
-        private static Proto Int64Tensor(string name, long[] values, long[] dims)
+        private static Proto Attr(string name, int type)
+        {
+            var a = new Proto();
+            a.String(1, name);
+            a.Int(20, type);
+            return a;
+        }
+
+        private static Proto Int(string name, long value)
+        {
+            var a = Attr(name, AttrInt);
+            a.Int(3, value);
+            return a;
+        }
+
+        private static Proto Str(string name, string value)
+        {
+            var a = Attr(name, AttrString);
+            a.String(4, value);
+            return a;
+        }
+
+        private static Proto Ints(string name, IReadOnlyList<long> values)
+        {
+            var a = Attr(name, AttrInts);
+            var packed = new Proto();
+            foreach (var v in values)
+                packed.RawVarint(unchecked((ulong)v));
+            a.Bytes(8, packed.ToArray());
+            return a;
+        }
+
+        private static Proto Floats(string name, IReadOnlyList<float> values)
+        {
+            var a = Attr(name, AttrFloats);
+            a.Bytes(7, FloatBytes(values));
+            return a;
+        }
+
+        private static Proto Strings(string name, IReadOnlyList<string> values)
+        {
+            var a = Attr(name, AttrStrings);
+            foreach (var v in values)
+                a.String(9, v);
+            return a;
+        }
+
+        private static byte[] FloatBytes(IReadOnlyList<float> values)
+        {
+            if (!BitConverter.IsLittleEndian)
+                throw new PlatformNotSupportedException("ONNX float data is written little-endian.");
+            var raw = new byte[values.Count * 4];
+            for (int i = 0; i < values.Count; i++)
+                BitConverter.TryWriteBytes(raw.AsSpan(i * 4), values[i]);
+            return raw;
+        }
+
+        private static Proto FloatTensor(string name, float[] values)
         {
             var t = new Proto();
-            foreach (var d in dims)
-                t.Int(1, d);
-            t.Int(2, OnnxInt64);
+            t.Int(1, values.Length);         // dims
+            t.Int(2, OnnxFloat);             // data_type
             t.String(8, name);
-            var raw = new byte[values.Length * 8];
-            for (int i = 0; i < values.Length; i++)
-                BitConverter.TryWriteBytes(raw.AsSpan(i * 8), values[i]); // ONNX raw_data is little-endian
-            if (!BitConverter.IsLittleEndian)
-                throw new PlatformNotSupportedException("ONNX raw tensor data is little-endian.");
-            t.Bytes(9, raw);
+            t.Bytes(9, FloatBytes(values));  // raw_data
             return t;
         }
 
@@ -122,16 +255,16 @@ namespace MLNetRank.Gbdt
 
             public void Int(int field, long value)
             {
-                Varint(((ulong)field << 3) | 0);
-                Varint(unchecked((ulong)value));
+                RawVarint(((ulong)field << 3) | 0);
+                RawVarint(unchecked((ulong)value));
             }
 
             public void String(int field, string value) => Bytes(field, Encoding.UTF8.GetBytes(value));
 
             public void Bytes(int field, byte[] value)
             {
-                Varint(((ulong)field << 3) | 2);
-                Varint((ulong)value.Length);
+                RawVarint(((ulong)field << 3) | 2);
+                RawVarint((ulong)value.Length);
                 _buffer.Write(value, 0, value.Length);
             }
 
@@ -139,7 +272,7 @@ namespace MLNetRank.Gbdt
 
             public byte[] ToArray() => _buffer.ToArray();
 
-            private void Varint(ulong v)
+            public void RawVarint(ulong v)
             {
                 while (v >= 0x80)
                 {
