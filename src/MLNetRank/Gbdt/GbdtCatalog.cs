@@ -71,7 +71,8 @@ namespace Microsoft.ML
 
         /// <summary>
         /// GBDT+LR (He et al., 2014) as one pipeline: the leaf one-hot indicator of <paramref name="encoding"/>'s trees
-        /// (named <c>GbdtLeafIndicators</c> unless the options name it) concatenated with the raw features, cached, then
+        /// (named <c>GbdtLeafIndicators</c> unless the options name it) concatenated with the raw features (mean-variance
+        /// normalized, column <c>GbdtLrRawFeatures</c>) into <c>GbdtLrFeatures</c>, cached, then
         /// L-BFGS logistic regression on <paramref name="labelColumnName"/> (Boolean). Give
         /// <see cref="GbdtLeafEncodingOptions.FittingData"/> to fit the trees on a split the regression does not see.
         /// </summary>
@@ -89,9 +90,10 @@ namespace Microsoft.ML
             var ml = catalog.Context;
             var o = encoding.Clone();
             o.IndicatorColumnName ??= "GbdtLeafIndicators";
-            const string lrFeatures = "GbdtLrFeatures";
+            const string lrFeatures = "GbdtLrFeatures", lrRaw = "GbdtLrRawFeatures";
             return new GbdtLeafEncodingEstimator(ml, o)
-                .Append(ml.Transforms.Concatenate(lrFeatures, o.IndicatorColumnName, o.FeatureColumnName))
+                .Append(ml.Transforms.NormalizeMeanVariance(lrRaw, o.FeatureColumnName))
+                .Append(ml.Transforms.Concatenate(lrFeatures, o.IndicatorColumnName, lrRaw))
                 .AppendCacheCheckpoint(ml)
                 .Append(ml.BinaryClassification.Trainers.LbfgsLogisticRegression(new LbfgsLogisticRegressionBinaryTrainer.Options
                 {
