@@ -1,5 +1,7 @@
 using System;
 using System.Collections.Generic;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Threading.Tasks;
 using Microsoft.ML.Trainers.FastTree;
 
@@ -28,35 +30,33 @@ namespace MLNetRank.Gbdt
         private const int FeatureMask = 0x3FFFFFFF;
         private const int CategoricalBit = 0x40000000;
 
-        private readonly struct Node
+        [StructLayout(LayoutKind.Sequential)]
+        private struct Node
         {
-            public readonly int Meta;
-            public readonly float Threshold;
-            public readonly int Left;   // >= 0: node index relative to the tree's first node; < 0: ~leaf
-            public readonly int Right;
-
-            public Node(int meta, float threshold, int left, int right)
-            {
-                Meta = meta;
-                Threshold = threshold;
-                Left = left;
-                Right = right;
-            }
+            public int Meta;
+            public float Threshold;
+            public int Left;   // absolute index in _nodes; leaves are nodes too, whose children are themselves
+            public int Right;
         }
 
         private readonly Node[] _nodes;
-        private readonly int[] _treeStart;      // first node of each tree in _nodes; -1 for a single-leaf tree
+        private readonly int[] _leafOf;         // leaf index of a leaf node, -1 for an internal node
+        private readonly int[] _treeStart;      // root node of each tree in _nodes
         private readonly int[] _leafCounts;
         private readonly int[] _leafOffsets;
         private readonly int[][] _categoricalSets;
         private readonly bool[][] _nanGoesLeft;
+        private readonly bool _hasCategorical;
 
-        private GbdtLeafEncoder(Node[] nodes, int[] treeStart, int[] leafCounts, int[][] categoricalSets, bool[][] nanGoesLeft, int featureCount)
+        private GbdtLeafEncoder(Node[] nodes, int[] leafOf, int[] treeStart, int[] leafCounts, int[][] categoricalSets,
+            bool[][] nanGoesLeft, int featureCount)
         {
             _nodes = nodes;
+            _leafOf = leafOf;
             _treeStart = treeStart;
             _leafCounts = leafCounts;
             _categoricalSets = categoricalSets;
+            _hasCategorical = categoricalSets.Length > 0;
             _nanGoesLeft = nanGoesLeft;
             FeatureCount = featureCount;
             _leafOffsets = new int[leafCounts.Length];
@@ -108,7 +108,10 @@ namespace MLNetRank.Gbdt
         {
             if (trees.Count == 0)
                 throw new ArgumentException("The tree ensemble has no trees.", nameof(trees));
+            if (featureCount < 1)
+                throw new ArgumentOutOfRangeException(nameof(featureCount), "At least one feature is needed.");
             var nodes = new List<Node>();
+            var leafOf = new List<int>();
             var starts = new int[trees.Count];
             var leafCounts = new int[trees.Count];
             var catSets = new List<int[]>();
@@ -116,17 +119,15 @@ namespace MLNetRank.Gbdt
             for (int t = 0; t < trees.Count; t++)
             {
                 var tree = trees[t];
-                leafCounts[t] = tree.NumberOfLeaves;
-                int n = tree.NumberOfLeaves > 1 ? tree.NumberOfNodes : 0;
+                int leaves = tree.NumberOfLeaves;
+                leafCounts[t] = leaves;
+                int n = leaves > 1 ? tree.NumberOfNodes : 0;
                 nan[t] = nanGoesLeft?[t] ?? new bool[n];
                 if (nan[t].Length < n)
                     throw new ArgumentException($"Tree {t}: {nan[t].Length} NaN flags for {n} nodes.", nameof(nanGoesLeft));
-                if (n == 0)
-                {
-                    starts[t] = -1;
-                    continue;
-                }
-                starts[t] = nodes.Count;
+                int baseIndex = nodes.Count;
+                starts[t] = baseIndex;
+                int Abs(int child) => child >= 0 ? baseIndex + child : baseIndex + n + ~child;
                 for (int i = 0; i < n; i++)
                 {
                     int meta;
@@ -154,12 +155,20 @@ namespace MLNetRank.Gbdt
                             meta |= int.MinValue;
                     }
                     int left = tree.LeftChild[i], right = tree.RightChild[i];
-                    CheckChild(left, n, tree.NumberOfLeaves, t, i);
-                    CheckChild(right, n, tree.NumberOfLeaves, t, i);
-                    nodes.Add(new Node(meta, threshold, left, right));
+                    CheckChild(left, n, leaves, t, i);
+                    CheckChild(right, n, leaves, t, i);
+                    nodes.Add(new Node { Meta = meta, Threshold = threshold, Left = Abs(left), Right = Abs(right) });
+                    leafOf.Add(-1);
+                }
+                for (int j = 0; j < leaves; j++)
+                {
+                    int self = nodes.Count;
+                    // A leaf reads feature 0 and stays where it is, whatever the comparison says.
+                    nodes.Add(new Node { Meta = 0, Threshold = 0f, Left = self, Right = self });
+                    leafOf.Add(j);
                 }
             }
-            return new GbdtLeafEncoder(nodes.ToArray(), starts, leafCounts, catSets.ToArray(), nan, featureCount);
+            return new GbdtLeafEncoder(nodes.ToArray(), leafOf.ToArray(), starts, leafCounts, catSets.ToArray(), nan, featureCount);
         }
 
         private static void CheckFeature(int f, int featureCount, int tree, int node)
@@ -229,15 +238,72 @@ namespace MLNetRank.Gbdt
             });
         }
 
-        private void EncodeRange(float[] features, int[] leaves, int rowStart, int rowEnd)
+        private unsafe void EncodeRange(float[] features, int[] leaves, int rowStart, int rowEnd)
         {
             int f = FeatureCount, trees = TreeCount;
-            for (int t = 0; t < trees; t++)
+            if (_hasCategorical)
             {
-                int start = _treeStart[t];
-                for (int r = rowStart; r < rowEnd; r++)
-                    leaves[r * trees + t] = Walk(start, new ReadOnlySpan<float>(features, r * f, f));
+                for (int t = 0; t < trees; t++)
+                    for (int r = rowStart; r < rowEnd; r++)
+                        leaves[r * trees + t] = Walk(_treeStart[t], new ReadOnlySpan<float>(features, r * f, f));
+                return;
             }
+            // Tree by tree over the block (the tree stays in cache); rows in groups of 4 walked in lockstep with branchless
+            // steps (leaves loop on themselves) until all 4 sit on a leaf: the 4 independent chains of loads overlap and the
+            // only branch left is the group's loop exit.
+            fixed (Node* nodes = _nodes)
+            fixed (float* x = features)
+            fixed (int* leafOf = _leafOf)
+            {
+                for (int t = 0; t < trees; t++)
+                {
+                    int start = _treeStart[t];
+                    int r = rowStart;
+                    for (; r + 4 <= rowEnd; r += 4)
+                    {
+                        float* x0 = x + (long)r * f, x1 = x0 + f, x2 = x1 + f, x3 = x2 + f;
+                        int c0 = start, c1 = start, c2 = start, c3 = start;
+                        while (true)
+                        {
+                            int n0 = Step(nodes, c0, x0), n1 = Step(nodes, c1, x1), n2 = Step(nodes, c2, x2), n3 = Step(nodes, c3, x3);
+                            if (((n0 ^ c0) | (n1 ^ c1) | (n2 ^ c2) | (n3 ^ c3)) == 0)
+                                break;
+                            c0 = n0;
+                            c1 = n1;
+                            c2 = n2;
+                            c3 = n3;
+                        }
+                        leaves[r * trees + t] = leafOf[c0];
+                        leaves[(r + 1) * trees + t] = leafOf[c1];
+                        leaves[(r + 2) * trees + t] = leafOf[c2];
+                        leaves[(r + 3) * trees + t] = leafOf[c3];
+                    }
+                    for (; r < rowEnd; r++)
+                    {
+                        float* row = x + (long)r * f;
+                        int c = start;
+                        while (true)
+                        {
+                            int n = Step(nodes, c, row);
+                            if (n == c)
+                                break;
+                            c = n;
+                        }
+                        leaves[r * trees + t] = leafOf[c];
+                    }
+                }
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static unsafe int Step(Node* nodes, int current, float* row)
+        {
+            Node* node = nodes + current;
+            int meta = node->Meta;
+            float v = row[meta & FeatureMask];
+            // Right when v > t, or when v is NaN and this node sends NaN right (bit 31 clear).
+            int right = (v > node->Threshold ? 1 : 0) | ((float.IsNaN(v) ? 1 : 0) & (int)(((uint)meta >> 31) ^ 1u));
+            return (&node->Left)[right];
         }
 
         /// <summary>
@@ -257,13 +323,13 @@ namespace MLNetRank.Gbdt
 
         private int Walk(int start, ReadOnlySpan<float> row)
         {
-            if (start < 0)
-                return 0;
             var nodes = _nodes;
             int i = start;
             while (true)
             {
                 ref readonly Node node = ref nodes[i];
+                if (node.Left == i)
+                    return _leafOf[i];
                 int meta = node.Meta;
                 bool right;
                 if ((meta & CategoricalBit) == 0)
@@ -284,10 +350,7 @@ namespace MLNetRank.Gbdt
                         }
                     }
                 }
-                int child = right ? node.Right : node.Left;
-                if (child < 0)
-                    return ~child;
-                i = start + child;
+                i = right ? node.Right : node.Left;
             }
         }
     }
