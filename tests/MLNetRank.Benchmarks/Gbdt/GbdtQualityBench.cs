@@ -29,6 +29,7 @@ namespace MLNetRank.Benchmarks.Gbdt
             int trees = ArgInt(args, "--trees", 100);
             int leaves = ArgInt(args, "--leaves", 31);
             int syntheticRows = ArgInt(args, "--synthetic-rows", 60_000);
+            var l2 = ArgValue(args, "--l2", "1").Split(',').Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray();
             string? census = ArgValue(args, "--census", FindCensus() ?? "");
             Console.WriteLine($"{trees} FastTree trees x {leaves} leaves, learning rate 0.1, min 20 rows per leaf; LR = L-BFGS logistic regression (L2 1), mean-variance normalized raw features.");
             Console.WriteLine("Splits (seeded): 40% tree split, 40% LR split, 20% test. Metrics on the test split.");
@@ -38,14 +39,15 @@ namespace MLNetRank.Benchmarks.Gbdt
             if (!string.IsNullOrEmpty(census) && File.Exists(census))
             {
                 var (x, y, f) = LoadCensus(census);
-                Evaluate("census-income (UCI KDD, test file, 99,762 rows)", x, y, f, trees, leaves);
+                Evaluate("census-income (UCI KDD, test file, 99,762 rows)", x, y, f, trees, leaves, l2);
             }
             else
             {
                 Console.WriteLine("| census-income | not found: pass --census PATH to census-income.test.gz | | | |");
             }
             var (sx, sy) = Synthetic(syntheticRows, 50, seed: 11);
-            Evaluate($"synthetic CTR-like ({syntheticRows:N0} rows, 50 features)", sx, sy, 50, trees, leaves);
+            if (syntheticRows > 0)
+                Evaluate($"synthetic CTR-like ({syntheticRows:N0} rows, 50 features)", sx, sy, 50, trees, leaves, l2);
             Console.WriteLine("| both | leaves -> multi-task network | | pending: the MLNetRank.Torch multi-task trainer is not merged yet | |");
             return 0;
         }
@@ -61,7 +63,7 @@ namespace MLNetRank.Benchmarks.Gbdt
             return File.Exists(path) ? path : null;
         }
 
-        private static void Evaluate(string dataName, float[] x, bool[] y, int f, int trees, int leaves)
+        private static void Evaluate(string dataName, float[] x, bool[] y, int f, int trees, int leaves, float[] l2)
         {
             int n = y.Length;
             var order = Enumerable.Range(0, n).ToArray();
@@ -106,8 +108,11 @@ namespace MLNetRank.Benchmarks.Gbdt
             Report("GBDT alone (FastTree)", "tree + LR splits (80%)", Gbdt().Fit(both));
             Report("LR alone", "LR split (40%)", Lr().Fit(lrSplit));
             Report("LR alone", "tree + LR splits (80%)", Lr().Fit(both));
-            Report("GBDT+LR (leaves + raw -> LR)", "trees: tree split, LR: LR split", ml.Ranker().Trainers.GbdtLogisticRegression(Enc(treeSplit)).Fit(lrSplit));
-            Report("GBDT+LR (leaves + raw -> LR)", "trees and LR: same 80%", ml.Ranker().Trainers.GbdtLogisticRegression(Enc(null)).Fit(both));
+            foreach (float w in l2)
+            {
+                Report($"GBDT+LR (leaves + raw -> LR, L2 {w})", "trees: tree split, LR: LR split", ml.Ranker().Trainers.GbdtLogisticRegression(Enc(treeSplit), l2Regularization: w).Fit(lrSplit));
+                Report($"GBDT+LR (leaves + raw -> LR, L2 {w})", "trees and LR: same 80%", ml.Ranker().Trainers.GbdtLogisticRegression(Enc(null), l2Regularization: w).Fit(both));
+            }
         }
 
         /// <summary>
