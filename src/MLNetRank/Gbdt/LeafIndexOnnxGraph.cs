@@ -37,64 +37,65 @@ namespace MLNetRank.Gbdt
             var tId = new List<long>();
             var tWeight = new List<float>();
 
-            void AddNode(int tree, int id, string mode, int feature, float value, int trueId, int falseId, bool nanTrue)
-            {
-                treeIds.Add(tree);
-                nodeIds.Add(id);
-                featureIds.Add(feature);
-                modes.Add(mode);
-                values.Add(value);
-                trueIds.Add(trueId);
-                falseIds.Add(falseId);
-                missingTrue.Add(nanTrue ? 1 : 0);
-            }
-
+            const long NodeBudget = 20_000_000;
             for (int t = 0; t < trees.Count; t++)
             {
                 var tree = trees[t];
-                int leaves = tree.NumberOfLeaves;
-                int internalCount = leaves > 1 ? tree.NumberOfNodes : 0;
-                // Extra chain nodes for categorical splits are numbered after the internal nodes, leaves after those.
-                int extra = 0;
-                for (int i = 0; i < internalCount; i++)
-                    if (tree.CategoricalSplitFlags[i])
-                        extra += Math.Max(0, tree.GetCategoricalSplitFeaturesAt(i).Count - 1);
-                int leafBase = internalCount + extra;
-                int Id(int child) => child >= 0 ? child : leafBase + ~child;
-                int nextExtra = internalCount;
-                for (int i = 0; i < internalCount; i++)
+                // ONNX Runtime needs a tree (every node reached from one parent): emit depth-first with fresh ids; the
+                // "hot" exit of a categorical chain goes to its own copy of RightChild's subtree.
+                var nodes = new List<(string Mode, int Feature, float Value, int True, int False, bool NanTrue)>();
+                int Reserve()
                 {
-                    int left = Id(tree.LeftChild[i]), right = Id(tree.RightChild[i]);
-                    if (!tree.CategoricalSplitFlags[i])
-                    {
-                        AddNode(t, i, "BRANCH_LEQ", tree.NumericalSplitFeatureIndexes[i], tree.NumericalSplitThresholds[i], left, right, encoder.NanGoesLeft(t, i));
-                        continue;
-                    }
-                    var cats = tree.GetCategoricalSplitFeaturesAt(i);
-                    if (cats.Count == 0)
-                    {
-                        // No indicator can be hot: always LeftChild.
-                        AddNode(t, i, "BRANCH_LEQ", 0, float.PositiveInfinity, left, left, true);
-                        continue;
-                    }
-                    int id = i;
-                    for (int k = 0; k < cats.Count; k++)
-                    {
-                        bool last = k == cats.Count - 1;
-                        int next = last ? left : nextExtra;
-                        // x <= 0 (or NaN): not hot, test the next indicator; x > 0: hot, RightChild.
-                        AddNode(t, id, "BRANCH_LEQ", cats[k], 0f, next, right, true);
-                        if (!last)
-                            id = nextExtra++;
-                    }
+                    nodes.Add(default);
+                    if (treeIds.Count + nodes.Count > NodeBudget)
+                        throw new NotSupportedException($"Tree {t}: the ONNX form of the categorical splits exceeds {NodeBudget} nodes.");
+                    return nodes.Count - 1;
                 }
-                for (int j = 0; j < leaves; j++)
+                int Emit(int child)
                 {
-                    AddNode(t, leafBase + j, "LEAF", 0, 0f, 0, 0, false);
-                    tTree.Add(t);
-                    tNode.Add(leafBase + j);
-                    tId.Add(t);
-                    tWeight.Add(j);
+                    if (child < 0 || tree.NumberOfLeaves <= 1)
+                    {
+                        int leaf = child < 0 ? ~child : 0;
+                        int id = Reserve();
+                        nodes[id] = ("LEAF", 0, 0f, 0, 0, false);
+                        tTree.Add(t);
+                        tNode.Add(id);
+                        tId.Add(t);
+                        tWeight.Add(leaf);
+                        return id;
+                    }
+                    if (!tree.CategoricalSplitFlags[child])
+                    {
+                        int id = Reserve();
+                        int left = Emit(tree.LeftChild[child]);
+                        int right = Emit(tree.RightChild[child]);
+                        nodes[id] = ("BRANCH_LEQ", tree.NumericalSplitFeatureIndexes[child], tree.NumericalSplitThresholds[child], left, right, encoder.NanGoesLeft(t, child));
+                        return id;
+                    }
+                    var cats = tree.GetCategoricalSplitFeaturesAt(child);
+                    return cats.Count == 0 ? Emit(tree.LeftChild[child]) : Chain(child, cats, 0);
+                }
+                int Chain(int node, IReadOnlyList<int> cats, int k)
+                {
+                    // x <= 0 (or NaN): not hot, test the next indicator (or go left after the last); x > 0: hot, RightChild.
+                    int id = Reserve();
+                    int notHot = k == cats.Count - 1 ? Emit(tree.LeftChild[node]) : Chain(node, cats, k + 1);
+                    int hot = Emit(tree.RightChild[node]);
+                    nodes[id] = ("BRANCH_LEQ", cats[k], 0f, notHot, hot, true);
+                    return id;
+                }
+                Emit(0);
+                for (int id = 0; id < nodes.Count; id++)
+                {
+                    var n = nodes[id];
+                    treeIds.Add(t);
+                    nodeIds.Add(id);
+                    featureIds.Add(n.Feature);
+                    modes.Add(n.Mode);
+                    values.Add(n.Value);
+                    trueIds.Add(n.True);
+                    falseIds.Add(n.False);
+                    missingTrue.Add(n.NanTrue ? 1 : 0);
                 }
             }
 
