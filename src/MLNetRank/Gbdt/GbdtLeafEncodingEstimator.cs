@@ -162,9 +162,9 @@ namespace MLNetRank.Gbdt
             var featurizer = BuildFeaturizer(_context, model, o.FeatureColumnName, probeLeaves).Fit(schemaOnly);
             var nanLeft = NanRuleProbe.Learn(_context, featurizer, trees, featureCount, o.FeatureColumnName, probeLeaves);
             var encoder = GbdtLeafEncoder.Create(trees, featureCount, nanLeft);
-            var inner = BuildChain(_context, trees, encoder, o);
+            var inner = BuildChain(_context, trees, encoder, o, out string onnxFile);
             log.Progress(o.Progress, "done", "GBDT leaf encoding: fitted.");
-            return new GbdtLeafEncodingTransformer(inner, encoder, model, o.FeatureColumnName, o.OutputColumnName, o.IndicatorColumnName, o.MaximumDegreeOfParallelism);
+            return new GbdtLeafEncodingTransformer(inner, encoder, model, o.FeatureColumnName, o.OutputColumnName, o.IndicatorColumnName, o.MaximumDegreeOfParallelism, onnxFile);
         }
 
         internal static IReadOnlyList<RegressionTreeBase> TreesOf(TreeEnsembleModelParameters model) => model switch
@@ -184,7 +184,7 @@ namespace MLNetRank.Gbdt
                 LeavesColumnName = leavesColumn,
             });
 
-        private static ITransformer BuildChain(MLContext context, IReadOnlyList<RegressionTreeBase> trees, GbdtLeafEncoder encoder, GbdtLeafEncodingOptions o)
+        private static ITransformer BuildChain(MLContext context, IReadOnlyList<RegressionTreeBase> trees, GbdtLeafEncoder encoder, GbdtLeafEncodingOptions o, out string onnxFile)
         {
             string local = "__GbdtLeafIndex_" + o.OutputColumnName;
             string global = "__GbdtGlobalLeaf_" + o.OutputColumnName;
@@ -202,10 +202,20 @@ namespace MLNetRank.Gbdt
                 return t;
             }
 
-            // ApplyOnnxModel(Stream) copies the bytes to a temporary file owned (and deleted on Dispose) by the OnnxTransformer;
-            // the zip stores the bytes themselves.
-            using (var stream = new MemoryStream(onnxBytes))
-                Add(context.Transforms.ApplyOnnxModel(indicator ? new[] { local, global } : new[] { local }, new[] { o.FeatureColumnName }, stream).Fit(view));
+            // ApplyOnnxModel(Stream) leaves its temporary copy behind (ML.NET does not own it): write the file ourselves, in the
+            // context's temp folder, and delete it when the transformer is disposed. The zip stores the bytes themselves.
+            onnxFile = Path.Combine(string.IsNullOrEmpty(context.TempFilePath) ? Path.GetTempPath() : context.TempFilePath,
+                "MLNetRank-gbdt-" + Guid.NewGuid().ToString("N") + ".onnx");
+            File.WriteAllBytes(onnxFile, onnxBytes);
+            try
+            {
+                Add(context.Transforms.ApplyOnnxModel(indicator ? new[] { local, global } : new[] { local }, new[] { o.FeatureColumnName }, onnxFile).Fit(view));
+            }
+            catch
+            {
+                File.Delete(onnxFile);
+                throw;
+            }
 
             // Per-tree leaf index (float) -> Key<UInt32, max leaves>: leaf j has raw key j + 1.
             var leafKeys = new List<FloatRow>();

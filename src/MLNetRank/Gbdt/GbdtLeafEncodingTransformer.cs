@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.IO;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Trainers.FastTree;
@@ -20,11 +21,13 @@ namespace MLNetRank.Gbdt
     {
         private readonly ITransformer _inner;
         private readonly int? _maximumDegreeOfParallelism;
+        private readonly string? _onnxFile;
         private bool _disposed;
 
         internal GbdtLeafEncodingTransformer(ITransformer inner, GbdtLeafEncoder encoder, TreeEnsembleModelParameters modelParameters,
-            string featureColumnName, string outputColumnName, string? indicatorColumnName, int? maximumDegreeOfParallelism)
+            string featureColumnName, string outputColumnName, string? indicatorColumnName, int? maximumDegreeOfParallelism, string? onnxFile)
         {
+            _onnxFile = onnxFile;
             _inner = inner;
             Encoder = encoder;
             ModelParameters = modelParameters;
@@ -157,13 +160,27 @@ namespace MLNetRank.Gbdt
             ((ICanSaveModel)_inner).Save(ctx);
         }
 
-        /// <summary>Disposes the inner ONNX session (and its temporary model file).</summary>
+        /// <summary>Disposes the inner ONNX session and deletes its temporary model file.</summary>
         public void Dispose()
         {
             if (_disposed)
                 return;
             _disposed = true;
             (_inner as IDisposable)?.Dispose();
+            if (_onnxFile is not null)
+            {
+                try
+                {
+                    File.Delete(_onnxFile);
+                }
+                catch (IOException)
+                {
+                    // Best effort: the file sits in the context's temp folder.
+                }
+                catch (UnauthorizedAccessException)
+                {
+                }
+            }
         }
     }
 }
