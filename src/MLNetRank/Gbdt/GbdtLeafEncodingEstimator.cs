@@ -96,7 +96,9 @@ namespace MLNetRank.Gbdt
             columns.Add(keyShape.First(c => c.Name == _options.OutputColumnName));
             if (!string.IsNullOrEmpty(_options.IndicatorColumnName))
             {
-                var vecShape = _context.Transforms.CopyColumns(_options.IndicatorColumnName, _options.FeatureColumnName).GetOutputSchema(inputSchema);
+                // The indicator is MapKeyToVector's count vector over a key: a known-size Single vector (slot names are added at Fit).
+                var vecShape = _context.Transforms.Conversion.MapKeyToVector(_options.IndicatorColumnName, _options.OutputColumnName, outputCountVector: true)
+                    .GetOutputSchema(keyShape);
                 columns.Add(vecShape.First(c => c.Name == _options.IndicatorColumnName));
             }
             return new SchemaShape(columns);

@@ -186,7 +186,9 @@ namespace MLNetRank.Tests.Gbdt
             var keyShape = shape.Single(c => c.Name == "LeafIds");
             Assert.True(keyShape.IsKey);
             Assert.Equal(SchemaShape.Column.VectorKind.Vector, keyShape.Kind);
-            Assert.Equal(SchemaShape.Column.VectorKind.Vector, shape.Single(c => c.Name == "LeafIndicators").Kind);
+            var indShape = shape.Single(c => c.Name == "LeafIndicators");
+            Assert.Equal(SchemaShape.Column.VectorKind.Vector, indShape.Kind);
+            Assert.Equal(NumberDataViewType.Single, indShape.ItemType);
 
             using var model = estimator.Fit(data);
             var schema = model.GetOutputSchema(data.Schema);
