@@ -9,7 +9,8 @@ namespace MLNetRank.Gbdt
 {
     /// <summary>
     /// The fitted GBDT leaf encoder. <see cref="Transform"/> adds the per-tree leaf-id key vector (and, when asked, the
-    /// one-hot indicator over all leaves) through a chain of ML.NET's own saveable transformers (<see cref="SavedTransformer"/>):
+    /// one-hot indicator over all leaves), computed by the fast <see cref="Encoder"/>; what is saved is an equivalent chain
+    /// of ML.NET's own saveable transformers (<see cref="SavedTransformer"/>, tested equal):
     /// an ONNX graph of the trees (<c>TreeEnsembleRegressor</c> whose per-tree output is the leaf index) applied by
     /// <c>OnnxTransformer</c>, <c>MapValueToKey</c>, and for the indicator <c>MapValue</c> (leaf names), <c>MapValueToKey</c>
     /// and <c>MapKeyToVector</c>, then <c>DropColumns</c>. Saving writes that chain, so <c>mlContext.Model.Load</c> gives it
@@ -77,14 +78,21 @@ namespace MLNetRank.Gbdt
             return _inner.GetRowToRowMapper(inputSchema);
         }
 
-        /// <summary>Adds the leaf-id (and indicator) columns, lazily, through the saved chain of built-in transformers.</summary>
+        /// <summary>
+        /// Adds the leaf-id (and indicator) columns, lazily. The values come from the fast <see cref="Encoder"/> (this is
+        /// training-time encoding), with the exact schema — types, key values, slot names — of
+        /// <see cref="SavedTransformer"/>, the chain of built-in transformers that is saved and gives the same values
+        /// (tested). Use <c>SavedTransformer.Transform</c> to run the saved chain itself.
+        /// </summary>
         /// <param name="input">Data holding the feature column.</param>
         public IDataView Transform(IDataView input)
         {
             if (input is null)
                 throw new ArgumentNullException(nameof(input));
             CheckInput(input.Schema);
-            return _inner.Transform(input);
+            var schema = _inner.GetOutputSchema(input.Schema);
+            return (IDataView?)GbdtLeafEncodedDataView.TryCreate(input, schema, Encoder, FeatureColumnName, OutputColumnName, IndicatorColumnName)
+                ?? _inner.Transform(input);
         }
 
         /// <summary>

@@ -139,6 +139,12 @@ namespace MLNetRank.Tests.Gbdt
             var transformed = model.Transform(test);
             var keys = GbdtTestData.ReadVectors<uint>(transformed, "LeafIds");
             var indicators = GbdtTestData.ReadVectors<float>(transformed, "LeafIndicators");
+            // The saved chain of built-in transformers (ONNX tree ensemble) gives the same columns.
+            var saved = model.SavedTransformer.Transform(test);
+            Assert.Equal(keys, GbdtTestData.ReadVectors<uint>(saved, "LeafIds"));
+            Assert.Equal(indicators, GbdtTestData.ReadVectors<float>(saved, "LeafIndicators"));
+            Assert.Equal(saved.Schema["LeafIds"].Type, transformed.Schema["LeafIds"].Type);
+            Assert.Equal(saved.Schema["LeafIndicators"].Type, transformed.Schema["LeafIndicators"].Type);
             var batch = model.EncodeToArray(test, out int rowCount);
             Assert.Equal(stress.Count, rowCount);
             var leaves = new int[model.Encoder.TreeCount];
@@ -205,6 +211,8 @@ namespace MLNetRank.Tests.Gbdt
             var names = slotNames.DenseValues().Select(s => s.ToString()).ToArray();
             Assert.Equal(indType.Size, names.Length);
             Assert.Equal("Tree000Leaf000", names[0]);
+            Assert.Equal(names, SlotNames(model.SavedTransformer.GetOutputSchema(data.Schema)["LeafIndicators"]));
+            Assert.Equal(names, SlotNames(model.Transform(data).Schema["LeafIndicators"]));
             Assert.Equal($"Tree001Leaf000", names[model.LeafCounts[0]]);
             // Temporary columns are gone; the input columns stay.
             Assert.Null(schema.GetColumnOrNull("__GbdtLeafIndex_LeafIds"));
@@ -214,6 +222,52 @@ namespace MLNetRank.Tests.Gbdt
             foreach (var row in keys)
                 for (int t = 0; t < row.Length; t++)
                     Assert.InRange(row[t], 1u, (uint)model.LeafCounts[t]);
+        }
+
+        private static string[] SlotNames(DataViewSchema.Column column)
+        {
+            var names = default(VBuffer<ReadOnlyMemory<char>>);
+            column.GetSlotNames(ref names);
+            return names.DenseValues().Select(s => s.ToString()).ToArray();
+        }
+
+        [Fact]
+        public void ParallelCursorsOverTheFastViewGiveTheSameRows()
+        {
+            var ml = new MLContext(seed: 35);
+            var data = ml.Data.Cache(GbdtTestData.Load(ml, GbdtTestData.Rows(2000, F, seed: 36), F));
+            using var model = FitSmall(ml, data);
+            var view = model.Transform(data);
+            var cols = new[] { view.Schema["LeafIds"], view.Schema["LeafIndicators"] };
+            var seen = new List<(uint[], float[])>();
+            foreach (var cursor in view.GetRowCursorSet(cols, 2))
+            {
+                using (cursor)
+                {
+                    var ids = cursor.GetGetter<VBuffer<uint>>(cols[0]);
+                    var ind = cursor.GetGetter<VBuffer<float>>(cols[1]);
+                    VBuffer<uint> a = default;
+                    VBuffer<float> b = default;
+                    while (cursor.MoveNext())
+                    {
+                        ids(ref a);
+                        ind(ref b);
+                        seen.Add((a.DenseValues().ToArray(), b.DenseValues().ToArray()));
+                    }
+                }
+            }
+            Assert.Equal(2000, seen.Count);
+            var expected = GbdtTestData.ReadVectors<uint>(model.SavedTransformer.Transform(data), "LeafIds");
+            Assert.Equal(expected.Select(k => string.Join(",", k)).OrderBy(k => k), seen.Select(r => string.Join(",", r.Item1)).OrderBy(k => k));
+            var leaves = new int[model.Encoder.TreeCount];
+            foreach (var (ids, ind) in seen)
+            {
+                for (int t = 0; t < leaves.Length; t++)
+                    leaves[t] = (int)ids[t] - 1;
+                var oneHot = new float[model.Encoder.TotalLeafCount];
+                model.Encoder.ToIndicator(leaves, oneHot);
+                Assert.Equal(oneHot, ind);
+            }
         }
 
         [Fact]
