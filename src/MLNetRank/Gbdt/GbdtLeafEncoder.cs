@@ -238,14 +238,33 @@ namespace MLNetRank.Gbdt
             });
         }
 
-        private unsafe void EncodeRange(float[] features, int[] leaves, int rowStart, int rowEnd)
+        /// <summary>
+        /// Encodes <paramref name="rowCount"/> rows stored row-major in <paramref name="features"/> into
+        /// <paramref name="leaves"/> (row-major, <c>rowCount * TreeCount</c>) on the calling thread: the request-scoring
+        /// path (a request's candidates, pooled buffers, no allocation).
+        /// </summary>
+        /// <param name="features">Row-major features, <c>rowCount * FeatureCount</c> values.</param>
+        /// <param name="rowCount">Number of rows.</param>
+        /// <param name="leaves">Receives the leaf indices, row <c>r</c> tree <c>t</c> at <c>r * TreeCount + t</c>.</param>
+        public void EncodeBatch(ReadOnlySpan<float> features, int rowCount, Span<int> leaves)
+        {
+            if (rowCount < 0)
+                throw new ArgumentOutOfRangeException(nameof(rowCount), "The row count must not be negative.");
+            if ((long)rowCount * FeatureCount > features.Length)
+                throw new ArgumentException($"{rowCount} rows of {FeatureCount} features need {(long)rowCount * FeatureCount} values; got {features.Length}.", nameof(features));
+            if ((long)rowCount * TreeCount > leaves.Length)
+                throw new ArgumentException($"{rowCount} rows of {TreeCount} trees need {(long)rowCount * TreeCount} leaves; got {leaves.Length}.", nameof(leaves));
+            EncodeRange(features, leaves, 0, rowCount);
+        }
+
+        private unsafe void EncodeRange(ReadOnlySpan<float> features, Span<int> leaves, int rowStart, int rowEnd)
         {
             int f = FeatureCount, trees = TreeCount;
             if (_hasCategorical)
             {
                 for (int t = 0; t < trees; t++)
                     for (int r = rowStart; r < rowEnd; r++)
-                        leaves[r * trees + t] = Walk(_treeStart[t], new ReadOnlySpan<float>(features, r * f, f));
+                        leaves[r * trees + t] = Walk(_treeStart[t], features.Slice(r * f, f));
                 return;
             }
             // Tree by tree over the block (the tree stays in cache); rows in groups of 4 walked in lockstep with branchless
@@ -254,6 +273,7 @@ namespace MLNetRank.Gbdt
             fixed (Node* nodes = _nodes)
             fixed (float* x = features)
             fixed (int* leafOf = _leafOf)
+            fixed (int* output = leaves)
             {
                 for (int t = 0; t < trees; t++)
                 {
@@ -273,10 +293,10 @@ namespace MLNetRank.Gbdt
                             c2 = n2;
                             c3 = n3;
                         }
-                        leaves[r * trees + t] = leafOf[c0];
-                        leaves[(r + 1) * trees + t] = leafOf[c1];
-                        leaves[(r + 2) * trees + t] = leafOf[c2];
-                        leaves[(r + 3) * trees + t] = leafOf[c3];
+                        output[r * trees + t] = leafOf[c0];
+                        output[(r + 1) * trees + t] = leafOf[c1];
+                        output[(r + 2) * trees + t] = leafOf[c2];
+                        output[(r + 3) * trees + t] = leafOf[c3];
                     }
                     for (; r < rowEnd; r++)
                     {
@@ -289,7 +309,7 @@ namespace MLNetRank.Gbdt
                                 break;
                             c = n;
                         }
-                        leaves[r * trees + t] = leafOf[c];
+                        output[r * trees + t] = leafOf[c];
                     }
                 }
             }

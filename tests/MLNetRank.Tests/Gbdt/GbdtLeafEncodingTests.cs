@@ -174,6 +174,9 @@ namespace MLNetRank.Tests.Gbdt
             model.Encoder.EncodeBatch(features, rows.Count, one, maxDegreeOfParallelism: 1);
             model.Encoder.EncodeBatch(features, rows.Count, many, maxDegreeOfParallelism: 4);
             Assert.Equal(one, many);
+            var spans = new int[one.Length];
+            model.Encoder.EncodeBatch(features.AsSpan(), rows.Count, spans.AsSpan());
+            Assert.Equal(one, spans);
             var single = new int[model.Encoder.TreeCount];
             model.Encoder.Encode(rows[777].Features, single);
             Assert.Equal(single, one.Skip(777 * single.Length).Take(single.Length));
