@@ -422,6 +422,25 @@ namespace MLNetRank.Tests.Gbdt
             Assert.Equal(5, model.Encoder.TreeCount);
         }
 
+        [Fact]
+        public void SingleLabelAndWeightsTrainTheBinaryObjective()
+        {
+            // "Target" is a Single logit: > 0 means positive. The same trees come out as with the Boolean label it implies.
+            var ml = new MLContext(seed: 85);
+            var rows = GbdtTestData.Rows(500, F, seed: 86);
+            rows.ForEach(r => r.Label = r.Target > 0);
+            var data = GbdtTestData.Load(ml, rows, F);
+            GbdtLeafEncodingOptions Opt(string label) => new()
+            {
+                LabelColumnName = label, ExampleWeightColumnName = "Weight", NumberOfTrees = 4, NumberOfLeaves = 5,
+                MinimumExampleCountPerLeaf = 5, NumberOfThreads = 1, Seed = 3,
+            };
+            using var fromSingle = ml.Ranker().Transforms.EncodeGbdtLeaves(Opt("Target")).Fit(data);
+            using var fromBool = ml.Ranker().Transforms.EncodeGbdtLeaves(Opt("Label")).Fit(data);
+            Assert.IsType<FastTreeBinaryModelParameters>(fromSingle.ModelParameters);
+            Assert.Equal(fromBool.EncodeToArray(data, out _), fromSingle.EncodeToArray(data, out _));
+        }
+
         // ---- bad input ----
 
         [Fact]
