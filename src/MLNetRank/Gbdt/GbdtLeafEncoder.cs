@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.IO;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Threading.Tasks;
@@ -96,7 +97,8 @@ namespace MLNetRank.Gbdt
         /// left (<c>&lt;=</c>) child, as ML.NET's evaluator does it for this ensemble.
         /// </summary>
         /// <param name="tree">Tree index.</param>
-        /// <param name="node">Internal node index in the tree (as in <see cref="RegressionTreeBase.LeftChild"/>).</param>
+        /// <param name="node">Internal node index in the tree (as in <see cref="RegressionTreeBase.LeftChild"/>; for an encoder
+        /// read back with <see cref="SavedGbdtLeafEncoder"/>, the node id of the saved ONNX graph).</param>
         public bool NanGoesLeft(int tree, int node) => _nanGoesLeft[tree][node];
 
         /// <summary>
@@ -169,6 +171,48 @@ namespace MLNetRank.Gbdt
                 }
             }
             return new GbdtLeafEncoder(nodes.ToArray(), leafOf.ToArray(), starts, leafCounts, catSets.ToArray(), nan, featureCount);
+        }
+
+        /// <summary>A node of a tree read back from the saved ONNX graph: internal (Feature &gt;= 0) or leaf (Leaf &gt;= 0).</summary>
+        internal readonly record struct RawNode(int Feature, float Threshold, int True, int False, bool NanTrue, int Leaf);
+
+        /// <summary>Builds an encoder from trees in the saved ONNX form (node 0 is each tree's root; categorical splits
+        /// are already chains of numerical "x &lt;= 0" nodes).</summary>
+        internal static GbdtLeafEncoder FromRawTrees(RawNode[][] trees, int[] leafCounts, int featureCount)
+        {
+            if (trees.Length == 0)
+                throw new InvalidDataException("The saved tree graph has no trees.");
+            var nodes = new List<Node>();
+            var leafOf = new List<int>();
+            var starts = new int[trees.Length];
+            var nan = new bool[trees.Length][];
+            for (int t = 0; t < trees.Length; t++)
+            {
+                var tree = trees[t];
+                if (tree.Length == 0)
+                    throw new InvalidDataException($"Tree {t} of the saved graph has no node.");
+                int baseIndex = nodes.Count;
+                starts[t] = baseIndex;
+                nan[t] = new bool[tree.Length];
+                for (int i = 0; i < tree.Length; i++)
+                {
+                    var n = tree[i];
+                    if (n.Feature < 0)
+                    {
+                        if (n.Leaf < 0 || n.Leaf >= leafCounts[t])
+                            throw new InvalidDataException($"Tree {t}, node {i}: a leaf without a valid leaf index.");
+                        nodes.Add(new Node { Meta = 0, Threshold = 0f, Left = baseIndex + i, Right = baseIndex + i });
+                        leafOf.Add(n.Leaf);
+                        continue;
+                    }
+                    if (n.Feature >= featureCount || n.True < 0 || n.True >= tree.Length || n.False < 0 || n.False >= tree.Length)
+                        throw new InvalidDataException($"Tree {t}, node {i}: feature or child out of range.");
+                    nan[t][i] = n.NanTrue;
+                    nodes.Add(new Node { Meta = n.Feature | (n.NanTrue ? int.MinValue : 0), Threshold = n.Threshold, Left = baseIndex + n.True, Right = baseIndex + n.False });
+                    leafOf.Add(-1);
+                }
+            }
+            return new GbdtLeafEncoder(nodes.ToArray(), leafOf.ToArray(), starts, (int[])leafCounts.Clone(), Array.Empty<int[]>(), nan, featureCount);
         }
 
         private static void CheckFeature(int f, int featureCount, int tree, int node)

@@ -72,6 +72,11 @@ namespace MLNetRank.Tests.Gbdt
             var keys = GbdtTestData.ReadVectors<uint>(transformed, "LeafIds");
             var features = GbdtTestData.ReadVectors<float>(test, "Features");
             var leaves = new int[model.Encoder.TreeCount];
+            var fromZip = new int[model.Encoder.TreeCount];
+            using var zip = new System.IO.MemoryStream();
+            ml.Model.Save(model, trainFeatures.Schema, zip);
+            zip.Position = 0;
+            var saved = Assert.Single(SavedGbdtLeafEncoder.Load(zip)).Encoder;
             var batch = model.EncodeToArray(test, out int n);
             Assert.Equal(expected.Count, n);
             for (int i = 0; i < expected.Count; i++)
@@ -79,6 +84,8 @@ namespace MLNetRank.Tests.Gbdt
                 var want = GbdtTestData.LeavesFromOneHot(expected[i], model.LeafCounts);
                 model.Encoder.Encode(features[i], leaves);
                 Assert.Equal(want, leaves);
+                saved.Encode(features[i], fromZip);
+                Assert.Equal(want, fromZip);
                 Assert.Equal(want, batch.Skip(i * leaves.Length).Take(leaves.Length));
                 Assert.Equal(want.Select(l => (uint)(l + 1)), keys[i]);
             }
