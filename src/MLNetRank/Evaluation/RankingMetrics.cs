@@ -469,7 +469,7 @@ namespace MLNetRank.Evaluation
             TieBreaking ties = TieBreaking.Pessimistic, NoRelevantItemsHandling noRelevant = NoRelevantItemsHandling.Skip)
             where TGroup : notnull, IEquatable<TGroup>
         {
-            var r = ListMetrics(scores, relevance, groups, [k], ties, noRelevant, out _);
+            var r = NdcgAndMrr(scores, relevance, groups, [k], ties, noRelevant, out _);
             return r[0];
         }
 
@@ -523,7 +523,7 @@ namespace MLNetRank.Evaluation
             TieBreaking ties = TieBreaking.Pessimistic, NoRelevantItemsHandling noRelevant = NoRelevantItemsHandling.Skip)
             where TGroup : notnull, IEquatable<TGroup>
         {
-            ListMetrics(scores, relevance, groups, [], ties, noRelevant, out var mrr);
+            NdcgAndMrr(scores, relevance, groups, [], ties, noRelevant, out var mrr);
             return mrr;
         }
 
@@ -539,7 +539,7 @@ namespace MLNetRank.Evaluation
         /// <param name="noRelevant">Handling of groups without a relevant item.</param>
         /// <param name="mrr">The mean reciprocal rank under the same rules.</param>
         /// <returns>nDCG@k for each k of <paramref name="ks"/>, in the same order.</returns>
-        public static ListMetricResult[] ListMetrics<TGroup>(ReadOnlySpan<float> scores, ReadOnlySpan<float> relevance, ReadOnlySpan<TGroup> groups,
+        public static ListMetricResult[] NdcgAndMrr<TGroup>(ReadOnlySpan<float> scores, ReadOnlySpan<float> relevance, ReadOnlySpan<TGroup> groups,
             ReadOnlySpan<int> ks, TieBreaking ties, NoRelevantItemsHandling noRelevant, out ListMetricResult mrr)
             where TGroup : notnull, IEquatable<TGroup>
         {

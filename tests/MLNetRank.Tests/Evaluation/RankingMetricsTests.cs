@@ -304,7 +304,7 @@ namespace MLNetRank.Tests.Evaluation
             int[] g = Enumerable.Range(0, n).Select(_ => rng.Next(0, 40)).ToArray();
             foreach (var ties in new[] { TieBreaking.Pessimistic, TieBreaking.Average, TieBreaking.Optimistic })
             {
-                var all = RankingMetrics.ListMetrics(s, r, g, [1, 3, 10], ties, NoRelevantItemsHandling.Skip, out var mrr);
+                var all = RankingMetrics.NdcgAndMrr(s, r, g, [1, 3, 10], ties, NoRelevantItemsHandling.Skip, out var mrr);
                 Assert.Equal(RankingMetrics.NdcgDetailed(s, r, g, 3, ties).Value, all[1].Value, 12);
                 Assert.Equal(RankingMetrics.MrrDetailed(s, r, g, ties).Value, mrr.Value, 12);
             }
