@@ -68,6 +68,10 @@ namespace MLNetRank.Evaluation
         /// NaN when the data hold a single class.</summary>
         public double Auc { get; internal set; }
 
+        /// <summary>DeLong standard error of <see cref="Auc"/> (a 95 % interval is AUC ± 1.96 × this); NaN with a weight
+        /// column or fewer than 2 rows of either class.</summary>
+        public double AucStandardError { get; internal set; } = double.NaN;
+
         /// <summary>Group AUC by group column name (see <see cref="RankingEvaluationOptions.GroupColumnNames"/>).</summary>
         public IReadOnlyDictionary<string, double> GAuc { get; internal set; } = new Dictionary<string, double>();
 
