@@ -110,40 +110,59 @@ namespace MLNetRank.Benchmarks.Onnx
             (model as IDisposable)?.Dispose();
 
             // The request scorer: 200-candidate requests filled from arrays, one batched ONNX Runtime call each.
-            foreach (int threads in new[] { 1, 2 })
+            float[] firstScores = Array.Empty<float>();
+            double maxDiff = 0;
+            void ScorerRows(string modelZip, string label, int[] threadCounts)
             {
-                using var scorer = RequestScorer.Open(zip, new RequestScorerOptions { IntraOpNumThreads = threads });
-                using var request = scorer.CreateRequest(candidates);
-                void Fill(int r)
+                foreach (int threads in threadCounts)
                 {
-                    request.Count = candidates;
-                    var dense = request.GetInputSpan<float>("Dense");
-                    var user = request.GetInputSpan<uint>("UserId");
-                    var live = request.GetInputSpan<uint>("LiveId");
-                    var cat = request.GetInputSpan<uint>("CategoryId");
-                    int start = (r * candidates) % Math.Max(1, rows - candidates);
-                    for (int i = 0; i < candidates; i++)
+                    using var scorer = RequestScorer.Open(modelZip, new RequestScorerOptions { IntraOpNumThreads = threads });
+                    using var request = scorer.CreateRequest(candidates);
+                    void Fill(int r)
                     {
-                        var row = data[start + i];
-                        row.Dense.CopyTo(dense.Slice(i * 100, 100));
-                        user[i] = row.UserId;
-                        live[i] = row.LiveId;
-                        cat[i] = row.CategoryId;
+                        request.Count = candidates;
+                        var dense = request.GetInputSpan<float>("Dense");
+                        var user = request.GetInputSpan<uint>("UserId");
+                        var live = request.GetInputSpan<uint>("LiveId");
+                        var cat = request.GetInputSpan<uint>("CategoryId");
+                        int start = (r * candidates) % Math.Max(1, rows - candidates);
+                        for (int i = 0; i < candidates; i++)
+                        {
+                            var row = data[start + i];
+                            row.Dense.CopyTo(dense.Slice(i * 100, 100));
+                            user[i] = row.UserId;
+                            live[i] = row.LiveId;
+                            cat[i] = row.CategoryId;
+                        }
                     }
-                }
-                for (int r = 0; r < 30; r++)
-                {
-                    Fill(r);
+                    Fill(0);
                     scorer.Score(request);
+                    var scores = request.GetOutput<float>("ClickProbability").ToArray();
+                    if (firstScores.Length == 0)
+                        firstScores = scores;
+                    else
+                        maxDiff = Math.Max(maxDiff, scores.Zip(firstScores, (p, q) => Math.Abs(p - q)).Max());
+                    for (int r = 0; r < 30; r++)
+                    {
+                        Fill(r);
+                        scorer.Score(request);
+                    }
+                    var latency = Latencies(requests, r =>
+                    {
+                        Fill(r);
+                        scorer.Score(request);
+                    });
+                    double rate = candidates * requests / (latency.Sum() / 1000.0);
+                    Row(label, threads, rate, roofline, latency, candidates);
                 }
-                var latency = Latencies(requests, r =>
-                {
-                    Fill(r);
-                    scorer.Score(request);
-                });
-                double rate = candidates * requests / (latency.Sum() / 1000.0);
-                Row("request scorer", threads, rate, roofline, latency, candidates);
             }
+            ScorerRows(zip, "request scorer", new[] { 1, 2 });
+            string fusedZip = Path.Combine(Path.GetTempPath(), "mlnetrank-onnx-serving-fused-" + Environment.ProcessId + ".zip");
+            spec.FuseBottomLayers = true;
+            using (var fitted = ml.Ranker().Transforms.ApplyOnnxNetwork(ReferenceNetworks.Mmoe(spec)).Fit(view))
+                ml.Model.Save(fitted, view.Schema, fusedZip);
+            ScorerRows(fusedZip, "request scorer, bottom layers fused in one Gemm", new[] { 1 });
+            File.Delete(fusedZip);
 
             // Raw ONNX Runtime on the same graph, batches of 200, for reference (no ML.NET, no request buffers).
             using (var options = new SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL })
@@ -164,6 +183,8 @@ namespace MLNetRank.Benchmarks.Onnx
                 Row("raw ONNX Runtime (reference)", 1, candidates * requests / (latency.Sum() / 1000.0), roofline, latency, candidates);
             }
             File.Delete(zip);
+            Console.WriteLine();
+            Console.WriteLine($"Max |difference| of ClickProbability between the scorer runs and graphs (1 vs 2 threads, fused vs unfused): {maxDiff:E1}.");
             return 0;
         }
 
