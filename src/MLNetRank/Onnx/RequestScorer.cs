@@ -203,8 +203,7 @@ namespace MLNetRank.Onnx
             // The prefix keeps its own OnnxTransformers (scored per row by ML.NET); the network's session is ours.
             var prefix = flat.Take(last).ToList();
             for (int i = last; i < flat.Count; i++)
-                if (i == last || !prefix.Contains(flat[i]))
-                    (flat[i] as IDisposable)?.Dispose();
+                (flat[i] as IDisposable)?.Dispose();
             var scorer = new RequestScorer(context, inputSchema, prefix, flat.Count - last - 1, onnxModels[count - 1], options);
             using (var log = new Common.RankerLog(context, "Onnx"))
                 log.Info($"Request scorer on {source}: network inputs [{string.Join("; ", scorer.NetworkInputs)}], outputs [{string.Join("; ", scorer.NetworkOutputs)}], " +
