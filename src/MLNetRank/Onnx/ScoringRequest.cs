@@ -128,20 +128,50 @@ namespace MLNetRank.Onnx
         {
             if (data is null)
                 throw new ArgumentNullException(nameof(data));
+            using var reader = OpenReader(data);
+            if (reader.Next() && reader.Cursor.MoveNext())
+                throw new ArgumentException($"The data has more rows than the request's capacity ({Capacity}).", nameof(data));
+        }
+
+        /// <summary>Reads a data view's request columns batch by batch into this request.</summary>
+        internal sealed class Reader : IDisposable
+        {
+            private readonly ScoringRequest _request;
+            private readonly Action<int>[] _loaders;
+
+            public Reader(ScoringRequest request, DataViewRowCursor cursor, Action<int>[] loaders)
+            {
+                _request = request;
+                Cursor = cursor;
+                _loaders = loaders;
+            }
+
+            public DataViewRowCursor Cursor { get; }
+
+            /// <summary>Loads up to Capacity rows and sets Count; true when the request is full (more rows may follow).</summary>
+            public bool Next()
+            {
+                int r = 0;
+                while (r < _request.Capacity && Cursor.MoveNext())
+                {
+                    foreach (var load in _loaders)
+                        load(r);
+                    r++;
+                }
+                _request.Count = r;
+                return r == _request.Capacity;
+            }
+
+            public void Dispose() => Cursor.Dispose();
+        }
+
+        internal Reader OpenReader(IDataView data)
+        {
             var columns = _inputs.Values.Select(b => Check.Column(data.Schema, b.Column.Name, "request", b.Column.Type.ToString() ?? "",
                 t => SameType(t, b.Column.Type))).ToArray();
-            using var cursor = data.GetRowCursor(columns);
+            var cursor = data.GetRowCursor(columns);
             var loaders = _inputs.Values.Select((b, i) => b.MakeLoader(cursor, columns[i])).ToArray();
-            int r = 0;
-            while (cursor.MoveNext())
-            {
-                if (r == Capacity)
-                    throw new ArgumentException($"The data has more rows than the request's capacity ({Capacity}).", nameof(data));
-                foreach (var load in loaders)
-                    load(r);
-                r++;
-            }
-            Count = r;
+            return new Reader(this, cursor, loaders);
         }
 
         /// <summary>

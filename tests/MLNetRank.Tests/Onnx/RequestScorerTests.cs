@@ -336,5 +336,74 @@ namespace MLNetRank.Tests.Onnx
             long small = Allocated(2), large = Allocated(64);
             Assert.True(large - small < 256, $"per-call allocation grows with rows: {small} B for 2 rows, {large} B for 64");
         }
+
+        [Fact]
+        public void ScoreAllMatchesTheMlNetPathAcrossBatches()
+        {
+            var ml = new MLContext(seed: 1);
+            var net = TinyRanker.Create(41);
+            var rows = Rows.Make(100, 42);
+            var data = ml.Data.LoadFromEnumerable(rows);
+            string zip = SaveNetworkOnly(ml, net, data);
+            var expected = MlNetScores(zip, data);
+            using var scorer = RequestScorer.Open(zip);
+            foreach (int batch in new[] { 32, 100, 256 })
+            {
+                var all = scorer.ScoreAll(data, batch);
+                foreach (var name in Outputs)
+                {
+                    var actual = Assert.IsType<float[]>(all[name]);
+                    Assert.Equal(expected[name].Length, actual.Length);
+                    for (int i = 0; i < actual.Length; i++)
+                        Assert.True(Math.Abs(expected[name][i] - actual[i]) <= 1e-6, $"batch {batch}, {name}[{i}]");
+                }
+            }
+            var empty = scorer.ScoreAll(ml.Data.LoadFromEnumerable(new List<Row>()));
+            Assert.Empty(Assert.IsType<float[]>(empty["ClickProbability"]));
+        }
+
+        [Fact]
+        public void ConcurrentRequestsOnOneScorerGiveTheSameScores()
+        {
+            var ml = new MLContext(seed: 1);
+            var rng = new Random(51);
+            var rows = Enumerable.Range(0, 80).Select(i => new RawRow
+            {
+                A = OrtRunner.Random(rng, 3, 2f),
+                B = OrtRunner.Random(rng, 2, 2f),
+                UserId = (uint)rng.Next(TinyRanker.Users),
+            }).ToList();
+            var data = ml.Data.LoadFromEnumerable(rows);
+            var pipeline = ml.Transforms.Concatenate("Features", "A", "B")
+                .Append(ml.Ranker().Transforms.ApplyOnnxNetwork(TinyRanker.Create(52).Build()));
+            string zip = TempZip();
+            using (var model = pipeline.Fit(data))
+                ml.Model.Save(model, data.Schema, zip);
+            var expected = MlNetScores(zip, data)["ClickProbability"];
+
+            using var scorer = RequestScorer.Open(zip);
+            var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
+            System.Threading.Tasks.Parallel.For(0, 4, new System.Threading.Tasks.ParallelOptions { MaxDegreeOfParallelism = 4 }, t =>
+            {
+                using var request = scorer.CreateRequest(20);
+                for (int round = 0; round < 25; round++)
+                {
+                    int start = ((t * 25 + round) * 7) % 60;
+                    request.Count = 20;
+                    for (int i = 0; i < 20; i++)
+                    {
+                        request.SetValues<float>("A", i, rows[start + i].A);
+                        request.SetValues<float>("B", i, rows[start + i].B);
+                        request.SetValue("UserId", i, rows[start + i].UserId);
+                    }
+                    scorer.Score(request);
+                    var p = request.GetOutput<float>("ClickProbability");
+                    for (int i = 0; i < 20; i++)
+                        if (Math.Abs(p[i] - expected[start + i]) > 1e-6)
+                            failures.Add($"thread {t}, round {round}, row {start + i}: {p[i]} vs {expected[start + i]}");
+                }
+            });
+            Assert.Empty(failures);
+        }
     }
 }
