@@ -166,6 +166,19 @@ namespace MLNetRank.Benchmarks.Onnx
             ScorerRows(fusedZip, "request scorer, bottom layers fused in one Gemm", new[] { 1 });
             File.Delete(fusedZip);
 
+            // Offline: the scorer over the whole IDataView in batches of 256 (compare with ML.NET Transform above).
+            using (var scorer = RequestScorer.Open(zip))
+            {
+                var all = loadedCtx.Data.LoadFromEnumerable(data);
+                scorer.ScoreAll(loadedCtx.Data.TakeRows(all, 512));
+                var sw = Stopwatch.StartNew();
+                var scores = scorer.ScoreAll(all, 256);
+                double rate = rows / sw.Elapsed.TotalSeconds;
+                Console.WriteLine($"| request scorer `ScoreAll` (IDataView, batches of 256) | 1 | {rate:N0} | {100 * rate / roofline:F0}% | | | | |");
+                if (((float[])scores["ClickProbability"]).Length != rows)
+                    throw new InvalidOperationException("ScoreAll returned the wrong number of rows.");
+            }
+
             // Raw ONNX Runtime on the same graph, batches of 200, for reference (no ML.NET, no request buffers).
             using (var options = new SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL })
             using (var session = new InferenceSession(onnx, options))
