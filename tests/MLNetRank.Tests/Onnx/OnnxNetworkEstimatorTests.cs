@@ -8,6 +8,7 @@ using Microsoft.ML.Data;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Microsoft.ML.Transforms.Onnx;
 using MLNetRank.Onnx;
+using MLNetRank.TestSupport;
 using Xunit;
 
 namespace MLNetRank.Tests.Onnx
