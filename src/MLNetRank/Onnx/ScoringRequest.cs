@@ -21,9 +21,6 @@ namespace MLNetRank.Onnx
         private readonly Dictionary<string, InputBuffer> _inputs;
         private readonly Dictionary<string, TensorBuffer> _outputs;
         private int _count;
-        private int _cachedRows = -1;
-        private OrtValue[] _inputValues = Array.Empty<OrtValue>();
-        private OrtValue[] _outputValues = Array.Empty<OrtValue>();
         private bool _disposed;
 
         internal ScoringRequest(RequestScorer scorer, int capacity)
@@ -31,28 +28,108 @@ namespace MLNetRank.Onnx
             Scorer = scorer;
             Capacity = capacity;
             _inputs = scorer.RequestColumns.ToDictionary(c => c.Name, c => InputBuffer.Create(c, capacity), StringComparer.Ordinal);
-            // Without ML.NET transforms before the network the request buffers are the network's input tensors (no copy).
-            NetworkInputs = scorer.NetworkInputSpecs.Select((spec, i) => TensorBuffer.Create(spec, scorer.NetworkInputTypes[i],
-                (int)spec.ValuesPerRow, capacity, scorer.HasPrefix ? null : _inputs[spec.Name].FlatArray)).ToArray();
-            NetworkOutputs = scorer.NetworkOutputSpecs.Select((spec, i) => TensorBuffer.Create(spec, scorer.NetworkOutputTypes[i],
-                (int)spec.ValuesPerRow, capacity, null)).ToArray();
-            _outputs = NetworkOutputs.ToDictionary(o => o.Spec.Name, StringComparer.Ordinal);
-            if (scorer.HasPrefix)
+            // The columns visible so far, by name: request columns, then columns computed by ML.NET segments and network outputs.
+            // Network inputs share the arrays of these buffers (no copy); network outputs are written into new ones.
+            var store = new Dictionary<string, InputBuffer>(_inputs, StringComparer.Ordinal);
+            var runs = new List<StageRun>();
+            try
             {
-                Row = new RequestRow(scorer.InputSchema, _inputs.Values);
-                var mapper = scorer.CreatePrefixMapper();
-                var active = scorer.NetworkInputSpecs.Select(s => mapper.OutputSchema[s.Name]).ToArray();
-                MappedRow = mapper.GetRow(Row, active);
-                Feeders = NetworkInputs.Select(b => b.MakeFeeder(MappedRow, MappedRow.Schema[b.Spec.Name])).ToArray();
+                foreach (var stage in scorer.Stages)
+                {
+                    RequestRow? row = null;
+                    var loaders = Array.Empty<Action<int>>();
+                    if (stage.Segment != null && stage.Produced.Length > 0)
+                    {
+                        row = new RequestRow(stage.SchemaBefore, stage.SegmentInputs.Select(n => Stored(store, n, stage)));
+                        var mapper = stage.CreateMapper();
+                        var produced = stage.Produced.Select(n => mapper.OutputSchema[n]).ToArray();
+                        var mapped = mapper.GetRow(row, produced);
+                        var computed = produced.Select(c => InputBuffer.Create(ScoringStage.ColumnOf(c.Name, c.Type), capacity)).ToArray();
+                        loaders = computed.Select((b, i) => b.MakeLoader(mapped, produced[i])).ToArray();
+                        foreach (var b in computed)
+                            store[b.Column.Name] = b;
+                    }
+                    var inputs = stage.Inputs.Select((spec, i) =>
+                    {
+                        var source = Stored(store, spec.Name, stage);
+                        return TensorBuffer.Create(spec, stage.InputTypes[i], (int)spec.ValuesPerRow, capacity,
+                            source.FlatArray ?? throw new InvalidOperationException($"Column '{spec.Name}' is a variable-size vector; ONNX network {stage.Index + 1} needs {spec.ValuesPerRow} values per row."));
+                    }).ToArray();
+                    var outputs = stage.Outputs.Select((spec, i) =>
+                    {
+                        var buffer = InputBuffer.Create(ScoringStage.ColumnOf(spec.Name, stage.OutputColumnTypes[i]), capacity);
+                        store[spec.Name] = buffer;
+                        return TensorBuffer.Create(spec, stage.OutputTypes[i], (int)spec.ValuesPerRow, capacity, buffer.FlatArray);
+                    }).ToArray();
+                    runs.Add(new StageRun(stage, row, loaders, inputs, outputs));
+                }
             }
+            catch
+            {
+                foreach (var run in runs)
+                    run.Dispose();
+                throw;
+            }
+            Runs = runs.ToArray();
+            _outputs = new Dictionary<string, TensorBuffer>(StringComparer.Ordinal);
+            foreach (var run in Runs)
+                foreach (var o in run.Outputs)
+                    _outputs[o.Spec.Name] = o;
         }
 
+        private static InputBuffer Stored(Dictionary<string, InputBuffer> store, string name, ScoringStage stage)
+            => store.TryGetValue(name, out var b) ? b
+                : throw new InvalidOperationException($"Column '{name}', read before ONNX network {stage.Index + 1}, is not available to the request scorer.");
+
         internal RequestScorer Scorer { get; }
-        internal TensorBuffer[] NetworkInputs { get; }
-        internal TensorBuffer[] NetworkOutputs { get; }
-        internal RequestRow? Row { get; }
-        internal DataViewRow? MappedRow { get; }
-        internal Action<int>[]? Feeders { get; }
+
+        internal StageRun[] Runs { get; }
+
+        /// <summary>The per-request state of one stage: its segment's row and loaders, its network's tensors and ONNX Runtime values.</summary>
+        internal sealed class StageRun : IDisposable
+        {
+            private int _cachedRows = -1;
+            private OrtValue[] _inputValues = Array.Empty<OrtValue>();
+            private OrtValue[] _outputValues = Array.Empty<OrtValue>();
+
+            public StageRun(ScoringStage stage, RequestRow? row, Action<int>[] loaders, TensorBuffer[] inputs, TensorBuffer[] outputs)
+            {
+                Stage = stage;
+                Row = row;
+                Loaders = loaders;
+                Inputs = inputs;
+                Outputs = outputs;
+            }
+
+            public ScoringStage Stage { get; }
+            public RequestRow? Row { get; }
+            public Action<int>[] Loaders { get; }
+            public TensorBuffer[] Inputs { get; }
+            public TensorBuffer[] Outputs { get; }
+
+            public (OrtValue[] Inputs, OrtValue[] Outputs) OrtValues(int rows)
+            {
+                if (_cachedRows != rows)
+                {
+                    Dispose();
+                    _inputValues = Inputs.Select(b => b.CreateOrtValue(rows)).ToArray();
+                    _outputValues = Outputs.Select(b => b.CreateOrtValue(rows)).ToArray();
+                    _cachedRows = rows;
+                }
+                return (_inputValues, _outputValues);
+            }
+
+            public void Dispose()
+            {
+                foreach (var v in _inputValues)
+                    v.Dispose();
+                foreach (var v in _outputValues)
+                    v.Dispose();
+                _inputValues = Array.Empty<OrtValue>();
+                _outputValues = Array.Empty<OrtValue>();
+                _cachedRows = -1;
+            }
+        }
 
         /// <summary>The most rows this request holds.</summary>
         public int Capacity { get; }
@@ -193,36 +270,18 @@ namespace MLNetRank.Onnx
         /// <param name="column">Output name.</param>
         public int GetOutputWidth(string column) => Output(column).Width;
 
-        internal (OrtValue[] Inputs, OrtValue[] Outputs) OrtValues()
-        {
-            if (_disposed)
-                throw new ObjectDisposedException(nameof(ScoringRequest));
-            if (_cachedRows != Count)
-            {
-                DisposeValues();
-                _inputValues = NetworkInputs.Select(b => b.CreateOrtValue(Count)).ToArray();
-                _outputValues = NetworkOutputs.Select(b => b.CreateOrtValue(Count)).ToArray();
-                _cachedRows = Count;
-            }
-            return (_inputValues, _outputValues);
-        }
-
         /// <summary>Releases the ONNX Runtime values of this request.</summary>
         public void Dispose()
         {
-            DisposeValues();
+            foreach (var run in Runs)
+                run.Dispose();
             _disposed = true;
         }
 
-        private void DisposeValues()
+        internal void ThrowIfDisposed()
         {
-            foreach (var v in _inputValues)
-                v.Dispose();
-            foreach (var v in _outputValues)
-                v.Dispose();
-            _inputValues = Array.Empty<OrtValue>();
-            _outputValues = Array.Empty<OrtValue>();
-            _cachedRows = -1;
+            if (_disposed)
+                throw new ObjectDisposedException(nameof(ScoringRequest));
         }
 
         private static bool SameType(DataViewType actual, DataViewType expected)

@@ -405,5 +405,77 @@ namespace MLNetRank.Tests.Onnx
             });
             Assert.Empty(failures);
         }
+
+        private sealed class TwoStageRow
+        {
+            [VectorType(5)]
+            public float[] Features { get; set; } = Array.Empty<float>();
+
+            [VectorType(2)]
+            public float[] Extra { get; set; } = Array.Empty<float>();
+
+            public uint UserId { get; set; }
+        }
+
+        [Fact]
+        public void BatchesEveryNetworkOfAChainWithMlNetTransformsBetween()
+        {
+            var rng = new Random(61);
+            // Network 1: Features [5] -> Hidden [4]. Network 2: Z = Hidden ++ Extra [6], UserId -> Score.
+            var g1 = new OnnxGraphBuilder("encoder");
+            g1.AddInput("Features", new long[] { -1, 5 });
+            g1.AddOutput(g1.Relu(g1.Dense("Features", OrtRunner.Random(rng, 20), OrtRunner.Random(rng, 4), 5, 4), "Hidden"), new long[] { -1, 4 });
+            var g2 = new OnnxGraphBuilder("head");
+            g2.AddInput("Z", new long[] { -1, 6 });
+            var id = g2.AddInput("UserId", Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Int64, new long[] { -1, 1 });
+            var emb = g2.Reshape(g2.Embedding(id, OrtRunner.Random(rng, 6 * 2), 6, 2), new long[] { -1, 2 });
+            g2.AddOutput(g2.Sigmoid(g2.Dense(g2.Concat(1, new[] { "Z", emb }), OrtRunner.Random(rng, 8), new[] { 0.1f }, 8, 1), "Score"), new long[] { -1, 1 });
+
+            var ml = new MLContext(seed: 1);
+            var rows = Enumerable.Range(0, 30).Select(_ => new TwoStageRow
+            {
+                Features = OrtRunner.Random(rng, 5, 2f),
+                Extra = OrtRunner.Random(rng, 2, 2f),
+                UserId = (uint)rng.Next(6),
+            }).ToList();
+            var data = ml.Data.LoadFromEnumerable(rows);
+            var pipeline = ml.Ranker().Transforms.ApplyOnnxNetwork(g1.ToBytes())
+                .Append(ml.Transforms.Concatenate("Z", "Hidden", "Extra"))
+                .Append(ml.Ranker().Transforms.ApplyOnnxNetwork(g2.ToBytes()))
+                .Append(ml.Transforms.DropColumns("Z"));
+            string zip = TempZip();
+            using (var model = pipeline.Fit(data))
+            {
+                ml.Model.Save(model, data.Schema, zip);
+                foreach (var t in model)
+                    (t as IDisposable)?.Dispose();
+            }
+            var loaded = new MLContext(seed: 2).Model.Load(zip, out _);
+            var scored = loaded.Transform(data);
+            var expectedScore = Rows.Column(scored, "Score");
+            var expectedHidden = Rows.Column(scored, "Hidden");
+            (loaded as IDisposable)?.Dispose();
+
+            using var scorer = RequestScorer.Open(zip);
+            Assert.Equal(2, scorer.NetworkCount);
+            Assert.True(scorer.HasPrefix);
+            Assert.Equal(1, scorer.SkippedTransformCount);
+            Assert.Equal(new[] { "Extra", "Features", "UserId" }, scorer.RequestColumns.Select(c => c.Name));
+            using var request = scorer.CreateRequest(32);
+            request.Load(data);
+            scorer.Score(request);
+            var score = request.GetOutput<float>("Score");
+            var hidden = request.GetOutput<float>("Hidden");
+            Assert.Equal(30, score.Length);
+            Assert.Equal(120, hidden.Length);
+            for (int i = 0; i < score.Length; i++)
+                Assert.True(Math.Abs(expectedScore[i] - score[i]) <= 1e-6, $"Score[{i}]: {expectedScore[i]} vs {score[i]}");
+            for (int i = 0; i < hidden.Length; i++)
+                Assert.True(Math.Abs(expectedHidden[i] - hidden[i]) <= 1e-6, $"Hidden[{i}]");
+            var all = scorer.ScoreAll(data, 7);
+            var allScore = Assert.IsType<float[]>(all["Score"]);
+            for (int i = 0; i < allScore.Length; i++)
+                Assert.True(Math.Abs(expectedScore[i] - allScore[i]) <= 1e-6);
+        }
     }
 }
