@@ -295,8 +295,7 @@ namespace MLNetRank.Onnx
                             loaders[k](r);
                     }
                 }
-                var (inputs, outputs) = run.OrtValues(n);
-                run.Stage.Session.Run(_runOptions, run.Stage.InputNames, inputs, run.Stage.OutputNames, outputs);
+                run.Execute(_runOptions, n);
             }
         }
 

@@ -49,19 +49,27 @@ namespace MLNetRank.Onnx
                         foreach (var b in computed)
                             store[b.Column.Name] = b;
                     }
-                    var inputs = stage.Inputs.Select((spec, i) =>
-                    {
-                        var source = Stored(store, spec.Name, stage);
-                        return TensorBuffer.Create(spec, stage.InputTypes[i], (int)spec.ValuesPerRow, capacity,
-                            source.FlatArray ?? throw new InvalidOperationException($"Column '{spec.Name}' is a variable-size vector; ONNX network {stage.Index + 1} needs {spec.ValuesPerRow} values per row."));
-                    }).ToArray();
+                    var sources = stage.Inputs.Select(spec => Stored(store, spec.Name, stage)).ToArray();
+                    bool grouped = sources.Any(b => b.FlatArray is null);
+                    var inputs = stage.Inputs.Select((spec, i) => sources[i].FlatArray is Array flat
+                        ? TensorBuffer.Create(spec, stage.InputTypes[i], sources[i].Column.ValuesPerRow, capacity, flat)
+                        : null).ToArray();
                     var outputs = stage.Outputs.Select((spec, i) =>
                     {
                         var buffer = InputBuffer.Create(ScoringStage.ColumnOf(spec.Name, stage.OutputColumnTypes[i]), capacity);
                         store[spec.Name] = buffer;
                         return TensorBuffer.Create(spec, stage.OutputTypes[i], (int)spec.ValuesPerRow, capacity, buffer.FlatArray);
                     }).ToArray();
-                    runs.Add(new StageRun(stage, row, loaders, inputs, outputs));
+                    GroupedInput[]? groupedInputs = null;
+                    GroupedOutput[]? groupedOutputs = null;
+                    if (grouped)
+                    {
+                        groupedInputs = stage.Inputs.Select((spec, i) => inputs[i] is TensorBuffer t
+                            ? GroupedInput.Fixed(stage.InputTypes[i], t.Array, t.Width, t.Shape, capacity)
+                            : GroupedInput.Variable(stage.InputTypes[i], sources[i], spec)).ToArray();
+                        groupedOutputs = outputs.Select((t, i) => GroupedOutput.Create(stage.OutputTypes[i], t.Array, t.Width, t.Shape, capacity)).ToArray();
+                    }
+                    runs.Add(new StageRun(stage, row, loaders, inputs, outputs, groupedInputs, groupedOutputs, capacity));
                 }
             }
             catch
@@ -92,27 +100,118 @@ namespace MLNetRank.Onnx
             private OrtValue[] _inputValues = Array.Empty<OrtValue>();
             private OrtValue[] _outputValues = Array.Empty<OrtValue>();
 
-            public StageRun(ScoringStage stage, RequestRow? row, Action<int>[] loaders, TensorBuffer[] inputs, TensorBuffer[] outputs)
+            private readonly GroupedInput[]? _groupedInputs;
+            private readonly GroupedOutput[]? _groupedOutputs;
+            private readonly int[] _order;
+            private readonly long[] _keys;
+            private readonly OrtValue[] _groupInputValues;
+            private readonly OrtValue[] _groupOutputValues;
+            private readonly GroupedInput[] _variable;
+
+            public StageRun(ScoringStage stage, RequestRow? row, Action<int>[] loaders, TensorBuffer?[] inputs, TensorBuffer[] outputs,
+                GroupedInput[]? groupedInputs, GroupedOutput[]? groupedOutputs, int capacity)
             {
                 Stage = stage;
                 Row = row;
                 Loaders = loaders;
                 Inputs = inputs;
                 Outputs = outputs;
+                _groupedInputs = groupedInputs;
+                _groupedOutputs = groupedOutputs;
+                _order = groupedInputs is null ? Array.Empty<int>() : new int[capacity];
+                _keys = groupedInputs is null ? Array.Empty<long>() : new long[capacity];
+                _groupInputValues = new OrtValue[inputs.Length];
+                _variable = groupedInputs is null ? Array.Empty<GroupedInput>() : groupedInputs.Where((g, i) => inputs[i] is null).ToArray();
+                _groupOutputValues = new OrtValue[outputs.Length];
             }
 
             public ScoringStage Stage { get; }
             public RequestRow? Row { get; }
             public Action<int>[] Loaders { get; }
-            public TensorBuffer[] Inputs { get; }
+            public TensorBuffer?[] Inputs { get; }
             public TensorBuffer[] Outputs { get; }
+
+            /// <summary>Runs the stage's network on rows 0..n-1: one call, or one call per group of equal sequence lengths.</summary>
+            public void Execute(RunOptions runOptions, int n)
+            {
+                if (_groupedInputs is null)
+                {
+                    var (inputs, outputs) = OrtValues(n);
+                    Stage.Session.Run(runOptions, Stage.InputNames, inputs, Stage.OutputNames, outputs);
+                    return;
+                }
+                var variable = _variable;
+                bool allEqual = true;
+                for (int r = 0; r < n; r++)
+                {
+                    _order[r] = r;
+                    long key = 0;
+                    foreach (var g in variable)
+                        key = key * 1_000_003L + g.Steps(r);
+                    _keys[r] = key;
+                    allEqual &= key == _keys[0];
+                }
+                if (!allEqual)
+                    Array.Sort(_keys, _order, 0, n);
+                int start = 0;
+                while (start < n)
+                {
+                    // A group: consecutive rows (after sorting) with exactly the same lengths.
+                    int end = start + 1;
+                    while (end < n && _keys[end] == _keys[start] && SameSteps(variable, _order[start], _order[end]))
+                        end++;
+                    int count = end - start;
+                    bool identity = count == n && IsIdentity(n);
+                    try
+                    {
+                        for (int i = 0; i < _groupedInputs.Length; i++)
+                            _groupInputValues[i] = _groupedInputs[i].Gather(_order, start, count, _groupedInputs[i].Steps(_order[start]), identity);
+                        for (int i = 0; i < _groupedOutputs!.Length; i++)
+                            _groupOutputValues[i] = _groupedOutputs[i].Create(count, identity);
+                        Stage.Session.Run(runOptions, Stage.InputNames, _groupInputValues, Stage.OutputNames, _groupOutputValues);
+                    }
+                    finally
+                    {
+                        for (int i = 0; i < _groupInputValues.Length; i++)
+                        {
+                            _groupInputValues[i]?.Dispose();
+                            _groupInputValues[i] = null!;
+                        }
+                        for (int i = 0; i < _groupOutputValues.Length; i++)
+                        {
+                            _groupOutputValues[i]?.Dispose();
+                            _groupOutputValues[i] = null!;
+                        }
+                    }
+                    if (!identity)
+                        foreach (var o in _groupedOutputs)
+                            o.Scatter(_order, start, count);
+                    start = end;
+                }
+            }
+
+            private static bool SameSteps(GroupedInput[] variable, int a, int b)
+            {
+                foreach (var g in variable)
+                    if (g.Steps(a) != g.Steps(b))
+                        return false;
+                return true;
+            }
+
+            private bool IsIdentity(int n)
+            {
+                for (int r = 0; r < n; r++)
+                    if (_order[r] != r)
+                        return false;
+                return true;
+            }
 
             public (OrtValue[] Inputs, OrtValue[] Outputs) OrtValues(int rows)
             {
                 if (_cachedRows != rows)
                 {
                     Dispose();
-                    _inputValues = Inputs.Select(b => b.CreateOrtValue(rows)).ToArray();
+                    _inputValues = Inputs.Select(b => b!.CreateOrtValue(rows)).ToArray();
                     _outputValues = Outputs.Select(b => b.CreateOrtValue(rows)).ToArray();
                     _cachedRows = rows;
                 }

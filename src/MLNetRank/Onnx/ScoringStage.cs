@@ -26,9 +26,20 @@ namespace MLNetRank.Onnx
             Outputs = outputs;
             InputTypes = inputs.Select(i => ClrType(i, "input")).ToArray();
             OutputTypes = outputs.Select(o => ClrType(o, "output")).ToArray();
-            foreach (var spec in inputs.Concat(outputs))
+            foreach (var spec in outputs)
                 if (!spec.HasBatchDimension || spec.ValuesPerRow <= 0)
-                    throw new NotSupportedException($"ONNX network {index + 1}: {spec} needs a leading batch dimension and known other dimensions for batched scoring.");
+                    throw new NotSupportedException($"ONNX network {index + 1}: output {spec} needs a leading batch dimension and known other dimensions for batched scoring.");
+            InputIsVariable = new bool[inputs.Length];
+            InputStep = new long[inputs.Length];
+            for (int i = 0; i < inputs.Length; i++)
+            {
+                var spec = inputs[i];
+                int unknown = spec.Dims.Skip(1).Count(d => d < 0);
+                if (!spec.HasBatchDimension || unknown > 1)
+                    throw new NotSupportedException($"ONNX network {index + 1}: input {spec} needs a leading batch dimension and at most one other unknown dimension for batched scoring.");
+                InputIsVariable[i] = unknown == 1;
+                InputStep[i] = spec.Dims.Skip(1).Where(d => d >= 0).Aggregate(1L, (a, b) => a * b);
+            }
             InputNames = inputs.Select(i => i.Name).ToArray();
             OutputNames = outputs.Select(o => o.Name).ToArray();
             OutputColumnTypes = outputs.Select(o => networkOutputSchema.GetColumnOrNull(o.Name)?.Type
@@ -45,7 +56,7 @@ namespace MLNetRank.Onnx
             {
                 var col = SegmentOutputSchema.GetColumnOrNull(inputs[i].Name)
                     ?? throw new InvalidDataException($"No column '{inputs[i].Name}' reaches the input of ONNX network {index + 1}.");
-                CheckNetworkColumn(inputs[i], col.Type, InputTypes[i]);
+                CheckNetworkColumn(inputs[i], col.Type, InputTypes[i], InputStep[i], InputIsVariable[i]);
             }
             var sessionOptions = new SessionOptions
             {
@@ -69,6 +80,12 @@ namespace MLNetRank.Onnx
         public string[] InputNames { get; }
         public string[] OutputNames { get; }
         public DataViewType[] OutputColumnTypes { get; }
+
+        /// <summary>True for an input with a variable (sequence) dimension besides the batch.</summary>
+        public bool[] InputIsVariable { get; }
+
+        /// <summary>Product of an input's known non-batch dimensions.</summary>
+        public long[] InputStep { get; }
         public InferenceSession Session { get; }
 
         /// <summary>Names needed at the segment's input (set by the scorer's dependency pass).</summary>
@@ -87,12 +104,18 @@ namespace MLNetRank.Onnx
                     (t as IDisposable)?.Dispose();
         }
 
-        internal static void CheckNetworkColumn(OnnxTensorSpec input, DataViewType type, Type clr)
+        internal static void CheckNetworkColumn(OnnxTensorSpec input, DataViewType type, Type clr, long step, bool variable)
         {
             var item = type is VectorDataViewType v ? v.ItemType : type;
             int width = type is VectorDataViewType vt ? vt.Size : 1;
             if (item.RawType != clr)
                 throw new InvalidDataException($"Column '{input.Name}' has type {type}; the network input {input} needs {clr.Name} values.");
+            if (variable)
+            {
+                if (width > 0 && width % step != 0)
+                    throw new InvalidDataException($"Column '{input.Name}' has {width} values per row, not a multiple of {step} as the network input {input} needs.");
+                return;
+            }
             if (width != input.ValuesPerRow)
                 throw new InvalidDataException($"Column '{input.Name}' has {(width == 0 ? "a variable number of" : width.ToString())} values per row; the network input {input} needs {input.ValuesPerRow}.");
         }
