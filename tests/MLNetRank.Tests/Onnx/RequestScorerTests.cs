@@ -477,5 +477,69 @@ namespace MLNetRank.Tests.Onnx
             for (int i = 0; i < allScore.Length; i++)
                 Assert.True(Math.Abs(expectedScore[i] - allScore[i]) <= 1e-6);
         }
+
+        private sealed class SeqRow
+        {
+            [VectorType(3)]
+            public float[] Features { get; set; } = Array.Empty<float>();
+
+            [VectorType]
+            public uint[] Seq { get; set; } = Array.Empty<uint>();
+        }
+
+        [Fact]
+        public void SequenceInputsAreBatchedByLengthAndMatchTheMlNetPath()
+        {
+            // Score = Sigmoid(Dense(Features ++ mean of the sequence's embeddings)); Seq is a variable-size UInt32 vector
+            // read by an int64 [-1, -1] input (cast inside the graph by ApplyOnnxNetwork).
+            var rng = new Random(71);
+            var g = new OnnxGraphBuilder("seq");
+            g.AddInput("Features", new long[] { -1, 3 });
+            var seq = g.AddInput("Seq", Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Int64, new long[] { -1, -1 });
+            var pooled = g.ReduceMean(g.Embedding(seq, OrtRunner.Random(rng, 10 * 4), 10, 4), new long[] { 1 }, keepDims: false); // [N, 4]
+            g.AddOutput(g.Sigmoid(g.Dense(g.Concat(1, new[] { "Features", pooled }), OrtRunner.Random(rng, 7), new[] { 0.2f }, 7, 1), "Score"), new long[] { -1, 1 });
+
+            var ml = new MLContext(seed: 1);
+            int[] lengths = { 3, 1, 3, 2, 5, 1, 3, 3, 2, 4, 1, 1 };
+            var rows = lengths.Select(n => new SeqRow
+            {
+                Features = OrtRunner.Random(rng, 3, 2f),
+                Seq = Enumerable.Range(0, n).Select(_ => (uint)rng.Next(10)).ToArray(),
+            }).ToList();
+            var data = ml.Data.LoadFromEnumerable(rows);
+            string zip = TempZip();
+            using (var model = ml.Ranker().Transforms.ApplyOnnxNetwork(g.ToBytes()).Fit(data))
+                ml.Model.Save(model, data.Schema, zip);
+            var loaded = new MLContext(seed: 2).Model.Load(zip, out _);
+            var expected = Rows.Column(loaded.Transform(data), "Score");
+            (loaded as IDisposable)?.Dispose();
+
+            using var scorer = RequestScorer.Open(zip);
+            Assert.True(scorer.RequestColumns.Single(c => c.Name == "Seq").IsVariableSize);
+            using var request = scorer.CreateRequest(16);
+            request.Load(data);
+            scorer.Score(request);
+            var score = request.GetOutput<float>("Score");
+            for (int i = 0; i < rows.Count; i++)
+                Assert.True(Math.Abs(expected[i] - score[i]) <= 1e-6, $"row {i} (length {lengths[i]}): {expected[i]} vs {score[i]}");
+
+            // A request where every candidate shares the user's sequence (the usual case) is a single call; set by hand.
+            request.Count = 5;
+            for (int i = 0; i < 5; i++)
+            {
+                request.SetValues<float>("Features", i, rows[i].Features);
+                request.SetValues<uint>("Seq", i, rows[0].Seq);
+            }
+            scorer.Score(request);
+            var same = request.GetOutput<float>("Score").ToArray();
+            var check = ml.Data.LoadFromEnumerable(Enumerable.Range(0, 5).Select(i => new SeqRow { Features = rows[i].Features, Seq = rows[0].Seq }).ToList());
+            var reloaded = new MLContext(seed: 3).Model.Load(zip, out _);
+            var expectedSame = Rows.Column(reloaded.Transform(check), "Score");
+            (reloaded as IDisposable)?.Dispose();
+            for (int i = 0; i < 5; i++)
+                Assert.True(Math.Abs(expectedSame[i] - same[i]) <= 1e-6);
+            var bad = Assert.Throws<ArgumentException>(() => request.SetValue("Seq", 0, 1u));
+            Assert.Contains("variable-size", bad.Message);
+        }
     }
 }
