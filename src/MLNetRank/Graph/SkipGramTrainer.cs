@@ -242,6 +242,8 @@ namespace MLNetRank.Graph
             Output = output;
 
             long totalTokens = tokens * _epochs;
+            // word2vec refreshes the learning rate every 10k words; small corpora refresh more often so the decay stays linear.
+            long updateEvery = Math.Clamp(totalTokens / 1000, 100, 10000);
             long processed = 0;
             float alpha = _alpha0;
             var sw = Stopwatch.StartNew();
@@ -287,7 +289,7 @@ namespace MLNetRank.Graph
                 ref float syn1 = ref MemoryMarshal.GetArrayDataReference(output);
                 for (long w = lo; w < hi; w++)
                 {
-                    if (wordCount - lastWordCount > 10000)
+                    if (wordCount - lastWordCount > updateEvery)
                     {
                         long p = Interlocked.Add(ref processed, wordCount - lastWordCount);
                         lastWordCount = wordCount;
