@@ -62,14 +62,14 @@ namespace MLNetRank.Tests.Graph
             IEnumerable<int> Pick(int community, int[] pool, int k)
             {
                 var chosen = new HashSet<int>();
-                int guard = 0;
-                while (chosen.Count < k && guard++ < 100 * k)
+                while (chosen.Count < k)
                 {
-                    bool inside = rng.NextDouble() < pIn;
-                    int c = pool.Length;
-                    int j = rng.Next(c);
-                    if ((pool[j] == community) == inside)
-                        chosen.Add(j);
+                    bool inside = rng.NextDouble() < pIn; // each link stays inside the community with probability pIn
+                    int j;
+                    do
+                        j = rng.Next(pool.Length);
+                    while ((pool[j] == community) != inside);
+                    chosen.Add(j);
                 }
                 return chosen.OrderBy(x => x);
             }
