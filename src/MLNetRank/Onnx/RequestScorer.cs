@@ -1,0 +1,359 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.IO.Compression;
+using System.Linq;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using Microsoft.ML.Transforms.Onnx;
+
+namespace MLNetRank.Onnx
+{
+    /// <summary>Options of <see cref="RequestScorer"/>.</summary>
+    public sealed class RequestScorerOptions
+    {
+        /// <summary>ONNX Runtime intra-op threads per call (default 1: a server scores many requests in parallel, one per core).</summary>
+        public int IntraOpNumThreads { get; set; } = 1;
+
+        /// <summary>ONNX Runtime inter-op threads (default 1).</summary>
+        public int InterOpNumThreads { get; set; } = 1;
+
+        /// <summary>The ML.NET context that loads the model's transforms (default: a new <see cref="MLContext"/>).</summary>
+        public MLContext? Context { get; set; }
+    }
+
+    /// <summary>
+    /// The serving fast path: opens a saved ML.NET model zip whose chain ends in (or contains) an ONNX network
+    /// (an <see cref="OnnxTransformer"/>), and scores a request of N candidate rows with ONE batched ONNX Runtime call,
+    /// where ML.NET's <see cref="OnnxTransformer"/> calls ONNX Runtime once per row. The outputs equal ML.NET's.
+    /// </summary>
+    /// <remarks>
+    /// <para>The network is the last <see cref="OnnxTransformer"/> of the chain; its bytes are read from the zip (entry
+    /// <c>OnnxModel</c>). The transforms before it (the "prefix", e.g. <c>Concatenate</c> or a normalizer) run through
+    /// ML.NET's own row mapper, row by row, with no allocation per row; when there are none, the request's buffers are the
+    /// network's input tensors and nothing is copied. Transforms after the network are not applied
+    /// (<see cref="SkippedTransformCount"/>): the outputs are the network's outputs.</para>
+    /// <para>The scorer is thread-safe: one <see cref="ScoringRequest"/> per concurrent caller (<see cref="CreateRequest"/>).</para>
+    /// <code>
+    /// using var scorer = RequestScorer.Open("model.zip");
+    /// using var request = scorer.CreateRequest(capacity: 256);
+    /// request.Count = 200;
+    /// for (int i = 0; i &lt; 200; i++) { request.SetValues("Features", i, features[i]); request.SetValue("UserId", i, userId); }
+    /// scorer.Score(request);
+    /// ReadOnlySpan&lt;float&gt; p = request.GetOutput&lt;float&gt;("ClickProbability");
+    /// </code>
+    /// </remarks>
+    public sealed class RequestScorer : IDisposable
+    {
+        private readonly RunOptions _runOptions = new RunOptions();
+        private readonly MLContext _context;
+        private readonly object _positionLock = new object();
+        private long _nextPosition;
+
+        private RequestScorer(MLContext context, DataViewSchema inputSchema, ScoringStage[] stages, int skipped)
+        {
+            _context = context;
+            InputSchema = inputSchema;
+            Stages = stages;
+            SkippedTransformCount = skipped;
+
+            // Backward pass: which columns each segment must compute, and which the request must carry.
+            var needed = new HashSet<string>(StringComparer.Ordinal);
+            for (int k = stages.Length - 1; k >= 0; k--)
+            {
+                var stage = stages[k];
+                needed.ExceptWith(stage.OutputNames);
+                needed.UnionWith(stage.InputNames);
+                if (stage.Segment != null)
+                {
+                    var mapper = stage.CreateMapper();
+                    var columns = needed.Select(n => mapper.OutputSchema.GetColumnOrNull(n)
+                        ?? throw new InvalidDataException($"No column '{n}' reaches the input of ONNX network {k + 1}.")).ToArray();
+                    stage.Produced = columns.Where(c => c.Index >= stage.SchemaBefore.Count).Select(c => c.Name).ToArray();
+                    var before = new HashSet<string>(mapper.GetDependencies(columns).Select(c => c.Name), StringComparer.Ordinal);
+                    before.UnionWith(columns.Where(c => c.Index < stage.SchemaBefore.Count).Select(c => c.Name));
+                    stage.SegmentInputs = before.ToArray();
+                    needed = before;
+                }
+                else
+                    stage.SegmentInputs = needed.ToArray();
+            }
+            RequestColumns = needed.OrderBy(n => n, StringComparer.Ordinal).Select(n =>
+            {
+                var col = inputSchema.GetColumnOrNull(n)
+                    ?? throw new InvalidDataException($"The model's input schema has no column '{n}', which its first stage reads.");
+                return ScoringStage.ColumnOf(n, col.Type);
+            }).ToArray();
+        }
+
+        /// <summary>Opens a model saved with <c>mlContext.Model.Save</c>.</summary>
+        /// <param name="path">The model zip.</param>
+        /// <param name="options">Options (threads, context); null for the defaults.</param>
+        /// <exception cref="FileNotFoundException">No file at <paramref name="path"/>.</exception>
+        /// <exception cref="InvalidDataException">The file is not a readable ML.NET model zip (corrupt, truncated) or its ONNX part cannot be found.</exception>
+        /// <exception cref="InvalidOperationException">The model has no ONNX network.</exception>
+        public static RequestScorer Open(string path, RequestScorerOptions? options = null)
+        {
+            if (string.IsNullOrEmpty(path))
+                throw new ArgumentException("A model path is needed.", nameof(path));
+            if (!File.Exists(path))
+                throw new FileNotFoundException($"Model file '{path}' not found.", path);
+            return Open(File.ReadAllBytes(path), path, options);
+        }
+
+        /// <summary>Opens a model zip from a stream (read to its end).</summary>
+        /// <param name="zip">The model zip's bytes.</param>
+        /// <param name="options">Options (threads, context); null for the defaults.</param>
+        public static RequestScorer Open(Stream zip, RequestScorerOptions? options = null)
+        {
+            if (zip is null)
+                throw new ArgumentNullException(nameof(zip));
+            using var copy = new MemoryStream();
+            zip.CopyTo(copy);
+            return Open(copy.ToArray(), "the stream", options);
+        }
+
+        private static RequestScorer Open(byte[] zipBytes, string source, RequestScorerOptions? options)
+        {
+            options ??= new RequestScorerOptions();
+            if (options.IntraOpNumThreads < 0 || options.InterOpNumThreads < 0)
+                throw new ArgumentOutOfRangeException(nameof(options), "Thread counts must be >= 0 (0: ONNX Runtime's default).");
+            var context = options.Context ?? new MLContext();
+
+            // The ONNX models stored by OnnxTransformer (binary stream "OnnxModel": int32 length + bytes), in save order.
+            var onnxModels = new List<byte[]>();
+            try
+            {
+                using var archive = new ZipArchive(new MemoryStream(zipBytes), ZipArchiveMode.Read);
+                foreach (var entry in archive.Entries)
+                {
+                    if (entry.Name != "OnnxModel")
+                        continue;
+                    using var s = entry.Open();
+                    using var reader = new BinaryReader(s);
+                    int length = reader.ReadInt32();
+                    byte[] bytes = reader.ReadBytes(length);
+                    if (length <= 0 || bytes.Length != length)
+                        throw new InvalidDataException($"Zip entry '{entry.FullName}' is truncated: {bytes.Length} of {length} ONNX bytes.");
+                    onnxModels.Add(bytes);
+                }
+            }
+            catch (Exception e) when (e is InvalidDataException or EndOfStreamException or IOException)
+            {
+                throw new InvalidDataException($"{source} is not a readable ML.NET model zip: {e.Message}", e);
+            }
+
+            ITransformer model;
+            DataViewSchema inputSchema;
+            try
+            {
+                model = context.Model.Load(new MemoryStream(zipBytes), out inputSchema);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                throw new InvalidDataException($"ML.NET could not load the model in {source}: {e.Message}", e);
+            }
+
+            var flat = new List<ITransformer>();
+            Flatten(model, flat);
+            var networks = Enumerable.Range(0, flat.Count).Where(i => flat[i] is OnnxTransformer).ToArray();
+            if (networks.Length == 0)
+            {
+                (model as IDisposable)?.Dispose();
+                throw new InvalidOperationException(
+                    $"The model in {source} has no ONNX network (OnnxTransformer); its transforms: {string.Join(", ", flat.Select(t => t.GetType().Name))}.");
+            }
+            if (onnxModels.Count != networks.Length)
+            {
+                (model as IDisposable)?.Dispose();
+                throw new InvalidDataException($"The model in {source} has {networks.Length} ONNX transformers but {onnxModels.Count} 'OnnxModel' zip entries.");
+            }
+
+            var stages = new List<ScoringStage>();
+            try
+            {
+                var schema = inputSchema;
+                int previous = -1;
+                for (int k = 0; k < networks.Length; k++)
+                {
+                    var segmentTransforms = flat.Skip(previous + 1).Take(networks[k] - previous - 1).ToArray();
+                    ITransformer? segment = segmentTransforms.Length == 0 ? null : new TransformerChain<ITransformer>(segmentTransforms);
+                    var segmentOutput = segment?.GetOutputSchema(schema) ?? schema;
+                    var networkOutput = flat[networks[k]].GetOutputSchema(segmentOutput);
+                    stages.Add(new ScoringStage(k, segment, schema, onnxModels[k], networkOutput, options));
+                    schema = networkOutput;
+                    previous = networks[k];
+                }
+            }
+            catch
+            {
+                foreach (var stage in stages)
+                    stage.Dispose();
+                foreach (var t in flat)
+                    (t as IDisposable)?.Dispose();
+                throw;
+            }
+            // The networks' own OnnxTransformers and the skipped suffix are not used (each stage has its own session).
+            foreach (int i in networks)
+                (flat[i] as IDisposable)?.Dispose();
+            for (int i = networks[^1] + 1; i < flat.Count; i++)
+                (flat[i] as IDisposable)?.Dispose();
+
+            RequestScorer scorer;
+            try
+            {
+                scorer = new RequestScorer(context, inputSchema, stages.ToArray(), flat.Count - networks[^1] - 1);
+            }
+            catch
+            {
+                foreach (var stage in stages)
+                    stage.Dispose();
+                throw;
+            }
+            using (var log = new Common.RankerLog(context, "Onnx"))
+                log.Info($"Request scorer on {source}: {stages.Count} ONNX network(s); the last has inputs [{string.Join("; ", scorer.NetworkInputs)}], " +
+                         $"outputs [{string.Join("; ", scorer.NetworkOutputs)}]; {flat.Count - networks.Length - scorer.SkippedTransformCount} ML.NET transform(s) " +
+                         $"before it, {scorer.SkippedTransformCount} after it not applied; {options.IntraOpNumThreads} intra-op thread(s).");
+            return scorer;
+        }
+
+        private static void Flatten(ITransformer t, List<ITransformer> into)
+        {
+            if (t is IEnumerable<ITransformer> chain)
+                foreach (var inner in chain)
+                    Flatten(inner, into);
+            else
+                into.Add(t);
+        }
+
+        /// <summary>The model's input schema (as saved).</summary>
+        public DataViewSchema InputSchema { get; }
+
+        /// <summary>The columns a request carries: the network inputs, or, when ML.NET transforms run before the network, the input columns they read.</summary>
+        public IReadOnlyList<RequestColumn> RequestColumns { get; }
+
+        /// <summary>The inputs of the last ONNX network of the chain (ONNX names = ML.NET column names).</summary>
+        public IReadOnlyList<OnnxTensorSpec> NetworkInputs => Stages[^1].Inputs;
+
+        /// <summary>The outputs of the last ONNX network (read them with <see cref="ScoringRequest.GetOutput{T}"/>).</summary>
+        public IReadOnlyList<OnnxTensorSpec> NetworkOutputs => Stages[^1].Outputs;
+
+        /// <summary>The number of ONNX networks in the chain; each runs once per request, batched.</summary>
+        public int NetworkCount => Stages.Length;
+
+        /// <summary>True when anything runs before the last network: ML.NET transforms (row by row, through ML.NET's row mapper) or other networks.</summary>
+        public bool HasPrefix => Stages.Length > 1 || Stages[0].Segment != null;
+
+        /// <summary>The number of transforms after the last network in the saved chain; the scorer does not apply them.</summary>
+        public int SkippedTransformCount { get; }
+
+        internal ScoringStage[] Stages { get; }
+
+        /// <summary>A request of up to <paramref name="capacity"/> rows, with its own reusable buffers.</summary>
+        /// <param name="capacity">The most candidates a request will hold.</param>
+        public ScoringRequest CreateRequest(int capacity)
+        {
+            if (capacity <= 0)
+                throw new ArgumentOutOfRangeException(nameof(capacity), $"A request needs a positive capacity; got {capacity}.");
+            return new ScoringRequest(this, capacity);
+        }
+
+        /// <summary>
+        /// Scores rows <c>0..Count-1</c> of <paramref name="request"/>: applies the transforms before the network (if any),
+        /// then runs the network once on the whole batch. Read the results with <see cref="ScoringRequest.GetOutput{T}"/>.
+        /// </summary>
+        /// <param name="request">A request created by this scorer.</param>
+        public void Score(ScoringRequest request)
+        {
+            if (request is null)
+                throw new ArgumentNullException(nameof(request));
+            if (!ReferenceEquals(request.Scorer, this))
+                throw new ArgumentException("The request was created by another scorer.", nameof(request));
+            request.ThrowIfDisposed();
+            int n = request.Count;
+            if (n == 0)
+                return;
+            long position;
+            lock (_positionLock)
+            {
+                position = _nextPosition;
+                _nextPosition += n;
+            }
+            foreach (var run in request.Runs)
+            {
+                if (run.Loaders.Length > 0)
+                {
+                    var row = run.Row!;
+                    var loaders = run.Loaders;
+                    for (int r = 0; r < n; r++)
+                    {
+                        row.Index = r;
+                        row.RowPosition = position + r;
+                        for (int k = 0; k < loaders.Length; k++)
+                            loaders[k](r);
+                    }
+                }
+                run.Execute(_runOptions, n);
+            }
+        }
+
+        /// <summary>
+        /// Scores every row of <paramref name="data"/> in batches of <paramref name="batchSize"/> rows (offline evaluation at
+        /// the fast path's speed). Returns each network output as a row-major array (<c>rows x width</c>) of its element
+        /// type, e.g. <c>float[]</c>, keyed by output name.
+        /// </summary>
+        /// <param name="data">Rows with the request columns (<see cref="RequestColumns"/>).</param>
+        /// <param name="batchSize">Rows per ONNX Runtime call.</param>
+        public IReadOnlyDictionary<string, Array> ScoreAll(IDataView data, int batchSize = 256)
+        {
+            if (data is null)
+                throw new ArgumentNullException(nameof(data));
+            using var request = CreateRequest(batchSize);
+            var last = Stages[^1];
+            var chunks = last.Outputs.Select(_ => new List<Array>()).ToArray();
+            long rows = 0;
+            using (var reader = request.OpenReader(data))
+            {
+                bool more = true;
+                while (more)
+                {
+                    more = reader.Next();
+                    if (request.Count == 0)
+                        break;
+                    Score(request);
+                    rows += request.Count;
+                    for (int k = 0; k < chunks.Length; k++)
+                    {
+                        var buffer = request.Runs[^1].Outputs[k];
+                        var copy = Array.CreateInstance(last.OutputTypes[k], request.Count * buffer.Width);
+                        Array.Copy(buffer.Array, copy, copy.Length);
+                        chunks[k].Add(copy);
+                    }
+                }
+            }
+            var result = new Dictionary<string, Array>(StringComparer.Ordinal);
+            for (int k = 0; k < chunks.Length; k++)
+            {
+                var all = Array.CreateInstance(last.OutputTypes[k], checked((int)(rows * request.Runs[^1].Outputs[k].Width)));
+                int offset = 0;
+                foreach (var chunk in chunks[k])
+                {
+                    Array.Copy(chunk, 0, all, offset, chunk.Length);
+                    offset += chunk.Length;
+                }
+                result[last.Outputs[k].Name] = all;
+            }
+            return result;
+        }
+
+        /// <summary>Releases the ONNX Runtime sessions and the loaded transforms.</summary>
+        public void Dispose()
+        {
+            foreach (var stage in Stages)
+                stage.Dispose();
+            _runOptions.Dispose();
+        }
+    }
+}
