@@ -104,5 +104,55 @@ namespace MLNetRank.Simulation.Datasets
             SimulationLog.Info(mlContext, $"Open Bandit: {n} rows from {path}; CTR {click.Count(b => b) / (double)n:P2}.");
             return new InMemoryDataView(n, cols);
         }
+
+        /// <summary>
+        /// Loads an Open Bandit <c>item_context.csv</c>: one row per arm with <c>ItemId</c> (UInt32, 0-based arm),
+        /// <c>ItemFeature0</c> (Single) and <c>ItemFeatures</c> (Vector&lt;String&gt;: the hashed <c>item_feature_1..</c> columns).
+        /// </summary>
+        /// <param name="mlContext">The ML.NET context (its log receives a summary line); may be null.</param>
+        /// <param name="path">Path of e.g. <c>open-bandit-small/random/men/item_context.csv</c>.</param>
+        /// <exception cref="System.IO.FileNotFoundException">The file does not exist (the message names the path).</exception>
+        /// <exception cref="FormatException">A missing column, a line with the wrong number of fields or a value that does not
+        /// parse (the message names the file, the line and the column).</exception>
+        public static IDataView LoadItemContext(MLContext? mlContext, string path)
+        {
+            TextParsing.RequireFile(path, "Open Bandit item context");
+            using var lines = TextParsing.ReadLines(path).GetEnumerator();
+            if (!lines.MoveNext())
+                throw TextParsing.Error(path, 1, "the file is empty; expected a header row.");
+            var header = lines.Current.Split(',');
+            int cItem = Array.IndexOf(header, "item_id"), cF0 = Array.IndexOf(header, "item_feature_0");
+            if (cItem < 0 || cF0 < 0)
+                throw TextParsing.Error(path, 1, $"the header needs 'item_id' and 'item_feature_0' columns (found: {TextParsing.Trunc(string.Join(",", header))}).");
+            var cCat = Enumerable.Range(0, header.Length).Where(i => i != cF0 && header[i].StartsWith("item_feature_", StringComparison.Ordinal)).ToArray();
+            var ids = new List<uint>();
+            var f0 = new List<float>();
+            var cat = new List<ReadOnlyMemory<char>>();
+            long lineNo = 1;
+            while (lines.MoveNext())
+            {
+                lineNo++;
+                if (lines.Current.Trim().Length == 0)
+                    continue;
+                var f = lines.Current.Split(',');
+                if (f.Length != header.Length)
+                    throw TextParsing.Error(path, lineNo, $"expected {header.Length} comma-separated fields (as in the header), found {f.Length}.");
+                ids.Add(TextParsing.UInt(path, lineNo, "item_id", f[cItem]));
+                f0.Add(TextParsing.Float(path, lineNo, "item_feature_0", f[cF0]));
+                foreach (int c in cCat)
+                    cat.Add(f[c].AsMemory());
+            }
+            if (ids.Count == 0)
+                throw TextParsing.Error(path, lineNo, "the file has no data rows.");
+            SimulationLog.Info(mlContext, $"Open Bandit item context: {ids.Count} items from {path}.");
+            var cols = new List<InMemoryDataView.Column>
+            {
+                InMemoryDataView.Scalar("ItemId", NumberDataViewType.UInt32, ids.ToArray()),
+                InMemoryDataView.Scalar("ItemFeature0", NumberDataViewType.Single, f0.ToArray()),
+            };
+            if (cCat.Length > 0)
+                cols.Add(InMemoryDataView.Vector("ItemFeatures", TextDataViewType.Instance, cCat.Length, cat.ToArray(), cCat.Select(c => header[c]).ToArray()));
+            return new InMemoryDataView(ids.Count, cols);
+        }
     }
 }

@@ -166,6 +166,18 @@ namespace MLNetRank.Simulation.Tests.Datasets
         }
 
         [Fact]
+        public void OpenBandit_ItemContext_Loads()
+        {
+            var data = OpenBanditDataset.LoadItemContext(null, TestData.RequireFolder("open-bandit-small/random/men/item_context.csv"));
+            Assert.Equal(34, data.GetRowCount());
+            Assert.Equal(Enumerable.Range(0, 34).Select(i => (uint)i), data.GetColumn<uint>("ItemId"));
+            Assert.Equal(new VectorDataViewType(TextDataViewType.Instance, 3), data.Schema["ItemFeatures"].Type);
+            var ex = Assert.Throws<FormatException>(() => OpenBanditDataset.LoadItemContext(null, Write("ic.csv", ",item_id,item_feature_0,item_feature_1\n0,0,zz,abc\n")));
+            Assert.Contains("ic.csv (line 2)", ex.Message);
+            Assert.Contains("item_feature_0", ex.Message);
+        }
+
+        [Fact]
         public void OpenBandit_MalformedInput_NamesFileLineAndProblem()
         {
             const string header = ",timestamp,item_id,position,click,propensity_score,user_feature_0,user-item_affinity_0,user-item_affinity_1\n";

@@ -11,6 +11,13 @@ namespace MLNetRank.Simulation.Tests.Simulation
 {
     public class EdgesAndCsvTests
     {
+        private sealed class SyncProgress : IProgress<long>
+        {
+            private readonly Action<long> _report;
+            public SyncProgress(Action<long> report) => _report = report;
+            public void Report(long value) => _report(value);
+        }
+
         private static List<(uint s, string st, uint t, string tt, float w)> ReadEdges(IDataView v)
         {
             var list = new List<(uint, string, uint, string, float)>();
@@ -107,8 +114,10 @@ namespace MLNetRank.Simulation.Tests.Simulation
                     Assert.Equal(r.Stat[5], float.Parse(f[col("live_hist_ctr_7d")], CultureInfo.InvariantCulture));
                     Assert.Equal(r.TrueAttraction, float.Parse(f[col("TrueAttraction")], CultureInfo.InvariantCulture));
                 }
-                sim.WriteImpressionsCsv(path, maxRequests: 2);
+                var reported = new List<long>();
+                sim.WriteImpressionsCsv(path, maxRequests: 2, progress: new SyncProgress(reported.Add));
                 Assert.Equal(2 * o.ListSize + 1, File.ReadAllLines(path).Length);
+                Assert.Equal(new[] { 2L }, reported);
 
                 sim.WriteEdgesCsv(epath);
                 var elines = File.ReadAllLines(epath);
