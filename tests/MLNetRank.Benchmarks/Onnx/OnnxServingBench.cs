@@ -173,6 +173,22 @@ namespace MLNetRank.Benchmarks.Onnx
                 ml.Model.Save(fitted, view.Schema, fusedZip);
             ScorerRows(fusedZip, "request scorer, bottom layers fused in one Gemm", new[] { 1 });
             File.Delete(fusedZip);
+            spec.FuseBottomLayers = false;
+
+            // An ML.NET transform before the network (mean-variance normalization of the 100 dense inputs): the scorer
+            // runs it row by row through ML.NET's row mapper, then the network batched.
+            string prefixZip = Path.Combine(Path.GetTempPath(), "mlnetrank-onnx-serving-prefix-" + Environment.ProcessId + ".zip");
+            var prefixPipeline = ml.Transforms.NormalizeMeanVariance("Dense")
+                .Append(ml.Ranker().Transforms.ApplyOnnxNetwork(new OnnxNetworkEstimator.Options { Model = onnx, IntraOpNumThreads = 1, InterOpNumThreads = 1 }));
+            using (var fitted = prefixPipeline.Fit(view))
+            {
+                ml.Model.Save(fitted, view.Schema, prefixZip);
+                foreach (var t in fitted)
+                    (t as IDisposable)?.Dispose();
+            }
+            firstScores = Array.Empty<float>();
+            ScorerRows(prefixZip, "request scorer, ML.NET `NormalizeMeanVariance` before the network", new[] { 1 });
+            File.Delete(prefixZip);
 
             // The same MMoE with a 50-item user behaviour sequence (int64 [-1, -1], mean-pooled embeddings), fed by a
             // variable-size UInt32 column: the scorer groups rows by sequence length (one group: the user's sequence is
