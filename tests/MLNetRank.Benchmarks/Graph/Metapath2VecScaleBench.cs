@@ -78,7 +78,7 @@ namespace MLNetRank.Benchmarks.Graph
             // Communities: node i is in community i % 50; 80% of links stay inside.
             const int c = 50;
             var rng = new Random(7);
-            var e = new BenchEdge();
+            BenchEdge e;
             for (long k = 0; k < ul; k++)
             {
                 int u = (int)(k % users);

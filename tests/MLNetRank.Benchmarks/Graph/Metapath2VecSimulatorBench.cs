@@ -67,7 +67,7 @@ namespace MLNetRank.Benchmarks.Graph
             var trainE = ml.Data.Cache(m2v.Transform(train));
             var testE = ml.Data.Cache(m2v.Transform(test));
             var rows = new List<string>();
-            foreach (var (task, label, clickedOnly) in new[] { ("CVR (Buy | click)", "Buy", true), ("CTR (Click)", "Click", false) })
+            foreach (var (task, label, clickedOnly) in new[] { ("CVR (Buy given click)", "Buy", true), ("CTR (Click)", "Click", false) })
             {
                 var tr = clickedOnly ? ml.Data.FilterByCustomPredicate<ClickRow>(trainE, r => !r.Click) : trainE;
                 var te = clickedOnly ? ml.Data.FilterByCustomPredicate<ClickRow>(testE, r => !r.Click) : testE;
