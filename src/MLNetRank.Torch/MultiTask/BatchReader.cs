@@ -281,13 +281,13 @@ namespace MLNetRank.Torch.MultiTask
             private readonly NetworkLayout _layout;
             private readonly ColumnNames _cols;
             private readonly ValueGetter<VBuffer<float>>? _dense;
-            private readonly ValueGetter<VBuffer<long>>[] _cats;
-            private readonly ValueGetter<VBuffer<long>>[] _seqs;
+            private readonly ValueGetter<VBuffer<uint>>[] _cats;
+            private readonly ValueGetter<VBuffer<uint>>[] _seqs;
             private readonly Func<float>[] _labels;
             private readonly ValueGetter<float>? _weight;
             private readonly Action<float[], int>[] _adjust;
             private VBuffer<float> _denseBuf;
-            private VBuffer<long> _idBuf;
+            private VBuffer<uint> _idBuf;
 
             public RowReader(IDataView data, NetworkLayout layout, ColumnNames cols)
             {
@@ -306,8 +306,8 @@ namespace MLNetRank.Torch.MultiTask
                 _cursor = data.GetRowCursor(needed.Distinct());
                 if (cols.Dense is not null)
                     _dense = _cursor.GetGetter<VBuffer<float>>(s[cols.Dense]);
-                _cats = layout.Categoricals.Select(c => _cursor.GetGetter<VBuffer<long>>(s[c.Column])).ToArray();
-                _seqs = layout.Sequences.Select(c => _cursor.GetGetter<VBuffer<long>>(s[c.Column])).ToArray();
+                _cats = layout.Categoricals.Select(c => KeyGetter(_cursor, s[c.Column])).ToArray();
+                _seqs = layout.Sequences.Select(c => _cursor.GetGetter<VBuffer<uint>>(s[c.Column])).ToArray();
                 _labels = layout.Tasks.Select(t => ScalarGetter(_cursor, s[t.Label])).ToArray();
                 if (cols.Weight is not null)
                     _weight = _cursor.GetGetter<float>(s[cols.Weight]);
@@ -334,6 +334,21 @@ namespace MLNetRank.Torch.MultiTask
                     }
                 }
                 _adjust = adjust.ToArray();
+            }
+
+            private static ValueGetter<VBuffer<uint>> KeyGetter(DataViewRow cursor, DataViewSchema.Column col)
+            {
+                if (col.Type is VectorDataViewType)
+                    return cursor.GetGetter<VBuffer<uint>>(col);
+                var g = cursor.GetGetter<uint>(col);
+                uint v = 0;
+                return (ref VBuffer<uint> dst) =>
+                {
+                    g(ref v);
+                    var editor = VBufferEditor.Create(ref dst, 1);
+                    editor.Values[0] = v;
+                    dst = editor.Commit();
+                };
             }
 
             internal static Func<float> ScalarGetter(DataViewRow cursor, DataViewSchema.Column col)
@@ -387,7 +402,22 @@ namespace MLNetRank.Torch.MultiTask
                     int k = _layout.Categoricals[i].Slots;
                     if (_idBuf.Length != k)
                         throw new InvalidOperationException($"Categorical column '{_layout.Categoricals[i].Name}' has {_idBuf.Length} ids at row {rowIndex}; expected {k}.");
-                    _idBuf.CopyTo(store.Cats[i], slot * k);
+                    var dstCat = store.Cats[i];
+                    int at0 = slot * k;
+                    if (_idBuf.IsDense)
+                    {
+                        var values = _idBuf.GetValues();
+                        for (int j = 0; j < k; j++)
+                            dstCat[at0 + j] = values[j];
+                    }
+                    else
+                    {
+                        Array.Clear(dstCat, at0, k);
+                        var values = _idBuf.GetValues();
+                        var indices = _idBuf.GetIndices();
+                        for (int j = 0; j < indices.Length; j++)
+                            dstCat[at0 + indices[j]] = values[j];
+                    }
                 }
                 for (int i = 0; i < _seqs.Length; i++)
                 {

@@ -180,8 +180,8 @@ namespace MLNetRank.Torch.MultiTask
                         {
                             var col = Check.Column(s, c.ColumnName, "categorical feature", $"a scalar or known-size vector of {IdTypes}",
                                 t => t is VectorDataViewType v ? v.IsKnownSize && IsIdType(v.ItemType) : IsIdType(t));
-                            if (c.Encoding == IdEncoding.Key && col.Type.ItemOf() is not KeyDataViewType)
-                                throw new ArgumentOutOfRangeException(c.ColumnName, $"The categorical feature column '{c.ColumnName}' has type {col.Type}; Encoding = Key expects a key type.");
+                            if ((c.Encoding == IdEncoding.Key || (c.Encoding is null && col.Type.ItemOf() is KeyDataViewType)) && col.Type.ItemOf().RawType != typeof(uint))
+                                throw new ArgumentOutOfRangeException(c.ColumnName, $"The categorical feature column '{c.ColumnName}' has type {col.Type}; Encoding = Key expects a key type of UInt32 (or use Encoding = Dictionary or Hash).");
                             break;
                         }
                     case SequenceFeature q:
@@ -200,8 +200,8 @@ namespace MLNetRank.Torch.MultiTask
                                         throw new ArgumentOutOfRangeException(q.ColumnName, $"The sequence feature column '{q.ColumnName}' has items of type {a}; sharing the embedding of '{q.SharedEmbeddingWith}' expects items of type {b}.");
                                 }
                             }
-                            else if (q.Encoding == IdEncoding.Key && col.Type.ItemOf() is not KeyDataViewType)
-                                throw new ArgumentOutOfRangeException(q.ColumnName, $"The sequence feature column '{q.ColumnName}' has type {col.Type}; Encoding = Key expects a vector of a key type.");
+                            else if ((q.Encoding == IdEncoding.Key || (q.Encoding is null && col.Type.ItemOf() is KeyDataViewType)) && col.Type.ItemOf().RawType != typeof(uint))
+                                throw new ArgumentOutOfRangeException(q.ColumnName, $"The sequence feature column '{q.ColumnName}' has type {col.Type}; Encoding = Key expects a vector of a key type of UInt32 (or use Encoding = Dictionary or Hash).");
                             break;
                         }
                 }

@@ -73,7 +73,7 @@ namespace MLNetRank.Torch.MultiTask
             string? ck = _o.CheckpointPath;
             if (ck is not null && _o.ResumeFromCheckpoint && File.Exists(ck + ".state"))
             {
-                var state = JsonSerializer.Deserialize<CheckpointState>(File.ReadAllText(ck + ".state"))
+                var state = JsonSerializer.Deserialize<CheckpointState>(File.ReadAllText(ck + ".state"), Json)
                     ?? throw new InvalidOperationException($"Checkpoint '{ck}.state' is empty.");
                 if (state.Fingerprint != Fingerprint())
                     throw new InvalidOperationException($"Checkpoint '{ck}' was written for a different network or seed; delete it or change CheckpointPath.");
@@ -181,7 +181,7 @@ namespace MLNetRank.Torch.MultiTask
                         SinceBest = sinceBest,
                         BestEpoch = BestEpoch,
                         History = History.Select(SavedEpoch.From).ToList(),
-                    }));
+                    }, Json));
                 }
             }
             if (bestState is not null && validation is not null)
@@ -196,6 +196,8 @@ namespace MLNetRank.Torch.MultiTask
             net.eval();
             return net;
         }
+
+        private static readonly JsonSerializerOptions Json = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
         private static Dictionary<string, Tensor> Snapshot(nn.Module net)
         {

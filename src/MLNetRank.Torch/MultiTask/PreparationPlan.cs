@@ -9,7 +9,7 @@ namespace MLNetRank.Torch.MultiTask
 {
     /// <summary>
     /// The ML.NET transforms in front of the network (all built-in and saveable): dense columns concatenated, ids mapped to
-    /// embedding rows (dictionary, hash or key) and converted to Int64 vectors, the ONNX graph's inputs.
+    /// embedding rows as UInt32 key vectors (dictionary, hash or key; 0 = missing or unknown): the ONNX graph's inputs.
     /// </summary>
     internal sealed class PreparationPlan
     {
@@ -51,7 +51,7 @@ namespace MLNetRank.Torch.MultiTask
             foreach (var c in o.Features.OfType<CategoricalFeature>())
             {
                 var enc = Resolve(c.Encoding, isKey(c.ColumnName));
-                string key = "MultiTask.Key." + c.ColumnName, ids = "MultiTask.Ids." + c.ColumnName, inp = "MultiTask.Cat." + c.ColumnName;
+                string key = "MultiTask.Key." + c.ColumnName, inp;
                 string keyCol = c.ColumnName;
                 if (enc == IdEncoding.Dictionary)
                 {
@@ -67,15 +67,8 @@ namespace MLNetRank.Torch.MultiTask
                     keyCol = key;
                     p.TemporaryColumns.Add(key);
                 }
-                chain = chain.Append(ml.Transforms.Conversion.ConvertType(ids, keyCol, DataKind.Int64));
-                p.TemporaryColumns.Add(ids);
-                if (isScalar(c.ColumnName))
-                {
-                    chain = chain.Append(ml.Transforms.Concatenate(inp, ids));
-                    p.TemporaryColumns.Add(inp);
-                }
-                else
-                    inp = ids;
+                // a scalar key column is fed to ONNX as [batch, 1]
+                inp = keyCol;
                 p.OnnxInputs.Add(inp);
                 p.Cats.Add((c, keyCol, inp));
             }
@@ -83,7 +76,7 @@ namespace MLNetRank.Torch.MultiTask
             {
                 var owner = s.SharedEmbeddingWith is null ? null : o.Features.OfType<CategoricalFeature>().First(c => c.ColumnName == s.SharedEmbeddingWith);
                 var enc = owner is not null ? Resolve(owner.Encoding, isKey(owner.ColumnName)) : Resolve(s.Encoding, isKey(s.ColumnName));
-                string key = "MultiTask.Key." + s.ColumnName, inp = "MultiTask.Seq." + s.ColumnName;
+                string key = "MultiTask.Key." + s.ColumnName, inp;
                 string keyCol = s.ColumnName;
                 if (enc == IdEncoding.Dictionary)
                 {
@@ -100,8 +93,7 @@ namespace MLNetRank.Torch.MultiTask
                     keyCol = key;
                     p.TemporaryColumns.Add(key);
                 }
-                chain = chain.Append(ml.Transforms.Conversion.ConvertType(inp, keyCol, DataKind.Int64));
-                p.TemporaryColumns.Add(inp);
+                inp = keyCol;
                 p.OnnxInputs.Add(inp);
                 p.Seqs.Add((s, keyCol, inp));
             }

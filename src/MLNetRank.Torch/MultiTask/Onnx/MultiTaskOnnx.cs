@@ -10,7 +10,10 @@ namespace MLNetRank.Torch.MultiTask.Onnx
         {
             var w = new OnnxModelWriter();
             DeclareInputs(w, layout.DenseSize, plan, layout.Categoricals.Select(c => (long)c.Slots).ToArray());
-            var logits = net.Export(w, plan.Dense, plan.Cats.Select(c => c.Input).ToList(), plan.Seqs.Select(s => s.Input).ToList());
+            // key columns arrive as UInt32 (0 = missing / unknown): rows of the embedding tables once cast to Int64
+            var cats = plan.Cats.Select(c => w.Op("Cast", new[] { c.Input }, ("to", 7L))).ToList();
+            var seqs = plan.Seqs.Select(s => w.Op("Cast", new[] { s.Input }, ("to", 7L))).ToList();
+            var logits = net.Export(w, plan.Dense, cats, seqs);
             var flatShape = w.AddInitializer(w.Fresh("flat"), new long[] { -1 }, new long[] { 1 });
             var probs = new string[layout.Tasks.Count];
             for (int t = 0; t < layout.Tasks.Count; t++)
@@ -47,9 +50,9 @@ namespace MLNetRank.Torch.MultiTask.Onnx
             if (plan.Dense is not null)
                 w.AddInput(plan.Dense, OnnxElementType.Float, new long[] { -1, denseSize });
             for (int i = 0; i < plan.Cats.Count; i++)
-                w.AddInput(plan.Cats[i].Input, OnnxElementType.Int64, new long[] { -1, slots[i] });
+                w.AddInput(plan.Cats[i].Input, OnnxElementType.UInt32, new long[] { -1, slots[i] });
             foreach (var s in plan.Seqs)
-                w.AddInput(s.Input, OnnxElementType.Int64, new long[] { -1, -2 });
+                w.AddInput(s.Input, OnnxElementType.UInt32, new long[] { -1, -2 });
         }
 
         /// <summary>A graph with the same inputs and outputs (types, not values), for <c>GetOutputSchema</c> before training.</summary>
@@ -60,9 +63,9 @@ namespace MLNetRank.Torch.MultiTask.Onnx
             if (plan.Dense is not null)
                 w.AddInput(plan.Dense, OnnxElementType.Float, new long[] { -1, -3 });
             foreach (var c in plan.Cats)
-                w.AddInput(c.Input, OnnxElementType.Int64, new long[] { -1, -4 });
+                w.AddInput(c.Input, OnnxElementType.UInt32, new long[] { -1, -4 });
             foreach (var s in plan.Seqs)
-                w.AddInput(s.Input, OnnxElementType.Int64, new long[] { -1, -2 });
+                w.AddInput(s.Input, OnnxElementType.UInt32, new long[] { -1, -2 });
             var first = plan.OnnxInputs[0];
             var src = plan.Dense == first ? first : w.Op("Cast", new[] { first }, ("to", 1L));
             var axis = w.AddInitializer(w.Fresh("axis"), new long[] { 1 }, new long[] { 1 });

@@ -10,6 +10,7 @@ namespace MLNetRank.Torch.MultiTask.Onnx
     {
         Float = 1,
         Int64 = 7,
+        UInt32 = 12,
     }
 
     /// <summary>
