@@ -105,18 +105,30 @@ namespace MLNetRank.Torch.MultiTask
                 long rows = 0;
                 var sw = Stopwatch.StartNew();
                 int shuffleSeed = unchecked(_seed * 31 + epoch * 1_000_003);
+                var prof = new Stopwatch[5].Select(_ => new Stopwatch()).ToArray();
+                var wait = Stopwatch.StartNew();
                 train.Run(trainSubset, _o.BatchSize, _o.ShuffleBufferSize, _o.ShuffleBufferSize > 1 ? shuffleSeed : null, host =>
                 {
+                    wait.Stop();
                     using var scope = torch.NewDisposeScope();
+                    prof[0].Start();
                     var b = host.ToTensors(_device, withAdjustments: true);
+                    prof[0].Stop(); prof[1].Start();
                     var logits = net.Logits(b, training: true);
                     var loss = Objective(net, logits, b);
+                    prof[1].Stop(); prof[2].Start();
                     opt.zero_grad();
                     loss.backward();
+                    prof[2].Stop(); prof[3].Start();
                     opt.step();
+                    prof[3].Stop(); prof[4].Start();
                     lossSum += loss.item<float>() * b.Count;
                     rows += b.Count;
+                    prof[4].Stop();
+                    wait.Start();
                 });
+                log.Trace($"Epoch {epoch} time (ms): waiting for batches {wait.ElapsedMilliseconds}, batch tensors {prof[0].ElapsedMilliseconds}, " +
+                    $"forward {prof[1].ElapsedMilliseconds}, backward {prof[2].ElapsedMilliseconds}, optimizer {prof[3].ElapsedMilliseconds}, loss read-back {prof[4].ElapsedMilliseconds}.");
                 sw.Stop();
                 if (rows == 0)
                     throw new InvalidOperationException("The training data has no rows" + (_o.ValidationFraction > 0 ? " outside the validation fraction." : "."));

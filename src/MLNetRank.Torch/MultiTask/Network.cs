@@ -525,7 +525,7 @@ namespace MLNetRank.Torch.MultiTask
                 var sel = w.Op("Gather", new[] { z, idx }, ("axis", 1L));
                 wideSum = OnnxExport.Gemm(w, sel, wide_dense);
             }
-            var one = w.AddInitializer(w.Fresh("axis1"), new long[] { 1 }, new long[] { 1 });
+            var one = _wideCats.Length > 0 || wideSum is not null ? w.AddInitializer(w.Fresh("axis1"), new long[] { 1 }, new long[] { 1 }) : "";
             for (int k = 0; k < _wideCats.Length; k++)
             {
                 var table = OnnxExport.Initializer(w, "wide_embedding", wide_tables[k].weight!);
