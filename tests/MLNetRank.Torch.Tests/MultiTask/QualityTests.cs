@@ -69,16 +69,11 @@ namespace MLNetRank.Torch.Tests.MultiTask
             var results = new Dictionary<MultiTaskArchitecture, double>();
             foreach (var arch in new[] { MultiTaskArchitecture.SingleTask, MultiTaskArchitecture.SharedBottom, MultiTaskArchitecture.MMoE, MultiTaskArchitecture.Ple })
             {
-                double sum = 0;
-                foreach (var seed in new[] { 1, 2 })
-                {
-                    var o = Options(arch, seed);
-                    o.Tasks.Add(new TaskSpec("Click", "Click"));
-                    o.Tasks.Add(new TaskSpec("Buy", "Buy"));
-                    using var m = ml.Ranker().Trainers.MultiTask(o).Fit(train);
-                    sum += ExpectedAuc(Fixture.Column(m.Transform(test), "BuyProbability"), truth);
-                }
-                results[arch] = sum / 2;
+                var o = Options(arch, seed: 1);
+                o.Tasks.Add(new TaskSpec("Click", "Click"));
+                o.Tasks.Add(new TaskSpec("Buy", "Buy"));
+                using var m = ml.Ranker().Trainers.MultiTask(o).Fit(train);
+                results[arch] = ExpectedAuc(Fixture.Column(m.Transform(test), "BuyProbability"), truth);
                 _out.WriteLine($"{arch}: Buy expected AUC {results[arch]:F4}");
             }
             Assert.True(results[MultiTaskArchitecture.SharedBottom] > results[MultiTaskArchitecture.SingleTask], Describe(results));
