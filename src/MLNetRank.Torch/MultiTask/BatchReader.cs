@@ -286,6 +286,7 @@ namespace MLNetRank.Torch.MultiTask
             private readonly Func<float>[] _labels;
             private readonly ValueGetter<float>? _weight;
             private readonly Action<float[], int>[] _adjust;
+            private readonly int[] _adjustStarts;
             private VBuffer<float> _denseBuf;
             private VBuffer<uint> _idBuf;
 
@@ -312,27 +313,31 @@ namespace MLNetRank.Torch.MultiTask
                 if (cols.Weight is not null)
                     _weight = _cursor.GetGetter<float>(s[cols.Weight]);
                 var adjust = new List<Action<float[], int>>();
+                var starts = new List<int>();
+                int pos = 0;
                 foreach (var a in cols.AdjustmentColumns.SelectMany(x => x))
                 {
                     var col = s[a];
+                    starts.Add(pos);
                     if (col.Type is VectorDataViewType vt)
                     {
                         var g = _cursor.GetGetter<VBuffer<float>>(col);
-                        int size = vt.Size;
                         var buf = default(VBuffer<float>);
                         adjust.Add((dst, off) =>
                         {
                             g(ref buf);
                             buf.CopyTo(dst, off);
                         });
-                        _ = size;
+                        pos += vt.Size;
                     }
                     else
                     {
                         var g = ScalarGetter(_cursor, col);
                         adjust.Add((dst, off) => dst[off] = g());
+                        pos += 1;
                     }
                 }
+                _adjustStarts = starts.ToArray();
                 _adjust = adjust.ToArray();
             }
 
@@ -476,39 +481,9 @@ namespace MLNetRank.Torch.MultiTask
                         throw new InvalidOperationException($"Weight column '{_cols.Weight}' has value {w} at row {rowIndex}; expected a finite number >= 0.");
                 }
                 store.Weights[slot] = w;
-                if (_adjust.Length > 0)
-                {
-                    int off = slot * _layout.AdjustmentSize;
-                    int pos = 0;
-                    int c = 0;
-                    foreach (var cols in _cols.AdjustmentColumns)
-                        foreach (var _ in cols)
-                        {
-                            _adjust[c++](store.Adjust, off + pos);
-                            pos = NextOffset(pos, c - 1);
-                        }
-                }
-            }
-
-            private int[]? _adjustEnds;
-
-            private int NextOffset(int pos, int c)
-            {
-                _adjustEnds ??= BuildAdjustEnds();
-                return _adjustEnds[c];
-            }
-
-            private int[] BuildAdjustEnds()
-            {
-                var s = _cursor.Schema;
-                var ends = new List<int>();
-                int pos = 0;
-                foreach (var a in _cols.AdjustmentColumns.SelectMany(x => x))
-                {
-                    pos += s[a].Type is VectorDataViewType vt ? vt.Size : 1;
-                    ends.Add(pos);
-                }
-                return ends.ToArray();
+                int offset = slot * _layout.AdjustmentSize;
+                for (int c = 0; c < _adjust.Length; c++)
+                    _adjust[c](store.Adjust, offset + _adjustStarts[c]);
             }
 
             private string DenseSource(int slot)

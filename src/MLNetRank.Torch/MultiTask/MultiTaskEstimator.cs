@@ -257,9 +257,19 @@ namespace MLNetRank.Torch.MultiTask
             ValidateShape(inputSchema, _options);
             var plan = PreparationPlan.Create(_context, _options, inputSchema);
             var afterPrep = plan.Estimator.GetOutputSchema(inputSchema);
-            var placeholder = MultiTaskOnnx.Placeholder(plan, _options);
-            var onnx = _context.Transforms.ApplyOnnxModel(OutputNames(_options), plan.OnnxInputs.ToArray(), new MemoryStream(placeholder));
-            var afterOnnx = onnx.GetOutputSchema(afterPrep);
+            // a placeholder graph with the same inputs and outputs lets ML.NET's ONNX estimator give the output shape
+            // (written to a file of our own and deleted: the stream overload would leave a temporary file behind)
+            var path = Path.Combine(Path.GetTempPath(), $"mlnetrank-multitask-schema-{Guid.NewGuid():N}.onnx");
+            SchemaShape afterOnnx;
+            try
+            {
+                File.WriteAllBytes(path, MultiTaskOnnx.Placeholder(plan, _options));
+                afterOnnx = _context.Transforms.ApplyOnnxModel(OutputNames(_options), plan.OnnxInputs.ToArray(), path).GetOutputSchema(afterPrep);
+            }
+            finally
+            {
+                try { File.Delete(path); } catch (IOException) { }
+            }
             return _context.Transforms.DropColumns(plan.TemporaryColumns.ToArray()).GetOutputSchema(afterOnnx);
         }
 
