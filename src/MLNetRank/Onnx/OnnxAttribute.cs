@@ -1,0 +1,180 @@
+using System;
+using System.Linq;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+namespace MLNetRank.Onnx
+{
+    /// <summary>The kind of an <see cref="OnnxAttribute"/>, numbered as ONNX's <c>AttributeProto.AttributeType</c>.</summary>
+    public enum OnnxAttributeKind
+    {
+        /// <summary>A 32-bit float (<c>FLOAT</c> = 1).</summary>
+        Float = 1,
+        /// <summary>A 64-bit integer (<c>INT</c> = 2).</summary>
+        Int = 2,
+        /// <summary>A UTF-8 string (<c>STRING</c> = 3).</summary>
+        String = 3,
+        /// <summary>A tensor (<c>TENSOR</c> = 4).</summary>
+        Tensor = 4,
+        /// <summary>A list of floats (<c>FLOATS</c> = 6).</summary>
+        Floats = 6,
+        /// <summary>A list of 64-bit integers (<c>INTS</c> = 7).</summary>
+        Ints = 7,
+        /// <summary>A list of strings (<c>STRINGS</c> = 8).</summary>
+        Strings = 8,
+    }
+
+    /// <summary>
+    /// An attribute of an ONNX node (ONNX <c>AttributeProto</c>): create it with <see cref="Int"/>, <see cref="Float"/>,
+    /// <see cref="Ints"/>, <see cref="Floats"/>, <see cref="String"/>, <see cref="Strings"/> or <see cref="Tensor(string, float[], long[])"/>.
+    /// </summary>
+    public sealed class OnnxAttribute
+    {
+        private OnnxAttribute(string name, OnnxAttributeKind kind)
+        {
+            if (string.IsNullOrWhiteSpace(name))
+                throw new ArgumentException("An ONNX attribute needs a name.", nameof(name));
+            Name = name;
+            Kind = kind;
+        }
+
+        /// <summary>The attribute name, e.g. <c>axis</c>.</summary>
+        public string Name { get; }
+
+        /// <summary>The attribute kind.</summary>
+        public OnnxAttributeKind Kind { get; }
+
+        internal long IntValue { get; private set; }
+        internal float FloatValue { get; private set; }
+        internal string StringValue { get; private set; } = "";
+        internal long[] IntValues { get; private set; } = Array.Empty<long>();
+        internal float[] FloatValues { get; private set; } = Array.Empty<float>();
+        internal string[] StringValues { get; private set; } = Array.Empty<string>();
+        internal OnnxTensorData? TensorValue { get; private set; }
+
+        /// <summary>An integer attribute (ONNX <c>INT</c>), e.g. <c>Int("axis", 1)</c>.</summary>
+        /// <param name="name">Attribute name.</param>
+        /// <param name="value">Value.</param>
+        public static OnnxAttribute Int(string name, long value) => new OnnxAttribute(name, OnnxAttributeKind.Int) { IntValue = value };
+
+        /// <summary>A float attribute (ONNX <c>FLOAT</c>), e.g. <c>Float("alpha", 1f)</c>.</summary>
+        /// <param name="name">Attribute name.</param>
+        /// <param name="value">Value.</param>
+        public static OnnxAttribute Float(string name, float value) => new OnnxAttribute(name, OnnxAttributeKind.Float) { FloatValue = value };
+
+        /// <summary>A list-of-integers attribute (ONNX <c>INTS</c>), e.g. <c>Ints("perm", 1, 0)</c>.</summary>
+        /// <param name="name">Attribute name.</param>
+        /// <param name="values">Values (copied).</param>
+        public static OnnxAttribute Ints(string name, params long[] values)
+            => new OnnxAttribute(name, OnnxAttributeKind.Ints) { IntValues = (values ?? throw new ArgumentNullException(nameof(values))).ToArray() };
+
+        /// <summary>A list-of-floats attribute (ONNX <c>FLOATS</c>).</summary>
+        /// <param name="name">Attribute name.</param>
+        /// <param name="values">Values (copied).</param>
+        public static OnnxAttribute Floats(string name, params float[] values)
+            => new OnnxAttribute(name, OnnxAttributeKind.Floats) { FloatValues = (values ?? throw new ArgumentNullException(nameof(values))).ToArray() };
+
+        /// <summary>A string attribute (ONNX <c>STRING</c>, written as UTF-8).</summary>
+        /// <param name="name">Attribute name.</param>
+        /// <param name="value">Value.</param>
+        public static OnnxAttribute String(string name, string value)
+            => new OnnxAttribute(name, OnnxAttributeKind.String) { StringValue = value ?? throw new ArgumentNullException(nameof(value)) };
+
+        /// <summary>A list-of-strings attribute (ONNX <c>STRINGS</c>, written as UTF-8).</summary>
+        /// <param name="name">Attribute name.</param>
+        /// <param name="values">Values (copied).</param>
+        public static OnnxAttribute Strings(string name, params string[] values)
+            => new OnnxAttribute(name, OnnxAttributeKind.Strings) { StringValues = (values ?? throw new ArgumentNullException(nameof(values))).ToArray() };
+
+        /// <summary>A float tensor attribute (ONNX <c>TENSOR</c>), e.g. the <c>value</c> of a <c>Constant</c> node.</summary>
+        /// <param name="name">Attribute name.</param>
+        /// <param name="data">Row-major values; their count must equal the product of <paramref name="dims"/>.</param>
+        /// <param name="dims">The tensor shape (all dimensions known, none negative); empty for a scalar.</param>
+        public static OnnxAttribute Tensor(string name, float[] data, long[] dims)
+            => new OnnxAttribute(name, OnnxAttributeKind.Tensor) { TensorValue = OnnxTensorData.Create(name, data, dims) };
+
+        /// <summary>An int64 tensor attribute (ONNX <c>TENSOR</c>).</summary>
+        /// <param name="name">Attribute name.</param>
+        /// <param name="data">Row-major values; their count must equal the product of <paramref name="dims"/>.</param>
+        /// <param name="dims">The tensor shape (all dimensions known, none negative); empty for a scalar.</param>
+        public static OnnxAttribute Tensor(string name, long[] data, long[] dims)
+            => new OnnxAttribute(name, OnnxAttributeKind.Tensor) { TensorValue = OnnxTensorData.Create(name, data, dims) };
+
+        internal ProtoWriter ToProto()
+        {
+            // AttributeProto: name = 1, f = 2, i = 3, s = 4, t = 5, floats = 7, ints = 8, strings = 9, type = 20.
+            var w = new ProtoWriter();
+            w.WriteString(1, Name);
+            switch (Kind)
+            {
+                case OnnxAttributeKind.Float: w.WriteFloat(2, FloatValue); break;
+                case OnnxAttributeKind.Int: w.WriteInt64(3, IntValue); break;
+                case OnnxAttributeKind.String: w.WriteBytes(4, System.Text.Encoding.UTF8.GetBytes(StringValue)); break;
+                case OnnxAttributeKind.Tensor: w.WriteMessage(5, TensorValue!.ToProto()); break;
+                case OnnxAttributeKind.Floats: w.WritePackedFloat(7, FloatValues); break;
+                case OnnxAttributeKind.Ints: w.WritePackedInt64(8, IntValues); break;
+                case OnnxAttributeKind.Strings:
+                    foreach (var s in StringValues)
+                        w.WriteBytes(9, System.Text.Encoding.UTF8.GetBytes(s));
+                    break;
+                default: throw new InvalidOperationException($"Unsupported attribute kind {Kind}.");
+            }
+            w.WriteInt32(20, (int)Kind);
+            return w;
+        }
+    }
+
+    /// <summary>A dense tensor with known shape, as written into an ONNX <c>TensorProto</c> (raw little-endian data).</summary>
+    internal sealed class OnnxTensorData
+    {
+        private OnnxTensorData(string name, TensorElementType type, long[] dims, byte[] raw)
+        {
+            Name = name;
+            ElementType = type;
+            Dims = dims;
+            Raw = raw;
+        }
+
+        public string Name { get; }
+        public TensorElementType ElementType { get; }
+        public long[] Dims { get; }
+        public byte[] Raw { get; }
+
+        public static OnnxTensorData Create(string name, float[] data, long[] dims)
+            => new OnnxTensorData(name, TensorElementType.Float, CheckShape(name, data?.Length, dims), ProtoWriter.LittleEndianBytes<float>(data));
+
+        public static OnnxTensorData Create(string name, long[] data, long[] dims)
+            => new OnnxTensorData(name, TensorElementType.Int64, CheckShape(name, data?.Length, dims), ProtoWriter.LittleEndianBytes<long>(data));
+
+        public static OnnxTensorData Create(string name, int[] data, long[] dims)
+            => new OnnxTensorData(name, TensorElementType.Int32, CheckShape(name, data?.Length, dims), ProtoWriter.LittleEndianBytes<int>(data));
+
+        private static long[] CheckShape(string name, int? length, long[] dims)
+        {
+            if (length is null)
+                throw new ArgumentNullException(nameof(length), $"Tensor '{name}' has no data.");
+            if (dims is null)
+                throw new ArgumentNullException(nameof(dims), $"Tensor '{name}' has no dims (use an empty array for a scalar).");
+            long count = 1;
+            foreach (long d in dims)
+            {
+                if (d < 0)
+                    throw new ArgumentOutOfRangeException(nameof(dims), $"Tensor '{name}' has a negative dimension in [{string.Join(", ", dims)}]; constant tensors need every dimension known.");
+                count *= d;
+            }
+            if (count != length.Value)
+                throw new ArgumentException($"Tensor '{name}' has {length.Value} values but its shape [{string.Join(", ", dims)}] holds {count}.", nameof(dims));
+            return dims.ToArray();
+        }
+
+        public ProtoWriter ToProto()
+        {
+            // TensorProto: dims = 1, data_type = 2, name = 8, raw_data = 9.
+            var w = new ProtoWriter();
+            w.WritePackedInt64(1, Dims);
+            w.WriteInt32(2, (int)ElementType);
+            w.WriteString(8, Name);
+            w.WriteBytes(9, Raw);
+            return w;
+        }
+    }
+}

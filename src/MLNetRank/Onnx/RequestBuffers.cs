@@ -1,0 +1,255 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.OnnxRuntime;
+
+namespace MLNetRank.Onnx
+{
+    /// <summary>The values of one request column, for up to <c>capacity</c> rows.</summary>
+    internal abstract class InputBuffer
+    {
+        protected InputBuffer(RequestColumn column) => Column = column;
+
+        public RequestColumn Column { get; }
+
+        /// <summary>The flat array of a fixed-width column; null for a variable-size one.</summary>
+        public abstract Array? FlatArray { get; }
+
+        /// <summary>A getter reading row <see cref="RequestRow.Index"/> (ValueGetter of T, or of VBuffer of T).</summary>
+        public abstract Delegate MakeGetter(RequestRow row);
+
+        /// <summary>An action copying the cursor's current value of <paramref name="column"/> into row r.</summary>
+        public abstract Action<int> MakeLoader(DataViewRow cursor, DataViewSchema.Column column);
+
+        public static InputBuffer Create(RequestColumn column, int capacity)
+        {
+            var type = column.IsVariableSize ? typeof(VariableBuffer<>) : typeof(FixedBuffer<>);
+            return (InputBuffer)Activator.CreateInstance(type.MakeGenericType(column.RawItemType), column, capacity)!;
+        }
+
+        protected static void Densify<T>(in VBuffer<T> source, Span<T> destination, string column)
+        {
+            if (source.Length != destination.Length)
+                throw new InvalidOperationException($"Column '{column}' has a vector of {source.Length} values; expected {destination.Length}.");
+            var values = source.GetValues();
+            if (source.IsDense)
+            {
+                values.CopyTo(destination);
+                return;
+            }
+            destination.Clear();
+            var indices = source.GetIndices();
+            for (int i = 0; i < indices.Length; i++)
+                destination[indices[i]] = values[i];
+        }
+    }
+
+    /// <summary>A scalar or known-size vector column: one flat (pinned) array of capacity x width values.</summary>
+    internal sealed class FixedBuffer<T> : InputBuffer
+    {
+        public FixedBuffer(RequestColumn column, int capacity) : base(column)
+        {
+            Width = column.ValuesPerRow;
+            Data = GC.AllocateArray<T>(checked(capacity * Width), pinned: true);
+            IsScalar = column.Type is not VectorDataViewType;
+        }
+
+        public int Width { get; }
+        public T[] Data { get; }
+        public bool IsScalar { get; }
+        public override Array? FlatArray => Data;
+
+        public override Delegate MakeGetter(RequestRow row)
+        {
+            if (IsScalar)
+                return (ValueGetter<T>)((ref T value) => value = Data[row.Index]);
+            return (ValueGetter<VBuffer<T>>)((ref VBuffer<T> value) =>
+            {
+                var editor = VBufferEditor.Create(ref value, Width);
+                Data.AsSpan(row.Index * Width, Width).CopyTo(editor.Values);
+                value = editor.Commit();
+            });
+        }
+
+        public override Action<int> MakeLoader(DataViewRow cursor, DataViewSchema.Column column)
+        {
+            if (column.Type is not VectorDataViewType)
+            {
+                var getter = cursor.GetGetter<T>(column);
+                return r => getter(ref Data[r]);
+            }
+            var vector = cursor.GetGetter<VBuffer<T>>(column);
+            var buffer = default(VBuffer<T>);
+            string name = Column.Name;
+            return r =>
+            {
+                vector(ref buffer);
+                Densify(buffer, Data.AsSpan(r * Width, Width), name);
+            };
+        }
+    }
+
+    /// <summary>A variable-size vector column: one array per row, grown when needed and reused.</summary>
+    internal sealed class VariableBuffer<T> : InputBuffer
+    {
+        public VariableBuffer(RequestColumn column, int capacity) : base(column)
+        {
+            Rows = new T[capacity][];
+            for (int i = 0; i < capacity; i++)
+                Rows[i] = Array.Empty<T>();
+            Lengths = new int[capacity];
+        }
+
+        public T[][] Rows { get; }
+        public int[] Lengths { get; }
+        public override Array? FlatArray => null;
+
+        public void Set(int row, ReadOnlySpan<T> values)
+        {
+            if (Rows[row].Length < values.Length)
+                Rows[row] = new T[Math.Max(values.Length, 2 * Rows[row].Length)];
+            values.CopyTo(Rows[row]);
+            Lengths[row] = values.Length;
+        }
+
+        public override Delegate MakeGetter(RequestRow row)
+            => (ValueGetter<VBuffer<T>>)((ref VBuffer<T> value) =>
+            {
+                int n = Lengths[row.Index];
+                var editor = VBufferEditor.Create(ref value, n);
+                Rows[row.Index].AsSpan(0, n).CopyTo(editor.Values);
+                value = editor.Commit();
+            });
+
+        public override Action<int> MakeLoader(DataViewRow cursor, DataViewSchema.Column column)
+        {
+            var vector = cursor.GetGetter<VBuffer<T>>(column);
+            var buffer = default(VBuffer<T>);
+            var dense = Array.Empty<T>();
+            string name = Column.Name;
+            return r =>
+            {
+                vector(ref buffer);
+                if (dense.Length < buffer.Length)
+                    dense = new T[buffer.Length];
+                Densify(buffer, dense.AsSpan(0, buffer.Length), name);
+                Set(r, dense.AsSpan(0, buffer.Length));
+            };
+        }
+    }
+
+    /// <summary>One row of a request, seen by ML.NET's row mapper of the transforms before the network.</summary>
+    internal sealed class RequestRow : DataViewRow
+    {
+        private readonly Dictionary<int, Delegate> _getters = new Dictionary<int, Delegate>();
+
+        public RequestRow(DataViewSchema schema, IEnumerable<InputBuffer> buffers)
+        {
+            Schema = schema;
+            foreach (var b in buffers)
+                _getters[schema[b.Column.Name].Index] = b.MakeGetter(this);
+        }
+
+        public int Index { get; set; }
+
+        public long RowPosition { get; set; } = -1;
+
+        public override long Position => RowPosition;
+
+        public override long Batch => 0;
+
+        public override DataViewSchema Schema { get; }
+
+        public override bool IsColumnActive(DataViewSchema.Column column) => _getters.ContainsKey(column.Index);
+
+        public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
+        {
+            if (!_getters.TryGetValue(column.Index, out var getter))
+                throw new InvalidOperationException($"Column '{column.Name}' is not carried by the scoring request.");
+            return getter as ValueGetter<TValue> ?? throw new InvalidOperationException(
+                $"Column '{column.Name}' is read as {typeof(TValue).Name}; the request stores {column.Type}.");
+        }
+
+        public override ValueGetter<DataViewRowId> GetIdGetter()
+            => (ref DataViewRowId id) => id = new DataViewRowId((ulong)RowPosition, 0);
+    }
+
+    /// <summary>A network input or output tensor: a pinned flat array for up to capacity rows.</summary>
+    internal abstract class TensorBuffer
+    {
+        protected TensorBuffer(OnnxTensorSpec spec, int width)
+        {
+            Spec = spec;
+            Width = width;
+            Shape = spec.Dims.ToArray();
+        }
+
+        public OnnxTensorSpec Spec { get; }
+        public int Width { get; }
+        public long[] Shape { get; }
+        public abstract Array Array { get; }
+
+        public abstract OrtValue CreateOrtValue(int rows);
+
+        /// <summary>An action copying the mapped row's value of <paramref name="column"/> into row r.</summary>
+        public abstract Action<int> MakeFeeder(DataViewRow row, DataViewSchema.Column column);
+
+        public static TensorBuffer Create(OnnxTensorSpec spec, Type clrType, int width, int capacity, Array? shared)
+            => (TensorBuffer)Activator.CreateInstance(typeof(TensorBuffer<>).MakeGenericType(clrType), spec, width, capacity, shared)!;
+    }
+
+    internal sealed class TensorBuffer<T> : TensorBuffer where T : unmanaged
+    {
+        private readonly T[] _data;
+
+        public TensorBuffer(OnnxTensorSpec spec, int width, int capacity, Array? shared) : base(spec, width)
+        {
+            _data = shared as T[] ?? GC.AllocateArray<T>(checked(capacity * width), pinned: true);
+        }
+
+        public override Array Array => _data;
+
+        public T[] Data => _data;
+
+        public override OrtValue CreateOrtValue(int rows)
+        {
+            var shape = (long[])Shape.Clone();
+            shape[0] = rows;
+            return OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, new Memory<T>(_data, 0, rows * Width), shape);
+        }
+
+        public override Action<int> MakeFeeder(DataViewRow row, DataViewSchema.Column column)
+        {
+            int width = Width;
+            if (column.Type is not VectorDataViewType)
+            {
+                if (width != 1)
+                    throw new InvalidOperationException($"Column '{column.Name}' is a scalar; the network input expects {width} values per row.");
+                var getter = row.GetGetter<T>(column);
+                return r => getter(ref _data[r]);
+            }
+            var vector = row.GetGetter<VBuffer<T>>(column);
+            var buffer = default(VBuffer<T>);
+            string name = column.Name;
+            return r =>
+            {
+                vector(ref buffer);
+                var destination = _data.AsSpan(r * width, width);
+                if (buffer.Length != width)
+                    throw new InvalidOperationException($"Column '{name}' has a vector of {buffer.Length} values at row {r}; the network input expects {width}.");
+                if (buffer.IsDense)
+                    buffer.GetValues().CopyTo(destination);
+                else
+                {
+                    destination.Clear();
+                    var values = buffer.GetValues();
+                    var indices = buffer.GetIndices();
+                    for (int i = 0; i < indices.Length; i++)
+                        destination[indices[i]] = values[i];
+                }
+            };
+        }
+    }
+}

@@ -1,0 +1,164 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.IO.Compression;
+using System.Linq;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Trainers;
+using Microsoft.ML.Trainers.FastTree;
+using MLNetRank.Gbdt;
+using static MLNetRank.Benchmarks.Gbdt.GbdtBenchData;
+
+namespace MLNetRank.Benchmarks.Gbdt
+{
+    /// <summary>
+    /// GBDT+LR quality (He et al., 2014 protocol): log-loss and AUC of GBDT alone, LR alone and GBDT+LR (leaf one-hot +
+    /// raw features -> logistic regression), trees fit on their own split (leakage control) and, for reference, on the
+    /// same rows as the LR. Data: UCI Census-Income (KDD) test split from ../shared/data, and a synthetic CTR-like set.
+    /// </summary>
+    public sealed class GbdtQualityBench : IBench
+    {
+        public string Name => "gbdt-quality";
+
+        public string Description => "GBDT alone vs LR alone vs GBDT+LR (log-loss, AUC) on census-income and synthetic data";
+
+        public int Run(string[] args)
+        {
+            int trees = ArgInt(args, "--trees", 100);
+            int leaves = ArgInt(args, "--leaves", 31);
+            int syntheticRows = ArgInt(args, "--synthetic-rows", 60_000);
+            var l2 = ArgValue(args, "--l2", "1").Split(',').Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+            string? census = ArgValue(args, "--census", FindCensus() ?? "");
+            Console.WriteLine($"{trees} FastTree trees x {leaves} leaves, learning rate 0.1, min 20 rows per leaf; LR = L-BFGS logistic regression (L2 1), mean-variance normalized raw features.");
+            Console.WriteLine("Splits (seeded): 40% tree split, 40% LR split, 20% test. Metrics on the test split.");
+            Console.WriteLine();
+            Console.WriteLine("| data | model | trained on | test log-loss | test AUC |");
+            Console.WriteLine("|---|---|---|---:|---:|");
+            if (!string.IsNullOrEmpty(census) && File.Exists(census))
+            {
+                var (x, y, f) = LoadCensus(census);
+                Evaluate("census-income (UCI KDD, test file, 99,762 rows)", x, y, f, trees, leaves, l2);
+            }
+            else
+            {
+                Console.WriteLine("| census-income | not found: pass --census PATH to census-income.test.gz | | | |");
+            }
+            var (sx, sy) = Synthetic(syntheticRows, 50, seed: 11);
+            if (syntheticRows > 0)
+                Evaluate($"synthetic CTR-like ({syntheticRows:N0} rows, 50 features)", sx, sy, 50, trees, leaves, l2);
+            Console.WriteLine("| both | leaves -> multi-task network | | pending: the MLNetRank.Torch multi-task trainer is not merged yet | |");
+            return 0;
+        }
+
+        private static string? FindCensus()
+        {
+            var dir = new DirectoryInfo(AppContext.BaseDirectory);
+            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "MLNetRank.sln")))
+                dir = dir.Parent;
+            if (dir is null)
+                return null;
+            var path = Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "data", "census-income", "census-income.test.gz"));
+            return File.Exists(path) ? path : null;
+        }
+
+        private static void Evaluate(string dataName, float[] x, bool[] y, int f, int trees, int leaves, float[] l2)
+        {
+            int n = y.Length;
+            var order = Enumerable.Range(0, n).ToArray();
+            new Random(20240501).Shuffle(order);
+            int a = (int)(n * 0.4), b = (int)(n * 0.8);
+            var ml = new MLContext(seed: 1);
+            IDataView Part(int from, int to)
+            {
+                var px = new float[(to - from) * f];
+                var py = new bool[to - from];
+                for (int i = from; i < to; i++)
+                {
+                    Array.Copy(x, (long)order[i] * f, px, (long)(i - from) * f, f);
+                    py[i - from] = y[order[i]];
+                }
+                return ml.Data.Cache(Load(ml, px, py, f));
+            }
+            var treeSplit = Part(0, a);
+            var lrSplit = Part(a, b);
+            var both = Part(0, b);
+            var test = Part(b, n);
+
+            void Report(string model, string on, ITransformer t)
+            {
+                var m = ml.BinaryClassification.Evaluate(t.Transform(test));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {dataName} | {model} | {on} | {m.LogLoss:F4} | {m.AreaUnderRocCurve:F4} |"));
+            }
+
+            FastTreeBinaryTrainer Gbdt() => ml.BinaryClassification.Trainers.FastTree(new FastTreeBinaryTrainer.Options
+            {
+                NumberOfTrees = trees, NumberOfLeaves = leaves, LearningRate = 0.1, MinimumExampleCountPerLeaf = 20,
+            });
+            IEstimator<ITransformer> Lr() => ml.Transforms.NormalizeMeanVariance("Features")
+                .Append(ml.BinaryClassification.Trainers.LbfgsLogisticRegression(new LbfgsLogisticRegressionBinaryTrainer.Options { L2Regularization = 1f }));
+            GbdtLeafEncodingOptions Enc(IDataView? fitting) => new()
+            {
+                NumberOfTrees = trees, NumberOfLeaves = leaves, LearningRate = 0.1, MinimumExampleCountPerLeaf = 20, FittingData = fitting,
+            };
+
+            Report("GBDT alone (FastTree)", "tree split (40%)", Gbdt().Fit(treeSplit));
+            Report("GBDT alone (FastTree)", "tree + LR splits (80%)", Gbdt().Fit(both));
+            Report("LR alone", "LR split (40%)", Lr().Fit(lrSplit));
+            Report("LR alone", "tree + LR splits (80%)", Lr().Fit(both));
+            foreach (float w in l2)
+            {
+                Report($"GBDT+LR (leaves + raw -> LR, L2 {w})", "trees: tree split, LR: LR split", ml.Ranker().Trainers.GbdtLogisticRegression(Enc(treeSplit), l2Regularization: w).Fit(lrSplit));
+                Report($"GBDT+LR (leaves + raw -> LR, L2 {w})", "trees and LR: same 80%", ml.Ranker().Trainers.GbdtLogisticRegression(Enc(null), l2Regularization: w).Fit(both));
+            }
+        }
+
+        /// <summary>
+        /// Census-Income (KDD): 42 comma-separated columns, no header; label = income column "50000+."; the instance
+        /// weight (column 24) is dropped; numeric columns as they are, the others one-hot encoded (vocabulary of the file).
+        /// </summary>
+        private static (float[] X, bool[] Y, int F) LoadCensus(string path)
+        {
+            int[] numeric = { 0, 5, 16, 17, 18, 30, 39 };
+            const int weightColumn = 24, labelColumn = 41;
+            var records = new List<string[]>();
+            using (var reader = new StreamReader(new GZipStream(File.OpenRead(path), CompressionMode.Decompress)))
+            {
+                string? line;
+                while ((line = reader.ReadLine()) is not null)
+                {
+                    if (line.Length == 0)
+                        continue;
+                    var parts = line.Split(',');
+                    if (parts.Length != 42)
+                        continue;
+                    for (int i = 0; i < parts.Length; i++)
+                        parts[i] = parts[i].Trim();
+                    records.Add(parts);
+                }
+            }
+            var categorical = Enumerable.Range(0, labelColumn).Where(c => c != weightColumn && !numeric.Contains(c)).ToArray();
+            var vocab = new Dictionary<(int, string), int>();
+            int f = numeric.Length;
+            foreach (var r in records)
+                foreach (int c in categorical)
+                    if (!vocab.ContainsKey((c, r[c])))
+                        vocab[(c, r[c])] = f++;
+            var x = new float[records.Count * f];
+            var y = new bool[records.Count];
+            for (int i = 0; i < records.Count; i++)
+            {
+                var r = records[i];
+                for (int k = 0; k < numeric.Length; k++)
+                    x[(long)i * f + k] = float.Parse(r[numeric[k]], CultureInfo.InvariantCulture);
+                foreach (int c in categorical)
+                    x[(long)i * f + vocab[(c, r[c])]] = 1f;
+                y[i] = r[labelColumn].StartsWith("50000+", StringComparison.Ordinal);
+            }
+            Console.WriteLine($"census-income: {records.Count:N0} rows, {f} features ({numeric.Length} numeric + {f - numeric.Length} one-hot), {y.Count(v => v) * 100.0 / y.Length:F1}% positive.");
+            return (x, y, f);
+        }
+    }
+}
