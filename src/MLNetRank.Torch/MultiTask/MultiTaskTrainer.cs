@@ -137,6 +137,7 @@ namespace MLNetRank.Torch.MultiTask
                 var logVars = new Dictionary<string, double>();
                 if (net.LogVariances is not null)
                 {
+                    using var epochScope = torch.NewDisposeScope();
                     var s = net.LogVariances.detach().cpu().data<float>().ToArray();
                     for (int t = 0; t < s.Length; t++)
                         logVars[_layout.Tasks[t].Name] = s[t];
@@ -198,6 +199,7 @@ namespace MLNetRank.Torch.MultiTask
             }
             if (bestState is not null && validation is not null)
             {
+                using var restoreScope = torch.NewDisposeScope();
                 using (no_grad())
                     foreach (var (name, p) in net.named_parameters())
                         p.copy_(bestState[name]);
@@ -213,6 +215,7 @@ namespace MLNetRank.Torch.MultiTask
 
         private static Dictionary<string, Tensor> Snapshot(nn.Module net)
         {
+            using var scope = torch.NewDisposeScope();
             var d = new Dictionary<string, Tensor>();
             foreach (var (name, p) in net.named_parameters())
                 d[name] = p.detach().clone().DetachFromDisposeScope();

@@ -6,6 +6,7 @@ using System.IO.Compression;
 using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MLNetRank.Simulation;
 using MLNetRank.Torch.MultiTask;
 
 namespace MLNetRank.Benchmarks.Torch
@@ -34,6 +35,8 @@ namespace MLNetRank.Benchmarks.Torch
                 Weights(seeds);
             if (section is "all" or "census")
                 Census();
+            if (section is "all" or "sim")
+                Simulator(seeds, args.Length > 2 ? long.Parse(args[2]) : 6000);
             return 0;
         }
 
@@ -232,6 +235,91 @@ namespace MLNetRank.Benchmarks.Torch
                 }
                 Console.WriteLine($"| {name} | {Pm(click)} | {Pm(buy)} | {(click.Average() + buy.Average()) / 2:F4} |");
             }
+        }
+
+        // ---------------------------------------------------------------- the live-stream simulator
+
+        private static MultiTaskOptions SimOptions(MultiTaskArchitecture arch, int seed)
+        {
+            var o = new MultiTaskOptions
+            {
+                Architecture = arch, ExpertLayers = new[] { 64, 32 }, TowerLayers = new[] { 16 }, Experts = 4,
+                SharedExperts = 2, TaskExperts = 1, Levels = 1, Epochs = 4, BatchSize = 256, LearningRate = 2e-3,
+                ShuffleBufferSize = 50_000, Seed = seed, Threads = 2,
+            };
+            o.Features.Add(new DenseFeature(ImpressionColumns.StatFeatures));
+            o.Features.Add(new CategoricalFeature(ImpressionColumns.UserId, 8));
+            o.Features.Add(new CategoricalFeature(ImpressionColumns.LiveId, 8));
+            o.Features.Add(new SequenceFeature(ImpressionColumns.UserLiveSeq) { SharedEmbeddingWith = ImpressionColumns.LiveId });
+            o.Features.Add(new SequenceFeature(ImpressionColumns.UserItemSeq, 8) { Encoding = IdEncoding.Hash, HashBits = 14 });
+            return o;
+        }
+
+        private static void Simulator(int seeds, long trainRequests)
+        {
+            var ml = new MLContext(1);
+            long testRequests = 3000;
+            var sim = new LiveStreamSimulator(new LiveStreamSimulatorOptions { Seed = 2024, RequestCount = trainRequests + testRequests });
+            // materialize once: every model reads the same rows (the trainer itself streams)
+            var train = ml.Data.Cache(sim.GetImpressions(ml, 0, trainRequests));
+            var test = ml.Data.Cache(sim.GetImpressions(ml, trainRequests, testRequests));
+            var exam = test.GetColumn<float>(ImpressionColumns.TrueExamination).ToArray();
+            var attr = test.GetColumn<float>(ImpressionColumns.TrueAttraction).ToArray();
+            var conv = test.GetColumn<float>(ImpressionColumns.TrueConversion).ToArray();
+            var pClick = exam.Zip(attr, (e, a) => e * a).ToArray();
+            var pBuy = pClick.Zip(conv, (c, v) => c * v).ToArray();
+            double buyRate = test.GetColumn<bool>(ImpressionColumns.Buy).Average(b => b ? 1.0 : 0.0);
+            double clickRate = test.GetColumn<bool>(ImpressionColumns.Click).Average(b => b ? 1.0 : 0.0);
+            Console.WriteLine();
+            Console.WriteLine($"## Live-stream simulator (seed 2024): {trainRequests * 10:N0} training / {testRequests * 10:N0} test impressions, click rate {clickRate:P1}, buy rate {buyRate:P2}; expected AUC vs the simulator's true probabilities, {seeds} seeds");
+            Console.WriteLine();
+            Console.WriteLine("| model | Buy = P(click) x P(buy given click) | Click | CVR over all impressions (vs P(buy given click)) | train s |");
+            Console.WriteLine("|---|---|---|---|---|");
+            foreach (var arch in new[] { MultiTaskArchitecture.SingleTask, MultiTaskArchitecture.SharedBottom, MultiTaskArchitecture.MMoE, MultiTaskArchitecture.Ple })
+            {
+                var buy = new List<double>();
+                var click = new List<double>();
+                var sw = Stopwatch.StartNew();
+                for (int seed = 1; seed <= seeds; seed++)
+                {
+                    var o = SimOptions(arch, seed);
+                    o.Tasks.Add(new TaskSpec("Click", ImpressionColumns.Click));
+                    o.Tasks.Add(new TaskSpec("Buy", ImpressionColumns.Buy));
+                    using var m = ml.Ranker().Trainers.MultiTask(o).Fit(train);
+                    var s = m.Transform(test);
+                    buy.Add(ExpectedAuc(Col(s, "BuyProbability"), pBuy));
+                    click.Add(ExpectedAuc(Col(s, "ClickProbability"), pClick));
+                }
+                Console.WriteLine($"| {arch} | {Pm(buy)} | {Pm(click)} | - | {sw.Elapsed.TotalSeconds / seeds:F0} |");
+            }
+            var esmm = new List<double>();
+            var clickedOnly = new List<double>();
+            var esmmBuy = new List<double>();
+            var esmmSw = Stopwatch.StartNew();
+            for (int seed = 1; seed <= seeds; seed++)
+            {
+                var o = SimOptions(MultiTaskArchitecture.MMoE, seed);
+                o.Tasks.Add(new TaskSpec("Click", ImpressionColumns.Click));
+                o.Tasks.Add(new TaskSpec("Buy", ImpressionColumns.Buy) { ConditionedOn = "Click" });
+                using (var m = ml.Ranker().Trainers.MultiTask(o).Fit(train))
+                {
+                    var s = m.Transform(test);
+                    esmm.Add(ExpectedAuc(Col(s, "BuyProbability"), conv));
+                    esmmBuy.Add(ExpectedAuc(Col(s, "BuyJointProbability"), pBuy));
+                }
+                var c = SimOptions(MultiTaskArchitecture.SingleTask, seed);
+                c.Tasks.Add(new TaskSpec("Buy", ImpressionColumns.Buy));
+                var clicked = ml.Data.FilterByCustomPredicate<ClickRow>(train, r => !r.Click);
+                using var cm = ml.Ranker().Trainers.MultiTask(c).Fit(clicked);
+                clickedOnly.Add(ExpectedAuc(Col(cm.Transform(test), "BuyProbability"), conv));
+            }
+            Console.WriteLine($"| ESMM (MMoE, Buy conditioned on Click, all impressions) | {Pm(esmmBuy)} (joint) | | {Pm(esmm)} | {esmmSw.Elapsed.TotalSeconds / seeds / 2:F0} |");
+            Console.WriteLine($"| CVR trained on clicked impressions only | | | {Pm(clickedOnly)} | |");
+        }
+
+        private sealed class ClickRow
+        {
+            public bool Click { get; set; }
         }
 
         // ---------------------------------------------------------------- UCI Census-Income (KDD)

@@ -27,6 +27,13 @@ namespace MLNetRank.Benchmarks.Torch
             public bool Buy { get; set; }
         }
 
+        private sealed class EpochMemory : IProgress<MultiTaskProgress>
+        {
+            private readonly System.Collections.Generic.List<long> _sink;
+            public EpochMemory(System.Collections.Generic.List<long> sink) => _sink = sink;
+            public void Report(MultiTaskProgress value) => _sink.Add(Environment.WorkingSet);
+        }
+
         internal static string RepoRoot()
         {
             var dir = new DirectoryInfo(AppContext.BaseDirectory);
@@ -69,6 +76,8 @@ namespace MLNetRank.Benchmarks.Torch
             o.Tasks.Add(new TaskSpec("Click", "Click"));
             o.Tasks.Add(new TaskSpec("Buy", "Buy"));
             long memBefore = Environment.WorkingSet;
+            var memory = new System.Collections.Generic.List<long>();
+            o.Progress = new EpochMemory(memory);
             using var model = ml.Ranker().Trainers.MultiTask(o).Fit(view);
             var net = model.History.Select(h => h.SamplesPerSecond).ToArray();
 
@@ -105,7 +114,7 @@ namespace MLNetRank.Benchmarks.Torch
             Console.WriteLine($"| MLNetRank (TorchSharp {typeof(TorchSharp.torch).Assembly.GetName().Version}, streaming IDataView) | {string.Join(" / ", net.Select(v => v.ToString("F0")))} | {netBest:F0} | {netBest / pyBest:F2}x |");
             Console.WriteLine($"| PyTorch {pyVersion} (tensors in memory) | {string.Join(" / ", py.Select(v => v.ToString("F0")))} | {pyBest:F0} | 1.00x |");
             Console.WriteLine();
-            Console.WriteLine($"working set after training: {Environment.WorkingSet / (1 << 20)} MB (before: {memBefore / (1 << 20)} MB)");
+            Console.WriteLine($"process working set before training {memBefore / (1 << 20)} MB; after each epoch: {string.Join(" / ", memory.Select(m => (m / (1 << 20)) + " MB"))}");
             return 0;
         }
     }

@@ -328,6 +328,22 @@ namespace MLNetRank.Torch.Tests.MultiTask
             Assert.True(Diff(5) < Diff(1), $"bias at position 5 {Diff(5)} vs 1 {Diff(1)}");
         }
 
+        [Fact]
+        public void LiveTensorCountStaysFlatAcrossEpochs()
+        {
+            var (ml, data, _) = Data(400);
+            var o = Fixture.FullOptions(epochs: 5);
+            o.Tasks[0].TrainingOnlyLogitAdjustments.Add(new BiasTower("Position"));
+            o.ValidationFraction = 0.2f;
+            var live = new List<long>();
+            o.Progress = new SyncProgress<MultiTaskProgress>(_ => live.Add(TorchSharp.torch.Tensor.TotalCount));
+            using var m = ml.Ranker().Trainers.MultiTask(o).Fit(data);
+            Assert.Equal(5, live.Count);
+            // per-batch tensors are disposed with their scope: after the first epoch (optimizer state, best-weights copy)
+            // the number of live tensors does not grow
+            Assert.All(live.Skip(1), n => Assert.Equal(live[1], n));
+        }
+
         private sealed class SyncProgress<T> : IProgress<T>
         {
             private readonly Action<T> _a;

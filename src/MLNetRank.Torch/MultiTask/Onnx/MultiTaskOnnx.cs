@@ -8,6 +8,7 @@ namespace MLNetRank.Torch.MultiTask.Onnx
     {
         public static byte[] Export(MultiTaskNetwork net, NetworkLayout layout, PreparationPlan plan, MultiTaskOptions o)
         {
+            using var scope = TorchSharp.torch.NewDisposeScope();
             var w = new OnnxModelWriter();
             DeclareInputs(w, layout.DenseSize, plan, layout.Categoricals.Select(c => (long)c.Slots).ToArray());
             // key columns arrive as UInt32 (0 = missing / unknown): rows of the embedding tables once cast to Int64
