@@ -137,6 +137,21 @@ namespace MLNetRank.Tests.Evaluation
         }
 
         [Fact]
+        public void EvaluationIsDeterministicAndIndependentOfTheSeed()
+        {
+            var rows = Impressions();
+            string Run(int seed)
+            {
+                var ml = new MLContext(seed: seed);
+                var r = ml.Ranker().Evaluate(ml.Data.LoadFromEnumerable(rows), [RankingTaskSpec.Binary("Click", "Click", "ClickScore", "ClickProbability")],
+                    ["UserId"], "RequestId");
+                return r.ToMarkdownTable() + r.Binary["Click"].Auc.ToString("R") + r.Binary["Click"].List!.Ndcg[10].ToString("R");
+            }
+            Assert.Equal(Run(1), Run(1));
+            Assert.Equal(Run(1), Run(2));
+        }
+
+        [Fact]
         public void ListMetricsAloneNeedNoTask()
         {
             var rows = Impressions();
