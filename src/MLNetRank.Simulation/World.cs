@@ -525,22 +525,29 @@ namespace MLNetRank.Simulation
             return s;
         }
 
+        /// <summary>Draws one candidate with probability proportional to exp(temperature x affinity). Large candidate sets are
+        /// first subsampled (64 uniform draws), so the cost stays bounded however many items a category holds.</summary>
         private int PickBySoftmax(ref SimRandom r, int[] candidates, ReadOnlySpan<float> vec, float[] latent, double temperature)
         {
-            Span<double> w = candidates.Length <= 512 ? stackalloc double[candidates.Length] : new double[candidates.Length];
+            const int maxCandidates = 64;
+            int m = Math.Min(candidates.Length, maxCandidates);
+            bool sub = candidates.Length > maxCandidates;
+            Span<double> w = stackalloc double[m];
+            Span<int> pick = stackalloc int[m];
             double max = double.NegativeInfinity;
-            for (int j = 0; j < candidates.Length; j++)
+            for (int j = 0; j < m; j++)
             {
-                w[j] = temperature * Dot(vec, 0, latent, candidates[j] * D, D) * InvSqrtD;
+                pick[j] = sub ? candidates[r.Next(candidates.Length)] : candidates[j];
+                w[j] = temperature * Dot(vec, 0, latent, pick[j] * D, D) * InvSqrtD;
                 max = Math.Max(max, w[j]);
             }
             double total = 0;
-            for (int j = 0; j < candidates.Length; j++)
+            for (int j = 0; j < m; j++)
             {
                 w[j] = Math.Exp(w[j] - max);
                 total += w[j];
             }
-            return candidates[r.Categorical(w, total)];
+            return pick[r.Categorical(w, total)];
         }
 
         private static float[] Gaussian(ref SimRandom r, int n, float scale)

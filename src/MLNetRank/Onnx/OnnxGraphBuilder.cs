@@ -545,7 +545,138 @@ namespace MLNetRank.Onnx
             return Binary(opType, a, b, output);
         }
 
+        /// <summary><c>Neg</c>.</summary>
+        /// <param name="x">Input.</param>
+        /// <param name="output">Output name; null for a fresh one.</param>
+        public string Neg(string x, string? output = null) => Unary("Neg", x, output);
+
+        /// <summary><c>Abs</c>.</summary>
+        /// <param name="x">Input.</param>
+        /// <param name="output">Output name; null for a fresh one.</param>
+        public string Abs(string x, string? output = null) => Unary("Abs", x, output);
+
+        /// <summary><c>Sqrt</c>.</summary>
+        /// <param name="x">Input.</param>
+        /// <param name="output">Output name; null for a fresh one.</param>
+        public string Sqrt(string x, string? output = null) => Unary("Sqrt", x, output);
+
+        /// <summary><c>Pow</c>: <paramref name="x"/> to the power <paramref name="exponent"/> (broadcasting).</summary>
+        /// <param name="x">Base.</param>
+        /// <param name="exponent">Exponent.</param>
+        /// <param name="output">Output name; null for a fresh one.</param>
+        public string Pow(string x, string exponent, string? output = null) => Binary("Pow", x, exponent, output);
+
+        /// <summary>Element-wise <c>Max</c> of the inputs (broadcasting).</summary>
+        /// <param name="inputs">At least one tensor.</param>
+        /// <param name="output">Output name; null for a fresh one.</param>
+        public string Max(string[] inputs, string? output = null) => Variadic("Max", inputs, output);
+
+        /// <summary>Element-wise <c>Min</c> of the inputs (broadcasting).</summary>
+        /// <param name="inputs">At least one tensor.</param>
+        /// <param name="output">Output name; null for a fresh one.</param>
+        public string Min(string[] inputs, string? output = null) => Variadic("Min", inputs, output);
+
+        /// <summary><c>LeakyRelu</c> with slope <paramref name="alpha"/> for negative inputs.</summary>
+        /// <param name="x">Input.</param>
+        /// <param name="alpha">Negative slope.</param>
+        /// <param name="output">Output name; null for a fresh one.</param>
+        public string LeakyRelu(string x, float alpha = 0.01f, string? output = null)
+            => AddNode("LeakyRelu", new[] { x }, new[] { output ?? UniqueName("LeakyRelu") }, OnnxAttribute.Float("alpha", alpha));
+
+        /// <summary><c>Clip</c> to [<paramref name="min"/>, <paramref name="max"/>] (float bounds as inputs, opset 11+).</summary>
+        /// <param name="x">Float input.</param>
+        /// <param name="min">Lower bound, or null for none.</param>
+        /// <param name="max">Upper bound, or null for none.</param>
+        /// <param name="output">Output name; null for a fresh one.</param>
+        public string Clip(string x, float? min, float? max, string? output = null)
+        {
+            string lo = min.HasValue ? AddConstant(new[] { min.Value }, Array.Empty<long>(), "min") : "";
+            string hi = max.HasValue ? AddConstant(new[] { max.Value }, Array.Empty<long>(), "max") : "";
+            var inputs = hi.Length > 0 ? new[] { x, lo, hi } : lo.Length > 0 ? new[] { x, lo } : new[] { x };
+            return AddNode("Clip", inputs, new[] { output ?? UniqueName("Clip") });
+        }
+
+        /// <summary><c>Flatten</c>: [d0..d(axis-1)] x [d(axis)..] into 2-D.</summary>
+        /// <param name="x">Input.</param>
+        /// <param name="axis">First axis of the second dimension.</param>
+        /// <param name="output">Output name; null for a fresh one.</param>
+        public string Flatten(string x, long axis = 1, string? output = null)
+            => AddNode("Flatten", new[] { x }, new[] { output ?? UniqueName("Flatten") }, OnnxAttribute.Int("axis", axis));
+
+        /// <summary><c>Split</c> along <paramref name="axis"/> into parts of the given sizes (sizes as an int64 input, opset 13+).</summary>
+        /// <param name="x">Input.</param>
+        /// <param name="sizes">The size of each part along the axis.</param>
+        /// <param name="axis">The axis split.</param>
+        /// <param name="outputs">Output names, one per part; null for fresh ones.</param>
+        /// <returns>The output names.</returns>
+        public string[] Split(string x, long[] sizes, long axis = 1, string[]? outputs = null)
+        {
+            if (sizes is null || sizes.Length == 0)
+                throw new ArgumentException("Split needs at least one part size.", nameof(sizes));
+            if (outputs != null && outputs.Length != sizes.Length)
+                throw new ArgumentException($"Split into {sizes.Length} parts needs {sizes.Length} output names, got {outputs.Length}.", nameof(outputs));
+            outputs ??= sizes.Select(_ => UniqueName("Split")).ToArray();
+            AddNode("Split", new[] { x, AddConstant(sizes, new long[] { sizes.Length }, "split") }, outputs, OnnxAttribute.Int("axis", axis));
+            return outputs;
+        }
+
+        /// <summary><c>Slice</c>: elements [starts, ends) on <paramref name="axes"/> (as int64 inputs, opset 13+).</summary>
+        /// <param name="x">Input.</param>
+        /// <param name="starts">Start index per axis.</param>
+        /// <param name="ends">End index (exclusive) per axis; <see cref="long.MaxValue"/> for "to the end".</param>
+        /// <param name="axes">The axes sliced.</param>
+        /// <param name="output">Output name; null for a fresh one.</param>
+        public string Slice(string x, long[] starts, long[] ends, long[] axes, string? output = null)
+        {
+            if (starts is null || ends is null || axes is null || starts.Length != ends.Length || starts.Length != axes.Length || starts.Length == 0)
+                throw new ArgumentException("Slice needs starts, ends and axes of the same, non-zero length.", nameof(starts));
+            long[] len = { starts.Length };
+            return AddNode("Slice", new[] { x, AddConstant(starts, len, "starts"), AddConstant(ends, len, "ends"), AddConstant(axes, len, "axes") },
+                new[] { output ?? UniqueName("Slice") });
+        }
+
+        /// <summary>
+        /// <c>LayerNormalization</c> (opset 17) over the axes from <paramref name="axis"/> on, with learned
+        /// <paramref name="scale"/> and <paramref name="bias"/> (length = the normalized size).
+        /// </summary>
+        /// <param name="x">Float input.</param>
+        /// <param name="scale">Scale (gamma).</param>
+        /// <param name="bias">Bias (beta), or null for none.</param>
+        /// <param name="epsilon">Added to the variance.</param>
+        /// <param name="axis">First normalized axis (default the last).</param>
+        /// <param name="output">Output name; null for a fresh one.</param>
+        public string LayerNormalization(string x, float[] scale, float[]? bias, float epsilon = 1e-5f, long axis = -1, string? output = null)
+        {
+            if (scale is null || scale.Length == 0)
+                throw new ArgumentException("LayerNormalization needs a scale.", nameof(scale));
+            if (bias != null && bias.Length != scale.Length)
+                throw new ArgumentException($"LayerNormalization bias has {bias.Length} values; the scale has {scale.Length}.", nameof(bias));
+            var inputs = new List<string> { x, AddConstant(scale, new long[] { scale.Length }, "gamma") };
+            if (bias != null)
+                inputs.Add(AddConstant(bias, new long[] { bias.Length }, "beta"));
+            return AddNode("LayerNormalization", inputs.ToArray(), new[] { output ?? UniqueName("LayerNormalization") },
+                OnnxAttribute.Int("axis", axis), OnnxAttribute.Float("epsilon", epsilon));
+        }
+
+        /// <summary><c>Shape</c>: the int64 shape of <paramref name="x"/>.</summary>
+        /// <param name="x">Input.</param>
+        /// <param name="output">Output name; null for a fresh one.</param>
+        public string Shape(string x, string? output = null) => Unary("Shape", x, output);
+
+        /// <summary><c>Expand</c>: broadcasts <paramref name="x"/> to the int64 shape tensor <paramref name="shape"/>.</summary>
+        /// <param name="x">Input.</param>
+        /// <param name="shape">An int64 1-D tensor (e.g. from <see cref="Shape"/> or <see cref="AddConstant(long[], long[], string)"/>).</param>
+        /// <param name="output">Output name; null for a fresh one.</param>
+        public string Expand(string x, string shape, string? output = null) => Binary("Expand", x, shape, output);
+
         // ---------------------------------------------------------------- internals
+
+        private string Variadic(string op, string[] inputs, string? output)
+        {
+            if (inputs is null || inputs.Length == 0)
+                throw new ArgumentException($"{op} needs at least one input.", nameof(inputs));
+            return AddNode(op, inputs, new[] { output ?? UniqueName(op) });
+        }
 
         private string Unary(string op, string x, string? output) => AddNode(op, new[] { x }, new[] { output ?? UniqueName(op) });
 
