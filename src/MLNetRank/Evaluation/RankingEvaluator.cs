@@ -79,8 +79,9 @@ namespace MLNetRank.Evaluation
             if (options is null)
                 throw new ArgumentNullException(nameof(options));
             var tasks = options.Tasks ?? throw new ArgumentException("Options.Tasks must not be null.", nameof(options));
-            if (tasks.Count == 0)
-                throw new ArgumentException("At least one task is required: add RankingTaskSpec.Binary(...) or RankingTaskSpec.Regression(...).", nameof(options));
+            if (tasks.Count == 0 && (options.RelevanceColumnName is null || options.RankingScoreColumnName is null))
+                throw new ArgumentException("Nothing to evaluate: add a task (RankingTaskSpec.Binary(...) or RankingTaskSpec.Regression(...)), " +
+                    "or give RelevanceColumnName, RankingScoreColumnName and RequestColumnName for list metrics only.", nameof(options));
             if (tasks.Any(t => t is null))
                 throw new ArgumentException("Options.Tasks contains a null task.", nameof(options));
             var duplicate = tasks.GroupBy(t => t.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);

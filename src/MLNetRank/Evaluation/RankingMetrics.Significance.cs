@@ -130,7 +130,41 @@ namespace MLNetRank.Evaluation
         /// <param name="scores">Scores.</param>
         /// <param name="labels">True for positive rows.</param>
         public static double AucStandardError(ReadOnlySpan<float> scores, ReadOnlySpan<bool> labels)
-            => CompareAuc(scores, scores, labels).StandardErrorA;
+        {
+            CheckLengths(scores.Length, labels.Length, nameof(labels));
+            CheckFinite(scores, nameof(scores));
+            int n = labels.Length, pos = 0;
+            foreach (bool l in labels)
+                if (l) pos++;
+            int neg = n - pos;
+            if (pos < 2 || neg < 2)
+                return double.NaN;
+            double[] a = ArrayPool<double>.Shared.Rent(n);
+            ulong[] keys = ArrayPool<ulong>.Shared.Rent(n);
+            try
+            {
+                Placements(scores, labels, pos, neg, keys, a);
+                double m10 = 0, m01 = 0;
+                for (int i = 0; i < n; i++)
+                {
+                    if (labels[i]) m10 += a[i]; else m01 += a[i];
+                }
+                m10 /= pos;
+                m01 /= neg;
+                double s10 = 0, s01 = 0;
+                for (int i = 0; i < n; i++)
+                {
+                    if (labels[i]) s10 += (a[i] - m10) * (a[i] - m10);
+                    else s01 += (a[i] - m01) * (a[i] - m01);
+                }
+                return Math.Sqrt(s10 / (pos - 1) / pos + s01 / (neg - 1) / neg);
+            }
+            finally
+            {
+                ArrayPool<double>.Shared.Return(a);
+                ArrayPool<ulong>.Shared.Return(keys);
+            }
+        }
 
         /// <summary>For a positive row, the share of negatives it beats (ties 1/2); for a negative row, the share of
         /// positives that beat it (ties 1/2). Each mean equals the AUC.</summary>
