@@ -175,33 +175,6 @@ namespace MLNetRank.Simulation.Tests.Simulation
         }
 
         [Fact]
-        public void Streaming_MemoryStaysFlat()
-        {
-            var sim = new LiveStreamSimulator(SimHelpers.Small(requests: 20_000));
-            var view = sim.GetImpressions(new MLContext(1));
-            var s = view.Schema;
-            using var c = view.GetRowCursor(s);
-            var g = c.GetGetter<VBuffer<float>>(s["StatFeatures"]);
-            var gs = c.GetGetter<VBuffer<uint>>(s["UserItemSeq"]);
-            var gc = c.GetGetter<bool>(s["Click"]);
-            VBuffer<float> f = default;
-            VBuffer<uint> seq = default;
-            bool click = false;
-            long rows = 0, clicks = 0, baseline = 0;
-            while (c.MoveNext())
-            {
-                g(ref f); gs(ref seq); gc(ref click);
-                if (click) clicks++;
-                if (++rows == 20_000)
-                    baseline = GC.GetTotalMemory(true);
-            }
-            long after = GC.GetTotalMemory(true);
-            _out.WriteLine($"rows {rows}, clicks {clicks}, memory after 20k rows {baseline / 1024} KiB, after {rows} rows {after / 1024} KiB");
-            Assert.Equal(160_000, rows);
-            Assert.True(after - baseline < 2_000_000, $"memory grew by {(after - baseline) / 1024} KiB while streaming 140k rows");
-        }
-
-        [Fact]
         public void RandomizedShare_IsRespected_AndLoggedListsAreBiasedTowardRelevance()
         {
             var o = SimHelpers.Small(requests: 3000);
