@@ -215,6 +215,23 @@ namespace MLNetRank.Simulation.Tests.Simulation
         }
 
         [Fact]
+        public void EdgeSizes_EmptyStream_AndTinyWorldsWork()
+        {
+            var empty = new LiveStreamSimulator(SimHelpers.Small(requests: 0)).GetImpressions(new MLContext(1));
+            Assert.Equal(0L, empty.GetRowCount());
+            using (var c = empty.GetRowCursor(empty.Schema))
+                Assert.False(c.MoveNext());
+            // every room in every list, few rooms on air (the pool is topped up), fewer items than categories
+            var o = new LiveStreamSimulatorOptions { UserCount = 3, LiveCount = 4, ItemCount = 12, CategoryCount = 20, CommunityCount = 2, ListSize = 4, CandidatePoolSize = 4, RequestCount = 50, MinCatalogSize = 2, MaxCatalogSize = 3, CoreItemCount = 2, MaxItemsOnSale = 2 };
+            var rows = SimHelpers.Read(new LiveStreamSimulator(o).GetImpressions(new MLContext(1)));
+            Assert.Equal(200, rows.Count);
+            foreach (var g in rows.GroupBy(r => r.RequestId))
+                Assert.Equal(new uint[] { 1, 2, 3, 4 }, g.Select(r => r.LiveId).OrderBy(x => x));
+            Assert.All(rows, r => Assert.InRange(r.OnSale.Length, 1, 2));
+            Assert.All(rows, r => Assert.InRange(r.Core.Length, 1, 2));
+        }
+
+        [Fact]
         public void ExaminationCurve_DefaultsToPowerLaw_AndCanBeReplaced()
         {
             var sim = new LiveStreamSimulator(SimHelpers.Small());
