@@ -221,6 +221,17 @@ namespace MLNetRank.Simulation.Tests.Simulation
             Assert.Equal(0L, empty.GetRowCount());
             using (var c = empty.GetRowCursor(empty.Schema))
                 Assert.False(c.MoveNext());
+            var two = new LiveStreamSimulator(SimHelpers.Small(requests: 2)).GetImpressions(new MLContext(1));
+            using (var c = two.GetRowCursor(two.Schema))
+            {
+                Assert.Equal(-1, c.Position);
+                int n = 0;
+                while (c.MoveNext())
+                    Assert.Equal(n++, c.Position);
+                Assert.Equal(16, n);
+                Assert.Equal(-1, c.Position);
+                Assert.False(c.MoveNext());
+            }
             // every room in every list, few rooms on air (the pool is topped up), fewer items than categories
             var o = new LiveStreamSimulatorOptions { UserCount = 3, LiveCount = 4, ItemCount = 12, CategoryCount = 20, CommunityCount = 2, ListSize = 4, CandidatePoolSize = 4, RequestCount = 50, MinCatalogSize = 2, MaxCatalogSize = 3, CoreItemCount = 2, MaxItemsOnSale = 2 };
             var rows = SimHelpers.Read(new LiveStreamSimulator(o).GetImpressions(new MLContext(1)));
