@@ -18,6 +18,8 @@ namespace MLNetRank.Onnx
             /// <summary>Id columns (int64 graph inputs [-1, 1]) with their vocabulary sizes.</summary>
             public (string Column, int Vocabulary)[] Ids { get; set; } = { ("UserId", 10000), ("LiveId", 5000), ("CategoryId", 100) };
             public int EmbeddingDim { get; set; } = 16;
+            /// <summary>An optional behaviour sequence (int64 graph input [-1, -1]), mean-pooled over its embeddings.</summary>
+            public (string Column, int Vocabulary)? Sequence { get; set; }
             public int Experts { get; set; } = 4;
             public int[] ExpertLayers { get; set; } = { 256, 128 };
             public string[] Tasks { get; set; } = { "Click", "Buy" };
@@ -26,7 +28,7 @@ namespace MLNetRank.Onnx
             /// <summary>Write the experts' first layers and the gates over the bottom as ONE Gemm (then Split): same function, fewer, larger matrix products.</summary>
             public bool FuseBottomLayers { get; set; }
 
-            public int BottomWidth => DenseInputs + Ids.Length * EmbeddingDim;
+            public int BottomWidth => DenseInputs + (Ids.Length + (Sequence.HasValue ? 1 : 0)) * EmbeddingDim;
 
             /// <summary>Multiply-adds x 2 per row of the dense layers, the gates and the expert mixing.</summary>
             public long FlopsPerRow
@@ -75,6 +77,12 @@ namespace MLNetRank.Onnx
                 var id = g.AddInput(column, TensorElementType.Int64, new long[] { -1, 1 });
                 var table = Weights(spec.EmbeddingDim, vocabulary * spec.EmbeddingDim);
                 parts.Add(g.Reshape(g.Embedding(id, table, vocabulary, spec.EmbeddingDim), new long[] { -1, spec.EmbeddingDim }));
+            }
+            if (spec.Sequence is (string seqColumn, int seqVocabulary))
+            {
+                var seq = g.AddInput(seqColumn, TensorElementType.Int64, new long[] { -1, -1 });
+                var table = Weights(spec.EmbeddingDim, seqVocabulary * spec.EmbeddingDim);
+                parts.Add(g.ReduceMean(g.Embedding(seq, table, seqVocabulary, spec.EmbeddingDim), new long[] { 1 }, keepDims: false));
             }
             int bottom = spec.BottomWidth;
             var x = g.Concat(1, parts.ToArray(), "bottom");

@@ -25,16 +25,18 @@ namespace MLNetRank.Onnx
     }
 
     /// <summary>
-    /// The serving fast path: opens a saved ML.NET model zip whose chain ends in (or contains) an ONNX network
-    /// (an <see cref="OnnxTransformer"/>), and scores a request of N candidate rows with ONE batched ONNX Runtime call,
-    /// where ML.NET's <see cref="OnnxTransformer"/> calls ONNX Runtime once per row. The outputs equal ML.NET's.
+    /// The serving fast path: opens a saved ML.NET model zip whose chain contains ONNX networks
+    /// (<see cref="OnnxTransformer"/>s), and scores a request of N candidate rows with ONE batched ONNX Runtime call per
+    /// network, where ML.NET's <see cref="OnnxTransformer"/> calls ONNX Runtime once per row. The outputs equal ML.NET's.
     /// </summary>
     /// <remarks>
-    /// <para>The network is the last <see cref="OnnxTransformer"/> of the chain; its bytes are read from the zip (entry
-    /// <c>OnnxModel</c>). The transforms before it (the "prefix", e.g. <c>Concatenate</c> or a normalizer) run through
-    /// ML.NET's own row mapper, row by row, with no allocation per row; when there are none, the request's buffers are the
-    /// network's input tensors and nothing is copied. Transforms after the network are not applied
-    /// (<see cref="SkippedTransformCount"/>): the outputs are the network's outputs.</para>
+    /// <para>Each <see cref="OnnxTransformer"/> of the chain is a stage; its bytes are read from the zip (entries
+    /// <c>OnnxModel</c>, in chain order) and it runs in its own ONNX Runtime session. The ML.NET transforms before and
+    /// between the networks (e.g. <c>Concatenate</c> or a normalizer) run through ML.NET's own row mapper, row by row,
+    /// with no allocation per row, computing only the columns later stages read; where a network reads request columns
+    /// or another network's outputs, those buffers are its input tensors and nothing is copied. A network input with a
+    /// variable (sequence) dimension is batched per group of rows of equal length (exact, no padding). Transforms after
+    /// the last network are not applied (<see cref="SkippedTransformCount"/>): the outputs are the networks' outputs.</para>
     /// <para>The scorer is thread-safe: one <see cref="ScoringRequest"/> per concurrent caller (<see cref="CreateRequest"/>).</para>
     /// <code>
     /// using var scorer = RequestScorer.Open("model.zip");
@@ -48,13 +50,11 @@ namespace MLNetRank.Onnx
     public sealed class RequestScorer : IDisposable
     {
         private readonly RunOptions _runOptions = new RunOptions();
-        private readonly MLContext _context;
         private readonly object _positionLock = new object();
         private long _nextPosition;
 
-        private RequestScorer(MLContext context, DataViewSchema inputSchema, ScoringStage[] stages, int skipped)
+        private RequestScorer(DataViewSchema inputSchema, ScoringStage[] stages, int skipped)
         {
-            _context = context;
             InputSchema = inputSchema;
             Stages = stages;
             SkippedTransformCount = skipped;
@@ -204,7 +204,7 @@ namespace MLNetRank.Onnx
             RequestScorer scorer;
             try
             {
-                scorer = new RequestScorer(context, inputSchema, stages.ToArray(), flat.Count - networks[^1] - 1);
+                scorer = new RequestScorer(inputSchema, stages.ToArray(), flat.Count - networks[^1] - 1);
             }
             catch
             {

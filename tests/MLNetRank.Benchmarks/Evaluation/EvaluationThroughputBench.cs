@@ -78,10 +78,12 @@ namespace MLNetRank.Benchmarks.Evaluation
                     v = f();
                     best = Math.Min(best, sw.Elapsed.TotalSeconds);
                 }
-                table.Add((metric, impl, best, v.ToString("F6", CultureInfo.InvariantCulture)));
+                table.Add((metric, impl, best, v.ToString("G6", CultureInfo.InvariantCulture)));
             }
 
             Time("AUC", "RankingMetrics.Auc", () => RankingMetrics.Auc(scores, labels));
+            var noisy = scores.Select(x => (float)Math.Round(x + 0.05 * rng.NextDouble(), 3)).ToArray();
+            Time("AUC difference p-value", "RankingMetrics.CompareAuc (DeLong, 2 scores)", () => RankingMetrics.CompareAuc(scores, noisy, labels).PValue);
             Time("LogLoss (nats)", "RankingMetrics.LogLoss", () => RankingMetrics.LogLoss(scores, labels));
             Time("ECE (10 bins)", "RankingMetrics.ExpectedCalibrationError", () => RankingMetrics.ExpectedCalibrationError(scores, labels));
             Time("GAUC by user", "RankingMetrics.GroupAuc (rows not grouped by user)", () => RankingMetrics.GroupAuc(scores, labels, users));
@@ -161,7 +163,7 @@ print('version', sklearn.__version__)
                 string version = lines.First(x => x[0] == "version")[1];
                 foreach (var x in lines.Where(x => x[0] != "version"))
                     table.Add((x[0] == "auc" ? "AUC" : "LogLoss (nats)", $"scikit-learn {version} {(x[0] == "auc" ? "roc_auc_score" : "log_loss")} (numpy in memory)",
-                        double.Parse(x[1], CultureInfo.InvariantCulture), double.Parse(x[2], CultureInfo.InvariantCulture).ToString("F6", CultureInfo.InvariantCulture)));
+                        double.Parse(x[1], CultureInfo.InvariantCulture), double.Parse(x[2], CultureInfo.InvariantCulture).ToString("G6", CultureInfo.InvariantCulture)));
             }
             finally
             {

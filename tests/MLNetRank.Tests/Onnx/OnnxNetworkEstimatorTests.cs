@@ -208,6 +208,24 @@ namespace MLNetRank.Tests.Onnx
             Assert.Throws<InvalidDataException>(() => ml.Ranker().Transforms.ApplyOnnxNetwork(new byte[] { 1, 2, 3, 4, 5 }));
         }
 
+        [Fact]
+        public void FittingTwiceGivesTheSameNetworkAndScores()
+        {
+            var rows = Rows.Make(8, 3);
+            byte[] graph = TinyRanker.Create(4).Build();
+            (byte[] Bytes, float[] Scores) Fit()
+            {
+                var ml = new MLContext(seed: 7);
+                var data = ml.Data.LoadFromEnumerable(rows);
+                using var model = ml.Ranker().Transforms.ApplyOnnxNetwork(graph).Fit(data);
+                return (model.GetModelBytes(), Rows.Column(model.Transform(data), "ClickProbability"));
+            }
+            var a = Fit();
+            var b = Fit();
+            Assert.Equal(a.Bytes, b.Bytes);
+            Assert.Equal(a.Scores, b.Scores);
+        }
+
         private sealed class TextRow
         {
             [VectorType(TinyRanker.Dense)]
