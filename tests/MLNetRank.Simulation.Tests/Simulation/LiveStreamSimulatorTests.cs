@@ -215,6 +215,34 @@ namespace MLNetRank.Simulation.Tests.Simulation
         }
 
         [Fact]
+        public void UserItemSequence_MatchesRoomItems_MoreForConvertingPairs()
+        {
+            var sim = new LiveStreamSimulator(SimHelpers.Small(requests: 600));
+            var w = sim.World;
+            var rows = SimHelpers.Read(sim.GetImpressions(new MLContext(1)));
+            // attention-like score: mean latent dot product of the user's recent items and the room's items on sale
+            var lat = Enumerable.Range(1, w.ItemCount).Select(i => w.ItemLatent((uint)i)).ToArray();
+            var score = rows.Select(r =>
+            {
+                double s = 0;
+                foreach (var a in r.ItemSeq)
+                    foreach (var b in r.OnSale)
+                        for (int k = 0; k < w.LatentDimension; k++)
+                            s += lat[a - 1][k] * lat[b - 1][k];
+                return s / (r.ItemSeq.Length * r.OnSale.Length);
+            }).ToList();
+            static double Logit(double p) => Math.Log(p / (1 - p));
+            double cConv = SimHelpers.Pearson(score, rows.Select(r => Logit(r.TrueConversion)).ToList());
+            double cAttr = SimHelpers.Pearson(score, rows.Select(r => Logit(r.TrueAttraction)).ToList());
+            // the category-match slot (23) is a coarse version of the same signal
+            double cMatch = SimHelpers.Pearson(rows.Select(r => (double)r.Stat[23]).ToList(), rows.Select(r => Logit(r.TrueAttraction)).ToList());
+            _out.WriteLine($"corr(sequence x on-sale similarity, logit conversion) {cConv:0.000}, (.., logit attraction) {cAttr:0.000}; corr(category match slot, logit attraction) {cMatch:0.000}");
+            Assert.True(cConv > 0.2, $"corr with conversion {cConv}");
+            Assert.True(cAttr > 0.2, $"corr with attraction {cAttr}");
+            Assert.True(cMatch > 0.1, $"corr of the category match slot {cMatch}");
+        }
+
+        [Fact]
         public void EdgeSizes_EmptyStream_AndTinyWorldsWork()
         {
             var empty = new LiveStreamSimulator(SimHelpers.Small(requests: 0)).GetImpressions(new MLContext(1));
