@@ -215,7 +215,7 @@ namespace MLNetRank.Simulation.Tests.Simulation
         }
 
         [Fact]
-        public void UserItemSequence_MatchesRoomItems_MoreForConvertingPairs()
+        public void UserItemSequence_VsRoomItemsOnSale_TracksTrueConversionAndAttraction()
         {
             var sim = new LiveStreamSimulator(SimHelpers.Small(requests: 600));
             var w = sim.World;
