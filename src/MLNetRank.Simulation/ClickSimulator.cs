@@ -316,7 +316,11 @@ namespace MLNetRank.Simulation
                         _inner?.Dispose();
                         _inner = null;
                         if (_session + 1 >= _v._sessions)
+                        {
+                            _position = -1;
+                            _session = _v._sessions;
                             return false;
+                        }
                         _session++;
                         _row = -1;
                         _inner = _v._input.GetRowCursor(_inputNeeded);
