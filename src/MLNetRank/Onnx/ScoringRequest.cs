@@ -272,6 +272,8 @@ namespace MLNetRank.Onnx
                 variable.Set(row, values);
                 return;
             }
+            if (buffer.Column.IsVariableSize)
+                throw new ArgumentException($"Column '{column}' stores {buffer.Column.RawItemType.Name} values ({buffer.Column.Type}); got {typeof(T).Name}.", nameof(column));
             var b = Fixed<T>(column, row);
             if (values.Length != b.Width)
                 throw new ArgumentException($"Column '{column}' holds {b.Width} values per row; got {values.Length}.", nameof(values));
