@@ -1,0 +1,498 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using static TorchSharp.torch;
+
+namespace MLNetRank.Torch.MultiTask
+{
+    /// <summary>Rows in flat, pre-allocated arrays: a mini-batch on the host, or the shuffle buffer.</summary>
+    internal sealed class RowStore
+    {
+        public readonly int Capacity;
+        public int Count;
+        public readonly float[] Dense;
+        public readonly long[][] Cats;
+        public readonly long[][] Seqs;
+        public readonly int[][] SeqLengths;
+        public readonly float[] Labels;
+        public readonly float[] Mask;
+        public readonly float[] Weights;
+        public readonly float[] Adjust;
+        private readonly NetworkLayout _layout;
+
+        public RowStore(NetworkLayout layout, int capacity)
+        {
+            _layout = layout;
+            Capacity = capacity;
+            Dense = new float[capacity * layout.DenseSize];
+            Cats = layout.Categoricals.Select(c => new long[capacity * c.Slots]).ToArray();
+            Seqs = layout.Sequences.Select(s => new long[capacity * s.MaximumLength]).ToArray();
+            SeqLengths = layout.Sequences.Select(_ => new int[capacity]).ToArray();
+            Labels = new float[capacity * layout.Tasks.Count];
+            Mask = new float[capacity * layout.Tasks.Count];
+            Weights = new float[capacity];
+            Adjust = new float[capacity * layout.AdjustmentSize];
+        }
+
+        public void CopyRow(int from, RowStore dst, int to)
+        {
+            int d = _layout.DenseSize;
+            Array.Copy(Dense, from * d, dst.Dense, to * d, d);
+            for (int i = 0; i < Cats.Length; i++)
+            {
+                int k = _layout.Categoricals[i].Slots;
+                Array.Copy(Cats[i], from * k, dst.Cats[i], to * k, k);
+            }
+            for (int i = 0; i < Seqs.Length; i++)
+            {
+                int m = _layout.Sequences[i].MaximumLength;
+                int len = SeqLengths[i][from];
+                Array.Copy(Seqs[i], from * m, dst.Seqs[i], to * m, len);
+                dst.SeqLengths[i][to] = len;
+            }
+            int t = _layout.Tasks.Count;
+            Array.Copy(Labels, from * t, dst.Labels, to * t, t);
+            Array.Copy(Mask, from * t, dst.Mask, to * t, t);
+            dst.Weights[to] = Weights[from];
+            int a = _layout.AdjustmentSize;
+            Array.Copy(Adjust, from * a, dst.Adjust, to * a, a);
+        }
+
+        /// <summary>One tensor per input (never per row); they share or copy these arrays, so dispose them before reuse.</summary>
+        public BatchTensors ToTensors(Device device, bool withAdjustments)
+        {
+            int n = Count;
+            var b = new BatchTensors { Count = n };
+            if (_layout.DenseSize > 0)
+                b.Dense = Slice(Dense, n, _layout.DenseSize, device);
+            b.Categoricals = new Tensor[Cats.Length];
+            for (int i = 0; i < Cats.Length; i++)
+                b.Categoricals[i] = Slice(Cats[i], n, _layout.Categoricals[i].Slots, device);
+            b.Sequences = new Tensor[Seqs.Length];
+            for (int i = 0; i < Seqs.Length; i++)
+            {
+                int m = _layout.Sequences[i].MaximumLength;
+                var lens = SeqLengths[i];
+                int l = 1;
+                for (int r = 0; r < n; r++)
+                    l = Math.Max(l, lens[r]);
+                var ids = new long[n * l];
+                for (int r = 0; r < n; r++)
+                    Array.Copy(Seqs[i], r * m, ids, r * l, lens[r]);
+                b.Sequences[i] = tensor(ids, new long[] { n, l }).to(device);
+            }
+            int t = _layout.Tasks.Count;
+            b.Labels = Slice(Labels, n, t, device);
+            b.Mask = Slice(Mask, n, t, device);
+            b.Weights = Slice(Weights, n, 1, device).view(n);
+            if (withAdjustments && _layout.AdjustmentSize > 0)
+                b.Adjustments = Slice(Adjust, n, _layout.AdjustmentSize, device);
+            return b;
+        }
+
+        private Tensor Slice(float[] data, int n, int width, Device device)
+        {
+            var full = tensor(data, new long[] { Capacity, width });
+            var t = n == Capacity ? full : full.narrow(0, 0, n);
+            return device.type == TorchSharp.DeviceType.CPU ? t : t.to(device);
+        }
+
+        private Tensor Slice(long[] data, int n, int width, Device device)
+        {
+            var full = tensor(data, new long[] { Capacity, width });
+            var t = n == Capacity ? full : full.narrow(0, 0, n);
+            return device.type == TorchSharp.DeviceType.CPU ? t : t.to(device);
+        }
+    }
+
+    /// <summary>Which rows of the data a reader returns.</summary>
+    internal enum RowSubset
+    {
+        All,
+        TrainingPart,
+        ValidationPart,
+    }
+
+    /// <summary>
+    /// Streams a prepared <see cref="IDataView"/> into mini-batches through a bounded shuffle buffer: at most
+    /// <c>ShuffleBufferSize + 3 x BatchSize</c> rows are ever held. Batches are assembled on a background thread while the
+    /// network trains on the previous one.
+    /// </summary>
+    internal sealed class BatchReader
+    {
+        private readonly IDataView _data;
+        private readonly NetworkLayout _layout;
+        private readonly ColumnNames _cols;
+        private readonly float _validationFraction;
+        private readonly int _splitSeed;
+
+        internal sealed class ColumnNames
+        {
+            public string? Dense;
+            public string[] DenseSources = Array.Empty<string>();
+            public int[] DenseSourceEnds = Array.Empty<int>();
+            public string? Weight;
+            public string[][] AdjustmentColumns = Array.Empty<string[]>();
+        }
+
+        public BatchReader(IDataView data, NetworkLayout layout, ColumnNames cols, float validationFraction, int splitSeed)
+        {
+            _data = data;
+            _layout = layout;
+            _cols = cols;
+            _validationFraction = validationFraction;
+            _splitSeed = splitSeed;
+        }
+
+        /// <summary>True when row <paramref name="index"/> belongs to the held-out validation part.</summary>
+        public static bool IsValidationRow(long index, int seed, float fraction)
+        {
+            if (fraction <= 0)
+                return false;
+            ulong z = (ulong)index + 0x9E3779B97F4A7C15UL * (ulong)(uint)(seed + 1);
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+            z ^= z >> 31;
+            return (z >> 11) * (1.0 / (1UL << 53)) < fraction;
+        }
+
+        /// <summary>
+        /// Produces batches of <paramref name="batchSize"/> rows; the last one may be smaller. <paramref name="shuffleSeed"/>
+        /// null = data order. <paramref name="consume"/> runs on the caller's thread; batches are filled on a worker thread.
+        /// </summary>
+        public void Run(RowSubset subset, int batchSize, int shuffleBuffer, int? shuffleSeed, Action<RowStore> consume)
+        {
+            const int buffers = 3;
+            using var free = new BlockingCollection<RowStore>(buffers);
+            using var full = new BlockingCollection<RowStore>(buffers);
+            for (int i = 0; i < buffers; i++)
+                free.Add(new RowStore(_layout, batchSize));
+            using var cts = new CancellationTokenSource();
+            Exception? producerError = null;
+            var producer = Task.Run(() =>
+            {
+                try
+                {
+                    Produce(subset, batchSize, shuffleBuffer, shuffleSeed, free, full, cts.Token);
+                }
+                catch (OperationCanceledException) when (cts.IsCancellationRequested)
+                {
+                }
+                catch (Exception ex)
+                {
+                    producerError = ex;
+                }
+                finally
+                {
+                    full.CompleteAdding();
+                }
+            });
+            try
+            {
+                foreach (var batch in full.GetConsumingEnumerable())
+                {
+                    consume(batch);
+                    batch.Count = 0;
+                    free.Add(batch);
+                }
+            }
+            catch
+            {
+                cts.Cancel();
+                try { producer.Wait(); } catch (AggregateException) { }
+                throw;
+            }
+            producer.Wait();
+            if (producerError is not null)
+                throw producerError is InvalidOperationException or ArgumentException
+                    ? producerError
+                    : new InvalidOperationException("Reading the training data failed: " + producerError.Message, producerError);
+        }
+
+        private void Produce(RowSubset subset, int batchSize, int shuffleBuffer, int? shuffleSeed,
+            BlockingCollection<RowStore> free, BlockingCollection<RowStore> full, CancellationToken token)
+        {
+            var row = new RowReader(_data, _layout, _cols);
+            RowStore batch = free.Take(token);
+            void Emit(RowStore src, int slot)
+            {
+                src.CopyRow(slot, batch, batch.Count++);
+                if (batch.Count == batchSize)
+                {
+                    full.Add(batch, token);
+                    batch = free.Take(token);
+                }
+            }
+
+            bool shuffle = shuffleSeed.HasValue && shuffleBuffer > 1;
+            var pool = shuffle ? new RowStore(_layout, shuffleBuffer) : new RowStore(_layout, 1);
+            var rng = new Random(shuffleSeed ?? 0);
+            long index = -1;
+            while (row.MoveNext())
+            {
+                index++;
+                if (subset != RowSubset.All)
+                {
+                    bool val = IsValidationRow(index, _splitSeed, _validationFraction);
+                    if (val != (subset == RowSubset.ValidationPart))
+                        continue;
+                }
+                if (!shuffle)
+                {
+                    row.Read(pool, 0, index);
+                    Emit(pool, 0);
+                    continue;
+                }
+                if (pool.Count < pool.Capacity)
+                {
+                    row.Read(pool, pool.Count++, index);
+                    continue;
+                }
+                int j = rng.Next(pool.Capacity);
+                Emit(pool, j);
+                row.Read(pool, j, index);
+            }
+            if (shuffle)
+            {
+                var order = Enumerable.Range(0, pool.Count).ToArray();
+                for (int i = order.Length - 1; i > 0; i--)
+                {
+                    int j = rng.Next(i + 1);
+                    (order[i], order[j]) = (order[j], order[i]);
+                }
+                foreach (var i in order)
+                    Emit(pool, i);
+            }
+            if (batch.Count > 0)
+                full.Add(batch, token);
+            else
+                free.Add(batch);
+        }
+
+        /// <summary>Reads one row of a cursor into a <see cref="RowStore"/> slot, validating values with clear messages.</summary>
+        private sealed class RowReader
+        {
+            private readonly DataViewRowCursor _cursor;
+            private readonly NetworkLayout _layout;
+            private readonly ColumnNames _cols;
+            private readonly ValueGetter<VBuffer<float>>? _dense;
+            private readonly ValueGetter<VBuffer<uint>>[] _cats;
+            private readonly ValueGetter<VBuffer<uint>>[] _seqs;
+            private readonly Func<float>[] _labels;
+            private readonly ValueGetter<float>? _weight;
+            private readonly Action<float[], int>[] _adjust;
+            private readonly int[] _adjustStarts;
+            private VBuffer<float> _denseBuf;
+            private VBuffer<uint> _idBuf;
+
+            public RowReader(IDataView data, NetworkLayout layout, ColumnNames cols)
+            {
+                _layout = layout;
+                _cols = cols;
+                var s = data.Schema;
+                var needed = new List<DataViewSchema.Column>();
+                if (cols.Dense is not null)
+                    needed.Add(s[cols.Dense]);
+                needed.AddRange(layout.Categoricals.Select(c => s[c.Column]));
+                needed.AddRange(layout.Sequences.Select(c => s[c.Column]));
+                needed.AddRange(layout.Tasks.Select(t => s[t.Label]).Distinct());
+                if (cols.Weight is not null)
+                    needed.Add(s[cols.Weight]);
+                needed.AddRange(cols.AdjustmentColumns.SelectMany(a => a).Distinct().Select(c => s[c]));
+                _cursor = data.GetRowCursor(needed.Distinct());
+                if (cols.Dense is not null)
+                    _dense = _cursor.GetGetter<VBuffer<float>>(s[cols.Dense]);
+                _cats = layout.Categoricals.Select(c => KeyGetter(_cursor, s[c.Column])).ToArray();
+                _seqs = layout.Sequences.Select(c => _cursor.GetGetter<VBuffer<uint>>(s[c.Column])).ToArray();
+                _labels = layout.Tasks.Select(t => ScalarGetter(_cursor, s[t.Label])).ToArray();
+                if (cols.Weight is not null)
+                    _weight = _cursor.GetGetter<float>(s[cols.Weight]);
+                var adjust = new List<Action<float[], int>>();
+                var starts = new List<int>();
+                int pos = 0;
+                foreach (var a in cols.AdjustmentColumns.SelectMany(x => x))
+                {
+                    var col = s[a];
+                    starts.Add(pos);
+                    if (col.Type is VectorDataViewType vt)
+                    {
+                        var g = _cursor.GetGetter<VBuffer<float>>(col);
+                        var buf = default(VBuffer<float>);
+                        adjust.Add((dst, off) =>
+                        {
+                            g(ref buf);
+                            buf.CopyTo(dst, off);
+                        });
+                        pos += vt.Size;
+                    }
+                    else
+                    {
+                        var g = ScalarGetter(_cursor, col);
+                        adjust.Add((dst, off) => dst[off] = g());
+                        pos += 1;
+                    }
+                }
+                _adjustStarts = starts.ToArray();
+                _adjust = adjust.ToArray();
+            }
+
+            private static ValueGetter<VBuffer<uint>> KeyGetter(DataViewRow cursor, DataViewSchema.Column col)
+            {
+                if (col.Type is VectorDataViewType)
+                    return cursor.GetGetter<VBuffer<uint>>(col);
+                var g = cursor.GetGetter<uint>(col);
+                uint v = 0;
+                return (ref VBuffer<uint> dst) =>
+                {
+                    g(ref v);
+                    var editor = VBufferEditor.Create(ref dst, 1);
+                    editor.Values[0] = v;
+                    dst = editor.Commit();
+                };
+            }
+
+            internal static Func<float> ScalarGetter(DataViewRow cursor, DataViewSchema.Column col)
+            {
+                if (col.Type == BooleanDataViewType.Instance)
+                {
+                    var g = cursor.GetGetter<bool>(col);
+                    bool v = false;
+                    return () => { g(ref v); return v ? 1f : 0f; };
+                }
+                if (col.Type == NumberDataViewType.Int32)
+                {
+                    var g = cursor.GetGetter<int>(col);
+                    int v = 0;
+                    return () => { g(ref v); return v; };
+                }
+                var f = cursor.GetGetter<float>(col);
+                float x = 0;
+                return () => { f(ref x); return x; };
+            }
+
+            public bool MoveNext()
+            {
+                if (_cursor.MoveNext())
+                    return true;
+                _cursor.Dispose();
+                return false;
+            }
+
+            public void Read(RowStore store, int slot, long rowIndex)
+            {
+                int d = _layout.DenseSize;
+                if (_dense is not null)
+                {
+                    _dense(ref _denseBuf);
+                    if (_denseBuf.Length != d)
+                        throw new InvalidOperationException($"Dense features have {_denseBuf.Length} values at row {rowIndex}; expected {d}.");
+                    _denseBuf.CopyTo(store.Dense, slot * d);
+                    for (int i = 0; i < d; i++)
+                    {
+                        float v = store.Dense[slot * d + i];
+                        if (!float.IsFinite(v))
+                            throw new InvalidOperationException(
+                                $"Column '{DenseSource(i)}' has a non-finite value ({v}) at row {rowIndex}; expected finite numbers " +
+                                "(replace missing values first, e.g. mlContext.Transforms.ReplaceMissingValues).");
+                    }
+                }
+                for (int i = 0; i < _cats.Length; i++)
+                {
+                    _cats[i](ref _idBuf);
+                    int k = _layout.Categoricals[i].Slots;
+                    if (_idBuf.Length != k)
+                        throw new InvalidOperationException($"Categorical column '{_layout.Categoricals[i].Name}' has {_idBuf.Length} ids at row {rowIndex}; expected {k}.");
+                    var dstCat = store.Cats[i];
+                    int at0 = slot * k;
+                    if (_idBuf.IsDense)
+                    {
+                        var values = _idBuf.GetValues();
+                        for (int j = 0; j < k; j++)
+                            dstCat[at0 + j] = values[j];
+                    }
+                    else
+                    {
+                        Array.Clear(dstCat, at0, k);
+                        var values = _idBuf.GetValues();
+                        var indices = _idBuf.GetIndices();
+                        for (int j = 0; j < indices.Length; j++)
+                            dstCat[at0 + indices[j]] = values[j];
+                    }
+                }
+                for (int i = 0; i < _seqs.Length; i++)
+                {
+                    _seqs[i](ref _idBuf);
+                    int m = _layout.Sequences[i].MaximumLength;
+                    int len = Math.Min(m, _idBuf.Length);
+                    int skip = _idBuf.Length - len;
+                    var dst = store.Seqs[i];
+                    int at = slot * m;
+                    if (_idBuf.IsDense)
+                    {
+                        var values = _idBuf.GetValues();
+                        for (int j = 0; j < len; j++)
+                            dst[at + j] = values[skip + j];
+                    }
+                    else
+                    {
+                        Array.Clear(dst, at, len);
+                        var values = _idBuf.GetValues();
+                        var indices = _idBuf.GetIndices();
+                        for (int j = 0; j < indices.Length; j++)
+                            if (indices[j] >= skip)
+                                dst[at + indices[j] - skip] = values[j];
+                    }
+                    store.SeqLengths[i][slot] = len;
+                }
+                int t = _layout.Tasks.Count;
+                for (int i = 0; i < t; i++)
+                {
+                    var task = _layout.Tasks[i];
+                    float y = _labels[i]();
+                    float m = 1f;
+                    if (float.IsNaN(y))
+                    {
+                        m = 0f;
+                        y = 0f;
+                    }
+                    else if (float.IsInfinity(y))
+                        throw new InvalidOperationException($"Label column '{task.Label}' of task '{task.Name}' is infinite at row {rowIndex}.");
+                    else if (task.Kind == MultiTaskKind.Binary && y != 0f && y != 1f)
+                        throw new InvalidOperationException($"Label column '{task.Label}' of binary task '{task.Name}' has value {y} at row {rowIndex}; expected 0 or 1 (or NaN for no label).");
+                    else if (task.Kind == MultiTaskKind.Regression && task.Transform == LabelTransform.Log1p)
+                    {
+                        if (y <= -1f)
+                            throw new InvalidOperationException($"Label column '{task.Label}' of task '{task.Name}' has value {y} at row {rowIndex}; log1p needs labels > -1.");
+                        y = MathF.Log(1f + y);
+                    }
+                    store.Labels[slot * t + i] = y;
+                    store.Mask[slot * t + i] = m;
+                }
+                float w = 1f;
+                if (_weight is not null)
+                {
+                    _weight(ref w);
+                    if (!float.IsFinite(w) || w < 0)
+                        throw new InvalidOperationException($"Weight column '{_cols.Weight}' has value {w} at row {rowIndex}; expected a finite number >= 0.");
+                }
+                store.Weights[slot] = w;
+                int offset = slot * _layout.AdjustmentSize;
+                for (int c = 0; c < _adjust.Length; c++)
+                    _adjust[c](store.Adjust, offset + _adjustStarts[c]);
+            }
+
+            private string DenseSource(int slot)
+            {
+                for (int i = 0; i < _cols.DenseSourceEnds.Length; i++)
+                    if (slot < _cols.DenseSourceEnds[i])
+                        return _cols.DenseSources[i];
+                return _cols.Dense ?? "?";
+            }
+        }
+    }
+}

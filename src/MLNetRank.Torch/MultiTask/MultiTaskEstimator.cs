@@ -1,0 +1,331 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Transforms;
+using MLNetRank.Common;
+using MLNetRank.Torch.MultiTask.Onnx;
+using TorchSharp;
+
+namespace MLNetRank.Torch.MultiTask
+{
+    /// <summary>
+    /// Trains a multi-task ranking network (single-task towers, shared-bottom, MMoE or PLE, with ESMM conditioning, a wide
+    /// part and fixed or learned uncertainty task weights) with TorchSharp, streaming the data in mini-batches, and returns a
+    /// <see cref="MultiTaskTransformer"/> whose scoring and saving are ML.NET's own transforms plus an ONNX graph of the
+    /// network (<c>OnnxTransformer</c>): a saved model serves with Microsoft.ML and ONNX Runtime only, no TorchSharp.
+    /// </summary>
+    /// <remarks>
+    /// <format type="text/markdown"><![CDATA[
+    /// ### Estimator Characteristics
+    /// |  |  |
+    /// | -- | -- |
+    /// | Does this estimator need to look at the data to train its parameters? | Yes |
+    /// | Input column data type | dense: Single or known-size vector of Single; categorical: key, integer or text (scalar or known-size vector); sequences: vectors of key, integer or text; labels: Boolean or Single |
+    /// | Output column data type | per task `T`: `TScore` and, for binary tasks, `TProbability` (and `TJointProbability` for ESMM tasks): vectors of 1 Single (ONNX Runtime outputs) |
+    /// | Required NuGet in addition to Microsoft.ML | MLNetRank.Torch and a TorchSharp backend to train; MLNetRank (Microsoft.ML.OnnxTransformer, Microsoft.ML.OnnxRuntime) to serve |
+    /// | Saved as | ML.NET `Concatenate`/`MapValueToKey`/`Hash`/`ConvertType` transforms + `OnnxTransformer` (the network as ONNX) |
+    /// ]]></format>
+    /// </remarks>
+    public sealed class MultiTaskEstimator : IEstimator<MultiTaskTransformer>
+    {
+        internal const string DenseColumn = "MultiTask.Dense";
+
+        private readonly MLContext _context;
+        private readonly MultiTaskOptions _options;
+
+        internal MultiTaskEstimator(MLContext context, MultiTaskOptions options)
+        {
+            _context = context ?? throw new ArgumentNullException(nameof(context));
+            _options = options ?? throw new ArgumentNullException(nameof(options));
+            ValidateOptions(options);
+        }
+
+        /// <summary>The options this estimator trains with.</summary>
+        public MultiTaskOptions Options => _options;
+
+        /// <summary>Output column names of a fitted model, in order: per task <c>TScore</c>, then <c>TProbability</c> and
+        /// <c>TJointProbability</c> where they apply.</summary>
+        public IReadOnlyList<string> OutputColumnNames => OutputNames(_options);
+
+        internal static string[] OutputNames(MultiTaskOptions o)
+        {
+            var names = new List<string>();
+            foreach (var t in o.Tasks)
+            {
+                names.Add(t.Name + "Score");
+                if (t.Kind == MultiTaskKind.Binary)
+                    names.Add(t.Name + "Probability");
+                if (t.ConditionedOn is not null)
+                    names.Add(t.Name + "JointProbability");
+            }
+            return names.ToArray();
+        }
+
+        internal static void ValidateOptions(MultiTaskOptions o)
+        {
+            if (o.Features.Count == 0)
+                throw new ArgumentException("MultiTaskOptions.Features is empty: declare at least one DenseFeature, CategoricalFeature or SequenceFeature.", nameof(o.Features));
+            if (o.Tasks.Count == 0)
+                throw new ArgumentException("MultiTaskOptions.Tasks is empty: declare at least one TaskSpec.", nameof(o.Tasks));
+            var dup = o.Features.GroupBy(f => f.ColumnName).FirstOrDefault(g => g.Count() > 1);
+            if (dup is not null)
+                throw new ArgumentException($"Column '{dup.Key}' is declared as a feature more than once.", nameof(o.Features));
+            var dupTask = o.Tasks.GroupBy(t => t.Name).FirstOrDefault(g => g.Count() > 1);
+            if (dupTask is not null)
+                throw new ArgumentException($"Task name '{dupTask.Key}' is used more than once.", nameof(o.Tasks));
+            foreach (var f in o.Features)
+            {
+                switch (f)
+                {
+                    case CategoricalFeature c:
+                        if (c.EmbeddingDimension < 1)
+                            throw new ArgumentOutOfRangeException(nameof(CategoricalFeature.EmbeddingDimension), $"Categorical feature '{c.ColumnName}': EmbeddingDimension must be >= 1 (was {c.EmbeddingDimension}).");
+                        if (c.HashBits < 1 || c.HashBits > 30)
+                            throw new ArgumentOutOfRangeException(nameof(CategoricalFeature.HashBits), $"Categorical feature '{c.ColumnName}': HashBits must be in [1, 30] (was {c.HashBits}).");
+                        if (c.MaximumIds < 1)
+                            throw new ArgumentOutOfRangeException(nameof(CategoricalFeature.MaximumIds), $"Categorical feature '{c.ColumnName}': MaximumIds must be >= 1.");
+                        break;
+                    case SequenceFeature s:
+                        if (s.SharedEmbeddingWith is null && s.EmbeddingDimension < 1)
+                            throw new ArgumentOutOfRangeException(nameof(SequenceFeature.EmbeddingDimension), $"Sequence feature '{s.ColumnName}': EmbeddingDimension must be >= 1 (was {s.EmbeddingDimension}).");
+                        if (s.MaximumLength < 1)
+                            throw new ArgumentOutOfRangeException(nameof(SequenceFeature.MaximumLength), $"Sequence feature '{s.ColumnName}': MaximumLength must be >= 1.");
+                        if (s.HashBits < 1 || s.HashBits > 30)
+                            throw new ArgumentOutOfRangeException(nameof(SequenceFeature.HashBits), $"Sequence feature '{s.ColumnName}': HashBits must be in [1, 30].");
+                        if (s.Wide)
+                            throw new ArgumentException($"Sequence feature '{s.ColumnName}' cannot be Wide: the wide part takes dense and categorical features.");
+                        if (s.Pooling is null)
+                            throw new ArgumentNullException(nameof(SequenceFeature.Pooling), $"Sequence feature '{s.ColumnName}' has no Pooling.");
+                        if (s.SharedEmbeddingWith is not null && !o.Features.OfType<CategoricalFeature>().Any(c => c.ColumnName == s.SharedEmbeddingWith))
+                            throw new ArgumentException($"Sequence feature '{s.ColumnName}' shares the embedding of '{s.SharedEmbeddingWith}', which is not a declared CategoricalFeature.");
+                        break;
+                    case DenseFeature:
+                        break;
+                    default:
+                        throw new ArgumentException($"Feature '{f.ColumnName}' is of an unknown kind {f.GetType().Name}.");
+                }
+            }
+            foreach (var t in o.Tasks)
+            {
+                if (!(t.Weight >= 0) || !float.IsFinite(t.Weight))
+                    throw new ArgumentOutOfRangeException(nameof(TaskSpec.Weight), $"Task '{t.Name}': Weight must be a finite number >= 0 (was {t.Weight}).");
+                if (t.Kind == MultiTaskKind.Binary && t.LabelTransform != LabelTransform.None)
+                    throw new ArgumentException($"Task '{t.Name}' is binary; LabelTransform applies to regression tasks only.");
+                if (t.ConditionedOn is not null)
+                {
+                    var parent = o.Tasks.FirstOrDefault(p => p.Name == t.ConditionedOn)
+                        ?? throw new ArgumentException($"Task '{t.Name}' is conditioned on '{t.ConditionedOn}', which is not a task. Tasks: {string.Join(", ", o.Tasks.Select(x => x.Name))}.");
+                    if (parent == t || parent.Kind != MultiTaskKind.Binary || t.Kind != MultiTaskKind.Binary || parent.ConditionedOn is not null)
+                        throw new ArgumentException($"Task '{t.Name}' conditioned on '{t.ConditionedOn}': both must be binary, distinct, and the condition must not itself be conditioned.");
+                }
+                if ((t.TowerLayers ?? o.TowerLayers).Any(h => h < 1))
+                    throw new ArgumentOutOfRangeException(nameof(TaskSpec.TowerLayers), $"Task '{t.Name}': tower layer sizes must be >= 1.");
+                foreach (var a in t.TrainingOnlyLogitAdjustments)
+                    if (a is null)
+                        throw new ArgumentNullException(nameof(TaskSpec.TrainingOnlyLogitAdjustments), $"Task '{t.Name}' has a null logit adjustment.");
+            }
+            if (o.ExpertLayers is null || o.ExpertLayers.Length == 0 || o.ExpertLayers.Any(h => h < 1))
+                throw new ArgumentOutOfRangeException(nameof(o.ExpertLayers), "ExpertLayers needs at least one layer, each of size >= 1.");
+            if (o.Experts < 1) throw new ArgumentOutOfRangeException(nameof(o.Experts), "Experts must be >= 1.");
+            if (o.SharedExperts < 0 || o.TaskExperts < 0 || o.SharedExperts + o.TaskExperts < 1)
+                throw new ArgumentOutOfRangeException(nameof(o.SharedExperts), "PLE needs SharedExperts >= 0, TaskExperts >= 0 and at least one expert per gate.");
+            if (o.Architecture == MultiTaskArchitecture.Ple && o.Levels > 1 && o.SharedExperts < 1)
+                throw new ArgumentOutOfRangeException(nameof(o.SharedExperts), "PLE with more than one level needs SharedExperts >= 1.");
+            if (o.Levels < 1) throw new ArgumentOutOfRangeException(nameof(o.Levels), "Levels must be >= 1.");
+            if (!(o.Dropout >= 0 && o.Dropout < 1)) throw new ArgumentOutOfRangeException(nameof(o.Dropout), "Dropout must be in [0, 1).");
+            if (!(o.LearningRate > 0)) throw new ArgumentOutOfRangeException(nameof(o.LearningRate), "LearningRate must be > 0.");
+            if (!(o.L2Regularization >= 0)) throw new ArgumentOutOfRangeException(nameof(o.L2Regularization), "L2Regularization must be >= 0.");
+            if (o.Epochs < 1) throw new ArgumentOutOfRangeException(nameof(o.Epochs), "Epochs must be >= 1.");
+            if (o.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(o.BatchSize), "BatchSize must be >= 1.");
+            if (o.ShuffleBufferSize < 0) throw new ArgumentOutOfRangeException(nameof(o.ShuffleBufferSize), "ShuffleBufferSize must be >= 0.");
+            if (!(o.ValidationFraction >= 0 && o.ValidationFraction < 1)) throw new ArgumentOutOfRangeException(nameof(o.ValidationFraction), "ValidationFraction must be in [0, 1).");
+            if (o.EarlyStoppingPatience < 0) throw new ArgumentOutOfRangeException(nameof(o.EarlyStoppingPatience), "EarlyStoppingPatience must be >= 0.");
+            if (o.Threads < 0) throw new ArgumentOutOfRangeException(nameof(o.Threads), "Threads must be >= 0.");
+            var metric = o.EarlyStoppingMetric ?? "";
+            bool known = metric == "Loss" || o.Tasks.Any(t => t.Kind == MultiTaskKind.Binary
+                    ? metric == t.Name + ".Auc" || metric == t.Name + ".LogLoss"
+                    : metric == t.Name + ".Rmse");
+            if (!known)
+                throw new ArgumentException($"EarlyStoppingMetric '{metric}' is unknown; use Loss, {{Task}}.Auc or {{Task}}.LogLoss (binary), {{Task}}.Rmse (regression).", nameof(o.EarlyStoppingMetric));
+            if (o.ResumeFromCheckpoint && o.CheckpointPath is null)
+                throw new ArgumentException("ResumeFromCheckpoint needs a CheckpointPath.", nameof(o.ResumeFromCheckpoint));
+            var names = OutputNames(o);
+            var clash = names.GroupBy(n => n).FirstOrDefault(g => g.Count() > 1);
+            if (clash is not null)
+                throw new ArgumentException($"Output column '{clash.Key}' would be produced twice; rename a task.", nameof(o.Tasks));
+        }
+
+        private static bool IsIdType(DataViewType t)
+            => t is KeyDataViewType || t is TextDataViewType || t == NumberDataViewType.Int32 || t == NumberDataViewType.UInt32
+               || t == NumberDataViewType.Int64 || t == NumberDataViewType.UInt64 || t == NumberDataViewType.Int16
+               || t == NumberDataViewType.UInt16 || t == NumberDataViewType.Byte || t == NumberDataViewType.SByte;
+
+        private const string IdTypes = "a key, an integer type or text";
+
+        /// <summary>Checks every input column's presence and type, naming the column, the expected and the actual type.</summary>
+        internal static void ValidateSchema(DataViewSchema s, MultiTaskOptions o, bool needLabels)
+        {
+            foreach (var f in o.Features)
+            {
+                switch (f)
+                {
+                    case DenseFeature d:
+                        Check.Column(s, d.ColumnName, "dense feature", "Single or a known-size vector of Single",
+                            t => t == NumberDataViewType.Single || (t is VectorDataViewType v && v.IsKnownSize && v.ItemType == NumberDataViewType.Single));
+                        break;
+                    case CategoricalFeature c:
+                        {
+                            var col = Check.Column(s, c.ColumnName, "categorical feature", $"a scalar or known-size vector of {IdTypes}",
+                                t => t is VectorDataViewType v ? v.IsKnownSize && IsIdType(v.ItemType) : IsIdType(t));
+                            if ((c.Encoding == IdEncoding.Key || (c.Encoding is null && col.Type.ItemOf() is KeyDataViewType)) && col.Type.ItemOf().RawType != typeof(uint))
+                                throw new ArgumentOutOfRangeException(c.ColumnName, $"The categorical feature column '{c.ColumnName}' has type {col.Type}; Encoding = Key expects a key type of UInt32 (or use Encoding = Dictionary or Hash).");
+                            break;
+                        }
+                    case SequenceFeature q:
+                        {
+                            var col = Check.Column(s, q.ColumnName, "sequence feature", $"a vector of {IdTypes}",
+                                t => t is VectorDataViewType v && IsIdType(v.ItemType));
+                            if (q.SharedEmbeddingWith is not null)
+                            {
+                                var owner = s.GetColumnOrNull(q.SharedEmbeddingWith);
+                                if (owner.HasValue)
+                                {
+                                    var a = col.Type.ItemOf();
+                                    var b = owner.Value.Type.ItemOf();
+                                    bool same = a is KeyDataViewType ka && b is KeyDataViewType kb ? ka.Count == kb.Count : a.Equals(b);
+                                    if (!same)
+                                        throw new ArgumentOutOfRangeException(q.ColumnName, $"The sequence feature column '{q.ColumnName}' has items of type {a}; sharing the embedding of '{q.SharedEmbeddingWith}' expects items of type {b}.");
+                                }
+                            }
+                            else if ((q.Encoding == IdEncoding.Key || (q.Encoding is null && col.Type.ItemOf() is KeyDataViewType)) && col.Type.ItemOf().RawType != typeof(uint))
+                                throw new ArgumentOutOfRangeException(q.ColumnName, $"The sequence feature column '{q.ColumnName}' has type {col.Type}; Encoding = Key expects a vector of a key type of UInt32 (or use Encoding = Dictionary or Hash).");
+                            break;
+                        }
+                }
+            }
+            if (needLabels)
+            {
+                foreach (var t in o.Tasks)
+                {
+                    if (t.Kind == MultiTaskKind.Binary)
+                        Check.Column(s, t.LabelColumnName, $"label (task '{t.Name}')", "Boolean or Single (0/1)",
+                            x => x == BooleanDataViewType.Instance || x == NumberDataViewType.Single);
+                    else
+                        Check.Column(s, t.LabelColumnName, $"label (task '{t.Name}')", "Single", x => x == NumberDataViewType.Single);
+                    foreach (var a in t.TrainingOnlyLogitAdjustments)
+                        foreach (var c in a.InputColumnNames)
+                            Check.Column(s, c, $"logit adjustment input (task '{t.Name}')", "Single, Int32 or Boolean, or a known-size vector of Single",
+                                x => x == NumberDataViewType.Single || x == NumberDataViewType.Int32 || x == BooleanDataViewType.Instance
+                                     || (x is VectorDataViewType v && v.IsKnownSize && v.ItemType == NumberDataViewType.Single));
+                }
+                if (o.ExampleWeightColumnName is not null)
+                    Check.Column(s, o.ExampleWeightColumnName, "example weight", "Single", x => x == NumberDataViewType.Single);
+            }
+        }
+
+        /// <summary>Schema-shape checks mirroring <see cref="ValidateSchema"/> (for pipelines built before data exists).</summary>
+        private static void ValidateShape(SchemaShape s, MultiTaskOptions o)
+        {
+            bool IsId(SchemaShape.Column c) => c.IsKey || IsIdType(c.ItemType);
+            foreach (var f in o.Features)
+            {
+                switch (f)
+                {
+                    case DenseFeature d:
+                        Check.Column(s, d.ColumnName, "dense feature", "Single or a known-size vector of Single", c => Check.IsFloatScalar(c) || Check.IsFloatVector(c));
+                        break;
+                    case CategoricalFeature c:
+                        Check.Column(s, c.ColumnName, "categorical feature", $"a scalar or known-size vector of {IdTypes}",
+                            x => x.Kind != SchemaShape.Column.VectorKind.VariableVector && IsId(x));
+                        break;
+                    case SequenceFeature q:
+                        Check.Column(s, q.ColumnName, "sequence feature", $"a vector of {IdTypes}",
+                            x => x.Kind != SchemaShape.Column.VectorKind.Scalar && IsId(x));
+                        break;
+                }
+            }
+        }
+
+        /// <inheritdoc />
+        public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+        {
+            if (inputSchema is null)
+                throw new ArgumentNullException(nameof(inputSchema));
+            ValidateShape(inputSchema, _options);
+            var plan = PreparationPlan.Create(_context, _options, inputSchema);
+            var afterPrep = plan.Estimator.GetOutputSchema(inputSchema);
+            // a placeholder graph with the same inputs and outputs lets ML.NET's ONNX estimator give the output shape
+            // (written to a file of our own and deleted: the stream overload would leave a temporary file behind)
+            var path = Path.Combine(Path.GetTempPath(), $"mlnetrank-multitask-schema-{Guid.NewGuid():N}.onnx");
+            SchemaShape afterOnnx;
+            try
+            {
+                File.WriteAllBytes(path, MultiTaskOnnx.Placeholder(plan, _options));
+                afterOnnx = _context.Transforms.ApplyOnnxModel(OutputNames(_options), plan.OnnxInputs.ToArray(), path).GetOutputSchema(afterPrep);
+            }
+            finally
+            {
+                try { File.Delete(path); } catch (IOException) { }
+            }
+            return _context.Transforms.DropColumns(plan.TemporaryColumns.ToArray()).GetOutputSchema(afterOnnx);
+        }
+
+        /// <summary>Trains the network on <paramref name="input"/> and returns the fitted transformer.</summary>
+        public MultiTaskTransformer Fit(IDataView input)
+        {
+            if (input is null)
+                throw new ArgumentNullException(nameof(input));
+            var o = _options;
+            ValidateSchema(input.Schema, o, needLabels: true);
+            if (o.ValidationData is not null)
+                ValidateSchema(o.ValidationData.Schema, o, needLabels: true);
+            int seed = ContextSeed.Resolve(_context, o.Seed);
+            using var log = new RankerLog(_context, "MultiTask");
+
+            // 1. ML.NET preparation: dense concatenation, id -> row mapping (dictionary / hash / key), Int64 conversion.
+            var keyData = PreparationPlan.SharedKeyData(_context, o, input);
+            var plan = PreparationPlan.Create(_context, o, input.Schema, keyData);
+            var prep = plan.Estimator.Fit(input);
+            var prepared = prep.Transform(input);
+
+            // 2. The layout: table sizes from the fitted key types, dense statistics from one streaming pass.
+            var layout = plan.Layout(prepared.Schema, o, out var cols);
+            var train = new BatchReader(prepared, layout, cols, o.ValidationData is null ? o.ValidationFraction : 0f, seed);
+            BatchReader? validation = null;
+            RowSubset trainSubset = RowSubset.All, validationSubset = RowSubset.All;
+            if (o.ValidationData is not null)
+                validation = new BatchReader(prep.Transform(o.ValidationData), layout, cols, 0f, seed);
+            else if (o.ValidationFraction > 0)
+            {
+                validation = train;
+                trainSubset = RowSubset.TrainingPart;
+                validationSubset = RowSubset.ValidationPart;
+            }
+            long rows = DenseStatistics.Compute(train, trainSubset, layout, o, cols);
+            if (rows == 0)
+                throw new InvalidOperationException("The training data has no rows.");
+            log.Info($"Training {o.Architecture} on {rows} rows: {layout.Tasks.Count} tasks, {layout.EncodedSize} encoded inputs, {layout.Tables.Count} embedding tables.");
+
+            // 3. Training with TorchSharp.
+            var trainer = new MultiTaskTrainer(layout, o, seed);
+            var net = trainer.Train(train, validation, trainSubset, validationSubset, log);
+            try
+            {
+                // 4. Export to ONNX and compose ML.NET's own transforms.
+                var bytes = MultiTaskOnnx.Export(net, layout, plan, o);
+                var onnx = _context.Transforms.ApplyOnnxModel(OutputNames(o), plan.OnnxInputs.ToArray(), new MemoryStream(bytes)).Fit(prepared);
+                var drop = _context.Transforms.DropColumns(plan.TemporaryColumns.ToArray()).Fit(onnx.Transform(prepared));
+                var chain = new TransformerChain<ITransformer>(prep, onnx, drop);
+                return new MultiTaskTransformer(_context, chain, prep, onnx, net, layout, o, trainer.History, trainer.BestEpoch, bytes, seed);
+            }
+            catch
+            {
+                net.Dispose();
+                throw;
+            }
+        }
+    }
+}

@@ -1,0 +1,437 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using MLNetRank.Common;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MLNetRank.Torch.MultiTask
+{
+    /// <summary>The figures of one training epoch.</summary>
+    public sealed class MultiTaskEpoch
+    {
+        /// <summary>1-based epoch.</summary>
+        public int Epoch { get; init; }
+
+        /// <summary>Mean training objective over the epoch's rows.</summary>
+        public double TrainingLoss { get; init; }
+
+        /// <summary>Training rows per second in the epoch.</summary>
+        public double SamplesPerSecond { get; init; }
+
+        /// <summary>Validation metrics (<c>Loss</c>, <c>{Task}.Auc</c>, <c>{Task}.LogLoss</c>, <c>{Task}.Rmse</c>); empty without validation.</summary>
+        public IReadOnlyDictionary<string, double> ValidationMetrics { get; init; } = new Dictionary<string, double>();
+
+        /// <summary>Uncertainty log-variances per task after the epoch (empty with fixed weights).</summary>
+        public IReadOnlyDictionary<string, double> TaskLogVariances { get; init; } = new Dictionary<string, double>();
+    }
+
+    /// <summary>The training loop: streaming batches, the multi-task objective, validation, early stopping, checkpoints.</summary>
+    internal sealed class MultiTaskTrainer
+    {
+        private readonly NetworkLayout _layout;
+        private readonly MultiTaskOptions _o;
+        private readonly int _seed;
+        private readonly Device _device;
+
+        public MultiTaskTrainer(NetworkLayout layout, MultiTaskOptions options, int seed)
+        {
+            _layout = layout;
+            _o = options;
+            _seed = seed;
+            _device = torch.device(options.Device);
+        }
+
+        public List<MultiTaskEpoch> History { get; } = new();
+
+        public int BestEpoch { get; private set; }
+
+        public long TrainingRows { get; private set; }
+
+        public MultiTaskNetwork Train(BatchReader train, BatchReader? validation, RowSubset trainSubset, RowSubset validationSubset, RankerLog log)
+        {
+            if (_o.Threads > 0)
+                torch.set_num_threads(_o.Threads);
+            torch.manual_seed(_seed);
+            var net = new MultiTaskNetwork(_layout, _o);
+            net.to(_device);
+            var parameters = net.parameters().ToList();
+            TorchSharp.Modules.OptimizerHelper opt = _o.Optimizer switch
+            {
+                MultiTaskOptimizer.AdamW => optim.AdamW(parameters, _o.LearningRate, weight_decay: _o.L2Regularization),
+                MultiTaskOptimizer.Adagrad => optim.Adagrad(parameters, _o.LearningRate, weight_decay: _o.L2Regularization),
+                _ => optim.Adam(parameters, _o.LearningRate, weight_decay: _o.L2Regularization),
+            };
+
+            int startEpoch = 1;
+            double best = double.NaN;
+            int sinceBest = 0;
+            Dictionary<string, Tensor>? bestState = null;
+            string? ck = _o.CheckpointPath;
+            if (ck is not null && _o.ResumeFromCheckpoint && File.Exists(ck + ".state"))
+            {
+                var state = JsonSerializer.Deserialize<CheckpointState>(File.ReadAllText(ck + ".state"), Json)
+                    ?? throw new InvalidOperationException($"Checkpoint '{ck}.state' is empty.");
+                if (state.Fingerprint != Fingerprint())
+                    throw new InvalidOperationException($"Checkpoint '{ck}' was written for a different network or seed; delete it or change CheckpointPath.");
+                net.load(ck + ".model");
+                opt.load_state_dict(ck + ".optimizer");
+                History.AddRange(state.History.Select(h => h.ToEpoch()));
+                startEpoch = state.Epoch + 1;
+                best = state.Best;
+                sinceBest = state.SinceBest;
+                BestEpoch = state.BestEpoch;
+                if (File.Exists(ck + ".best"))
+                {
+                    using var bestNet = new MultiTaskNetwork(_layout, _o);
+                    bestNet.load(ck + ".best");
+                    bestState = Snapshot(bestNet);
+                }
+                log.Info($"Resuming from checkpoint '{ck}' after epoch {state.Epoch}.");
+            }
+
+            string metric = _o.EarlyStoppingMetric;
+            bool higherIsBetter = metric.EndsWith(".Auc", StringComparison.Ordinal);
+            for (int epoch = startEpoch; epoch <= _o.Epochs; epoch++)
+            {
+                if (validation is not null && _o.EarlyStoppingPatience > 0 && sinceBest >= _o.EarlyStoppingPatience)
+                    break;
+                torch.manual_seed(_seed + 7919L * epoch);
+                net.train();
+                double lossSum = 0;
+                long rows = 0;
+                var sw = Stopwatch.StartNew();
+                int shuffleSeed = unchecked(_seed * 31 + epoch * 1_000_003);
+                var prof = new Stopwatch[5].Select(_ => new Stopwatch()).ToArray();
+                var wait = Stopwatch.StartNew();
+                train.Run(trainSubset, _o.BatchSize, _o.ShuffleBufferSize, _o.ShuffleBufferSize > 1 ? shuffleSeed : null, host =>
+                {
+                    wait.Stop();
+                    using var scope = torch.NewDisposeScope();
+                    prof[0].Start();
+                    var b = host.ToTensors(_device, withAdjustments: true);
+                    prof[0].Stop(); prof[1].Start();
+                    var logits = net.Logits(b, training: true);
+                    var loss = Objective(net, logits, b);
+                    prof[1].Stop(); prof[2].Start();
+                    opt.zero_grad();
+                    loss.backward();
+                    prof[2].Stop(); prof[3].Start();
+                    opt.step();
+                    prof[3].Stop(); prof[4].Start();
+                    lossSum += loss.item<float>() * b.Count;
+                    rows += b.Count;
+                    prof[4].Stop();
+                    wait.Start();
+                });
+                log.Trace($"Epoch {epoch} time (ms): waiting for batches {wait.ElapsedMilliseconds}, batch tensors {prof[0].ElapsedMilliseconds}, " +
+                    $"forward {prof[1].ElapsedMilliseconds}, backward {prof[2].ElapsedMilliseconds}, optimizer {prof[3].ElapsedMilliseconds}, loss read-back {prof[4].ElapsedMilliseconds}.");
+                sw.Stop();
+                if (rows == 0)
+                    throw new InvalidOperationException("The training data has no rows" + (_o.ValidationFraction > 0 ? " outside the validation fraction." : "."));
+                TrainingRows = rows;
+                var metrics = validation is null ? new Dictionary<string, double>() : Evaluate(net, validation, validationSubset);
+                var logVars = new Dictionary<string, double>();
+                if (net.LogVariances is not null)
+                {
+                    using var epochScope = torch.NewDisposeScope();
+                    var s = net.LogVariances.detach().cpu().data<float>().ToArray();
+                    for (int t = 0; t < s.Length; t++)
+                        logVars[_layout.Tasks[t].Name] = s[t];
+                }
+                var ep = new MultiTaskEpoch
+                {
+                    Epoch = epoch,
+                    TrainingLoss = lossSum / rows,
+                    SamplesPerSecond = rows / Math.Max(sw.Elapsed.TotalSeconds, 1e-9),
+                    ValidationMetrics = metrics,
+                    TaskLogVariances = logVars,
+                };
+                History.Add(ep);
+                if (validation is not null)
+                {
+                    if (!metrics.TryGetValue(metric, out double value))
+                        throw new InvalidOperationException($"Early stopping metric '{metric}' is not computed; available: {string.Join(", ", metrics.Keys)}.");
+                    bool improved = double.IsNaN(best) || (higherIsBetter ? value > best : value < best);
+                    if (improved)
+                    {
+                        best = value;
+                        sinceBest = 0;
+                        BestEpoch = epoch;
+                        DisposeState(bestState);
+                        bestState = Snapshot(net);
+                        if (ck is not null)
+                            net.save(ck + ".best");
+                    }
+                    else
+                        sinceBest++;
+                }
+                else
+                    BestEpoch = epoch;
+                string vm = metrics.Count == 0 ? "" : "; validation " + string.Join(", ", metrics.Select(kv => $"{kv.Key}={kv.Value:F5}"));
+                log.Progress(_o.Progress, new MultiTaskProgress
+                {
+                    Epoch = epoch,
+                    Epochs = _o.Epochs,
+                    TrainingLoss = ep.TrainingLoss,
+                    Rows = rows,
+                    SamplesPerSecond = ep.SamplesPerSecond,
+                    ValidationMetrics = metrics,
+                    TaskLogVariances = logVars,
+                }, $"Epoch {epoch}/{_o.Epochs}: loss {ep.TrainingLoss:F5}, {rows} rows, {ep.SamplesPerSecond:F0} rows/s{vm}.");
+                if (ck is not null)
+                {
+                    net.save(ck + ".model");
+                    opt.save_state_dict(ck + ".optimizer");
+                    File.WriteAllText(ck + ".state", JsonSerializer.Serialize(new CheckpointState
+                    {
+                        Fingerprint = Fingerprint(),
+                        Epoch = epoch,
+                        Best = best,
+                        SinceBest = sinceBest,
+                        BestEpoch = BestEpoch,
+                        History = History.Select(SavedEpoch.From).ToList(),
+                    }, Json));
+                }
+            }
+            if (bestState is not null && validation is not null)
+            {
+                using var restoreScope = torch.NewDisposeScope();
+                using (no_grad())
+                    foreach (var (name, p) in net.named_parameters())
+                        p.copy_(bestState[name]);
+                log.Info($"Kept the weights of epoch {BestEpoch} (best {metric} = {best:F5}).");
+            }
+            DisposeState(bestState);
+            opt.Dispose();
+            net.eval();
+            return net;
+        }
+
+        private static readonly JsonSerializerOptions Json = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
+        private static Dictionary<string, Tensor> Snapshot(nn.Module net)
+        {
+            using var scope = torch.NewDisposeScope();
+            var d = new Dictionary<string, Tensor>();
+            foreach (var (name, p) in net.named_parameters())
+                d[name] = p.detach().clone().DetachFromDisposeScope();
+            return d;
+        }
+
+        private static void DisposeState(Dictionary<string, Tensor>? state)
+        {
+            if (state is null)
+                return;
+            foreach (var t in state.Values)
+                t.Dispose();
+        }
+
+        private string Fingerprint()
+            => $"{_seed}|{_o.Architecture}|{string.Join(",", _o.ExpertLayers)}|{_o.Experts}|{_o.SharedExperts}|{_o.TaskExperts}|{_o.Levels}|"
+             + $"{_layout.EncodedSize}|{string.Join(",", _layout.Tables.Select(t => $"{t.Rows}x{t.Dimension}"))}|{string.Join(",", _layout.Tasks.Select(t => t.Name))}|"
+             + $"{_o.Optimizer}|{_o.LearningRate}|{_o.BatchSize}|{_o.ShuffleBufferSize}";
+
+        /// <summary>Per-task losses (masked, weighted means over the batch) and their combination.</summary>
+        internal Tensor Objective(MultiTaskNetwork net, Tensor logits, BatchTensors b)
+        {
+            Tensor? total = null;
+            var w = b.Weights!;
+            for (int t = 0; t < _layout.Tasks.Count; t++)
+            {
+                var task = _layout.Tasks[t];
+                var z = logits.select(1, t);
+                var y = b.Labels.select(1, t);
+                var m = b.Mask.select(1, t) * w;
+                Tensor per;
+                if (task.Kind == MultiTaskKind.Regression)
+                    per = (z - y).square();
+                else if (task.Parent >= 0)
+                {
+                    var p = (sigmoid(logits.select(1, task.Parent)) * sigmoid(z)).clamp(1e-7, 1 - 1e-7);
+                    per = -(y * p.log() + (1 - y) * (1 - p).log());
+                }
+                else
+                    per = nn.functional.binary_cross_entropy_with_logits(z, y, reduction: nn.Reduction.None);
+                var loss = (per * m).sum() / m.sum().clamp_min(1e-12);
+                Tensor term;
+                if (net.LogVariances is not null)
+                {
+                    var s = net.LogVariances[t];
+                    double c = task.Kind == MultiTaskKind.Regression ? 0.5 : 1.0;
+                    term = (c * exp(-s) * loss + c * s) * task.Weight;
+                }
+                else
+                    term = loss * task.Weight;
+                total = total is null ? term : total + term;
+            }
+            return total!;
+        }
+
+        /// <summary>Serving-model predictions on a reader's rows: per task, probability (binary) or prediction in label units.</summary>
+        internal static (float[][] Predictions, float[][] Labels, float[][] Weights) Predict(MultiTaskNetwork net, NetworkLayout layout, BatchReader reader, RowSubset subset, int batchSize, Device device)
+        {
+            int T = layout.Tasks.Count;
+            var preds = Enumerable.Range(0, T).Select(_ => new List<float>()).ToArray();
+            var labels = Enumerable.Range(0, T).Select(_ => new List<float>()).ToArray();
+            var weights = Enumerable.Range(0, T).Select(_ => new List<float>()).ToArray();
+            net.eval();
+            reader.Run(subset, batchSize, 0, null, host =>
+            {
+                using var scope = torch.NewDisposeScope();
+                using var _ = no_grad();
+                var b = host.ToTensors(device, withAdjustments: false);
+                var out_ = Outputs(layout, net.Logits(b, training: false)).cpu();
+                var o = out_.data<float>().ToArray();
+                int n = host.Count;
+                for (int r = 0; r < n; r++)
+                    for (int t = 0; t < T; t++)
+                    {
+                        if (host.Mask[r * T + t] == 0f)
+                            continue;
+                        preds[t].Add(o[r * T + t]);
+                        labels[t].Add(host.Labels[r * T + t]);
+                        weights[t].Add(host.Weights[r]);
+                    }
+            });
+            return (preds.Select(p => p.ToArray()).ToArray(), labels.Select(p => p.ToArray()).ToArray(), weights.Select(p => p.ToArray()).ToArray());
+        }
+
+        /// <summary>[B, T]: the probability the task's loss is taken on (joint for ESMM tasks) or the regression prediction
+        /// on the transformed label scale.</summary>
+        internal static Tensor Outputs(NetworkLayout layout, Tensor logits)
+        {
+            var cols = new Tensor[layout.Tasks.Count];
+            for (int t = 0; t < cols.Length; t++)
+            {
+                var task = layout.Tasks[t];
+                var z = logits.select(1, t);
+                cols[t] = task.Kind == MultiTaskKind.Regression ? z
+                    : task.Parent >= 0 ? sigmoid(logits.select(1, task.Parent)) * sigmoid(z)
+                    : sigmoid(z);
+            }
+            return stack(cols, 1);
+        }
+
+        private Dictionary<string, double> Evaluate(MultiTaskNetwork net, BatchReader reader, RowSubset subset)
+        {
+            var (preds, labels, weights) = Predict(net, _layout, reader, subset, Math.Max(_o.BatchSize, 1024), _device);
+            var m = new Dictionary<string, double>();
+            double loss = 0;
+            for (int t = 0; t < _layout.Tasks.Count; t++)
+            {
+                var task = _layout.Tasks[t];
+                if (preds[t].Length == 0)
+                    continue;
+                if (task.Kind == MultiTaskKind.Binary)
+                {
+                    double ll = Metrics.LogLoss(preds[t], labels[t], weights[t]);
+                    m[task.Name + ".LogLoss"] = ll;
+                    m[task.Name + ".Auc"] = Metrics.Auc(preds[t], labels[t], weights[t]);
+                    loss += task.Weight * ll;
+                }
+                else
+                {
+                    double mse = Metrics.Mse(preds[t], labels[t], weights[t]);
+                    m[task.Name + ".Rmse"] = Math.Sqrt(mse);
+                    loss += task.Weight * mse;
+                }
+            }
+            m["Loss"] = loss;
+            return m;
+        }
+
+        private sealed class CheckpointState
+        {
+            public string Fingerprint { get; set; } = "";
+            public int Epoch { get; set; }
+            public double Best { get; set; }
+            public int SinceBest { get; set; }
+            public int BestEpoch { get; set; }
+            public List<SavedEpoch> History { get; set; } = new();
+        }
+
+        private sealed class SavedEpoch
+        {
+            public int Epoch { get; set; }
+            public double TrainingLoss { get; set; }
+            public double SamplesPerSecond { get; set; }
+            public Dictionary<string, double> ValidationMetrics { get; set; } = new();
+            public Dictionary<string, double> TaskLogVariances { get; set; } = new();
+
+            public static SavedEpoch From(MultiTaskEpoch e) => new()
+            {
+                Epoch = e.Epoch,
+                TrainingLoss = e.TrainingLoss,
+                SamplesPerSecond = e.SamplesPerSecond,
+                ValidationMetrics = e.ValidationMetrics.ToDictionary(k => k.Key, k => k.Value),
+                TaskLogVariances = e.TaskLogVariances.ToDictionary(k => k.Key, k => k.Value),
+            };
+
+            public MultiTaskEpoch ToEpoch() => new()
+            {
+                Epoch = Epoch,
+                TrainingLoss = TrainingLoss,
+                SamplesPerSecond = SamplesPerSecond,
+                ValidationMetrics = ValidationMetrics,
+                TaskLogVariances = TaskLogVariances,
+            };
+        }
+    }
+
+    /// <summary>Weighted AUC (ties counted half), log-loss and MSE.</summary>
+    internal static class Metrics
+    {
+        public static double Auc(float[] scores, float[] labels, float[]? weights = null)
+        {
+            var idx = Enumerable.Range(0, scores.Length).ToArray();
+            Array.Sort(scores.ToArray(), idx);
+            double pos = 0, neg = 0, area = 0;
+            int i = 0;
+            while (i < idx.Length)
+            {
+                int j = i;
+                double tp = 0, tn = 0;
+                while (j < idx.Length && scores[idx[j]] == scores[idx[i]])
+                {
+                    double w = weights is null ? 1 : weights[idx[j]];
+                    if (labels[idx[j]] > 0.5f) tp += w; else tn += w;
+                    j++;
+                }
+                area += tp * (neg + 0.5 * tn);
+                pos += tp;
+                neg += tn;
+                i = j;
+            }
+            return pos == 0 || neg == 0 ? double.NaN : area / (pos * neg);
+        }
+
+        public static double LogLoss(float[] p, float[] y, float[]? w = null)
+        {
+            double s = 0, ws = 0;
+            for (int i = 0; i < p.Length; i++)
+            {
+                double q = Math.Clamp(p[i], 1e-7, 1 - 1e-7);
+                double wi = w is null ? 1 : w[i];
+                s += -wi * (y[i] * Math.Log(q) + (1 - y[i]) * Math.Log(1 - q));
+                ws += wi;
+            }
+            return ws == 0 ? double.NaN : s / ws;
+        }
+
+        public static double Mse(float[] p, float[] y, float[]? w = null)
+        {
+            double s = 0, ws = 0;
+            for (int i = 0; i < p.Length; i++)
+            {
+                double wi = w is null ? 1 : w[i];
+                s += wi * (p[i] - y[i]) * (p[i] - y[i]);
+                ws += wi;
+            }
+            return ws == 0 ? double.NaN : s / ws;
+        }
+    }
+}

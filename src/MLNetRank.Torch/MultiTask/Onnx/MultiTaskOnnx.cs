@@ -1,0 +1,82 @@
+using System.Collections.Generic;
+using System.Linq;
+
+namespace MLNetRank.Torch.MultiTask.Onnx
+{
+    /// <summary>The serving graph of a trained network: inputs are the prepared columns, outputs the task columns.</summary>
+    internal static class MultiTaskOnnx
+    {
+        public static byte[] Export(MultiTaskNetwork net, NetworkLayout layout, PreparationPlan plan, MultiTaskOptions o)
+        {
+            using var scope = TorchSharp.torch.NewDisposeScope();
+            var w = new OnnxModelWriter();
+            DeclareInputs(w, layout.DenseSize, plan, layout.Categoricals.Select(c => (long)c.Slots).ToArray());
+            // key columns arrive as UInt32 (0 = missing / unknown): rows of the embedding tables once cast to Int64
+            var cats = plan.Cats.Select(c => w.Op("Cast", new[] { c.Input }, ("to", 7L))).ToList();
+            var seqs = plan.Seqs.Select(s => w.Op("Cast", new[] { s.Input }, ("to", 7L))).ToList();
+            var logits = net.Export(w, plan.Dense, cats, seqs);
+            var flatShape = w.AddInitializer(w.Fresh("flat"), new long[] { -1 }, new long[] { 1 });
+            var probs = new string[layout.Tasks.Count];
+            for (int t = 0; t < layout.Tasks.Count; t++)
+            {
+                var task = layout.Tasks[t];
+                var flat = w.Op("Reshape", new[] { logits[t], flatShape });
+                if (task.Kind == MultiTaskKind.Regression)
+                {
+                    if (task.Transform == LabelTransform.Log1p)
+                    {
+                        var one = w.AddInitializer(w.Fresh("one"), new[] { 1f }, new long[] { 1 });
+                        w.AddNode("Sub", new[] { w.Op("Exp", new[] { flat }), one }, new[] { task.Name + "Score" });
+                    }
+                    else
+                        w.AddNode("Identity", new[] { flat }, new[] { task.Name + "Score" });
+                }
+                else
+                {
+                    w.AddNode("Identity", new[] { flat }, new[] { task.Name + "Score" });
+                    probs[t] = task.Name + "Probability";
+                    w.AddNode("Sigmoid", new[] { flat }, new[] { probs[t] });
+                }
+            }
+            for (int t = 0; t < layout.Tasks.Count; t++)
+                if (layout.Tasks[t].Parent >= 0)
+                    w.AddNode("Mul", new[] { probs[layout.Tasks[t].Parent], probs[t] }, new[] { layout.Tasks[t].Name + "JointProbability" });
+            foreach (var name in MultiTaskEstimator.OutputNames(o))
+                w.AddOutput(name, OnnxElementType.Float, new long[] { -1 });
+            return w.ToBytes();
+        }
+
+        private static void DeclareInputs(OnnxModelWriter w, int denseSize, PreparationPlan plan, long[] slots)
+        {
+            if (plan.Dense is not null)
+                w.AddInput(plan.Dense, OnnxElementType.Float, new long[] { -1, denseSize });
+            for (int i = 0; i < plan.Cats.Count; i++)
+                w.AddInput(plan.Cats[i].Input, OnnxElementType.UInt32, new long[] { -1, slots[i] });
+            foreach (var s in plan.Seqs)
+                w.AddInput(s.Input, OnnxElementType.UInt32, new long[] { -1, -2 });
+        }
+
+        /// <summary>A graph with the same inputs and outputs (types, not values), for <c>GetOutputSchema</c> before training.</summary>
+        public static byte[] Placeholder(PreparationPlan plan, MultiTaskOptions o)
+        {
+            var w = new OnnxModelWriter();
+            // sizes are unknown before fitting: declare them dynamic (the ONNX estimator only needs names and types here)
+            if (plan.Dense is not null)
+                w.AddInput(plan.Dense, OnnxElementType.Float, new long[] { -1, -3 });
+            foreach (var c in plan.Cats)
+                w.AddInput(c.Input, OnnxElementType.UInt32, new long[] { -1, -4 });
+            foreach (var s in plan.Seqs)
+                w.AddInput(s.Input, OnnxElementType.UInt32, new long[] { -1, -2 });
+            var first = plan.OnnxInputs[0];
+            var src = plan.Dense == first ? first : w.Op("Cast", new[] { first }, ("to", 1L));
+            var axis = w.AddInitializer(w.Fresh("axis"), new long[] { 1 }, new long[] { 1 });
+            var sum = w.Op("ReduceSum", new[] { src, axis }, ("keepdims", 0L));
+            foreach (var name in MultiTaskEstimator.OutputNames(o))
+            {
+                w.AddNode("Identity", new[] { sum }, new[] { name });
+                w.AddOutput(name, OnnxElementType.Float, new long[] { -1 });
+            }
+            return w.ToBytes();
+        }
+    }
+}

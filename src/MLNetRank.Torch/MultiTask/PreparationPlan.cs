@@ -1,0 +1,250 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Transforms;
+
+namespace MLNetRank.Torch.MultiTask
+{
+    /// <summary>
+    /// The ML.NET transforms in front of the network (all built-in and saveable): dense columns concatenated, ids mapped to
+    /// embedding rows as UInt32 key vectors (dictionary, hash or key; 0 = missing or unknown): the ONNX graph's inputs.
+    /// </summary>
+    internal sealed class PreparationPlan
+    {
+        public IEstimator<ITransformer> Estimator = null!;
+        public List<string> OnnxInputs = new();
+        public List<string> TemporaryColumns = new();
+        public string? Dense;
+        public List<(CategoricalFeature Spec, string KeyColumn, string Input)> Cats = new();
+        public List<(SequenceFeature Spec, string KeyColumn, string Input)> Seqs = new();
+
+        private static IdEncoding Resolve(IdEncoding? e, bool isKey) => e ?? (isKey ? IdEncoding.Key : IdEncoding.Dictionary);
+
+        /// <summary>Dictionaries shared by a categorical feature and sequences: both learn from the categorical column's values.</summary>
+        public static Dictionary<string, IDataView> SharedKeyData(MLContext ml, MultiTaskOptions o, IDataView input)
+        {
+            var d = new Dictionary<string, IDataView>();
+            foreach (var s in o.Features.OfType<SequenceFeature>().Where(s => s.SharedEmbeddingWith is not null))
+            {
+                var owner = o.Features.OfType<CategoricalFeature>().First(c => c.ColumnName == s.SharedEmbeddingWith);
+                bool isKey = input.Schema[owner.ColumnName].Type.ItemOf() is KeyDataViewType;
+                if (Resolve(owner.Encoding, isKey) == IdEncoding.Dictionary && !d.ContainsKey(owner.ColumnName))
+                    d[owner.ColumnName] = ml.Transforms.SelectColumns(owner.ColumnName).Fit(input).Transform(input);
+            }
+            return d;
+        }
+
+        public static PreparationPlan Create(MLContext ml, MultiTaskOptions o, Func<string, bool> isScalar, Func<string, bool> isKey, Dictionary<string, IDataView>? keyData)
+        {
+            var p = new PreparationPlan();
+            IEstimator<ITransformer> chain = new EstimatorChain<ITransformer>();
+            var dense = o.Features.OfType<DenseFeature>().Select(d => d.ColumnName).ToArray();
+            if (dense.Length > 0)
+            {
+                p.Dense = MultiTaskEstimator.DenseColumn;
+                chain = chain.Append(ml.Transforms.Concatenate(p.Dense, dense));
+                p.OnnxInputs.Add(p.Dense);
+                p.TemporaryColumns.Add(p.Dense);
+            }
+            foreach (var c in o.Features.OfType<CategoricalFeature>())
+            {
+                var enc = Resolve(c.Encoding, isKey(c.ColumnName));
+                string key = "MultiTask.Key." + c.ColumnName, inp;
+                string keyCol = c.ColumnName;
+                if (enc == IdEncoding.Dictionary)
+                {
+                    IDataView? kd = null;
+                    keyData?.TryGetValue(c.ColumnName, out kd);
+                    chain = chain.Append(ml.Transforms.Conversion.MapValueToKey(key, c.ColumnName, c.MaximumIds, ValueToKeyMappingEstimator.KeyOrdinality.ByOccurrence, keyData: kd));
+                    keyCol = key;
+                    p.TemporaryColumns.Add(key);
+                }
+                else if (enc == IdEncoding.Hash)
+                {
+                    chain = chain.Append(ml.Transforms.Conversion.Hash(key, c.ColumnName, c.HashBits));
+                    keyCol = key;
+                    p.TemporaryColumns.Add(key);
+                }
+                // a scalar key column is fed to ONNX as [batch, 1]
+                inp = keyCol;
+                p.OnnxInputs.Add(inp);
+                p.Cats.Add((c, keyCol, inp));
+            }
+            foreach (var s in o.Features.OfType<SequenceFeature>())
+            {
+                var owner = s.SharedEmbeddingWith is null ? null : o.Features.OfType<CategoricalFeature>().First(c => c.ColumnName == s.SharedEmbeddingWith);
+                var enc = owner is not null ? Resolve(owner.Encoding, isKey(owner.ColumnName)) : Resolve(s.Encoding, isKey(s.ColumnName));
+                string key = "MultiTask.Key." + s.ColumnName, inp;
+                string keyCol = s.ColumnName;
+                if (enc == IdEncoding.Dictionary)
+                {
+                    IDataView? kd = null;
+                    if (owner is not null)
+                        keyData?.TryGetValue(owner.ColumnName, out kd);
+                    chain = chain.Append(ml.Transforms.Conversion.MapValueToKey(key, s.ColumnName, owner?.MaximumIds ?? s.MaximumIds, ValueToKeyMappingEstimator.KeyOrdinality.ByOccurrence, keyData: kd));
+                    keyCol = key;
+                    p.TemporaryColumns.Add(key);
+                }
+                else if (enc == IdEncoding.Hash)
+                {
+                    chain = chain.Append(ml.Transforms.Conversion.Hash(key, s.ColumnName, owner?.HashBits ?? s.HashBits));
+                    keyCol = key;
+                    p.TemporaryColumns.Add(key);
+                }
+                inp = keyCol;
+                p.OnnxInputs.Add(inp);
+                p.Seqs.Add((s, keyCol, inp));
+            }
+            p.Estimator = chain;
+            return p;
+        }
+
+        public static PreparationPlan Create(MLContext ml, MultiTaskOptions o, DataViewSchema s, Dictionary<string, IDataView>? keyData)
+            => Create(ml, o, c => s[c].Type is not VectorDataViewType, c => s[c].Type.ItemOf() is KeyDataViewType, keyData);
+
+        public static PreparationPlan Create(MLContext ml, MultiTaskOptions o, SchemaShape s)
+        {
+            SchemaShape.Column Find(string c)
+            {
+                foreach (var col in s)
+                    if (col.Name == c)
+                        return col;
+                throw new ArgumentOutOfRangeException(c, $"Column '{c}' was not found in the input schema.");
+            }
+            return Create(ml, o, c => Find(c).Kind == SchemaShape.Column.VectorKind.Scalar, c => Find(c).IsKey, null);
+        }
+
+        /// <summary>The network layout from the prepared (fitted) schema: table sizes come from the key types.</summary>
+        public NetworkLayout Layout(DataViewSchema prepared, MultiTaskOptions o, out BatchReader.ColumnNames readerColumns)
+        {
+            var layout = new NetworkLayout();
+            var cols = new BatchReader.ColumnNames { Dense = Dense, Weight = o.ExampleWeightColumnName };
+            if (Dense is not null)
+            {
+                var sources = new List<string>();
+                var ends = new List<int>();
+                int n = 0;
+                var wide = new List<int>();
+                foreach (var d in o.Features.OfType<DenseFeature>())
+                {
+                    int size = prepared[d.ColumnName].Type is VectorDataViewType v ? v.Size : 1;
+                    if (d.Wide)
+                        wide.AddRange(Enumerable.Range(n, size));
+                    n += size;
+                    sources.Add(d.ColumnName);
+                    ends.Add(n);
+                }
+                layout.DenseSize = n;
+                layout.WideDenseSlots = wide.ToArray();
+                cols.DenseSources = sources.ToArray();
+                cols.DenseSourceEnds = ends.ToArray();
+            }
+            var tableOf = new Dictionary<string, int>();
+            foreach (var (spec, keyCol, inp) in Cats)
+            {
+                var key = prepared[keyCol].Type.ItemOf() as KeyDataViewType
+                    ?? throw new InvalidOperationException($"Column '{keyCol}' is not a key type after preparation.");
+                tableOf[spec.ColumnName] = layout.Tables.Count;
+                layout.Tables.Add(new EmbeddingTable { Name = spec.ColumnName, Rows = checked((long)key.Count + 1), Dimension = spec.EmbeddingDimension });
+                int slots = prepared[inp].Type is VectorDataViewType v ? v.Size : 1;
+                layout.Categoricals.Add(new CategoricalInput { Name = spec.ColumnName, Column = inp, Slots = slots, Table = tableOf[spec.ColumnName], Wide = spec.Wide });
+            }
+            foreach (var (spec, keyCol, inp) in Seqs)
+            {
+                int table;
+                if (spec.SharedEmbeddingWith is not null)
+                    table = tableOf[spec.SharedEmbeddingWith];
+                else
+                {
+                    var key = prepared[keyCol].Type.ItemOf() as KeyDataViewType
+                        ?? throw new InvalidOperationException($"Column '{keyCol}' is not a key type after preparation.");
+                    table = layout.Tables.Count;
+                    layout.Tables.Add(new EmbeddingTable { Name = spec.ColumnName, Rows = checked((long)key.Count + 1), Dimension = spec.EmbeddingDimension });
+                }
+                layout.Sequences.Add(new SequenceInput { Name = spec.ColumnName, Column = inp, Table = table, MaximumLength = spec.MaximumLength, Pooling = spec.Pooling });
+            }
+            var adjustmentColumns = new List<string[]>();
+            foreach (var t in o.Tasks)
+            {
+                var info = new TaskInfo
+                {
+                    Name = t.Name,
+                    Label = t.LabelColumnName,
+                    Kind = t.Kind,
+                    Transform = t.LabelTransform,
+                    Weight = t.Weight,
+                    TowerLayers = t.TowerLayers ?? o.TowerLayers,
+                    Parent = t.ConditionedOn is null ? -1 : o.Tasks.Select(x => x.Name).ToList().IndexOf(t.ConditionedOn),
+                };
+                foreach (var a in t.TrainingOnlyLogitAdjustments)
+                {
+                    int size = a.InputColumnNames.Sum(c => prepared[c].Type is VectorDataViewType v ? v.Size : 1);
+                    info.Adjustments.Add(layout.Adjustments.Count);
+                    layout.Adjustments.Add(new AdjustmentInput { Spec = a, Offset = layout.AdjustmentSize, Size = size });
+                    layout.AdjustmentSize += size;
+                    adjustmentColumns.Add(a.InputColumnNames.ToArray());
+                }
+                layout.Tasks.Add(info);
+            }
+            cols.AdjustmentColumns = adjustmentColumns.ToArray();
+            readerColumns = cols;
+            return layout;
+        }
+    }
+
+    /// <summary>Standardization statistics of the dense inputs from one streaming pass (Welford, in double).</summary>
+    internal static class DenseStatistics
+    {
+        /// <summary>Fills the layout's mean and inverse deviation (identity for features with Standardize = false); returns the row count.</summary>
+        public static long Compute(BatchReader reader, RowSubset subset, NetworkLayout layout, MultiTaskOptions o, BatchReader.ColumnNames cols)
+        {
+            int d = layout.DenseSize;
+            var mean = new double[d];
+            var m2 = new double[d];
+            long n = 0;
+            reader.Run(subset, 4096, 0, null, b =>
+            {
+                for (int r = 0; r < b.Count; r++)
+                {
+                    n++;
+                    for (int i = 0; i < d; i++)
+                    {
+                        double x = b.Dense[r * d + i];
+                        double delta = x - mean[i];
+                        mean[i] += delta / n;
+                        m2[i] += delta * (x - mean[i]);
+                    }
+                }
+            });
+            layout.DenseMean = new float[d];
+            layout.DenseInvStd = new float[d];
+            var features = o.Features.OfType<DenseFeature>().ToArray();
+            int start = 0;
+            for (int f = 0; f < features.Length; f++)
+            {
+                int end = cols.DenseSourceEnds[f];
+                for (int i = start; i < end; i++)
+                {
+                    double std = n > 1 ? Math.Sqrt(m2[i] / (n - 1)) : 0;
+                    bool on = features[f].Standardize;
+                    layout.DenseMean[i] = on ? (float)mean[i] : 0f;
+                    layout.DenseInvStd[i] = on && std > 1e-12 ? (float)(1.0 / std) : 1f;
+                }
+                start = end;
+            }
+            return n;
+        }
+    }
+}
+
+namespace MLNetRank.Torch.MultiTask
+{
+    internal static class DataViewTypeExtensions
+    {
+        /// <summary>The item type of a vector type, or the type itself.</summary>
+        public static Microsoft.ML.Data.DataViewType ItemOf(this Microsoft.ML.Data.DataViewType t)
+            => t is Microsoft.ML.Data.VectorDataViewType v ? v.ItemType : t;
+    }
+}

@@ -1,0 +1,354 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLNetRank.TestSupport;
+using MLNetRank.Torch.MultiTask;
+using Xunit;
+
+namespace MLNetRank.Torch.Tests.MultiTask
+{
+    public class MultiTaskTests
+    {
+        private static (MLContext Ml, IDataView Data, List<Impression> Rows) Data(int n = 600, int seed = 1)
+        {
+            var ml = new MLContext(seed: 1);
+            var rows = Fixture.Make(n, seed);
+            return (ml, Fixture.Load(ml, rows), rows);
+        }
+
+        [Fact]
+        public void OptionsAreValidatedWithClearMessages()
+        {
+            var ml = new MLContext(1);
+            var empty = new MultiTaskOptions();
+            var ex = Assert.Throws<ArgumentException>(() => ml.Ranker().Trainers.MultiTask(empty));
+            Assert.Contains("Features", ex.Message);
+
+            var o = Fixture.FullOptions();
+            o.Tasks.Add(new TaskSpec("Follow", "Follow") { ConditionedOn = "Nope" });
+            ex = Assert.Throws<ArgumentException>(() => ml.Ranker().Trainers.MultiTask(o));
+            Assert.Contains("'Nope'", ex.Message);
+
+            o = Fixture.FullOptions();
+            o.EarlyStoppingMetric = "Stay.Auc";
+            ex = Assert.Throws<ArgumentException>(() => ml.Ranker().Trainers.MultiTask(o));
+            Assert.Contains("Stay.Auc", ex.Message);
+
+            o = Fixture.FullOptions();
+            o.Features.Add(new SequenceFeature("UserSeq") { SharedEmbeddingWith = "ItemId" });
+            ex = Assert.Throws<ArgumentException>(() => ml.Ranker().Trainers.MultiTask(o));
+            Assert.Contains("'ItemId'", ex.Message);
+        }
+
+        [Fact]
+        public void MissingOrMistypedColumnsAreNamed()
+        {
+            var (ml, data, _) = Data(50);
+            var o = Fixture.FullOptions();
+            o.Features.Add(new DenseFeature("Missing"));
+            var ex = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Ranker().Trainers.MultiTask(o).Fit(data));
+            Assert.Contains("'Missing'", ex.Message);
+
+            o = Fixture.FullOptions();
+            o.Tasks.Add(new TaskSpec("Pos", "Position"));
+            ex = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Ranker().Trainers.MultiTask(o).Fit(data));
+            Assert.Contains("'Position'", ex.Message);
+            Assert.Contains("Boolean or Single", ex.Message);
+
+            o = Fixture.FullOptions();
+            o.Features.Add(new DenseFeature("Position"));
+            ex = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Ranker().Trainers.MultiTask(o).GetOutputSchema(MLNetRank.TestSupport.Shapes.Of(data.Schema)));
+            Assert.Contains("'Position'", ex.Message);
+            Assert.Contains("Single", ex.Message);
+        }
+
+        [Fact]
+        public void NonFiniteFeaturesAndBadLabelsFailWithTheColumnName()
+        {
+            var ml = new MLContext(1);
+            var rows = Fixture.Make(100, 3);
+            rows[17].Features[2] = float.NaN;
+            var ex = Assert.Throws<InvalidOperationException>(() => ml.Ranker().Trainers.MultiTask(Fixture.FullOptions(epochs: 1)).Fit(Fixture.Load(ml, rows)));
+            Assert.Contains("'Features'", ex.Message);
+            Assert.Contains("row 17", ex.Message);
+
+            rows = Fixture.Make(100, 3);
+            rows[5].StayTime = -2f;
+            ex = Assert.Throws<InvalidOperationException>(() => ml.Ranker().Trainers.MultiTask(Fixture.FullOptions(epochs: 1)).Fit(Fixture.Load(ml, rows)));
+            Assert.Contains("'StayTime'", ex.Message);
+        }
+
+        [Fact]
+        public void OutputSchemaHasScoreAndProbabilityPerTask()
+        {
+            var (ml, data, _) = Data(300);
+            var est = ml.Ranker().Trainers.MultiTask(Fixture.FullOptions(epochs: 1));
+            var shape = est.GetOutputSchema(Shapes.Of(data.Schema));
+            var expected = new[] { "ClickScore", "ClickProbability", "BuyScore", "BuyProbability", "BuyJointProbability", "StayScore" };
+            Assert.Equal(expected, est.OutputColumnNames);
+            foreach (var name in expected)
+                Assert.Contains(shape, c => c.Name == name);
+            Assert.DoesNotContain(shape, c => c.Name.StartsWith("MultiTask.", StringComparison.Ordinal));
+
+            using var model = est.Fit(data);
+            var scored = model.Transform(data);
+            foreach (var name in expected)
+            {
+                var type = Assert.IsType<VectorDataViewType>(scored.Schema[name].Type);
+                Assert.Equal(NumberDataViewType.Single, type.ItemType);
+                Assert.Equal(1, type.Size);
+            }
+            Assert.Null(scored.Schema.GetColumnOrNull("MultiTask.Dense"));
+            var p = Fixture.Column(scored, "ClickProbability");
+            Assert.All(p, v => Assert.InRange(v, 0f, 1f));
+            var stay = Fixture.Column(scored, "StayScore");
+            Assert.All(stay, v => Assert.True(v > -1f && float.IsFinite(v)));
+        }
+
+        [Fact]
+        public void EsmmJointProbabilityIsTheProductOfClickAndConversion()
+        {
+            var (ml, data, _) = Data(400);
+            using var model = ml.Ranker().Trainers.MultiTask(Fixture.FullOptions(epochs: 1)).Fit(data);
+            var scored = model.Transform(data);
+            var ctr = Fixture.Column(scored, "ClickProbability");
+            var cvr = Fixture.Column(scored, "BuyProbability");
+            var ctcvr = Fixture.Column(scored, "BuyJointProbability");
+            for (int i = 0; i < ctr.Length; i++)
+                Assert.Equal(ctr[i] * cvr[i], ctcvr[i], 1e-6f);
+            Assert.True(ctcvr.Zip(ctr).All(z => z.First <= z.Second + 1e-7f));
+        }
+
+        [Theory]
+        [InlineData(MultiTaskArchitecture.MMoE)]
+        [InlineData(MultiTaskArchitecture.Ple)]
+        [InlineData(MultiTaskArchitecture.SharedBottom)]
+        [InlineData(MultiTaskArchitecture.SingleTask)]
+        public void OnnxOutputEqualsTorchSharpOutput(MultiTaskArchitecture arch)
+        {
+            var (ml, data, _) = Data(300);
+            using var model = ml.Ranker().Trainers.MultiTask(Fixture.FullOptions(arch, epochs: 1)).Fit(data);
+            var scored = model.Transform(data);
+            var torch = model.TorchOutputs(data);
+            for (int k = 0; k < model.OutputColumnNames.Count; k++)
+            {
+                var onnx = Fixture.Column(scored, model.OutputColumnNames[k]);
+                Assert.Equal(torch[k].Length, onnx.Length);
+                for (int i = 0; i < onnx.Length; i++)
+                    Assert.True(Math.Abs(onnx[i] - torch[k][i]) <= 1e-5 * Math.Max(1, Math.Abs(torch[k][i])),
+                        $"{arch} {model.OutputColumnNames[k]} row {i}: ONNX {onnx[i]} vs TorchSharp {torch[k][i]}");
+            }
+        }
+
+        [Fact]
+        public void SavedModelLoadsInAFreshContextAndScoresIdentically()
+        {
+            var (ml, data, _) = Data(300);
+            using var model = ml.Ranker().Trainers.MultiTask(Fixture.FullOptions(epochs: 1)).Fit(data);
+            var path = Path.Combine(Path.GetTempPath(), $"mtl-{Guid.NewGuid():N}.zip");
+            try
+            {
+                ml.Model.Save(model, data.Schema, path);
+                var fresh = new MLContext();
+                var loaded = fresh.Model.Load(path, out var schema);
+                Assert.IsNotType<MultiTaskTransformer>(loaded);
+                var freshData = Fixture.Load(fresh, Fixture.Make(300, 1));
+                var a = model.Transform(data);
+                var b = loaded.Transform(freshData);
+                foreach (var name in model.OutputColumnNames)
+                    Assert.Equal(Fixture.Column(a, name), Fixture.Column(b, name));
+                (loaded as IDisposable)?.Dispose();
+            }
+            finally
+            {
+                File.Delete(path);
+            }
+        }
+
+        [Fact]
+        public void SameSeedGivesTheSameModelAndAnotherSeedDoesNot()
+        {
+            var (ml, data, _) = Data(300);
+            float[] Run(int seed)
+            {
+                var o = Fixture.FullOptions(epochs: 2);
+                o.Seed = seed;
+                o.Dropout = 0.1f;
+                using var m = ml.Ranker().Trainers.MultiTask(o).Fit(data);
+                return Fixture.Column(m.Transform(data), "BuyJointProbability");
+            }
+            var a = Run(11);
+            var b = Run(11);
+            var c = Run(12);
+            Assert.Equal(a, b);
+            Assert.NotEqual(a, c);
+
+            // and the seed drawn from the MLContext: same context seed, same model
+            float[] FromContext()
+            {
+                var ctx = new MLContext(seed: 5);
+                var o = Fixture.FullOptions(epochs: 1);
+                o.Seed = null;
+                using var m = ctx.Ranker().Trainers.MultiTask(o).Fit(Fixture.Load(ctx, Fixture.Make(300, 1)));
+                return Fixture.Column(m.Transform(data), "ClickScore");
+            }
+            Assert.Equal(FromContext(), FromContext());
+        }
+
+        [Fact]
+        public void UncertaintyWeightsAreLearned()
+        {
+            var (ml, data, _) = Data(600);
+            var o = Fixture.FullOptions(epochs: 3);
+            o.TaskWeighting = TaskWeighting.Uncertainty;
+            o.LearningRate = 0.03;
+            using var m = ml.Ranker().Trainers.MultiTask(o).Fit(data);
+            var s = m.TaskLogVariances;
+            Assert.Equal(new[] { "Buy", "Click", "Stay" }, s.Keys.OrderBy(k => k));
+            Assert.All(s.Values, v => Assert.True(Math.Abs(v) > 1e-3, $"log-variance {v} did not move from 0"));
+            // Every task's loss is < 1, so exp(-s) L + s is minimised at s = ln L < 0: the weights must go negative.
+            Assert.All(s.Values, v => Assert.True(v < 0, $"log-variance {v}"));
+            Assert.Equal(3, m.History.Count);
+            Assert.All(m.History, h => Assert.Equal(3, h.TaskLogVariances.Count));
+        }
+
+        [Fact]
+        public void ResumingFromACheckpointEqualsUninterruptedTraining()
+        {
+            var (ml, data, _) = Data(400);
+            var dir = Path.Combine(Path.GetTempPath(), $"mtl-ck-{Guid.NewGuid():N}");
+            Directory.CreateDirectory(dir);
+            try
+            {
+                MultiTaskOptions Opt(int epochs, string? ck, bool resume)
+                {
+                    var o = Fixture.FullOptions(epochs: epochs);
+                    o.Dropout = 0.1f;
+                    o.CheckpointPath = ck;
+                    o.ResumeFromCheckpoint = resume;
+                    return o;
+                }
+                using var full = ml.Ranker().Trainers.MultiTask(Opt(4, null, false)).Fit(data);
+                var ck = Path.Combine(dir, "run");
+                using (var part = ml.Ranker().Trainers.MultiTask(Opt(2, ck, false)).Fit(data))
+                    Assert.Equal(2, part.History.Count);
+                Assert.True(File.Exists(ck + ".model") && File.Exists(ck + ".optimizer") && File.Exists(ck + ".state"));
+                using var resumed = ml.Ranker().Trainers.MultiTask(Opt(4, ck, true)).Fit(data);
+                Assert.Equal(4, resumed.History.Count);
+                Assert.Equal(full.History.Select(h => h.TrainingLoss), resumed.History.Select(h => h.TrainingLoss));
+                foreach (var name in full.OutputColumnNames)
+                    Assert.Equal(Fixture.Column(full.Transform(data), name), Fixture.Column(resumed.Transform(data), name));
+            }
+            finally
+            {
+                Directory.Delete(dir, true);
+            }
+        }
+
+        [Fact]
+        public void ShuffleBufferSmallerThanTheDataStreamsEveryRowOnceInANewOrder()
+        {
+            var ml = new MLContext(1);
+            var rows = Fixture.Make(500, 2);
+            var o = new MultiTaskOptions();
+            o.Features.Add(new DenseFeature("RowIndex") { Standardize = false });
+            o.Tasks.Add(new TaskSpec("Click", "Click"));
+            var data = Fixture.Load(ml, rows);
+            var plan = PreparationPlan.Create(ml, o, data.Schema, null);
+            var prepared = plan.Estimator.Fit(data).Transform(data);
+            var layout = plan.Layout(prepared.Schema, o, out var cols);
+            var reader = new BatchReader(prepared, layout, cols, 0f, 0);
+            var seen = new List<float>();
+            int maxBatch = 0;
+            reader.Run(RowSubset.All, 32, 50, 123, b =>
+            {
+                maxBatch = Math.Max(maxBatch, b.Count);
+                for (int r = 0; r < b.Count; r++)
+                    seen.Add(b.Dense[r]);
+            });
+            Assert.Equal(32, maxBatch);
+            Assert.Equal(Enumerable.Range(0, 500).Select(i => (float)i), seen.OrderBy(v => v));
+            Assert.NotEqual(Enumerable.Range(0, 500).Select(i => (float)i), seen);
+            // a bounded buffer of 50 rows: no row can come out more than 50 positions before its place in the data
+            for (int i = 0; i < seen.Count; i++)
+                Assert.True(seen[i] <= i + 50, $"row {seen[i]} emitted at {i}");
+            // validation split: disjoint, covering, deterministic
+            var train = new List<float>();
+            var val = new List<float>();
+            var split = new BatchReader(prepared, layout, cols, 0.2f, 9);
+            split.Run(RowSubset.TrainingPart, 64, 0, null, b => { for (int r = 0; r < b.Count; r++) train.Add(b.Dense[r]); });
+            split.Run(RowSubset.ValidationPart, 64, 0, null, b => { for (int r = 0; r < b.Count; r++) val.Add(b.Dense[r]); });
+            Assert.Empty(train.Intersect(val));
+            Assert.Equal(500, train.Count + val.Count);
+            Assert.InRange(val.Count, 60, 140);
+        }
+
+        [Fact]
+        public void ValidationAndEarlyStoppingKeepTheBestEpoch()
+        {
+            var (ml, data, _) = Data(600);
+            var o = Fixture.FullOptions(epochs: 30);
+            o.LearningRate = 0.05;
+            o.ValidationFraction = 0.3f;
+            o.EarlyStoppingMetric = "Click.Auc";
+            o.EarlyStoppingPatience = 2;
+            var reports = new List<MultiTaskProgress>();
+            o.Progress = new SyncProgress<MultiTaskProgress>(reports.Add);
+            using var m = ml.Ranker().Trainers.MultiTask(o).Fit(data);
+            Assert.True(m.History.Count < 30, "early stopping never triggered");
+            Assert.Equal(m.History.Count, reports.Count);
+            var aucs = m.History.Select(h => h.ValidationMetrics["Click.Auc"]).ToArray();
+            Assert.Equal(aucs.Max(), aucs[m.BestEpoch - 1]);
+            Assert.Equal(m.History.Count, m.BestEpoch + 2);
+            Assert.All(reports, r => Assert.Contains("Buy.Auc", r.ValidationMetrics.Keys));
+        }
+
+        [Fact]
+        public void BiasTowerTrainsWithPositionAndIsLeftOutOfTheServingModel()
+        {
+            var ml = new MLContext(1);
+            var rows = Fixture.Make(800, 4, positionEffect: 0.6);
+            var data = Fixture.Load(ml, rows);
+            var o = Fixture.FullOptions(epochs: 2);
+            o.Tasks[0].TrainingOnlyLogitAdjustments.Add(new BiasTower("Position"));
+            using var m = ml.Ranker().Trainers.MultiTask(o).Fit(data);
+            // serving data has no Position column at all
+            var serving = ml.Transforms.DropColumns("Position").Fit(data).Transform(data);
+            var scored = m.Transform(serving);
+            var served = Fixture.Column(scored, "ClickScore");
+            var torchServing = m.TorchOutputs(data, training: false)[0];
+            var torchTraining = m.TorchOutputs(data, training: true)[0];
+            for (int i = 0; i < served.Length; i++)
+                Assert.True(Math.Abs(served[i] - torchServing[i]) < 1e-5, $"row {i}");
+            // the bias term is real: it changes the training-time logit, more so for later positions
+            double Diff(int pos) => Enumerable.Range(0, rows.Count).Where(i => rows[i].Position == pos).Average(i => torchTraining[i] - torchServing[i]);
+            Assert.True(Diff(5) < Diff(1), $"bias at position 5 {Diff(5)} vs 1 {Diff(1)}");
+        }
+
+        [Fact]
+        public void LiveTensorCountStaysFlatAcrossEpochs()
+        {
+            var (ml, data, _) = Data(400);
+            var o = Fixture.FullOptions(epochs: 5);
+            o.Tasks[0].TrainingOnlyLogitAdjustments.Add(new BiasTower("Position"));
+            o.ValidationFraction = 0.2f;
+            var live = new List<long>();
+            o.Progress = new SyncProgress<MultiTaskProgress>(_ => live.Add(TorchSharp.torch.Tensor.TotalCount));
+            using var m = ml.Ranker().Trainers.MultiTask(o).Fit(data);
+            Assert.Equal(5, live.Count);
+            // per-batch tensors are disposed with their scope: after the first epoch (optimizer state, best-weights copy)
+            // the number of live tensors does not grow
+            Assert.All(live.Skip(1), n => Assert.Equal(live[1], n));
+        }
+
+        private sealed class SyncProgress<T> : IProgress<T>
+        {
+            private readonly Action<T> _a;
+            public SyncProgress(Action<T> a) => _a = a;
+            public void Report(T value) => _a(value);
+        }
+    }
+}
