@@ -541,5 +541,50 @@ namespace MLNetRank.Tests.Onnx
             var bad = Assert.Throws<ArgumentException>(() => request.SetValue("Seq", 0, 1u));
             Assert.Contains("variable-size", bad.Message);
         }
+
+        public sealed class MultiTaskRow
+        {
+            [VectorType(6)] public float[] Features { get; set; } = new float[6];
+            public uint UserId { get; set; }
+            public uint LiveId { get; set; }
+            [VectorType] public uint[] LiveSeq { get; set; } = Array.Empty<uint>();
+        }
+
+        private sealed class MultiTaskExpected
+        {
+            public MultiTaskRow[] Rows { get; set; } = Array.Empty<MultiTaskRow>();
+            public string[] Columns { get; set; } = Array.Empty<string>();
+            public float[][] Values { get; set; } = Array.Empty<float[]>();
+        }
+
+        [Fact]
+        public void ScoresAMultiTaskModelTrainedByMLNetRankTorchExactly()
+        {
+            // The multi-task zip (TorchSharp-trained MMoE-style network exported to ONNX, with ML.NET transforms before it and
+            // a variable-length LiveSeq input) that the serving tests load, with the scores of the training process.
+            string fixtures = Path.Combine(MLNetRank.TestSupport.TestData.RepoRoot() ?? throw new InvalidOperationException("repository root not found"),
+                "tests", "MLNetRank.Serving.Tests", "Fixtures");
+            string zip = Path.Combine(fixtures, "multitask.zip");
+            Assert.True(File.Exists(zip), $"fixture {zip} is missing (written by MLNetRank.Torch.Tests' ServingFixtureTests)");
+            var expected = System.Text.Json.JsonSerializer.Deserialize<MultiTaskExpected>(File.ReadAllText(Path.Combine(fixtures, "multitask-expected.json")))!;
+            var ml = new MLContext(seed: 1);
+            var data = ml.Data.LoadFromEnumerable(expected.Rows);
+
+            using var scorer = RequestScorer.Open(zip);
+            Assert.Contains(scorer.RequestColumns, c => c.Name == "LiveSeq" && c.IsVariableSize);
+            using var request = scorer.CreateRequest(expected.Rows.Length);
+            request.Load(data);
+            scorer.Score(request);
+            var loaded = ml.Model.Load(zip, out _);
+            var scored = loaded.Transform(data);
+            for (int c = 0; c < expected.Columns.Length; c++)
+            {
+                var name = expected.Columns[c];
+                var actual = request.GetOutput<float>(name).ToArray();
+                Assert.Equal(expected.Values[c], actual);
+                Assert.Equal(Rows.Column(scored, name), actual);
+            }
+            (loaded as IDisposable)?.Dispose();
+        }
     }
 }
