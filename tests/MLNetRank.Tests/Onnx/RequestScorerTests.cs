@@ -69,7 +69,7 @@ namespace MLNetRank.Tests.Onnx
 
             using var scorer = RequestScorer.Open(zip);
             Assert.False(scorer.HasPrefix);
-            Assert.Equal(0, scorer.SkippedTransformCount);
+            Assert.Equal(Outputs, scorer.OutputColumns.Select(c => c.Name));
             Assert.Equal(new[] { "Features", "UserId" }, scorer.RequestColumns.Select(c => c.Name).OrderBy(n => n));
             Assert.Equal(typeof(uint), scorer.RequestColumns.Single(c => c.Name == "UserId").RawItemType);
             using var request = scorer.CreateRequest(64);
@@ -459,7 +459,7 @@ namespace MLNetRank.Tests.Onnx
             using var scorer = RequestScorer.Open(zip);
             Assert.Equal(2, scorer.NetworkCount);
             Assert.True(scorer.HasPrefix);
-            Assert.Equal(1, scorer.SkippedTransformCount);
+            Assert.Equal(new[] { "Hidden", "Score" }, scorer.OutputColumns.Select(c => c.Name)); // DropColumns("Z") adds nothing
             Assert.Equal(new[] { "Extra", "Features", "UserId" }, scorer.RequestColumns.Select(c => c.Name));
             using var request = scorer.CreateRequest(32);
             request.Load(data);
@@ -584,6 +584,79 @@ namespace MLNetRank.Tests.Onnx
                 Assert.Equal(expected.Values[c], actual);
                 Assert.Equal(Rows.Column(scored, name), actual);
             }
+            (loaded as IDisposable)?.Dispose();
+        }
+
+        [Fact]
+        public void AppliesTheTransformsAfterTheLastNetwork()
+        {
+            var ml = new MLContext(seed: 1);
+            var net = TinyRanker.Create(91);
+            var rows = Rows.Make(20, 92);
+            var data = ml.Data.LoadFromEnumerable(rows);
+            var pipeline = ml.Ranker().Transforms.ApplyOnnxNetwork(net.Build())
+                .Append(ml.Transforms.Concatenate("Both", "ClickProbability", "BuyProbability"))
+                .Append(ml.Transforms.CopyColumns("Final", "ClickScore"))
+                .Append(ml.Transforms.DropColumns("ClickScore"));
+            string zip = TempZip();
+            using (var model = pipeline.Fit(data))
+            {
+                ml.Model.Save(model, data.Schema, zip);
+                foreach (var t in model)
+                    (t as IDisposable)?.Dispose();
+            }
+            var loaded = new MLContext(seed: 2).Model.Load(zip, out _);
+            var scored = loaded.Transform(data);
+            using var scorer = RequestScorer.Open(zip);
+            Assert.Contains(scorer.OutputColumns, c => c.Name == "Both" && c.ValuesPerRow == 2);
+            Assert.Contains(scorer.OutputColumns, c => c.Name == "Final");
+            using var request = scorer.CreateRequest(20);
+            request.Load(data);
+            scorer.Score(request);
+            Assert.Equal(Rows.Column(scored, "Both"), request.GetOutput<float>("Both").ToArray());
+            Assert.Equal(Rows.Column(scored, "Final"), request.GetOutput<float>("Final").ToArray());
+            Assert.Equal(2, request.GetOutputWidth("Both"));
+            var all = scorer.ScoreAll(data, 8);
+            Assert.Equal(Rows.Column(scored, "Both"), Assert.IsType<float[]>(all["Both"]));
+            (loaded as IDisposable)?.Dispose();
+        }
+
+        [Fact]
+        public void ScoresAGbdtLeafEncodingLikeTheMlNetPath()
+        {
+            // EncodeGbdtLeaves saves an ONNX tree graph followed by ML.NET transforms that shape its leaf columns.
+            const int f = 5;
+            var ml = new MLContext(seed: 7);
+            var train = MLNetRank.Tests.Gbdt.GbdtTestData.Load(ml, MLNetRank.Tests.Gbdt.GbdtTestData.Rows(600, f, seed: 8, nanRate: 0.1), f);
+            string zip = TempZip();
+            using (var model = ml.Ranker().Transforms.EncodeGbdtLeaves(new MLNetRank.Gbdt.GbdtLeafEncodingOptions
+            {
+                Trainer = MLNetRank.Gbdt.GbdtLeafTrainer.LightGbm, IndicatorColumnName = "LeafIndicators", NumberOfTrees = 6, NumberOfLeaves = 7,
+                MinimumExampleCountPerLeaf = 5,
+            }).Fit(train))
+                ml.Model.Save(model, train.Schema, zip);
+            var rows = MLNetRank.Tests.Gbdt.GbdtTestData.Load(ml, MLNetRank.Tests.Gbdt.GbdtTestData.StressRows(100, f, seed: 9), f);
+            var loaded = new MLContext(seed: 2).Model.Load(zip, out _);
+            var scored = loaded.Transform(rows);
+
+            using var scorer = RequestScorer.Open(zip);
+            using var request = scorer.CreateRequest(100);
+            request.Load(rows);
+            scorer.Score(request);
+            Assert.Equal(Rows.Column(scored, "LeafIndicators"), request.GetOutput<float>("LeafIndicators").ToArray());
+            var ids = scored.Schema["LeafIds"];
+            var expectedIds = new List<uint>();
+            using (var cursor = scored.GetRowCursor(new[] { ids }))
+            {
+                var getter = cursor.GetGetter<VBuffer<uint>>(ids);
+                VBuffer<uint> v = default;
+                while (cursor.MoveNext())
+                {
+                    getter(ref v);
+                    expectedIds.AddRange(v.DenseValues());
+                }
+            }
+            Assert.Equal(expectedIds, request.GetOutput<uint>("LeafIds").ToArray());
             (loaded as IDisposable)?.Dispose();
         }
     }
