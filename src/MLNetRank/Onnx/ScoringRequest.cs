@@ -372,11 +372,12 @@ namespace MLNetRank.Onnx
         }
 
         /// <summary>
-        /// The values of network output <paramref name="column"/> for rows <c>0..Count-1</c> after <see cref="RequestScorer.Score"/>,
+        /// The values of output <paramref name="column"/> (a network output, or a column added after the last network; see
+        /// <see cref="RequestScorer.OutputColumns"/>) for rows <c>0..Count-1</c> after <see cref="RequestScorer.Score"/>,
         /// row-major (<c>Count x width</c>, see <see cref="GetOutputWidth"/>). The span is this request's buffer: the next
         /// <see cref="RequestScorer.Score"/> overwrites it.
         /// </summary>
-        /// <typeparam name="T">The output's element type (<see cref="float"/> for float outputs).</typeparam>
+        /// <typeparam name="T">The output's raw item type (<see cref="float"/> for float outputs, <see cref="uint"/> for keys).</typeparam>
         /// <param name="column">Output name (see <see cref="RequestScorer.OutputColumns"/>).</param>
         public ReadOnlySpan<T> GetOutput<T>(string column)
         {
@@ -442,7 +443,7 @@ namespace MLNetRank.Onnx
         private InputBuffer Output(string column)
         {
             if (column is null || !_outputs.TryGetValue(column, out var b))
-                throw new ArgumentException($"'{column}' is not a network output; outputs: {string.Join(", ", _outputs.Keys)}.", nameof(column));
+                throw new ArgumentException($"'{column}' is not an output of the scorer; outputs: {string.Join(", ", _outputs.Keys)}.", nameof(column));
             return b;
         }
     }
