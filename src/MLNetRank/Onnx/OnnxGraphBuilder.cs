@@ -51,8 +51,9 @@ namespace MLNetRank.Onnx
 
         private sealed class Node
         {
-            public Node(string opType, string name, string[] inputs, string[] outputs, OnnxAttribute[] attributes)
+            public Node(string opType, string name, string[] inputs, string[] outputs, OnnxAttribute[] attributes, string domain = "")
             {
+                Domain = domain;
                 OpType = opType;
                 Name = name;
                 Inputs = inputs;
@@ -60,6 +61,7 @@ namespace MLNetRank.Onnx
                 Attributes = attributes;
             }
 
+            public string Domain { get; }
             public string OpType { get; }
             public string Name { get; }
             public string[] Inputs { get; }
@@ -73,6 +75,7 @@ namespace MLNetRank.Onnx
         private readonly List<Node> _nodes = new List<Node>();
         private readonly List<KeyValuePair<string, string>> _metadata = new List<KeyValuePair<string, string>>();
         private readonly HashSet<string> _defined = new HashSet<string>(StringComparer.Ordinal);
+        private readonly Dictionary<string, long> _opsets = new Dictionary<string, long>(StringComparer.Ordinal);
         private readonly Dictionary<string, int> _counters = new Dictionary<string, int>(StringComparer.Ordinal);
 
         /// <summary>Creates an empty graph.</summary>
@@ -200,6 +203,38 @@ namespace MLNetRank.Onnx
         /// <param name="attributes">Attributes.</param>
         /// <returns>The first output name.</returns>
         public string AddNode(string opType, string[] inputs, string[] outputs, params OnnxAttribute[] attributes)
+            => AddNodeCore("", opType, inputs, outputs, attributes);
+
+        /// <summary>
+        /// Imports operator set <paramref name="domain"/> at <paramref name="version"/> (e.g. <c>ai.onnx.ml</c>, 3) so that
+        /// <see cref="AddNodeInDomain"/> can use its operators. The default domain is always imported at <see cref="OpsetVersion"/>.
+        /// </summary>
+        /// <param name="domain">The operator set domain.</param>
+        /// <param name="version">Its version.</param>
+        public void ImportOpset(string domain, long version)
+        {
+            if (string.IsNullOrEmpty(domain) || domain == "ai.onnx")
+                throw new ArgumentException($"The default domain is imported at opset {OpsetVersion}; name another domain, e.g. ai.onnx.ml.", nameof(domain));
+            if (version <= 0)
+                throw new ArgumentOutOfRangeException(nameof(version), $"Opset version must be positive; got {version}.");
+            _opsets[domain] = version;
+        }
+
+        /// <summary>Adds a node of operator set <paramref name="domain"/> (imported with <see cref="ImportOpset"/>), e.g. <c>ai.onnx.ml</c>'s <c>LabelEncoder</c>.</summary>
+        /// <param name="domain">The operator's domain.</param>
+        /// <param name="opType">The operator.</param>
+        /// <param name="inputs">Input tensor names.</param>
+        /// <param name="outputs">Output tensor names (at least one).</param>
+        /// <param name="attributes">Attributes.</param>
+        /// <returns>The first output name.</returns>
+        public string AddNodeInDomain(string domain, string opType, string[] inputs, string[] outputs, params OnnxAttribute[] attributes)
+        {
+            if (string.IsNullOrEmpty(domain) || !_opsets.ContainsKey(domain))
+                throw new InvalidOperationException($"Operator set '{domain}' is not imported: call ImportOpset(\"{domain}\", version) first.");
+            return AddNodeCore(domain, opType, inputs, outputs, attributes);
+        }
+
+        private string AddNodeCore(string domain, string opType, string[] inputs, string[] outputs, OnnxAttribute[] attributes)
         {
             if (string.IsNullOrWhiteSpace(opType))
                 throw new ArgumentException("A node needs an operator type.", nameof(opType));
@@ -222,7 +257,7 @@ namespace MLNetRank.Onnx
                 throw new ArgumentException($"Node {nodeName} ({opType}) has attribute '{dup.Key}' twice.", nameof(attributes));
             foreach (var output in outputs)
                 Define(output, $"output of node {nodeName} ({opType})");
-            _nodes.Add(new Node(opType, nodeName, inputs.ToArray(), outputs.ToArray(), attributes.ToArray()));
+            _nodes.Add(new Node(opType, nodeName, inputs.ToArray(), outputs.ToArray(), attributes.ToArray(), domain));
             return outputs[0];
         }
 
@@ -291,6 +326,13 @@ namespace MLNetRank.Onnx
             opset.WriteString(1, "");
             opset.WriteInt64(2, OpsetVersion);
             model.WriteMessage(8, opset);
+            foreach (var kv in _opsets)
+            {
+                var extra = new ProtoWriter();
+                extra.WriteString(1, kv.Key);
+                extra.WriteInt64(2, kv.Value);
+                model.WriteMessage(8, extra);
+            }
             foreach (var kv in _metadata)
             {
                 var entry = new ProtoWriter();
@@ -724,6 +766,12 @@ namespace MLNetRank.Onnx
 
         private static ProtoWriter ValueInfoProto(ValueInfo v) => OnnxModelProto.ValueInfo(new OnnxTensorSpec(v.Name, v.ElementType, v.Dims!));
 
-        private static ProtoWriter NodeProto(Node n) => OnnxModelProto.Node(n.OpType, n.Inputs, n.Outputs, n.Name, n.Attributes);
+        private static ProtoWriter NodeProto(Node n)
+        {
+            var w = OnnxModelProto.Node(n.OpType, n.Inputs, n.Outputs, n.Name, n.Attributes);
+            if (n.Domain.Length > 0)
+                w.WriteString(7, n.Domain); // NodeProto.domain = 7
+            return w;
+        }
     }
 }

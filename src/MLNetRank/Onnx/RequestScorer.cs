@@ -36,7 +36,7 @@ namespace MLNetRank.Onnx
     /// with no allocation per row, computing only the columns later stages read; where a network reads request columns
     /// or another network's outputs, those buffers are its input tensors and nothing is copied. A network input with a
     /// variable (sequence) dimension is batched per group of rows of equal length (exact, no padding). Transforms after
-    /// the last network are not applied (<see cref="SkippedTransformCount"/>): the outputs are the networks' outputs.</para>
+    /// the last network also run row by row; <see cref="OutputColumns"/> lists what a request can read.</para>
     /// <para>The scorer is thread-safe: one <see cref="ScoringRequest"/> per concurrent caller (<see cref="CreateRequest"/>).</para>
     /// <code>
     /// using var scorer = RequestScorer.Open("model.zip");
@@ -53,14 +53,26 @@ namespace MLNetRank.Onnx
         private readonly object _positionLock = new object();
         private long _nextPosition;
 
-        private RequestScorer(DataViewSchema inputSchema, ScoringStage[] stages, int skipped)
+        private RequestScorer(DataViewSchema inputSchema, ScoringStage[] stages, ITransformer? tail, DataViewSchema tailInputSchema)
         {
             InputSchema = inputSchema;
             Stages = stages;
-            SkippedTransformCount = skipped;
+            Tail = tail;
+            TailInputSchema = tailInputSchema;
 
             // Backward pass: which columns each segment must compute, and which the request must carry.
             var needed = new HashSet<string>(StringComparer.Ordinal);
+            if (tail != null)
+            {
+                // The transforms after the last network: their visible, fixed-size new columns are outputs too.
+                var mapper = tail.GetRowToRowMapper(tailInputSchema);
+                var producedNames = ScoringStage.ProducedNames(tail, tailInputSchema);
+                var produced = mapper.OutputSchema.Where(c => !c.IsHidden && producedNames.Contains(c.Name) && IsFixedSize(c.Type)).ToArray();
+                TailProduced = produced.Select(c => c.Name).ToArray();
+                TailOutputColumns = produced.Select(c => ScoringStage.ColumnOf(c.Name, c.Type)).ToArray();
+                TailInputs = mapper.GetDependencies(produced).Select(c => c.Name).Distinct(StringComparer.Ordinal).ToArray();
+                needed.UnionWith(TailInputs);
+            }
             for (int k = stages.Length - 1; k >= 0; k--)
             {
                 var stage = stages[k];
@@ -71,15 +83,23 @@ namespace MLNetRank.Onnx
                     var mapper = stage.CreateMapper();
                     var columns = needed.Select(n => mapper.OutputSchema.GetColumnOrNull(n)
                         ?? throw new InvalidDataException($"No column '{n}' reaches the input of ONNX network {k + 1}.")).ToArray();
-                    stage.Produced = columns.Where(c => c.Index >= stage.SchemaBefore.Count).Select(c => c.Name).ToArray();
+                    var producedNames = ScoringStage.ProducedNames(stage.Segment, stage.SchemaBefore);
+                    stage.Produced = columns.Where(c => producedNames.Contains(c.Name)).Select(c => c.Name).ToArray();
                     var before = new HashSet<string>(mapper.GetDependencies(columns).Select(c => c.Name), StringComparer.Ordinal);
-                    before.UnionWith(columns.Where(c => c.Index < stage.SchemaBefore.Count).Select(c => c.Name));
+                    before.UnionWith(columns.Where(c => !producedNames.Contains(c.Name)).Select(c => c.Name));
                     stage.SegmentInputs = before.ToArray();
                     needed = before;
                 }
                 else
                     stage.SegmentInputs = needed.ToArray();
             }
+            var outputs = new Dictionary<string, RequestColumn>(StringComparer.Ordinal);
+            foreach (var stage in stages)
+                for (int i = 0; i < stage.Outputs.Length; i++)
+                    outputs[stage.OutputNames[i]] = ScoringStage.ColumnOf(stage.OutputNames[i], stage.OutputColumnTypes[i]);
+            foreach (var c in TailOutputColumns)
+                outputs[c.Name] = c;
+            OutputColumns = outputs.Values.ToArray();
             RequestColumns = needed.OrderBy(n => n, StringComparer.Ordinal).Select(n =>
             {
                 var col = inputSchema.GetColumnOrNull(n)
@@ -195,27 +215,35 @@ namespace MLNetRank.Onnx
                     (t as IDisposable)?.Dispose();
                 throw;
             }
-            // The networks' own OnnxTransformers and the skipped suffix are not used (each stage has its own session).
+            // The networks' own OnnxTransformers are not used (each stage has its own session).
             foreach (int i in networks)
                 (flat[i] as IDisposable)?.Dispose();
-            for (int i = networks[^1] + 1; i < flat.Count; i++)
-                (flat[i] as IDisposable)?.Dispose();
-
+            var tailTransforms = flat.Skip(networks[^1] + 1).ToArray();
             RequestScorer scorer;
             try
             {
-                scorer = new RequestScorer(inputSchema, stages.ToArray(), flat.Count - networks[^1] - 1);
+                ITransformer? tail = null;
+                if (tailTransforms.Length > 0)
+                {
+                    tail = new TransformerChain<ITransformer>(tailTransforms);
+                    if (!tail.IsRowToRowMapper)
+                        throw new NotSupportedException("A transform after the last ONNX network is not a row-to-row mapper; the request scorer cannot apply it.");
+                }
+                var lastOutput = flat[networks[^1]].GetOutputSchema(stages[^1].SegmentOutputSchema);
+                scorer = new RequestScorer(inputSchema, stages.ToArray(), tail, lastOutput);
             }
             catch
             {
                 foreach (var stage in stages)
                     stage.Dispose();
+                foreach (var t in tailTransforms)
+                    (t as IDisposable)?.Dispose();
                 throw;
             }
             using (var log = new Common.RankerLog(context, "Onnx"))
-                log.Info($"Request scorer on {source}: {stages.Count} ONNX network(s); the last has inputs [{string.Join("; ", scorer.NetworkInputs)}], " +
-                         $"outputs [{string.Join("; ", scorer.NetworkOutputs)}]; {flat.Count - networks.Length - scorer.SkippedTransformCount} ML.NET transform(s) " +
-                         $"before it, {scorer.SkippedTransformCount} after it not applied; {options.IntraOpNumThreads} intra-op thread(s).");
+                log.Info($"Request scorer on {source}: {stages.Count} ONNX network(s) run batched, {flat.Count - networks.Length} ML.NET transform(s) run row by row; " +
+                         $"request columns [{string.Join("; ", scorer.RequestColumns)}], outputs [{string.Join("; ", scorer.OutputColumns)}]; " +
+                         $"{options.IntraOpNumThreads} intra-op thread(s).");
             return scorer;
         }
 
@@ -246,10 +274,30 @@ namespace MLNetRank.Onnx
         /// <summary>True when anything runs before the last network: ML.NET transforms (row by row, through ML.NET's row mapper) or other networks.</summary>
         public bool HasPrefix => Stages.Length > 1 || Stages[0].Segment != null;
 
-        /// <summary>The number of transforms after the last network in the saved chain; the scorer does not apply them.</summary>
-        public int SkippedTransformCount { get; }
+        /// <summary>
+        /// What <see cref="ScoringRequest.GetOutput{T}"/> can read: every network's outputs, and the visible known-size columns that
+        /// the transforms after the last network add (e.g. a renamed score, an <c>Expression</c>, GBDT leaf ids).
+        /// </summary>
+        public IReadOnlyList<RequestColumn> OutputColumns { get; }
 
         internal ScoringStage[] Stages { get; }
+        internal ITransformer? Tail { get; }
+        internal DataViewSchema TailInputSchema { get; }
+        internal string[] TailProduced { get; } = Array.Empty<string>();
+        internal string[] TailInputs { get; } = Array.Empty<string>();
+        private RequestColumn[] TailOutputColumns { get; } = Array.Empty<RequestColumn>();
+
+        internal IRowToRowMapper CreateTailMapper() => Tail!.GetRowToRowMapper(TailInputSchema);
+
+        private static bool IsFixedSize(DataViewType type)
+        {
+            if (type is VectorDataViewType v && !v.IsKnownSize)
+                return false;
+            var raw = (type is VectorDataViewType vt ? vt.ItemType : type).RawType;
+            return raw == typeof(float) || raw == typeof(double) || raw == typeof(int) || raw == typeof(long) || raw == typeof(uint)
+                || raw == typeof(ulong) || raw == typeof(short) || raw == typeof(ushort) || raw == typeof(byte) || raw == typeof(sbyte)
+                || raw == typeof(bool) || raw == typeof(ReadOnlyMemory<char>);
+        }
 
         /// <summary>A request of up to <paramref name="capacity"/> rows, with its own reusable buffers.</summary>
         /// <param name="capacity">The most candidates a request will hold.</param>
@@ -297,6 +345,18 @@ namespace MLNetRank.Onnx
                 }
                 run.Execute(_runOptions, n);
             }
+            if (request.TailLoaders.Length > 0)
+            {
+                var row = request.TailRow!;
+                var loaders = request.TailLoaders;
+                for (int r = 0; r < n; r++)
+                {
+                    row.Index = r;
+                    row.RowPosition = position + r;
+                    for (int k = 0; k < loaders.Length; k++)
+                        loaders[k](r);
+                }
+            }
         }
 
         /// <summary>
@@ -311,8 +371,8 @@ namespace MLNetRank.Onnx
             if (data is null)
                 throw new ArgumentNullException(nameof(data));
             using var request = CreateRequest(batchSize);
-            var last = Stages[^1];
-            var chunks = last.Outputs.Select(_ => new List<Array>()).ToArray();
+            var columns = OutputColumns;
+            var chunks = columns.Select(_ => new List<Array>()).ToArray();
             long rows = 0;
             using (var reader = request.OpenReader(data))
             {
@@ -326,9 +386,9 @@ namespace MLNetRank.Onnx
                     rows += request.Count;
                     for (int k = 0; k < chunks.Length; k++)
                     {
-                        var buffer = request.Runs[^1].Outputs[k];
-                        var copy = Array.CreateInstance(last.OutputTypes[k], request.Count * buffer.Width);
-                        Array.Copy(buffer.Array, copy, copy.Length);
+                        var source = request.OutputArray(columns[k].Name);
+                        var copy = Array.CreateInstance(columns[k].RawItemType, request.Count * columns[k].ValuesPerRow);
+                        Array.Copy(source, copy, copy.Length);
                         chunks[k].Add(copy);
                     }
                 }
@@ -336,14 +396,14 @@ namespace MLNetRank.Onnx
             var result = new Dictionary<string, Array>(StringComparer.Ordinal);
             for (int k = 0; k < chunks.Length; k++)
             {
-                var all = Array.CreateInstance(last.OutputTypes[k], checked((int)(rows * request.Runs[^1].Outputs[k].Width)));
+                var all = Array.CreateInstance(columns[k].RawItemType, checked((int)(rows * columns[k].ValuesPerRow)));
                 int offset = 0;
                 foreach (var chunk in chunks[k])
                 {
                     Array.Copy(chunk, 0, all, offset, chunk.Length);
                     offset += chunk.Length;
                 }
-                result[last.Outputs[k].Name] = all;
+                result[columns[k].Name] = all;
             }
             return result;
         }
@@ -353,6 +413,9 @@ namespace MLNetRank.Onnx
         {
             foreach (var stage in Stages)
                 stage.Dispose();
+            if (Tail is IEnumerable<ITransformer> tail)
+                foreach (var t in tail)
+                    (t as IDisposable)?.Dispose();
             _runOptions.Dispose();
         }
     }

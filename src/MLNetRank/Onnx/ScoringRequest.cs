@@ -19,7 +19,7 @@ namespace MLNetRank.Onnx
     public sealed class ScoringRequest : IDisposable
     {
         private readonly Dictionary<string, InputBuffer> _inputs;
-        private readonly Dictionary<string, TensorBuffer> _outputs;
+        private readonly Dictionary<string, InputBuffer> _outputs;
         private int _count;
         private bool _disposed;
 
@@ -79,11 +79,30 @@ namespace MLNetRank.Onnx
                 throw;
             }
             Runs = runs.ToArray();
-            _outputs = new Dictionary<string, TensorBuffer>(StringComparer.Ordinal);
-            foreach (var run in Runs)
-                foreach (var o in run.Outputs)
-                    _outputs[o.Spec.Name] = o;
+            _outputs = new Dictionary<string, InputBuffer>(StringComparer.Ordinal);
+            foreach (var stage in scorer.Stages)
+                foreach (var name in stage.OutputNames)
+                    _outputs[name] = store[name];
+            if (scorer.Tail != null && scorer.TailProduced.Length > 0)
+            {
+                TailRow = new RequestRow(scorer.TailInputSchema, scorer.TailInputs.Select(n => store.TryGetValue(n, out var b) ? b
+                    : throw new InvalidOperationException($"Column '{n}', read after the last ONNX network, is not available to the request scorer.")));
+                var mapper = scorer.CreateTailMapper();
+                var produced = scorer.TailProduced.Select(n => mapper.OutputSchema[n]).ToArray();
+                var mapped = mapper.GetRow(TailRow, produced);
+                var computed = produced.Select(c => InputBuffer.Create(ScoringStage.ColumnOf(c.Name, c.Type), capacity)).ToArray();
+                TailLoaders = computed.Select((b, i) => b.MakeLoader(mapped, produced[i])).ToArray();
+                foreach (var b in computed)
+                    _outputs[b.Column.Name] = b;
+            }
         }
+
+        internal RequestRow? TailRow { get; }
+
+        internal Action<int>[] TailLoaders { get; } = Array.Empty<Action<int>>();
+
+        /// <summary>The flat array of output column <paramref name="name"/> (rows x width).</summary>
+        internal Array OutputArray(string name) => _outputs[name].FlatArray!;
 
         private static InputBuffer Stored(Dictionary<string, InputBuffer> store, string name, ScoringStage stage)
             => store.TryGetValue(name, out var b) ? b
@@ -272,6 +291,8 @@ namespace MLNetRank.Onnx
                 variable.Set(row, values);
                 return;
             }
+            if (buffer.Column.IsVariableSize)
+                throw new ArgumentException($"Column '{column}' stores {buffer.Column.RawItemType.Name} values ({buffer.Column.Type}); got {typeof(T).Name}.", nameof(column));
             var b = Fixed<T>(column, row);
             if (values.Length != b.Width)
                 throw new ArgumentException($"Column '{column}' holds {b.Width} values per row; got {values.Length}.", nameof(values));
@@ -351,23 +372,24 @@ namespace MLNetRank.Onnx
         }
 
         /// <summary>
-        /// The values of network output <paramref name="column"/> for rows <c>0..Count-1</c> after <see cref="RequestScorer.Score"/>,
+        /// The values of output <paramref name="column"/> (a network output, or a column added after the last network; see
+        /// <see cref="RequestScorer.OutputColumns"/>) for rows <c>0..Count-1</c> after <see cref="RequestScorer.Score"/>,
         /// row-major (<c>Count x width</c>, see <see cref="GetOutputWidth"/>). The span is this request's buffer: the next
         /// <see cref="RequestScorer.Score"/> overwrites it.
         /// </summary>
-        /// <typeparam name="T">The output's element type (<see cref="float"/> for float outputs).</typeparam>
-        /// <param name="column">Output name (see <see cref="RequestScorer.NetworkOutputs"/>).</param>
+        /// <typeparam name="T">The output's raw item type (<see cref="float"/> for float outputs, <see cref="uint"/> for keys).</typeparam>
+        /// <param name="column">Output name (see <see cref="RequestScorer.OutputColumns"/>).</param>
         public ReadOnlySpan<T> GetOutput<T>(string column)
         {
             var b = Output(column);
-            if (b.Array is not T[] data)
-                throw new ArgumentException($"Output '{column}' holds {b.Spec.ElementType}, not {typeof(T).Name}.", nameof(column));
-            return new ReadOnlySpan<T>(data, 0, Count * b.Width);
+            if (b is not FixedBuffer<T> f)
+                throw new ArgumentException($"Output '{column}' holds {b.Column.RawItemType.Name} values ({b.Column.Type}), not {typeof(T).Name}.", nameof(column));
+            return new ReadOnlySpan<T>(f.Data, 0, Count * f.Width);
         }
 
-        /// <summary>The number of values per row of network output <paramref name="column"/>.</summary>
+        /// <summary>The number of values per row of output <paramref name="column"/>.</summary>
         /// <param name="column">Output name.</param>
-        public int GetOutputWidth(string column) => Output(column).Width;
+        public int GetOutputWidth(string column) => Output(column).Column.ValuesPerRow;
 
         /// <summary>Releases the ONNX Runtime values of this request.</summary>
         public void Dispose()
@@ -418,10 +440,10 @@ namespace MLNetRank.Onnx
                 throw new ArgumentOutOfRangeException(nameof(row), $"Row {row} is outside the request's capacity [0, {Capacity}).");
         }
 
-        private TensorBuffer Output(string column)
+        private InputBuffer Output(string column)
         {
             if (column is null || !_outputs.TryGetValue(column, out var b))
-                throw new ArgumentException($"'{column}' is not a network output; outputs: {string.Join(", ", _outputs.Keys)}.", nameof(column));
+                throw new ArgumentException($"'{column}' is not an output of the scorer; outputs: {string.Join(", ", _outputs.Keys)}.", nameof(column));
             return b;
         }
     }

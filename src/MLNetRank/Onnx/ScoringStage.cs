@@ -96,6 +96,26 @@ namespace MLNetRank.Onnx
 
         public IRowToRowMapper CreateMapper() => Segment!.GetRowToRowMapper(SchemaBefore);
 
+        /// <summary>
+        /// The names of the columns that the transforms of <paramref name="chain"/> compute (each ML.NET row-to-row transform
+        /// appends its columns to its input schema; a column it replaces is appended under the same name). Indices in the
+        /// chain's final schema cannot tell this, since a <c>DropColumns</c> renumbers the columns after it.
+        /// </summary>
+        internal static HashSet<string> ProducedNames(ITransformer chain, DataViewSchema input)
+        {
+            var names = new HashSet<string>(StringComparer.Ordinal);
+            var transforms = chain as IEnumerable<ITransformer> ?? new[] { chain };
+            var schema = input;
+            foreach (var t in transforms)
+            {
+                var output = t.GetOutputSchema(schema);
+                for (int i = schema.Count; i < output.Count; i++)
+                    names.Add(output[i].Name);
+                schema = output;
+            }
+            return names;
+        }
+
         public void Dispose()
         {
             Session.Dispose();

@@ -353,5 +353,19 @@ namespace MLNetRank.Tests.Onnx
             Close(ln, r.Floats["ln"], 1e-4);
             Assert.Equal(Enumerable.Repeat(7f, 8).ToArray(), r.Floats["expand"]);
         }
+
+        [Fact]
+        public void NodesOfAnotherOperatorSetNeedItsImport()
+        {
+            var g = new OnnxGraphBuilder();
+            g.AddInput("X", new long[] { -1, 3 });
+            Assert.Throws<InvalidOperationException>(() => g.AddNodeInDomain("ai.onnx.ml", "Binarizer", new[] { "X" }, new[] { "B" }));
+            g.ImportOpset("ai.onnx.ml", 3);
+            g.AddNodeInDomain("ai.onnx.ml", "Binarizer", new[] { "X" }, new[] { "B" }, OnnxAttribute.Float("threshold", 0.5f));
+            g.AddOutput("B", new long[] { -1, 3 });
+            var r = OrtRunner.Run(g.ToBytes(), ("X", new[] { 0.2f, 0.5f, 0.9f, -1f, 3f, 0.51f }, new long[] { 2, 3 }));
+            Assert.Equal(new[] { 0f, 0f, 1f, 0f, 1f, 1f }, r.Floats["B"]);
+            Assert.Throws<ArgumentException>(() => g.ImportOpset("", 17));
+        }
     }
 }

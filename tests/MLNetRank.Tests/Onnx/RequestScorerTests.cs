@@ -69,7 +69,7 @@ namespace MLNetRank.Tests.Onnx
 
             using var scorer = RequestScorer.Open(zip);
             Assert.False(scorer.HasPrefix);
-            Assert.Equal(0, scorer.SkippedTransformCount);
+            Assert.Equal(Outputs, scorer.OutputColumns.Select(c => c.Name));
             Assert.Equal(new[] { "Features", "UserId" }, scorer.RequestColumns.Select(c => c.Name).OrderBy(n => n));
             Assert.Equal(typeof(uint), scorer.RequestColumns.Single(c => c.Name == "UserId").RawItemType);
             using var request = scorer.CreateRequest(64);
@@ -459,7 +459,7 @@ namespace MLNetRank.Tests.Onnx
             using var scorer = RequestScorer.Open(zip);
             Assert.Equal(2, scorer.NetworkCount);
             Assert.True(scorer.HasPrefix);
-            Assert.Equal(1, scorer.SkippedTransformCount);
+            Assert.Equal(new[] { "Hidden", "Score" }, scorer.OutputColumns.Select(c => c.Name)); // DropColumns("Z") adds nothing
             Assert.Equal(new[] { "Extra", "Features", "UserId" }, scorer.RequestColumns.Select(c => c.Name));
             using var request = scorer.CreateRequest(32);
             request.Load(data);
@@ -540,6 +540,124 @@ namespace MLNetRank.Tests.Onnx
                 Assert.True(Math.Abs(expectedSame[i] - same[i]) <= 1e-6);
             var bad = Assert.Throws<ArgumentException>(() => request.SetValue("Seq", 0, 1u));
             Assert.Contains("variable-size", bad.Message);
+        }
+
+        public sealed class MultiTaskRow
+        {
+            [VectorType(6)] public float[] Features { get; set; } = new float[6];
+            public uint UserId { get; set; }
+            public uint LiveId { get; set; }
+            [VectorType] public uint[] LiveSeq { get; set; } = Array.Empty<uint>();
+        }
+
+        private sealed class MultiTaskExpected
+        {
+            public MultiTaskRow[] Rows { get; set; } = Array.Empty<MultiTaskRow>();
+            public string[] Columns { get; set; } = Array.Empty<string>();
+            public float[][] Values { get; set; } = Array.Empty<float[]>();
+        }
+
+        [Fact]
+        public void ScoresAMultiTaskModelTrainedByMLNetRankTorchExactly()
+        {
+            // The multi-task zip (TorchSharp-trained MMoE-style network exported to ONNX, with ML.NET transforms before it and
+            // a variable-length LiveSeq input) that the serving tests load, with the scores of the training process.
+            string fixtures = Path.Combine(MLNetRank.TestSupport.TestData.RepoRoot() ?? throw new InvalidOperationException("repository root not found"),
+                "tests", "MLNetRank.Serving.Tests", "Fixtures");
+            string zip = Path.Combine(fixtures, "multitask.zip");
+            Assert.True(File.Exists(zip), $"fixture {zip} is missing (written by MLNetRank.Torch.Tests' ServingFixtureTests)");
+            var expected = System.Text.Json.JsonSerializer.Deserialize<MultiTaskExpected>(File.ReadAllText(Path.Combine(fixtures, "multitask-expected.json")))!;
+            var ml = new MLContext(seed: 1);
+            var data = ml.Data.LoadFromEnumerable(expected.Rows);
+
+            using var scorer = RequestScorer.Open(zip);
+            Assert.Contains(scorer.RequestColumns, c => c.Name == "LiveSeq" && c.IsVariableSize);
+            using var request = scorer.CreateRequest(expected.Rows.Length);
+            request.Load(data);
+            scorer.Score(request);
+            var loaded = ml.Model.Load(zip, out _);
+            var scored = loaded.Transform(data);
+            for (int c = 0; c < expected.Columns.Length; c++)
+            {
+                var name = expected.Columns[c];
+                var actual = request.GetOutput<float>(name).ToArray();
+                Assert.Equal(expected.Values[c], actual);
+                Assert.Equal(Rows.Column(scored, name), actual);
+            }
+            (loaded as IDisposable)?.Dispose();
+        }
+
+        [Fact]
+        public void AppliesTheTransformsAfterTheLastNetwork()
+        {
+            var ml = new MLContext(seed: 1);
+            var net = TinyRanker.Create(91);
+            var rows = Rows.Make(20, 92);
+            var data = ml.Data.LoadFromEnumerable(rows);
+            var pipeline = ml.Ranker().Transforms.ApplyOnnxNetwork(net.Build())
+                .Append(ml.Transforms.Concatenate("Both", "ClickProbability", "BuyProbability"))
+                .Append(ml.Transforms.CopyColumns("Final", "ClickScore"))
+                .Append(ml.Transforms.DropColumns("ClickScore"));
+            string zip = TempZip();
+            using (var model = pipeline.Fit(data))
+            {
+                ml.Model.Save(model, data.Schema, zip);
+                foreach (var t in model)
+                    (t as IDisposable)?.Dispose();
+            }
+            var loaded = new MLContext(seed: 2).Model.Load(zip, out _);
+            var scored = loaded.Transform(data);
+            using var scorer = RequestScorer.Open(zip);
+            Assert.Contains(scorer.OutputColumns, c => c.Name == "Both" && c.ValuesPerRow == 2);
+            Assert.Contains(scorer.OutputColumns, c => c.Name == "Final");
+            using var request = scorer.CreateRequest(20);
+            request.Load(data);
+            scorer.Score(request);
+            Assert.Equal(Rows.Column(scored, "Both"), request.GetOutput<float>("Both").ToArray());
+            Assert.Equal(Rows.Column(scored, "Final"), request.GetOutput<float>("Final").ToArray());
+            Assert.Equal(2, request.GetOutputWidth("Both"));
+            var all = scorer.ScoreAll(data, 8);
+            Assert.Equal(Rows.Column(scored, "Both"), Assert.IsType<float[]>(all["Both"]));
+            (loaded as IDisposable)?.Dispose();
+        }
+
+        [Fact]
+        public void ScoresAGbdtLeafEncodingLikeTheMlNetPath()
+        {
+            // EncodeGbdtLeaves saves an ONNX tree graph followed by ML.NET transforms that shape its leaf columns.
+            const int f = 5;
+            var ml = new MLContext(seed: 7);
+            var train = MLNetRank.Tests.Gbdt.GbdtTestData.Load(ml, MLNetRank.Tests.Gbdt.GbdtTestData.Rows(600, f, seed: 8, nanRate: 0.1), f);
+            string zip = TempZip();
+            using (var model = ml.Ranker().Transforms.EncodeGbdtLeaves(new MLNetRank.Gbdt.GbdtLeafEncodingOptions
+            {
+                Trainer = MLNetRank.Gbdt.GbdtLeafTrainer.LightGbm, IndicatorColumnName = "LeafIndicators", NumberOfTrees = 6, NumberOfLeaves = 7,
+                MinimumExampleCountPerLeaf = 5,
+            }).Fit(train))
+                ml.Model.Save(model, train.Schema, zip);
+            var rows = MLNetRank.Tests.Gbdt.GbdtTestData.Load(ml, MLNetRank.Tests.Gbdt.GbdtTestData.StressRows(100, f, seed: 9), f);
+            var loaded = new MLContext(seed: 2).Model.Load(zip, out _);
+            var scored = loaded.Transform(rows);
+
+            using var scorer = RequestScorer.Open(zip);
+            using var request = scorer.CreateRequest(100);
+            request.Load(rows);
+            scorer.Score(request);
+            Assert.Equal(Rows.Column(scored, "LeafIndicators"), request.GetOutput<float>("LeafIndicators").ToArray());
+            var ids = scored.Schema["LeafIds"];
+            var expectedIds = new List<uint>();
+            using (var cursor = scored.GetRowCursor(new[] { ids }))
+            {
+                var getter = cursor.GetGetter<VBuffer<uint>>(ids);
+                VBuffer<uint> v = default;
+                while (cursor.MoveNext())
+                {
+                    getter(ref v);
+                    expectedIds.AddRange(v.DenseValues());
+                }
+            }
+            Assert.Equal(expectedIds, request.GetOutput<uint>("LeafIds").ToArray());
+            (loaded as IDisposable)?.Dispose();
         }
     }
 }
