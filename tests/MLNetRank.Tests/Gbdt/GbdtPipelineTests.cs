@@ -15,6 +15,33 @@ namespace MLNetRank.Tests.Gbdt
             public float Probability { get; set; }
         }
 
+        private sealed class In
+        {
+            [VectorType(4)]
+            public float[] Features { get; set; } = Array.Empty<float>();
+        }
+
+        private sealed class Out
+        {
+            public uint[] LeafIds { get; set; } = Array.Empty<uint>();
+        }
+
+        [Fact]
+        public void APredictionEngineScoresSingleRowsLikeTheEncoder()
+        {
+            var ml = new MLContext(seed: 141);
+            var data = GbdtTestData.Load(ml, GbdtTestData.Rows(400, 4, seed: 142), 4);
+            using var model = ml.Ranker().Transforms.EncodeGbdtLeaves(numberOfTrees: 6, numberOfLeaves: 5).Fit(data);
+            using var engine = ml.Model.CreatePredictionEngine<In, Out>(model);
+            var leaves = new int[6];
+            foreach (var row in GbdtTestData.StressRows(50, 4, seed: 143))
+            {
+                var ids = engine.Predict(new In { Features = row.Features }).LeafIds;
+                model.Encoder.Encode(row.Features, leaves);
+                Assert.Equal(leaves.Select(l => (uint)(l + 1)), ids);
+            }
+        }
+
         [Fact]
         public void AGbdtPlusLrPipelineSavesAndLoadsAsPlainMLNet()
         {
