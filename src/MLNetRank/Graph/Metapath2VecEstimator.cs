@@ -156,7 +156,8 @@ namespace MLNetRank.Graph
                 $"Walks: {trainer.Statistics.Walks} walks, {trainer.Statistics.TokensPerEpoch} tokens per epoch ({trainer.Statistics.WalkSeconds:F2}s).");
             trainer.Train((epoch, tokens, lr) => log.Progress(o.Progress,
                 new Metapath2VecProgress { Stage = "training", Epoch = epoch, Epochs = o.Epochs, TokensProcessed = tokens, LearningRate = lr, ElapsedSeconds = clock.Elapsed.TotalSeconds },
-                $"Epoch {epoch}/{o.Epochs}: {tokens} tokens, learning rate {lr:G4}, {clock.Elapsed.TotalSeconds:F2}s."));
+                $"Epoch {epoch}/{o.Epochs}: {tokens} tokens, learning rate {lr:G4}, {clock.Elapsed.TotalSeconds:F2}s."),
+                (epoch, tokens, lr) => log.Info($"Epoch {epoch}/{o.Epochs} in progress: {tokens} of {trainer.Statistics.TokensPerEpoch * (long)o.Epochs} tokens, learning rate {lr:G4}, {clock.Elapsed.TotalSeconds:F0}s."));
 
             // Per type: the nodes the walks visited, with their input vectors.
             var embeddings = new Dictionary<string, NodeEmbeddings>(StringComparer.Ordinal);

@@ -188,7 +188,10 @@ namespace MLNetRank.Graph
         }
 
         /// <summary>Trains; <paramref name="onEpoch"/> is called after each epoch with (epoch, tokens so far, learning rate).</summary>
-        public void Train(Action<int, long, float>? onEpoch, CancellationToken cancellation = default)
+        /// <param name="onEpoch">Called after each epoch with (epoch, tokens so far, learning rate).</param>
+        /// <param name="onTick">Called about every 10 s during multi-threaded epochs with (epoch, tokens so far, learning rate).</param>
+        /// <param name="cancellation">Checked between epochs.</param>
+        public void Train(Action<int, long, float>? onEpoch, Action<int, long, float>? onTick = null, CancellationToken cancellation = default)
         {
             if (Counts.Length == 0)
                 CountWalks();
@@ -269,7 +272,8 @@ namespace MLNetRank.Graph
                         workers[t].Start();
                     }
                     foreach (var w in workers)
-                        w.Join();
+                        while (!w.Join(10_000))
+                            onTick?.Invoke(epoch + 1, Volatile.Read(ref processed), Volatile.Read(ref alpha));
                 }
                 onEpoch?.Invoke(epoch + 1, Volatile.Read(ref processed), Volatile.Read(ref alpha));
             }

@@ -158,6 +158,31 @@ namespace MLNetRank.Tests.Graph
             }
         }
 
+        [Fact]
+        public void WorksInsideAPipelineThatSavesAndLoads()
+        {
+            var ml = new MLContext(1);
+            var data = GraphTestUtil.Rows(ml, (0, 1), (5, 4), (999, 3));
+            var pipeline = Estimator(ml, GraphTestUtil.Small("User-Live-User"))
+                .Append(ml.Transforms.Concatenate("Features", "UserEmbedding", "LiveEmbedding"));
+            var model = pipeline.Fit(data);
+            Assert.IsType<Metapath2VecTransformer>(model.First());
+            var path = Path.Combine(Path.GetTempPath(), $"m2v-pipe-{Guid.NewGuid():N}.zip");
+            try
+            {
+                ml.Model.Save(model, data.Schema, path);
+                var loaded = new MLContext(5).Model.Load(path, out _);
+                var expected = model.Transform(data).GetColumn<float[]>("Features").ToArray();
+                var actual = loaded.Transform(data).GetColumn<float[]>("Features").ToArray();
+                Assert.Equal(expected, actual);
+                Assert.All(actual, f => Assert.Equal(32, f.Length));
+            }
+            finally
+            {
+                File.Delete(path);
+            }
+        }
+
         private sealed class TextIdRow
         {
             public string Author { get; set; } = "";
