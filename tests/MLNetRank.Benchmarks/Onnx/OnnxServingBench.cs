@@ -84,6 +84,7 @@ namespace MLNetRank.Benchmarks.Onnx
             Console.WriteLine();
             Console.WriteLine($"Network: {spec.Experts} experts [{string.Join(",", spec.ExpertLayers)}] over {spec.DenseInputs} dense + {spec.Ids.Length}x{spec.EmbeddingDim} embeddings, " +
                               $"{spec.Tasks.Length} gates, towers [{string.Join(",", spec.TowerLayers)},1]; {flops / 1e6:F3} MFLOP/row; ONNX {onnx.Length / 1024} KiB.");
+            Console.WriteLine($"Load average at the start: {LoadAverage()}.");
             Console.WriteLine($"One-core sgemm at the start, 1024x1024x1024 on 1 ONNX Runtime thread: MatMul of two inputs {dynamicGflops:F1} GFLOPS, Gemm by a constant (pre-packed) weight {packedGflops:F1} GFLOPS.");
 
             // ML.NET Transform over all rows (OnnxTransformer: one ONNX Runtime call per row).
@@ -275,6 +276,7 @@ namespace MLNetRank.Benchmarks.Onnx
             }
             File.Delete(zip);
             var (dynamicEnd, packedEnd) = SgemmGflops();
+            Console.WriteLine($"Load average at the end: {LoadAverage()}.");
             Console.WriteLine($"One-core sgemm at the end: MatMul {dynamicEnd:F1} GFLOPS, pre-packed Gemm {packedEnd:F1} GFLOPS.");
             // Other processes can only slow a measurement down: the best figure is the roofline.
             gflops = Math.Max(gflops, Math.Max(dynamicEnd, packedEnd));
@@ -391,6 +393,18 @@ namespace MLNetRank.Benchmarks.Onnx
                 return 2.0 * n * n * n / best / 1e9;
             }
             return (Measure(dynamicGraph.ToBytes(), true), Measure(packedGraph.ToBytes(), false));
+        }
+
+        private static string LoadAverage()
+        {
+            try
+            {
+                return File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
+            }
+            catch (IOException)
+            {
+                return "n/a";
+            }
         }
 
         private static int Arg(string[] args, string name, int fallback)
