@@ -95,5 +95,55 @@ namespace MLNetRank.Evaluation
             }
             return Gini(exposure);
         }
+
+        // ------------------------------------------------------------------ AUC against known click probabilities
+
+        /// <summary>
+        /// The AUC a score would reach, in expectation, against labels drawn independently as Bernoulli(<paramref name="probabilities"/>):
+        /// Σ_{i≠j} p_i (1 − p_j) [s_i &gt; s_j + ½·(s_i = s_j)] / Σ_{i≠j} p_i (1 − p_j). On simulated data, with the true unbiased
+        /// click probability (e.g. the simulator's <c>TrueAttraction</c>), it measures how well a model ranks by the truth with
+        /// no label noise and no position bias.
+        /// </summary>
+        /// <param name="scores">Scores (finite).</param>
+        /// <param name="probabilities">True positive probabilities in [0, 1].</param>
+        /// <returns>The expected AUC; NaN when the denominator is 0 (e.g. every probability 0 or every probability 1).</returns>
+        public static double ExpectedAuc(ReadOnlySpan<float> scores, ReadOnlySpan<float> probabilities)
+        {
+            CheckLengths(scores.Length, probabilities.Length, nameof(probabilities));
+            CheckFinite(scores, nameof(scores));
+            for (int i = 0; i < probabilities.Length; i++)
+                if (!(probabilities[i] >= 0 && probabilities[i] <= 1))
+                    throw new ArgumentException($"probabilities[{i}] = {probabilities[i]}; expected a probability in [0, 1].", nameof(probabilities));
+            int n = scores.Length;
+            var order = new int[n];
+            for (int i = 0; i < n; i++)
+                order[i] = i;
+            var keys = scores.ToArray();
+            Array.Sort(keys, order);
+            double lowerNeg = 0, num = 0, totalPos = 0, totalNeg = 0, self = 0;
+            int g = 0;
+            while (g < n)
+            {
+                int e = g;
+                while (e < n && keys[e] == keys[g])
+                    e++;
+                double a = 0, b = 0, ab = 0;
+                for (int r = g; r < e; r++)
+                {
+                    double p = probabilities[order[r]];
+                    a += p;
+                    b += 1 - p;
+                    ab += p * (1 - p);
+                }
+                num += a * lowerNeg + 0.5 * (a * b - ab);
+                lowerNeg += b;
+                totalPos += a;
+                totalNeg += b;
+                self += ab;
+                g = e;
+            }
+            double den = totalPos * totalNeg - self;
+            return den > 0 ? num / den : double.NaN;
+        }
     }
 }

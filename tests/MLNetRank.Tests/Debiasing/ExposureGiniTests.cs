@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using MLNetRank.Evaluation;
 using Xunit;
 
@@ -36,6 +37,33 @@ namespace MLNetRank.Tests.Debiasing
             Assert.Equal(2.0 / 3.0, RankingMetrics.ExposureGini(new float[] { 0, 0, 1, 0, 1 }, groups, items, 1, new double[] { 1 }), 12);
             Assert.Throws<ArgumentOutOfRangeException>(() => RankingMetrics.ExposureGini(scores, groups, items, 0));
             Assert.Throws<ArgumentException>(() => RankingMetrics.ExposureGini(scores, groups, items, 2, new double[] { 1 }));
+        }
+
+        [Fact]
+        public void ExpectedAuc_MatchesThePairDefinition()
+        {
+            var rng = new Random(3);
+            var s = new float[40];
+            var p = new float[40];
+            for (int i = 0; i < 40; i++)
+            {
+                s[i] = rng.Next(8); // ties
+                p[i] = (float)rng.NextDouble();
+            }
+            double num = 0, den = 0;
+            for (int i = 0; i < 40; i++)
+                for (int j = 0; j < 40; j++)
+                {
+                    if (i == j) continue;
+                    double w = p[i] * (1.0 - p[j]);
+                    den += w;
+                    num += w * (s[i] > s[j] ? 1 : s[i] == s[j] ? 0.5 : 0);
+                }
+            Assert.Equal(num / den, RankingMetrics.ExpectedAuc(s, p), 10);
+            // 0/1 probabilities give the ordinary AUC
+            var y = p.Select(v => v > 0.5f).ToArray();
+            Assert.Equal(RankingMetrics.Auc(s, y), RankingMetrics.ExpectedAuc(s, y.Select(b => b ? 1f : 0f).ToArray()), 10);
+            Assert.Throws<ArgumentException>(() => RankingMetrics.ExpectedAuc(new float[] { 1 }, new float[] { 1.5f }));
         }
     }
 }
