@@ -21,30 +21,31 @@ namespace MLNetRank.Benchmarks.Debiasing
     {
         public string Name => "debias-simulator";
 
-        public string Description => "propensity recovery + naive vs IPS vs position-as-feature GBDT on the simulator (args: requests [eta] [trees])";
+        public string Description => "propensity recovery + naive vs IPS vs position-as-feature GBDT on the simulator (args: requests [eta] [trees] [policyPopularityWeight])";
 
         public int Run(string[] args)
         {
             long requests = args.Length > 0 ? long.Parse(args[0], CultureInfo.InvariantCulture) : 30000;
             double eta = args.Length > 1 ? double.Parse(args[1], CultureInfo.InvariantCulture) : 1.0;
             int trees = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 100;
-            var result = Evaluate(requests, eta, trees, seed: 42, log: Console.WriteLine);
+            double popularity = args.Length > 3 ? double.Parse(args[3], CultureInfo.InvariantCulture) : 0.5;
+            var result = Evaluate(requests, eta, trees, popularity, seed: 42, log: Console.WriteLine);
             return result.Count > 0 ? 0 : 1;
         }
 
         /// <summary>One model's figures on the test requests.</summary>
         public sealed record ModelFigures(string Name, double ExpectedAuc, double Ndcg10, double Gini3, double TrainSeconds);
 
-        public static List<ModelFigures> Evaluate(long requests, double eta, int trees, int seed, Action<string> log)
+        public static List<ModelFigures> Evaluate(long requests, double eta, int trees, double popularity, int seed, Action<string> log)
         {
             var ml = new MLContext(seed);
-            var sim = new LiveStreamSimulator(new LiveStreamSimulatorOptions { Seed = seed, RequestCount = requests, PositionBiasExponent = eta });
+            var sim = new LiveStreamSimulator(new LiveStreamSimulatorOptions { Seed = seed, RequestCount = requests, PositionBiasExponent = eta, PolicyPopularityWeight = popularity });
             long trainRequests = requests * 4 / 5;
             var train = ml.Data.Cache(sim.GetImpressions(ml, 0, trainRequests));
             var test = ml.Data.Cache(sim.GetImpressions(ml, trainRequests, requests - trainRequests));
             var truth = sim.World.TrueExaminationCurve;
             int k = truth.Count;
-            log($"simulator: {requests} requests x {k} positions, eta {eta}, randomized share {sim.Options.RandomizedShare}; train {trainRequests} requests, test {requests - trainRequests}");
+            log($"simulator: {requests} requests x {k} positions, eta {eta}, policy popularity weight {popularity}, randomized share {sim.Options.RandomizedShare}; train {trainRequests} requests, test {requests - trainRequests}");
 
             // ---- propensity recovery
             var sw = Stopwatch.StartNew();
