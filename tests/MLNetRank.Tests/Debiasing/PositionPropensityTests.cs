@@ -298,5 +298,35 @@ namespace MLNetRank.Tests.Debiasing
             Assert.True(em.Iterations > 1);
             Assert.NotNull(em.AbsoluteExamination);
         }
+
+        [Fact]
+        public void Em_ReportsProgress_AndIsDeterministic()
+        {
+            var ml = new MLContext(1);
+            var data = ml.Data.LoadFromEnumerable(BiasedLog(3000, new[] { 1.0, 0.6, 0.4 }, items: 60, seed: 2, out _));
+            var seen = new List<double>();
+            PositionPropensityTransformer Fit(IProgress<double>? p) => new MLContext(4).Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
+            {
+                Method = PropensityEstimationMethod.RegressionEm,
+                RelevanceGroupColumnName = "ItemId",
+                MaxPosition = 3,
+                BootstrapResamples = 3,
+                Progress = p,
+            }).Fit(data);
+            var a = Fit(new SyncProgress(seen));
+            var b = Fit(null);
+            Assert.Equal(a.Propensities, b.Propensities);
+            Assert.Equal(a.ConfidenceIntervals!.Select(i => i.Upper), b.ConfidenceIntervals!.Select(i => i.Upper));
+            Assert.Equal(4, seen.Count); // EM, then 3 resamples
+            Assert.Equal(1.0, seen[^1], 12);
+            Assert.True(seen.Zip(seen.Skip(1)).All(t => t.Second > t.First));
+        }
+
+        private sealed class SyncProgress : IProgress<double>
+        {
+            private readonly List<double> _values;
+            public SyncProgress(List<double> values) => _values = values;
+            public void Report(double value) => _values.Add(value);
+        }
     }
 }
