@@ -239,11 +239,11 @@ namespace MLNetRank.Benchmarks.Debiasing
             {
                 double m = results[name].Average();
                 double sdv = Math.Sqrt(results[name].Sum(v => (v - m) * (v - m)) / Math.Max(1, results[name].Count - 1));
-                figures.Add(new Figure(FormattableString.Invariant($"{name}: mean ± sd over {repeats} click simulations, sd {sdv:F4}"), m, m / ceilingNdcg));
+                figures.Add(new Figure(FormattableString.Invariant($"{name} (sd {sdv:F4} over {repeats} click simulations)"), m, m / ceilingNdcg));
             }
             figures.Add(new Figure("ceiling: LambdaRank on true grades", ceilingNdcg, 1));
             log("");
-            log("| model (LightGBM LambdaRank, 100 iterations x 31 leaves) | nDCG@10 (test, true grades) | share of ceiling |");
+            log("| model (LightGBM LambdaRank, 100 iterations x 31 leaves) | nDCG@10 (test, true grades; mean) | share of ceiling |");
             log("|---|---|---|");
             foreach (var f in figures)
                 log(FormattableString.Invariant($"| {f.Name} | {f.Ndcg10:F4} | {f.ShareOfCeiling:P1} |"));
