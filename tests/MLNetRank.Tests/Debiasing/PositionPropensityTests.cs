@@ -328,5 +328,30 @@ namespace MLNetRank.Tests.Debiasing
             public SyncProgress(List<double> values) => _values = values;
             public void Report(double value) => _values.Add(value);
         }
+
+        private sealed class WideRow
+        {
+            public long Position64 { get; set; }
+            public double PositionDouble { get; set; }
+            public bool Click { get; set; }
+        }
+
+        [Fact]
+        public void Int64AndDoublePositions_GiveTheSameCurve_AndASingleColumn()
+        {
+            var ml = new MLContext(1);
+            var rows = Block(1, 20, 8).Concat(Block(2, 20, 4)).Concat(Block(3, 20, 2))
+                .Select(r => new WideRow { Position64 = r.Position, PositionDouble = r.Position, Click = r.Click }).ToList();
+            var data = ml.Data.LoadFromEnumerable(rows);
+            foreach (var col in new[] { "Position64", "PositionDouble" })
+            {
+                var t = ml.Ranker().Transforms.EstimatePositionPropensity(positionColumnName: col, maxPosition: 3).Fit(data);
+                Assert.Equal(new[] { 1.0, 0.5, 0.25 }, t.Propensities.Select(v => Math.Round(v, 12)));
+                var scored = t.Transform(data);
+                Assert.Equal(NumberDataViewType.Single, scored.Schema["Propensity"].Type);
+                var prop = scored.GetColumn<float>("Propensity").ToArray();
+                Assert.Equal(new[] { 1f, 0.5f, 0.25f }, new[] { prop[0], prop[20], prop[40] });
+            }
+        }
     }
 }
