@@ -5,6 +5,7 @@ using System.Linq;
 using System.Text;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Trainers.FastTree;
 using MLNetRank.Common;
 
 namespace MLNetRank.Debiasing
@@ -104,6 +105,11 @@ namespace MLNetRank.Debiasing
             if (clicks[0] == 0)
                 throw new InvalidOperationException($"Position 1 has no click in the data used (column '{o.LabelColumnName}'): the propensities are relative to position 1 and cannot be estimated.");
 
+            int? seed = o.BootstrapResamples > 0 || (em && featCol.HasValue && o.RelevanceModel == EmRelevanceModel.Gbdt)
+                ? ContextSeed.Resolve(_context, o.Seed) : null;
+            if (em && featCol.HasValue && o.RelevanceModel == EmRelevanceModel.Gbdt)
+                data.FitRelevance = GbdtFitter(data.Features!, dim, seed!.Value);
+
             double[] curve;
             int iterations = 0;
             bool converged = true;
@@ -136,8 +142,7 @@ namespace MLNetRank.Debiasing
             int failed = 0;
             if (o.BootstrapResamples > 0)
             {
-                int seed = ContextSeed.Resolve(_context, o.Seed);
-                var rng = new Random(seed);
+                var rng = new Random(seed!.Value);
                 var samples = new List<double>[k];
                 for (int b = 0; b < k; b++)
                     samples[b] = new List<double>(o.BootstrapResamples);
@@ -177,7 +182,49 @@ namespace MLNetRank.Debiasing
 
         private PropensityAlgorithms.EmResult RunEm(Data data, float[]? weights, int k, int dim, int groupCount, Action<int, double>? onIteration)
             => PropensityAlgorithms.Em(data.Bucket, data.Click, weights, k, data.Group, groupCount, data.Features, dim,
-                _options.MaximumIterations, _options.Tolerance, _options.L2Regularization, onIteration);
+                _options.MaximumIterations, _options.Tolerance, _options.L2Regularization, onIteration, data.FitRelevance);
+
+        private sealed class GbdtRow
+        {
+            public float[] Features { get; set; } = Array.Empty<float>();
+            public float Label { get; set; }
+            public float Weight { get; set; }
+        }
+
+        /// <summary>The GBDT M-step: FastTree regression on the soft relevance targets, predictions written into the relevance array.</summary>
+        private Action<double[], float[]?, double[]> GbdtFitter(float[] features, int dim, int seed)
+        {
+            int n = features.Length / dim;
+            var rows = new GbdtRow[n];
+            for (int i = 0; i < n; i++)
+                rows[i] = new GbdtRow { Features = features.AsSpan(i * dim, dim).ToArray() };
+            var schema = SchemaDefinition.Create(typeof(GbdtRow));
+            schema["Features"].ColumnType = new VectorDataViewType(NumberDataViewType.Single, dim);
+            var o = _options;
+            return (target, weight, relevance) =>
+            {
+                for (int i = 0; i < n; i++)
+                {
+                    rows[i].Label = (float)target[i];
+                    rows[i].Weight = weight is null ? 1f : weight[i];
+                }
+                var view = _context.Data.LoadFromEnumerable(rows, schema);
+                var model = _context.Regression.Trainers.FastTree(new FastTreeRegressionTrainer.Options
+                {
+                    LabelColumnName = "Label",
+                    FeatureColumnName = "Features",
+                    ExampleWeightColumnName = "Weight",
+                    NumberOfTrees = o.GbdtTrees,
+                    NumberOfLeaves = o.GbdtLeaves,
+                    MinimumExampleCountPerLeaf = o.GbdtMinimumExampleCountPerLeaf,
+                    NumberOfThreads = 1,
+                    Seed = seed,
+                }).Fit(view);
+                int i2 = 0;
+                foreach (var p in model.Transform(view).GetColumn<float>("Score"))
+                    relevance[i2++] = Math.Clamp(p, 1e-6, 1 - 1e-6);
+            };
+        }
 
         /// <summary>The saved form: a chain of conditionals on the position, pooling positions ≥ K, NaN for invalid positions.</summary>
         internal static IEstimator<ITransformer> BuildExpression(MLContext context, string positionColumn, string outputColumn, IReadOnlyList<double> curve)
@@ -197,6 +244,7 @@ namespace MLNetRank.Debiasing
             public bool[] Click = Array.Empty<bool>();
             public int[]? Group;
             public float[]? Features;
+            public Action<double[], float[]?, double[]>? FitRelevance;
         }
 
         private Data Read(IDataView input, DataViewSchema.Column posCol, DataViewSchema.Column labelCol,

@@ -25,6 +25,18 @@ namespace MLNetRank.Debiasing
         RegressionEm,
     }
 
+    /// <summary>The relevance model of <see cref="PropensityEstimationMethod.RegressionEm"/> on a feature column.</summary>
+    public enum EmRelevanceModel
+    {
+        /// <summary>Logistic regression on the standardized features, one Newton step per EM iteration (fast; linear in the logit).</summary>
+        Logistic,
+
+        /// <summary>Gradient-boosted regression trees (ML.NET FastTree, squared loss on the soft targets P(R = 1 | click, position)),
+        /// refitted from scratch at every EM iteration, as in Wang et al.'s regression EM (which fits GBDT to labels sampled from
+        /// the same posterior). Captures non-linear relevance; costs one FastTree fit per iteration.</summary>
+        Gbdt,
+    }
+
     /// <summary>A bootstrap confidence interval of a propensity.</summary>
     public readonly struct PropensityInterval
     {
@@ -85,6 +97,18 @@ namespace MLNetRank.Debiasing
         /// parameter, e.g. the query-document pair or the item. Default null.</summary>
         public string? RelevanceGroupColumnName { get; set; }
 
+        /// <summary>RegressionEm with <see cref="FeatureColumnName"/>: the relevance model. Default <see cref="EmRelevanceModel.Logistic"/>.</summary>
+        public EmRelevanceModel RelevanceModel { get; set; } = EmRelevanceModel.Logistic;
+
+        /// <summary>RegressionEm with the GBDT relevance model: trees per M-step. Default 20.</summary>
+        public int GbdtTrees { get; set; } = 20;
+
+        /// <summary>RegressionEm with the GBDT relevance model: leaves per tree. Default 15.</summary>
+        public int GbdtLeaves { get; set; } = 15;
+
+        /// <summary>RegressionEm with the GBDT relevance model: minimum rows per leaf. Default 50.</summary>
+        public int GbdtMinimumExampleCountPerLeaf { get; set; } = 50;
+
         /// <summary>RegressionEm: maximum EM iterations. Default 100.</summary>
         public int MaximumIterations { get; set; } = 100;
 
@@ -121,6 +145,8 @@ namespace MLNetRank.Debiasing
                 throw new ArgumentOutOfRangeException(nameof(Tolerance), Tolerance, "Tolerance must be > 0.");
             if (!(L2Regularization >= 0) || double.IsInfinity(L2Regularization))
                 throw new ArgumentOutOfRangeException(nameof(L2Regularization), L2Regularization, "L2Regularization must be a finite number >= 0.");
+            if (GbdtTrees < 1 || GbdtLeaves < 2 || GbdtMinimumExampleCountPerLeaf < 1)
+                throw new ArgumentOutOfRangeException(nameof(GbdtTrees), "GbdtTrees must be >= 1, GbdtLeaves >= 2 and GbdtMinimumExampleCountPerLeaf >= 1.");
             if (BootstrapResamples < 0)
                 throw new ArgumentOutOfRangeException(nameof(BootstrapResamples), BootstrapResamples, "BootstrapResamples must be >= 0.");
             if (!(ConfidenceLevel > 0 && ConfidenceLevel < 1))

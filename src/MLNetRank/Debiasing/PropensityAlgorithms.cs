@@ -72,7 +72,7 @@ namespace MLNetRank.Debiasing
         /// </summary>
         public static EmResult Em(int[] bucket, bool[] click, float[]? weight, int k,
             int[]? group, int groupCount, float[]? features, int dim, int maxIterations, double tolerance, double l2,
-            Action<int, double>? onIteration = null)
+            Action<int, double>? onIteration = null, Action<double[], float[]?, double[]>? fitRelevance = null)
         {
             int n = bucket.Length;
             // initial examination: the naive CTR ratio, shrunk into (0, 1)
@@ -103,6 +103,8 @@ namespace MLNetRank.Debiasing
             double[]? gammaG = null;
             double[]? beta = null; // logistic coefficients: dim + 1 (intercept last)
             var relevance = new double[n];
+            if (fitRelevance is not null)
+                Array.Fill(relevance, gamma0);
             if (group is not null)
             {
                 gammaG = new double[groupCount];
@@ -131,7 +133,7 @@ namespace MLNetRank.Debiasing
                     for (int i = 0; i < n; i++)
                         relevance[i] = gammaG[group![i]];
                 }
-                else
+                else if (fitRelevance is null)
                 {
                     for (int i = 0; i < n; i++)
                         relevance[i] = Sigmoid(Dot(beta!, features!, i, dim));
@@ -195,6 +197,11 @@ namespace MLNetRank.Debiasing
                             gammaG[g] = v;
                         }
                     }
+                }
+                else if (fitRelevance is not null)
+                {
+                    // a regression model refitted on the soft targets (Wang et al.'s regression EM); convergence is judged on θ
+                    fitRelevance(target, weight, relevance);
                 }
                 else
                 {

@@ -353,5 +353,48 @@ namespace MLNetRank.Tests.Debiasing
                 Assert.Equal(new[] { 1f, 0.5f, 0.25f }, new[] { prop[0], prop[20], prop[40] });
             }
         }
+
+        [Fact]
+        [Trait("Category", "Quality")]
+        public void RegressionEm_GbdtRelevance_HandlesANonLinearRelevance_WhereLogisticIsMisspecified()
+        {
+            // relevance depends on sign(x0 * x1) (no linear logit can express it); the policy ranks by relevance + noise
+            var theta = new[] { 1.0, 0.6, 0.4, 0.3 };
+            var rng = new Random(21);
+            var rows = new List<Row>();
+            const int items = 300;
+            var feats = new float[items][];
+            var rel = new double[items];
+            for (int d = 0; d < items; d++)
+            {
+                feats[d] = new[] { (float)(rng.NextDouble() * 2 - 1), (float)(rng.NextDouble() * 2 - 1), (float)(rng.NextDouble() * 2 - 1) };
+                rel[d] = 1 / (1 + Math.Exp(-(2.5 * Math.Sign(feats[d][0] * feats[d][1]) - 0.5)));
+            }
+            while (rows.Count < 24000)
+            {
+                var list = Enumerable.Range(0, 4).Select(_ => rng.Next(items)).Distinct().ToList();
+                if (list.Count < 4)
+                    continue;
+                var ordered = list.OrderByDescending(d => rel[d] + 0.3 * (rng.NextDouble() * 2 - 1)).ToList();
+                for (int p = 0; p < 4; p++)
+                    rows.Add(new Row { Position = p + 1, Click = rng.NextDouble() < theta[p] * rel[ordered[p]], Features = feats[ordered[p]] });
+            }
+            var ml = new MLContext(1);
+            var data = ml.Data.LoadFromEnumerable(rows);
+            PositionPropensityTransformer Fit(EmRelevanceModel model) => ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
+            {
+                MaxPosition = 4,
+                Method = PropensityEstimationMethod.RegressionEm,
+                FeatureColumnName = "Features",
+                RelevanceModel = model,
+                MaximumIterations = 40,
+                Tolerance = 1e-4,
+            }).Fit(data);
+            var logistic = Fit(EmRelevanceModel.Logistic);
+            var gbdt = Fit(EmRelevanceModel.Gbdt);
+            double Rmse(IReadOnlyList<double> c) => Math.Sqrt(Enumerable.Range(0, 4).Average(k => Math.Pow(c[k] - theta[k], 2)));
+            double rL = Rmse(logistic.Propensities), rG = Rmse(gbdt.Propensities);
+            Assert.True(rG < 0.04 && rG < rL / 2, $"GBDT EM RMSE {rG:F4} ({string.Join(", ", gbdt.Propensities.Select(v => v.ToString("F3")))}) vs logistic {rL:F4} ({string.Join(", ", logistic.Propensities.Select(v => v.ToString("F3")))})");
+        }
     }
 }
