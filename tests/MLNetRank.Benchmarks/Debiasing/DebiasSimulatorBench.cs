@@ -65,18 +65,29 @@ namespace MLNetRank.Benchmarks.Debiasing
                 MaxPosition = k,
             }).Fit(nonRandom);
             double tEm = sw.Elapsed.TotalSeconds;
+            sw.Restart();
+            var emGbdt = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
+            {
+                Method = PropensityEstimationMethod.RegressionEm,
+                FeatureColumnName = "StatFeatures",
+                RelevanceModel = EmRelevanceModel.Gbdt,
+                MaxPosition = k,
+                MaximumIterations = 30,
+                Tolerance = 1e-4,
+            }).Fit(nonRandom);
+            double tEmGbdt = sw.Elapsed.TotalSeconds;
             var naiveCurve = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions { MaxPosition = k }).Fit(nonRandom);
             log("");
-            log("| position | true θ_k/θ_1 | randomization (CI 95%) | abs err | regression EM (StatFeatures, logged traffic) | abs err | naive CTR ratio (logged traffic) | abs err |");
-            log("|---|---|---|---|---|---|---|---|");
+            log("| position | true θ_k/θ_1 | randomization (CI 95%) | abs err | regression EM, logistic (StatFeatures, logged traffic) | abs err | regression EM, GBDT | abs err | naive CTR ratio (logged traffic) | abs err |");
+            log("|---|---|---|---|---|---|---|---|---|---|");
             for (int p = 0; p < k; p++)
             {
                 double t = truth[p] / truth[0];
                 var ci = random.ConfidenceIntervals![p];
-                log(FormattableString.Invariant($"| {p + 1} | {t:F4} | {random.Propensities[p]:F4} [{ci.Lower:F4}, {ci.Upper:F4}] | {Math.Abs(random.Propensities[p] - t):F4} | {em.Propensities[p]:F4} | {Math.Abs(em.Propensities[p] - t):F4} | {naiveCurve.Propensities[p]:F4} | {Math.Abs(naiveCurve.Propensities[p] - t):F4} |"));
+                log(FormattableString.Invariant($"| {p + 1} | {t:F4} | {random.Propensities[p]:F4} [{ci.Lower:F4}, {ci.Upper:F4}] | {Math.Abs(random.Propensities[p] - t):F4} | {em.Propensities[p]:F4} | {Math.Abs(em.Propensities[p] - t):F4} | {emGbdt.Propensities[p]:F4} | {Math.Abs(emGbdt.Propensities[p] - t):F4} | {naiveCurve.Propensities[p]:F4} | {Math.Abs(naiveCurve.Propensities[p] - t):F4} |"));
             }
             double Rmse(IReadOnlyList<double> c) => Math.Sqrt(Enumerable.Range(0, k).Average(p => Math.Pow(c[p] - truth[p] / truth[0], 2)));
-            log(FormattableString.Invariant($"| RMSE | | {Rmse(random.Propensities):F4} ({random.RowsUsed} randomized rows, {tRandom:F1} s incl. 200 bootstrap) | | {Rmse(em.Propensities):F4} ({em.Iterations} it, {tEm:F1} s) | | {Rmse(naiveCurve.Propensities):F4} | |"));
+            log(FormattableString.Invariant($"| RMSE | | {Rmse(random.Propensities):F4} ({random.RowsUsed} randomized rows, {tRandom:F1} s incl. 200 bootstrap) | | {Rmse(em.Propensities):F4} ({em.Iterations} it, {tEm:F1} s) | | {Rmse(emGbdt.Propensities):F4} ({emGbdt.Iterations} it, {tEmGbdt:F1} s) | | {Rmse(naiveCurve.Propensities):F4} | |"));
 
             // ---- models
             var ips = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions { RandomizedColumnName = "IsRandomized", MaxPosition = k })
