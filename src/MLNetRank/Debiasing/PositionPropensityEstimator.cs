@@ -53,7 +53,9 @@ namespace MLNetRank.Debiasing
                 if (o.FeatureColumnName is not null)
                     Check.Column(inputSchema, o.FeatureColumnName, "relevance features", "a known-size vector of Single", Check.IsFloatVector);
                 if (o.RelevanceGroupColumnName is not null)
-                    Check.Column(inputSchema, o.RelevanceGroupColumnName, "relevance group", "UInt32, Int32, Int64, String or a key", c => c.Kind == SchemaShape.Column.VectorKind.Scalar);
+                    Check.Column(inputSchema, o.RelevanceGroupColumnName, "relevance group", "UInt32, Int32, Int64, String or a key",
+                        c => c.Kind == SchemaShape.Column.VectorKind.Scalar && (c.IsKey || c.ItemType == NumberDataViewType.UInt32 || c.ItemType == NumberDataViewType.Int32
+                             || c.ItemType == NumberDataViewType.Int64 || c.ItemType == TextDataViewType.Instance));
             }
             return BuildExpression(_context, o.PositionColumnName, o.OutputColumnName, new double[o.MaxPosition]).GetOutputSchema(inputSchema);
         }
