@@ -126,6 +126,7 @@ namespace MLNetRank.Graph
         private readonly bool _typed;
         private readonly int _threads;
         private readonly ulong _seed;
+        private readonly bool _prefetch = System.Runtime.Intrinsics.X86.Sse.IsSupported;
 
         public SkipGramTrainer(MetapathWalker walker, int dimension, int window, int negative, int epochs, float alpha, float minAlphaFraction, double sample, bool typeAwareNegatives, int threads, int seed)
         {
@@ -287,6 +288,7 @@ namespace MLNetRank.Graph
                 var walk = new int[_walker.WalkLength];
                 var sentence = new int[_walker.WalkLength];
                 var neu1e = new float[d];
+                var nodes = new int[_negative + 1];
                 long wordCount = 0, lastWordCount = 0;
                 float localAlpha = Volatile.Read(ref alpha);
                 ref float syn0 = ref MemoryMarshal.GetArrayDataReference(input);
@@ -328,36 +330,41 @@ namespace MLNetRank.Graph
                         {
                             if (c == pos)
                                 continue;
-                            TrainPair(ref syn0, ref syn1, sentence[c], center, table, localAlpha, neu1e, ref rng);
+                            TrainPair(ref syn0, ref syn1, sentence[c], center, table, localAlpha, neu1e, nodes, ref rng);
                         }
                     }
                 }
                 Interlocked.Add(ref processed, wordCount - lastWordCount);
             }
 
-            void TrainPair(ref float syn0, ref float syn1, int context, int target, AliasTable table, float a, float[] neu1e, ref SplitMix64 rng)
+            void TrainPair(ref float syn0, ref float syn1, int context, int target, AliasTable table, float a, float[] neu1e, int[] nodes, ref SplitMix64 rng)
             {
+                // Draw the negatives first (same draws, same order as drawing them one by one) and prefetch every row
+                // the pair touches: on graphs whose tables exceed the caches the misses then overlap instead of
+                // queueing one after another.
+                int count = 0;
+                nodes[count++] = target;
+                if (table.Count > 0)
+                {
+                    for (int s = 1; s <= _negative; s++)
+                    {
+                        int node = table.Sample(ref rng);
+                        if (node != target)
+                            nodes[count++] = node;
+                    }
+                }
+                if (_prefetch)
+                {
+                    Prefetch(ref Unsafe.Add(ref syn0, (nint)context * d), d);
+                    for (int i = 0; i < count; i++)
+                        Prefetch(ref Unsafe.Add(ref syn1, (nint)nodes[i] * d), d);
+                }
                 var l1 = MemoryMarshal.CreateSpan(ref Unsafe.Add(ref syn0, (nint)context * d), d);
                 Array.Clear(neu1e);
-                for (int s = 0; s <= _negative; s++)
+                for (int i = 0; i < count; i++)
                 {
-                    int node;
-                    float label;
-                    if (s == 0)
-                    {
-                        node = target;
-                        label = 1;
-                    }
-                    else
-                    {
-                        if (table.Count == 0)
-                            break;
-                        node = table.Sample(ref rng);
-                        if (node == target)
-                            continue;
-                        label = 0;
-                    }
-                    var l2 = MemoryMarshal.CreateSpan(ref Unsafe.Add(ref syn1, (nint)node * d), d);
+                    float label = i == 0 ? 1f : 0f;
+                    var l2 = MemoryMarshal.CreateSpan(ref Unsafe.Add(ref syn1, (nint)nodes[i] * d), d);
                     float f = TensorPrimitives.Dot(l1, l2);
                     float g;
                     if (f > MaxExp)
@@ -372,6 +379,15 @@ namespace MLNetRank.Graph
                 }
                 TensorPrimitives.Add(l1, neu1e, l1);
             }
+        }
+
+        /// <summary>Prefetches the cache lines of a row (x86 SSE; a no-op elsewhere).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static unsafe void Prefetch(ref float row, int length)
+        {
+            byte* p = (byte*)Unsafe.AsPointer(ref row);
+            for (int off = 0; off < length * sizeof(float); off += 64)
+                System.Runtime.Intrinsics.X86.Sse.Prefetch0(p + off);
         }
 
         /// <summary>neu1e += g * l2; l2 += g * l1 (one pass over both rows).</summary>
