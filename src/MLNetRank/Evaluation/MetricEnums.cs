@@ -42,7 +42,7 @@ namespace MLNetRank.Evaluation
         ScoreOne = 2,
     }
 
-    /// <summary>How <see cref="RankingMetrics.ExpectedCalibrationError"/> bins the predicted probabilities.</summary>
+    /// <summary>How <see cref="RankerMetrics.ExpectedCalibrationError"/> bins the predicted probabilities.</summary>
     public enum CalibrationBinning
     {
         /// <summary>
@@ -59,7 +59,7 @@ namespace MLNetRank.Evaluation
         EqualMass = 1,
     }
 
-    /// <summary>How <see cref="RankingMetrics.GroupAuc{TGroup}(System.ReadOnlySpan{float}, System.ReadOnlySpan{bool}, System.ReadOnlySpan{TGroup})"/>
+    /// <summary>How <see cref="RankerMetrics.GroupAuc{TGroup}(System.ReadOnlySpan{float}, System.ReadOnlySpan{bool}, System.ReadOnlySpan{TGroup})"/>
     /// weights the AUC of each group in the mean.</summary>
     public enum GroupAucWeighting
     {

@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace MLNetRank.Evaluation
 {
-    /// <summary>Group AUC with the counts behind it (see <see cref="RankingMetrics.GroupAucDetailed{TGroup}"/>).</summary>
+    /// <summary>Group AUC with the counts behind it (see <see cref="RankerMetrics.GroupAucDetailed{TGroup}"/>).</summary>
     public readonly record struct GroupAucResult
     {
         /// <summary>The weighted mean of the per-group AUCs; NaN when no group has both classes.</summary>
@@ -46,7 +46,7 @@ namespace MLNetRank.Evaluation
             "{0:F6} (groups used {1} of {2}, {3} without a relevant item)", Value, GroupsUsed, Groups, GroupsWithoutRelevant);
     }
 
-    /// <summary>One bin of a reliability diagram (see <see cref="RankingMetrics.CalibrationCurve"/>).</summary>
+    /// <summary>One bin of a reliability diagram (see <see cref="RankerMetrics.CalibrationCurve"/>).</summary>
     public readonly record struct CalibrationBin
     {
         /// <summary>Lower edge of the bin: b/B for equal-width bins, the smallest probability in the bin for equal-mass bins.</summary>

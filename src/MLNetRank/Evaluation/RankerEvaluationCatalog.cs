@@ -10,7 +10,7 @@ namespace Microsoft.ML
     /// <see cref="IDataView"/> of scored rows, AUC, group AUC (by user, by request, ...), log-loss, calibration
     /// (expected calibration error, mean predicted / observed), nDCG@k and MRR by request for each binary task, and
     /// RMSE (also on the log1p scale) and MAE for each regression task. The metrics themselves are in
-    /// <see cref="RankingMetrics"/>, usable on plain arrays.
+    /// <see cref="RankerMetrics"/>, usable on plain arrays.
     /// </summary>
     /// <remarks>
     /// <para>Input columns: labels Boolean or Single (for a binary task a Single label &gt; 0 is positive), scores,
@@ -68,7 +68,7 @@ namespace Microsoft.ML
         /// <summary>
         /// Compares the AUC of two scores of the same rows (e.g. a multi-task model against a single-task one, both
         /// applied to the test set) with DeLong's test: both AUCs, the standard error of their difference and a two-sided
-        /// p-value. See <see cref="RankingMetrics.CompareAuc"/>.
+        /// p-value. See <see cref="RankerMetrics.CompareAuc"/>.
         /// </summary>
         /// <param name="catalog">The MLNetRank catalog (<c>mlContext.Ranker()</c>).</param>
         /// <param name="data">Data holding the label and both scores.</param>

@@ -31,7 +31,7 @@ namespace MLNetRank.Evaluation
         /// <summary>The request column that defines the lists.</summary>
         public string RequestColumnName { get; }
 
-        /// <summary>Mean nDCG@k over requests, by cut-off k (see <see cref="RankingMetrics.Ndcg{TGroup}(System.ReadOnlySpan{float}, System.ReadOnlySpan{float}, System.ReadOnlySpan{TGroup}, int)"/>).</summary>
+        /// <summary>Mean nDCG@k over requests, by cut-off k (see <see cref="RankerMetrics.Ndcg{TGroup}(System.ReadOnlySpan{float}, System.ReadOnlySpan{float}, System.ReadOnlySpan{TGroup}, int)"/>).</summary>
         public IReadOnlyDictionary<int, double> Ndcg { get; }
 
         /// <summary>Mean reciprocal rank of the first relevant item over requests.</summary>

@@ -11,7 +11,7 @@ namespace MLNetRank.Evaluation
 {
     /// <summary>
     /// Reads the columns an evaluation needs in one cursor pass (only those columns active) and computes the metrics
-    /// with <see cref="RankingMetrics"/>. Memory: 4 bytes per row for each distinct Single/Boolean column used and
+    /// with <see cref="RankerMetrics"/>. Memory: 4 bytes per row for each distinct Single/Boolean column used and
     /// 8 bytes per row for each group column.
     /// </summary>
     internal static class RankingEvaluator
@@ -200,7 +200,7 @@ namespace MLNetRank.Evaluation
             var labels = new bool[lv.Length];
             for (int i = 0; i < labels.Length; i++)
                 labels[i] = lv[i] > 0;
-            var result = RankingMetrics.CompareAuc(a.Values.Span, b.Values.Span, labels);
+            var result = RankerMetrics.CompareAuc(a.Values.Span, b.Values.Span, labels);
             log.Info(string.Format(CultureInfo.InvariantCulture, "AUC '{0}' {1:F6} vs '{2}' {3:F6}: difference {4:F6} (SE {5:F6}), p = {6:G4}.",
                 scoreColumnNameA, result.AucA, scoreColumnNameB, result.AucB, result.Difference, result.StandardError, result.PValue));
             return result;
@@ -221,17 +221,17 @@ namespace MLNetRank.Evaluation
             {
                 Count = labels.Length,
                 Positives = positives,
-                Auc = RankingMetrics.Auc(scores, labels, weights),
-                MeanObserved = RankingMetrics.MeanObserved(labels, weights),
+                Auc = RankerMetrics.Auc(scores, labels, weights),
+                MeanObserved = RankerMetrics.MeanObserved(labels, weights),
             };
-            m.AucStandardError = weights.IsEmpty ? RankingMetrics.AucStandardError(scores, labels) : double.NaN;
+            m.AucStandardError = weights.IsEmpty ? RankerMetrics.AucStandardError(scores, labels) : double.NaN;
             if (double.IsNaN(m.Auc))
                 log.Warning($"Task '{t.Name}': label column '{t.LabelColumnName}' holds a single class ({positives} positives of {labels.Length} rows); AUC and group AUC are NaN.");
             var gauc = new Dictionary<string, double>(StringComparer.Ordinal);
             var details = new Dictionary<string, GroupAucResult>(StringComparer.Ordinal);
             foreach (var g in groupNames)
             {
-                var r = RankingMetrics.GroupAucDetailed(scores, labels, groups[g].Values.Span, weights, options.GroupAucWeighting);
+                var r = RankerMetrics.GroupAucDetailed(scores, labels, groups[g].Values.Span, weights, options.GroupAucWeighting);
                 gauc[g] = r.Value;
                 details[g] = r;
             }
@@ -241,10 +241,10 @@ namespace MLNetRank.Evaluation
             if (probColumn is not null)
             {
                 var p = floats[probColumn].Values.Span;
-                m.LogLoss = RankingMetrics.LogLoss(p, labels, weights);
-                m.MeanPredicted = RankingMetrics.MeanPredicted(p, weights);
-                m.CalibrationCurve = RankingMetrics.CalibrationCurve(p, labels, options.CalibrationBins, options.CalibrationBinning, weights);
-                m.Ece = RankingMetrics.ExpectedCalibrationError(p, labels, options.CalibrationBins, options.CalibrationBinning, weights);
+                m.LogLoss = RankerMetrics.LogLoss(p, labels, weights);
+                m.MeanPredicted = RankerMetrics.MeanPredicted(p, weights);
+                m.CalibrationCurve = RankerMetrics.CalibrationCurve(p, labels, options.CalibrationBins, options.CalibrationBinning, weights);
+                m.Ece = RankerMetrics.ExpectedCalibrationError(p, labels, options.CalibrationBins, options.CalibrationBinning, weights);
             }
             if (options.RequestColumnName is not null)
             {
@@ -260,7 +260,7 @@ namespace MLNetRank.Evaluation
         {
             var labels = floats[t.LabelColumnName].Values.Span;
             var scores = floats[t.ScoreColumnName].Values.Span;
-            var m = new RegressionTaskMetrics(t) { Count = labels.Length, MeanObserved = RankingMetrics.MeanPredicted(labels, weights) };
+            var m = new RegressionTaskMetrics(t) { Count = labels.Length, MeanObserved = RankerMetrics.MeanPredicted(labels, weights) };
             if (t.LogTransform)
             {
                 var raw = new float[scores.Length];
@@ -270,20 +270,20 @@ namespace MLNetRank.Evaluation
                     raw[i] = (float)Math.Min(float.MaxValue, Math.Exp(scores[i]) - 1.0);
                     logLabels[i] = (float)Math.Log(1.0 + labels[i]);
                 }
-                m.Rmse = RankingMetrics.Rmse(raw, labels, weights);
-                m.Mae = RankingMetrics.Mae(raw, labels, weights);
-                m.MeanPredicted = RankingMetrics.MeanPredicted(raw, weights);
-                m.RmseLog1p = RankingMetrics.Rmse(scores, logLabels, weights);
+                m.Rmse = RankerMetrics.Rmse(raw, labels, weights);
+                m.Mae = RankerMetrics.Mae(raw, labels, weights);
+                m.MeanPredicted = RankerMetrics.MeanPredicted(raw, weights);
+                m.RmseLog1p = RankerMetrics.Rmse(scores, logLabels, weights);
             }
             else
             {
-                m.Rmse = RankingMetrics.Rmse(scores, labels, weights);
-                m.Mae = RankingMetrics.Mae(scores, labels, weights);
-                m.MeanPredicted = RankingMetrics.MeanPredicted(scores, weights);
+                m.Rmse = RankerMetrics.Rmse(scores, labels, weights);
+                m.Mae = RankerMetrics.Mae(scores, labels, weights);
+                m.MeanPredicted = RankerMetrics.MeanPredicted(scores, weights);
                 bool negative = false;
                 foreach (float y in labels)
                     negative |= y < 0;
-                m.RmseLog1p = negative ? double.NaN : RankingMetrics.RmseLog1p(scores, labels, weights);
+                m.RmseLog1p = negative ? double.NaN : RankerMetrics.RmseLog1p(scores, labels, weights);
                 if (negative)
                     log.Warning($"Task '{t.Name}': label column '{t.LabelColumnName}' has negative values; RMSE on the log1p scale is NaN.");
             }
@@ -293,7 +293,7 @@ namespace MLNetRank.Evaluation
         private static ListMetrics List(ReadOnlySpan<float> scores, ReadOnlySpan<float> relevance, ReadOnlySpan<long> requests, int[] ks,
             RankingEvaluationOptions options, string scoreColumn, string relevanceColumn, string requestColumn)
         {
-            var r = RankingMetrics.NdcgAndMrr(scores, relevance, requests, ks, options.TieBreaking, options.NoRelevantItems, out var mrr);
+            var r = RankerMetrics.NdcgAndMrr(scores, relevance, requests, ks, options.TieBreaking, options.NoRelevantItems, out var mrr);
             var ndcg = new Dictionary<int, double>();
             for (int j = 0; j < ks.Length; j++)
                 ndcg[ks[j]] = r[j].Value;

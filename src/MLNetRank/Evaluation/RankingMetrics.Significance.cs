@@ -3,7 +3,7 @@ using System.Buffers;
 
 namespace MLNetRank.Evaluation
 {
-    /// <summary>DeLong's test comparing the AUCs of two scores on the same rows (see <see cref="RankingMetrics.CompareAuc"/>).</summary>
+    /// <summary>DeLong's test comparing the AUCs of two scores on the same rows (see <see cref="RankerMetrics.CompareAuc"/>).</summary>
     public readonly record struct AucComparison
     {
         /// <summary>AUC of the first score.</summary>
@@ -39,7 +39,7 @@ namespace MLNetRank.Evaluation
         internal const double Z95 = 1.959963984540054;
     }
 
-    public static partial class RankingMetrics
+    public static partial class RankerMetrics
     {
         /// <summary>
         /// DeLong's test (DeLong, DeLong and Clarke-Pearson, 1988) of two correlated AUCs: two models scored on the same

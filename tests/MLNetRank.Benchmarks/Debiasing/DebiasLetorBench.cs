@@ -1,3 +1,4 @@
+using MLNetRank.Evaluation;
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
@@ -9,7 +10,6 @@ using Microsoft.ML.Data;
 using Microsoft.ML.Trainers.LightGbm;
 using MLNetRank.Debiasing;
 using MLNetRank.Simulation.Datasets;
-using RankingMetrics = MLNetRank.Evaluation.RankingMetrics;
 
 namespace MLNetRank.Benchmarks.Debiasing
 {
@@ -105,7 +105,7 @@ namespace MLNetRank.Benchmarks.Debiasing
             var testView = Load(ml, test.Select(d => new ClickRow { Features = d.Features, Label = d.Grade, Session = (uint)d.Query + 1 }), dim);
             var testGrades = test.Select(d => d.Grade).ToArray();
             var testQueries = test.Select(d => d.Query).ToArray();
-            double Ndcg(ITransformer m) => RankingMetrics.Ndcg(m.Transform(testView).GetColumn<float>("Score").ToArray(), testGrades, testQueries, 10);
+            double Ndcg(ITransformer m) => RankerMetrics.Ndcg(m.Transform(testView).GetColumn<float>("Score").ToArray(), testGrades, testQueries, 10);
 
             // ceiling: LambdaRank on the true grades of every training query
             var trueView = Load(ml, train.Select(d => new ClickRow { Features = d.Features, Label = d.Grade, Session = (uint)d.Query + 1 }), dim);

@@ -1,3 +1,4 @@
+using MLNetRank.Evaluation;
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
@@ -8,7 +9,6 @@ using Microsoft.ML.Data;
 using Microsoft.ML.Trainers.FastTree;
 using MLNetRank.Debiasing;
 using MLNetRank.Simulation;
-using RankingMetrics = MLNetRank.Evaluation.RankingMetrics;
 
 namespace MLNetRank.Benchmarks.Debiasing
 {
@@ -124,16 +124,16 @@ namespace MLNetRank.Benchmarks.Debiasing
             var position = test.GetColumn<int>("Position").ToArray();
             var figures = new List<ModelFigures>();
             var logged = position.Select(p => (float)-p).ToArray();
-            figures.Add(new ModelFigures("logging policy (as shown)", RankingMetrics.ExpectedAuc(logged, attraction), RankingMetrics.Ndcg(logged, relevance, req, 10),
-                RankingMetrics.ExposureGini(logged, req, live, 3), 0));
+            figures.Add(new ModelFigures("logging policy (as shown)", RankerMetrics.ExpectedAuc(logged, attraction), RankerMetrics.Ndcg(logged, relevance, req, 10),
+                RankerMetrics.ExposureGini(logged, req, live, 3), 0));
             foreach (var (name, fit) in models)
             {
                 sw.Restart();
                 var model = fit();
                 double secs = sw.Elapsed.TotalSeconds;
                 var score = model.Transform(test).GetColumn<float>("Score").ToArray();
-                figures.Add(new ModelFigures(name, RankingMetrics.ExpectedAuc(score, attraction), RankingMetrics.Ndcg(score, relevance, req, 10),
-                    RankingMetrics.ExposureGini(score, req, live, 3), secs));
+                figures.Add(new ModelFigures(name, RankerMetrics.ExpectedAuc(score, attraction), RankerMetrics.Ndcg(score, relevance, req, 10),
+                    RankerMetrics.ExposureGini(score, req, live, 3), secs));
             }
             log("");
             log($"| model ({trees} trees x 31 leaves, FastTree, 1 thread) | AUC vs TrueAttraction (expected) | nDCG@10 on TrueRelevance | exposure Gini top-3 over rooms | train s |");

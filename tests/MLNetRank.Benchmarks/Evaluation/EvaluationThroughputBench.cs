@@ -11,14 +11,14 @@ namespace MLNetRank.Benchmarks.Evaluation
 {
     /// <summary>
     /// Ranking metrics speed on synthetic impressions (requests of 20 candidates, scores with ties): the static
-    /// <see cref="RankingMetrics"/>, the IDataView evaluator, ML.NET's BinaryClassification.Evaluate and scikit-learn
+    /// <see cref="RankerMetrics"/>, the IDataView evaluator, ML.NET's BinaryClassification.Evaluate and scikit-learn
     /// (Debian python3-sklearn) on the same data; the values are printed beside the times so agreement is visible.
     /// </summary>
     public sealed class EvaluationThroughputBench : IBench
     {
         public string Name => "eval-throughput";
 
-        public string Description => "AUC / GAUC / nDCG / ECE rows/s: RankingMetrics vs Ranker().Evaluate vs ML.NET evaluator vs scikit-learn";
+        public string Description => "AUC / GAUC / nDCG / ECE rows/s: RankerMetrics vs Ranker().Evaluate vs ML.NET evaluator vs scikit-learn";
 
         private sealed class Row
         {
@@ -81,16 +81,16 @@ namespace MLNetRank.Benchmarks.Evaluation
                 table.Add((metric, impl, best, v.ToString("G6", CultureInfo.InvariantCulture)));
             }
 
-            Time("AUC", "RankingMetrics.Auc", () => RankingMetrics.Auc(scores, labels));
+            Time("AUC", "RankerMetrics.Auc", () => RankerMetrics.Auc(scores, labels));
             var noisy = scores.Select(x => (float)Math.Round(x + 0.05 * rng.NextDouble(), 3)).ToArray();
-            Time("AUC difference p-value", "RankingMetrics.CompareAuc (DeLong, 2 scores)", () => RankingMetrics.CompareAuc(scores, noisy, labels).PValue);
-            Time("LogLoss (nats)", "RankingMetrics.LogLoss", () => RankingMetrics.LogLoss(scores, labels));
-            Time("ECE (10 bins)", "RankingMetrics.ExpectedCalibrationError", () => RankingMetrics.ExpectedCalibrationError(scores, labels));
-            Time("GAUC by user", "RankingMetrics.GroupAuc (rows not grouped by user)", () => RankingMetrics.GroupAuc(scores, labels, users));
-            Time("GAUC by request", "RankingMetrics.GroupAuc (contiguous requests)", () => RankingMetrics.GroupAuc(scores, labels, requests));
-            Time("GAUC by request", "RankingMetrics.GroupAuc (shuffled rows)", () => RankingMetrics.GroupAuc(sScores, sLabels, sRequests));
-            Time("nDCG@10 (+@1,3,5, MRR)", "RankingMetrics.NdcgAndMrr (graded, pessimistic ties)", () =>
-                RankingMetrics.NdcgAndMrr(scores, relevance, requests, [1, 3, 5, 10], TieBreaking.Pessimistic, NoRelevantItemsHandling.Skip, out _)[3].Value);
+            Time("AUC difference p-value", "RankerMetrics.CompareAuc (DeLong, 2 scores)", () => RankerMetrics.CompareAuc(scores, noisy, labels).PValue);
+            Time("LogLoss (nats)", "RankerMetrics.LogLoss", () => RankerMetrics.LogLoss(scores, labels));
+            Time("ECE (10 bins)", "RankerMetrics.ExpectedCalibrationError", () => RankerMetrics.ExpectedCalibrationError(scores, labels));
+            Time("GAUC by user", "RankerMetrics.GroupAuc (rows not grouped by user)", () => RankerMetrics.GroupAuc(scores, labels, users));
+            Time("GAUC by request", "RankerMetrics.GroupAuc (contiguous requests)", () => RankerMetrics.GroupAuc(scores, labels, requests));
+            Time("GAUC by request", "RankerMetrics.GroupAuc (shuffled rows)", () => RankerMetrics.GroupAuc(sScores, sLabels, sRequests));
+            Time("nDCG@10 (+@1,3,5, MRR)", "RankerMetrics.NdcgAndMrr (graded, pessimistic ties)", () =>
+                RankerMetrics.NdcgAndMrr(scores, relevance, requests, [1, 3, 5, 10], TieBreaking.Pessimistic, NoRelevantItemsHandling.Skip, out _)[3].Value);
 
             var ml = new MLContext(seed: 1);
             var view = ml.Data.LoadFromEnumerable(data);

@@ -84,8 +84,8 @@ namespace MLNetRank.Benchmarks.Graph
                     var scores = scored.GetColumn<float>("Score").ToArray();
                     var labels = scored.GetColumn<bool>(label).ToArray();
                     var users = scored.GetColumn<uint>("UserId").ToArray();
-                    double auc = MLNetRank.Evaluation.RankingMetrics.Auc(scores, labels);
-                    double gauc = MLNetRank.Evaluation.RankingMetrics.GroupAuc<uint>(scores, labels, users);
+                    double auc = MLNetRank.Evaluation.RankerMetrics.Auc(scores, labels);
+                    double gauc = MLNetRank.Evaluation.RankerMetrics.GroupAuc<uint>(scores, labels, users);
                     rows.Add($"| {task} | {name} | {labels.Length:N0} | {labels.Count(x => x):N0} | {auc:F4} | {gauc:F4} |");
                 }
             }

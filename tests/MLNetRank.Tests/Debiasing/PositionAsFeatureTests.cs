@@ -1,3 +1,4 @@
+using MLNetRank.Evaluation;
 using System;
 using System.Collections.Generic;
 using System.IO;
@@ -5,7 +6,6 @@ using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNetRank.Debiasing;
-using RankingMetrics = MLNetRank.Evaluation.RankingMetrics;
 using MLNetRank.TestSupport;
 using Xunit;
 
@@ -68,7 +68,7 @@ namespace MLNetRank.Tests.Debiasing
                 w[2 * i] = rows[i].Attraction;
                 w[2 * i + 1] = 1 - rows[i].Attraction;
             }
-            return RankingMetrics.Auc(s, y, w);
+            return RankerMetrics.Auc(s, y, w);
         }
 
         [Fact]

@@ -1,3 +1,4 @@
+using MLNetRank.Evaluation;
 using System;
 using System.Linq;
 using Microsoft.ML;
@@ -7,7 +8,6 @@ using MLNetRank.Debiasing;
 using MLNetRank.Simulation;
 using Xunit;
 using Xunit.Abstractions;
-using RankingMetrics = MLNetRank.Evaluation.RankingMetrics;
 
 namespace MLNetRank.Tests.Debiasing
 {
@@ -84,7 +84,7 @@ namespace MLNetRank.Tests.Debiasing
             (double Auc, double Gini) Eval(ITransformer m)
             {
                 var s = m.Transform(test).GetColumn<float>("Score").ToArray();
-                return (RankingMetrics.ExpectedAuc(s, attraction), RankingMetrics.ExposureGini(s, req, live, 3));
+                return (RankerMetrics.ExpectedAuc(s, attraction), RankerMetrics.ExposureGini(s, req, live, 3));
             }
             var n = Eval(naive);
             var i = Eval(ips);

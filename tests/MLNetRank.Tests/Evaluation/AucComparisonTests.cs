@@ -17,7 +17,7 @@ namespace MLNetRank.Tests.Evaluation
             //    negative placements: 0.5 and 0.3 are each beaten by 1 of 2 positives -> 1/2, 1/2.
             // Var(B) = s10/m + s01/n = var([1, 0])/2 + var([.5, .5])/2 = 0.5/2 + 0 = 0.25; Cov(A, B) = 0.
             // SE(diff) = sqrt(0 + 0.25) = 0.5, z = (1 - 0.5)/0.5 = 1, p = erfc(1/sqrt 2) = 0.31731050786291415 (Python math.erfc).
-            var c = RankingMetrics.CompareAuc([0.9f, 0.8f, 0.7f, 0.1f], [0.6f, 0.2f, 0.5f, 0.3f], [true, true, false, false]);
+            var c = RankerMetrics.CompareAuc([0.9f, 0.8f, 0.7f, 0.1f], [0.6f, 0.2f, 0.5f, 0.3f], [true, true, false, false]);
             Assert.Equal(1.0, c.AucA, 12);
             Assert.Equal(0.5, c.AucB, 12);
             Assert.Equal(0.0, c.StandardErrorA, 12);
@@ -47,25 +47,25 @@ namespace MLNetRank.Tests.Evaluation
             double cov = Cov(a10, b10) / P.Length + Cov(a01, b01) / N.Length;
             double se = Math.Sqrt(varA + varB - 2 * cov);
 
-            var c = RankingMetrics.CompareAuc(a, b, l);
+            var c = RankerMetrics.CompareAuc(a, b, l);
             Assert.Equal(a10.Average(), c.AucA, 12);
-            Assert.Equal(RankingMetrics.Auc(b, l), c.AucB, 12);
+            Assert.Equal(RankerMetrics.Auc(b, l), c.AucB, 12);
             Assert.Equal(Math.Sqrt(varA), c.StandardErrorA, 12);
             Assert.Equal(Math.Sqrt(varB), c.StandardErrorB, 12);
             Assert.Equal(se, c.StandardError, 12);
             Assert.Equal((c.AucA - c.AucB) / se, c.Z, 10);
-            Assert.Equal(Math.Sqrt(varA), RankingMetrics.AucStandardError(a, l), 12);
+            Assert.Equal(Math.Sqrt(varA), RankerMetrics.AucStandardError(a, l), 12);
         }
 
         [Fact]
         public void IdenticalScoresAndDegenerateLabels()
         {
             float[] s = [0.1f, 0.4f, 0.35f, 0.8f];
-            var same = RankingMetrics.CompareAuc(s, s, [false, false, true, true]);
+            var same = RankerMetrics.CompareAuc(s, s, [false, false, true, true]);
             Assert.Equal(0.0, same.Difference, 12);
             Assert.Equal(1.0, same.PValue, 12);
             Assert.True(double.IsNaN(same.Z));
-            Assert.True(double.IsNaN(RankingMetrics.CompareAuc(s, s, [false, false, false, true]).PValue));
+            Assert.True(double.IsNaN(RankerMetrics.CompareAuc(s, s, [false, false, false, true]).PValue));
         }
 
         [Theory]
@@ -79,8 +79,8 @@ namespace MLNetRank.Tests.Evaluation
         [InlineData(10.0, 2.088487583762545e-45)]
         public void ErfcIsAccurate(double x, double expected)
         {
-            Assert.Equal(1.0, RankingMetrics.Erfc(x) / expected, tolerance: 1e-12);
-            Assert.Equal(2.0 - expected, RankingMetrics.Erfc(-x), tolerance: 1e-14);
+            Assert.Equal(1.0, RankerMetrics.Erfc(x) / expected, tolerance: 1e-12);
+            Assert.Equal(2.0 - expected, RankerMetrics.Erfc(-x), tolerance: 1e-14);
         }
 
         private sealed class TwoModels

@@ -53,8 +53,8 @@ namespace MLNetRank.Tests.Evaluation
         {
             var (s, l, w, _, _) = RandomData(seed, n, 1, levels);
             var ones = Enumerable.Repeat(1f, n).ToArray();
-            Assert.Equal(PairAuc(s, l, ones), RankingMetrics.Auc(s, l), 12);
-            Assert.Equal(PairAuc(s, l, w), RankingMetrics.Auc(s, l, w), 12);
+            Assert.Equal(PairAuc(s, l, ones), RankerMetrics.Auc(s, l), 12);
+            Assert.Equal(PairAuc(s, l, w), RankerMetrics.Auc(s, l, w), 12);
         }
 
         [Fact]
@@ -72,7 +72,7 @@ namespace MLNetRank.Tests.Evaluation
                 num += weight * auc;
                 den += weight;
             }
-            var d = RankingMetrics.GroupAucDetailed(s, l, g, w);
+            var d = RankerMetrics.GroupAucDetailed(s, l, g, w);
             Assert.Equal(num / den, d.Value, 12);
             Assert.Equal(skipped, d.GroupsSkipped);
         }
@@ -125,12 +125,12 @@ namespace MLNetRank.Tests.Evaluation
                     avg += all.Average(o => Dcg(o, k)) / ideal;
                     mrrA += all.Average(o => 1.0 / (o.FindIndex(x => x > 0) + 1));
                 }
-                Assert.Equal(pess / used, RankingMetrics.NdcgDetailed(s, r, g, k, TieBreaking.Pessimistic).Value, 12);
-                Assert.Equal(opt / used, RankingMetrics.NdcgDetailed(s, r, g, k, TieBreaking.Optimistic).Value, 12);
-                Assert.Equal(avg / used, RankingMetrics.NdcgDetailed(s, r, g, k, TieBreaking.Average).Value, 12);
-                Assert.Equal(mrrP / used, RankingMetrics.MrrDetailed(s, r, g, TieBreaking.Pessimistic).Value, 12);
-                Assert.Equal(mrrO / used, RankingMetrics.MrrDetailed(s, r, g, TieBreaking.Optimistic).Value, 12);
-                Assert.Equal(mrrA / used, RankingMetrics.MrrDetailed(s, r, g, TieBreaking.Average).Value, 12);
+                Assert.Equal(pess / used, RankerMetrics.NdcgDetailed(s, r, g, k, TieBreaking.Pessimistic).Value, 12);
+                Assert.Equal(opt / used, RankerMetrics.NdcgDetailed(s, r, g, k, TieBreaking.Optimistic).Value, 12);
+                Assert.Equal(avg / used, RankerMetrics.NdcgDetailed(s, r, g, k, TieBreaking.Average).Value, 12);
+                Assert.Equal(mrrP / used, RankerMetrics.MrrDetailed(s, r, g, TieBreaking.Pessimistic).Value, 12);
+                Assert.Equal(mrrO / used, RankerMetrics.MrrDetailed(s, r, g, TieBreaking.Optimistic).Value, 12);
+                Assert.Equal(mrrA / used, RankerMetrics.MrrDetailed(s, r, g, TieBreaking.Average).Value, 12);
             }
         }
 
@@ -142,7 +142,7 @@ namespace MLNetRank.Tests.Evaluation
             var g = new int[300];
             double ideal = Dcg(r.OrderByDescending(x => x), 50);
             var pessOrder = Enumerable.Range(0, 300).OrderByDescending(i => s[i]).ThenBy(i => r[i]).Select(i => r[i]).ToList();
-            Assert.Equal(Dcg(pessOrder, 50) / ideal, RankingMetrics.Ndcg(s, r, g, 50), 12);
+            Assert.Equal(Dcg(pessOrder, 50) / ideal, RankerMetrics.Ndcg(s, r, g, 50), 12);
         }
 
         [Fact]
@@ -154,15 +154,15 @@ namespace MLNetRank.Tests.Evaluation
             float[] ps = perm.Select(i => s[i]).ToArray(), pw = perm.Select(i => w[i]).ToArray(), pr = perm.Select(i => r[i]).ToArray();
             bool[] pl = perm.Select(i => l[i]).ToArray();
             int[] pg = perm.Select(i => g[i]).ToArray();
-            Assert.Equal(RankingMetrics.Auc(s, l, w), RankingMetrics.Auc(ps, pl, pw), 12);
-            Assert.Equal(RankingMetrics.GroupAuc(s, l, g), RankingMetrics.GroupAuc(ps, pl, pg), 12);
+            Assert.Equal(RankerMetrics.Auc(s, l, w), RankerMetrics.Auc(ps, pl, pw), 12);
+            Assert.Equal(RankerMetrics.GroupAuc(s, l, g), RankerMetrics.GroupAuc(ps, pl, pg), 12);
             foreach (var ties in new[] { TieBreaking.Pessimistic, TieBreaking.Average, TieBreaking.Optimistic })
             {
-                Assert.Equal(RankingMetrics.NdcgDetailed(s, r, g, 5, ties).Value, RankingMetrics.NdcgDetailed(ps, pr, pg, 5, ties).Value, 12);
-                Assert.Equal(RankingMetrics.MrrDetailed(s, r, g, ties).Value, RankingMetrics.MrrDetailed(ps, pr, pg, ties).Value, 12);
+                Assert.Equal(RankerMetrics.NdcgDetailed(s, r, g, 5, ties).Value, RankerMetrics.NdcgDetailed(ps, pr, pg, 5, ties).Value, 12);
+                Assert.Equal(RankerMetrics.MrrDetailed(s, r, g, ties).Value, RankerMetrics.MrrDetailed(ps, pr, pg, ties).Value, 12);
             }
-            Assert.Equal(RankingMetrics.ExpectedCalibrationError(s, l, 7, CalibrationBinning.EqualMass, w),
-                RankingMetrics.ExpectedCalibrationError(ps, pl, 7, CalibrationBinning.EqualMass, pw), 12);
+            Assert.Equal(RankerMetrics.ExpectedCalibrationError(s, l, 7, CalibrationBinning.EqualMass, w),
+                RankerMetrics.ExpectedCalibrationError(ps, pl, 7, CalibrationBinning.EqualMass, pw), 12);
         }
     }
 }

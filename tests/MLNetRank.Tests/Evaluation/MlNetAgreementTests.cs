@@ -39,7 +39,7 @@ namespace MLNetRank.Tests.Evaluation
             var rows = RandomRows(seed, n, decimals);
             var ml = new MLContext(seed: 1);
             var metrics = ml.BinaryClassification.Evaluate(ml.Data.LoadFromEnumerable(rows));
-            double auc = RankingMetrics.Auc(rows.Select(r => r.Score).ToArray(), rows.Select(r => r.Label).ToArray());
+            double auc = RankerMetrics.Auc(rows.Select(r => r.Score).ToArray(), rows.Select(r => r.Label).ToArray());
             Assert.Equal(metrics.AreaUnderRocCurve, auc, 6);
         }
 
@@ -50,7 +50,7 @@ namespace MLNetRank.Tests.Evaluation
             var rows = RandomRows(4, 2000, 4).Select(r => { r.Probability = Math.Clamp(r.Probability, 0.001f, 0.999f); return r; }).ToArray();
             var ml = new MLContext(seed: 1);
             var metrics = ml.BinaryClassification.Evaluate(ml.Data.LoadFromEnumerable(rows));
-            double ll = RankingMetrics.LogLoss(rows.Select(r => r.Probability).ToArray(), rows.Select(r => r.Label).ToArray());
+            double ll = RankerMetrics.LogLoss(rows.Select(r => r.Probability).ToArray(), rows.Select(r => r.Label).ToArray());
             Assert.Equal(metrics.LogLoss * Math.Log(2), ll, 6);
         }
 
@@ -82,7 +82,7 @@ namespace MLNetRank.Tests.Evaluation
             var ks = Enumerable.Range(1, 10).ToArray();
             // The same gains in our 2^rel - 1 form: label l > 0 becomes relevance l + 1.
             var relevance = rows.Select(r => r.Label == 0 ? 0f : r.Label + 1).ToArray();
-            var ours = RankingMetrics.NdcgAndMrr(rows.Select(r => r.Score).ToArray(), relevance, rows.Select(r => r.Query).ToArray(),
+            var ours = RankerMetrics.NdcgAndMrr(rows.Select(r => r.Score).ToArray(), relevance, rows.Select(r => r.Query).ToArray(),
                 ks, TieBreaking.Pessimistic, NoRelevantItemsHandling.ScoreZero, out _);
             Assert.True(ours[0].GroupsWithoutRelevant > 0);
             for (int k = 1; k <= 10; k++)

@@ -95,33 +95,33 @@ namespace MLNetRank.Tests.Evaluation
             var c = result.Binary["Click"];
             Assert.Equal(rows.Length, c.Count);
             Assert.Equal(click.Count(x => x), c.Positives);
-            Assert.Equal(RankingMetrics.Auc(clickScore, click), c.Auc, 12);
-            Assert.Equal(RankingMetrics.GroupAuc(clickScore, click, users), c.GAuc["UserId"], 12);
-            Assert.Equal(RankingMetrics.GroupAuc(clickScore, click, requests), c.GAuc["RequestId"], 12);
-            Assert.Equal(RankingMetrics.GroupAucDetailed(clickScore, click, requests).GroupsSkipped, c.GAucDetails["RequestId"].GroupsSkipped);
-            Assert.Equal(RankingMetrics.LogLoss(clickProb, click), c.LogLoss, 12);
-            Assert.Equal(RankingMetrics.ExpectedCalibrationError(clickProb, click), c.Ece, 12);
-            Assert.Equal(RankingMetrics.MeanPredicted(clickProb), c.MeanPredicted, 12);
-            Assert.Equal(RankingMetrics.MeanObserved(click), c.MeanObserved, 12);
+            Assert.Equal(RankerMetrics.Auc(clickScore, click), c.Auc, 12);
+            Assert.Equal(RankerMetrics.GroupAuc(clickScore, click, users), c.GAuc["UserId"], 12);
+            Assert.Equal(RankerMetrics.GroupAuc(clickScore, click, requests), c.GAuc["RequestId"], 12);
+            Assert.Equal(RankerMetrics.GroupAucDetailed(clickScore, click, requests).GroupsSkipped, c.GAucDetails["RequestId"].GroupsSkipped);
+            Assert.Equal(RankerMetrics.LogLoss(clickProb, click), c.LogLoss, 12);
+            Assert.Equal(RankerMetrics.ExpectedCalibrationError(clickProb, click), c.Ece, 12);
+            Assert.Equal(RankerMetrics.MeanPredicted(clickProb), c.MeanPredicted, 12);
+            Assert.Equal(RankerMetrics.MeanObserved(click), c.MeanObserved, 12);
             Assert.Equal(10, c.CalibrationCurve.Count);
             Assert.NotNull(c.List);
             var clickRel = click.Select(x => x ? 1f : 0f).ToArray();
             foreach (int k in new[] { 1, 3, 5, 10 })
-                Assert.Equal(RankingMetrics.Ndcg(clickScore, clickRel, requests, k), c.List!.Ndcg[k], 12);
-            Assert.Equal(RankingMetrics.Mrr(clickScore, click, requests), c.List!.Mrr, 12);
+                Assert.Equal(RankerMetrics.Ndcg(clickScore, clickRel, requests, k), c.List!.Ndcg[k], 12);
+            Assert.Equal(RankerMetrics.Mrr(clickScore, click, requests), c.List!.Mrr, 12);
             Assert.Equal(80, c.List.Requests);
 
             var buy = rows.Select(r => r.Buy).ToArray();
             var buyProb = rows.Select(r => r.BuyProbability).ToArray();
-            Assert.Equal(RankingMetrics.Auc(buyProb, buy), result.Binary["Buy"].Auc, 12);
-            Assert.Equal(RankingMetrics.LogLoss(buyProb, buy), result.Binary["Buy"].LogLoss, 12);
+            Assert.Equal(RankerMetrics.Auc(buyProb, buy), result.Binary["Buy"].Auc, 12);
+            Assert.Equal(RankerMetrics.LogLoss(buyProb, buy), result.Binary["Buy"].LogLoss, 12);
 
             var stay = rows.Select(r => r.StayTime).ToArray();
             var stayPred = rows.Select(r => r.StayPrediction).ToArray();
             var s = result.Regression["Stay"];
-            Assert.Equal(RankingMetrics.Rmse(stayPred, stay), s.Rmse, 12);
-            Assert.Equal(RankingMetrics.RmseLog1p(stayPred, stay), s.RmseLog1p, 12);
-            Assert.Equal(RankingMetrics.Mae(stayPred, stay), s.Mae, 12);
+            Assert.Equal(RankerMetrics.Rmse(stayPred, stay), s.Rmse, 12);
+            Assert.Equal(RankerMetrics.RmseLog1p(stayPred, stay), s.RmseLog1p, 12);
+            Assert.Equal(RankerMetrics.Mae(stayPred, stay), s.Mae, 12);
             // The log-scale prediction log(1 + 60 rel) is the same model as 60 rel: the same errors up to float rounding.
             var sl = result.Regression["StayLog"];
             Assert.Equal(s.Rmse, sl.Rmse, 3);
@@ -131,8 +131,8 @@ namespace MLNetRank.Tests.Evaluation
             Assert.NotNull(result.List);
             var rel = rows.Select(r => r.TrueRelevance).ToArray();
             var final = rows.Select(r => r.FinalScore).ToArray();
-            Assert.Equal(RankingMetrics.Ndcg(final, rel, requests, 5), result.List!.Ndcg[5], 12);
-            Assert.Equal(RankingMetrics.Mrr(final, rel, requests), result.List.Mrr, 12);
+            Assert.Equal(RankerMetrics.Ndcg(final, rel, requests, 5), result.List!.Ndcg[5], 12);
+            Assert.Equal(RankerMetrics.Mrr(final, rel, requests), result.List.Mrr, 12);
             Assert.Equal("FinalScore", result.List.ScoreColumnName);
         }
 
@@ -166,7 +166,7 @@ namespace MLNetRank.Tests.Evaluation
             Assert.Empty(result.Binary);
             Assert.Empty(result.Regression);
             var requests = rows.Select(r => r.RequestId).ToArray();
-            Assert.Equal(RankingMetrics.Ndcg(rows.Select(r => r.FinalScore).ToArray(), rows.Select(r => r.TrueRelevance).ToArray(), requests, 3),
+            Assert.Equal(RankerMetrics.Ndcg(rows.Select(r => r.FinalScore).ToArray(), rows.Select(r => r.TrueRelevance).ToArray(), requests, 3),
                 result.List!.Ndcg[3], 12);
             Assert.StartsWith("| Ranking | Requests | nDCG@3 | MRR |", result.ToMarkdownTable());
         }
@@ -241,8 +241,8 @@ namespace MLNetRank.Tests.Evaluation
                 ["GroupInt", "GroupLong", "GroupText", "GroupUInt", "GroupKey"]);
             var labels = rows.Select(r => r.Label > 0).ToArray();
             var scores = rows.Select(r => r.Score).ToArray();
-            Assert.Equal(RankingMetrics.Auc(scores, labels), result.Binary["T"].Auc, 12);
-            double expected = RankingMetrics.GroupAuc(scores, labels, rows.Select(r => r.GroupUInt).ToArray());
+            Assert.Equal(RankerMetrics.Auc(scores, labels), result.Binary["T"].Auc, 12);
+            double expected = RankerMetrics.GroupAuc(scores, labels, rows.Select(r => r.GroupUInt).ToArray());
             Assert.Equal(5, result.Binary["T"].GAuc.Count);
             foreach (var g in result.Binary["T"].GAuc)
                 Assert.Equal(expected, g.Value, 12);
@@ -263,11 +263,11 @@ namespace MLNetRank.Tests.Evaluation
             var scores = rows.Select(r => r.Score).ToArray();
             var w = rows.Select(r => r.Weight).ToArray();
             var t = result.Binary["T"];
-            Assert.Equal(RankingMetrics.Auc(scores, labels, w), t.Auc, 12);
-            Assert.NotEqual(RankingMetrics.Auc(scores, labels), t.Auc, 6);
-            Assert.Equal(RankingMetrics.GroupAucDetailed(scores, labels, rows.Select(r => r.GroupUInt).ToArray(), w).Value, t.GAuc["GroupUInt"], 12);
-            Assert.Equal(RankingMetrics.LogLoss(scores, labels, w), t.LogLoss, 12);
-            Assert.Equal(RankingMetrics.ExpectedCalibrationError(scores, labels, weights: w), t.Ece, 12);
+            Assert.Equal(RankerMetrics.Auc(scores, labels, w), t.Auc, 12);
+            Assert.NotEqual(RankerMetrics.Auc(scores, labels), t.Auc, 6);
+            Assert.Equal(RankerMetrics.GroupAucDetailed(scores, labels, rows.Select(r => r.GroupUInt).ToArray(), w).Value, t.GAuc["GroupUInt"], 12);
+            Assert.Equal(RankerMetrics.LogLoss(scores, labels, w), t.LogLoss, 12);
+            Assert.Equal(RankerMetrics.ExpectedCalibrationError(scores, labels, weights: w), t.Ece, 12);
         }
 
         [Fact]

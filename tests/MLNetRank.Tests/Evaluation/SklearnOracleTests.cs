@@ -58,39 +58,39 @@ namespace MLNetRank.Tests.Evaluation
         [Fact]
         public void AucMatchesRocAucScore()
         {
-            Assert.Equal(0.482421875, RankingMetrics.Auc(Score, Label), 12);
-            Assert.Equal(0.4907440213132031, RankingMetrics.Auc(Score, Label, Weight), 12);
+            Assert.Equal(0.482421875, RankerMetrics.Auc(Score, Label), 12);
+            Assert.Equal(0.4907440213132031, RankerMetrics.Auc(Score, Label, Weight), 12);
         }
 
         [Fact]
         public void LogLossMatchesSklearnLogLoss()
         {
-            Assert.Equal(1.821304935747155, RankingMetrics.LogLoss(Prob, Label), 12);
-            Assert.Equal(1.4457931987061552, RankingMetrics.LogLoss(Prob, Label, Weight), 12);
+            Assert.Equal(1.821304935747155, RankerMetrics.LogLoss(Prob, Label), 12);
+            Assert.Equal(1.4457931987061552, RankerMetrics.LogLoss(Prob, Label, Weight), 12);
         }
 
         [Fact]
         public void GroupAucMatchesImpressionWeightedRocAucScore()
         {
-            Assert.Equal(0.5126157407407407, RankingMetrics.GroupAuc(Score, Label, Group), 12);
+            Assert.Equal(0.5126157407407407, RankerMetrics.GroupAuc(Score, Label, Group), 12);
         }
 
         [Fact]
         public void NdcgWithAveragedTiesMatchesNdcgScore()
         {
             // scikit-learn's ndcg_score uses y_true as the gain, so the script passes 2^rel - 1.
-            Assert.Equal(0.42857142857142855, RankingMetrics.NdcgDetailed(Score, Rel, Group, 1, TieBreaking.Average, NoRelevantItemsHandling.ScoreZero).Value, 12);
-            Assert.Equal(0.5235318234480094, RankingMetrics.NdcgDetailed(Score, Rel, Group, 3, TieBreaking.Average, NoRelevantItemsHandling.ScoreZero).Value, 12);
-            Assert.Equal(0.5633970271648854, RankingMetrics.NdcgDetailed(Score, Rel, Group, 5, TieBreaking.Average, NoRelevantItemsHandling.ScoreZero).Value, 12);
-            Assert.Equal(0.739006941515351, RankingMetrics.NdcgDetailed(Score, Rel, Group, int.MaxValue, TieBreaking.Average, NoRelevantItemsHandling.ScoreZero).Value, 12);
+            Assert.Equal(0.42857142857142855, RankerMetrics.NdcgDetailed(Score, Rel, Group, 1, TieBreaking.Average, NoRelevantItemsHandling.ScoreZero).Value, 12);
+            Assert.Equal(0.5235318234480094, RankerMetrics.NdcgDetailed(Score, Rel, Group, 3, TieBreaking.Average, NoRelevantItemsHandling.ScoreZero).Value, 12);
+            Assert.Equal(0.5633970271648854, RankerMetrics.NdcgDetailed(Score, Rel, Group, 5, TieBreaking.Average, NoRelevantItemsHandling.ScoreZero).Value, 12);
+            Assert.Equal(0.739006941515351, RankerMetrics.NdcgDetailed(Score, Rel, Group, int.MaxValue, TieBreaking.Average, NoRelevantItemsHandling.ScoreZero).Value, 12);
         }
 
         [Fact]
         public void RegressionMetricsMatchSklearn()
         {
-            Assert.Equal(46.50186359139165, RankingMetrics.Rmse(Pred, Stay), 9);
-            Assert.Equal(1.7315236018714448, RankingMetrics.RmseLog1p(Pred, Stay), 12);
-            Assert.Equal(34.39166647428647, RankingMetrics.Mae(Pred, Stay), 9);
+            Assert.Equal(46.50186359139165, RankerMetrics.Rmse(Pred, Stay), 9);
+            Assert.Equal(1.7315236018714448, RankerMetrics.RmseLog1p(Pred, Stay), 12);
+            Assert.Equal(34.39166647428647, RankerMetrics.Mae(Pred, Stay), 9);
         }
     }
 }

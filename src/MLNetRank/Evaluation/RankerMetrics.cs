@@ -25,7 +25,7 @@ namespace MLNetRank.Evaluation
     /// <item><description>Work buffers come from <see cref="ArrayPool{T}.Shared"/>; sorting costs O(n log n).</description></item>
     /// </list>
     /// </remarks>
-    public static partial class RankingMetrics
+    public static partial class RankerMetrics
     {
         /// <summary>Probabilities are clipped to [<see cref="LogLossEpsilon"/>, 1 - <see cref="LogLossEpsilon"/>] in
         /// <see cref="LogLoss"/>, so a confident mistake costs at most -ln(1e-15) ≈ 34.5 nats instead of infinity.</summary>

@@ -4,7 +4,7 @@ using System.Linq;
 
 namespace MLNetRank.Evaluation
 {
-    public static partial class RankingMetrics
+    public static partial class RankerMetrics
     {
         // ------------------------------------------------------------------ exposure concentration
 
