@@ -42,7 +42,9 @@ namespace MLNetRank.Torch.MultiTask
             _layout = layout;
             _o = options;
             _seed = seed;
-            _device = torch.device(options.Device);
+            if ((options.Device ?? "").StartsWith("cuda", StringComparison.OrdinalIgnoreCase) && !torch.cuda.is_available())
+                throw new InvalidOperationException($"Device '{options.Device}' was asked for, but CUDA is not available: reference a CUDA TorchSharp backend (e.g. TorchSharp-cuda-linux) on a machine with a GPU, or use Device = \"cpu\".");
+            _device = torch.device(options.Device ?? "cpu");
         }
 
         public List<MultiTaskEpoch> History { get; } = new();

@@ -82,6 +82,17 @@ namespace MLNetRank.Torch.Tests.MultiTask
         }
 
         [Fact]
+        public void CudaWithoutACudaBackendFailsClearly()
+        {
+            // this test project references the CPU backend only
+            var (ml, data, _) = Data(50);
+            var o = Fixture.FullOptions(epochs: 1);
+            o.Device = "cuda";
+            var ex = Assert.Throws<InvalidOperationException>(() => ml.Ranker().Trainers.MultiTask(o).Fit(data));
+            Assert.Contains("CUDA is not available", ex.Message);
+        }
+
+        [Fact]
         public void OutputSchemaHasScoreAndProbabilityPerTask()
         {
             var (ml, data, _) = Data(300);
