@@ -53,7 +53,17 @@ namespace MLNetRank.Torch.MultiTask
 
         public long TrainingRows { get; private set; }
 
+        /// <summary>libtorch's random generator and thread count are process-wide: trainings in one process run one at a
+        /// time so that each stays deterministic for its seed.</summary>
+        private static readonly object TorchGate = new();
+
         public MultiTaskNetwork Train(BatchReader train, BatchReader? validation, RowSubset trainSubset, RowSubset validationSubset, RankerLog log)
+        {
+            lock (TorchGate)
+                return TrainCore(train, validation, trainSubset, validationSubset, log);
+        }
+
+        private MultiTaskNetwork TrainCore(BatchReader train, BatchReader? validation, RowSubset trainSubset, RowSubset validationSubset, RankerLog log)
         {
             if (_o.Threads > 0)
                 torch.set_num_threads(_o.Threads);

@@ -10,6 +10,7 @@ using Xunit;
 
 namespace MLNetRank.Torch.Tests.MultiTask
 {
+    [Collection("TorchSharp")]
     public class MultiTaskTests
     {
         private static (MLContext Ml, IDataView Data, List<Impression> Rows) Data(int n = 600, int seed = 1)

@@ -15,6 +15,7 @@ namespace MLNetRank.Torch.Tests.MultiTask
     /// features, conversions are sparse. Scores are compared with the true probabilities through the expected AUC
     /// (each row is a positive with weight p and a negative with weight 1 - p).
     /// </summary>
+    [Collection("TorchSharp")]
     [Trait("Category", "Quality")]
     public class QualityTests
     {
