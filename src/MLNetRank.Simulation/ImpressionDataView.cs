@@ -81,7 +81,7 @@ namespace MLNetRank.Simulation
             private readonly int _n;
             private long _position = -1;
             private int _slot; // position within the current request
-            private bool _disposed;
+            private bool _disposed, _done;
 
             public Cursor(ImpressionDataView parent, System.Collections.Generic.IEnumerable<DataViewSchema.Column> columnsNeeded)
             {
@@ -103,12 +103,13 @@ namespace MLNetRank.Simulation
 
             public override bool MoveNext()
             {
-                if (_disposed)
+                if (_disposed || _done)
                     return false;
                 long total = _parent._requestCount * _n;
                 if (_position + 1 >= total)
                 {
-                    _position = total;
+                    _done = true;
+                    _position = -1; // ML.NET convention: -1 before the first row and after the last
                     return false;
                 }
                 _position++;

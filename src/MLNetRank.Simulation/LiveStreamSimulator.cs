@@ -186,7 +186,8 @@ namespace MLNetRank.Simulation
         /// </summary>
         /// <param name="path">Destination file (overwritten).</param>
         /// <param name="maxRequests">Optional limit on the number of requests written (default: all RequestCount requests).</param>
-        public void WriteImpressionsCsv(string path, long? maxRequests = null)
+        /// <param name="progress">Optional receiver of the number of requests written so far (every 10,000 requests and at the end).</param>
+        public void WriteImpressionsCsv(string path, long? maxRequests = null, IProgress<long>? progress = null)
         {
             if (string.IsNullOrEmpty(path))
                 throw new ArgumentException("A file path is required.", nameof(path));
@@ -223,7 +224,10 @@ namespace MLNetRank.Simulation
                       .Append(',').Append(gen.TrueRelevance[p].ToString("R", inv)).Append('\n');
                     writer.Write(sb);
                 }
+                if ((r + 1) % 10_000 == 0)
+                    progress?.Report(r + 1);
             }
+            progress?.Report(requests);
         }
 
         /// <summary>The header of <see cref="WriteImpressionsCsv"/>.</summary>

@@ -236,13 +236,13 @@ namespace MLNetRank.Simulation
             var o = _o;
             var pr = SimRandom.Create(o.Seed, SimRandom.StreamPair, (ulong)u, (ulong)l);
             double sameCommunity = _w.UserCommunityData[u] == _w.LiveCommunityData[l] ? 1 : 0;
-            int watches = pr.Poisson(0.5 * _w.UserActivity[u] * Math.Exp(0.8 * truth.ZAttr + 0.5 * sameCommunity));
-            int impressions = pr.Poisson(6 * _w.UserActivity[u]) + watches;
+            int watches = pr.Poisson(0.4 * _w.UserActivity[u] * Math.Exp(0.5 * truth.ZAttr + 0.3 * sameCommunity));
+            int impressions = pr.Poisson(4 * _w.UserActivity[u]) + watches;
             int clicks = Math.Min(impressions, pr.Binomial(impressions, truth.Attraction * _w.MeanExamination) + watches / 2);
             double baseCtr = _w.LiveMeanAttraction[l] * _w.MeanExamination;
             f[20] = (float)Math.Log(1 + watches);
             f[21] = (float)((clicks + 5 * baseCtr) / (impressions + 5));
-            f[22] = pr.NextDouble() < World.Sigmoid(o.FollowIntercept + 1.5 + 1.0 * truth.ZAttr) ? 1f : 0f;
+            f[22] = pr.NextDouble() < World.Sigmoid(o.FollowIntercept + 1.5 + 0.6 * truth.ZAttr) ? 1f : 0f;
             f[24] = watches > 0 ? (float)Math.Min(720, -Math.Log(1 - pr.NextDouble()) * 720.0 / (watches + 1)) : 720f;
         }
 

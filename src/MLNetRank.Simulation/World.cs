@@ -269,11 +269,11 @@ namespace MLNetRank.Simulation
             LiveHistGmv = new float[L];
             LiveFollowers = new float[L];
             {
-                Span<float> meanItems = stackalloc float[D];
-                Span<int> onSale = stackalloc int[o.MaxItemsOnSale];
                 double noise = o.FeatureNoise;
-                for (int l = 0; l < L; l++)
+                System.Threading.Tasks.Parallel.For(0, L, l =>
                 {
+                    Span<float> meanItems = stackalloc float[D];
+                    Span<int> onSale = stackalloc int[o.MaxItemsOnSale];
                     var lr = SimRandom.Create(o.Seed, SimRandom.StreamWorld, 1000 + (ulong)l);
                     const int m = 100;
                     double sa = 0, sc = 0, ss = 0, sf = 0, sm = 0;
@@ -305,7 +305,7 @@ namespace MLNetRank.Simulation
                     double viewers7d = Math.Exp(7 + LivePopularity[l]);
                     LiveHistGmv[l] = (float)Math.Log(1 + viewers7d * LiveHistCtr[l] * LiveHistCvr[l] * catalogPrice);
                     LiveFollowers[l] = (float)(5 + 1.2 * LivePopularity[l] + 3 * LiveMeanFollow[l] + noise * lr.NextGaussian());
-                }
+                });
             }
 
             // user historical CTR (noisy)
@@ -321,19 +321,41 @@ namespace MLNetRank.Simulation
             (LiveHistoryOffsets, LiveHistoryLives, LiveHistoryTimes) = BuildLiveHistory();
         }
 
+        /// <summary>Builds one time-sorted event list per user in parallel (each user has its own RNG stream, so the result
+        /// does not depend on the number of threads) and concatenates them.</summary>
+        private (int[], int[], float[]) PerUser(Func<int, List<(float t, int id)>> build)
+        {
+            int U = Options.UserCount;
+            var per = new (float t, int id)[U][];
+            System.Threading.Tasks.Parallel.For(0, U, u =>
+            {
+                var ev = build(u);
+                ev.Sort((x, y) => x.t.CompareTo(y.t));
+                per[u] = ev.ToArray();
+            });
+            var offsets = new int[U + 1];
+            for (int u = 0; u < U; u++)
+                offsets[u + 1] = offsets[u] + per[u].Length;
+            var ids = new int[offsets[U]];
+            var times = new float[offsets[U]];
+            for (int u = 0; u < U; u++)
+                for (int k = 0; k < per[u].Length; k++)
+                {
+                    ids[offsets[u] + k] = per[u][k].id;
+                    times[offsets[u] + k] = per[u][k].t;
+                }
+            return (offsets, ids, times);
+        }
+
         private (int[], int[], float[]) BuildItemHistory()
         {
             var o = Options;
-            int U = o.UserCount, C = o.CategoryCount;
-            var offsets = new int[U + 1];
-            var items = new List<int>();
-            var times = new List<float>();
-            var catWeights = new double[C];
-            var ev = new List<(float t, int item)>();
+            int C = o.CategoryCount;
             float T = (float)o.TimeSpanHours;
-            for (int u = 0; u < U; u++)
+            return PerUser(u =>
             {
                 var r = SimRandom.Create(o.Seed, SimRandom.StreamHistory, (ulong)u);
+                var catWeights = new double[C];
                 double total = 0;
                 for (int c = 0; c < C; c++)
                 {
@@ -342,7 +364,7 @@ namespace MLNetRank.Simulation
                 }
                 double mean = 0.5 * o.MeanItemHistory * UserActivity[u];
                 int before = 2 + r.Poisson(mean), after = r.Poisson(mean);
-                ev.Clear();
+                var ev = new List<(float t, int id)>(before + after);
                 var userVec = new ReadOnlySpan<float>(UserLatentData, u * D, D);
                 for (int e = 0; e < before + after; e++)
                 {
@@ -350,37 +372,26 @@ namespace MLNetRank.Simulation
                     int c = r.Categorical(catWeights, total);
                     ev.Add((t, PickBySoftmax(ref r, CategoryItems[c], userVec, ItemLatentData, 1.0)));
                 }
-                ev.Sort((x, y) => x.t.CompareTo(y.t));
-                foreach (var (t, item) in ev)
-                {
-                    items.Add(item);
-                    times.Add(t);
-                }
-                offsets[u + 1] = items.Count;
-            }
-            return (offsets, items.ToArray(), times.ToArray());
+                return ev;
+            });
         }
 
         private (int[], int[], float[]) BuildLiveHistory()
         {
             var o = Options;
-            int U = o.UserCount, L = o.LiveCount;
-            var offsets = new int[U + 1];
-            var lives = new List<int>();
-            var times = new List<float>();
+            int L = o.LiveCount;
             var commLives = Enumerable.Range(0, o.CommunityCount).Select(m => Enumerable.Range(0, L).Where(l => LiveCommunityData[l] == m).ToArray()).ToArray();
             const int cand = 20;
-            var candLives = new int[cand];
-            var w = new double[cand];
-            var ev = new List<(float t, int live)>();
             float T = (float)o.TimeSpanHours;
-            for (int u = 0; u < U; u++)
+            return PerUser(u =>
             {
+                var candLives = new int[cand];
+                var w = new double[cand];
                 var r = SimRandom.Create(o.Seed, SimRandom.StreamLiveHistory, (ulong)u);
                 double mean = 0.5 * o.MeanLiveHistory * UserActivity[u];
                 int before = 1 + r.Poisson(mean), after = r.Poisson(mean);
                 var own = commLives[UserCommunityData[u]];
-                ev.Clear();
+                var ev = new List<(float t, int id)>(before + after);
                 for (int e = 0; e < before + after; e++)
                 {
                     float t = e < before ? -T * (float)r.NextDouble() : T * (float)r.NextDouble();
@@ -393,15 +404,8 @@ namespace MLNetRank.Simulation
                     }
                     ev.Add((t, candLives[r.Categorical(w, total)]));
                 }
-                ev.Sort((x, y) => x.t.CompareTo(y.t));
-                foreach (var (t, l) in ev)
-                {
-                    lives.Add(l);
-                    times.Add(t);
-                }
-                offsets[u + 1] = lives.Count;
-            }
-            return (offsets, lives.ToArray(), times.ToArray());
+                return ev;
+            });
         }
 
         // ---------------- the true model (0-based indices) ----------------
@@ -525,22 +529,29 @@ namespace MLNetRank.Simulation
             return s;
         }
 
+        /// <summary>Draws one candidate with probability proportional to exp(temperature x affinity). Large candidate sets are
+        /// first subsampled (64 uniform draws), so the cost stays bounded however many items a category holds.</summary>
         private int PickBySoftmax(ref SimRandom r, int[] candidates, ReadOnlySpan<float> vec, float[] latent, double temperature)
         {
-            Span<double> w = candidates.Length <= 512 ? stackalloc double[candidates.Length] : new double[candidates.Length];
+            const int maxCandidates = 64;
+            int m = Math.Min(candidates.Length, maxCandidates);
+            bool sub = candidates.Length > maxCandidates;
+            Span<double> w = stackalloc double[m];
+            Span<int> pick = stackalloc int[m];
             double max = double.NegativeInfinity;
-            for (int j = 0; j < candidates.Length; j++)
+            for (int j = 0; j < m; j++)
             {
-                w[j] = temperature * Dot(vec, 0, latent, candidates[j] * D, D) * InvSqrtD;
+                pick[j] = sub ? candidates[r.Next(candidates.Length)] : candidates[j];
+                w[j] = temperature * Dot(vec, 0, latent, pick[j] * D, D) * InvSqrtD;
                 max = Math.Max(max, w[j]);
             }
             double total = 0;
-            for (int j = 0; j < candidates.Length; j++)
+            for (int j = 0; j < m; j++)
             {
                 w[j] = Math.Exp(w[j] - max);
                 total += w[j];
             }
-            return candidates[r.Categorical(w, total)];
+            return pick[r.Categorical(w, total)];
         }
 
         private static float[] Gaussian(ref SimRandom r, int n, float scale)

@@ -16,6 +16,9 @@ namespace MLNetRank.Notebooks.Tests
         /// <summary>Everything the notebook displayed, in order.</summary>
         public List<string> Displayed { get; } = new();
 
+        /// <summary>The notebook's top-level variables after its last cell (filled by the runner).</summary>
+        public Dictionary<string, object?> Variables { get; } = new();
+
         /// <summary>Polyglot's <c>display(value)</c>: here it records the value's text.</summary>
         public object? display(object? value)
         {
@@ -95,6 +98,9 @@ namespace MLNetRank.Notebooks.Tests
                     throw new InvalidOperationException($"{Path.GetFileName(path)}: code cell {index} failed: {e.Message}\n--- cell ---\n{cell}", e);
                 }
             }
+            if (state is not null)
+                foreach (var v in state.Variables)
+                    globals.Variables[v.Name] = v.Value;
             return globals;
         }
     }

@@ -87,6 +87,7 @@ namespace MLNetRank.Simulation.Data
             private readonly bool[] _active;
             private readonly int[]? _perm;
             private long _position = -1;
+            private bool _done;
 
             public Cursor(InMemoryDataView parent, IEnumerable<DataViewSchema.Column> needed, Random? rand)
             {
@@ -119,9 +120,10 @@ namespace MLNetRank.Simulation.Data
 
             public override bool MoveNext()
             {
-                if (_position + 1 >= _parent._rows)
+                if (_done || _position + 1 >= _parent._rows)
                 {
-                    _position = _parent._rows;
+                    _done = true;
+                    _position = -1;
                     return false;
                 }
                 _position++;

@@ -66,6 +66,23 @@ namespace Microsoft.ML
         }
 
         /// <summary>
+        /// Compares the AUC of two scores of the same rows (e.g. a multi-task model against a single-task one, both
+        /// applied to the test set) with DeLong's test: both AUCs, the standard error of their difference and a two-sided
+        /// p-value. See <see cref="RankingMetrics.CompareAuc"/>.
+        /// </summary>
+        /// <param name="catalog">The MLNetRank catalog (<c>mlContext.Ranker()</c>).</param>
+        /// <param name="data">Data holding the label and both scores.</param>
+        /// <param name="labelColumnName">Boolean or Single label column (Single &gt; 0 is positive).</param>
+        /// <param name="scoreColumnNameA">Single score column of the first model.</param>
+        /// <param name="scoreColumnNameB">Single score column of the second model.</param>
+        public static AucComparison CompareAuc(this RankerCatalog catalog, IDataView data, string labelColumnName, string scoreColumnNameA, string scoreColumnNameB)
+        {
+            if (catalog is null)
+                throw new ArgumentNullException(nameof(catalog));
+            return RankingEvaluator.CompareAuc(catalog.Context, data, labelColumnName, scoreColumnNameA, scoreColumnNameB);
+        }
+
+        /// <summary>
         /// Evaluates one binary task: AUC, log-loss, calibration and, with a group column, group AUC by that column and
         /// nDCG@k / MRR with the group as the request.
         /// </summary>

@@ -8,7 +8,9 @@ namespace MLNetRank.Evaluation
     /// </summary>
     public sealed class RankingEvaluationOptions
     {
-        /// <summary>The tasks to evaluate (at least one); see <see cref="RankingTaskSpec.Binary"/> and <see cref="RankingTaskSpec.Regression"/>.</summary>
+        /// <summary>The tasks to evaluate; see <see cref="RankingTaskSpec.Binary"/> and <see cref="RankingTaskSpec.Regression"/>.
+        /// May be empty only for list metrics alone (<see cref="RelevanceColumnName"/>, <see cref="RankingScoreColumnName"/>
+        /// and <see cref="RequestColumnName"/> given), e.g. to evaluate a learning-to-rank model on graded labels.</summary>
         public List<RankingTaskSpec> Tasks { get; set; } = new List<RankingTaskSpec>();
 
         /// <summary>Columns that group rows for group AUC, e.g. <c>UserId</c> and <c>RequestId</c>; one GAUC per column and
@@ -24,7 +26,7 @@ namespace MLNetRank.Evaluation
         public string? RelevanceColumnName { get; set; }
 
         /// <summary>The Single score that ranks the lists of the overall list metrics (e.g. the final blended score);
-        /// null uses the score column of the first task.</summary>
+        /// null uses the score column of the first task (required when there is no task).</summary>
         public string? RankingScoreColumnName { get; set; }
 
         /// <summary>Optional Single column of non-negative row weights (e.g. inverse propensity weights) for AUC, group AUC,

@@ -31,7 +31,7 @@ namespace MLNetRank.Evaluation
         /// <summary>The request column that defines the lists.</summary>
         public string RequestColumnName { get; }
 
-        /// <summary>Mean nDCG@k over requests, by cut-off k (see <see cref="RankingMetrics.Ndcg{TGroup}"/>).</summary>
+        /// <summary>Mean nDCG@k over requests, by cut-off k (see <see cref="RankingMetrics.Ndcg{TGroup}(System.ReadOnlySpan{float}, System.ReadOnlySpan{float}, System.ReadOnlySpan{TGroup}, int)"/>).</summary>
         public IReadOnlyDictionary<int, double> Ndcg { get; }
 
         /// <summary>Mean reciprocal rank of the first relevant item over requests.</summary>
@@ -67,6 +67,10 @@ namespace MLNetRank.Evaluation
         /// <summary>Area under the ROC curve of the score (ties count 1/2; weighted when a weight column is given);
         /// NaN when the data hold a single class.</summary>
         public double Auc { get; internal set; }
+
+        /// <summary>DeLong standard error of <see cref="Auc"/> (a 95 % interval is AUC ± 1.96 × this); NaN with a weight
+        /// column or fewer than 2 rows of either class.</summary>
+        public double AucStandardError { get; internal set; } = double.NaN;
 
         /// <summary>Group AUC by group column name (see <see cref="RankingEvaluationOptions.GroupColumnNames"/>).</summary>
         public IReadOnlyDictionary<string, double> GAuc { get; internal set; } = new Dictionary<string, double>();

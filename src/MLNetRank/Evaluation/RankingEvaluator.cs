@@ -79,8 +79,9 @@ namespace MLNetRank.Evaluation
             if (options is null)
                 throw new ArgumentNullException(nameof(options));
             var tasks = options.Tasks ?? throw new ArgumentException("Options.Tasks must not be null.", nameof(options));
-            if (tasks.Count == 0)
-                throw new ArgumentException("At least one task is required: add RankingTaskSpec.Binary(...) or RankingTaskSpec.Regression(...).", nameof(options));
+            if (tasks.Count == 0 && (options.RelevanceColumnName is null || options.RankingScoreColumnName is null))
+                throw new ArgumentException("Nothing to evaluate: add a task (RankingTaskSpec.Binary(...) or RankingTaskSpec.Regression(...)), " +
+                    "or give RelevanceColumnName, RankingScoreColumnName and RequestColumnName for list metrics only.", nameof(options));
             if (tasks.Any(t => t is null))
                 throw new ArgumentException("Options.Tasks contains a null task.", nameof(options));
             var duplicate = tasks.GroupBy(t => t.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
@@ -123,8 +124,7 @@ namespace MLNetRank.Evaluation
                 if (t.Kind == RankingTaskKind.Binary)
                 {
                     Float(t.LabelColumnName, $"label ({t.Name})", true, Constraint.None);
-                    Float(t.ScoreColumnName, $"score ({t.Name})", false,
-                        t.ProbabilityColumnName is null && t.ScoreIsProbability ? Constraint.Probability : Constraint.None);
+                    Float(t.ScoreColumnName, $"score ({t.Name})", false, t.ScoreIsProbability ? Constraint.Probability : Constraint.None);
                     if (t.ProbabilityColumnName is not null)
                         Float(t.ProbabilityColumnName, $"probability ({t.Name})", false, Constraint.Probability);
                 }
@@ -177,6 +177,35 @@ namespace MLNetRank.Evaluation
             return new RankingEvaluationResult(rows, binary, regression, list, ks);
         }
 
+        public static AucComparison CompareAuc(MLContext context, IDataView data, string labelColumnName, string scoreColumnNameA, string scoreColumnNameB)
+        {
+            if (data is null)
+                throw new ArgumentNullException(nameof(data));
+            var schema = data.Schema;
+            var label = new FloatColumn(Check.Column(schema, labelColumnName, "label", SingleOrBoolean,
+                t => t == NumberDataViewType.Single || t is BooleanDataViewType), "label");
+            var a = new FloatColumn(Check.Column(schema, scoreColumnNameA, "score A", Single, t => t == NumberDataViewType.Single), "score A");
+            var cols = new List<FloatColumn> { label, a };
+            FloatColumn b = a;
+            if (scoreColumnNameB != scoreColumnNameA)
+            {
+                b = new FloatColumn(Check.Column(schema, scoreColumnNameB, "score B", Single, t => t == NumberDataViewType.Single), "score B");
+                cols.Add(b);
+            }
+            using var log = new RankerLog(context, "Evaluation");
+            long rows = Read(data, cols, new List<GroupColumn>());
+            if (rows == 0)
+                throw new InvalidOperationException("The data to evaluate has no rows.");
+            var lv = label.Values.Span;
+            var labels = new bool[lv.Length];
+            for (int i = 0; i < labels.Length; i++)
+                labels[i] = lv[i] > 0;
+            var result = RankingMetrics.CompareAuc(a.Values.Span, b.Values.Span, labels);
+            log.Info(string.Format(CultureInfo.InvariantCulture, "AUC '{0}' {1:F6} vs '{2}' {3:F6}: difference {4:F6} (SE {5:F6}), p = {6:G4}.",
+                scoreColumnNameA, result.AucA, scoreColumnNameB, result.AucB, result.Difference, result.StandardError, result.PValue));
+            return result;
+        }
+
         private static BinaryTaskMetrics EvaluateBinary(RankingTaskSpec t, RankingEvaluationOptions options, int[] ks,
             Dictionary<string, FloatColumn> floats, Dictionary<string, GroupColumn> groups, List<string> groupNames,
             ReadOnlySpan<float> weights, RankerLog log)
@@ -195,6 +224,7 @@ namespace MLNetRank.Evaluation
                 Auc = RankingMetrics.Auc(scores, labels, weights),
                 MeanObserved = RankingMetrics.MeanObserved(labels, weights),
             };
+            m.AucStandardError = weights.IsEmpty ? RankingMetrics.AucStandardError(scores, labels) : double.NaN;
             if (double.IsNaN(m.Auc))
                 log.Warning($"Task '{t.Name}': label column '{t.LabelColumnName}' holds a single class ({positives} positives of {labels.Length} rows); AUC and group AUC are NaN.");
             var gauc = new Dictionary<string, double>(StringComparer.Ordinal);

@@ -25,7 +25,7 @@ namespace MLNetRank.Evaluation
     /// <item><description>Work buffers come from <see cref="ArrayPool{T}.Shared"/>; sorting costs O(n log n).</description></item>
     /// </list>
     /// </remarks>
-    public static class RankingMetrics
+    public static partial class RankingMetrics
     {
         /// <summary>Probabilities are clipped to [<see cref="LogLossEpsilon"/>, 1 - <see cref="LogLossEpsilon"/>] in
         /// <see cref="LogLoss"/>, so a confident mistake costs at most -ln(1e-15) ≈ 34.5 nats instead of infinity.</summary>
@@ -128,6 +128,8 @@ namespace MLNetRank.Evaluation
             CheckLengths(scores.Length, groups.Length, nameof(groups));
             CheckWeights(weights, scores.Length);
             CheckFinite(scores, nameof(scores));
+            if (weighting is not (GroupAucWeighting.Impressions or GroupAucWeighting.Positives or GroupAucWeighting.Uniform))
+                throw new ArgumentOutOfRangeException(nameof(weighting), weighting, "Unknown group AUC weighting.");
             if (scores.Length == 0)
                 return new GroupAucResult { Value = double.NaN };
             using var layout = GroupLayout.Build(groups);
@@ -456,6 +458,30 @@ namespace MLNetRank.Evaluation
         public static double Ndcg<TGroup>(ReadOnlySpan<float> scores, ReadOnlySpan<float> relevance, ReadOnlySpan<TGroup> groups, int k)
             where TGroup : notnull, IEquatable<TGroup>
             => NdcgDetailed(scores, relevance, groups, k).Value;
+
+        /// <summary>Mean nDCG@k with binary relevance (true = relevant, gain 1); see
+        /// <see cref="Ndcg{TGroup}(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{TGroup}, int)"/>.</summary>
+        /// <typeparam name="TGroup">Group id type.</typeparam>
+        /// <param name="scores">Ranking scores (higher ranks first).</param>
+        /// <param name="labels">True for relevant items.</param>
+        /// <param name="groups">Group (request) id of each row.</param>
+        /// <param name="k">Cut-off (≥ 1).</param>
+        public static double Ndcg<TGroup>(ReadOnlySpan<float> scores, ReadOnlySpan<bool> labels, ReadOnlySpan<TGroup> groups, int k)
+            where TGroup : notnull, IEquatable<TGroup>
+        {
+            CheckLengths(scores.Length, labels.Length, nameof(labels));
+            float[] rel = ArrayPool<float>.Shared.Rent(labels.Length);
+            try
+            {
+                for (int i = 0; i < labels.Length; i++)
+                    rel[i] = labels[i] ? 1f : 0f;
+                return NdcgDetailed(scores, rel.AsSpan(0, labels.Length), groups, k).Value;
+            }
+            finally
+            {
+                ArrayPool<float>.Shared.Return(rel);
+            }
+        }
 
         /// <summary>nDCG@k with a chosen tie rule and handling of groups without a relevant item, and the counts behind it.</summary>
         /// <typeparam name="TGroup">Group id type.</typeparam>

@@ -45,8 +45,9 @@ namespace MLNetRank.Evaluation
         /// (then <see cref="ScoreIsProbability"/> says whether the score column is the probability).</summary>
         public string? ProbabilityColumnName { get; }
 
-        /// <summary>Binary task without a probability column: true when the score column holds probabilities (values
-        /// outside [0, 1] then throw), false when it holds raw scores (log-loss and calibration are then NaN).</summary>
+        /// <summary>Binary task: true when the score column itself is read as the probability (no probability column was
+        /// given and <c>scoreIsProbability</c> was true; values outside [0, 1] then throw). False when a probability column
+        /// is given, or when the score column holds raw scores without one (log-loss and calibration are then NaN).</summary>
         public bool ScoreIsProbability { get; }
 
         /// <summary>Regression task: true when the score column predicts log(1 + label) (e.g. a network trained on
@@ -65,7 +66,7 @@ namespace MLNetRank.Evaluation
         /// <param name="scoreIsProbability">Without a probability column: whether the score column holds probabilities.</param>
         public static RankingTaskSpec Binary(string name, string labelColumnName, string scoreColumnName, string? probabilityColumnName = null, bool scoreIsProbability = true)
             => new RankingTaskSpec(CheckName(name, nameof(name)), RankingTaskKind.Binary, CheckName(labelColumnName, nameof(labelColumnName)),
-                CheckName(scoreColumnName, nameof(scoreColumnName)), probabilityColumnName, probabilityColumnName is not null || scoreIsProbability, false);
+                CheckName(scoreColumnName, nameof(scoreColumnName)), probabilityColumnName, probabilityColumnName is null && scoreIsProbability, false);
 
         /// <summary>
         /// A regression task such as stay time: RMSE and MAE in the label's units, and RMSE on the log1p scale.

@@ -71,8 +71,9 @@ namespace Microsoft.ML
 
         /// <summary>
         /// GBDT+LR (He et al., 2014) as one pipeline: the leaf one-hot indicator of <paramref name="encoding"/>'s trees
-        /// (named <c>GbdtLeafIndicators</c> unless the options name it) concatenated with the raw features (mean-variance
-        /// normalized, column <c>GbdtLrRawFeatures</c>) into <c>GbdtLrFeatures</c>, cached, then
+        /// (named <c>GbdtLeafIndicators</c> unless the options name it) concatenated with the raw features (NaN replaced by
+        /// the column mean, then mean-variance normalized: column <c>GbdtLrRawFeatures</c>) into <c>GbdtLrFeatures</c>,
+        /// cached, then
         /// L-BFGS logistic regression on <paramref name="labelColumnName"/> (Boolean). Give
         /// <see cref="GbdtLeafEncodingOptions.FittingData"/> to fit the trees on a split the regression does not see.
         /// </summary>
@@ -92,7 +93,8 @@ namespace Microsoft.ML
             o.IndicatorColumnName ??= "GbdtLeafIndicators";
             const string lrFeatures = "GbdtLrFeatures", lrRaw = "GbdtLrRawFeatures";
             return new GbdtLeafEncodingEstimator(ml, o)
-                .Append(ml.Transforms.NormalizeMeanVariance(lrRaw, o.FeatureColumnName))
+                .Append(ml.Transforms.ReplaceMissingValues(lrRaw, o.FeatureColumnName, Microsoft.ML.Transforms.MissingValueReplacingEstimator.ReplacementMode.Mean))
+                .Append(ml.Transforms.NormalizeMeanVariance(lrRaw))
                 .Append(ml.Transforms.Concatenate(lrFeatures, o.IndicatorColumnName, lrRaw))
                 .AppendCacheCheckpoint(ml)
                 .Append(ml.BinaryClassification.Trainers.LbfgsLogisticRegression(new LbfgsLogisticRegressionBinaryTrainer.Options

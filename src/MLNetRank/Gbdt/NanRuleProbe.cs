@@ -92,54 +92,74 @@ namespace MLNetRank.Gbdt
                 offset += trees[t].NumberOfLeaves;
             }
 
+            const int chunk = 4096; // probe rows per featurizer pass: bounded memory for large ensembles
             for (int d = 0; d <= maxDepth; d++)
             {
-                var rows = new List<float[]>();
                 var targets = new List<(int Tree, int Node)>();
                 for (int t = 0; t < trees.Count; t++)
-                {
-                    var tree = trees[t];
                     for (int i = 0; i < flags[t].Length; i++)
+                        if (depthOf[t][i] == d && !trees[t].CategoricalSplitFlags[i])
+                            targets.Add((t, i));
+                for (int start = 0; start < targets.Count; start += chunk)
+                {
+                    var rows = new List<float[]>();
+                    var probed = new List<(int Tree, int Node)>();
+                    for (int k = start; k < Math.Min(targets.Count, start + chunk); k++)
                     {
-                        if (depthOf[t][i] != d || tree.CategoricalSplitFlags[i])
-                            continue;
-                        var row = ProbeRow(tree, flags[t], parents[t], i, featureCount);
+                        var (t, i) = targets[k];
+                        var row = ProbeRow(trees[t], flags[t], parents[t], i, featureCount);
                         if (row is null)
                             continue;
                         rows.Add(row);
-                        targets.Add((t, i));
+                        probed.Add((t, i));
                     }
-                }
-                if (rows.Count == 0)
-                    continue;
-                var view = featurizer.Transform(FeatureRows.Load(context, featureCount, featureColumn, rows));
-                var col = view.Schema[leavesColumn];
-                using var cursor = view.GetRowCursor(new[] { col });
-                var getter = cursor.GetGetter<VBuffer<float>>(col);
-                var buffer = default(VBuffer<float>);
-                int k = 0;
-                while (cursor.MoveNext())
-                {
-                    getter(ref buffer);
-                    var (t, i) = targets[k++];
-                    int leaf = -1;
-                    var dense = buffer.DenseValues();
-                    int slot = 0;
-                    foreach (var v in dense)
-                    {
-                        if (slot >= treeOffset[t] && slot < treeOffset[t] + trees[t].NumberOfLeaves && v != 0)
-                        {
-                            leaf = slot - treeOffset[t];
-                            break;
-                        }
-                        slot++;
-                    }
-                    if (leaf < 0)
-                        throw new InvalidOperationException($"The tree featurizer gave no leaf for tree {t}.");
-                    flags[t][i] = leftLeaves[t][i].Contains(leaf);
+                    if (rows.Count > 0)
+                        ReadDirections(context, featurizer, trees, featureCount, featureColumn, leavesColumn, rows, probed, treeOffset, leftLeaves, flags);
                 }
             }
             return flags;
+        }
+
+        private static void ReadDirections(MLContext context, TreeEnsembleFeaturizationTransformer featurizer, IReadOnlyList<RegressionTreeBase> trees,
+            int featureCount, string featureColumn, string leavesColumn, List<float[]> rows, List<(int Tree, int Node)> targets,
+            int[] treeOffset, HashSet<int>[][] leftLeaves, bool[][] flags)
+        {
+            var view = featurizer.Transform(FeatureRows.Load(context, featureCount, featureColumn, rows));
+            var col = view.Schema[leavesColumn];
+            using var cursor = view.GetRowCursor(new[] { col });
+            var getter = cursor.GetGetter<VBuffer<float>>(col);
+            var buffer = default(VBuffer<float>);
+            int k = 0;
+            while (cursor.MoveNext())
+            {
+                getter(ref buffer);
+                var (t, i) = targets[k++];
+                int leaf = -1;
+                int from = treeOffset[t], to = from + trees[t].NumberOfLeaves;
+                var indices = buffer.GetIndices();
+                var values = buffer.GetValues();
+                if (buffer.IsDense)
+                {
+                    for (int slot = from; slot < to; slot++)
+                        if (values[slot] != 0)
+                        {
+                            leaf = slot - from;
+                            break;
+                        }
+                }
+                else
+                {
+                    for (int j = 0; j < indices.Length; j++)
+                        if (indices[j] >= from && indices[j] < to && values[j] != 0)
+                        {
+                            leaf = indices[j] - from;
+                            break;
+                        }
+                }
+                if (leaf < 0)
+                    throw new InvalidOperationException($"The tree featurizer gave no leaf for tree {t}.");
+                flags[t][i] = leftLeaves[t][i].Contains(leaf);
+            }
         }
 
         private static HashSet<int> LeavesUnder(RegressionTreeBase tree, int node)

@@ -51,8 +51,9 @@ namespace MLNetRank.Onnx
 
         private sealed class Node
         {
-            public Node(string opType, string name, string[] inputs, string[] outputs, OnnxAttribute[] attributes)
+            public Node(string opType, string name, string[] inputs, string[] outputs, OnnxAttribute[] attributes, string domain = "")
             {
+                Domain = domain;
                 OpType = opType;
                 Name = name;
                 Inputs = inputs;
@@ -60,6 +61,7 @@ namespace MLNetRank.Onnx
                 Attributes = attributes;
             }
 
+            public string Domain { get; }
             public string OpType { get; }
             public string Name { get; }
             public string[] Inputs { get; }
@@ -73,6 +75,7 @@ namespace MLNetRank.Onnx
         private readonly List<Node> _nodes = new List<Node>();
         private readonly List<KeyValuePair<string, string>> _metadata = new List<KeyValuePair<string, string>>();
         private readonly HashSet<string> _defined = new HashSet<string>(StringComparer.Ordinal);
+        private readonly Dictionary<string, long> _opsets = new Dictionary<string, long>(StringComparer.Ordinal);
         private readonly Dictionary<string, int> _counters = new Dictionary<string, int>(StringComparer.Ordinal);
 
         /// <summary>Creates an empty graph.</summary>
@@ -200,6 +203,38 @@ namespace MLNetRank.Onnx
         /// <param name="attributes">Attributes.</param>
         /// <returns>The first output name.</returns>
         public string AddNode(string opType, string[] inputs, string[] outputs, params OnnxAttribute[] attributes)
+            => AddNodeCore("", opType, inputs, outputs, attributes);
+
+        /// <summary>
+        /// Imports operator set <paramref name="domain"/> at <paramref name="version"/> (e.g. <c>ai.onnx.ml</c>, 3) so that
+        /// <see cref="AddNodeInDomain"/> can use its operators. The default domain is always imported at <see cref="OpsetVersion"/>.
+        /// </summary>
+        /// <param name="domain">The operator set domain.</param>
+        /// <param name="version">Its version.</param>
+        public void ImportOpset(string domain, long version)
+        {
+            if (string.IsNullOrEmpty(domain) || domain == "ai.onnx")
+                throw new ArgumentException($"The default domain is imported at opset {OpsetVersion}; name another domain, e.g. ai.onnx.ml.", nameof(domain));
+            if (version <= 0)
+                throw new ArgumentOutOfRangeException(nameof(version), $"Opset version must be positive; got {version}.");
+            _opsets[domain] = version;
+        }
+
+        /// <summary>Adds a node of operator set <paramref name="domain"/> (imported with <see cref="ImportOpset"/>), e.g. <c>ai.onnx.ml</c>'s <c>LabelEncoder</c>.</summary>
+        /// <param name="domain">The operator's domain.</param>
+        /// <param name="opType">The operator.</param>
+        /// <param name="inputs">Input tensor names.</param>
+        /// <param name="outputs">Output tensor names (at least one).</param>
+        /// <param name="attributes">Attributes.</param>
+        /// <returns>The first output name.</returns>
+        public string AddNodeInDomain(string domain, string opType, string[] inputs, string[] outputs, params OnnxAttribute[] attributes)
+        {
+            if (string.IsNullOrEmpty(domain) || !_opsets.ContainsKey(domain))
+                throw new InvalidOperationException($"Operator set '{domain}' is not imported: call ImportOpset(\"{domain}\", version) first.");
+            return AddNodeCore(domain, opType, inputs, outputs, attributes);
+        }
+
+        private string AddNodeCore(string domain, string opType, string[] inputs, string[] outputs, OnnxAttribute[] attributes)
         {
             if (string.IsNullOrWhiteSpace(opType))
                 throw new ArgumentException("A node needs an operator type.", nameof(opType));
@@ -222,7 +257,7 @@ namespace MLNetRank.Onnx
                 throw new ArgumentException($"Node {nodeName} ({opType}) has attribute '{dup.Key}' twice.", nameof(attributes));
             foreach (var output in outputs)
                 Define(output, $"output of node {nodeName} ({opType})");
-            _nodes.Add(new Node(opType, nodeName, inputs.ToArray(), outputs.ToArray(), attributes.ToArray()));
+            _nodes.Add(new Node(opType, nodeName, inputs.ToArray(), outputs.ToArray(), attributes.ToArray(), domain));
             return outputs[0];
         }
 
@@ -291,6 +326,13 @@ namespace MLNetRank.Onnx
             opset.WriteString(1, "");
             opset.WriteInt64(2, OpsetVersion);
             model.WriteMessage(8, opset);
+            foreach (var kv in _opsets)
+            {
+                var extra = new ProtoWriter();
+                extra.WriteString(1, kv.Key);
+                extra.WriteInt64(2, kv.Value);
+                model.WriteMessage(8, extra);
+            }
             foreach (var kv in _metadata)
             {
                 var entry = new ProtoWriter();
@@ -545,7 +587,138 @@ namespace MLNetRank.Onnx
             return Binary(opType, a, b, output);
         }
 
+        /// <summary><c>Neg</c>.</summary>
+        /// <param name="x">Input.</param>
+        /// <param name="output">Output name; null for a fresh one.</param>
+        public string Neg(string x, string? output = null) => Unary("Neg", x, output);
+
+        /// <summary><c>Abs</c>.</summary>
+        /// <param name="x">Input.</param>
+        /// <param name="output">Output name; null for a fresh one.</param>
+        public string Abs(string x, string? output = null) => Unary("Abs", x, output);
+
+        /// <summary><c>Sqrt</c>.</summary>
+        /// <param name="x">Input.</param>
+        /// <param name="output">Output name; null for a fresh one.</param>
+        public string Sqrt(string x, string? output = null) => Unary("Sqrt", x, output);
+
+        /// <summary><c>Pow</c>: <paramref name="x"/> to the power <paramref name="exponent"/> (broadcasting).</summary>
+        /// <param name="x">Base.</param>
+        /// <param name="exponent">Exponent.</param>
+        /// <param name="output">Output name; null for a fresh one.</param>
+        public string Pow(string x, string exponent, string? output = null) => Binary("Pow", x, exponent, output);
+
+        /// <summary>Element-wise <c>Max</c> of the inputs (broadcasting).</summary>
+        /// <param name="inputs">At least one tensor.</param>
+        /// <param name="output">Output name; null for a fresh one.</param>
+        public string Max(string[] inputs, string? output = null) => Variadic("Max", inputs, output);
+
+        /// <summary>Element-wise <c>Min</c> of the inputs (broadcasting).</summary>
+        /// <param name="inputs">At least one tensor.</param>
+        /// <param name="output">Output name; null for a fresh one.</param>
+        public string Min(string[] inputs, string? output = null) => Variadic("Min", inputs, output);
+
+        /// <summary><c>LeakyRelu</c> with slope <paramref name="alpha"/> for negative inputs.</summary>
+        /// <param name="x">Input.</param>
+        /// <param name="alpha">Negative slope.</param>
+        /// <param name="output">Output name; null for a fresh one.</param>
+        public string LeakyRelu(string x, float alpha = 0.01f, string? output = null)
+            => AddNode("LeakyRelu", new[] { x }, new[] { output ?? UniqueName("LeakyRelu") }, OnnxAttribute.Float("alpha", alpha));
+
+        /// <summary><c>Clip</c> to [<paramref name="min"/>, <paramref name="max"/>] (float bounds as inputs, opset 11+).</summary>
+        /// <param name="x">Float input.</param>
+        /// <param name="min">Lower bound, or null for none.</param>
+        /// <param name="max">Upper bound, or null for none.</param>
+        /// <param name="output">Output name; null for a fresh one.</param>
+        public string Clip(string x, float? min, float? max, string? output = null)
+        {
+            string lo = min.HasValue ? AddConstant(new[] { min.Value }, Array.Empty<long>(), "min") : "";
+            string hi = max.HasValue ? AddConstant(new[] { max.Value }, Array.Empty<long>(), "max") : "";
+            var inputs = hi.Length > 0 ? new[] { x, lo, hi } : lo.Length > 0 ? new[] { x, lo } : new[] { x };
+            return AddNode("Clip", inputs, new[] { output ?? UniqueName("Clip") });
+        }
+
+        /// <summary><c>Flatten</c>: [d0..d(axis-1)] x [d(axis)..] into 2-D.</summary>
+        /// <param name="x">Input.</param>
+        /// <param name="axis">First axis of the second dimension.</param>
+        /// <param name="output">Output name; null for a fresh one.</param>
+        public string Flatten(string x, long axis = 1, string? output = null)
+            => AddNode("Flatten", new[] { x }, new[] { output ?? UniqueName("Flatten") }, OnnxAttribute.Int("axis", axis));
+
+        /// <summary><c>Split</c> along <paramref name="axis"/> into parts of the given sizes (sizes as an int64 input, opset 13+).</summary>
+        /// <param name="x">Input.</param>
+        /// <param name="sizes">The size of each part along the axis.</param>
+        /// <param name="axis">The axis split.</param>
+        /// <param name="outputs">Output names, one per part; null for fresh ones.</param>
+        /// <returns>The output names.</returns>
+        public string[] Split(string x, long[] sizes, long axis = 1, string[]? outputs = null)
+        {
+            if (sizes is null || sizes.Length == 0)
+                throw new ArgumentException("Split needs at least one part size.", nameof(sizes));
+            if (outputs != null && outputs.Length != sizes.Length)
+                throw new ArgumentException($"Split into {sizes.Length} parts needs {sizes.Length} output names, got {outputs.Length}.", nameof(outputs));
+            outputs ??= sizes.Select(_ => UniqueName("Split")).ToArray();
+            AddNode("Split", new[] { x, AddConstant(sizes, new long[] { sizes.Length }, "split") }, outputs, OnnxAttribute.Int("axis", axis));
+            return outputs;
+        }
+
+        /// <summary><c>Slice</c>: elements [starts, ends) on <paramref name="axes"/> (as int64 inputs, opset 13+).</summary>
+        /// <param name="x">Input.</param>
+        /// <param name="starts">Start index per axis.</param>
+        /// <param name="ends">End index (exclusive) per axis; <see cref="long.MaxValue"/> for "to the end".</param>
+        /// <param name="axes">The axes sliced.</param>
+        /// <param name="output">Output name; null for a fresh one.</param>
+        public string Slice(string x, long[] starts, long[] ends, long[] axes, string? output = null)
+        {
+            if (starts is null || ends is null || axes is null || starts.Length != ends.Length || starts.Length != axes.Length || starts.Length == 0)
+                throw new ArgumentException("Slice needs starts, ends and axes of the same, non-zero length.", nameof(starts));
+            long[] len = { starts.Length };
+            return AddNode("Slice", new[] { x, AddConstant(starts, len, "starts"), AddConstant(ends, len, "ends"), AddConstant(axes, len, "axes") },
+                new[] { output ?? UniqueName("Slice") });
+        }
+
+        /// <summary>
+        /// <c>LayerNormalization</c> (opset 17) over the axes from <paramref name="axis"/> on, with learned
+        /// <paramref name="scale"/> and <paramref name="bias"/> (length = the normalized size).
+        /// </summary>
+        /// <param name="x">Float input.</param>
+        /// <param name="scale">Scale (gamma).</param>
+        /// <param name="bias">Bias (beta), or null for none.</param>
+        /// <param name="epsilon">Added to the variance.</param>
+        /// <param name="axis">First normalized axis (default the last).</param>
+        /// <param name="output">Output name; null for a fresh one.</param>
+        public string LayerNormalization(string x, float[] scale, float[]? bias, float epsilon = 1e-5f, long axis = -1, string? output = null)
+        {
+            if (scale is null || scale.Length == 0)
+                throw new ArgumentException("LayerNormalization needs a scale.", nameof(scale));
+            if (bias != null && bias.Length != scale.Length)
+                throw new ArgumentException($"LayerNormalization bias has {bias.Length} values; the scale has {scale.Length}.", nameof(bias));
+            var inputs = new List<string> { x, AddConstant(scale, new long[] { scale.Length }, "gamma") };
+            if (bias != null)
+                inputs.Add(AddConstant(bias, new long[] { bias.Length }, "beta"));
+            return AddNode("LayerNormalization", inputs.ToArray(), new[] { output ?? UniqueName("LayerNormalization") },
+                OnnxAttribute.Int("axis", axis), OnnxAttribute.Float("epsilon", epsilon));
+        }
+
+        /// <summary><c>Shape</c>: the int64 shape of <paramref name="x"/>.</summary>
+        /// <param name="x">Input.</param>
+        /// <param name="output">Output name; null for a fresh one.</param>
+        public string Shape(string x, string? output = null) => Unary("Shape", x, output);
+
+        /// <summary><c>Expand</c>: broadcasts <paramref name="x"/> to the int64 shape tensor <paramref name="shape"/>.</summary>
+        /// <param name="x">Input.</param>
+        /// <param name="shape">An int64 1-D tensor (e.g. from <see cref="Shape"/> or <see cref="AddConstant(long[], long[], string)"/>).</param>
+        /// <param name="output">Output name; null for a fresh one.</param>
+        public string Expand(string x, string shape, string? output = null) => Binary("Expand", x, shape, output);
+
         // ---------------------------------------------------------------- internals
+
+        private string Variadic(string op, string[] inputs, string? output)
+        {
+            if (inputs is null || inputs.Length == 0)
+                throw new ArgumentException($"{op} needs at least one input.", nameof(inputs));
+            return AddNode(op, inputs, new[] { output ?? UniqueName(op) });
+        }
 
         private string Unary(string op, string x, string? output) => AddNode(op, new[] { x }, new[] { output ?? UniqueName(op) });
 
@@ -593,6 +766,12 @@ namespace MLNetRank.Onnx
 
         private static ProtoWriter ValueInfoProto(ValueInfo v) => OnnxModelProto.ValueInfo(new OnnxTensorSpec(v.Name, v.ElementType, v.Dims!));
 
-        private static ProtoWriter NodeProto(Node n) => OnnxModelProto.Node(n.OpType, n.Inputs, n.Outputs, n.Name, n.Attributes);
+        private static ProtoWriter NodeProto(Node n)
+        {
+            var w = OnnxModelProto.Node(n.OpType, n.Inputs, n.Outputs, n.Name, n.Attributes);
+            if (n.Domain.Length > 0)
+                w.WriteString(7, n.Domain); // NodeProto.domain = 7
+            return w;
+        }
     }
 }

@@ -23,9 +23,16 @@ namespace MLNetRank.Onnx
     /// <c>n</c> values, or a scalar when <c>n = 1</c>; a graph output <c>[-1, k]</c> becomes a known-size vector column of
     /// <c>k</c> values (ML.NET's <see cref="OnnxTransformer"/> always produces vectors). Key columns pass their raw
     /// (1-based, 0 = missing) values.</para>
-    /// <para>Estimator characteristics: does not need training data (the network is given); input columns: numeric,
-    /// boolean or key scalars or known-size vectors; output columns: known-size vectors of the graph's output type;
-    /// needs Microsoft.ML.OnnxTransformer and Microsoft.ML.OnnxRuntime; saved as ML.NET's <c>OnnxTransform</c>.</para>
+    /// <format type="text/markdown"><![CDATA[
+    /// ###  Estimator Characteristics
+    /// |  |  |
+    /// | -- | -- |
+    /// | Does this estimator need to look at the data to train its parameters? | No (the network is given) |
+    /// | Input column data type | Numeric, boolean or key scalars or known-size vectors, one per graph input |
+    /// | Output column data type | Known-size vectors of the graph outputs' element types |
+    /// | Required NuGet in addition to Microsoft.ML | Microsoft.ML.OnnxTransformer, Microsoft.ML.OnnxRuntime |
+    /// | Saved as | ML.NET's `OnnxTransformer` (`OnnxTransform`, ONNX bytes in zip entry `OnnxModel`) |
+    /// ]]></format>
     /// </remarks>
     public sealed class OnnxNetworkEstimator : IEstimator<OnnxNetworkTransformer>
     {
@@ -68,6 +75,10 @@ namespace MLNetRank.Onnx
             foreach (var name in options.InputColumns?.Keys ?? Array.Empty<string>())
                 if (!_graphInputs.Any(i => i.Name == name))
                     throw new ArgumentOutOfRangeException(nameof(options), $"InputColumns names '{name}', which is not an input of the ONNX graph ({string.Join(", ", _graphInputs.Select(i => i.Name))}).");
+            var shared = _graphInputs.GroupBy(ColumnOf).FirstOrDefault(grp => grp.Count() > 1);
+            if (shared != null)
+                throw new ArgumentOutOfRangeException(nameof(options),
+                    $"ONNX inputs {string.Join(" and ", shared.Select(i => $"'{i.Name}'"))} would read the same column '{shared.Key}'; map each graph input to its own column.");
             foreach (var name in options.OutputColumns?.Keys ?? Array.Empty<string>())
                 if (!_graphOutputs.Any(o => o.Name == name))
                     throw new ArgumentOutOfRangeException(nameof(options), $"OutputColumns names '{name}', which is not an output of the ONNX graph ({string.Join(", ", _graphOutputs.Select(o => o.Name))}).");

@@ -184,6 +184,15 @@ namespace MLNetRank.Onnx
             Spec = spec;
             Width = width;
             Shape = spec.Dims.ToArray();
+            int unknown = Array.FindIndex(Shape, 1, d => d < 0);
+            if (unknown > 0)
+            {
+                long known = 1;
+                for (int i = 1; i < Shape.Length; i++)
+                    if (i != unknown)
+                        known *= Shape[i];
+                Shape[unknown] = width / known;
+            }
         }
 
         public OnnxTensorSpec Spec { get; }
@@ -250,6 +259,141 @@ namespace MLNetRank.Onnx
                         destination[indices[i]] = values[i];
                 }
             };
+        }
+    }
+}
+
+namespace MLNetRank.Onnx
+{
+    /// <summary>
+    /// A network input fed group by group, for networks with a variable (sequence) dimension: the rows of a request are
+    /// grouped by sequence length and each group is one ONNX Runtime call (exact: no padding).
+    /// </summary>
+    internal abstract class GroupedInput
+    {
+        /// <summary>The length of row <paramref name="row"/>'s variable dimension (0 for a fixed input).</summary>
+        public abstract int Steps(int row);
+
+        /// <summary>The tensor of rows <c>order[start..start+count)</c>, whose variable dimension is <paramref name="steps"/>.</summary>
+        public abstract OrtValue Gather(int[] order, int start, int count, int steps, bool identity);
+
+        public static GroupedInput Fixed(Type t, Array source, int width, long[] shape, int capacity)
+            => (GroupedInput)Activator.CreateInstance(typeof(GroupedFixed<>).MakeGenericType(t), source, width, shape, capacity)!;
+
+        public static GroupedInput Variable(Type t, InputBuffer source, OnnxTensorSpec spec)
+            => (GroupedInput)Activator.CreateInstance(typeof(GroupedVariable<>).MakeGenericType(t), source, spec)!;
+    }
+
+    internal sealed class GroupedFixed<T> : GroupedInput where T : unmanaged
+    {
+        private readonly T[] _source;
+        private readonly int _width;
+        private readonly long[] _shape;
+        private readonly T[] _scratch;
+
+        public GroupedFixed(Array source, int width, long[] shape, int capacity)
+        {
+            _source = (T[])source;
+            _width = width;
+            _shape = shape;
+            _scratch = GC.AllocateArray<T>(capacity * width, pinned: true);
+        }
+
+        public override int Steps(int row) => 0;
+
+        public override OrtValue Gather(int[] order, int start, int count, int steps, bool identity)
+        {
+            var shape = (long[])_shape.Clone();
+            shape[0] = count;
+            if (identity)
+                return OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, new Memory<T>(_source, 0, count * _width), shape);
+            for (int j = 0; j < count; j++)
+                Array.Copy(_source, order[start + j] * _width, _scratch, j * _width, _width);
+            return OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, new Memory<T>(_scratch, 0, count * _width), shape);
+        }
+    }
+
+    internal sealed class GroupedVariable<T> : GroupedInput where T : unmanaged
+    {
+        private readonly VariableBuffer<T> _source;
+        private readonly long[] _shape;
+        private readonly int _unknown;
+        private readonly int _step;
+        private readonly string _name;
+        private T[] _scratch = Array.Empty<T>();
+
+        public GroupedVariable(InputBuffer source, OnnxTensorSpec spec)
+        {
+            _source = (VariableBuffer<T>)source;
+            _shape = spec.Dims.ToArray();
+            _unknown = Array.FindIndex(_shape, 1, d => d < 0);
+            long step = 1;
+            for (int i = 1; i < _shape.Length; i++)
+                if (i != _unknown)
+                    step *= _shape[i];
+            _step = checked((int)step);
+            _name = spec.Name;
+        }
+
+        public override int Steps(int row)
+        {
+            int n = _source.Lengths[row];
+            if (n % _step != 0)
+                throw new InvalidOperationException($"Row {row} of column '{_name}' has {n} values, not a multiple of {_step} (the network input's known dimensions).");
+            return n / _step;
+        }
+
+        public override OrtValue Gather(int[] order, int start, int count, int steps, bool identity)
+        {
+            int per = steps * _step;
+            if (_scratch.Length < count * per)
+                _scratch = GC.AllocateArray<T>(Math.Max(count * per, 2 * _scratch.Length), pinned: true);
+            for (int j = 0; j < count; j++)
+                Array.Copy(_source.Rows[order[start + j]], 0, _scratch, j * per, per);
+            var shape = (long[])_shape.Clone();
+            shape[0] = count;
+            shape[_unknown] = steps;
+            return OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, new Memory<T>(_scratch, 0, count * per), shape);
+        }
+    }
+
+    /// <summary>A network output written group by group: straight into the output buffer when the group is all rows in order, else scattered.</summary>
+    internal abstract class GroupedOutput
+    {
+        public abstract OrtValue Create(int count, bool identity);
+
+        public abstract void Scatter(int[] order, int start, int count);
+
+        public static GroupedOutput Create(Type t, Array destination, int width, long[] shape, int capacity)
+            => (GroupedOutput)Activator.CreateInstance(typeof(GroupedOutput<>).MakeGenericType(t), destination, width, shape, capacity)!;
+    }
+
+    internal sealed class GroupedOutput<T> : GroupedOutput where T : unmanaged
+    {
+        private readonly T[] _destination;
+        private readonly int _width;
+        private readonly long[] _shape;
+        private readonly T[] _scratch;
+
+        public GroupedOutput(Array destination, int width, long[] shape, int capacity)
+        {
+            _destination = (T[])destination;
+            _width = width;
+            _shape = shape;
+            _scratch = GC.AllocateArray<T>(capacity * width, pinned: true);
+        }
+
+        public override OrtValue Create(int count, bool identity)
+        {
+            var shape = (long[])_shape.Clone();
+            shape[0] = count;
+            return OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, new Memory<T>(identity ? _destination : _scratch, 0, count * _width), shape);
+        }
+
+        public override void Scatter(int[] order, int start, int count)
+        {
+            for (int j = 0; j < count; j++)
+                Array.Copy(_scratch, j * _width, _destination, order[start + j] * _width, _width);
         }
     }
 }

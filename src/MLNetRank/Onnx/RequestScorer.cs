@@ -25,16 +25,18 @@ namespace MLNetRank.Onnx
     }
 
     /// <summary>
-    /// The serving fast path: opens a saved ML.NET model zip whose chain ends in (or contains) an ONNX network
-    /// (an <see cref="OnnxTransformer"/>), and scores a request of N candidate rows with ONE batched ONNX Runtime call,
-    /// where ML.NET's <see cref="OnnxTransformer"/> calls ONNX Runtime once per row. The outputs equal ML.NET's.
+    /// The serving fast path: opens a saved ML.NET model zip whose chain contains ONNX networks
+    /// (<see cref="OnnxTransformer"/>s), and scores a request of N candidate rows with ONE batched ONNX Runtime call per
+    /// network, where ML.NET's <see cref="OnnxTransformer"/> calls ONNX Runtime once per row. The outputs equal ML.NET's.
     /// </summary>
     /// <remarks>
-    /// <para>The network is the last <see cref="OnnxTransformer"/> of the chain; its bytes are read from the zip (entry
-    /// <c>OnnxModel</c>). The transforms before it (the "prefix", e.g. <c>Concatenate</c> or a normalizer) run through
-    /// ML.NET's own row mapper, row by row, with no allocation per row; when there are none, the request's buffers are the
-    /// network's input tensors and nothing is copied. Transforms after the network are not applied
-    /// (<see cref="SkippedTransformCount"/>): the outputs are the network's outputs.</para>
+    /// <para>Each <see cref="OnnxTransformer"/> of the chain is a stage; its bytes are read from the zip (entries
+    /// <c>OnnxModel</c>, in chain order) and it runs in its own ONNX Runtime session. The ML.NET transforms before and
+    /// between the networks (e.g. <c>Concatenate</c> or a normalizer) run through ML.NET's own row mapper, row by row,
+    /// with no allocation per row, computing only the columns later stages read; where a network reads request columns
+    /// or another network's outputs, those buffers are its input tensors and nothing is copied. A network input with a
+    /// variable (sequence) dimension is batched per group of rows of equal length (exact, no padding). Transforms after
+    /// the last network also run row by row; <see cref="OutputColumns"/> lists what a request can read.</para>
     /// <para>The scorer is thread-safe: one <see cref="ScoringRequest"/> per concurrent caller (<see cref="CreateRequest"/>).</para>
     /// <code>
     /// using var scorer = RequestScorer.Open("model.zip");
@@ -47,77 +49,63 @@ namespace MLNetRank.Onnx
     /// </remarks>
     public sealed class RequestScorer : IDisposable
     {
-        private readonly InferenceSession _session;
         private readonly RunOptions _runOptions = new RunOptions();
-        private readonly ITransformer? _prefix;
-        private readonly MLContext _context;
-        private readonly string[] _inputNames;
-        private readonly string[] _outputNames;
         private readonly object _positionLock = new object();
         private long _nextPosition;
 
-        private RequestScorer(MLContext context, DataViewSchema inputSchema, List<ITransformer> prefix, int skipped, byte[] onnx, RequestScorerOptions options)
+        private RequestScorer(DataViewSchema inputSchema, ScoringStage[] stages, ITransformer? tail, DataViewSchema tailInputSchema)
         {
-            _context = context;
             InputSchema = inputSchema;
-            SkippedTransformCount = skipped;
-            var (inputs, outputs) = OnnxModelProto.ReadSignature(onnx);
-            var sessionOptions = new SessionOptions
-            {
-                IntraOpNumThreads = options.IntraOpNumThreads,
-                InterOpNumThreads = options.InterOpNumThreads,
-                ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-                GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-            };
-            using (sessionOptions)
-                _session = new InferenceSession(onnx, sessionOptions);
-            try
-            {
-                NetworkInputSpecs = inputs;
-                NetworkOutputSpecs = outputs;
-                NetworkInputTypes = inputs.Select(i => ClrType(i, "input")).ToArray();
-                NetworkOutputTypes = outputs.Select(o => ClrType(o, "output")).ToArray();
-                foreach (var o in outputs)
-                    if (!o.HasBatchDimension || o.ValuesPerRow <= 0)
-                        throw new NotSupportedException($"Network output {o} needs a leading batch dimension and known other dimensions for batched scoring.");
-                foreach (var i in inputs)
-                    if (!i.HasBatchDimension || i.ValuesPerRow <= 0)
-                        throw new NotSupportedException($"Network input {i} needs a leading batch dimension and known other dimensions for batched scoring.");
-                _inputNames = inputs.Select(i => i.Name).ToArray();
-                _outputNames = outputs.Select(o => o.Name).ToArray();
+            Stages = stages;
+            Tail = tail;
+            TailInputSchema = tailInputSchema;
 
-                if (prefix.Count > 0)
+            // Backward pass: which columns each segment must compute, and which the request must carry.
+            var needed = new HashSet<string>(StringComparer.Ordinal);
+            if (tail != null)
+            {
+                // The transforms after the last network: their visible, fixed-size new columns are outputs too.
+                var mapper = tail.GetRowToRowMapper(tailInputSchema);
+                var producedNames = ScoringStage.ProducedNames(tail, tailInputSchema);
+                var produced = mapper.OutputSchema.Where(c => !c.IsHidden && producedNames.Contains(c.Name) && IsFixedSize(c.Type)).ToArray();
+                TailProduced = produced.Select(c => c.Name).ToArray();
+                TailOutputColumns = produced.Select(c => ScoringStage.ColumnOf(c.Name, c.Type)).ToArray();
+                TailInputs = mapper.GetDependencies(produced).Select(c => c.Name).Distinct(StringComparer.Ordinal).ToArray();
+                needed.UnionWith(TailInputs);
+            }
+            for (int k = stages.Length - 1; k >= 0; k--)
+            {
+                var stage = stages[k];
+                needed.ExceptWith(stage.OutputNames);
+                needed.UnionWith(stage.InputNames);
+                if (stage.Segment != null)
                 {
-                    _prefix = new TransformerChain<ITransformer>(prefix.ToArray());
-                    if (!_prefix.IsRowToRowMapper)
-                        throw new NotSupportedException("A transform before the ONNX network is not a row-to-row mapper; the request scorer cannot apply it.");
-                    var mapper = CreatePrefixMapper();
-                    var needed = new List<DataViewSchema.Column>();
-                    foreach (var i in inputs)
-                    {
-                        var col = mapper.OutputSchema.GetColumnOrNull(i.Name)
-                            ?? throw new InvalidDataException($"The model's transforms do not produce the network input column '{i.Name}'.");
-                        CheckNetworkColumn(i, col.Type, NetworkInputTypes[Array.IndexOf(_inputNames, i.Name)]);
-                        needed.Add(col);
-                    }
-                    RequestColumns = mapper.GetDependencies(needed).Select(c => RequestColumnOf(c.Name, c.Type)).ToArray();
+                    var mapper = stage.CreateMapper();
+                    var columns = needed.Select(n => mapper.OutputSchema.GetColumnOrNull(n)
+                        ?? throw new InvalidDataException($"No column '{n}' reaches the input of ONNX network {k + 1}.")).ToArray();
+                    var producedNames = ScoringStage.ProducedNames(stage.Segment, stage.SchemaBefore);
+                    stage.Produced = columns.Where(c => producedNames.Contains(c.Name)).Select(c => c.Name).ToArray();
+                    var before = new HashSet<string>(mapper.GetDependencies(columns).Select(c => c.Name), StringComparer.Ordinal);
+                    before.UnionWith(columns.Where(c => !producedNames.Contains(c.Name)).Select(c => c.Name));
+                    stage.SegmentInputs = before.ToArray();
+                    needed = before;
                 }
                 else
-                {
-                    RequestColumns = inputs.Select((i, k) =>
-                    {
-                        var col = inputSchema.GetColumnOrNull(i.Name)
-                            ?? throw new InvalidDataException($"The model's input schema has no column '{i.Name}' for the network input.");
-                        CheckNetworkColumn(i, col.Type, NetworkInputTypes[k]);
-                        return RequestColumnOf(i.Name, col.Type);
-                    }).ToArray();
-                }
+                    stage.SegmentInputs = needed.ToArray();
             }
-            catch
+            var outputs = new Dictionary<string, RequestColumn>(StringComparer.Ordinal);
+            foreach (var stage in stages)
+                for (int i = 0; i < stage.Outputs.Length; i++)
+                    outputs[stage.OutputNames[i]] = ScoringStage.ColumnOf(stage.OutputNames[i], stage.OutputColumnTypes[i]);
+            foreach (var c in TailOutputColumns)
+                outputs[c.Name] = c;
+            OutputColumns = outputs.Values.ToArray();
+            RequestColumns = needed.OrderBy(n => n, StringComparer.Ordinal).Select(n =>
             {
-                _session.Dispose();
-                throw;
-            }
+                var col = inputSchema.GetColumnOrNull(n)
+                    ?? throw new InvalidDataException($"The model's input schema has no column '{n}', which its first stage reads.");
+                return ScoringStage.ColumnOf(n, col.Type);
+            }).ToArray();
         }
 
         /// <summary>Opens a model saved with <c>mlContext.Model.Save</c>.</summary>
@@ -190,25 +178,71 @@ namespace MLNetRank.Onnx
 
             var flat = new List<ITransformer>();
             Flatten(model, flat);
-            int last = flat.FindLastIndex(t => t is OnnxTransformer);
-            if (last < 0)
+            var networks = Enumerable.Range(0, flat.Count).Where(i => flat[i] is OnnxTransformer).ToArray();
+            if (networks.Length == 0)
             {
                 (model as IDisposable)?.Dispose();
                 throw new InvalidOperationException(
                     $"The model in {source} has no ONNX network (OnnxTransformer); its transforms: {string.Join(", ", flat.Select(t => t.GetType().Name))}.");
             }
-            int count = flat.Count(t => t is OnnxTransformer);
-            if (onnxModels.Count != count)
-                throw new InvalidDataException($"The model in {source} has {count} ONNX transformers but {onnxModels.Count} 'OnnxModel' zip entries.");
-            // The prefix keeps its own OnnxTransformers (scored per row by ML.NET); the network's session is ours.
-            var prefix = flat.Take(last).ToList();
-            for (int i = last; i < flat.Count; i++)
-                if (i == last || !prefix.Contains(flat[i]))
-                    (flat[i] as IDisposable)?.Dispose();
-            var scorer = new RequestScorer(context, inputSchema, prefix, flat.Count - last - 1, onnxModels[count - 1], options);
+            if (onnxModels.Count != networks.Length)
+            {
+                (model as IDisposable)?.Dispose();
+                throw new InvalidDataException($"The model in {source} has {networks.Length} ONNX transformers but {onnxModels.Count} 'OnnxModel' zip entries.");
+            }
+
+            var stages = new List<ScoringStage>();
+            try
+            {
+                var schema = inputSchema;
+                int previous = -1;
+                for (int k = 0; k < networks.Length; k++)
+                {
+                    var segmentTransforms = flat.Skip(previous + 1).Take(networks[k] - previous - 1).ToArray();
+                    ITransformer? segment = segmentTransforms.Length == 0 ? null : new TransformerChain<ITransformer>(segmentTransforms);
+                    var segmentOutput = segment?.GetOutputSchema(schema) ?? schema;
+                    var networkOutput = flat[networks[k]].GetOutputSchema(segmentOutput);
+                    stages.Add(new ScoringStage(k, segment, schema, onnxModels[k], networkOutput, options));
+                    schema = networkOutput;
+                    previous = networks[k];
+                }
+            }
+            catch
+            {
+                foreach (var stage in stages)
+                    stage.Dispose();
+                foreach (var t in flat)
+                    (t as IDisposable)?.Dispose();
+                throw;
+            }
+            // The networks' own OnnxTransformers are not used (each stage has its own session).
+            foreach (int i in networks)
+                (flat[i] as IDisposable)?.Dispose();
+            var tailTransforms = flat.Skip(networks[^1] + 1).ToArray();
+            RequestScorer scorer;
+            try
+            {
+                ITransformer? tail = null;
+                if (tailTransforms.Length > 0)
+                {
+                    tail = new TransformerChain<ITransformer>(tailTransforms);
+                    if (!tail.IsRowToRowMapper)
+                        throw new NotSupportedException("A transform after the last ONNX network is not a row-to-row mapper; the request scorer cannot apply it.");
+                }
+                var lastOutput = flat[networks[^1]].GetOutputSchema(stages[^1].SegmentOutputSchema);
+                scorer = new RequestScorer(inputSchema, stages.ToArray(), tail, lastOutput);
+            }
+            catch
+            {
+                foreach (var stage in stages)
+                    stage.Dispose();
+                foreach (var t in tailTransforms)
+                    (t as IDisposable)?.Dispose();
+                throw;
+            }
             using (var log = new Common.RankerLog(context, "Onnx"))
-                log.Info($"Request scorer on {source}: network inputs [{string.Join("; ", scorer.NetworkInputs)}], outputs [{string.Join("; ", scorer.NetworkOutputs)}], " +
-                         $"{prefix.Count} ML.NET transform(s) before the network, {scorer.SkippedTransformCount} after it not applied, " +
+                log.Info($"Request scorer on {source}: {stages.Count} ONNX network(s) run batched, {flat.Count - networks.Length} ML.NET transform(s) run row by row; " +
+                         $"request columns [{string.Join("; ", scorer.RequestColumns)}], outputs [{string.Join("; ", scorer.OutputColumns)}]; " +
                          $"{options.IntraOpNumThreads} intra-op thread(s).");
             return scorer;
         }
@@ -228,22 +262,42 @@ namespace MLNetRank.Onnx
         /// <summary>The columns a request carries: the network inputs, or, when ML.NET transforms run before the network, the input columns they read.</summary>
         public IReadOnlyList<RequestColumn> RequestColumns { get; }
 
-        /// <summary>The network's inputs (ONNX names = ML.NET column names).</summary>
-        public IReadOnlyList<OnnxTensorSpec> NetworkInputs => NetworkInputSpecs;
+        /// <summary>The inputs of the last ONNX network of the chain (ONNX names = ML.NET column names).</summary>
+        public IReadOnlyList<OnnxTensorSpec> NetworkInputs => Stages[^1].Inputs;
 
-        /// <summary>The network's outputs (read them with <see cref="ScoringRequest.GetOutput{T}"/>).</summary>
-        public IReadOnlyList<OnnxTensorSpec> NetworkOutputs => NetworkOutputSpecs;
+        /// <summary>The outputs of the last ONNX network (read them with <see cref="ScoringRequest.GetOutput{T}"/>).</summary>
+        public IReadOnlyList<OnnxTensorSpec> NetworkOutputs => Stages[^1].Outputs;
 
-        /// <summary>True when ML.NET transforms run before the network (row by row, through ML.NET's row mapper).</summary>
-        public bool HasPrefix => _prefix != null;
+        /// <summary>The number of ONNX networks in the chain; each runs once per request, batched.</summary>
+        public int NetworkCount => Stages.Length;
 
-        /// <summary>The number of transforms after the network in the saved chain; the scorer does not apply them.</summary>
-        public int SkippedTransformCount { get; }
+        /// <summary>True when anything runs before the last network: ML.NET transforms (row by row, through ML.NET's row mapper) or other networks.</summary>
+        public bool HasPrefix => Stages.Length > 1 || Stages[0].Segment != null;
 
-        internal OnnxTensorSpec[] NetworkInputSpecs { get; }
-        internal OnnxTensorSpec[] NetworkOutputSpecs { get; }
-        internal Type[] NetworkInputTypes { get; }
-        internal Type[] NetworkOutputTypes { get; }
+        /// <summary>
+        /// What <see cref="ScoringRequest.GetOutput{T}"/> can read: every network's outputs, and the visible known-size columns that
+        /// the transforms after the last network add (e.g. a renamed score, an <c>Expression</c>, GBDT leaf ids).
+        /// </summary>
+        public IReadOnlyList<RequestColumn> OutputColumns { get; }
+
+        internal ScoringStage[] Stages { get; }
+        internal ITransformer? Tail { get; }
+        internal DataViewSchema TailInputSchema { get; }
+        internal string[] TailProduced { get; } = Array.Empty<string>();
+        internal string[] TailInputs { get; } = Array.Empty<string>();
+        private RequestColumn[] TailOutputColumns { get; } = Array.Empty<RequestColumn>();
+
+        internal IRowToRowMapper CreateTailMapper() => Tail!.GetRowToRowMapper(TailInputSchema);
+
+        private static bool IsFixedSize(DataViewType type)
+        {
+            if (type is VectorDataViewType v && !v.IsKnownSize)
+                return false;
+            var raw = (type is VectorDataViewType vt ? vt.ItemType : type).RawType;
+            return raw == typeof(float) || raw == typeof(double) || raw == typeof(int) || raw == typeof(long) || raw == typeof(uint)
+                || raw == typeof(ulong) || raw == typeof(short) || raw == typeof(ushort) || raw == typeof(byte) || raw == typeof(sbyte)
+                || raw == typeof(bool) || raw == typeof(ReadOnlyMemory<char>);
+        }
 
         /// <summary>A request of up to <paramref name="capacity"/> rows, with its own reusable buffers.</summary>
         /// <param name="capacity">The most candidates a request will hold.</param>
@@ -265,80 +319,104 @@ namespace MLNetRank.Onnx
                 throw new ArgumentNullException(nameof(request));
             if (!ReferenceEquals(request.Scorer, this))
                 throw new ArgumentException("The request was created by another scorer.", nameof(request));
+            request.ThrowIfDisposed();
             int n = request.Count;
             if (n == 0)
                 return;
-            if (request.Feeders != null)
+            long position;
+            lock (_positionLock)
             {
-                var row = request.Row!;
-                long position;
-                lock (_positionLock)
+                position = _nextPosition;
+                _nextPosition += n;
+            }
+            foreach (var run in request.Runs)
+            {
+                if (run.Loaders.Length > 0)
                 {
-                    position = _nextPosition;
-                    _nextPosition += n;
+                    var row = run.Row!;
+                    var loaders = run.Loaders;
+                    for (int r = 0; r < n; r++)
+                    {
+                        row.Index = r;
+                        row.RowPosition = position + r;
+                        for (int k = 0; k < loaders.Length; k++)
+                            loaders[k](r);
+                    }
                 }
-                var feeders = request.Feeders;
+                run.Execute(_runOptions, n);
+            }
+            if (request.TailLoaders.Length > 0)
+            {
+                var row = request.TailRow!;
+                var loaders = request.TailLoaders;
                 for (int r = 0; r < n; r++)
                 {
                     row.Index = r;
                     row.RowPosition = position + r;
-                    for (int k = 0; k < feeders.Length; k++)
-                        feeders[k](r);
+                    for (int k = 0; k < loaders.Length; k++)
+                        loaders[k](r);
                 }
             }
-            var (inputs, outputs) = request.OrtValues();
-            _session.Run(_runOptions, _inputNames, inputs, _outputNames, outputs);
         }
 
-        internal IRowToRowMapper CreatePrefixMapper() => _prefix!.GetRowToRowMapper(InputSchema);
+        /// <summary>
+        /// Scores every row of <paramref name="data"/> in batches of <paramref name="batchSize"/> rows (offline evaluation at
+        /// the fast path's speed). Returns each network output as a row-major array (<c>rows x width</c>) of its element
+        /// type, e.g. <c>float[]</c>, keyed by output name.
+        /// </summary>
+        /// <param name="data">Rows with the request columns (<see cref="RequestColumns"/>).</param>
+        /// <param name="batchSize">Rows per ONNX Runtime call.</param>
+        public IReadOnlyDictionary<string, Array> ScoreAll(IDataView data, int batchSize = 256)
+        {
+            if (data is null)
+                throw new ArgumentNullException(nameof(data));
+            using var request = CreateRequest(batchSize);
+            var columns = OutputColumns;
+            var chunks = columns.Select(_ => new List<Array>()).ToArray();
+            long rows = 0;
+            using (var reader = request.OpenReader(data))
+            {
+                bool more = true;
+                while (more)
+                {
+                    more = reader.Next();
+                    if (request.Count == 0)
+                        break;
+                    Score(request);
+                    rows += request.Count;
+                    for (int k = 0; k < chunks.Length; k++)
+                    {
+                        var source = request.OutputArray(columns[k].Name);
+                        var copy = Array.CreateInstance(columns[k].RawItemType, request.Count * columns[k].ValuesPerRow);
+                        Array.Copy(source, copy, copy.Length);
+                        chunks[k].Add(copy);
+                    }
+                }
+            }
+            var result = new Dictionary<string, Array>(StringComparer.Ordinal);
+            for (int k = 0; k < chunks.Length; k++)
+            {
+                var all = Array.CreateInstance(columns[k].RawItemType, checked((int)(rows * columns[k].ValuesPerRow)));
+                int offset = 0;
+                foreach (var chunk in chunks[k])
+                {
+                    Array.Copy(chunk, 0, all, offset, chunk.Length);
+                    offset += chunk.Length;
+                }
+                result[columns[k].Name] = all;
+            }
+            return result;
+        }
 
-        /// <summary>Releases the ONNX Runtime session and the loaded transforms.</summary>
+        /// <summary>Releases the ONNX Runtime sessions and the loaded transforms.</summary>
         public void Dispose()
         {
-            _session.Dispose();
-            _runOptions.Dispose();
-            if (_prefix is IEnumerable<ITransformer> chain)
-                foreach (var t in chain)
+            foreach (var stage in Stages)
+                stage.Dispose();
+            if (Tail is IEnumerable<ITransformer> tail)
+                foreach (var t in tail)
                     (t as IDisposable)?.Dispose();
+            _runOptions.Dispose();
         }
-
-        private static RequestColumn RequestColumnOf(string name, DataViewType type)
-        {
-            var item = type is VectorDataViewType v ? v.ItemType : type;
-            int width = type is VectorDataViewType vt ? vt.Size : 1;
-            var raw = item.RawType;
-            bool supported = raw == typeof(float) || raw == typeof(double) || raw == typeof(int) || raw == typeof(long) || raw == typeof(uint)
-                || raw == typeof(ulong) || raw == typeof(short) || raw == typeof(ushort) || raw == typeof(byte) || raw == typeof(sbyte)
-                || raw == typeof(bool) || raw == typeof(ReadOnlyMemory<char>);
-            if (!supported)
-                throw new NotSupportedException($"Column '{name}' has type {type}, which a scoring request cannot carry.");
-            return new RequestColumn(name, type, raw, width);
-        }
-
-        private static void CheckNetworkColumn(OnnxTensorSpec input, DataViewType type, Type clr)
-        {
-            var item = type is VectorDataViewType v ? v.ItemType : type;
-            int width = type is VectorDataViewType vt ? vt.Size : 1;
-            if (item.RawType != clr)
-                throw new InvalidDataException($"Column '{input.Name}' has type {type}; the network input {input} needs {clr.Name} values.");
-            if (width != input.ValuesPerRow)
-                throw new InvalidDataException($"Column '{input.Name}' has {(width == 0 ? "a variable number of" : width.ToString())} values per row; the network input {input} needs {input.ValuesPerRow}.");
-        }
-
-        private static Type ClrType(OnnxTensorSpec spec, string role) => spec.ElementType switch
-        {
-            TensorElementType.Float => typeof(float),
-            TensorElementType.Double => typeof(double),
-            TensorElementType.Int32 => typeof(int),
-            TensorElementType.Int64 => typeof(long),
-            TensorElementType.UInt32 => typeof(uint),
-            TensorElementType.UInt64 => typeof(ulong),
-            TensorElementType.Int16 => typeof(short),
-            TensorElementType.UInt16 => typeof(ushort),
-            TensorElementType.Int8 => typeof(sbyte),
-            TensorElementType.UInt8 => typeof(byte),
-            TensorElementType.Bool => typeof(bool),
-            _ => throw new NotSupportedException($"Network {role} {spec} has an element type the request scorer does not batch."),
-        };
     }
 }

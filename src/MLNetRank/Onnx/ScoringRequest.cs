@@ -19,11 +19,8 @@ namespace MLNetRank.Onnx
     public sealed class ScoringRequest : IDisposable
     {
         private readonly Dictionary<string, InputBuffer> _inputs;
-        private readonly Dictionary<string, TensorBuffer> _outputs;
+        private readonly Dictionary<string, InputBuffer> _outputs;
         private int _count;
-        private int _cachedRows = -1;
-        private OrtValue[] _inputValues = Array.Empty<OrtValue>();
-        private OrtValue[] _outputValues = Array.Empty<OrtValue>();
         private bool _disposed;
 
         internal ScoringRequest(RequestScorer scorer, int capacity)
@@ -31,28 +28,226 @@ namespace MLNetRank.Onnx
             Scorer = scorer;
             Capacity = capacity;
             _inputs = scorer.RequestColumns.ToDictionary(c => c.Name, c => InputBuffer.Create(c, capacity), StringComparer.Ordinal);
-            // Without ML.NET transforms before the network the request buffers are the network's input tensors (no copy).
-            NetworkInputs = scorer.NetworkInputSpecs.Select((spec, i) => TensorBuffer.Create(spec, scorer.NetworkInputTypes[i],
-                (int)spec.ValuesPerRow, capacity, scorer.HasPrefix ? null : _inputs[spec.Name].FlatArray)).ToArray();
-            NetworkOutputs = scorer.NetworkOutputSpecs.Select((spec, i) => TensorBuffer.Create(spec, scorer.NetworkOutputTypes[i],
-                (int)spec.ValuesPerRow, capacity, null)).ToArray();
-            _outputs = NetworkOutputs.ToDictionary(o => o.Spec.Name, StringComparer.Ordinal);
-            if (scorer.HasPrefix)
+            // The columns visible so far, by name: request columns, then columns computed by ML.NET segments and network outputs.
+            // Network inputs share the arrays of these buffers (no copy); network outputs are written into new ones.
+            var store = new Dictionary<string, InputBuffer>(_inputs, StringComparer.Ordinal);
+            var runs = new List<StageRun>();
+            try
             {
-                Row = new RequestRow(scorer.InputSchema, _inputs.Values);
-                var mapper = scorer.CreatePrefixMapper();
-                var active = scorer.NetworkInputSpecs.Select(s => mapper.OutputSchema[s.Name]).ToArray();
-                MappedRow = mapper.GetRow(Row, active);
-                Feeders = NetworkInputs.Select(b => b.MakeFeeder(MappedRow, MappedRow.Schema[b.Spec.Name])).ToArray();
+                foreach (var stage in scorer.Stages)
+                {
+                    RequestRow? row = null;
+                    var loaders = Array.Empty<Action<int>>();
+                    if (stage.Segment != null && stage.Produced.Length > 0)
+                    {
+                        row = new RequestRow(stage.SchemaBefore, stage.SegmentInputs.Select(n => Stored(store, n, stage)));
+                        var mapper = stage.CreateMapper();
+                        var produced = stage.Produced.Select(n => mapper.OutputSchema[n]).ToArray();
+                        var mapped = mapper.GetRow(row, produced);
+                        var computed = produced.Select(c => InputBuffer.Create(ScoringStage.ColumnOf(c.Name, c.Type), capacity)).ToArray();
+                        loaders = computed.Select((b, i) => b.MakeLoader(mapped, produced[i])).ToArray();
+                        foreach (var b in computed)
+                            store[b.Column.Name] = b;
+                    }
+                    var sources = stage.Inputs.Select(spec => Stored(store, spec.Name, stage)).ToArray();
+                    bool grouped = sources.Any(b => b.FlatArray is null);
+                    var inputs = stage.Inputs.Select((spec, i) => sources[i].FlatArray is Array flat
+                        ? TensorBuffer.Create(spec, stage.InputTypes[i], sources[i].Column.ValuesPerRow, capacity, flat)
+                        : null).ToArray();
+                    var outputs = stage.Outputs.Select((spec, i) =>
+                    {
+                        var buffer = InputBuffer.Create(ScoringStage.ColumnOf(spec.Name, stage.OutputColumnTypes[i]), capacity);
+                        store[spec.Name] = buffer;
+                        return TensorBuffer.Create(spec, stage.OutputTypes[i], (int)spec.ValuesPerRow, capacity, buffer.FlatArray);
+                    }).ToArray();
+                    GroupedInput[]? groupedInputs = null;
+                    GroupedOutput[]? groupedOutputs = null;
+                    if (grouped)
+                    {
+                        groupedInputs = stage.Inputs.Select((spec, i) => inputs[i] is TensorBuffer t
+                            ? GroupedInput.Fixed(stage.InputTypes[i], t.Array, t.Width, t.Shape, capacity)
+                            : GroupedInput.Variable(stage.InputTypes[i], sources[i], spec)).ToArray();
+                        groupedOutputs = outputs.Select((t, i) => GroupedOutput.Create(stage.OutputTypes[i], t.Array, t.Width, t.Shape, capacity)).ToArray();
+                    }
+                    runs.Add(new StageRun(stage, row, loaders, inputs, outputs, groupedInputs, groupedOutputs, capacity));
+                }
+            }
+            catch
+            {
+                foreach (var run in runs)
+                    run.Dispose();
+                throw;
+            }
+            Runs = runs.ToArray();
+            _outputs = new Dictionary<string, InputBuffer>(StringComparer.Ordinal);
+            foreach (var stage in scorer.Stages)
+                foreach (var name in stage.OutputNames)
+                    _outputs[name] = store[name];
+            if (scorer.Tail != null && scorer.TailProduced.Length > 0)
+            {
+                TailRow = new RequestRow(scorer.TailInputSchema, scorer.TailInputs.Select(n => store.TryGetValue(n, out var b) ? b
+                    : throw new InvalidOperationException($"Column '{n}', read after the last ONNX network, is not available to the request scorer.")));
+                var mapper = scorer.CreateTailMapper();
+                var produced = scorer.TailProduced.Select(n => mapper.OutputSchema[n]).ToArray();
+                var mapped = mapper.GetRow(TailRow, produced);
+                var computed = produced.Select(c => InputBuffer.Create(ScoringStage.ColumnOf(c.Name, c.Type), capacity)).ToArray();
+                TailLoaders = computed.Select((b, i) => b.MakeLoader(mapped, produced[i])).ToArray();
+                foreach (var b in computed)
+                    _outputs[b.Column.Name] = b;
             }
         }
 
+        internal RequestRow? TailRow { get; }
+
+        internal Action<int>[] TailLoaders { get; } = Array.Empty<Action<int>>();
+
+        /// <summary>The flat array of output column <paramref name="name"/> (rows x width).</summary>
+        internal Array OutputArray(string name) => _outputs[name].FlatArray!;
+
+        private static InputBuffer Stored(Dictionary<string, InputBuffer> store, string name, ScoringStage stage)
+            => store.TryGetValue(name, out var b) ? b
+                : throw new InvalidOperationException($"Column '{name}', read before ONNX network {stage.Index + 1}, is not available to the request scorer.");
+
         internal RequestScorer Scorer { get; }
-        internal TensorBuffer[] NetworkInputs { get; }
-        internal TensorBuffer[] NetworkOutputs { get; }
-        internal RequestRow? Row { get; }
-        internal DataViewRow? MappedRow { get; }
-        internal Action<int>[]? Feeders { get; }
+
+        internal StageRun[] Runs { get; }
+
+        /// <summary>The per-request state of one stage: its segment's row and loaders, its network's tensors and ONNX Runtime values.</summary>
+        internal sealed class StageRun : IDisposable
+        {
+            private int _cachedRows = -1;
+            private OrtValue[] _inputValues = Array.Empty<OrtValue>();
+            private OrtValue[] _outputValues = Array.Empty<OrtValue>();
+
+            private readonly GroupedInput[]? _groupedInputs;
+            private readonly GroupedOutput[]? _groupedOutputs;
+            private readonly int[] _order;
+            private readonly long[] _keys;
+            private readonly OrtValue[] _groupInputValues;
+            private readonly OrtValue[] _groupOutputValues;
+            private readonly GroupedInput[] _variable;
+
+            public StageRun(ScoringStage stage, RequestRow? row, Action<int>[] loaders, TensorBuffer?[] inputs, TensorBuffer[] outputs,
+                GroupedInput[]? groupedInputs, GroupedOutput[]? groupedOutputs, int capacity)
+            {
+                Stage = stage;
+                Row = row;
+                Loaders = loaders;
+                Inputs = inputs;
+                Outputs = outputs;
+                _groupedInputs = groupedInputs;
+                _groupedOutputs = groupedOutputs;
+                _order = groupedInputs is null ? Array.Empty<int>() : new int[capacity];
+                _keys = groupedInputs is null ? Array.Empty<long>() : new long[capacity];
+                _groupInputValues = new OrtValue[inputs.Length];
+                _variable = groupedInputs is null ? Array.Empty<GroupedInput>() : groupedInputs.Where((g, i) => inputs[i] is null).ToArray();
+                _groupOutputValues = new OrtValue[outputs.Length];
+            }
+
+            public ScoringStage Stage { get; }
+            public RequestRow? Row { get; }
+            public Action<int>[] Loaders { get; }
+            public TensorBuffer?[] Inputs { get; }
+            public TensorBuffer[] Outputs { get; }
+
+            /// <summary>Runs the stage's network on rows 0..n-1: one call, or one call per group of equal sequence lengths.</summary>
+            public void Execute(RunOptions runOptions, int n)
+            {
+                if (_groupedInputs is null)
+                {
+                    var (inputs, outputs) = OrtValues(n);
+                    Stage.Session.Run(runOptions, Stage.InputNames, inputs, Stage.OutputNames, outputs);
+                    return;
+                }
+                var variable = _variable;
+                bool allEqual = true;
+                for (int r = 0; r < n; r++)
+                {
+                    _order[r] = r;
+                    long key = 0;
+                    foreach (var g in variable)
+                        key = key * 1_000_003L + g.Steps(r);
+                    _keys[r] = key;
+                    allEqual &= key == _keys[0];
+                }
+                if (!allEqual)
+                    Array.Sort(_keys, _order, 0, n);
+                int start = 0;
+                while (start < n)
+                {
+                    // A group: consecutive rows (after sorting) with exactly the same lengths.
+                    int end = start + 1;
+                    while (end < n && _keys[end] == _keys[start] && SameSteps(variable, _order[start], _order[end]))
+                        end++;
+                    int count = end - start;
+                    bool identity = count == n && IsIdentity(n);
+                    try
+                    {
+                        for (int i = 0; i < _groupedInputs.Length; i++)
+                            _groupInputValues[i] = _groupedInputs[i].Gather(_order, start, count, _groupedInputs[i].Steps(_order[start]), identity);
+                        for (int i = 0; i < _groupedOutputs!.Length; i++)
+                            _groupOutputValues[i] = _groupedOutputs[i].Create(count, identity);
+                        Stage.Session.Run(runOptions, Stage.InputNames, _groupInputValues, Stage.OutputNames, _groupOutputValues);
+                    }
+                    finally
+                    {
+                        for (int i = 0; i < _groupInputValues.Length; i++)
+                        {
+                            _groupInputValues[i]?.Dispose();
+                            _groupInputValues[i] = null!;
+                        }
+                        for (int i = 0; i < _groupOutputValues.Length; i++)
+                        {
+                            _groupOutputValues[i]?.Dispose();
+                            _groupOutputValues[i] = null!;
+                        }
+                    }
+                    if (!identity)
+                        foreach (var o in _groupedOutputs)
+                            o.Scatter(_order, start, count);
+                    start = end;
+                }
+            }
+
+            private static bool SameSteps(GroupedInput[] variable, int a, int b)
+            {
+                foreach (var g in variable)
+                    if (g.Steps(a) != g.Steps(b))
+                        return false;
+                return true;
+            }
+
+            private bool IsIdentity(int n)
+            {
+                for (int r = 0; r < n; r++)
+                    if (_order[r] != r)
+                        return false;
+                return true;
+            }
+
+            public (OrtValue[] Inputs, OrtValue[] Outputs) OrtValues(int rows)
+            {
+                if (_cachedRows != rows)
+                {
+                    Dispose();
+                    _inputValues = Inputs.Select(b => b!.CreateOrtValue(rows)).ToArray();
+                    _outputValues = Outputs.Select(b => b.CreateOrtValue(rows)).ToArray();
+                    _cachedRows = rows;
+                }
+                return (_inputValues, _outputValues);
+            }
+
+            public void Dispose()
+            {
+                foreach (var v in _inputValues)
+                    v.Dispose();
+                foreach (var v in _outputValues)
+                    v.Dispose();
+                _inputValues = Array.Empty<OrtValue>();
+                _outputValues = Array.Empty<OrtValue>();
+                _cachedRows = -1;
+            }
+        }
 
         /// <summary>The most rows this request holds.</summary>
         public int Capacity { get; }
@@ -96,6 +291,8 @@ namespace MLNetRank.Onnx
                 variable.Set(row, values);
                 return;
             }
+            if (buffer.Column.IsVariableSize)
+                throw new ArgumentException($"Column '{column}' stores {buffer.Column.RawItemType.Name} values ({buffer.Column.Type}); got {typeof(T).Name}.", nameof(column));
             var b = Fixed<T>(column, row);
             if (values.Length != b.Width)
                 throw new ArgumentException($"Column '{column}' holds {b.Width} values per row; got {values.Length}.", nameof(values));
@@ -128,71 +325,84 @@ namespace MLNetRank.Onnx
         {
             if (data is null)
                 throw new ArgumentNullException(nameof(data));
+            using var reader = OpenReader(data);
+            if (reader.Next() && reader.Cursor.MoveNext())
+                throw new ArgumentException($"The data has more rows than the request's capacity ({Capacity}).", nameof(data));
+        }
+
+        /// <summary>Reads a data view's request columns batch by batch into this request.</summary>
+        internal sealed class Reader : IDisposable
+        {
+            private readonly ScoringRequest _request;
+            private readonly Action<int>[] _loaders;
+
+            public Reader(ScoringRequest request, DataViewRowCursor cursor, Action<int>[] loaders)
+            {
+                _request = request;
+                Cursor = cursor;
+                _loaders = loaders;
+            }
+
+            public DataViewRowCursor Cursor { get; }
+
+            /// <summary>Loads up to Capacity rows and sets Count; true when the request is full (more rows may follow).</summary>
+            public bool Next()
+            {
+                int r = 0;
+                while (r < _request.Capacity && Cursor.MoveNext())
+                {
+                    foreach (var load in _loaders)
+                        load(r);
+                    r++;
+                }
+                _request.Count = r;
+                return r == _request.Capacity;
+            }
+
+            public void Dispose() => Cursor.Dispose();
+        }
+
+        internal Reader OpenReader(IDataView data)
+        {
             var columns = _inputs.Values.Select(b => Check.Column(data.Schema, b.Column.Name, "request", b.Column.Type.ToString() ?? "",
                 t => SameType(t, b.Column.Type))).ToArray();
-            using var cursor = data.GetRowCursor(columns);
+            var cursor = data.GetRowCursor(columns);
             var loaders = _inputs.Values.Select((b, i) => b.MakeLoader(cursor, columns[i])).ToArray();
-            int r = 0;
-            while (cursor.MoveNext())
-            {
-                if (r == Capacity)
-                    throw new ArgumentException($"The data has more rows than the request's capacity ({Capacity}).", nameof(data));
-                foreach (var load in loaders)
-                    load(r);
-                r++;
-            }
-            Count = r;
+            return new Reader(this, cursor, loaders);
         }
 
         /// <summary>
-        /// The values of network output <paramref name="column"/> for rows <c>0..Count-1</c> after <see cref="RequestScorer.Score"/>,
+        /// The values of output <paramref name="column"/> (a network output, or a column added after the last network; see
+        /// <see cref="RequestScorer.OutputColumns"/>) for rows <c>0..Count-1</c> after <see cref="RequestScorer.Score"/>,
         /// row-major (<c>Count x width</c>, see <see cref="GetOutputWidth"/>). The span is this request's buffer: the next
         /// <see cref="RequestScorer.Score"/> overwrites it.
         /// </summary>
-        /// <typeparam name="T">The output's element type (<see cref="float"/> for float outputs).</typeparam>
-        /// <param name="column">Output name (see <see cref="RequestScorer.NetworkOutputs"/>).</param>
+        /// <typeparam name="T">The output's raw item type (<see cref="float"/> for float outputs, <see cref="uint"/> for keys).</typeparam>
+        /// <param name="column">Output name (see <see cref="RequestScorer.OutputColumns"/>).</param>
         public ReadOnlySpan<T> GetOutput<T>(string column)
         {
             var b = Output(column);
-            if (b.Array is not T[] data)
-                throw new ArgumentException($"Output '{column}' holds {b.Spec.ElementType}, not {typeof(T).Name}.", nameof(column));
-            return new ReadOnlySpan<T>(data, 0, Count * b.Width);
+            if (b is not FixedBuffer<T> f)
+                throw new ArgumentException($"Output '{column}' holds {b.Column.RawItemType.Name} values ({b.Column.Type}), not {typeof(T).Name}.", nameof(column));
+            return new ReadOnlySpan<T>(f.Data, 0, Count * f.Width);
         }
 
-        /// <summary>The number of values per row of network output <paramref name="column"/>.</summary>
+        /// <summary>The number of values per row of output <paramref name="column"/>.</summary>
         /// <param name="column">Output name.</param>
-        public int GetOutputWidth(string column) => Output(column).Width;
-
-        internal (OrtValue[] Inputs, OrtValue[] Outputs) OrtValues()
-        {
-            if (_disposed)
-                throw new ObjectDisposedException(nameof(ScoringRequest));
-            if (_cachedRows != Count)
-            {
-                DisposeValues();
-                _inputValues = NetworkInputs.Select(b => b.CreateOrtValue(Count)).ToArray();
-                _outputValues = NetworkOutputs.Select(b => b.CreateOrtValue(Count)).ToArray();
-                _cachedRows = Count;
-            }
-            return (_inputValues, _outputValues);
-        }
+        public int GetOutputWidth(string column) => Output(column).Column.ValuesPerRow;
 
         /// <summary>Releases the ONNX Runtime values of this request.</summary>
         public void Dispose()
         {
-            DisposeValues();
+            foreach (var run in Runs)
+                run.Dispose();
             _disposed = true;
         }
 
-        private void DisposeValues()
+        internal void ThrowIfDisposed()
         {
-            foreach (var v in _inputValues)
-                v.Dispose();
-            foreach (var v in _outputValues)
-                v.Dispose();
-            _inputValues = Array.Empty<OrtValue>();
-            _outputValues = Array.Empty<OrtValue>();
-            _cachedRows = -1;
+            if (_disposed)
+                throw new ObjectDisposedException(nameof(ScoringRequest));
         }
 
         private static bool SameType(DataViewType actual, DataViewType expected)
@@ -230,10 +440,10 @@ namespace MLNetRank.Onnx
                 throw new ArgumentOutOfRangeException(nameof(row), $"Row {row} is outside the request's capacity [0, {Capacity}).");
         }
 
-        private TensorBuffer Output(string column)
+        private InputBuffer Output(string column)
         {
             if (column is null || !_outputs.TryGetValue(column, out var b))
-                throw new ArgumentException($"'{column}' is not a network output; outputs: {string.Join(", ", _outputs.Keys)}.", nameof(column));
+                throw new ArgumentException($"'{column}' is not an output of the scorer; outputs: {string.Join(", ", _outputs.Keys)}.", nameof(column));
             return b;
         }
     }

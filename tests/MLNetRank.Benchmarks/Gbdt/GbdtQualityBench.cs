@@ -33,18 +33,14 @@ namespace MLNetRank.Benchmarks.Gbdt
             string? census = ArgValue(args, "--census", FindCensus() ?? "");
             Console.WriteLine($"{trees} FastTree trees x {leaves} leaves, learning rate 0.1, min 20 rows per leaf; LR = L-BFGS logistic regression (L2 1), mean-variance normalized raw features.");
             Console.WriteLine("Splits (seeded): 40% tree split, 40% LR split, 20% test. Metrics on the test split.");
+            (float[] X, bool[] Y, int F)? censusData = !string.IsNullOrEmpty(census) && File.Exists(census) ? LoadCensus(census) : null;
             Console.WriteLine();
             Console.WriteLine("| data | model | trained on | test log-loss | test AUC |");
             Console.WriteLine("|---|---|---|---:|---:|");
-            if (!string.IsNullOrEmpty(census) && File.Exists(census))
-            {
-                var (x, y, f) = LoadCensus(census);
-                Evaluate("census-income (UCI KDD, test file, 99,762 rows)", x, y, f, trees, leaves, l2);
-            }
+            if (censusData is { } c)
+                Evaluate("census-income (UCI KDD, test file, 99,762 rows)", c.X, c.Y, c.F, trees, leaves, l2);
             else
-            {
                 Console.WriteLine("| census-income | not found: pass --census PATH to census-income.test.gz | | | |");
-            }
             var (sx, sy) = Synthetic(syntheticRows, 50, seed: 11);
             if (syntheticRows > 0)
                 Evaluate($"synthetic CTR-like ({syntheticRows:N0} rows, 50 features)", sx, sy, 50, trees, leaves, l2);

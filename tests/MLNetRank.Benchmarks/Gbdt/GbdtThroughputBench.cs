@@ -30,6 +30,8 @@ namespace MLNetRank.Benchmarks.Gbdt
             int repeats = ArgInt(args, "--repeats", 3);
             int cores = Environment.ProcessorCount;
             Console.WriteLine($"rows {rows:N0} (encoded), train rows {trainRows:N0}, {features} features, {trees} trees x {leaves} leaves; best of {repeats}; {cores} cores.");
+            if (File.Exists("/proc/loadavg"))
+                Console.WriteLine($"Load average at start (1/5/15 min): {string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3))} (other processes share the cores).");
             Console.WriteLine();
 
             var (x, y) = Synthetic(rows, features, seed: 7);
@@ -149,6 +151,8 @@ namespace MLNetRank.Benchmarks.Gbdt
                 File.Delete(dataPath);
             }
 
+            if (File.Exists("/proc/loadavg"))
+                Console.WriteLine($"Load average at end: {string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3))}.");
             Console.WriteLine();
             Console.WriteLine("| method | trees | threads | rows | rows/s | CPU s / wall s |");
             Console.WriteLine("|---|---|---|---:|---:|---:|");

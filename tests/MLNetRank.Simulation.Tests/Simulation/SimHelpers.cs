@@ -101,6 +101,26 @@ namespace MLNetRank.Simulation.Tests.Simulation
             return (pos.ToArray(), rand.ToArray(), click.ToArray(), attr.ToArray());
         }
 
+        /// <summary>Area under the ROC curve (Mann–Whitney, ties count half).</summary>
+        public static double Auc(IReadOnlyList<double> scores, IReadOnlyList<bool> labels)
+        {
+            var idx = Enumerable.Range(0, scores.Count).OrderBy(i => scores[i]).ToArray();
+            double rankSum = 0;
+            long pos = 0;
+            int k = 0;
+            while (k < idx.Length)
+            {
+                int j = k;
+                while (j + 1 < idx.Length && scores[idx[j + 1]] == scores[idx[k]]) j++;
+                double rank = (k + j) / 2.0 + 1;
+                for (int m = k; m <= j; m++)
+                    if (labels[idx[m]]) { rankSum += rank; pos++; }
+                k = j + 1;
+            }
+            long neg = idx.Length - pos;
+            return (rankSum - pos * (pos + 1) / 2.0) / (pos * (double)neg);
+        }
+
         public static double Pearson(IReadOnlyList<double> x, IReadOnlyList<double> y)
         {
             double mx = x.Average(), my = y.Average(), sxy = 0, sxx = 0, syy = 0;

@@ -53,5 +53,40 @@ namespace MLNetRank.Tests.Evaluation
             double ll = RankingMetrics.LogLoss(rows.Select(r => r.Probability).ToArray(), rows.Select(r => r.Label).ToArray());
             Assert.Equal(metrics.LogLoss * Math.Log(2), ll, 6);
         }
+
+        private sealed class QueryRow
+        {
+            public float Label { get; set; }
+            public uint Query { get; set; }
+            public float Score { get; set; }
+        }
+
+        [Fact]
+        public void NdcgEqualsMlNetRankingEvaluator()
+        {
+            // ML.NET's ranking evaluator: label gains 0, 3, 7, 15, 31 for labels 0..4 (= 2^(label+1) - 1 above 0), ties in
+            // score ordered by ascending label (pessimistic, as ours), queries without a relevant document scored 0.
+            // Graded labels 0..4, queries of 1..15 documents, scores with one decimal (many ties), some queries all 0.
+            var rng = new Random(12);
+            var rows = new System.Collections.Generic.List<QueryRow>();
+            for (uint q = 0; q < 200; q++)
+            {
+                int size = rng.Next(1, 16);
+                bool empty = rng.NextDouble() < 0.1;
+                for (int d = 0; d < size; d++)
+                    rows.Add(new QueryRow { Query = q, Label = empty ? 0 : rng.Next(0, 5), Score = (float)Math.Round(rng.NextDouble(), 1) });
+            }
+            var ml = new MLContext(seed: 1);
+            var view = ml.Transforms.Conversion.MapValueToKey("GroupId", "Query").Fit(ml.Data.LoadFromEnumerable(rows)).Transform(ml.Data.LoadFromEnumerable(rows));
+            var metrics = ml.Ranking.Evaluate(view, labelColumnName: "Label", rowGroupColumnName: "GroupId", scoreColumnName: "Score");
+            var ks = Enumerable.Range(1, 10).ToArray();
+            // The same gains in our 2^rel - 1 form: label l > 0 becomes relevance l + 1.
+            var relevance = rows.Select(r => r.Label == 0 ? 0f : r.Label + 1).ToArray();
+            var ours = RankingMetrics.NdcgAndMrr(rows.Select(r => r.Score).ToArray(), relevance, rows.Select(r => r.Query).ToArray(),
+                ks, TieBreaking.Pessimistic, NoRelevantItemsHandling.ScoreZero, out _);
+            Assert.True(ours[0].GroupsWithoutRelevant > 0);
+            for (int k = 1; k <= 10; k++)
+                Assert.Equal(metrics.NormalizedDiscountedCumulativeGains[k - 1], ours[k - 1].Value, 9);
+        }
     }
 }

@@ -137,6 +137,41 @@ namespace MLNetRank.Tests.Evaluation
         }
 
         [Fact]
+        public void EvaluationIsDeterministicAndIndependentOfTheSeed()
+        {
+            var rows = Impressions();
+            string Run(int seed)
+            {
+                var ml = new MLContext(seed: seed);
+                var r = ml.Ranker().Evaluate(ml.Data.LoadFromEnumerable(rows), [RankingTaskSpec.Binary("Click", "Click", "ClickScore", "ClickProbability")],
+                    ["UserId"], "RequestId");
+                return r.ToMarkdownTable() + r.Binary["Click"].Auc.ToString("R") + r.Binary["Click"].List!.Ndcg[10].ToString("R");
+            }
+            Assert.Equal(Run(1), Run(1));
+            Assert.Equal(Run(1), Run(2));
+        }
+
+        [Fact]
+        public void ListMetricsAloneNeedNoTask()
+        {
+            var rows = Impressions();
+            var ml = new MLContext(seed: 1);
+            var result = ml.Ranker().Evaluate(ml.Data.LoadFromEnumerable(rows), new RankingEvaluationOptions
+            {
+                RequestColumnName = "RequestId",
+                RelevanceColumnName = "TrueRelevance",
+                RankingScoreColumnName = "FinalScore",
+                NdcgAt = [3],
+            });
+            Assert.Empty(result.Binary);
+            Assert.Empty(result.Regression);
+            var requests = rows.Select(r => r.RequestId).ToArray();
+            Assert.Equal(RankingMetrics.Ndcg(rows.Select(r => r.FinalScore).ToArray(), rows.Select(r => r.TrueRelevance).ToArray(), requests, 3),
+                result.List!.Ndcg[3], 12);
+            Assert.StartsWith("| Ranking | Requests | nDCG@3 | MRR |", result.ToMarkdownTable());
+        }
+
+        [Fact]
         public void SingleTaskOverloadOnAHandCase()
         {
             // Two users: u1 rows (0.9 T, 0.1 F, 0.5 F) -> AUC 1; u2 rows (0.2 T, 0.8 F, 0.6 T, 0.4 F) -> AUC 1/4.

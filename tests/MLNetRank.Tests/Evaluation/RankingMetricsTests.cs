@@ -255,6 +255,10 @@ namespace MLNetRank.Tests.Evaluation
             Assert.Equal((1 + worst + 0) / 3, RankingMetrics.NdcgDetailed(s, r, g, 2, noRelevant: NoRelevantItemsHandling.ScoreZero).Value, 12);
             Assert.Equal((1 + worst + 1) / 3, RankingMetrics.NdcgDetailed(s, r, g, 2, noRelevant: NoRelevantItemsHandling.ScoreOne).Value, 12);
             Assert.True(double.IsNaN(RankingMetrics.Ndcg([0.3f], [0f], new[] { 1 }, 3)));
+            // Boolean relevance = gains 0/1.
+            bool[] relevant = r.Select(x => x > 0).ToArray();
+            double binary = RankingMetrics.Ndcg(s, relevant, g, 2);
+            Assert.Equal((1 + worst) / 2, binary, 12);
         }
 
         [Fact]

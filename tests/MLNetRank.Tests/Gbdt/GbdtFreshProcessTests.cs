@@ -77,11 +77,16 @@ public sealed class Row
                 var bytes = new byte[flat.Length * 4];
                 Buffer.BlockCopy(flat, 0, bytes, 0, bytes.Length);
                 File.WriteAllBytes(rows, bytes);
-                File.WriteAllText(Path.Combine(dir, "load.cs"), LoaderApp);
+                // The app lives in a fixed folder so that `dotnet run` reuses its build cache across runs.
+                var appDir = Path.Combine(Path.GetTempPath(), "mlnetrank-gbdt-fresh-loader");
+                Directory.CreateDirectory(appDir);
+                var app = Path.Combine(appDir, "load.cs");
+                if (!File.Exists(app) || File.ReadAllText(app) != LoaderApp)
+                    File.WriteAllText(app, LoaderApp);
 
                 var psi = new ProcessStartInfo("dotnet", $"run load.cs -- \"{zip}\" \"{rows}\" {f} \"{result}\"")
                 {
-                    WorkingDirectory = dir,
+                    WorkingDirectory = appDir,
                     RedirectStandardOutput = true,
                     RedirectStandardError = true,
                     UseShellExecute = false,

@@ -299,5 +299,73 @@ namespace MLNetRank.Tests.Onnx
             Assert.Equal(Build(1), Build(1));
             Assert.NotEqual(Build(1), Build(2));
         }
+
+        [Fact]
+        public void MoreOperatorsMatchCSharp()
+        {
+            // x: [2, 4]
+            float[] x = { -2f, 0.5f, 3f, -0.25f, 1f, -1f, 4f, 2f };
+            var g = new OnnxGraphBuilder();
+            g.AddInput("X", new long[] { -1, 4 });
+            var two = g.AddConstant(new[] { 2f }, Array.Empty<long>());
+            g.AddOutput(g.Neg("X", "neg"), new long[] { -1, 4 });
+            g.AddOutput(g.Abs("X", "abs"), new long[] { -1, 4 });
+            g.AddOutput(g.Sqrt(g.Abs("X"), "sqrt"), new long[] { -1, 4 });
+            g.AddOutput(g.Pow("X", two, "pow"), new long[] { -1, 4 });
+            g.AddOutput(g.Max(new[] { "X", g.AddConstant(new[] { 0f }, Array.Empty<long>()) }, "max"), new long[] { -1, 4 });
+            g.AddOutput(g.Min(new[] { "X", two }, "min"), new long[] { -1, 4 });
+            g.AddOutput(g.LeakyRelu("X", 0.2f, "leaky"), new long[] { -1, 4 });
+            g.AddOutput(g.Clip("X", -1f, 1f, "clip"), new long[] { -1, 4 });
+            g.AddOutput(g.Clip("X", 0f, null, "clipLow"), new long[] { -1, 4 });
+            var parts = g.Split("X", new long[] { 1, 3 }, 1, new[] { "left", "right" });
+            g.AddOutput(parts[0], new long[] { -1, 1 });
+            g.AddOutput(parts[1], new long[] { -1, 3 });
+            g.AddOutput(g.Slice("X", new long[] { 1 }, new long[] { long.MaxValue }, new long[] { 1 }, "slice"), new long[] { -1, 3 });
+            var x3 = g.Reshape("X", new long[] { -1, 2, 2 });
+            g.AddOutput(g.Flatten(x3, 1, "flat"), new long[] { -1, 4 });
+            g.AddOutput(g.LayerNormalization("X", new[] { 1f, 2f, 1f, 0.5f }, new[] { 0f, 1f, 0f, -1f }, 1e-5f, -1, "ln"), new long[] { -1, 4 });
+            g.AddOutput(g.Expand(g.AddConstant(new[] { 7f }, new long[] { 1, 1 }), g.Shape("X"), "expand"), new long[] { -1, 4 });
+            var r = OrtRunner.Run(g.ToBytes(), ("X", x, new long[] { 2, 4 }));
+
+            Close(x.Select(v => -v).ToArray(), r.Floats["neg"]);
+            Close(x.Select(Math.Abs).ToArray(), r.Floats["abs"]);
+            Close(x.Select(v => (float)Math.Sqrt(Math.Abs(v))).ToArray(), r.Floats["sqrt"]);
+            Close(x.Select(v => v * v).ToArray(), r.Floats["pow"]);
+            Close(x.Select(v => Math.Max(v, 0f)).ToArray(), r.Floats["max"]);
+            Close(x.Select(v => Math.Min(v, 2f)).ToArray(), r.Floats["min"]);
+            Close(x.Select(v => v >= 0 ? v : 0.2f * v).ToArray(), r.Floats["leaky"]);
+            Close(x.Select(v => Math.Clamp(v, -1f, 1f)).ToArray(), r.Floats["clip"]);
+            Close(x.Select(v => Math.Max(v, 0f)).ToArray(), r.Floats["clipLow"]);
+            Close(new[] { x[0], x[4] }, r.Floats["left"]);
+            Close(new[] { x[1], x[2], x[3], x[5], x[6], x[7] }, r.Floats["right"]);
+            Close(new[] { x[1], x[2], x[3], x[5], x[6], x[7] }, r.Floats["slice"]);
+            Close(x, r.Floats["flat"]);
+            Assert.Equal(new long[] { 2, 4 }, r.Shapes["flat"]);
+            var ln = new float[8];
+            float[] gamma = { 1f, 2f, 1f, 0.5f }, beta = { 0f, 1f, 0f, -1f };
+            for (int b = 0; b < 2; b++)
+            {
+                var row = x.Skip(b * 4).Take(4).Select(v => (double)v).ToArray();
+                double mean = row.Average(), variance = row.Select(v => (v - mean) * (v - mean)).Average();
+                for (int j = 0; j < 4; j++)
+                    ln[b * 4 + j] = (float)((row[j] - mean) / Math.Sqrt(variance + 1e-5) * gamma[j] + beta[j]);
+            }
+            Close(ln, r.Floats["ln"], 1e-4);
+            Assert.Equal(Enumerable.Repeat(7f, 8).ToArray(), r.Floats["expand"]);
+        }
+
+        [Fact]
+        public void NodesOfAnotherOperatorSetNeedItsImport()
+        {
+            var g = new OnnxGraphBuilder();
+            g.AddInput("X", new long[] { -1, 3 });
+            Assert.Throws<InvalidOperationException>(() => g.AddNodeInDomain("ai.onnx.ml", "Binarizer", new[] { "X" }, new[] { "B" }));
+            g.ImportOpset("ai.onnx.ml", 3);
+            g.AddNodeInDomain("ai.onnx.ml", "Binarizer", new[] { "X" }, new[] { "B" }, OnnxAttribute.Float("threshold", 0.5f));
+            g.AddOutput("B", new long[] { -1, 3 });
+            var r = OrtRunner.Run(g.ToBytes(), ("X", new[] { 0.2f, 0.5f, 0.9f, -1f, 3f, 0.51f }, new long[] { 2, 3 }));
+            Assert.Equal(new[] { 0f, 0f, 1f, 0f, 1f, 1f }, r.Floats["B"]);
+            Assert.Throws<ArgumentException>(() => g.ImportOpset("", 17));
+        }
     }
 }

@@ -8,6 +8,7 @@ using Microsoft.ML.Data;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Microsoft.ML.Transforms.Onnx;
 using MLNetRank.Onnx;
+using MLNetRank.TestSupport;
 using Xunit;
 
 namespace MLNetRank.Tests.Onnx
@@ -155,6 +156,27 @@ namespace MLNetRank.Tests.Onnx
             }
             Assert.Equal(keys.Select(k => (long)k - 1), index);
             Assert.All(index, i => Assert.InRange(i, 0, TinyRanker.Users - 1));
+
+            // An int64 graph input reads the key column too (cast inside the graph), still with raw values.
+            var g64 = new OnnxGraphBuilder();
+            g64.AddInput("UserKey", TensorElementType.Int64, new long[] { -1, 1 });
+            g64.AddOutput(g64.Identity("UserKey", "Raw"), TensorElementType.Int64, new long[] { -1, 1 });
+            var estimator64 = ml.Ranker().Transforms.ApplyOnnxNetwork(g64.ToBytes());
+            Assert.Equal(NumberDataViewType.Int64, estimator64.GetOutputSchema(Shapes.Of(keyed.Schema)).Single(c => c.Name == "Raw").ItemType);
+            using var model64 = estimator64.Fit(keyed);
+            var raw = new List<long>();
+            var scored64 = model64.Transform(keyed);
+            using (var cursor = scored64.GetRowCursor(new[] { scored64.Schema["Raw"] }))
+            {
+                var getter = cursor.GetGetter<VBuffer<long>>(scored64.Schema["Raw"]);
+                VBuffer<long> v = default;
+                while (cursor.MoveNext())
+                {
+                    getter(ref v);
+                    raw.Add(v.GetValues()[0]);
+                }
+            }
+            Assert.Equal(keys.Select(k => (long)k), raw);
         }
 
         [Fact]
@@ -180,8 +202,28 @@ namespace MLNetRank.Tests.Onnx
             Assert.Contains("3 values", e3.Message);
 
             Assert.Throws<ArgumentOutOfRangeException>(() => ml.Ranker().Transforms.ApplyOnnxNetwork(model, new Dictionary<string, string> { ["Nope"] = "Features" }));
+            var same = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Ranker().Transforms.ApplyOnnxNetwork(model, new Dictionary<string, string> { ["UserId"] = "Features" }));
+            Assert.Contains("same column 'Features'", same.Message);
             Assert.Throws<ArgumentException>(() => ml.Ranker().Transforms.ApplyOnnxNetwork(Array.Empty<byte>()));
             Assert.Throws<InvalidDataException>(() => ml.Ranker().Transforms.ApplyOnnxNetwork(new byte[] { 1, 2, 3, 4, 5 }));
+        }
+
+        [Fact]
+        public void FittingTwiceGivesTheSameNetworkAndScores()
+        {
+            var rows = Rows.Make(8, 3);
+            byte[] graph = TinyRanker.Create(4).Build();
+            (byte[] Bytes, float[] Scores) Fit()
+            {
+                var ml = new MLContext(seed: 7);
+                var data = ml.Data.LoadFromEnumerable(rows);
+                using var model = ml.Ranker().Transforms.ApplyOnnxNetwork(graph).Fit(data);
+                return (model.GetModelBytes(), Rows.Column(model.Transform(data), "ClickProbability"));
+            }
+            var a = Fit();
+            var b = Fit();
+            Assert.Equal(a.Bytes, b.Bytes);
+            Assert.Equal(a.Scores, b.Scores);
         }
 
         private sealed class TextRow

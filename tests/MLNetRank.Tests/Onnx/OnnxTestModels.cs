@@ -113,17 +113,3 @@ namespace MLNetRank.Tests.Onnx
     }
 }
 
-namespace MLNetRank.Tests.Onnx
-{
-    /// <summary>
-    /// Test-only: ML.NET offers no public way to turn a <see cref="DataViewSchema"/> into the <see cref="SchemaShape"/>
-    /// that <c>IEstimator.GetOutputSchema</c> takes (pipelines pass it along internally; ML.NET's own tests use the
-    /// internal <c>SchemaShape.Create</c>). The tests call that internal method to exercise GetOutputSchema directly.
-    /// </summary>
-    internal static class Shapes
-    {
-        public static SchemaShape Of(DataViewSchema schema)
-            => (SchemaShape)typeof(SchemaShape).GetMethod("Create", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static,
-                new[] { typeof(DataViewSchema) })!.Invoke(null, new object[] { schema })!;
-    }
-}

@@ -15,7 +15,20 @@ namespace MLNetRank.Torch.Tests.Foundation
         public void SmallNetworkLearnsXor()
         {
             torch.manual_seed(1);
+            int threads = torch.get_num_threads(); // process-wide: restore it for the other tests
             torch.set_num_threads(1);
+            try
+            {
+                LearnXor();
+            }
+            finally
+            {
+                torch.set_num_threads(threads);
+            }
+        }
+
+        private static void LearnXor()
+        {
             var x = torch.tensor(new float[] { 0, 0, 0, 1, 1, 0, 1, 1 }, 4, 2);
             var y = torch.tensor(new float[] { 0, 1, 1, 0 }, 4, 1);
             var net = nn.Sequential(("l1", nn.Linear(2, 16)), ("a", nn.Tanh()), ("l2", nn.Linear(16, 1)));

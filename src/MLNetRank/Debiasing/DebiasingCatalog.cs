@@ -1,0 +1,106 @@
+using System;
+using MLNetRank.Debiasing;
+
+namespace Microsoft.ML
+{
+    /// <summary>
+    /// Position debiasing in the MLNetRank catalog: <c>mlContext.Ranker().Transforms.EstimatePositionPropensity(...)</c>,
+    /// <c>...InversePropensityWeight(...)</c> and <c>mlContext.Ranker().Trainers.PositionAsFeature(...)</c>.
+    /// </summary>
+    public static class DebiasingCatalog
+    {
+        /// <summary>
+        /// Estimates the examination propensity of each position (relative to position 1) and adds a propensity column.
+        /// </summary>
+        /// <param name="catalog">The MLNetRank transforms catalog.</param>
+        /// <param name="outputColumnName">Propensity column added. Default <c>"Propensity"</c>.</param>
+        /// <param name="positionColumnName">Position column (1-based). Default <c>"Position"</c>.</param>
+        /// <param name="labelColumnName">Click label. Default <c>"Click"</c>.</param>
+        /// <param name="randomizedColumnName">Optional Boolean column marking randomized lists (only those are used). Default null (all rows).</param>
+        /// <param name="maxPosition">Number of buckets K; positions ≥ K are pooled. Default 10.</param>
+        /// <param name="bootstrapResamples">Bootstrap resamples for confidence intervals; 0 = none. Default 0.</param>
+        public static PositionPropensityEstimator EstimatePositionPropensity(this RankerCatalog.RankerTransforms catalog,
+            string outputColumnName = "Propensity", string positionColumnName = "Position", string labelColumnName = "Click",
+            string? randomizedColumnName = null, int maxPosition = 10, int bootstrapResamples = 0)
+            => EstimatePositionPropensity(catalog, new PositionPropensityOptions
+            {
+                OutputColumnName = outputColumnName,
+                PositionColumnName = positionColumnName,
+                LabelColumnName = labelColumnName,
+                RandomizedColumnName = randomizedColumnName,
+                MaxPosition = maxPosition,
+                BootstrapResamples = bootstrapResamples,
+            });
+
+        /// <summary>Estimates position propensities with all options (method, EM relevance model, smoothing, bootstrap, seed).</summary>
+        /// <param name="catalog">The MLNetRank transforms catalog.</param>
+        /// <param name="options">Options; see <see cref="PositionPropensityOptions"/> for the defaults.</param>
+        public static PositionPropensityEstimator EstimatePositionPropensity(this RankerCatalog.RankerTransforms catalog, PositionPropensityOptions options)
+        {
+            if (catalog is null)
+                throw new ArgumentNullException(nameof(catalog));
+            return new PositionPropensityEstimator(catalog.Context, options ?? throw new ArgumentNullException(nameof(options)));
+        }
+
+        /// <summary>
+        /// Adds an inverse-propensity weight column min(1/propensity, maximumWeight) for clicked rows (1 for the others), for a
+        /// trainer's <c>ExampleWeightColumnName</c>.
+        /// </summary>
+        /// <param name="catalog">The MLNetRank transforms catalog.</param>
+        /// <param name="outputColumnName">Weight column added. Default <c>"Weight"</c>.</param>
+        /// <param name="propensityColumnName">Propensity column (Single &gt; 0). Default <c>"Propensity"</c>.</param>
+        /// <param name="labelColumnName">Click label. Default <c>"Click"</c>.</param>
+        /// <param name="maximumWeight">Clip of 1/propensity. Default 10.</param>
+        public static InversePropensityWeightEstimator InversePropensityWeight(this RankerCatalog.RankerTransforms catalog,
+            string outputColumnName = "Weight", string propensityColumnName = "Propensity", string labelColumnName = "Click", double maximumWeight = 10)
+            => InversePropensityWeight(catalog, new InversePropensityWeightOptions
+            {
+                OutputColumnName = outputColumnName,
+                PropensityColumnName = propensityColumnName,
+                LabelColumnName = labelColumnName,
+                MaximumWeight = maximumWeight,
+            });
+
+        /// <summary>Inverse-propensity weights with all options (rows weighted, clipping, normalization).</summary>
+        /// <param name="catalog">The MLNetRank transforms catalog.</param>
+        /// <param name="options">Options; see <see cref="InversePropensityWeightOptions"/> for the defaults.</param>
+        public static InversePropensityWeightEstimator InversePropensityWeight(this RankerCatalog.RankerTransforms catalog, InversePropensityWeightOptions options)
+        {
+            if (catalog is null)
+                throw new ArgumentNullException(nameof(catalog));
+            return new InversePropensityWeightEstimator(catalog.Context, options ?? throw new ArgumentNullException(nameof(options)));
+        }
+
+        /// <summary>
+        /// Trains <paramref name="trainer"/> with the position appended to the features; the fitted pipeline scores with
+        /// <paramref name="neutralPosition"/> in its place (no position column at serving).
+        /// </summary>
+        /// <param name="catalog">The MLNetRank trainers catalog.</param>
+        /// <param name="trainer">The trainer, configured to read <paramref name="outputFeatureColumnName"/>.</param>
+        /// <param name="featureColumnName">Feature column (known-size vector of Single). Default <c>"Features"</c>.</param>
+        /// <param name="positionColumnName">Position column, read during training only. Default <c>"Position"</c>.</param>
+        /// <param name="outputFeatureColumnName">Features plus the position slot, read by the trainer. Default <c>"FeaturesWithPosition"</c>.</param>
+        /// <param name="neutralPosition">Position used at serving. Default 1.</param>
+        public static PositionAsFeatureEstimator PositionAsFeature(this RankerCatalog.RankerTrainers catalog, IEstimator<ITransformer> trainer,
+            string featureColumnName = "Features", string positionColumnName = "Position", string outputFeatureColumnName = "FeaturesWithPosition",
+            float neutralPosition = 1)
+            => PositionAsFeature(catalog, new PositionAsFeatureOptions
+            {
+                Trainer = trainer,
+                FeatureColumnName = featureColumnName,
+                PositionColumnName = positionColumnName,
+                OutputFeatureColumnName = outputFeatureColumnName,
+                NeutralPosition = neutralPosition,
+            });
+
+        /// <summary>Position as a feature with all options.</summary>
+        /// <param name="catalog">The MLNetRank trainers catalog.</param>
+        /// <param name="options">Options; see <see cref="PositionAsFeatureOptions"/>.</param>
+        public static PositionAsFeatureEstimator PositionAsFeature(this RankerCatalog.RankerTrainers catalog, PositionAsFeatureOptions options)
+        {
+            if (catalog is null)
+                throw new ArgumentNullException(nameof(catalog));
+            return new PositionAsFeatureEstimator(catalog.Context, options ?? throw new ArgumentNullException(nameof(options)));
+        }
+    }
+}

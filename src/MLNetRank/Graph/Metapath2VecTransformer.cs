@@ -1,0 +1,158 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace MLNetRank.Graph
+{
+    /// <summary>Figures of a metapath2vec training run.</summary>
+    public sealed class Metapath2VecTrainingSummary
+    {
+        /// <summary>Nodes in the graph, over all types.</summary>
+        public int Nodes { get; init; }
+
+        /// <summary>Rows read from the edges table.</summary>
+        public long EdgeRows { get; init; }
+
+        /// <summary>Duplicate neighbour entries merged (a duplicated undirected row counts once per direction stored).</summary>
+        public long DuplicateEntries { get; init; }
+
+        /// <summary>Self-loop rows (a node linked to itself) that were ignored.</summary>
+        public long SelfLoopRows { get; init; }
+
+        /// <summary>Zero-weight rows that were ignored.</summary>
+        public long ZeroWeightRows { get; init; }
+
+        /// <summary>Walks per epoch.</summary>
+        public long Walks { get; init; }
+
+        /// <summary>Walk tokens (nodes) per epoch.</summary>
+        public long TokensPerEpoch { get; init; }
+
+        /// <summary>Epochs trained.</summary>
+        public int Epochs { get; init; }
+
+        /// <summary>Training threads used.</summary>
+        public int Threads { get; init; }
+
+        /// <summary>Seconds spent generating and counting the walks once (the vocabulary pass).</summary>
+        public double WalkSeconds { get; init; }
+
+        /// <summary>Seconds spent in skip-gram training (walks are regenerated on the fly, so this includes walking).</summary>
+        public double TrainSeconds { get; init; }
+
+        /// <summary>Walk tokens trained per second (TokensPerEpoch x Epochs / TrainSeconds).</summary>
+        public double TokensPerSecond => TrainSeconds > 0 ? TokensPerEpoch * (double)Epochs / TrainSeconds : 0;
+
+        /// <summary>The learning rate at the end of training.</summary>
+        public float FinalLearningRate { get; init; }
+    }
+
+    /// <summary>
+    /// A fitted metapath2vec transform: maps id columns to their node embeddings. A thin wrapper over a chain of ML.NET's
+    /// own transformers (<c>ValueMapping</c> and <c>DropColumns</c>) that does the scoring and the saving, so a saved
+    /// model loads with <c>mlContext.Model.Load</c> in any process, with no MLNetRank code, and scores identically.
+    /// It also exposes the trained embeddings (<see cref="GetEmbeddings"/>), the walks (<see cref="GetWalks"/>,
+    /// <see cref="WriteWalks(string)"/>) and the training figures (<see cref="Summary"/>).
+    /// </summary>
+    public sealed class Metapath2VecTransformer : ITransformer
+    {
+        private readonly ITransformer _inner;
+        private readonly Dictionary<string, NodeEmbeddings> _embeddings;
+        private readonly MetapathWalker _walker;
+
+        internal Metapath2VecTransformer(ITransformer inner, Dictionary<string, NodeEmbeddings> embeddings, MetapathWalker walker, Metapath2VecTrainingSummary summary)
+        {
+            _inner = inner;
+            _embeddings = embeddings;
+            _walker = walker;
+            Summary = summary;
+        }
+
+        /// <summary>The chain of built-in ML.NET transformers that scores and saves this transform.</summary>
+        public ITransformer Model => _inner;
+
+        /// <summary>Training figures.</summary>
+        public Metapath2VecTrainingSummary Summary { get; }
+
+        /// <summary>The node types of the graph (ordinal order).</summary>
+        public IReadOnlyList<string> NodeTypes => _walker.Graph.TypeNames;
+
+        /// <summary>The embedding dimension.</summary>
+        public int Dimension => _embeddings.Values.First().Dimension;
+
+        /// <summary>The trained embeddings of the nodes of <paramref name="nodeType"/> that the walks visited.</summary>
+        public NodeEmbeddings GetEmbeddings(string nodeType)
+        {
+            if (nodeType is null)
+                throw new ArgumentNullException(nameof(nodeType));
+            if (_embeddings.TryGetValue(nodeType, out var e))
+                return e;
+            throw new ArgumentOutOfRangeException(nameof(nodeType), nodeType,
+                $"Node type '{nodeType}' is not in the graph; its types are {string.Join(", ", NodeTypes)}.");
+        }
+
+        /// <summary>Walks per epoch.</summary>
+        public long WalkCount => _walker.WalkCount;
+
+        /// <summary>The walks training used (the same in every epoch), as "Type:Id" tokens, generated lazily in training order.</summary>
+        public IEnumerable<string[]> GetWalks()
+        {
+            var buffer = new int[_walker.WalkLength];
+            for (long w = 0; w < _walker.WalkCount; w++)
+            {
+                int len = _walker.Generate(w, buffer);
+                yield return _walker.Tokens(buffer.AsSpan(0, len));
+            }
+        }
+
+        /// <summary>Writes the walks, one per line, tokens "Type:Id" separated by spaces (the corpus format of word2vec and gensim).</summary>
+        public void WriteWalks(TextWriter writer)
+        {
+            if (writer is null)
+                throw new ArgumentNullException(nameof(writer));
+            var buffer = new int[_walker.WalkLength];
+            var tokens = new string[_walker.Graph.NodeCount];
+            var sb = new StringBuilder();
+            for (long w = 0; w < _walker.WalkCount; w++)
+            {
+                int len = _walker.Generate(w, buffer);
+                sb.Clear();
+                for (int i = 0; i < len; i++)
+                {
+                    if (i > 0)
+                        sb.Append(' ');
+                    sb.Append(tokens[buffer[i]] ??= _walker.Token(buffer[i]));
+                }
+                writer.WriteLine(sb);
+            }
+        }
+
+        /// <summary>Writes the walks to a text file (see <see cref="WriteWalks(TextWriter)"/>).</summary>
+        public void WriteWalks(string path)
+        {
+            using var writer = new StreamWriter(path, false, new UTF8Encoding(false), 1 << 20);
+            WriteWalks(writer);
+        }
+
+        internal MetapathWalker Walker => _walker;
+
+        /// <summary>Always true: the transform maps rows one by one.</summary>
+        public bool IsRowToRowMapper => _inner.IsRowToRowMapper;
+
+        /// <summary>The output schema for <paramref name="inputSchema"/>.</summary>
+        public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => _inner.GetOutputSchema(inputSchema);
+
+        /// <summary>The row-to-row mapper of the inner chain.</summary>
+        public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => _inner.GetRowToRowMapper(inputSchema);
+
+        /// <summary>Adds the embedding columns (and the optional "Known" columns) to <paramref name="input"/>.</summary>
+        public IDataView Transform(IDataView input) => _inner.Transform(input);
+
+        /// <summary>Saves the inner chain of built-in transformers (what <c>mlContext.Model.Save</c> calls).</summary>
+        void ICanSaveModel.Save(ModelSaveContext ctx) => _inner.Save(ctx);
+    }
+}

@@ -1,0 +1,49 @@
+using System;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using Microsoft.ML;
+using MLNetRank.Debiasing;
+using MLNetRank.Simulation.Datasets;
+
+namespace MLNetRank.Benchmarks.Debiasing
+{
+    /// <summary>
+    /// Position propensities of real randomized traffic: the Open Bandit Dataset's uniformly random logging policy (ZOZOTOWN,
+    /// positions 1-3), estimated by CTR ratio with percentile bootstrap intervals.
+    /// </summary>
+    public sealed class DebiasOpenBanditBench : IBench
+    {
+        public string Name => "debias-openbandit";
+
+        public string Description => "position propensities of Open Bandit's random policy with bootstrap CIs (args: [resamples] [dataFolder])";
+
+        public int Run(string[] args)
+        {
+            int resamples = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 1000;
+            string folder = args.Length > 1 ? args[1] : Path.Combine("..", "shared", "data", "open-bandit-small");
+            foreach (var campaign in new[] { "men", "women" })
+            {
+                string path = Path.Combine(folder, "random", campaign, campaign + ".csv");
+                if (!File.Exists(path))
+                {
+                    Console.Error.WriteLine($"'{path}' not found (expected ../shared/data/open-bandit-small from the repo root)");
+                    return 2;
+                }
+                var ml = new MLContext(seed: 1);
+                var data = OpenBanditDataset.Load(ml, path);
+                var t = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
+                {
+                    MaxPosition = 3,
+                    BootstrapResamples = resamples,
+                    ConfidenceLevel = 0.95,
+                }).Fit(data);
+                Console.WriteLine();
+                Console.WriteLine($"### random/{campaign} ({t.RowsUsed} impressions, {t.Clicks.Sum()} clicks, {t.BootstrapResamplesUsed} bootstrap resamples)");
+                Console.WriteLine();
+                Console.Write(t.ToMarkdownTable());
+            }
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,90 @@
+using System;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLNetRank.Graph;
+
+namespace MLNetRank.Benchmarks.Graph
+{
+    /// <summary>
+    /// Saves a fitted metapath2vec transform, then loads the zip in a fresh process (a plain <c>MLContext</c>, no
+    /// MLNetRank code called) and checks that every output value is bit-identical.
+    /// </summary>
+    public sealed class Metapath2VecRoundTripBench : IBench
+    {
+        /// <inheritdoc />
+        public string Name => "metapath2vec-roundtrip";
+
+        /// <inheritdoc />
+        public string Description => "save a metapath2vec model, load and score it in a fresh process, compare every output bit";
+
+        private sealed class Row
+        {
+            public uint UserId { get; set; }
+            public uint LiveId { get; set; }
+        }
+
+        private static IDataView Rows(MLContext ml) => ml.Data.LoadFromEnumerable(
+            Enumerable.Range(0, 300).Select(i => new Row { UserId = (uint)(i * 7 % 450), LiveId = (uint)(i % 250) }).ToList());
+
+        private static string Dump(IDataView scored)
+        {
+            var u = scored.GetColumn<float[]>("UserEmbedding").ToArray();
+            var l = scored.GetColumn<float[]>("LiveEmbedding").ToArray();
+            var k = scored.GetColumn<bool>("UserEmbeddingKnown").ToArray();
+            return string.Join('\n', Enumerable.Range(0, u.Length).Select(i =>
+                string.Join(' ', u[i].Concat(l[i]).Select(x => BitConverter.SingleToInt32Bits(x).ToString(CultureInfo.InvariantCulture))) + " " + k[i]));
+        }
+
+        /// <inheritdoc />
+        public int Run(string[] args)
+        {
+            if (args.Length == 3 && args[0] == "load")
+            {
+                // The child: plain ML.NET only.
+                var fresh = new MLContext(123);
+                var loaded = fresh.Model.Load(args[1], out _);
+                var got = Dump(loaded.Transform(Rows(fresh)));
+                bool same = got == File.ReadAllText(args[2]);
+                Console.WriteLine($"child process {Environment.ProcessId}: loaded {loaded.GetType().Name}; outputs identical: {same}");
+                return same ? 0 : 1;
+            }
+            var ml = new MLContext(1);
+            var sbm = PlantedSbm.Create(4, 400, 200, 300, 4, 4, 0.8, 2);
+            var o = new Metapath2VecOptions
+            {
+                Metapaths = new[] { "User-Live-User", "Live-Item-Live" },
+                Dimension = 32, Epochs = 2, NumberOfThreads = 2, AddKnownIndicator = true, UnseenEmbedding = UnseenNodeEmbedding.TypeMean, Seed = 1,
+            };
+            var data = Rows(ml);
+            var model = ml.Ranker().Transforms.Metapath2Vec(ml.Data.LoadFromEnumerable(sbm.Edges), o,
+                new InputOutputColumnPair("UserEmbedding", "UserId"), new InputOutputColumnPair("LiveEmbedding", "LiveId")).Fit(data);
+            var dir = Path.Combine(Path.GetTempPath(), "m2v-roundtrip-" + Guid.NewGuid().ToString("N"));
+            Directory.CreateDirectory(dir);
+            try
+            {
+                var zip = Path.Combine(dir, "model.zip");
+                var expected = Path.Combine(dir, "expected.txt");
+                ml.Model.Save(model, data.Schema, zip);
+                File.WriteAllText(expected, Dump(model.Transform(data)));
+                var psi = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false };
+                var entry = typeof(Program).Assembly.Location;
+                if (Path.GetFileName(Environment.ProcessPath!) is "dotnet" or "dotnet.exe")
+                    psi.ArgumentList.Add(entry); // running under `dotnet`: pass the assembly
+                foreach (var s in new[] { Name, "load", zip, expected })
+                    psi.ArgumentList.Add(s);
+                using var p = Process.Start(psi)!;
+                p.WaitForExit();
+                Console.WriteLine($"parent process {Environment.ProcessId}: saved {new FileInfo(zip).Length / 1024} KiB zip; child exit code {p.ExitCode} ({(p.ExitCode == 0 ? "identical" : "MISMATCH")})");
+                return p.ExitCode;
+            }
+            finally
+            {
+                Directory.Delete(dir, true);
+            }
+        }
+    }
+}
