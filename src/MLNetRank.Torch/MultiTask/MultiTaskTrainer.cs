@@ -42,7 +42,9 @@ namespace MLNetRank.Torch.MultiTask
             _layout = layout;
             _o = options;
             _seed = seed;
-            _device = torch.device(options.Device);
+            if ((options.Device ?? "").StartsWith("cuda", StringComparison.OrdinalIgnoreCase) && !torch.cuda.is_available())
+                throw new InvalidOperationException($"Device '{options.Device}' was asked for, but CUDA is not available: reference a CUDA TorchSharp backend (e.g. TorchSharp-cuda-linux) on a machine with a GPU, or use Device = \"cpu\".");
+            _device = torch.device(options.Device ?? "cpu");
         }
 
         public List<MultiTaskEpoch> History { get; } = new();
@@ -51,7 +53,17 @@ namespace MLNetRank.Torch.MultiTask
 
         public long TrainingRows { get; private set; }
 
+        /// <summary>libtorch's random generator and thread count are process-wide: trainings in one process run one at a
+        /// time so that each stays deterministic for its seed.</summary>
+        private static readonly object TorchGate = new();
+
         public MultiTaskNetwork Train(BatchReader train, BatchReader? validation, RowSubset trainSubset, RowSubset validationSubset, RankerLog log)
+        {
+            lock (TorchGate)
+                return TrainCore(train, validation, trainSubset, validationSubset, log);
+        }
+
+        private MultiTaskNetwork TrainCore(BatchReader train, BatchReader? validation, RowSubset trainSubset, RowSubset validationSubset, RankerLog log)
         {
             if (_o.Threads > 0)
                 torch.set_num_threads(_o.Threads);

@@ -14,6 +14,7 @@ namespace MLNetRank.Torch.Tests.MultiTask
         public uint UserId { get; set; }
         public uint LiveId { get; set; }
         [VectorType] public uint[] LiveSeq { get; set; } = Array.Empty<uint>();
+        [VectorType] public string[] ItemSeq { get; set; } = Array.Empty<string>();
         public int Position { get; set; }
         public bool Click { get; set; }
         public bool Buy { get; set; }
@@ -51,9 +52,10 @@ namespace MLNetRank.Torch.Tests.MultiTask
                 bool buy = click && rng.NextDouble() < cvr;
                 float stay = click ? (float)(Math.Exp(1 + 0.5 * shared + 0.3 * Normal(rng))) : 0f;
                 var seq = Enumerable.Range(0, rng.Next(0, 6)).Select(_ => (uint)rng.Next(30)).ToArray();
+                var items = Enumerable.Range(0, rng.Next(0, 9)).Select(_ => "item" + rng.Next(50)).ToArray();
                 rows.Add(new Impression
                 {
-                    Features = f, UserId = user, LiveId = live, LiveSeq = seq, Position = position,
+                    Features = f, UserId = user, LiveId = live, LiveSeq = seq, ItemSeq = items, Position = position,
                     Click = click, Buy = buy, StayTime = stay, TrueCtr = ctr, TrueCvr = cvr, RowIndex = i,
                 });
             }

@@ -10,6 +10,7 @@ using Xunit;
 
 namespace MLNetRank.Torch.Tests.MultiTask
 {
+    [Collection("TorchSharp")]
     public class MultiTaskTests
     {
         private static (MLContext Ml, IDataView Data, List<Impression> Rows) Data(int n = 600, int seed = 1)
@@ -82,6 +83,17 @@ namespace MLNetRank.Torch.Tests.MultiTask
         }
 
         [Fact]
+        public void CudaWithoutACudaBackendFailsClearly()
+        {
+            // this test project references the CPU backend only
+            var (ml, data, _) = Data(50);
+            var o = Fixture.FullOptions(epochs: 1);
+            o.Device = "cuda";
+            var ex = Assert.Throws<InvalidOperationException>(() => ml.Ranker().Trainers.MultiTask(o).Fit(data));
+            Assert.Contains("CUDA is not available", ex.Message);
+        }
+
+        [Fact]
         public void OutputSchemaHasScoreAndProbabilityPerTask()
         {
             var (ml, data, _) = Data(300);
@@ -141,6 +153,32 @@ namespace MLNetRank.Torch.Tests.MultiTask
                     Assert.True(Math.Abs(onnx[i] - torch[k][i]) <= 1e-5 * Math.Max(1, Math.Abs(torch[k][i])),
                         $"{arch} {model.OutputColumnNames[k]} row {i}: ONNX {onnx[i]} vs TorchSharp {torch[k][i]}");
             }
+        }
+
+        [Theory]
+        [InlineData(IdEncoding.Dictionary)]
+        [InlineData(IdEncoding.Hash)]
+        public void SequencesOfDifferentLengthsAndTextIdsExportExactly(IdEncoding encoding)
+        {
+            var (ml, data, rows) = Data(300);
+            var o = Fixture.FullOptions(MultiTaskArchitecture.MMoE, epochs: 1);
+            o.Features.Add(new SequenceFeature("ItemSeq", 6) { Encoding = encoding, HashBits = 6, MaximumLength = 4 });
+            using var model = ml.Ranker().Trainers.MultiTask(o).Fit(data);
+            // rows whose two sequences differ in length, including empty ones
+            Assert.Contains(rows, r => r.ItemSeq.Length != r.LiveSeq.Length && r.ItemSeq.Length > 4);
+            Assert.Contains(rows, r => r.ItemSeq.Length == 0);
+            var scored = model.Transform(data);
+            var torch = model.TorchOutputs(data);
+            for (int k = 0; k < model.OutputColumnNames.Count; k++)
+            {
+                var onnx = Fixture.Column(scored, model.OutputColumnNames[k]);
+                for (int i = 0; i < onnx.Length; i++)
+                    Assert.True(Math.Abs(onnx[i] - torch[k][i]) <= 1e-5 * Math.Max(1, Math.Abs(torch[k][i])),
+                        $"{model.OutputColumnNames[k]} row {i}: ONNX {onnx[i]} vs TorchSharp {torch[k][i]}");
+            }
+            // the item table: a dictionary of the 50 item ids (+ row 0), or 2^6 hash buckets (+ row 0)
+            var table = model.Layout.Tables[model.Layout.Sequences[1].Table];
+            Assert.Equal(encoding == IdEncoding.Hash ? 65 : 51, table.Rows);
         }
 
         [Fact]

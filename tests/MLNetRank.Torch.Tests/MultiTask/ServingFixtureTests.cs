@@ -14,6 +14,7 @@ namespace MLNetRank.Torch.Tests.MultiTask
     /// <c>MLNETRANK_WRITE_FIXTURES=1</c>; otherwise this test checks that the committed zip still scores its committed
     /// expectations in this process too, and that a freshly trained model has the same output columns.
     /// </summary>
+    [Collection("TorchSharp")]
     public class ServingFixtureTests
     {
         private static string FixtureFolder()

@@ -52,8 +52,9 @@ namespace MLNetRank.Torch.MultiTask.Onnx
                 w.AddInput(plan.Dense, OnnxElementType.Float, new long[] { -1, denseSize });
             for (int i = 0; i < plan.Cats.Count; i++)
                 w.AddInput(plan.Cats[i].Input, OnnxElementType.UInt32, new long[] { -1, slots[i] });
-            foreach (var s in plan.Seqs)
-                w.AddInput(s.Input, OnnxElementType.UInt32, new long[] { -1, -2 });
+            // each sequence has its own symbolic length (a shared dim_param would tell ONNX Runtime the lengths are equal)
+            for (int i = 0; i < plan.Seqs.Count; i++)
+                w.AddInput(plan.Seqs[i].Input, OnnxElementType.UInt32, new long[] { -1, -(2 + i) });
         }
 
         /// <summary>A graph with the same inputs and outputs (types, not values), for <c>GetOutputSchema</c> before training.</summary>
@@ -61,12 +62,13 @@ namespace MLNetRank.Torch.MultiTask.Onnx
         {
             var w = new OnnxModelWriter();
             // sizes are unknown before fitting: declare them dynamic (the ONNX estimator only needs names and types here)
+            long next = -2;
             if (plan.Dense is not null)
-                w.AddInput(plan.Dense, OnnxElementType.Float, new long[] { -1, -3 });
+                w.AddInput(plan.Dense, OnnxElementType.Float, new long[] { -1, next-- });
             foreach (var c in plan.Cats)
-                w.AddInput(c.Input, OnnxElementType.UInt32, new long[] { -1, -4 });
+                w.AddInput(c.Input, OnnxElementType.UInt32, new long[] { -1, next-- });
             foreach (var s in plan.Seqs)
-                w.AddInput(s.Input, OnnxElementType.UInt32, new long[] { -1, -2 });
+                w.AddInput(s.Input, OnnxElementType.UInt32, new long[] { -1, next-- });
             var first = plan.OnnxInputs[0];
             var src = plan.Dense == first ? first : w.Op("Cast", new[] { first }, ("to", 1L));
             var axis = w.AddInitializer(w.Fresh("axis"), new long[] { 1 }, new long[] { 1 });
