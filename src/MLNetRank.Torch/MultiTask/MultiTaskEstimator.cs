@@ -316,7 +316,8 @@ namespace MLNetRank.Torch.MultiTask
             {
                 // 4. Export to ONNX and compose ML.NET's own transforms.
                 var bytes = MultiTaskOnnx.Export(net, layout, plan, o);
-                var onnx = _context.Transforms.ApplyOnnxModel(OutputNames(o), plan.OnnxInputs.ToArray(), new MemoryStream(bytes)).Fit(prepared);
+                // ApplyOnnxNetwork owns its temporary model file (ApplyOnnxModel(Stream) would leave one behind per Fit).
+                var onnx = _context.Ranker().Transforms.ApplyOnnxNetwork(bytes).Fit(prepared);
                 var drop = _context.Transforms.DropColumns(plan.TemporaryColumns.ToArray()).Fit(onnx.Transform(prepared));
                 var chain = new TransformerChain<ITransformer>(prep, onnx, drop);
                 return new MultiTaskTransformer(_context, chain, prep, onnx, net, layout, o, trainer.History, trainer.BestEpoch, bytes, seed);
