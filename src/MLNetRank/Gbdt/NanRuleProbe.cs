@@ -17,8 +17,10 @@ namespace MLNetRank.Gbdt
         public static IDataView Load(MLContext context, int featureCount, string columnName, IEnumerable<float[]> rows)
         {
             var def = SchemaDefinition.Create(typeof(Row));
-            def[nameof(Row.Features)].ColumnName = columnName;
-            def[nameof(Row.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, featureCount);
+            // The indexer looks columns up by their current name: take the column once, then rename it.
+            var column = def[nameof(Row.Features)];
+            column.ColumnType = new VectorDataViewType(NumberDataViewType.Single, featureCount);
+            column.ColumnName = columnName;
             var list = new List<Row>();
             foreach (var r in rows)
                 list.Add(new Row { Features = r });

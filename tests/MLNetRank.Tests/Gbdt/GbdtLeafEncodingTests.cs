@@ -163,6 +163,19 @@ namespace MLNetRank.Tests.Gbdt
         }
 
         [Fact]
+        public void FeatureColumnWithAnotherNameEncodesTheSameLeaves()
+        {
+            // Regression: a feature column not called "Features" (e.g. the simulator's "StatFeatures") used to crash Fit.
+            var ml = new MLContext(seed: 3);
+            var data = GbdtTestData.Load(ml, GbdtTestData.Rows(600, F, seed: 8), F);
+            var renamed = ml.Transforms.CopyColumns("StatFeatures", "Features").Fit(data).Transform(data);
+            using var a = ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingOptions { NumberOfTrees = 5, NumberOfLeaves = 4, Seed = 1 }).Fit(data);
+            using var b = ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingOptions { FeatureColumnName = "StatFeatures", NumberOfTrees = 5, NumberOfLeaves = 4, Seed = 1 }).Fit(renamed);
+            Assert.Equal(a.EncodeToArray(data, out int n1), b.EncodeToArray(renamed, out int n2));
+            Assert.Equal(n1, n2);
+        }
+
+        [Fact]
         public void BatchEncodingIsTheSameOnOneAndManyThreads()
         {
             var ml = new MLContext(seed: 3);
