@@ -78,7 +78,7 @@ namespace LiveStreamRanking
             var serving = new MLContext(seed: 0);
             var loaded = serving.Model.Load(zip, out _);
             Console.WriteLine($"loaded as {loaded.GetType().Name} (plain ML.NET; no MLNetRank code needed to serve)");
-            long requestIndex = trainRequests + 7; // a request from the test period
+            long requestIndex = trainRequests + Math.Min(7, a.Requests - trainRequests - 1); // a request from the test period
             var request = sim.GetImpressions(serving, requestIndex, 1);
             var scored = loaded.Transform(request);
             var rows = serving.Data.CreateEnumerable<ScoredImpression>(scored, reuseRowObject: false).ToList();
@@ -177,6 +177,9 @@ namespace LiveStreamRanking
                         default: throw new ArgumentException($"unknown argument {args[i]}; see the summary at the top of Program.cs");
                     }
                 }
+                if (a.Requests < 50) throw new ArgumentException("--requests must be at least 50 (the last 20% are the test period).");
+                if (a.Users < 1 || a.Lives < 10 || a.Items < 10) throw new ArgumentException("--users must be >= 1, --lives and --items >= 10.");
+                if (a.Trees < 1) throw new ArgumentException("--trees must be >= 1.");
                 return a;
             }
         }

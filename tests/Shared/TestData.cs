@@ -30,12 +30,14 @@ namespace MLNetRank.TestSupport
             return Directory.Exists(candidate) ? candidate : null;
         }
 
+        public const string MissingMessage =
+            "The shared data folder was not found: expected ../shared/data beside the repository root, " +
+            "or a folder named by MLNETRANK_SHARED_DATA. These tests use the public data sets kept there.";
+
         /// <summary>The path of <paramref name="relative"/> inside shared/data; throws a clear error when absent.</summary>
         public static string RequireFolder(string relative)
         {
-            var data = SharedDataFolder() ?? throw new InvalidOperationException(
-                "The shared data folder was not found: expected ../shared/data beside the repository root, " +
-                "or a folder named by MLNETRANK_SHARED_DATA. These tests use the public data sets kept there.");
+            var data = SharedDataFolder() ?? throw new InvalidOperationException(MissingMessage);
             var path = Path.Combine(data, relative);
             if (!File.Exists(path) && !Directory.Exists(path))
                 throw new InvalidOperationException($"Shared data '{relative}' not found under {data}.");

@@ -82,7 +82,13 @@ namespace MLNetRank.Baselines
             if (options.MinimumExampleCountPerLeaf < 1) throw new ArgumentOutOfRangeException(nameof(Options.MinimumExampleCountPerLeaf), "MinimumExampleCountPerLeaf must be >= 1.");
             if (!(options.LearningRate > 0) || double.IsInfinity(options.LearningRate)) throw new ArgumentOutOfRangeException(nameof(Options.LearningRate), "LearningRate must be a finite number > 0.");
             if (options.Weighting is not null)
+            {
                 _ = new EngagementWeightEstimator(context, options.Weighting); // validates the weights
+                if (options.Weighting.ClickColumnName != options.LabelColumnName)
+                    throw new ArgumentException(
+                        $"LabelColumnName is '{options.LabelColumnName}' but Weighting.ClickColumnName is '{options.Weighting.ClickColumnName}': " +
+                        "with weighting, the click column of the weighting is the label; set both to the same column.", nameof(options));
+            }
         }
 
         private string LabelColumn => _options.Weighting?.ClickColumnName ?? _options.LabelColumnName;
@@ -185,12 +191,17 @@ namespace MLNetRank.Baselines
         {
             var feat = data.Schema[_options.FeatureColumnName];
             var label = data.Schema[LabelAsBool];
-            var cols = weight is null ? new[] { feat, label } : new[] { feat, label, data.Schema[weight] };
+            string? stayName = weight is null ? null : _options.Weighting!.StayTimeColumnName;
+            var cols = new System.Collections.Generic.List<DataViewSchema.Column> { feat, label };
+            if (weight is not null) cols.Add(data.Schema[weight]);
+            if (stayName is not null) cols.Add(data.Schema[stayName]);
             long rows = 0, pos = 0;
             using var cursor = data.GetRowCursor(cols);
             var fGet = cursor.GetGetter<VBuffer<float>>(feat);
             var lGet = cursor.GetGetter<bool>(label);
             ValueGetter<float>? wGet = weight is null ? null : cursor.GetGetter<float>(data.Schema[weight]);
+            ValueGetter<float>? sGet = stayName is null ? null : cursor.GetGetter<float>(data.Schema[stayName]);
+            float stay = 0;
             VBuffer<float> f = default;
             bool l = false;
             float wv = 0;
@@ -204,6 +215,12 @@ namespace MLNetRank.Baselines
                 }
                 lGet(ref l);
                 if (l) pos++;
+                if (sGet is not null)
+                {
+                    sGet(ref stay);
+                    if (!(stay >= 0) || float.IsInfinity(stay))
+                        throw new InvalidOperationException($"Column '{stayName}' has the value {stay} at row {rows}; expected a finite stay time in seconds >= 0.");
+                }
                 if (wGet is not null)
                 {
                     wGet(ref wv);

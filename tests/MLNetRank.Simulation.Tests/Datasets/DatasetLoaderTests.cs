@@ -26,7 +26,7 @@ namespace MLNetRank.Simulation.Tests.Datasets
 
         // ---------------- Census-Income ----------------
 
-        [Fact]
+        [SharedDataFact]
         [Trait("Category", "Quality")] // parses 99,762 rows x 42 columns (a few seconds on 2 busy cores)
         public void CensusIncome_LoadsTheSharedTestSplit()
         {
@@ -81,7 +81,7 @@ namespace MLNetRank.Simulation.Tests.Datasets
 
         // ---------------- LightGBM lambdarank ----------------
 
-        [Fact]
+        [SharedDataFact]
         public void Lambdarank_LoadsTrainAndTest_WithQueryGroups()
         {
             var train = LambdarankDataset.Load(new MLContext(1), TestData.RequireFolder("lightgbm-lambdarank/rank.train"));
@@ -141,7 +141,7 @@ namespace MLNetRank.Simulation.Tests.Datasets
 
         // ---------------- Open Bandit ----------------
 
-        [Theory]
+        [SharedDataTheory]
         [InlineData("random/men/men.csv", 34)]
         [InlineData("random/women/women.csv", 46)]
         [InlineData("bts/men/men.csv", 34)]
@@ -165,7 +165,7 @@ namespace MLNetRank.Simulation.Tests.Datasets
             Assert.InRange(ctr, 0.001, 0.05);
         }
 
-        [Fact]
+        [SharedDataFact]
         public void OpenBandit_ItemContext_Loads()
         {
             var data = OpenBanditDataset.LoadItemContext(null, TestData.RequireFolder("open-bandit-small/random/men/item_context.csv"));
@@ -198,7 +198,7 @@ namespace MLNetRank.Simulation.Tests.Datasets
 
         // ---------------- Ali-CCP ----------------
 
-        [Theory]
+        [SharedDataTheory]
         [InlineData("ali_ccp_train_sample.csv", 100)]
         [InlineData("ali_ccp_val_sample.csv", 50)]
         [InlineData("ali_ccp_test_sample.csv", 50)]

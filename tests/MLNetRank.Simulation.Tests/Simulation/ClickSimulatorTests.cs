@@ -81,7 +81,7 @@ namespace MLNetRank.Simulation.Tests.Simulation
             Assert.True(rows.Count(r => r.Click) > 100);
         }
 
-        [Fact]
+        [SharedDataFact]
         public void RandomizedSessions_OnLambdarank_RecoverTheExaminationCurve()
         {
             var ml = new MLContext(1);

@@ -193,6 +193,17 @@ namespace MLNetRank.Tests.Baselines
             Assert.Contains("row 7", ioe.Message);
 
             Assert.Throws<ArgumentOutOfRangeException>(() => ml.Ranker().Trainers.PointwiseGbdt(new PointwiseGbdtEstimator.Options { NumberOfTrees = 0 }));
+
+            var negativeStay = Make(50, 1);
+            var clicked = negativeStay.FindIndex(r => r.Click);
+            negativeStay[clicked].StayTime = -3;
+            ioe = Assert.Throws<InvalidOperationException>(() => ml.Ranker().Trainers.PointwiseGbdt().Fit(ml.Data.LoadFromEnumerable(negativeStay)));
+            Assert.Contains("StayTime", ioe.Message);
+            Assert.Contains($"row {clicked}", ioe.Message);
+
+            // With weighting the weighting's click column is the label: a different LabelColumnName is an error, not ignored.
+            var ae = Assert.Throws<ArgumentException>(() => ml.Ranker().Trainers.PointwiseGbdt(new PointwiseGbdtEstimator.Options { LabelColumnName = "MyClick" }));
+            Assert.Contains("MyClick", ae.Message);
         }
 
         [Fact]

@@ -26,7 +26,7 @@ namespace MLNetRank.Tests.Debiasing
             public uint QueryDoc { get; set; }
         }
 
-        [Fact]
+        [SharedDataFact]
         [Trait("Category", "Quality")]
         public void RegressionEm_RecoversThePbmCurve_OnLambdarankClicks_WhereTheNaiveRatioCannot()
         {

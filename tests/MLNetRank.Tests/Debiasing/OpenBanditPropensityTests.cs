@@ -13,7 +13,7 @@ namespace MLNetRank.Tests.Debiasing
     /// <summary>The estimator on real randomized traffic: Open Bandit's uniformly random policy (positions 1-3).</summary>
     public class OpenBanditPropensityTests
     {
-        [Fact]
+        [SharedDataFact]
         public void RandomPolicy_CtrRatios_WithBootstrapIntervals()
         {
             var path = TestData.RequireFolder(Path.Combine("open-bandit-small", "random", "men", "men.csv"));

@@ -6,7 +6,7 @@ using Xunit;
 namespace MLNetRank.Tests.Evaluation
 {
     /// <summary>Static metrics against cases computed by hand (the arithmetic is written out in each test).</summary>
-    public class RankingMetricsTests
+    public class RankerMetricsTests
     {
         private static readonly double Log2Of3 = Math.Log2(3);
 
