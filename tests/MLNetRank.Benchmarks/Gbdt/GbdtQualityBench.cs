@@ -8,7 +8,10 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Trainers;
 using Microsoft.ML.Trainers.FastTree;
+using MLNetRank.Evaluation;
 using MLNetRank.Gbdt;
+using MLNetRank.Simulation;
+using MLNetRank.Torch.MultiTask;
 using static MLNetRank.Benchmarks.Gbdt.GbdtBenchData;
 
 namespace MLNetRank.Benchmarks.Gbdt
@@ -16,19 +19,23 @@ namespace MLNetRank.Benchmarks.Gbdt
     /// <summary>
     /// GBDT+LR quality (He et al., 2014 protocol): log-loss and AUC of GBDT alone, LR alone and GBDT+LR (leaf one-hot +
     /// raw features -> logistic regression), trees fit on their own split (leakage control) and, for reference, on the
-    /// same rows as the LR. Data: UCI Census-Income (KDD) test split from ../shared/data, and a synthetic CTR-like set.
+    /// same rows as the LR. Data: UCI Census-Income (KDD) test split from ../shared/data, a synthetic CTR-like set and the
+    /// live-stream simulator (time split; also: leaf ids fed to the multi-task network vs the same network on the dense
+    /// features alone).
     /// </summary>
     public sealed class GbdtQualityBench : IBench
     {
         public string Name => "gbdt-quality";
 
-        public string Description => "GBDT alone vs LR alone vs GBDT+LR (log-loss, AUC) on census-income and synthetic data";
+        public string Description => "GBDT alone vs LR alone vs GBDT+LR (log-loss, AUC) on census-income, synthetic and simulator data (--simulator REQUESTS)";
 
         public int Run(string[] args)
         {
             int trees = ArgInt(args, "--trees", 100);
             int leaves = ArgInt(args, "--leaves", 31);
             int syntheticRows = ArgInt(args, "--synthetic-rows", 60_000);
+            int simulatorRequests = ArgInt(args, "--simulator", 0);
+            int epochs = ArgInt(args, "--epochs", 3);
             var l2 = ArgValue(args, "--l2", "1").Split(',').Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray();
             string? census = ArgValue(args, "--census", FindCensus() ?? "");
             Console.WriteLine($"{trees} FastTree trees x {leaves} leaves, learning rate 0.1, min 20 rows per leaf; LR = L-BFGS logistic regression (L2 1), mean-variance normalized raw features.");
@@ -41,10 +48,13 @@ namespace MLNetRank.Benchmarks.Gbdt
                 Evaluate("census-income (UCI KDD, test file, 99,762 rows)", c.X, c.Y, c.F, trees, leaves, l2);
             else
                 Console.WriteLine("| census-income | not found: pass --census PATH to census-income.test.gz | | | |");
-            var (sx, sy) = Synthetic(syntheticRows, 50, seed: 11);
             if (syntheticRows > 0)
+            {
+                var (sx, sy) = Synthetic(syntheticRows, 50, seed: 11);
                 Evaluate($"synthetic CTR-like ({syntheticRows:N0} rows, 50 features)", sx, sy, 50, trees, leaves, l2);
-            Console.WriteLine("| both | leaves -> multi-task network | | pending: the MLNetRank.Torch multi-task trainer is not merged yet | |");
+            }
+            if (simulatorRequests > 0)
+                EvaluateSimulator(simulatorRequests, trees, leaves, l2, epochs);
             return 0;
         }
 
@@ -77,11 +87,13 @@ namespace MLNetRank.Benchmarks.Gbdt
                 }
                 return ml.Data.Cache(Load(ml, px, py, f));
             }
-            var treeSplit = Part(0, a);
-            var lrSplit = Part(a, b);
-            var both = Part(0, b);
-            var test = Part(b, n);
+            Compare(ml, dataName, Part(0, a), Part(a, b), Part(0, b), Part(b, n), trees, leaves, l2);
+        }
 
+        /// <summary>GBDT alone, LR alone and GBDT+LR on the given splits (columns <c>Features</c>, <c>Label</c>).</summary>
+        private static void Compare(MLContext ml, string dataName, IDataView treeSplit, IDataView lrSplit, IDataView both, IDataView test,
+            int trees, int leaves, float[] l2)
+        {
             void Report(string model, string on, ITransformer t)
             {
                 var m = ml.BinaryClassification.Evaluate(t.Transform(test));
@@ -93,7 +105,8 @@ namespace MLNetRank.Benchmarks.Gbdt
             {
                 NumberOfTrees = trees, NumberOfLeaves = leaves, LearningRate = 0.1, MinimumExampleCountPerLeaf = 20,
             });
-            IEstimator<ITransformer> Lr() => ml.Transforms.NormalizeMeanVariance("Features")
+            IEstimator<ITransformer> Lr() => ml.Transforms.ReplaceMissingValues("Features", replacementMode: Microsoft.ML.Transforms.MissingValueReplacingEstimator.ReplacementMode.Mean)
+                .Append(ml.Transforms.NormalizeMeanVariance("Features"))
                 .Append(ml.BinaryClassification.Trainers.LbfgsLogisticRegression(new LbfgsLogisticRegressionBinaryTrainer.Options { L2Regularization = 1f }));
             GbdtLeafEncodingOptions Enc(IDataView? fitting) => new()
             {
@@ -109,6 +122,66 @@ namespace MLNetRank.Benchmarks.Gbdt
                 Report($"GBDT+LR (leaves + raw -> LR, L2 {w})", "trees: tree split, LR: LR split", ml.Ranker().Trainers.GbdtLogisticRegression(Enc(treeSplit), l2Regularization: w).Fit(lrSplit));
                 Report($"GBDT+LR (leaves + raw -> LR, L2 {w})", "trees and LR: same 80%", ml.Ranker().Trainers.GbdtLogisticRegression(Enc(null), l2Regularization: w).Fit(both));
             }
+        }
+
+        /// <summary>
+        /// Live-stream simulator, split by time (request index): trees on the first 40% of requests, LR on the next 40%,
+        /// test on the last 20%. Features <c>StatFeatures</c>, label <c>Click</c>. Then the leaf ids (trees of the tree
+        /// split) fed with the dense features to the single-task network of MLNetRank.Torch, against the same network on
+        /// the dense features alone, both trained on the LR split.
+        /// </summary>
+        private static void EvaluateSimulator(int requests, int trees, int leaves, float[] l2, int epochs)
+        {
+            var ml = new MLContext(seed: 1);
+            var sim = new LiveStreamSimulator(new LiveStreamSimulatorOptions { Seed = 42, RequestCount = requests });
+            int a = (int)(requests * 0.4), b = (int)(requests * 0.8);
+            var rename = ml.Transforms.CopyColumns("Features", "StatFeatures").Append(ml.Transforms.CopyColumns("Label", "Click"));
+            ITransformer? renamer = null;
+            IDataView Part(int from, int to)
+            {
+                var raw = sim.GetImpressions(ml, from, to - from);
+                renamer ??= rename.Fit(raw);
+                return ml.Data.Cache(renamer.Transform(raw));
+            }
+            var treeSplit = Part(0, a);
+            var lrSplit = Part(a, b);
+            var both = Part(0, b);
+            var test = Part(b, requests);
+            int features = ((VectorDataViewType)treeSplit.Schema["Features"].Type).Size;
+            var labels = test.GetColumn<bool>("Label").ToArray();
+            string dataName = string.Create(CultureInfo.InvariantCulture,
+                $"simulator ({requests:N0} requests, {labels.Length:N0} test impressions, {features} features, test CTR {labels.Count(v => v) * 100.0 / labels.Length:F1}%)");
+            Compare(ml, dataName, treeSplit, lrSplit, both, test, trees, leaves, l2);
+
+            // Leaves -> multi-task network (single task "Click"), vs the same network on the dense features only.
+            var encoder = ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingOptions
+            {
+                NumberOfTrees = trees, NumberOfLeaves = leaves, LearningRate = 0.1, MinimumExampleCountPerLeaf = 20, FittingData = treeSplit,
+            }).Fit(lrSplit);
+            var lrEncoded = ml.Data.Cache(encoder.Transform(lrSplit));
+            var testEncoded = encoder.Transform(test);
+            void Network(string model, bool withLeaves)
+            {
+                var options = new MultiTaskOptions
+                {
+                    Architecture = MultiTaskArchitecture.SingleTask,
+                    Epochs = epochs,
+                    Threads = 2,
+                };
+                options.Features.Add(new DenseFeature("StatFeatures"));
+                if (withLeaves)
+                    options.Features.Add(new CategoricalFeature("LeafIds"));
+                options.Tasks.Add(new TaskSpec("Click", "Click"));
+                using var net = ml.Ranker().Trainers.MultiTask(options).Fit(lrEncoded);
+                var scored = net.Transform(testEncoded);
+                var p = scored.GetColumn<float[]>("ClickProbability").Select(v => v[0]).ToArray();
+                var y = scored.GetColumn<bool>("Click").ToArray();
+                double auc = RankerMetrics.Auc(p, y), bits = RankerMetrics.LogLoss(p, y) / Math.Log(2);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {dataName} | {model} | trees: tree split, network: LR split | {bits:F4} | {auc:F4} |"));
+            }
+            Network($"multi-task network (SingleTask, {epochs} epochs), StatFeatures only", withLeaves: false);
+            Network($"multi-task network (SingleTask, {epochs} epochs), StatFeatures + LeafIds (8-dim embeddings)", withLeaves: true);
         }
 
         /// <summary>
