@@ -151,10 +151,10 @@ namespace LiveStreamRanking
 
         private sealed class Args
         {
-            public long Requests { get; private set; } = 20_000;
-            public int Users { get; private set; } = 2_000;
-            public int Lives { get; private set; } = 300;
-            public int Items { get; private set; } = 3_000;
+            public long Requests { get; private set; } = 150_000;
+            public int Users { get; private set; } = 10_000;
+            public int Lives { get; private set; } = 600;
+            public int Items { get; private set; } = 6_000;
             public int Trees { get; private set; } = 100;
             public int Seed { get; private set; } = 1;
             public string OutputFolder { get; private set; } = Path.Combine("artifacts", "example");
