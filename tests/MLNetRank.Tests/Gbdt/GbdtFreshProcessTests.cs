@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using Microsoft.ML;
 using MLNetRank.Gbdt;
+using MLNetRank.TestSupport;
 using Xunit;
 
 namespace MLNetRank.Tests.Gbdt
@@ -79,27 +80,7 @@ public sealed class Row
                 File.WriteAllBytes(rows, bytes);
                 // The app lives in a fixed folder so that `dotnet run` reuses its build cache across runs.
                 var appDir = Path.Combine(Path.GetTempPath(), "mlnetrank-gbdt-fresh-loader");
-                Directory.CreateDirectory(appDir);
-                var app = Path.Combine(appDir, "load.cs");
-                if (!File.Exists(app) || File.ReadAllText(app) != LoaderApp)
-                    File.WriteAllText(app, LoaderApp);
-
-                var psi = new ProcessStartInfo("dotnet", $"run load.cs -- \"{zip}\" \"{rows}\" {f} \"{result}\"")
-                {
-                    WorkingDirectory = appDir,
-                    RedirectStandardOutput = true,
-                    RedirectStandardError = true,
-                    UseShellExecute = false,
-                };
-                psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-                psi.Environment["DOTNET_NOLOGO"] = "1";
-                using var p = Process.Start(psi)!;
-                var stdoutTask = p.StandardOutput.ReadToEndAsync();
-                var stderrTask = p.StandardError.ReadToEndAsync();
-                using var timeout = new System.Threading.CancellationTokenSource(TimeSpan.FromMinutes(5));
-                await p.WaitForExitAsync(timeout.Token);
-                string stdout = await stdoutTask, stderr = await stderrTask;
-                Assert.True(p.ExitCode == 0, $"loader failed ({p.ExitCode}): {stdout}\n{stderr}");
+                string stdout = await FreshProcess.RunFileAppAsync(appDir, LoaderApp, $"\"{zip}\" \"{rows}\" {f} \"{result}\"");
                 Assert.Contains("MLNetRank assemblies: []", stdout);
 
                 var lines = File.ReadAllLines(result);

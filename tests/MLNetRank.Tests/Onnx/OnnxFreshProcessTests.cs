@@ -4,6 +4,7 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using Microsoft.ML;
+using MLNetRank.TestSupport;
 using Xunit;
 
 namespace MLNetRank.Tests.Onnx
@@ -73,24 +74,7 @@ public sealed class Row
                     expected = new[] { "ClickScore", "ClickProbability", "BuyProbability" }.Select(n => Rows.Column(scored, n)).ToArray();
                 }
                 File.WriteAllLines(input, rows.Select(r => string.Join(' ', r.Features.Select(v => v.ToString("R", CultureInfo.InvariantCulture))) + " " + r.UserId.ToString(CultureInfo.InvariantCulture)));
-                File.WriteAllText(Path.Combine(dir, "load.cs"), LoaderApp);
-
-                var psi = new ProcessStartInfo("dotnet", $"run load.cs -- \"{zip}\" \"{input}\" \"{result}\"")
-                {
-                    WorkingDirectory = dir,
-                    RedirectStandardOutput = true,
-                    RedirectStandardError = true,
-                    UseShellExecute = false,
-                };
-                psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-                psi.Environment["DOTNET_NOLOGO"] = "1";
-                using var p = Process.Start(psi)!;
-                var stdoutTask = p.StandardOutput.ReadToEndAsync();
-                var stderrTask = p.StandardError.ReadToEndAsync();
-                using var timeout = new System.Threading.CancellationTokenSource(TimeSpan.FromMinutes(5));
-                await p.WaitForExitAsync(timeout.Token);
-                string stdout = await stdoutTask, stderr = await stderrTask;
-                Assert.True(p.ExitCode == 0, $"loader failed ({p.ExitCode}): {stdout}\n{stderr}");
+                string stdout = await FreshProcess.RunFileAppAsync(dir, LoaderApp, $"\"{zip}\" \"{input}\" \"{result}\"");
                 Assert.Contains("Loaded: OnnxTransformer", stdout);
                 Assert.Contains("MLNetRank assemblies: []", stdout);
 
