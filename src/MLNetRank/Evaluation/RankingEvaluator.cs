@@ -31,11 +31,14 @@ namespace MLNetRank.Evaluation
                 Column = column;
                 Role = role;
                 IsBoolean = column.Type is BooleanDataViewType;
+                IsVector = column.Type is VectorDataViewType;
             }
 
             public DataViewSchema.Column Column { get; }
             public string Role { get; }
             public bool IsBoolean { get; }
+            /// <summary>A one-element vector of Single (what ONNX models, and so the multi-task trainer, output).</summary>
+            public bool IsVector { get; }
             public Constraint Constraints { get; set; }
             public Buffer<float> Values { get; } = new Buffer<float>();
         }
@@ -68,8 +71,13 @@ namespace MLNetRank.Evaluation
             public ReadOnlySpan<T> Span => _items.AsSpan(0, Count);
         }
 
-        private const string SingleOrBoolean = "a scalar of type Single or Boolean";
-        private const string Single = "a scalar of type Single";
+        private const string SingleOrBoolean = "a scalar of type Single or Boolean (or a one-element vector of Single)";
+        private const string Single = "a scalar of type Single (or a one-element vector of Single)";
+
+        /// <summary>Single, or a vector of exactly one Single: ONNX models (OnnxTransformer) give a score as a
+        /// one-element vector, and the multi-task trainer's <c>{Task}Score</c> / <c>{Task}Probability</c> are such vectors.</summary>
+        private static bool IsSingle(DataViewType t)
+            => t == NumberDataViewType.Single || (t is VectorDataViewType v && v.ItemType == NumberDataViewType.Single && v.Size == 1);
         private const string GroupTypes = "a scalar of type UInt32, Int32, Int64, UInt64, a key type or String";
 
         public static RankingEvaluationResult Evaluate(MLContext context, IDataView data, RankingEvaluationOptions options)
@@ -105,7 +113,7 @@ namespace MLNetRank.Evaluation
             FloatColumn Float(string name, string role, bool allowBoolean, Constraint constraint)
             {
                 var col = Check.Column(schema, name, role, allowBoolean ? SingleOrBoolean : Single,
-                    t => t == NumberDataViewType.Single || (allowBoolean && t is BooleanDataViewType));
+                    t => IsSingle(t) || (allowBoolean && t is BooleanDataViewType));
                 if (!floats.TryGetValue(name, out var fc))
                     floats[name] = fc = new FloatColumn(col, role);
                 fc.Constraints |= constraint;
@@ -183,13 +191,13 @@ namespace MLNetRank.Evaluation
                 throw new ArgumentNullException(nameof(data));
             var schema = data.Schema;
             var label = new FloatColumn(Check.Column(schema, labelColumnName, "label", SingleOrBoolean,
-                t => t == NumberDataViewType.Single || t is BooleanDataViewType), "label");
-            var a = new FloatColumn(Check.Column(schema, scoreColumnNameA, "score A", Single, t => t == NumberDataViewType.Single), "score A");
+                t => IsSingle(t) || t is BooleanDataViewType), "label");
+            var a = new FloatColumn(Check.Column(schema, scoreColumnNameA, "score A", Single, IsSingle), "score A");
             var cols = new List<FloatColumn> { label, a };
             FloatColumn b = a;
             if (scoreColumnNameB != scoreColumnNameA)
             {
-                b = new FloatColumn(Check.Column(schema, scoreColumnNameB, "score B", Single, t => t == NumberDataViewType.Single), "score B");
+                b = new FloatColumn(Check.Column(schema, scoreColumnNameB, "score B", Single, IsSingle), "score B");
                 cols.Add(b);
             }
             using var log = new RankerLog(context, "Evaluation");
@@ -346,6 +354,12 @@ namespace MLNetRank.Evaluation
                 var gb = cursor.GetGetter<bool>(f.Column);
                 bool b = false;
                 return () => { gb(ref b); return b ? 1f : 0f; };
+            }
+            if (f.IsVector)
+            {
+                var gv = cursor.GetGetter<VBuffer<float>>(f.Column);
+                var buffer = default(VBuffer<float>);
+                return () => { gv(ref buffer); return buffer.GetItemOrDefault(0); };
             }
             var g = cursor.GetGetter<float>(f.Column);
             float v = 0;

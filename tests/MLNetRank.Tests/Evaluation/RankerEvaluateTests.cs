@@ -326,6 +326,36 @@ namespace MLNetRank.Tests.Evaluation
             Assert.Contains("group", e.Message);
         }
 
+        private sealed class VectorScoreRow
+        {
+            public bool Click { get; set; }
+            [Microsoft.ML.Data.VectorType(1)] public float[] ClickProbability { get; set; } = new float[1];
+            [Microsoft.ML.Data.VectorType(2)] public float[] TwoScores { get; set; } = new float[2];
+        }
+
+        [Fact]
+        public void OneElementVectorScoresAreReadLikeScalars()
+        {
+            // ONNX models (and so the multi-task trainer) give scores as one-element vectors: they evaluate exactly like
+            // the same values in a scalar column; wider vectors are rejected, naming the column.
+            var probabilities = new[] { 0.9f, 0.2f, 0.1f, 0.8f, 0.6f, 0.5f, 0.4f };
+            var clicks = new[] { true, true, false, false, true, false, false };
+            var ml = new MLContext(seed: 1);
+            var vectors = ml.Data.LoadFromEnumerable(probabilities.Select((p, i) => new VectorScoreRow { Click = clicks[i], ClickProbability = new[] { p } }).ToArray());
+            var scalars = ml.Data.LoadFromEnumerable(probabilities.Select((p, i) => new Impression { Click = clicks[i], ClickProbability = p }).ToArray());
+            var v = ml.Ranker().Evaluate(vectors, "Click", "ClickProbability");
+            var s = ml.Ranker().Evaluate(scalars, "Click", "ClickProbability");
+            Assert.Equal(8.0 / 12, v.Auc, 12);
+            Assert.Equal(s.Auc, v.Auc, 12);
+            Assert.Equal(s.LogLoss, v.LogLoss, 12);
+            Assert.Equal(s.Ece, v.Ece, 12);
+            var cmp = ml.Ranker().CompareAuc(vectors, "Click", "ClickProbability", "ClickProbability");
+            Assert.Equal(s.Auc, cmp.AucA, 12);
+            var e = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Ranker().Evaluate(vectors, "Click", "TwoScores"));
+            Assert.Contains("TwoScores", e.Message);
+            Assert.Contains("one-element vector", e.Message);
+        }
+
         private sealed class NaNRow
         {
             public bool Label { get; set; }
