@@ -19,7 +19,9 @@ namespace MLNetRank.Onnx
     /// checks this and every other reference, and names the offending tensor in its error.</para>
     /// <para>A dimension of <c>-1</c> in <see cref="AddInput(string, TensorElementType, long[])"/> or
     /// <see cref="AddOutput(string, TensorElementType, long[])"/> is written as the symbolic dimension
-    /// <see cref="BatchDimension"/>; ONNX Runtime then accepts any batch size, and ML.NET treats it as one row.</para>
+    /// <see cref="BatchDimension"/>; ONNX Runtime then accepts any batch size, and ML.NET treats it as one row. A
+    /// dimension <c>-k</c> with <c>k &gt;= 2</c> is another symbolic dimension, written <c>dk</c>: equal <c>k</c> mean
+    /// equal sizes, distinct <c>k</c> independent ones (e.g. the lengths of two variable-length sequence inputs).</para>
     /// <para>The convenience methods (<see cref="Gemm"/>, <see cref="Dense"/>, <see cref="Relu"/>, <see cref="ReduceSum"/>, ...)
     /// add one node (plus the constant inputs that opset 17 requires, e.g. the <c>axes</c> input of
     /// <c>ReduceSum</c>, <c>Squeeze</c> and <c>Unsqueeze</c>) and return the name of its output.</para>
@@ -759,8 +761,8 @@ namespace MLNetRank.Onnx
             if (dims is null)
                 throw new ArgumentNullException(nameof(dims), $"Tensor '{name}' needs a shape (empty for a scalar).");
             foreach (long d in dims)
-                if (d < -1)
-                    throw new ArgumentOutOfRangeException(nameof(dims), $"Tensor '{name}' has dimension {d}; use a size >= 0, or -1 for the batch dimension.");
+                if (d == long.MinValue)
+                    throw new ArgumentOutOfRangeException(nameof(dims), $"Tensor '{name}' has dimension {d}; use a size >= 0, -1 for the batch dimension or -k (k >= 2) for another symbolic dimension.");
             return dims.ToArray();
         }
 

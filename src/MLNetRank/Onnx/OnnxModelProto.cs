@@ -261,8 +261,10 @@ namespace MLNetRank.Onnx
             foreach (long d in spec.Dims)
             {
                 var dim = new ProtoWriter();
-                if (d < 0)
+                if (d == -1)
                     dim.WriteString(2, OnnxGraphBuilder.BatchDimension);
+                else if (d < -1)
+                    dim.WriteString(2, "d" + (-d).ToString(System.Globalization.CultureInfo.InvariantCulture));
                 else
                     dim.WriteInt64(1, d);
                 shape.WriteMessage(1, dim);

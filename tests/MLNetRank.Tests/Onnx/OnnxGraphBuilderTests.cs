@@ -262,7 +262,13 @@ namespace MLNetRank.Tests.Onnx
             var size = Assert.Throws<ArgumentException>(() => g.AddInitializer("W", new float[5], new long[] { 2, 3 }));
             Assert.Contains("'W'", size.Message);
             Assert.Throws<ArgumentOutOfRangeException>(() => g.AddInitializer("W2", new float[0], new long[] { -1 }));
-            Assert.Throws<ArgumentOutOfRangeException>(() => g.AddInput("Y", new long[] { -2 }));
+            Assert.Throws<ArgumentOutOfRangeException>(() => g.AddInput("Y", new long[] { long.MinValue }));
+            // -k (k >= 2) is a symbolic dimension of its own, written "dk" (distinct from the batch dimension "N")
+            var sym = new OnnxGraphBuilder();
+            sym.AddInput("S", new long[] { -1, -2 });
+            sym.AddOutput(sym.Relu("S"), new long[] { -1, -2 });
+            var text = System.Text.Encoding.UTF8.GetString(sym.ToBytes());
+            Assert.Contains("d2", text);
             var noOutput = Assert.Throws<InvalidOperationException>(() => g.ToBytes());
             Assert.Contains("no output", noOutput.Message);
             var badOutput = Assert.Throws<InvalidOperationException>(() => g.AddOutput("Z", new long[] { -1 }));
