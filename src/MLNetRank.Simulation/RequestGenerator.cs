@@ -79,6 +79,9 @@ namespace MLNetRank.Simulation
             RequestIndex = r;
             double t = o.TimeSpanHours * (r + rng.NextDouble()) / Math.Max(1, o.RequestCount);
             Time = (float)t;
+            // everything below uses the exposed (float) time, so World's ground-truth methods called with Time give
+            // exactly the generated values, also at hour boundaries
+            t = Time;
             // the user, by activity
             double pick = rng.NextDouble() * w.UserCumulativeActivity[^1];
             int u = Array.BinarySearch(w.UserCumulativeActivity, pick);

@@ -113,8 +113,8 @@ namespace MLNetRank.Simulation.Tests.Simulation
                 Assert.Equal(r.Core, sim.World.LiveCoreItemsOf(r.LiveId));
                 Assert.Equal(r.OnSale, sim.World.LiveItemsOnSaleAt(r.LiveId, r.Time));
                 Assert.All(r.OnSale, id => Assert.Contains(id, sim.World.LiveCatalog(r.LiveId)));
-                Assert.Equal(sim.World.TrueAttraction(r.UserId, r.LiveId, r.Time), r.TrueAttraction, 1e-5);
-                Assert.Equal(sim.World.TrueConversion(r.UserId, r.LiveId, r.Time), r.TrueConversion, 1e-5);
+                Assert.Equal((float)sim.World.TrueAttraction(r.UserId, r.LiveId, r.Time), r.TrueAttraction);
+                Assert.Equal((float)sim.World.TrueConversion(r.UserId, r.LiveId, r.Time), r.TrueConversion);
             }
             // a live room appears at most once per list
             foreach (var g in rows.GroupBy(r => r.RequestId))
