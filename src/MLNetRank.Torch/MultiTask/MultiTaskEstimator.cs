@@ -60,6 +60,12 @@ namespace MLNetRank.Torch.MultiTask
                     names.Add(t.Name + "Probability");
                 if (t.ConditionedOn is not null)
                     names.Add(t.Name + "JointProbability");
+                if (t.PerPositionTowers is { OutputAllPositions: true })
+                {
+                    names.Add(t.Name + "PositionScores");
+                    if (t.Kind == MultiTaskKind.Binary)
+                        names.Add(t.Name + "PositionProbabilities");
+                }
             }
             return names.ToArray();
         }
@@ -126,6 +132,7 @@ namespace MLNetRank.Torch.MultiTask
                 foreach (var a in t.TrainingOnlyLogitAdjustments)
                     if (a is null)
                         throw new ArgumentNullException(nameof(TaskSpec.TrainingOnlyLogitAdjustments), $"Task '{t.Name}' has a null logit adjustment.");
+                t.PerPositionTowers?.Validate(t.Name);
             }
             if (o.ExpertLayers is null || o.ExpertLayers.Length == 0 || o.ExpertLayers.Any(h => h < 1))
                 throw new ArgumentOutOfRangeException(nameof(o.ExpertLayers), "ExpertLayers needs at least one layer, each of size >= 1.");
@@ -220,6 +227,9 @@ namespace MLNetRank.Torch.MultiTask
                             Check.Column(s, c, $"logit adjustment input (task '{t.Name}')", "Single, Int32 or Boolean, or a known-size vector of Single",
                                 x => x == NumberDataViewType.Single || x == NumberDataViewType.Int32 || x == BooleanDataViewType.Instance
                                      || (x is VectorDataViewType v && v.IsKnownSize && v.ItemType == NumberDataViewType.Single));
+                    if (t.PerPositionTowers is { } pt)
+                        Check.Column(s, pt.PositionColumnName, $"position column (per-position towers of task '{t.Name}')", "Int32 or Single (whole numbers >= 1)",
+                            x => x == NumberDataViewType.Int32 || x == NumberDataViewType.Single);
                 }
                 if (o.ExampleWeightColumnName is not null)
                     Check.Column(s, o.ExampleWeightColumnName, "example weight", "Single", x => x == NumberDataViewType.Single);

@@ -283,7 +283,8 @@ namespace MLNetRank.Torch.MultiTask
             return total!;
         }
 
-        /// <summary>Serving-model predictions on a reader's rows: per task, probability (binary) or prediction in label units.</summary>
+        /// <summary>Serving-model predictions on a reader's rows: per task, probability (binary) or prediction in label units
+        /// (a task with per-position towers: the tower of each row's position).</summary>
         internal static (float[][] Predictions, float[][] Labels, float[][] Weights) Predict(MultiTaskNetwork net, NetworkLayout layout, BatchReader reader, RowSubset subset, int batchSize, Device device)
         {
             int T = layout.Tasks.Count;
@@ -296,7 +297,8 @@ namespace MLNetRank.Torch.MultiTask
                 using var scope = torch.NewDisposeScope();
                 using var _ = no_grad();
                 var b = host.ToTensors(device, withAdjustments: false);
-                var out_ = Outputs(layout, net.Logits(b, training: false)).cpu();
+                // per-position towers are validated on the tower of each row's position (what they are trained for)
+                var out_ = Outputs(layout, net.Logits(b, training: false, matchPositions: true, out Tensor?[] _all)).cpu();
                 var o = out_.data<float>().ToArray();
                 int n = host.Count;
                 for (int r = 0; r < n; r++)
