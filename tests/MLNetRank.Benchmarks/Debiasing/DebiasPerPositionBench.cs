@@ -38,6 +38,8 @@ namespace MLNetRank.Benchmarks.Debiasing
                 Evaluate(trainRequests, testRequests, seeds, eta: 1.5, popularity: 1.5, Console.WriteLine);
             if (setting is "both" or "default")
                 Evaluate(trainRequests, testRequests, seeds, eta: 1.0, popularity: 0.5, Console.WriteLine);
+            if (setting is "both" or "synthetic")
+                Synthetic(trainRequests, testRequests, seeds, Console.WriteLine);
             return 0;
         }
 
@@ -226,6 +228,115 @@ namespace MLNetRank.Benchmarks.Debiasing
             log("");
             log(FormattableString.Invariant($"training s per model (mean over seeds, 1 libtorch thread, machine under load): naive {times["naive"] / seeds:F1}, per-position towers {times["towers"] / seeds:F1}; allocation of all test requests: greedy {times["greedy"] / seeds * 1000:F0} ms, optimal {times["optimal"] / seeds * 1000:F0} ms ({t.Groups.Count} requests)"));
             return result;
+        }
+
+        // ---------------------------------------------------------------- a world where the position curve depends on the item
+
+        private sealed class SynRow
+        {
+            [VectorType(3)] public float[] Features { get; set; } = new float[3];
+            public int Position { get; set; }
+            public bool Click { get; set; }
+        }
+
+        /// <summary>
+        /// The simulator's click model is position-based (examination depends on the position only), where no allocation
+        /// can beat sorting by attraction. Here half of the items ("steep", Features[2] = 1) are examined as 1/p^2 and the
+        /// others ("flat") as 1/p^0.3, attraction = sigmoid(x0 + 0.5 x1 - 1); lists of 10 are shown in random order (no
+        /// confounding). Expected clicks of the re-ranked test lists under the true p(click | item, slot).
+        /// </summary>
+        public static void Synthetic(long trainRequests, long testRequests, int seeds, Action<string> log)
+        {
+            const int n = 10;
+            static double Exam(bool steep, int slot) => Math.Pow(1.0 / (slot + 1), steep ? 2.0 : 0.3);
+            (List<SynRow> Rows, double[] Attr, bool[] Steep) Make(long requests, int seed)
+            {
+                var rng = new Random(seed);
+                var rows = new List<SynRow>();
+                var attr = new List<double>();
+                var steep = new List<bool>();
+                for (long r = 0; r < requests; r++)
+                {
+                    var slots = Enumerable.Range(0, n).OrderBy(_ => rng.Next()).ToArray();
+                    for (int i = 0; i < n; i++)
+                    {
+                        float x0 = (float)(rng.NextDouble() * 4 - 2), x1 = (float)(rng.NextDouble() * 4 - 2);
+                        bool st = rng.Next(2) == 0;
+                        double a = 1 / (1 + Math.Exp(-(x0 + 0.5 * x1 - 1)));
+                        rows.Add(new SynRow { Features = new[] { x0, x1, st ? 1f : 0f }, Position = slots[i] + 1, Click = rng.NextDouble() < a * Exam(st, slots[i]) });
+                        attr.Add(a);
+                        steep.Add(st);
+                    }
+                }
+                return (rows, attr.ToArray(), steep.ToArray());
+            }
+            var ml = new MLContext(1);
+            var (trainRows, _, _) = Make(trainRequests, 1);
+            var (testRows, attrT, steepT) = Make(testRequests, 2);
+            var train = ml.Data.LoadFromEnumerable(trainRows);
+            var test = ml.Data.LoadFromEnumerable(testRows);
+            // truth matrix of a test request: p(click | candidate i, slot s)
+            float[] Truth(int r)
+            {
+                var p = new float[n * n];
+                for (int i = 0; i < n; i++)
+                    for (int s2 = 0; s2 < n; s2++)
+                        p[i * n + s2] = (float)(attrT[r * n + i] * Exam(steepT[r * n + i], s2));
+                return p;
+            }
+            double Clicks(Func<int, int[]> orderOf)
+            {
+                double total = 0;
+                for (int r = 0; r < testRequests; r++)
+                    total += PositionAllocation.Value(Truth(r), n, orderOf(r));
+                return total / testRequests;
+            }
+            int[] ByScore(int r, float[] score) => Enumerable.Range(0, n).OrderByDescending(i => score[r * n + i]).ThenBy(i => i).ToArray();
+            var res = new Dictionary<string, List<double>>();
+            void Add(string name, double v)
+            {
+                if (!res.TryGetValue(name, out var l))
+                    res[name] = l = new();
+                l.Add(v);
+            }
+            log("");
+            log($"## Item-dependent position curves (synthetic): {trainRequests:N0} training / {testRequests:N0} test lists of {n}, random logging order, K = {K}, {seeds} seeds");
+            log("");
+            for (int seed = 1; seed <= seeds; seed++)
+            {
+                MultiTaskOptions O(PerPositionTowers? t)
+                {
+                    var o = new MultiTaskOptions
+                    {
+                        Architecture = MultiTaskArchitecture.SharedBottom, ExpertLayers = new[] { 64, 32 }, TowerLayers = new[] { 16 },
+                        Epochs = 3, BatchSize = 256, LearningRate = 2e-3, ShuffleBufferSize = 50_000, Seed = seed, Threads = 1,
+                    };
+                    o.Features.Add(new DenseFeature("Features"));
+                    o.Tasks.Add(new TaskSpec("Click", "Click") { PerPositionTowers = t });
+                    return o;
+                }
+                Add("oracle: exact assignment on the true p(click at slot)", Clicks(r => PositionAllocation.Optimal(Truth(r), n, n)));
+                Add("oracle: sorted by true attraction", Clicks(r => Enumerable.Range(0, n).OrderByDescending(i => attrT[r * n + i]).ToArray()));
+                using (var naive = ml.Ranker().Trainers.MultiTask(O(null)).Fit(train))
+                {
+                    var sN = Flat(naive.Transform(test), "ClickScore");
+                    Add("naive single tower", Clicks(r => ByScore(r, sN)));
+                }
+                using var towers = ml.Ranker().Trainers.MultiTask(O(new PerPositionTowers("Position", K) { OutputAllPositions = true })).Fit(train);
+                var scored = towers.Transform(test);
+                var s1 = Flat(scored, "ClickScore");
+                var probs = Flat(scored, "ClickPositionProbabilities");
+                int w = K + 1;
+                Add("per-position towers, serving tower 1", Clicks(r => ByScore(r, s1)));
+                float[] Req(int r) => probs.AsSpan(r * n * w, n * w).ToArray();
+                Add("allocation, greedy over the towers", Clicks(r => PositionAllocation.Greedy(Req(r), n, n)));
+                Add("allocation, optimal over the towers", Clicks(r => PositionAllocation.Optimal(Req(r), n, n)));
+            }
+            double best = res["oracle: exact assignment on the true p(click at slot)"].Average();
+            log("| method | expected clicks per list | vs exact oracle |");
+            log("|---|---|---|");
+            foreach (var (name, l) in res)
+                log($"| {name} | {Pm(l.ToArray())} | {l.Average() / best:P1} |");
         }
 
         private static float[] Flat(IDataView view, string name) => view.GetColumn<float[]>(view.Schema[name]).SelectMany(v => v).ToArray();
