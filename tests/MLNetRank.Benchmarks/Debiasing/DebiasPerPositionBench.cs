@@ -18,13 +18,14 @@ namespace MLNetRank.Benchmarks.Debiasing
     /// all towers (greedy slot by slot, and the exact assignment), same network, epochs and learning rate, several seeds.
     /// Metrics on held-out requests: expected AUC against TrueAttraction, nDCG@10 on TrueRelevance, exposure Gini over rooms,
     /// and the expected clicks of the re-ranked list of each request under the simulator's true examination x attraction.
-    /// Args: [trainRequests=8000] [testRequests=2000] [seeds=3] [setting=both|popular|default].
+    /// A synthetic section, where the position curve depends on the item, shows where allocation can help.
+    /// Args: [trainRequests=8000] [testRequests=2000] [seeds=3] [setting=both (popular + default)|popular|default|synthetic|all].
     /// </summary>
     public sealed class DebiasPerPositionBench : IBench
     {
         public string Name => "debias-per-position";
 
-        public string Description => "naive tower vs per-position towers vs greedy/optimal allocation on the simulator (args: trainRequests testRequests seeds setting)";
+        public string Description => "naive tower vs per-position towers vs greedy/optimal allocation, simulator + synthetic (args: trainRequests testRequests seeds both|popular|default|synthetic|all)";
 
         private const int K = 5;
 
@@ -34,11 +35,11 @@ namespace MLNetRank.Benchmarks.Debiasing
             long testRequests = args.Length > 1 ? long.Parse(args[1], CultureInfo.InvariantCulture) : 2000;
             int seeds = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 3;
             string setting = args.Length > 3 ? args[3] : "both";
-            if (setting is "both" or "popular")
+            if (setting is "all" or "both" or "popular")
                 Evaluate(trainRequests, testRequests, seeds, eta: 1.5, popularity: 1.5, Console.WriteLine);
-            if (setting is "both" or "default")
+            if (setting is "all" or "both" or "default")
                 Evaluate(trainRequests, testRequests, seeds, eta: 1.0, popularity: 0.5, Console.WriteLine);
-            if (setting is "both" or "synthetic")
+            if (setting is "all" or "synthetic")
                 Synthetic(trainRequests, testRequests, seeds, Console.WriteLine);
             return 0;
         }
