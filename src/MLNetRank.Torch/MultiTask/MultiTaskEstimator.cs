@@ -24,7 +24,7 @@ namespace MLNetRank.Torch.MultiTask
     /// | -- | -- |
     /// | Does this estimator need to look at the data to train its parameters? | Yes |
     /// | Input column data type | dense: Single or known-size vector of Single; categorical: key, integer or text (scalar or known-size vector); sequences: vectors of key, integer or text; labels: Boolean or Single |
-    /// | Output column data type | per task `T`: `TScore` and, for binary tasks, `TProbability` (and `TJointProbability` for ESMM tasks): vectors of 1 Single (ONNX Runtime outputs) |
+    /// | Output column data type | per task `T`: `TScore` and, for binary tasks, `TProbability` (and `TJointProbability` for ESMM tasks): vectors of 1 Single (ONNX Runtime outputs); with per-position towers and `OutputAllPositions`, `TPositionScores` (and `TPositionProbabilities`): vectors of K + 1 Single |
     /// | Required NuGet in addition to Microsoft.ML | MLNetRank.Torch and a TorchSharp backend to train; MLNetRank (Microsoft.ML.OnnxTransformer, Microsoft.ML.OnnxRuntime) to serve |
     /// | Saved as | ML.NET `Concatenate`/`MapValueToKey`/`Hash`/`ConvertType` transforms + `OnnxTransformer` (the network as ONNX) |
     /// ]]></format>

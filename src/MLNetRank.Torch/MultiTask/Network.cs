@@ -539,6 +539,8 @@ namespace MLNetRank.Torch.MultiTask
                 positionLogits[t] = all;
                 if (matchPositions)
                 {
+                    if (b.Positions is null)
+                        throw new InvalidOperationException($"Task '{task.Name}' has per-position towers but the batch has no position column '{pt.PositionColumnName}'.");
                     // bucket of 1-based position p: min(p, K + 1) - 1 (positions are validated whole numbers >= 1)
                     var bucket = b.Positions!.select(1, task.PositionInput).clamp_max(pt.Positions + 1).sub(1).to_type(ScalarType.Int64).unsqueeze(1);
                     cols[t] = all.gather(1, bucket);
