@@ -308,10 +308,10 @@ namespace MLNetRank.Torch.MultiTask
                 needed.AddRange(layout.Categoricals.Select(c => s[c.Column]));
                 needed.AddRange(layout.Sequences.Select(c => s[c.Column]));
                 needed.AddRange(layout.Tasks.Select(t => s[t.Label]).Distinct());
+                needed.AddRange(layout.PositionColumns.Select(c => s[c]));
                 if (cols.Weight is not null)
                     needed.Add(s[cols.Weight]);
                 needed.AddRange(cols.AdjustmentColumns.SelectMany(a => a).Distinct().Select(c => s[c]));
-                needed.AddRange(layout.PositionColumns.Select(c => s[c]));
                 _cursor = data.GetRowCursor(needed.Distinct());
                 if (cols.Dense is not null)
                     _dense = _cursor.GetGetter<VBuffer<float>>(s[cols.Dense]);

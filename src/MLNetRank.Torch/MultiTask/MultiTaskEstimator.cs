@@ -118,6 +118,7 @@ namespace MLNetRank.Torch.MultiTask
             {
                 if (!(t.Weight >= 0) || !float.IsFinite(t.Weight))
                     throw new ArgumentOutOfRangeException(nameof(TaskSpec.Weight), $"Task '{t.Name}': Weight must be a finite number >= 0 (was {t.Weight}).");
+                t.PerPositionTowers?.Validate(t.Name);
                 if (t.Kind == MultiTaskKind.Binary && t.LabelTransform != LabelTransform.None)
                     throw new ArgumentException($"Task '{t.Name}' is binary; LabelTransform applies to regression tasks only.");
                 if (t.ConditionedOn is not null)
@@ -132,7 +133,6 @@ namespace MLNetRank.Torch.MultiTask
                 foreach (var a in t.TrainingOnlyLogitAdjustments)
                     if (a is null)
                         throw new ArgumentNullException(nameof(TaskSpec.TrainingOnlyLogitAdjustments), $"Task '{t.Name}' has a null logit adjustment.");
-                t.PerPositionTowers?.Validate(t.Name);
             }
             if (o.ExpertLayers is null || o.ExpertLayers.Length == 0 || o.ExpertLayers.Any(h => h < 1))
                 throw new ArgumentOutOfRangeException(nameof(o.ExpertLayers), "ExpertLayers needs at least one layer, each of size >= 1.");
@@ -217,6 +217,9 @@ namespace MLNetRank.Torch.MultiTask
             {
                 foreach (var t in o.Tasks)
                 {
+                    if (t.PerPositionTowers is { } pt)
+                        Check.Column(s, pt.PositionColumnName, $"position column (per-position towers of task '{t.Name}')", "Int32 or Single (whole numbers >= 1)",
+                            x => x == NumberDataViewType.Int32 || x == NumberDataViewType.Single);
                     if (t.Kind == MultiTaskKind.Binary)
                         Check.Column(s, t.LabelColumnName, $"label (task '{t.Name}')", "Boolean or Single (0/1)",
                             x => x == BooleanDataViewType.Instance || x == NumberDataViewType.Single);
@@ -227,9 +230,6 @@ namespace MLNetRank.Torch.MultiTask
                             Check.Column(s, c, $"logit adjustment input (task '{t.Name}')", "Single, Int32 or Boolean, or a known-size vector of Single",
                                 x => x == NumberDataViewType.Single || x == NumberDataViewType.Int32 || x == BooleanDataViewType.Instance
                                      || (x is VectorDataViewType v && v.IsKnownSize && v.ItemType == NumberDataViewType.Single));
-                    if (t.PerPositionTowers is { } pt)
-                        Check.Column(s, pt.PositionColumnName, $"position column (per-position towers of task '{t.Name}')", "Int32 or Single (whole numbers >= 1)",
-                            x => x == NumberDataViewType.Int32 || x == NumberDataViewType.Single);
                 }
                 if (o.ExampleWeightColumnName is not null)
                     Check.Column(s, o.ExampleWeightColumnName, "example weight", "Single", x => x == NumberDataViewType.Single);

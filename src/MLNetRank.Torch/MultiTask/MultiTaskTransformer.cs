@@ -88,9 +88,9 @@ namespace MLNetRank.Torch.MultiTask
                 using var scope = torch.NewDisposeScope();
                 using var _ = no_grad();
                 var b = host.ToTensors(device, withAdjustments: training);
-                var z = net.Logits(b, training, training, out var positionLogits).cpu();
+                var all = net.PositionLogits(b).Select(p => p?.cpu().data<float>().ToArray()).ToArray();
+                var z = net.Logits(b, training).cpu();
                 var logits = z.data<float>().ToArray();
-                var all = positionLogits.Select(p => p?.cpu().data<float>().ToArray()).ToArray();
                 int T = layout.Tasks.Count;
                 for (int r = 0; r < host.Count; r++)
                 {

@@ -18,10 +18,10 @@ namespace MLNetRank.Torch.MultiTask
         public List<CategoricalInput> Categoricals = new();
         public List<SequenceInput> Sequences = new();
         public List<EmbeddingTable> Tables = new();
+        public List<string> PositionColumns = new();   // training-only position columns of per-position towers
         public List<TaskInfo> Tasks = new();
         public List<AdjustmentInput> Adjustments = new();
         public int AdjustmentSize;
-        public List<string> PositionColumns = new();   // training-only position columns of per-position towers
 
         public int EncodedSize => DenseSize
             + Categoricals.Sum(c => c.Slots * Tables[c.Table].Dimension)
@@ -585,6 +585,13 @@ namespace MLNetRank.Torch.MultiTask
                 logits = logits + cat(extra, 1);
             }
             return logits;
+        }
+
+        /// <summary>Per task with per-position towers, all its towers' serving logits [B, K + 1] (null for other tasks).</summary>
+        public Tensor?[] PositionLogits(BatchTensors b)
+        {
+            Logits(b, training: false, matchPositions: false, out var all);
+            return all;
         }
 
         /// <summary>Writes the serving network; returns one [B, 1] logit name per task.</summary>
