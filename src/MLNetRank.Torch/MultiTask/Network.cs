@@ -510,6 +510,13 @@ namespace MLNetRank.Torch.MultiTask
 
         public Tensor? LogVariances => log_vars;
 
+        /// <summary>Per task with per-position towers, all its towers' serving logits [B, K + 1] (null for other tasks).</summary>
+        public Tensor?[] PositionLogits(BatchTensors b)
+        {
+            Logits(b, training: false, matchPositions: false, out var all);
+            return all;
+        }
+
         /// <summary>Logits [B, T] of the serving model (no training-only terms).</summary>
         public override Tensor forward(BatchTensors b) => Logits(b, training: false);
 
@@ -585,13 +592,6 @@ namespace MLNetRank.Torch.MultiTask
                 logits = logits + cat(extra, 1);
             }
             return logits;
-        }
-
-        /// <summary>Per task with per-position towers, all its towers' serving logits [B, K + 1] (null for other tasks).</summary>
-        public Tensor?[] PositionLogits(BatchTensors b)
-        {
-            Logits(b, training: false, matchPositions: false, out var all);
-            return all;
         }
 
         /// <summary>Writes the serving network; returns one [B, 1] logit name per task.</summary>
