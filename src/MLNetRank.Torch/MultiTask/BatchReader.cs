@@ -23,6 +23,7 @@ namespace MLNetRank.Torch.MultiTask
         public readonly float[] Mask;
         public readonly float[] Weights;
         public readonly float[] Adjust;
+        public readonly float[] Positions;
         private readonly NetworkLayout _layout;
 
         public RowStore(NetworkLayout layout, int capacity)
@@ -37,6 +38,7 @@ namespace MLNetRank.Torch.MultiTask
             Mask = new float[capacity * layout.Tasks.Count];
             Weights = new float[capacity];
             Adjust = new float[capacity * layout.AdjustmentSize];
+            Positions = new float[capacity * layout.PositionColumns.Count];
         }
 
         public void CopyRow(int from, RowStore dst, int to)
@@ -61,6 +63,8 @@ namespace MLNetRank.Torch.MultiTask
             dst.Weights[to] = Weights[from];
             int a = _layout.AdjustmentSize;
             Array.Copy(Adjust, from * a, dst.Adjust, to * a, a);
+            int q = _layout.PositionColumns.Count;
+            Array.Copy(Positions, from * q, dst.Positions, to * q, q);
         }
 
         /// <summary>One tensor per input (never per row); they share or copy these arrays, so dispose them before reuse.</summary>
@@ -92,6 +96,8 @@ namespace MLNetRank.Torch.MultiTask
             b.Weights = Slice(Weights, n, 1, device).view(n);
             if (withAdjustments && _layout.AdjustmentSize > 0)
                 b.Adjustments = Slice(Adjust, n, _layout.AdjustmentSize, device);
+            if (_layout.PositionColumns.Count > 0)
+                b.Positions = Slice(Positions, n, _layout.PositionColumns.Count, device);
             return b;
         }
 
@@ -287,6 +293,7 @@ namespace MLNetRank.Torch.MultiTask
             private readonly ValueGetter<float>? _weight;
             private readonly Action<float[], int>[] _adjust;
             private readonly int[] _adjustStarts;
+            private readonly Func<float>[] _positions;
             private VBuffer<float> _denseBuf;
             private VBuffer<uint> _idBuf;
 
@@ -301,6 +308,7 @@ namespace MLNetRank.Torch.MultiTask
                 needed.AddRange(layout.Categoricals.Select(c => s[c.Column]));
                 needed.AddRange(layout.Sequences.Select(c => s[c.Column]));
                 needed.AddRange(layout.Tasks.Select(t => s[t.Label]).Distinct());
+                needed.AddRange(layout.PositionColumns.Select(c => s[c]));
                 if (cols.Weight is not null)
                     needed.Add(s[cols.Weight]);
                 needed.AddRange(cols.AdjustmentColumns.SelectMany(a => a).Distinct().Select(c => s[c]));
@@ -339,6 +347,7 @@ namespace MLNetRank.Torch.MultiTask
                 }
                 _adjustStarts = starts.ToArray();
                 _adjust = adjust.ToArray();
+                _positions = layout.PositionColumns.Select(c => ScalarGetter(_cursor, s[c])).ToArray();
             }
 
             private static ValueGetter<VBuffer<uint>> KeyGetter(DataViewRow cursor, DataViewSchema.Column col)
@@ -484,6 +493,15 @@ namespace MLNetRank.Torch.MultiTask
                 int offset = slot * _layout.AdjustmentSize;
                 for (int c = 0; c < _adjust.Length; c++)
                     _adjust[c](store.Adjust, offset + _adjustStarts[c]);
+                int q = _positions.Length;
+                for (int c = 0; c < q; c++)
+                {
+                    float p = _positions[c]();
+                    if (!(p >= 1f) || !float.IsFinite(p) || p != MathF.Floor(p))
+                        throw new InvalidOperationException(
+                            $"Position column '{_layout.PositionColumns[c]}' (per-position towers) has value {p} at row {rowIndex}; expected a whole number >= 1 (1 = top).");
+                    store.Positions[slot * q + c] = p;
+                }
             }
 
             private string DenseSource(int slot)

@@ -24,7 +24,7 @@ namespace MLNetRank.Torch.MultiTask
     /// | -- | -- |
     /// | Does this estimator need to look at the data to train its parameters? | Yes |
     /// | Input column data type | dense: Single or known-size vector of Single; categorical: key, integer or text (scalar or known-size vector); sequences: vectors of key, integer or text; labels: Boolean or Single |
-    /// | Output column data type | per task `T`: `TScore` and, for binary tasks, `TProbability` (and `TJointProbability` for ESMM tasks): vectors of 1 Single (ONNX Runtime outputs) |
+    /// | Output column data type | per task `T`: `TScore` and, for binary tasks, `TProbability` (and `TJointProbability` for ESMM tasks): vectors of 1 Single (ONNX Runtime outputs); with per-position towers and `OutputAllPositions`, `TPositionScores` (and `TPositionProbabilities`): vectors of K + 1 Single |
     /// | Required NuGet in addition to Microsoft.ML | MLNetRank.Torch and a TorchSharp backend to train; MLNetRank (Microsoft.ML.OnnxTransformer, Microsoft.ML.OnnxRuntime) to serve |
     /// | Saved as | ML.NET `Concatenate`/`MapValueToKey`/`Hash`/`ConvertType` transforms + `OnnxTransformer` (the network as ONNX) |
     /// ]]></format>
@@ -60,6 +60,12 @@ namespace MLNetRank.Torch.MultiTask
                     names.Add(t.Name + "Probability");
                 if (t.ConditionedOn is not null)
                     names.Add(t.Name + "JointProbability");
+                if (t.PerPositionTowers is { OutputAllPositions: true })
+                {
+                    names.Add(t.Name + "PositionScores");
+                    if (t.Kind == MultiTaskKind.Binary)
+                        names.Add(t.Name + "PositionProbabilities");
+                }
             }
             return names.ToArray();
         }
@@ -112,6 +118,7 @@ namespace MLNetRank.Torch.MultiTask
             {
                 if (!(t.Weight >= 0) || !float.IsFinite(t.Weight))
                     throw new ArgumentOutOfRangeException(nameof(TaskSpec.Weight), $"Task '{t.Name}': Weight must be a finite number >= 0 (was {t.Weight}).");
+                t.PerPositionTowers?.Validate(t.Name);
                 if (t.Kind == MultiTaskKind.Binary && t.LabelTransform != LabelTransform.None)
                     throw new ArgumentException($"Task '{t.Name}' is binary; LabelTransform applies to regression tasks only.");
                 if (t.ConditionedOn is not null)
@@ -210,6 +217,9 @@ namespace MLNetRank.Torch.MultiTask
             {
                 foreach (var t in o.Tasks)
                 {
+                    if (t.PerPositionTowers is { } pt)
+                        Check.Column(s, pt.PositionColumnName, $"position column (per-position towers of task '{t.Name}')", "Int32 or Single (whole numbers >= 1)",
+                            x => x == NumberDataViewType.Int32 || x == NumberDataViewType.Single);
                     if (t.Kind == MultiTaskKind.Binary)
                         Check.Column(s, t.LabelColumnName, $"label (task '{t.Name}')", "Boolean or Single (0/1)",
                             x => x == BooleanDataViewType.Instance || x == NumberDataViewType.Single);

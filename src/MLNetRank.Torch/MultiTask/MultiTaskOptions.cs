@@ -202,6 +202,11 @@ namespace MLNetRank.Torch.MultiTask
         /// <summary>Terms added to this task's logit during training only and left out of the exported model
         /// (e.g. a position bias tower, PAL-style). Default none.</summary>
         public IList<LogitAdjustment> TrainingOnlyLogitAdjustments { get; } = new List<LogitAdjustment>();
+
+        /// <summary>One tower per display position (1..K, K+) instead of one tower, each trained on its positions' rows;
+        /// serving uses a chosen tower and can output all of them (see <see cref="MultiTask.PerPositionTowers"/>). Default null
+        /// (one tower).</summary>
+        public PerPositionTowers? PerPositionTowers { get; set; }
     }
 
     /// <summary>Progress of a multi-task training run, reported once per epoch.</summary>

@@ -245,7 +245,8 @@ namespace MLNetRank.Torch.MultiTask
         private string Fingerprint()
             => $"{_seed}|{_o.Architecture}|{string.Join(",", _o.ExpertLayers)}|{_o.Experts}|{_o.SharedExperts}|{_o.TaskExperts}|{_o.Levels}|"
              + $"{_layout.EncodedSize}|{string.Join(",", _layout.Tables.Select(t => $"{t.Rows}x{t.Dimension}"))}|{string.Join(",", _layout.Tasks.Select(t => t.Name))}|"
-             + $"{_o.Optimizer}|{_o.LearningRate}|{_o.BatchSize}|{_o.ShuffleBufferSize}";
+             + $"{_o.Optimizer}|{_o.LearningRate}|{_o.BatchSize}|{_o.ShuffleBufferSize}"
+             + string.Concat(_layout.Tasks.Where(t => t.PositionTowers is not null).Select(t => $"|{t.Name}:towers{t.PositionTowers!.Positions + 1}x{string.Join(",", t.PositionTowers.TowerLayers ?? t.TowerLayers)}"));
 
         /// <summary>Per-task losses (masked, weighted means over the batch) and their combination.</summary>
         internal Tensor Objective(MultiTaskNetwork net, Tensor logits, BatchTensors b)
@@ -283,7 +284,8 @@ namespace MLNetRank.Torch.MultiTask
             return total!;
         }
 
-        /// <summary>Serving-model predictions on a reader's rows: per task, probability (binary) or prediction in label units.</summary>
+        /// <summary>Serving-model predictions on a reader's rows: per task, probability (binary) or prediction in label units
+        /// (a task with per-position towers: the tower of each row's position).</summary>
         internal static (float[][] Predictions, float[][] Labels, float[][] Weights) Predict(MultiTaskNetwork net, NetworkLayout layout, BatchReader reader, RowSubset subset, int batchSize, Device device)
         {
             int T = layout.Tasks.Count;
@@ -296,7 +298,8 @@ namespace MLNetRank.Torch.MultiTask
                 using var scope = torch.NewDisposeScope();
                 using var _ = no_grad();
                 var b = host.ToTensors(device, withAdjustments: false);
-                var out_ = Outputs(layout, net.Logits(b, training: false)).cpu();
+                // per-position towers are validated on the tower of each row's position (what they are trained for)
+                var out_ = Outputs(layout, net.Logits(b, training: false, matchPositions: true, out Tensor?[] _all)).cpu();
                 var o = out_.data<float>().ToArray();
                 int n = host.Count;
                 for (int r = 0; r < n; r++)

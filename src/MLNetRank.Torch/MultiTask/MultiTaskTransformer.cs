@@ -12,7 +12,9 @@ namespace MLNetRank.Torch.MultiTask
     /// <summary>
     /// A fitted multi-task network. Scoring adds, per task <c>T</c>, <c>TScore</c> (the logit of a binary task; the prediction
     /// in label units of a regression task) and, for binary tasks, <c>TProbability</c> (and <c>TJointProbability</c> for
-    /// ESMM tasks): each a vector of one Single. Scoring and saving go through ML.NET's own transforms and
+    /// ESMM tasks): each a vector of one Single; a task with <see cref="PerPositionTowers"/> and
+    /// <see cref="PerPositionTowers.OutputAllPositions"/> also adds <c>TPositionScores</c> (and <c>TPositionProbabilities</c>),
+    /// vectors of K + 1 Single. Scoring and saving go through ML.NET's own transforms and
     /// <c>OnnxTransformer</c> (<see cref="WrappedTransformer.Inner"/>), so <c>mlContext.Model.Load</c> gives a model that
     /// needs no TorchSharp. Dispose it to release the TorchSharp network and the ONNX session.
     /// </summary>
@@ -69,7 +71,7 @@ namespace MLNetRank.Torch.MultiTask
         internal MultiTaskNetwork Network => _network ?? throw new ObjectDisposedException(nameof(MultiTaskTransformer));
 
         /// <summary>TorchSharp's outputs on <paramref name="input"/> in the exported columns' order (for export checks):
-        /// per output column, one value per row.</summary>
+        /// per output column, one value per row (<c>{Task}Position*</c> vectors: K + 1 values per row, row-major).</summary>
         internal float[][] TorchOutputs(IDataView input, bool training = false)
         {
             var prepared = _prep.Transform(input);
@@ -86,6 +88,7 @@ namespace MLNetRank.Torch.MultiTask
                 using var scope = torch.NewDisposeScope();
                 using var _ = no_grad();
                 var b = host.ToTensors(device, withAdjustments: training);
+                var all = net.PositionLogits(b).Select(p => p?.cpu().data<float>().ToArray()).ToArray();
                 var z = net.Logits(b, training).cpu();
                 var logits = z.data<float>().ToArray();
                 int T = layout.Tasks.Count;
@@ -107,6 +110,18 @@ namespace MLNetRank.Torch.MultiTask
                         {
                             float pp = 1f / (1f + MathF.Exp(-logits[r * T + task.Parent]));
                             result[k++].Add(pp * (1f / (1f + MathF.Exp(-x))));
+                        }
+                        if (task.PositionTowers is { OutputAllPositions: true } pt)
+                        {
+                            int width = pt.Positions + 1;
+                            for (int j = 0; j < width; j++)
+                            {
+                                float v = all[t]![r * width + j];
+                                result[k].Add(task.Kind == MultiTaskKind.Regression && task.Transform == LabelTransform.Log1p ? MathF.Exp(v) - 1f : v);
+                                if (task.Kind == MultiTaskKind.Binary)
+                                    result[k + 1].Add(1f / (1f + MathF.Exp(-v)));
+                            }
+                            k += task.Kind == MultiTaskKind.Binary ? 2 : 1;
                         }
                     }
                 }

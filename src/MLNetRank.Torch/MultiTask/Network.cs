@@ -18,6 +18,7 @@ namespace MLNetRank.Torch.MultiTask
         public List<CategoricalInput> Categoricals = new();
         public List<SequenceInput> Sequences = new();
         public List<EmbeddingTable> Tables = new();
+        public List<string> PositionColumns = new();   // training-only position columns of per-position towers
         public List<TaskInfo> Tasks = new();
         public List<AdjustmentInput> Adjustments = new();
         public int AdjustmentSize;
@@ -62,6 +63,8 @@ namespace MLNetRank.Torch.MultiTask
         public float Weight = 1f;
         public int[] TowerLayers = Array.Empty<int>();
         public List<int> Adjustments = new();
+        public PerPositionTowers? PositionTowers;       // null = one tower
+        public int PositionInput = -1;                  // index into NetworkLayout.PositionColumns
     }
 
     internal sealed class AdjustmentInput
@@ -78,6 +81,7 @@ namespace MLNetRank.Torch.MultiTask
         public Tensor[] Categoricals = Array.Empty<Tensor>();
         public Tensor[] Sequences = Array.Empty<Tensor>();
         public Tensor? Adjustments;
+        public Tensor? Positions;       // [B, P] 1-based positions (per-position towers), read when the layout has any
         public Tensor Labels = null!;   // [B, T]
         public Tensor Mask = null!;     // [B, T]
         public Tensor? Weights;         // [B]
@@ -141,6 +145,25 @@ namespace MLNetRank.Torch.MultiTask
         public override Tensor forward(Tensor x) => output.forward(hidden.forward(x));
 
         public string Export(OnnxModelWriter w, string x) => OnnxExport.Gemm(w, hidden.Export(w, x), output);
+    }
+
+    /// <summary>The K + 1 towers of a task with per-position towers (positions 1..K, then K+): <c>[B, K + 1]</c> logits.</summary>
+    internal sealed class PositionTowerSet : nn.Module<Tensor, Tensor>
+    {
+        private readonly ModuleList<Tower> heads = new();
+
+        public PositionTowerSet(string name, int inputSize, int[] layers, float dropoutRate, int count) : base(name)
+        {
+            for (int k = 0; k < count; k++)
+                heads.Add(new Tower($"{name}.{k + 1}", inputSize, layers, dropoutRate));
+            RegisterComponents();
+        }
+
+        public override Tensor forward(Tensor x) => cat(heads.Select(hd => hd.forward(x)).ToArray(), 1);
+
+        public string Export(OnnxModelWriter w, string x) => w.Op("Concat", heads.Select(hd => hd.Export(w, x)).ToArray(), ("axis", 1L));
+
+        public string ExportOne(OnnxModelWriter w, string x, int k) => heads[k].Export(w, x);
     }
 
     /// <summary>Embeddings, pooling and standardized dense inputs, concatenated: <c>[B, EncodedSize]</c>.</summary>
@@ -423,6 +446,8 @@ namespace MLNetRank.Torch.MultiTask
         private readonly ModuleList<InputEncoder> encoders = new();
         private readonly Bottom bottom;
         private readonly ModuleList<Tower> towers = new();
+        private readonly ModuleList<PositionTowerSet> position_towers = new();
+        private readonly int[] _towerOf, _positionSet;
         private readonly Linear? wide_dense;
         private readonly ModuleList<Embedding> wide_tables = new();
         private readonly ModuleList<nn.Module<Tensor, Tensor>> adjustments = new();
@@ -445,8 +470,24 @@ namespace MLNetRank.Torch.MultiTask
                 MultiTaskArchitecture.MMoE => new MMoEBottom(inSize, tasks, o.Experts, o.ExpertLayers, o.Dropout),
                 _ => new PleBottom(inSize, tasks, o.SharedExperts, o.TaskExperts, o.Levels, o.ExpertLayers, o.Dropout),
             };
-            foreach (var t in layout.Tasks)
-                towers.Add(new Tower($"tower.{t.Name}", bottom.OutputSize, t.TowerLayers, o.Dropout));
+            // a task has one tower, or (per-position towers) a set of K + 1 towers
+            _towerOf = new int[tasks];
+            _positionSet = new int[tasks];
+            for (int t = 0; t < tasks; t++)
+            {
+                var task = layout.Tasks[t];
+                _towerOf[t] = _positionSet[t] = -1;
+                if (task.PositionTowers is { } pt)
+                {
+                    _positionSet[t] = position_towers.Count;
+                    position_towers.Add(new PositionTowerSet($"position_towers.{task.Name}", bottom.OutputSize, pt.TowerLayers ?? task.TowerLayers, o.Dropout, pt.Positions + 1));
+                }
+                else
+                {
+                    _towerOf[t] = towers.Count;
+                    towers.Add(new Tower($"tower.{task.Name}", bottom.OutputSize, task.TowerLayers, o.Dropout));
+                }
+            }
             if (layout.WideDenseSlots.Length > 0)
             {
                 wide_dense = nn.Linear(layout.WideDenseSlots.Length, tasks, hasBias: false);
@@ -469,29 +510,75 @@ namespace MLNetRank.Torch.MultiTask
 
         public Tensor? LogVariances => log_vars;
 
+        /// <summary>Per task with per-position towers, all its towers' serving logits [B, K + 1] (null for other tasks).</summary>
+        public Tensor?[] PositionLogits(BatchTensors b)
+        {
+            Logits(b, training: false, matchPositions: false, out var all);
+            return all;
+        }
+
         /// <summary>Logits [B, T] of the serving model (no training-only terms).</summary>
         public override Tensor forward(BatchTensors b) => Logits(b, training: false);
 
-        public Tensor Logits(BatchTensors b, bool training)
+        /// <summary>Logits [B, T]; in training, per-position towers take each row's position tower.</summary>
+        public Tensor Logits(BatchTensors b, bool training) => Logits(b, training, training, out _);
+
+        /// <summary>Logits [B, T]. <paramref name="matchPositions"/>: a task with per-position towers takes the tower of each
+        /// row's position (<see cref="BatchTensors.Positions"/>) instead of its serving tower. <paramref name="positionLogits"/>:
+        /// per such task all its towers' logits [B, K + 1] (wide terms included, no training-only terms); null for others.</summary>
+        public Tensor Logits(BatchTensors b, bool training, bool matchPositions, out Tensor?[] positionLogits)
         {
             var x = encoders.Select(e => e.forward(b)).ToArray();
             var h = bottom.forward(x);
-            var cols = new Tensor[towers.Count];
-            for (int t = 0; t < towers.Count; t++)
-                cols[t] = towers[t].forward(h[t]);
+            int tasks = _towerOf.Length;
+            var cols = new Tensor[tasks];
+            positionLogits = new Tensor?[tasks];
+            for (int t = 0; t < tasks; t++)
+            {
+                if (_towerOf[t] >= 0)
+                {
+                    cols[t] = towers[_towerOf[t]].forward(h[t]);
+                    continue;
+                }
+                var task = _layout.Tasks[t];
+                var pt = task.PositionTowers!;
+                var all = position_towers[_positionSet[t]].forward(h[t]);   // [B, K + 1]
+                positionLogits[t] = all;
+                if (matchPositions)
+                {
+                    if (b.Positions is null)
+                        throw new InvalidOperationException($"Task '{task.Name}' has per-position towers but the batch has no position column '{pt.PositionColumnName}'.");
+                    // bucket of 1-based position p: min(p, K + 1) - 1 (positions are validated whole numbers >= 1)
+                    var bucket = b.Positions!.select(1, task.PositionInput).clamp_max(pt.Positions + 1).sub(1).to_type(ScalarType.Int64).unsqueeze(1);
+                    cols[t] = all.gather(1, bucket);
+                }
+                else
+                    cols[t] = all.narrow(1, pt.ServingPosition - 1, 1);
+            }
             var logits = cat(cols, 1);
+            Tensor? wide = null;
             if (wide_dense is not null)
             {
                 // standardized dense slots, as the encoder sees them (encoder 0's statistics: all encoders share them)
                 var z = (b.Dense! - encoders[0].DenseMean) * encoders[0].DenseInvStd;
-                logits = logits + wide_dense.forward(z.index_select(1, wide_slots!));
+                wide = wide_dense.forward(z.index_select(1, wide_slots!));
             }
             for (int k = 0; k < _wideCats.Length; k++)
-                logits = logits + wide_tables[k].forward(b.Categoricals[_wideCats[k]]).sum(1);
+            {
+                var g = wide_tables[k].forward(b.Categoricals[_wideCats[k]]).sum(1);
+                wide = wide is null ? g : wide + g;
+            }
+            if (wide is not null)
+            {
+                logits = logits + wide;
+                for (int t = 0; t < tasks; t++)
+                    if (positionLogits[t] is { } all)
+                        positionLogits[t] = all + wide.narrow(1, t, 1);
+            }
             if (training && _layout.Adjustments.Count > 0)
             {
-                var extra = new Tensor[towers.Count];
-                for (int t = 0; t < towers.Count; t++)
+                var extra = new Tensor[tasks];
+                for (int t = 0; t < tasks; t++)
                 {
                     Tensor? add = null;
                     foreach (var ai in _layout.Tasks[t].Adjustments)
@@ -509,12 +596,38 @@ namespace MLNetRank.Torch.MultiTask
 
         /// <summary>Writes the serving network; returns one [B, 1] logit name per task.</summary>
         public string[] Export(OnnxModelWriter w, string? dense, IReadOnlyList<string> cats, IReadOnlyList<string> seqs)
+            => Export(w, dense, cats, seqs, out _);
+
+        /// <summary>Writes the serving network; returns one [B, 1] logit name per task (a per-position task: its serving
+        /// tower) and, in <paramref name="positionLogits"/>, the [B, K + 1] logits of the tasks that output all positions.</summary>
+        public string[] Export(OnnxModelWriter w, string? dense, IReadOnlyList<string> cats, IReadOnlyList<string> seqs, out string?[] positionLogits)
         {
             var x = encoders.Select(e => e.Export(w, dense, cats, seqs)).ToArray();
             var h = bottom.Export(w, x);
-            var logits = new string[towers.Count];
-            for (int t = 0; t < towers.Count; t++)
-                logits[t] = towers[t].Export(w, h[t]);
+            int tasks = _towerOf.Length;
+            var logits = new string[tasks];
+            positionLogits = new string?[tasks];
+            for (int t = 0; t < tasks; t++)
+            {
+                if (_towerOf[t] >= 0)
+                {
+                    logits[t] = towers[_towerOf[t]].Export(w, h[t]);
+                    continue;
+                }
+                var pt = _layout.Tasks[t].PositionTowers!;
+                var set = position_towers[_positionSet[t]];
+                if (pt.OutputAllPositions)
+                {
+                    var all = set.Export(w, h[t]);
+                    positionLogits[t] = all;
+                    var st = w.AddInitializer(w.Fresh("st"), new long[] { pt.ServingPosition - 1 }, new long[] { 1 });
+                    var en = w.AddInitializer(w.Fresh("en"), new long[] { pt.ServingPosition }, new long[] { 1 });
+                    var ax = w.AddInitializer(w.Fresh("axis1"), new long[] { 1 }, new long[] { 1 });
+                    logits[t] = w.Op("Slice", new[] { all, st, en, ax });
+                }
+                else
+                    logits[t] = set.ExportOne(w, h[t], pt.ServingPosition - 1);
+            }
             string? wideSum = null;
             if (wide_dense is not null)
             {
@@ -534,11 +647,14 @@ namespace MLNetRank.Torch.MultiTask
             }
             if (wideSum is not null)
             {
-                for (int t = 0; t < towers.Count; t++)
+                for (int t = 0; t < tasks; t++)
                 {
                     var st = w.AddInitializer(w.Fresh("st"), new long[] { t }, new long[] { 1 });
                     var en = w.AddInitializer(w.Fresh("en"), new long[] { t + 1 }, new long[] { 1 });
-                    logits[t] = w.Op("Add", new[] { logits[t], w.Op("Slice", new[] { wideSum, st, en, one }) });
+                    var wt = w.Op("Slice", new[] { wideSum, st, en, one });
+                    logits[t] = w.Op("Add", new[] { logits[t], wt });
+                    if (positionLogits[t] is { } all)
+                        positionLogits[t] = w.Op("Add", new[] { all, wt });   // [B, K + 1] + [B, 1] broadcasts
                 }
             }
             return logits;

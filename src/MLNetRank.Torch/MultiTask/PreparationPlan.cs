@@ -186,6 +186,16 @@ namespace MLNetRank.Torch.MultiTask
                     layout.AdjustmentSize += size;
                     adjustmentColumns.Add(a.InputColumnNames.ToArray());
                 }
+                if (t.PerPositionTowers is { } pt)
+                {
+                    info.PositionTowers = pt;
+                    info.PositionInput = layout.PositionColumns.IndexOf(pt.PositionColumnName);
+                    if (info.PositionInput < 0)
+                    {
+                        info.PositionInput = layout.PositionColumns.Count;
+                        layout.PositionColumns.Add(pt.PositionColumnName);
+                    }
+                }
                 layout.Tasks.Add(info);
             }
             cols.AdjustmentColumns = adjustmentColumns.ToArray();

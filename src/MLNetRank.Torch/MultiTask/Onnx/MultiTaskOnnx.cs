@@ -14,7 +14,7 @@ namespace MLNetRank.Torch.MultiTask.Onnx
             // key columns arrive as UInt32 (0 = missing / unknown): rows of the embedding tables once cast to Int64
             var cats = plan.Cats.Select(c => w.Op("Cast", new[] { c.Input }, ("to", 7L))).ToList();
             var seqs = plan.Seqs.Select(s => w.Op("Cast", new[] { s.Input }, ("to", 7L))).ToList();
-            var logits = net.Export(w, plan.Dense, cats, seqs);
+            var logits = net.Export(w, plan.Dense, cats, seqs, out var positionLogits);
             var flatShape = w.AddInitializer(w.Fresh("flat"), new long[] { -1 }, new long[] { 1 });
             var probs = new string[layout.Tasks.Count];
             for (int t = 0; t < layout.Tasks.Count; t++)
@@ -41,8 +41,31 @@ namespace MLNetRank.Torch.MultiTask.Onnx
             for (int t = 0; t < layout.Tasks.Count; t++)
                 if (layout.Tasks[t].Parent >= 0)
                     w.AddNode("Mul", new[] { probs[layout.Tasks[t].Parent], probs[t] }, new[] { layout.Tasks[t].Name + "JointProbability" });
+            // per-position towers: [B, K + 1] vectors of all towers (same transform as the task's score)
+            var widths = new Dictionary<string, long>();
+            for (int t = 0; t < layout.Tasks.Count; t++)
+            {
+                if (positionLogits[t] is not { } all)
+                    continue;
+                var task = layout.Tasks[t];
+                long width = task.PositionTowers!.Positions + 1;
+                string scores = task.Name + "PositionScores";
+                widths[scores] = width;
+                if (task.Kind == MultiTaskKind.Regression && task.Transform == LabelTransform.Log1p)
+                {
+                    var one = w.AddInitializer(w.Fresh("one"), new[] { 1f }, new long[] { 1 });
+                    w.AddNode("Sub", new[] { w.Op("Exp", new[] { all }), one }, new[] { scores });
+                }
+                else
+                    w.AddNode("Identity", new[] { all }, new[] { scores });
+                if (task.Kind == MultiTaskKind.Binary)
+                {
+                    widths[task.Name + "PositionProbabilities"] = width;
+                    w.AddNode("Sigmoid", new[] { all }, new[] { task.Name + "PositionProbabilities" });
+                }
+            }
             foreach (var name in MultiTaskEstimator.OutputNames(o))
-                w.AddOutput(name, OnnxElementType.Float, new long[] { -1 });
+                w.AddOutput(name, OnnxElementType.Float, widths.TryGetValue(name, out long k) ? new long[] { -1, k } : new long[] { -1 });
             return w.ToBytes();
         }
 
