@@ -469,7 +469,7 @@ namespace MLNetRank.Benchmarks.Debiasing
                 log("| model (LightGBM, " + s.Iterations + " iterations x 31 leaves) | " + string.Join(" | ", s.Sessions.Select(N => $"{N:N0} sessions")) + " |");
                 log("|---|" + string.Concat(s.Sessions.Select(_ => "---|")));
                 log(FormattableString.Invariant($"| logging ranker | {string.Join(" | ", s.Sessions.Select(_ => $"{loggerNdcg:F4} ({loggerNdcg / ceiling:P1})"))} |"));
-                foreach (var name in cells[s.Sessions[0]].Order)
+                foreach (var name in s.Sessions.SelectMany(N => cells[N].Order).Distinct())
                 {
                     var parts = new List<string>();
                     foreach (var N in s.Sessions)
@@ -480,7 +480,8 @@ namespace MLNetRank.Benchmarks.Debiasing
                             continue;
                         }
                         double m = v.Average(), sd = v.Count > 1 ? Math.Sqrt(v.Sum(x => (x - m) * (x - m)) / (v.Count - 1)) : 0;
-                        parts.Add(FormattableString.Invariant($"{m:F4} ± {sd:F4} ({m / ceiling:P1})"));
+                        string runs = v.Count < s.Seeds ? $" [{v.Count} of {s.Seeds} runs]" : "";
+                        parts.Add(FormattableString.Invariant($"{m:F4} ± {sd:F4} ({m / ceiling:P1}){runs}"));
                         figures.Add(new Figure(name, eta, N, m, sd, v.Count, m / ceiling));
                     }
                     log($"| {name} | {string.Join(" | ", parts)} |");
