@@ -27,7 +27,7 @@ namespace MLNetRank.Benchmarks.Debiasing
         public string Name => "debias-letor";
 
         public string Description => "unbiased LTR on LightGBM's lambdarank data, top-k PBM clicks: naive vs IPS (pointwise/pairwise) vs ceiling, nDCG@10 over a session curve "
-            + "(args key=value: sessions=1000,10000,100000 eta=1,2 topk=10 noise=0 loggerQueries=2 seeds=5 epsMinus=0.1 epsPlus=1 clip=100 randomShare=0.1 data=../shared/data/lightgbm-lambdarank)";
+            + "(args key=value: sessions=1000,10000,100000 eta=1,2 topk=10 noise=0 loggerQueries=2 seeds=5 epsMinus=0.1 epsPlus=1 clip=100 randomShare=0.1 iterations=100 pairwise=1 data=../shared/data/lightgbm-lambdarank; see docs/benchmarks-debiasing.md section 2)";
 
         /// <summary>Settings of one run (see <see cref="Description"/> for the command-line keys and defaults).</summary>
         public sealed class Settings
