@@ -5,7 +5,7 @@ namespace Microsoft.ML
 {
     /// <summary>
     /// Position debiasing in the MLNetRank catalog: <c>mlContext.Ranker().Transforms.EstimatePositionPropensity(...)</c>,
-    /// <c>...InversePropensityWeight(...)</c> and <c>mlContext.Ranker().Trainers.PositionAsFeature(...)</c>.
+    /// <c>...InversePropensityWeight(...)</c>, <c>...EstimateClickRelevance(...)</c> and <c>mlContext.Ranker().Trainers.PositionAsFeature(...)</c>.
     /// </summary>
     public static class DebiasingCatalog
     {
@@ -69,6 +69,38 @@ namespace Microsoft.ML
             if (catalog is null)
                 throw new ArgumentNullException(nameof(catalog));
             return new InversePropensityWeightEstimator(catalog.Context, options ?? throw new ArgumentNullException(nameof(options)));
+        }
+
+        /// <summary>
+        /// Estimates each item's relevance from an impression log as the inverse-propensity-scored click-through rate
+        /// (1/n) Σ click · min(1/propensity, maximumWeight) and adds it as a label column (NaN for items never shown).
+        /// </summary>
+        /// <param name="catalog">The MLNetRank transforms catalog.</param>
+        /// <param name="outputColumnName">Relevance column added. Default <c>"Relevance"</c>.</param>
+        /// <param name="itemColumnName">Item id column (e.g. a query-document id). Default <c>"ItemId"</c>.</param>
+        /// <param name="propensityColumnName">Propensity column (Single &gt; 0); null = plain click-through rate. Default <c>"Propensity"</c>.</param>
+        /// <param name="labelColumnName">Click label. Default <c>"Click"</c>.</param>
+        /// <param name="maximumWeight">Clip of 1/propensity. Default 10.</param>
+        public static ClickRelevanceEstimator EstimateClickRelevance(this RankerCatalog.RankerTransforms catalog,
+            string outputColumnName = "Relevance", string itemColumnName = "ItemId", string? propensityColumnName = "Propensity",
+            string labelColumnName = "Click", double maximumWeight = 10)
+            => EstimateClickRelevance(catalog, new ClickRelevanceOptions
+            {
+                OutputColumnName = outputColumnName,
+                ItemColumnName = itemColumnName,
+                PropensityColumnName = propensityColumnName,
+                LabelColumnName = labelColumnName,
+                MaximumWeight = maximumWeight,
+            });
+
+        /// <summary>Click-based relevance estimates with all options (clipping, impression count, value for unseen items).</summary>
+        /// <param name="catalog">The MLNetRank transforms catalog.</param>
+        /// <param name="options">Options; see <see cref="ClickRelevanceOptions"/> for the defaults.</param>
+        public static ClickRelevanceEstimator EstimateClickRelevance(this RankerCatalog.RankerTransforms catalog, ClickRelevanceOptions options)
+        {
+            if (catalog is null)
+                throw new ArgumentNullException(nameof(catalog));
+            return new ClickRelevanceEstimator(catalog.Context, options ?? throw new ArgumentNullException(nameof(options)));
         }
 
         /// <summary>

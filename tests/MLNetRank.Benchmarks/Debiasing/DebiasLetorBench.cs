@@ -14,31 +14,77 @@ using MLNetRank.Simulation.Datasets;
 namespace MLNetRank.Benchmarks.Debiasing
 {
     /// <summary>
-    /// Unbiased learning to rank on LightGBM's lambdarank example with clicks simulated by the position-based model: a weak,
-    /// stochastic logging ranker shows each training query's documents, clicks follow (1/rank)^η × ε(grade); LambdaRank is
-    /// trained on raw clicks (naive), on clicks with IPS row weights (EM-estimated and true propensities), and on the true
-    /// grades (the ceiling); nDCG@10 on the test queries' true grades.
+    /// Unbiased learning to rank on LightGBM's lambdarank example, in the standard semi-synthetic protocol (Joachims et al.
+    /// 2017; Ai et al. 2018): a weak logging ranker (LambdaRank trained on the grades of a few training queries) shows the top k
+    /// documents of each session's query; clicks follow the position-based model P(click) = (1/rank)^η · (ε- + (ε+ − ε-)
+    /// (2^grade − 1)/15) on the shown documents only. Rankers trained on the clicks — naive (raw click-through rate),
+    /// inverse-propensity scored with the true, the randomization-estimated and (with a stochastic logger) the EM-estimated
+    /// propensities — are compared by nDCG@10 on the test queries' true grades, with the logger and a ceiling trained on the
+    /// true grades, over a range of session counts and several click simulations.
     /// </summary>
-    public sealed class DebiasLetorBench : IBench
+    public sealed partial class DebiasLetorBench : IBench
     {
         public string Name => "debias-letor";
 
-        public string Description => "PBM clicks on LightGBM's lambdarank data: naive vs IPS LambdaRank vs true-label ceiling, nDCG@10 (args: [sessionsPerQuery] [eta] [loggerNoise] [loggerQueries] [repeats] [dataFolder])";
+        public string Description => "unbiased LTR on LightGBM's lambdarank data, top-k PBM clicks: naive vs IPS (pointwise/pairwise) vs ceiling, nDCG@10 over a session curve "
+            + "(args key=value: sessions=1000,10000,100000 eta=1,2 topk=10 noise=0 loggerQueries=2 seeds=5 epsMinus=0.1 epsPlus=1 clip=100 randomShare=0.1 iterations=100 pairwise=1 data=../shared/data/lightgbm-lambdarank; see docs/benchmarks-debiasing.md section 2)";
+
+        /// <summary>Settings of one run (see <see cref="Description"/> for the command-line keys and defaults).</summary>
+        public sealed class Settings
+        {
+            public int[] Sessions = { 1000, 10000, 100000 };
+            public double[] Etas = { 1, 2 };
+            public int TopK = 10;
+            public double LoggerNoise;
+            public int LoggerQueries = 2;
+            public int Seeds = 5;
+            public double EpsMinus = 0.1;
+            public double EpsPlus = 1.0;
+            public double Clip = 100;
+            public double RandomShare = 0.1;
+            public string Folder = Path.Combine("..", "shared", "data", "lightgbm-lambdarank");
+            public int Iterations = 100;
+            public bool Pairwise = true;
+        }
 
         public int Run(string[] args)
         {
-            int sessions = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 50;
-            double eta = args.Length > 1 ? double.Parse(args[1], CultureInfo.InvariantCulture) : 1.0;
-            double noise = args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 0.3;
-            int loggerQueries = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 20;
-            int repeats = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 3;
-            string folder = args.Length > 5 ? args[5] : Path.Combine("..", "shared", "data", "lightgbm-lambdarank");
-            if (!Directory.Exists(folder))
+            var s = new Settings();
+            foreach (var a in args)
             {
-                Console.Error.WriteLine($"data folder '{folder}' not found (expected ../shared/data/lightgbm-lambdarank from the repo root)");
+                var kv = a.Split('=', 2);
+                if (kv.Length != 2)
+                {
+                    Console.Error.WriteLine($"argument '{a}': expected key=value");
+                    return 2;
+                }
+                double D(string v) => double.Parse(v, CultureInfo.InvariantCulture);
+                switch (kv[0])
+                {
+                    case "sessions": s.Sessions = kv[1].Split(',').Select(v => (int)D(v)).ToArray(); break;
+                    case "eta": s.Etas = kv[1].Split(',').Select(D).ToArray(); break;
+                    case "topk": s.TopK = int.Parse(kv[1], CultureInfo.InvariantCulture); break;
+                    case "noise": s.LoggerNoise = D(kv[1]); break;
+                    case "loggerQueries": s.LoggerQueries = int.Parse(kv[1], CultureInfo.InvariantCulture); break;
+                    case "seeds": s.Seeds = int.Parse(kv[1], CultureInfo.InvariantCulture); break;
+                    case "epsMinus": s.EpsMinus = D(kv[1]); break;
+                    case "epsPlus": s.EpsPlus = D(kv[1]); break;
+                    case "clip": s.Clip = D(kv[1]); break;
+                    case "randomShare": s.RandomShare = D(kv[1]); break;
+                    case "iterations": s.Iterations = int.Parse(kv[1], CultureInfo.InvariantCulture); break;
+                    case "pairwise": s.Pairwise = kv[1] != "0"; break;
+                    case "data": s.Folder = kv[1]; break;
+                    default:
+                        Console.Error.WriteLine($"unknown key '{kv[0]}'");
+                        return 2;
+                }
+            }
+            if (!Directory.Exists(s.Folder))
+            {
+                Console.Error.WriteLine($"data folder '{s.Folder}' not found (expected ../shared/data/lightgbm-lambdarank from the repo root)");
                 return 2;
             }
-            var r = Evaluate(folder, sessions, eta, noise, loggerQueries, repeats, seed: 1, log: Console.WriteLine);
+            var r = Evaluate(s, Console.WriteLine);
             return r.Count > 0 ? 0 : 1;
         }
 
@@ -47,17 +93,90 @@ namespace MLNetRank.Benchmarks.Debiasing
             public float[] Features = Array.Empty<float>();
             public float Grade;
             public int Query;
-            public int Index;
         }
 
-        private sealed class ClickRow
+        private sealed class TrainRow
         {
             public float[] Features { get; set; } = Array.Empty<float>();
             public float Label { get; set; }
-            public uint Session { get; set; }
-            public int Position { get; set; }
+            public uint Group { get; set; }
+            public float Weight { get; set; } = 1;
+        }
+
+        private sealed class LogRow
+        {
             public uint QueryDoc { get; set; }
+            public int Position { get; set; }
+            public bool Click { get; set; }
             public float TruePropensity { get; set; }
+        }
+
+        /// <summary>The impressions of a simulation, column by column (10^7 rows stay small); rows are materialized lazily.</summary>
+        private sealed class ImpressionLog
+        {
+            public readonly List<int> Doc, Position;
+            public readonly List<bool> Click;
+            public readonly List<float> Propensity;
+            public readonly List<uint> Session;
+            public long Clicks;
+
+            public ImpressionLog(int capacity)
+            {
+                Doc = new List<int>(capacity);
+                Position = new List<int>(capacity);
+                Click = new List<bool>(capacity);
+                Propensity = new List<float>(capacity);
+                Session = new List<uint>(capacity);
+            }
+
+            public int Count => Doc.Count;
+
+            public void Add(int doc, int position, bool click, float propensity, uint session)
+            {
+                Doc.Add(doc);
+                Position.Add(position);
+                Click.Add(click);
+                Propensity.Add(propensity);
+                Session.Add(session);
+                Clicks += click ? 1 : 0;
+            }
+
+            public IEnumerable<LogRow> Rows()
+            {
+                for (int k = 0; k < Doc.Count; k++)
+                    yield return new LogRow { QueryDoc = (uint)Doc[k], Position = Position[k], Click = Click[k], TruePropensity = Propensity[k] };
+            }
+        }
+
+        private sealed class DocRow
+        {
+            public uint QueryDoc { get; set; }
+        }
+
+        /// <summary>Input of the bias-tower hook: the session-level click log with features, and the test documents.</summary>
+        /// <param name="Context">The ML.NET context (seeded).</param>
+        /// <param name="ClickLog">One row per impression: <c>Features</c> (vector of Single), <c>Position</c> (Int32, 1-based),
+        /// <c>Click</c> (Boolean), <c>Session</c> (UInt32), <c>QueryDoc</c> (UInt32). Built lazily (the features are shared arrays).</param>
+        /// <param name="Test">The test documents: <c>Features</c>, <c>Label</c> (true grade), <c>Group</c>.</param>
+        /// <param name="Eta">Position-bias exponent of the simulation.</param>
+        /// <param name="Seed">Seed of this click simulation.</param>
+        public sealed record BiasTowerInput(MLContext Context, Func<IDataView> ClickLog, IDataView Test, double Eta, int Seed);
+
+        /// <summary>
+        /// Hook for a bias-tower row (the TorchSharp multi-task trainer with a position <c>BiasTower</c>): implement this partial
+        /// method in another file of this class to train on <see cref="BiasTowerInput.ClickLog"/> and return one score per row of
+        /// <see cref="BiasTowerInput.Test"/> (the position-free logit); the row "bias tower (multi-task, position tower)" then
+        /// appears in the tables. Left unimplemented, the row is omitted.
+        /// </summary>
+        static partial void TrainBiasTower(BiasTowerInput input, ref float[]? testScores, ref string? name);
+
+        private sealed class ImpressionRow
+        {
+            public float[] Features { get; set; } = Array.Empty<float>();
+            public int Position { get; set; }
+            public bool Click { get; set; }
+            public uint Session { get; set; }
+            public uint QueryDoc { get; set; }
         }
 
         internal static List<Doc> Read(MLContext ml, string path)
@@ -66,25 +185,44 @@ namespace MLNetRank.Benchmarks.Debiasing
             var f = view.GetColumn<float[]>("Features").ToArray();
             var y = view.GetColumn<float>("Label").ToArray();
             var q = view.GetColumn<int>("QueryIndex").ToArray();
-            var d = view.GetColumn<int>("DocumentIndex").ToArray();
-            return Enumerable.Range(0, y.Length).Select(i => new Doc { Features = f[i], Grade = y[i], Query = q[i], Index = d[i] }).ToList();
+            return Enumerable.Range(0, y.Length).Select(i => new Doc { Features = f[i], Grade = y[i], Query = q[i] }).ToList();
         }
 
-        private static IDataView Load(MLContext ml, IEnumerable<ClickRow> rows, int dim)
+        private static IDataView Load<T>(MLContext ml, IEnumerable<T> rows, int dim, bool group) where T : class
         {
-            var schema = SchemaDefinition.Create(typeof(ClickRow));
+            var schema = SchemaDefinition.Create(typeof(T));
             schema["Features"].ColumnType = new VectorDataViewType(NumberDataViewType.Single, dim);
             var view = ml.Data.LoadFromEnumerable(rows, schema);
-            return ml.Transforms.Conversion.MapValueToKey("GroupId", "Session").Fit(view).Transform(view);
+            return group ? ml.Transforms.Conversion.MapValueToKey("GroupId", "Group").Fit(view).Transform(view) : view;
         }
 
-        private static LightGbmRankingTrainer.Options Options(string label, string? weight, int seed) => new()
+        private static LightGbmRankingTrainer.Options RankOptions(int iterations, int seed, int[]? gains = null)
         {
-            LabelColumnName = label,
+            var o = new LightGbmRankingTrainer.Options
+            {
+                LabelColumnName = "Label",
+                FeatureColumnName = "Features",
+                RowGroupColumnName = "GroupId",
+                ExampleWeightColumnName = "Weight",
+                NumberOfIterations = iterations,
+                NumberOfLeaves = 31,
+                MinimumExampleCountPerLeaf = 20,
+                LearningRate = 0.05,
+                NumberOfThreads = 1,
+                Seed = seed,
+                Silent = true,
+                Verbose = false,
+            };
+            if (gains is not null)
+                o.CustomGains = gains;
+            return o;
+        }
+
+        private static LightGbmRegressionTrainer.Options RegressionOptions(int iterations, int seed) => new()
+        {
+            LabelColumnName = "Label",
             FeatureColumnName = "Features",
-            RowGroupColumnName = "GroupId",
-            ExampleWeightColumnName = weight,
-            NumberOfIterations = 100,
+            NumberOfIterations = iterations,
             NumberOfLeaves = 31,
             MinimumExampleCountPerLeaf = 20,
             LearningRate = 0.05,
@@ -94,160 +232,288 @@ namespace MLNetRank.Benchmarks.Debiasing
             Verbose = false,
         };
 
-        public sealed record Figure(string Name, double Ndcg10, double ShareOfCeiling);
+        /// <summary>One figure: a model at a session count, over the click simulations.</summary>
+        public sealed record Figure(string Model, double Eta, int Sessions, double Mean, double Sd, int Runs, double ShareOfCeiling);
 
-        public static List<Figure> Evaluate(string folder, int sessionsPerQuery, double eta, double loggerNoise, int loggerQueries, int repeats, int seed, Action<string> log)
+        private sealed class Cell
         {
-            var ml = new MLContext(seed);
-            var train = Read(ml, Path.Combine(folder, "rank.train"));
-            var test = Read(ml, Path.Combine(folder, "rank.test"));
+            public readonly Dictionary<string, List<double>> Values = new();
+            public readonly List<string> Order = new();
+
+            public void Add(string name, double v)
+            {
+                if (!Values.TryGetValue(name, out var l))
+                {
+                    Values[name] = l = new List<double>();
+                    Order.Add(name);
+                }
+                l.Add(v);
+            }
+        }
+
+        public static List<Figure> Evaluate(Settings s, Action<string> log)
+        {
+            var ml = new MLContext(1);
+            var train = Read(ml, Path.Combine(s.Folder, "rank.train"));
+            var test = Read(ml, Path.Combine(s.Folder, "rank.test"));
             int dim = train[0].Features.Length;
-            var testView = Load(ml, test.Select(d => new ClickRow { Features = d.Features, Label = d.Grade, Session = (uint)d.Query + 1 }), dim);
+            int n = train.Count;
+            var testView = Load(ml, test.Select(d => new TrainRow { Features = d.Features, Label = d.Grade, Group = (uint)d.Query + 1 }), dim, true);
             var testGrades = test.Select(d => d.Grade).ToArray();
             var testQueries = test.Select(d => d.Query).ToArray();
             double Ndcg(ITransformer m) => RankerMetrics.Ndcg(m.Transform(testView).GetColumn<float>("Score").ToArray(), testGrades, testQueries, 10);
 
-            // ceiling: LambdaRank on the true grades of every training query
-            var trueView = Load(ml, train.Select(d => new ClickRow { Features = d.Features, Label = d.Grade, Session = (uint)d.Query + 1 }), dim);
+            // queries (contiguous in the file)
+            var starts = new List<int>();
+            for (int i = 0; i < n; i++)
+                if (i == 0 || train[i].Query != train[i - 1].Query)
+                    starts.Add(i);
+            int Q = starts.Count;
+            starts.Add(n);
+            var queryOf = new int[n];
+            for (int q = 0; q < Q; q++)
+                for (int i = starts[q]; i < starts[q + 1]; i++)
+                    queryOf[i] = q;
+
+            // ceiling: LambdaRank on the true grades of every training document
             var sw = Stopwatch.StartNew();
-            var ceiling = ml.Ranking.Trainers.LightGbm(Options("Label", null, seed)).Fit(trueView);
-            double ceilingNdcg = Ndcg(ceiling);
-            log($"LightGBM lambdarank data: {train.Count} train docs / {train.Select(d => d.Query).Distinct().Count()} queries, {test.Count} test docs / {test.Select(d => d.Query).Distinct().Count()} queries; ceiling trained in {sw.Elapsed.TotalSeconds:F1} s");
+            var all = Enumerable.Range(0, n).ToArray();
+            IDataView Grades(IEnumerable<int> docs) => Load(ml, docs.Select(i => new TrainRow { Features = train[i].Features, Label = train[i].Grade, Group = (uint)queryOf[i] + 1 }), dim, true);
+            double ceiling = Ndcg(ml.Ranking.Trainers.LightGbm(RankOptions(s.Iterations, 1)).Fit(Grades(all)));
+            log(FormattableString.Invariant($"LightGBM lambdarank data: {n} train docs / {Q} queries, {test.Count} test docs / {test.Select(d => d.Query).Distinct().Count()} queries; ceiling nDCG@10 {ceiling:F4} ({sw.Elapsed.TotalSeconds:F1} s)"));
 
-            // weak logging ranker: 10 trees on the true grades of the first few training queries
-            var firstQueries = train.Where(d => d.Query < loggerQueries).ToList();
-            var loggerOptions = Options("Label", null, seed);
-            loggerOptions.NumberOfIterations = 10;
+            // weak logging ranker: 10 trees on the true grades of the first loggerQueries training queries
+            var loggerOptions = RankOptions(10, 1);
             loggerOptions.MinimumExampleCountPerLeaf = 5;
-            var logger = ml.Ranking.Trainers.LightGbm(loggerOptions).Fit(Load(ml, firstQueries.Select(d => new ClickRow { Features = d.Features, Label = d.Grade, Session = (uint)d.Query + 1 }), dim));
-            var logScore = logger.Transform(trueView).GetColumn<float>("Score").ToArray();
-            double mean = logScore.Average(), sd = Math.Sqrt(logScore.Average(s => (s - mean) * (s - mean)));
+            var logger = ml.Ranking.Trainers.LightGbm(loggerOptions).Fit(Grades(Enumerable.Range(0, starts[Math.Min(s.LoggerQueries, Q)])));
+            var logScore = logger.Transform(Grades(all)).GetColumn<float>("Score").ToArray();
+            double lm = logScore.Average(), lsd = Math.Sqrt(logScore.Average(v => (v - lm) * (v - lm)));
             double loggerNdcg = Ndcg(logger);
+            var sorted = new int[Q][];
+            for (int q = 0; q < Q; q++)
+                sorted[q] = Enumerable.Range(starts[q], starts[q + 1] - starts[q]).OrderByDescending(i => logScore[i]).ThenBy(i => i).ToArray();
+            int hidden = sorted.Sum(o => Math.Max(0, o.Length - s.TopK));
+            log(FormattableString.Invariant($"logging ranker: 10 trees on the grades of {s.LoggerQueries} queries, nDCG@10 {loggerNdcg:F4} ({loggerNdcg / ceiling:P1} of the ceiling); top {s.TopK} shown, Gumbel noise {s.LoggerNoise} x score sd; {hidden} of {n} training documents are below the top {s.TopK} of the deterministic ranking"));
+            log(FormattableString.Invariant($"clicks: P = (1/rank)^eta * ({s.EpsMinus} + {s.EpsPlus - s.EpsMinus} (2^grade - 1)/15) on ranks 1..{s.TopK}; IPS clip {s.Clip}; randomized bucket {s.RandomShare:P0} of the sessions (propensity estimation only)"));
 
-            // clicks: each session ranks the query's documents by the logging score + Gumbel noise (a stochastic logging policy,
-            // so every document is seen at several positions), then clicks with P = (1/rank)^eta * (0.1 + 0.9 (2^grade - 1) / 15)
-            var results = new Dictionary<string, List<double>>();
-            var order = new List<string>();
-            for (int rep = 0; rep < repeats; rep++)
+            var docView = ml.Data.LoadFromEnumerable(Enumerable.Range(0, n).Select(i => new DocRow { QueryDoc = (uint)i }));
+            var figures = new List<Figure>();
+            foreach (var eta in s.Etas)
             {
-                var rng = new Random(seed + 1000 * rep);
-                var rows = new List<ClickRow>();
-                var byQuery = Enumerable.Range(0, train.Count).GroupBy(i => train[i].Query).ToList();
-                uint session = 0;
-                long clicks = 0;
-                foreach (var g in byQuery)
+                var cells = new Dictionary<int, Cell>();
+                string propTable = "";
+                foreach (var N in s.Sessions)
                 {
-                    var docs = g.ToArray();
-                    for (int s = 0; s < sessionsPerQuery; s++)
+                    var cell = cells[N] = new Cell();
+                    for (int seed = 1; seed <= s.Seeds; seed++)
                     {
-                        session++;
-                        var noisy = docs.Select(i => (i, v: logScore[i] + loggerNoise * sd * -Math.Log(-Math.Log(rng.NextDouble() * 0.999999 + 1e-7)))).OrderByDescending(t => t.v).ToArray();
-                        for (int r = 0; r < noisy.Length; r++)
+                        sw.Restart();
+                        var rng = new Random(seed * 7919 + N + (int)(eta * 1000));
+                        double Attr(int i) => s.EpsMinus + (s.EpsPlus - s.EpsMinus) * (Math.Pow(2, train[i].Grade) - 1) / 15.0;
+                        double Theta(int r) => Math.Pow(1.0 / r, eta);
+                        var rows = new ImpressionLog(N * s.TopK);
+                        var issued = new int[Q];
+                        var buffer = new (int Doc, double Key)[64];
+                        void Session(int q, bool randomized, ImpressionLog into, uint sessionId)
                         {
-                            int i = noisy[r].i;
-                            double theta = Math.Pow(1.0 / (r + 1), eta);
-                            double eps = 0.1 + 0.9 * (Math.Pow(2, train[i].Grade) - 1) / 15.0;
-                            bool click = rng.NextDouble() < theta * eps;
-                            clicks += click ? 1 : 0;
-                            rows.Add(new ClickRow
+                            int size = starts[q + 1] - starts[q];
+                            if (buffer.Length < size)
+                                buffer = new (int, double)[size];
+                            if (randomized || s.LoggerNoise > 0)
                             {
-                                Features = train[i].Features,
-                                Label = click ? 1 : 0,
-                                Session = session,
-                                Position = r + 1,
-                                QueryDoc = (uint)i,
-                                TruePropensity = (float)theta,
-                            });
+                                for (int k = 0; k < size; k++)
+                                {
+                                    int i = starts[q] + k;
+                                    double g = -Math.Log(-Math.Log(rng.NextDouble() * 0.999998 + 1e-6));
+                                    buffer[k] = (i, randomized ? g : logScore[i] + s.LoggerNoise * lsd * g);
+                                }
+                                Array.Sort(buffer, 0, size, Comparer<(int Doc, double Key)>.Create((a, b) => b.Key.CompareTo(a.Key)));
+                            }
+                            else
+                                for (int k = 0; k < size; k++)
+                                    buffer[k] = (sorted[q][k], 0);
+                            for (int r = 1; r <= Math.Min(size, s.TopK); r++)
+                            {
+                                int i = buffer[r - 1].Doc;
+                                double th = Theta(r);
+                                into.Add(i, r, rng.NextDouble() < th * Attr(i), (float)th, sessionId);
+                            }
                         }
-                    }
-                }
-                var clickView = ml.Data.Cache(Load(ml, rows, dim));
-                log($"clicks: {session} sessions ({sessionsPerQuery} per query), {rows.Count} impressions, {clicks} clicks, eta {eta}, logger Gumbel noise {loggerNoise} x score sd; logging ranker nDCG@10 {loggerNdcg:F4}");
-
-                // propensities: regression EM with one relevance per (query, document); positions >= 20 pooled
-                int maxPos = Math.Min(20, rows.Max(r => r.Position));
-                sw.Restart();
-                var em = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
-                {
-                    Method = PropensityEstimationMethod.RegressionEm,
-                    RelevanceGroupColumnName = "QueryDoc",
-                    LabelColumnName = "Label",
-                    MaxPosition = maxPos,
-                    MaximumIterations = 200,
-                }).Fit(clickView);
-                double emSecs = sw.Elapsed.TotalSeconds;
-                if (rep > 0)
-                    goto models;
-                log("");
-                log("| position | true (1/rank)^eta | EM estimate | abs err |");
-                log("|---|---|---|---|");
-                for (int p = 0; p < Math.Min(maxPos, 10); p++)
-                {
-                    double t = Math.Pow(1.0 / (p + 1), eta);
-                    log(FormattableString.Invariant($"| {p + 1} | {t:F4} | {em.Propensities[p]:F4} | {Math.Abs(em.Propensities[p] - t):F4} |"));
-                }
-                double rmse = Math.Sqrt(Enumerable.Range(0, maxPos - 1).Average(p => Math.Pow(em.Propensities[p] - Math.Pow(1.0 / (p + 1), eta), 2)));
-                log(FormattableString.Invariant($"EM: {em.Iterations} iterations, {emSecs:F1} s, RMSE over positions 1..{maxPos - 1}: {rmse:F4}"));
-
-                models:
-                var emWeighted = ml.Ranker().Transforms.InversePropensityWeight(new InversePropensityWeightOptions { LabelColumnName = "Label", MaximumWeight = 20 })
-                    .Fit(em.Transform(clickView)).Transform(em.Transform(clickView));
-                var trueWeighted = ml.Ranker().Transforms.InversePropensityWeight(new InversePropensityWeightOptions { PropensityColumnName = "TruePropensity", LabelColumnName = "Label", MaximumWeight = 20 })
-                    .Fit(clickView).Transform(clickView);
-
-                // IPS for LambdaRank, exactly: one copy of the session per click, the clicked document labelled 1 and every other
-                // document 0, all rows of the copy weighted min(1/propensity(click), 20). LightGBM multiplies each row's lambda by its
-                // weight, so a uniform weight per copy scales every pair of the click by its inverse propensity (Joachims et al. 2017).
-                IDataView Sessions(Func<ClickRow, double> propensity)
-                {
-                    var expanded = new List<ClickRow>();
-                    uint copy = 0;
-                    foreach (var sess in rows.GroupBy(r => r.Session))
-                    {
-                        var list = sess.ToList();
-                        foreach (var c in list.Where(r => r.Label > 0))
+                        for (int t = 0; t < N; t++)
                         {
-                            copy++;
-                            float w = (float)Math.Min(1 / propensity(c), 20);
-                            foreach (var r in list)
-                                expanded.Add(new ClickRow { Features = r.Features, Label = ReferenceEquals(r, c) ? 1 : 0, Session = copy, Position = r.Position, QueryDoc = r.QueryDoc, TruePropensity = w });
+                            int q = rng.Next(Q);
+                            issued[q]++;
+                            Session(q, false, rows, (uint)t + 1);
                         }
-                    }
-                    var v = Load(ml, expanded, dim);
-                    return ml.Transforms.CopyColumns("Weight", "TruePropensity").Fit(v).Transform(v);
-                }
-                var emSessions = ml.Data.Cache(Sessions(r => em.GetPropensity(r.Position)));
-                var trueSessions = ml.Data.Cache(Sessions(r => r.TruePropensity));
+                        var randomRows = new ImpressionLog(0);
+                        int R = (int)Math.Round(s.RandomShare * N);
+                        for (int t = 0; t < R; t++)
+                            Session(rng.Next(Q), true, randomRows, 0);
+                        var logView = ml.Data.Cache(ml.Data.LoadFromEnumerable(rows.Rows()));
+                        long clicks = rows.Clicks;
 
-                void Add(string name, Func<ITransformer> fit)
-                {
-                    if (!results.TryGetValue(name, out var list))
-                    {
-                        results[name] = list = new List<double>();
-                        order.Add(name);
+                        // propensities: true; randomization on the randomized bucket; regression EM on the logged sessions
+                        var variants = new List<(string Name, IDataView View, string Column)> { ("true θ", logView, "TruePropensity") };
+                        PositionPropensityTransformer? rand = null, em = null;
+                        if (R > 0)
+                        {
+                            try
+                            {
+                                rand = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions { LabelColumnName = "Click", MaxPosition = s.TopK }).Fit(ml.Data.LoadFromEnumerable(randomRows.Rows()));
+                                if (rand.Propensities.All(v => v > 0))
+                                    variants.Add(("θ by randomization", rand.Transform(logView), "Propensity"));
+                                else
+                                    log($"  (randomization estimate has a zero propensity at {N} sessions, seed {seed}: {R} randomized sessions are too few; IPS with it skipped)");
+                            }
+                            catch (InvalidOperationException e)
+                            {
+                                log($"  (randomization estimate failed at {N} sessions: {e.Message})");
+                            }
+                        }
+                        if (s.LoggerNoise > 0)
+                        {
+                            em = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
+                            {
+                                Method = PropensityEstimationMethod.RegressionEm,
+                                RelevanceGroupColumnName = "QueryDoc",
+                                LabelColumnName = "Click",
+                                MaxPosition = s.TopK,
+                                MaximumIterations = 200,
+                            }).Fit(logView);
+                            variants.Add(("θ by regression EM", em.Transform(logView), "Propensity"));
+                        }
+                        if (seed == 1 && N == s.Sessions.Max())
+                            propTable = PropensityTable(s.TopK, eta, rand, em, R, N);
+
+                        // relevance estimates per (query, document), by the product transform
+                        (float[] Rel, float[] Imp) Estimate(IDataView view, string? propensity)
+                        {
+                            var t = ml.Ranker().Transforms.EstimateClickRelevance(new ClickRelevanceOptions
+                            {
+                                ItemColumnName = "QueryDoc",
+                                LabelColumnName = "Click",
+                                PropensityColumnName = propensity,
+                                MaximumWeight = s.Clip,
+                                ImpressionsColumnName = "Impressions",
+                            }).Fit(view).Transform(docView);
+                            return (t.GetColumn<float>("Relevance").ToArray(), t.GetColumn<float>("Impressions").ToArray());
+                        }
+                        var naive = Estimate(logView, null);
+                        var shown = Enumerable.Range(0, n).Where(i => naive.Imp[i] > 0).ToArray();
+
+                        // learners on a relevance estimate over the shown documents
+                        double Regression((float[] Rel, float[] Imp) e)
+                        {
+                            var v = Load(ml, shown.Select(i => new TrainRow { Features = train[i].Features, Label = e.Rel[i] }), dim, false);
+                            return Ndcg(ml.Regression.Trainers.LightGbm(RegressionOptions(s.Iterations, seed)).Fit(v));
+                        }
+                        const int levels = 10;
+                        int[] linear = Enumerable.Range(0, levels + 1).ToArray();
+                        double LambdaRankLevels((float[] Rel, float[] Imp) e)
+                        {
+                            var v = Load(ml, shown.Select(i => new TrainRow { Features = train[i].Features, Label = (float)Math.Round(Math.Clamp(e.Rel[i], 0, 1) * levels), Group = (uint)queryOf[i] + 1 }), dim, true);
+                            return Ndcg(ml.Ranking.Trainers.LightGbm(RankOptions(s.Iterations, seed, linear)).Fit(v));
+                        }
+                        // pairwise IPS (Joachims et al. 2017) aggregated: one group per clicked (query, document) — that document
+                        // labelled 1, the query's other shown documents 0 — weighted by Σ click/θ over its impressions per query issue
+                        // (Σ click per issue for the naive variant); the copies of one (query, document) are identical, so they merge
+                        double Pairwise((float[] Rel, float[] Imp) e)
+                        {
+                            var groups = new List<TrainRow>();
+                            uint g = 0;
+                            var weights = shown.Where(i => e.Rel[i] > 0).Select(i => (i, w: e.Rel[i] * e.Imp[i] / Math.Max(1, issued[queryOf[i]]))).ToList();
+                            double mean = weights.Average(t => t.w);
+                            foreach (var (c, w) in weights)
+                            {
+                                g++;
+                                int q = queryOf[c];
+                                foreach (int j in shown.Where(j => queryOf[j] == q))
+                                    groups.Add(new TrainRow { Features = train[j].Features, Label = j == c ? 1 : 0, Group = g, Weight = (float)(w / mean) });
+                            }
+                            return Ndcg(ml.Ranking.Trainers.LightGbm(RankOptions(s.Iterations, seed)).Fit(Load(ml, groups, dim, true)));
+                        }
+
+                        cell.Add("naive: regression on CTR", Regression(naive));
+                        cell.Add("naive: LambdaRank on CTR levels", LambdaRankLevels(naive));
+                        if (s.Pairwise)
+                            cell.Add("naive: pairwise LambdaRank on clicks", Pairwise(naive));
+                        foreach (var (name, view, column) in variants)
+                        {
+                            var e = Estimate(view, column);
+                            cell.Add($"IPS ({name}): regression on IPS relevance", Regression(e));
+                            if (name == "true θ")
+                            {
+                                cell.Add($"IPS ({name}): LambdaRank on IPS relevance levels", LambdaRankLevels(e));
+                                if (s.Pairwise)
+                                    cell.Add($"IPS ({name}): pairwise LambdaRank, IPS-weighted clicks", Pairwise(e));
+                            }
+                        }
+                        float[]? towerScores = null;
+                        string? towerName = null;
+                        TrainBiasTower(new BiasTowerInput(ml, () => Load(ml, Enumerable.Range(0, rows.Count).Select(k => new ImpressionRow
+                        {
+                            Features = train[rows.Doc[k]].Features, Position = rows.Position[k], Click = rows.Click[k], Session = rows.Session[k], QueryDoc = (uint)rows.Doc[k],
+                        }), dim, false), testView, eta, seed), ref towerScores, ref towerName);
+                        if (towerScores is not null)
+                            cell.Add(towerName ?? "bias tower (multi-task, position tower)", RankerMetrics.Ndcg(towerScores, testGrades, testQueries, 10));
+                        // oracle labels on the shown documents: what an estimator that recovers every shown document's grade can reach
+                        cell.Add("true grades of the shown documents only (LambdaRank)", Ndcg(ml.Ranking.Trainers.LightGbm(RankOptions(s.Iterations, seed)).Fit(Grades(shown))));
+                        log(FormattableString.Invariant($"eta {eta}, {N} sessions, seed {seed}: {rows.Count} impressions, {clicks} clicks, {shown.Length} documents shown, {R} randomized sessions; {sw.Elapsed.TotalSeconds:F1} s"));
                     }
-                    list.Add(Ndcg(fit()));
                 }
-                Add("naive LambdaRank on clicks", () => ml.Ranking.Trainers.LightGbm(Options("Label", null, seed)).Fit(clickView));
-                Add("IPS LambdaRank, EM propensities (row weights, clip 20)", () => ml.Ranking.Trainers.LightGbm(Options("Label", "Weight", seed)).Fit(emWeighted));
-                Add("IPS LambdaRank, true propensities (row weights, clip 20)", () => ml.Ranking.Trainers.LightGbm(Options("Label", "Weight", seed)).Fit(trueWeighted));
-                Add("IPS LambdaRank, EM propensities (one weighted copy per click)", () => ml.Ranking.Trainers.LightGbm(Options("Label", "Weight", seed)).Fit(emSessions));
-                Add("IPS LambdaRank, true propensities (one weighted copy per click)", () => ml.Ranking.Trainers.LightGbm(Options("Label", "Weight", seed)).Fit(trueSessions));
+
+                // tables for this eta
+                log("");
+                log(FormattableString.Invariant($"### η = {eta}: nDCG@10 on the test queries' true grades, mean ± sd over {s.Seeds} click simulations (share of the ceiling)"));
+                log("");
+                log("| model (LightGBM, " + s.Iterations + " iterations x 31 leaves) | " + string.Join(" | ", s.Sessions.Select(N => $"{N:N0} sessions")) + " |");
+                log("|---|" + string.Concat(s.Sessions.Select(_ => "---|")));
+                log(FormattableString.Invariant($"| logging ranker | {string.Join(" | ", s.Sessions.Select(_ => $"{loggerNdcg:F4} ({loggerNdcg / ceiling:P1})"))} |"));
+                foreach (var name in s.Sessions.SelectMany(N => cells[N].Order).Distinct())
+                {
+                    var parts = new List<string>();
+                    foreach (var N in s.Sessions)
+                    {
+                        if (!cells[N].Values.TryGetValue(name, out var v))
+                        {
+                            parts.Add("–");
+                            continue;
+                        }
+                        double m = v.Average(), sd = v.Count > 1 ? Math.Sqrt(v.Sum(x => (x - m) * (x - m)) / (v.Count - 1)) : 0;
+                        string runs = v.Count < s.Seeds ? $" [{v.Count} of {s.Seeds} runs]" : "";
+                        parts.Add(FormattableString.Invariant($"{m:F4} ± {sd:F4} ({m / ceiling:P1}){runs}"));
+                        figures.Add(new Figure(name, eta, N, m, sd, v.Count, m / ceiling));
+                    }
+                    log($"| {name} | {string.Join(" | ", parts)} |");
+                }
+                log(FormattableString.Invariant($"| ceiling: LambdaRank on the true grades of all training documents | {string.Join(" | ", s.Sessions.Select(_ => $"{ceiling:F4} (100 %)"))} |"));
+                log("");
+                log(propTable);
             }
-            var figures = new List<Figure> { new($"logging ranker (10 trees, {loggerQueries} queries)", loggerNdcg, loggerNdcg / ceilingNdcg) };
-            foreach (var name in order)
-            {
-                double m = results[name].Average();
-                double sdv = Math.Sqrt(results[name].Sum(v => (v - m) * (v - m)) / Math.Max(1, results[name].Count - 1));
-                figures.Add(new Figure(FormattableString.Invariant($"{name} (sd {sdv:F4} over {repeats} click simulations)"), m, m / ceilingNdcg));
-            }
-            figures.Add(new Figure("ceiling: LambdaRank on true grades", ceilingNdcg, 1));
-            log("");
-            log("| model (LightGBM LambdaRank, 100 iterations x 31 leaves) | nDCG@10 (test, true grades; mean) | share of ceiling |");
-            log("|---|---|---|");
-            foreach (var f in figures)
-                log(FormattableString.Invariant($"| {f.Name} | {f.Ndcg10:F4} | {f.ShareOfCeiling:P1} |"));
             return figures;
+        }
+
+        private static string PropensityTable(int k, double eta, PositionPropensityTransformer? rand, PositionPropensityTransformer? em, int randomSessions, int sessions)
+        {
+            var sb = new System.Text.StringBuilder();
+            sb.AppendLine(FormattableString.Invariant($"Propensities at η = {eta}, {sessions} sessions, first simulation ({randomSessions} randomized sessions):"));
+            sb.AppendLine();
+            sb.AppendLine("| position | true (1/rank)^η | randomization | regression EM |");
+            sb.AppendLine("|---|---|---|---|");
+            double r2 = 0, e2 = 0;
+            for (int p = 1; p <= k; p++)
+            {
+                double t = Math.Pow(1.0 / p, eta);
+                string R = rand is null ? "–" : rand.GetPropensity(p).ToString("F4", CultureInfo.InvariantCulture);
+                string E = em is null ? "–" : em.GetPropensity(p).ToString("F4", CultureInfo.InvariantCulture);
+                if (rand is not null)
+                    r2 += Math.Pow(rand.GetPropensity(p) - t, 2);
+                if (em is not null)
+                    e2 += Math.Pow(em.GetPropensity(p) - t, 2);
+                sb.AppendLine(FormattableString.Invariant($"| {p} | {t:F4} | {R} | {E} |"));
+            }
+            sb.AppendLine(FormattableString.Invariant($"| RMSE | | {(rand is null ? "–" : Math.Sqrt(r2 / k).ToString("F4", CultureInfo.InvariantCulture))} | {(em is null ? "–" : Math.Sqrt(e2 / k).ToString("F4", CultureInfo.InvariantCulture))} |"));
+            return sb.ToString();
         }
     }
 }
