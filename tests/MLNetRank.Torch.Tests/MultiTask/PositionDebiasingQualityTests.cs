@@ -60,7 +60,7 @@ namespace MLNetRank.Torch.Tests.MultiTask
         {
             // 5,000 requests (37,500 training impressions), 3 epochs. Margins over naive measured in a sweep of simulator
             // seeds 7, 8, 9 x network seeds 1, 2: additive tower +0.015 to +0.031, PAL +0.023 to +0.041, while the naive AUC
-            // itself moves by up to 0.011 between network seeds (docs/benchmarks-debiasing.md, section 4).
+            // itself moves by up to 0.011 between network seeds (docs/benchmarks-debiasing.md, section 5).
             var sw = System.Diagnostics.Stopwatch.StartNew();
             var (naive, tower, pal) = Run(simSeed: 7, netSeed: 1, requests: 5000, epochs: 3);
             _out.WriteLine($"expected AUC vs TrueAttraction: naive {naive:F4}, additive tower {tower:F4}, PAL {pal:F4} ({sw.Elapsed.TotalSeconds:F0} s)");
