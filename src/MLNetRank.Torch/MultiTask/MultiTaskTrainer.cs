@@ -245,7 +245,8 @@ namespace MLNetRank.Torch.MultiTask
         private string Fingerprint()
             => $"{_seed}|{_o.Architecture}|{string.Join(",", _o.ExpertLayers)}|{_o.Experts}|{_o.SharedExperts}|{_o.TaskExperts}|{_o.Levels}|"
              + $"{_layout.EncodedSize}|{string.Join(",", _layout.Tables.Select(t => $"{t.Rows}x{t.Dimension}"))}|{string.Join(",", _layout.Tasks.Select(t => t.Name))}|"
-             + $"{_o.Optimizer}|{_o.LearningRate}|{_o.BatchSize}|{_o.ShuffleBufferSize}";
+             + $"{_o.Optimizer}|{_o.LearningRate}|{_o.BatchSize}|{_o.ShuffleBufferSize}"
+             + $"|{string.Join(",", _layout.Adjustments.Select(a => $"{a.Spec.GetType().Name}:{a.Spec.Combination}:{a.Size}"))}";
 
         /// <summary>Per-task losses (masked, weighted means over the batch) and their combination.</summary>
         internal Tensor Objective(MultiTaskNetwork net, Tensor logits, BatchTensors b)
