@@ -23,10 +23,18 @@ namespace MLNetRank.Benchmarks.Debiasing
     {
         public string Name => "debias-simulator-torch";
 
-        public string Description => "naive vs position-as-feature vs bias tower vs PAL vs IPS in the multi-task trainer on the simulator (args: requests [eta] [policyPopularityWeight] [seeds] [epochs])";
+        public string Description => "naive vs position-as-feature vs bias tower vs PAL vs IPS in the multi-task trainer on the simulator (args: requests [eta] [policyPopularityWeight] [seeds] [epochs]; or: curve [requests] [eta] [popularity] [epochs])";
 
         public int Run(string[] args)
         {
+            if (args.Length > 0 && args[0] == "curve")
+            {
+                Curve(args.Length > 1 ? long.Parse(args[1], CultureInfo.InvariantCulture) : 20000,
+                    args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 1.5,
+                    args.Length > 3 ? double.Parse(args[3], CultureInfo.InvariantCulture) : 1.5,
+                    args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 4);
+                return 0;
+            }
             long requests = args.Length > 0 ? long.Parse(args[0], CultureInfo.InvariantCulture) : 20000;
             double eta = args.Length > 1 ? double.Parse(args[1], CultureInfo.InvariantCulture) : 1.0;
             double popularity = args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 0.5;
@@ -116,6 +124,47 @@ namespace MLNetRank.Benchmarks.Debiasing
             foreach (var (name, rows) in results)
                 log($"| {name} | {Pm(rows, 0)} | {Pm(rows, 1)} | {Pm(rows, 2)} | {Pm(rows, 3)} | {rows.Average(r => r[4]).ToString("F0", CultureInfo.InvariantCulture)} |");
             return results;
+        }
+
+        /// <summary>The examination curve learned by PAL's tower, σ(tower logit) per position relative to position 1, against
+        /// the simulator's (training-time probability / served probability = p(seen | position) on every row).</summary>
+        public static void Curve(long requests, double eta, double popularity, int epochs)
+        {
+            var ml = new MLContext(1);
+            var sim = new LiveStreamSimulator(new LiveStreamSimulatorOptions { Seed = 42, RequestCount = requests, PositionBiasExponent = eta, PolicyPopularityWeight = popularity });
+            long trainRequests = requests * 4 / 5;
+            var train = ml.Data.Cache(sim.GetImpressions(ml, 0, trainRequests));
+            var test = ml.Data.Cache(sim.GetImpressions(ml, trainRequests, requests - trainRequests));
+            var truth = sim.World.TrueExaminationCurve;
+            var position = test.GetColumn<int>(ImpressionColumns.Position).ToArray();
+            Console.WriteLine($"simulator seed 42: {requests} requests, eta {eta}, policy popularity weight {popularity}; PAL tower (MaximumPosition 10), {epochs} epochs, seeds 1-3");
+            var curves = new List<double[]>();
+            for (int seed = 1; seed <= 3; seed++)
+            {
+                var o = BaseOptions(seed, epochs);
+                o.Tasks[0].TrainingOnlyLogitAdjustments.Add(new PositionBiasTower(ImpressionColumns.Position) { Combine = BiasCombination.Product });
+                using var model = ml.Ranker().Trainers.MultiTask(o).Fit(train);
+                var served = model.TorchOutputs(test, training: false)[1];
+                var observed = model.TorchOutputs(test, training: true)[1];
+                var seen = new double[truth.Count];
+                for (int k = 0; k < truth.Count; k++)
+                {
+                    int i = Array.IndexOf(position, k + 1);
+                    seen[k] = observed[i] / served[i];
+                }
+                curves.Add(seen.Select(x => x / seen[0]).ToArray());
+            }
+            Console.WriteLine();
+            Console.WriteLine("| position | true θ_k/θ_1 | PAL σ(tower)_k/σ(tower)_1, seeds 1 / 2 / 3 | abs err (mean) |");
+            Console.WriteLine("|---|---|---|---|");
+            for (int k = 0; k < truth.Count; k++)
+            {
+                double t = truth[k] / truth[0];
+                double mean = curves.Average(c => c[k]);
+                Console.WriteLine(FormattableString.Invariant($"| {k + 1} | {t:F4} | {string.Join(" / ", curves.Select(c => c[k].ToString("F4", CultureInfo.InvariantCulture)))} | {Math.Abs(mean - t):F4} |"));
+            }
+            double rmse = Math.Sqrt(Enumerable.Range(0, truth.Count).Average(k => Math.Pow(curves.Average(c => c[k]) - truth[k] / truth[0], 2)));
+            Console.WriteLine(FormattableString.Invariant($"| RMSE (mean curve) | | | {rmse:F4} |"));
         }
 
         private static string Pm(List<double[]> rows, int i)
