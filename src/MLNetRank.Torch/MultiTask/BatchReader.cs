@@ -143,7 +143,7 @@ namespace MLNetRank.Torch.MultiTask
             public string[] DenseSources = Array.Empty<string>();
             public int[] DenseSourceEnds = Array.Empty<int>();
             public string? Weight;
-            public string[][] AdjustmentColumns = Array.Empty<string[]>();
+            public AdjustmentColumn[][] AdjustmentColumns = Array.Empty<AdjustmentColumn[]>();
         }
 
         public BatchReader(IDataView data, NetworkLayout layout, ColumnNames cols, float validationFraction, int splitSeed)
@@ -311,7 +311,7 @@ namespace MLNetRank.Torch.MultiTask
                 needed.AddRange(layout.PositionColumns.Select(c => s[c]));
                 if (cols.Weight is not null)
                     needed.Add(s[cols.Weight]);
-                needed.AddRange(cols.AdjustmentColumns.SelectMany(a => a).Distinct().Select(c => s[c]));
+                needed.AddRange(cols.AdjustmentColumns.SelectMany(a => a).Select(c => c.Name).Distinct().Select(c => s[c]));
                 _cursor = data.GetRowCursor(needed.Distinct());
                 if (cols.Dense is not null)
                     _dense = _cursor.GetGetter<VBuffer<float>>(s[cols.Dense]);
@@ -325,9 +325,21 @@ namespace MLNetRank.Torch.MultiTask
                 int pos = 0;
                 foreach (var a in cols.AdjustmentColumns.SelectMany(x => x))
                 {
-                    var col = s[a];
+                    var col = s[a.Name];
                     starts.Add(pos);
-                    if (col.Type is VectorDataViewType vt)
+                    if (a.Kind == AdjustmentColumnKind.Position)
+                    {
+                        var g = PositionGetter(_cursor, col);
+                        adjust.Add((dst, off) => dst[off] = g());
+                        pos += 1;
+                    }
+                    else if (a.Kind == AdjustmentColumnKind.Category)
+                    {
+                        var g = IdRowGetter(_cursor, col, a.Rows);
+                        adjust.Add((dst, off) => dst[off] = g());
+                        pos += 1;
+                    }
+                    else if (col.Type is VectorDataViewType vt)
                     {
                         var g = _cursor.GetGetter<VBuffer<float>>(col);
                         var buf = default(VBuffer<float>);
@@ -363,6 +375,105 @@ namespace MLNetRank.Torch.MultiTask
                     editor.Values[0] = v;
                     dst = editor.Commit();
                 };
+            }
+
+            /// <summary>A 1-based position as Single; throws, naming the column and the row, on NaN, infinities or values below 1.</summary>
+            private Func<float> PositionGetter(DataViewRowCursor cursor, DataViewSchema.Column col)
+            {
+                Func<double> raw;
+                if (col.Type == NumberDataViewType.Int64)
+                {
+                    var g = cursor.GetGetter<long>(col);
+                    long v = 0;
+                    raw = () => { g(ref v); return v; };
+                }
+                else if (col.Type == NumberDataViewType.UInt32)
+                {
+                    var g = cursor.GetGetter<uint>(col);
+                    uint v = 0;
+                    raw = () => { g(ref v); return v; };
+                }
+                else if (col.Type == NumberDataViewType.Double)
+                {
+                    var g = cursor.GetGetter<double>(col);
+                    double v = 0;
+                    raw = () => { g(ref v); return v; };
+                }
+                else
+                {
+                    var f = ScalarGetter(cursor, col);
+                    raw = () => f();
+                }
+                string name = col.Name;
+                return () =>
+                {
+                    double p = raw();
+                    if (!(p >= 1) || double.IsInfinity(p))
+                        throw new InvalidOperationException(
+                            $"Position column '{name}' has value {p} at row {cursor.Position}; expected a finite 1-based position >= 1.");
+                    return (float)Math.Min(p, 1e7);
+                };
+            }
+
+            /// <summary>An id (key, integer, Boolean or text) as an embedding row in [0, rows): a missing key or empty text is
+            /// row 0; key values and integers 0..rows-2 get their own row (value + 1); other values are hashed.</summary>
+            private static Func<float> IdRowGetter(DataViewRow cursor, DataViewSchema.Column col, int rows)
+            {
+                ulong span = (ulong)(rows - 1);
+                float FromInt(long v) => v >= 0 && (ulong)v < span ? v + 1 : 1 + (float)(Mix((ulong)v) % span);
+                if (col.Type is KeyDataViewType)
+                {
+                    var g = cursor.GetGetter<uint>(col);
+                    uint v = 0;
+                    return () => { g(ref v); return v == 0 ? 0f : FromInt(v - 1L); };
+                }
+                if (col.Type is TextDataViewType)
+                {
+                    var g = cursor.GetGetter<ReadOnlyMemory<char>>(col);
+                    var v = default(ReadOnlyMemory<char>);
+                    return () =>
+                    {
+                        g(ref v);
+                        if (v.IsEmpty)
+                            return 0f;
+                        ulong h = 14695981039346656037UL;
+                        foreach (var c in v.Span)
+                            h = (h ^ c) * 1099511628211UL;
+                        return 1 + (float)(Mix(h) % span);
+                    };
+                }
+                if (col.Type == BooleanDataViewType.Instance)
+                {
+                    var g = cursor.GetGetter<bool>(col);
+                    bool v = false;
+                    return () => { g(ref v); return v ? 2f : 1f; };
+                }
+                Func<long> read = col.Type.RawType switch
+                {
+                    var t when t == typeof(int) => Int(cursor.GetGetter<int>(col), x => x),
+                    var t when t == typeof(uint) => Int(cursor.GetGetter<uint>(col), x => x),
+                    var t when t == typeof(long) => Int(cursor.GetGetter<long>(col), x => x),
+                    var t when t == typeof(ulong) => Int(cursor.GetGetter<ulong>(col), x => unchecked((long)x)),
+                    var t when t == typeof(short) => Int(cursor.GetGetter<short>(col), x => x),
+                    var t when t == typeof(ushort) => Int(cursor.GetGetter<ushort>(col), x => x),
+                    var t when t == typeof(byte) => Int(cursor.GetGetter<byte>(col), x => x),
+                    var t when t == typeof(sbyte) => Int(cursor.GetGetter<sbyte>(col), x => x),
+                    _ => throw new InvalidOperationException($"Column '{col.Name}' of type {col.Type} cannot be read as an id."),
+                };
+                return () => FromInt(read());
+            }
+
+            private static Func<long> Int<T>(ValueGetter<T> g, Func<T, long> conv)
+            {
+                T v = default!;
+                return () => { g(ref v); return conv(v); };
+            }
+
+            private static ulong Mix(ulong z)
+            {
+                z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+                z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+                return z ^ (z >> 31);
             }
 
             internal static Func<float> ScalarGetter(DataViewRow cursor, DataViewSchema.Column col)

@@ -110,10 +110,24 @@ namespace MLNetRank.Torch.MultiTask
                         break;
                     case DenseFeature:
                         break;
+                    case PositionFeature p:
+                        if (p.Wide)
+                            throw new ArgumentException($"Position feature '{p.ColumnName}' cannot be Wide.");
+                        if (p.MaximumPosition < 1 || p.MaximumPosition > 100_000)
+                            throw new ArgumentOutOfRangeException(nameof(PositionFeature.MaximumPosition), $"Position feature '{p.ColumnName}': MaximumPosition must be in [1, 100000] (was {p.MaximumPosition}).");
+                        if (p.EmbeddingDimension < 1)
+                            throw new ArgumentOutOfRangeException(nameof(PositionFeature.EmbeddingDimension), $"Position feature '{p.ColumnName}': EmbeddingDimension must be >= 1 (was {p.EmbeddingDimension}).");
+                        if (!(p.NeutralPosition >= 1) || !float.IsFinite(p.NeutralPosition))
+                            throw new ArgumentOutOfRangeException(nameof(PositionFeature.NeutralPosition), $"Position feature '{p.ColumnName}': NeutralPosition must be a finite position >= 1 (was {p.NeutralPosition}).");
+                        break;
                     default:
                         throw new ArgumentException($"Feature '{f.ColumnName}' is of an unknown kind {f.GetType().Name}.");
                 }
             }
+            if (o.Features.OfType<PositionFeature>().Count() > 1)
+                throw new ArgumentException("At most one PositionFeature can be declared.", nameof(o.Features));
+            if (o.Features.All(f => f is PositionFeature))
+                throw new ArgumentException("A PositionFeature is fixed at serving: declare at least one DenseFeature, CategoricalFeature or SequenceFeature too.", nameof(o.Features));
             foreach (var t in o.Tasks)
             {
                 if (!(t.Weight >= 0) || !float.IsFinite(t.Weight))
@@ -131,8 +145,14 @@ namespace MLNetRank.Torch.MultiTask
                 if ((t.TowerLayers ?? o.TowerLayers).Any(h => h < 1))
                     throw new ArgumentOutOfRangeException(nameof(TaskSpec.TowerLayers), $"Task '{t.Name}': tower layer sizes must be >= 1.");
                 foreach (var a in t.TrainingOnlyLogitAdjustments)
+                {
                     if (a is null)
                         throw new ArgumentNullException(nameof(TaskSpec.TrainingOnlyLogitAdjustments), $"Task '{t.Name}' has a null logit adjustment.");
+                    if (a is PositionBiasTower pt)
+                        pt.Validate(t.Name);
+                    if (a.Combination == BiasCombination.Product && (t.Kind != MultiTaskKind.Binary || t.ConditionedOn is not null))
+                        throw new ArgumentException($"Task '{t.Name}': a Product (PAL) bias tower needs a binary task that is not conditioned (ESMM); attach it to the condition task (e.g. Click) instead.");
+                }
             }
             if (o.ExpertLayers is null || o.ExpertLayers.Length == 0 || o.ExpertLayers.Any(h => h < 1))
                 throw new ArgumentOutOfRangeException(nameof(o.ExpertLayers), "ExpertLayers needs at least one layer, each of size >= 1.");
@@ -172,6 +192,12 @@ namespace MLNetRank.Torch.MultiTask
 
         private const string IdTypes = "a key, an integer type or text";
 
+        private const string PositionTypes = "a 1-based position of type Single, Double, Int32, Int64 or UInt32";
+
+        private static bool IsPositionType(DataViewType t)
+            => t == NumberDataViewType.Single || t == NumberDataViewType.Double || t == NumberDataViewType.Int32
+               || t == NumberDataViewType.Int64 || t == NumberDataViewType.UInt32;
+
         /// <summary>Checks every input column's presence and type, naming the column, the expected and the actual type.</summary>
         internal static void ValidateSchema(DataViewSchema s, MultiTaskOptions o, bool needLabels)
         {
@@ -179,6 +205,8 @@ namespace MLNetRank.Torch.MultiTask
             {
                 switch (f)
                 {
+                    case PositionFeature:
+                        break;   // training only: checked with the labels
                     case DenseFeature d:
                         Check.Column(s, d.ColumnName, "dense feature", "Single or a known-size vector of Single",
                             t => t == NumberDataViewType.Single || (t is VectorDataViewType v && v.IsKnownSize && v.ItemType == NumberDataViewType.Single));
@@ -226,11 +254,21 @@ namespace MLNetRank.Torch.MultiTask
                     else
                         Check.Column(s, t.LabelColumnName, $"label (task '{t.Name}')", "Single", x => x == NumberDataViewType.Single);
                     foreach (var a in t.TrainingOnlyLogitAdjustments)
-                        foreach (var c in a.InputColumnNames)
-                            Check.Column(s, c, $"logit adjustment input (task '{t.Name}')", "Single, Int32 or Boolean, or a known-size vector of Single",
-                                x => x == NumberDataViewType.Single || x == NumberDataViewType.Int32 || x == BooleanDataViewType.Instance
-                                     || (x is VectorDataViewType v && v.IsKnownSize && v.ItemType == NumberDataViewType.Single));
+                        foreach (var c in a.Columns())
+                        {
+                            string role = $"logit adjustment input (task '{t.Name}')";
+                            if (c.Kind == AdjustmentColumnKind.Position)
+                                Check.Column(s, c.Name, $"position ({role})", PositionTypes, IsPositionType);
+                            else if (c.Kind == AdjustmentColumnKind.Category)
+                                Check.Column(s, c.Name, $"context id ({role})", $"a scalar {IdTypes} or Boolean", x => IsIdType(x) || x == BooleanDataViewType.Instance);
+                            else
+                                Check.Column(s, c.Name, role, "Single, Int32 or Boolean, or a known-size vector of Single",
+                                    x => x == NumberDataViewType.Single || x == NumberDataViewType.Int32 || x == BooleanDataViewType.Instance
+                                         || (x is VectorDataViewType v && v.IsKnownSize && v.ItemType == NumberDataViewType.Single));
+                        }
                 }
+                foreach (var p in o.Features.OfType<PositionFeature>())
+                    Check.Column(s, p.ColumnName, "position feature", PositionTypes, IsPositionType);
                 if (o.ExampleWeightColumnName is not null)
                     Check.Column(s, o.ExampleWeightColumnName, "example weight", "Single", x => x == NumberDataViewType.Single);
             }
@@ -244,6 +282,8 @@ namespace MLNetRank.Torch.MultiTask
             {
                 switch (f)
                 {
+                    case PositionFeature:
+                        break;   // training only, not needed to score
                     case DenseFeature d:
                         Check.Column(s, d.ColumnName, "dense feature", "Single or a known-size vector of Single", c => Check.IsFloatScalar(c) || Check.IsFloatVector(c));
                         break;

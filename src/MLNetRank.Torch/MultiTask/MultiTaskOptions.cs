@@ -158,6 +158,29 @@ namespace MLNetRank.Torch.MultiTask
         public SequencePooling Pooling { get; set; } = new MeanSequencePooling();
     }
 
+    /// <summary>
+    /// Position as a feature (position debiasing method 1): the 1-based position column enters the network in training, as a
+    /// learned embedding per position 1..<see cref="MaximumPosition"/> (one shared by later positions), and the exported
+    /// serving graph fixes it to <see cref="NeutralPosition"/>, so serving data needs no position column and every candidate
+    /// is scored as if shown at that position. The column (Single or Int32/Int64/UInt32, finite, &gt;= 1) is read in
+    /// training only; validation metrics during training also use the neutral position. At most one per model.
+    /// </summary>
+    public sealed class PositionFeature : FeatureSpec
+    {
+        /// <summary>Position as a feature, read from <paramref name="columnName"/>.</summary>
+        public PositionFeature(string columnName = "Position") : base(columnName) { }
+
+        /// <summary>The position the serving graph scores every row at. Default 1 (the top slot: the examination of the best
+        /// slot, so scores are on the scale of an item shown first).</summary>
+        public float NeutralPosition { get; set; } = 1f;
+
+        /// <summary>Positions 1..K get their own embedding; all positions &gt; K share one. Default 10.</summary>
+        public int MaximumPosition { get; set; } = 10;
+
+        /// <summary>Dimension of the position embedding. Default 4.</summary>
+        public int EmbeddingDimension { get; set; } = 4;
+    }
+
     /// <summary>One task (objective) of the network.</summary>
     public sealed class TaskSpec
     {
@@ -238,7 +261,8 @@ namespace MLNetRank.Torch.MultiTask
     /// <summary>Options of <see cref="MultiTaskEstimator"/>. The defaults train a useful MMoE on CPU.</summary>
     public sealed class MultiTaskOptions
     {
-        /// <summary>Declared inputs: <see cref="DenseFeature"/>, <see cref="CategoricalFeature"/>, <see cref="SequenceFeature"/>. At least one.</summary>
+        /// <summary>Declared inputs: <see cref="DenseFeature"/>, <see cref="CategoricalFeature"/>, <see cref="SequenceFeature"/>
+        /// (at least one of these), and optionally one <see cref="PositionFeature"/> (training-only, fixed at serving).</summary>
         public IList<FeatureSpec> Features { get; } = new List<FeatureSpec>();
 
         /// <summary>Tasks. At least one; names unique.</summary>

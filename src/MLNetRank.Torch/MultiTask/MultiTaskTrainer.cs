@@ -246,13 +246,15 @@ namespace MLNetRank.Torch.MultiTask
             => $"{_seed}|{_o.Architecture}|{string.Join(",", _o.ExpertLayers)}|{_o.Experts}|{_o.SharedExperts}|{_o.TaskExperts}|{_o.Levels}|"
              + $"{_layout.EncodedSize}|{string.Join(",", _layout.Tables.Select(t => $"{t.Rows}x{t.Dimension}"))}|{string.Join(",", _layout.Tasks.Select(t => t.Name))}|"
              + $"{_o.Optimizer}|{_o.LearningRate}|{_o.BatchSize}|{_o.ShuffleBufferSize}"
-             + string.Concat(_layout.Tasks.Where(t => t.PositionTowers is not null).Select(t => $"|{t.Name}:towers{t.PositionTowers!.Positions + 1}x{string.Join(",", t.PositionTowers.TowerLayers ?? t.TowerLayers)}"));
+             + string.Concat(_layout.Tasks.Where(t => t.PositionTowers is not null).Select(t => $"|{t.Name}:towers{t.PositionTowers!.Positions + 1}x{string.Join(",", t.PositionTowers.TowerLayers ?? t.TowerLayers)}"))
+             + $"|{string.Join(",", _layout.Adjustments.Select(a => $"{a.Spec.GetType().Name}:{a.Spec.Combination}:{a.Size}"))}";
 
         /// <summary>Per-task losses (masked, weighted means over the batch) and their combination.</summary>
         internal Tensor Objective(MultiTaskNetwork net, Tensor logits, BatchTensors b)
         {
             Tensor? total = null;
             var w = b.Weights!;
+            var logSeen = net.LogExamination(b);    // PAL product towers, [B, T] or null
             for (int t = 0; t < _layout.Tasks.Count; t++)
             {
                 var task = _layout.Tasks[t];
@@ -264,8 +266,18 @@ namespace MLNetRank.Torch.MultiTask
                     per = (z - y).square();
                 else if (task.Parent >= 0)
                 {
-                    var p = (sigmoid(logits.select(1, task.Parent)) * sigmoid(z)).clamp(1e-7, 1 - 1e-7);
+                    var p = sigmoid(logits.select(1, task.Parent)) * sigmoid(z);
+                    if (logSeen is not null)
+                        p = p * logSeen.select(1, task.Parent).exp();   // the observed parent label is p(seen) · p(parent)
+                    p = p.clamp(1e-7, 1 - 1e-7);
                     per = -(y * p.log() + (1 - y) * (1 - p).log());
+                }
+                else if (logSeen is not null && _layout.Tasks[t].Adjustments.Any(a => _layout.Adjustments[a].Spec.Combination == BiasCombination.Product))
+                {
+                    // PAL: p(observed) = p(seen | position, context) · p(relevant | x), cross-entropy on the product
+                    var logP = logSeen.select(1, t) + nn.functional.logsigmoid(z);
+                    var log1mP = (1 - logP.exp()).clamp_min(1e-7).log();
+                    per = -(y * logP + (1 - y) * log1mP);
                 }
                 else
                     per = nn.functional.binary_cross_entropy_with_logits(z, y, reduction: nn.Reduction.None);

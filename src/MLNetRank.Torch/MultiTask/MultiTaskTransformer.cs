@@ -91,6 +91,7 @@ namespace MLNetRank.Torch.MultiTask
                 var all = net.PositionLogits(b).Select(p => p?.cpu().data<float>().ToArray()).ToArray();
                 var z = net.Logits(b, training).cpu();
                 var logits = z.data<float>().ToArray();
+                var seen = training ? net.LogExamination(b)?.exp().cpu().data<float>().ToArray() : null;
                 int T = layout.Tasks.Count;
                 for (int r = 0; r < host.Count; r++)
                 {
@@ -103,12 +104,13 @@ namespace MLNetRank.Torch.MultiTask
                             result[k++].Add(task.Transform == LabelTransform.Log1p ? MathF.Exp(x) - 1f : x);
                         else
                         {
+                            // with PAL towers the training-time probability is the observed one, p(seen) · σ(x)
                             result[k++].Add(x);
-                            result[k++].Add(1f / (1f + MathF.Exp(-x)));
+                            result[k++].Add((seen is null || task.Parent >= 0 ? 1f : seen[r * T + t]) / (1f + MathF.Exp(-x)));
                         }
                         if (task.Parent >= 0)
                         {
-                            float pp = 1f / (1f + MathF.Exp(-logits[r * T + task.Parent]));
+                            float pp = (seen is null ? 1f : seen[r * T + task.Parent]) / (1f + MathF.Exp(-logits[r * T + task.Parent]));
                             result[k++].Add(pp * (1f / (1f + MathF.Exp(-x))));
                         }
                         if (task.PositionTowers is { OutputAllPositions: true } pt)

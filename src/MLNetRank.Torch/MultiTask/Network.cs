@@ -22,10 +22,12 @@ namespace MLNetRank.Torch.MultiTask
         public List<TaskInfo> Tasks = new();
         public List<AdjustmentInput> Adjustments = new();
         public int AdjustmentSize;
+        public PositionInput? Position;
 
         public int EncodedSize => DenseSize
             + Categoricals.Sum(c => c.Slots * Tables[c.Table].Dimension)
-            + Sequences.Sum(s => Tables[s.Table].Dimension);
+            + Sequences.Sum(s => Tables[s.Table].Dimension)
+            + (Position?.Spec.EmbeddingDimension ?? 0);
     }
 
     internal sealed class EmbeddingTable
@@ -72,6 +74,13 @@ namespace MLNetRank.Torch.MultiTask
         public LogitAdjustment Spec = null!;
         public int Offset;
         public int Size;
+    }
+
+    /// <summary>Position as a feature (method 1): its slot in the training-only block.</summary>
+    internal sealed class PositionInput
+    {
+        public PositionFeature Spec = null!;
+        public int Offset;
     }
 
     /// <summary>The tensors of one mini-batch (created from one host batch, disposed with its scope).</summary>
@@ -174,6 +183,7 @@ namespace MLNetRank.Torch.MultiTask
         private readonly ModuleList<SequencePoolingModule> poolings = new();
         private readonly Tensor dense_mean;
         private readonly Tensor dense_invstd;
+        private readonly Embedding? position;
 
         public InputEncoder(string name, NetworkLayout layout) : base(name)
         {
@@ -189,6 +199,12 @@ namespace MLNetRank.Torch.MultiTask
                 poolings.Add(s.Pooling.CreateModule(s.Name, layout.Tables[s.Table].Dimension));
             dense_mean = tensor(layout.DenseSize > 0 ? layout.DenseMean : new float[1]);
             dense_invstd = tensor(layout.DenseSize > 0 ? layout.DenseInvStd : new float[1]);
+            if (layout.Position is not null)
+            {
+                position = nn.Embedding(layout.Position.Spec.MaximumPosition + 1, layout.Position.Spec.EmbeddingDimension);
+                using (no_grad())
+                    nn.init.normal_(position.weight!, 0, 0.05);
+            }
             RegisterComponents();
         }
 
@@ -212,6 +228,15 @@ namespace MLNetRank.Torch.MultiTask
                 var ids = b.Sequences[i];
                 var mask = ids.gt(0).to_type(ScalarType.Float32);
                 parts.Add(poolings[i].forward(tables[s.Table].forward(ids), mask));
+            }
+            if (position is not null)
+            {
+                // the logged position in training; the neutral position at serving (and when the block is absent)
+                var p = _layout.Position!;
+                var pos = b.Adjustments is not null
+                    ? b.Adjustments.select(1, p.Offset)
+                    : full(new long[] { b.Count }, p.Spec.NeutralPosition, device: position.weight!.device);
+                parts.Add(position.forward(PositionTowerModule.Bucket(pos, p.Spec.MaximumPosition)));
             }
             return parts.Count == 1 ? parts[0] : cat(parts, 1);
         }
@@ -246,6 +271,19 @@ namespace MLNetRank.Torch.MultiTask
                 var mask = w.Op("Cast", new[] { w.Op("Greater", new[] { ids, zero }) }, ("to", 1L));
                 var emb = w.Op("Gather", new[] { tableNames[s.Table], ids }, ("axis", 0L));
                 parts.Add(poolings[i].Export(w, emb, mask));
+            }
+            if (position is not null)
+            {
+                // the neutral position's embedding row, a constant [1, d] broadcast to the batch: no position input
+                var p = _layout.Position!.Spec;
+                long row = (long)Math.Clamp(Math.Floor(p.NeutralPosition), 1, p.MaximumPosition + 1) - 1;
+                using var constRow = position.weight!.detach().narrow(0, row, 1);
+                var value = OnnxExport.Initializer(w, "neutral_position", constRow);
+                var batch = w.Op("Slice", new[] { w.Op("Shape", new[] { parts[0] }),
+                    w.AddInitializer(w.Fresh("starts"), new long[] { 0 }, new long[] { 1 }),
+                    w.AddInitializer(w.Fresh("ends"), new long[] { 1 }, new long[] { 1 }) });
+                var shape = w.Op("Concat", new[] { batch, w.AddInitializer(w.Fresh("dim"), new long[] { p.EmbeddingDimension }, new long[] { 1 }) }, ("axis", 0L));
+                parts.Add(w.Op("Expand", new[] { value, shape }));
             }
             return parts.Count == 1 ? parts[0] : w.Op("Concat", parts.ToArray(), ("axis", 1L));
         }
@@ -584,6 +622,8 @@ namespace MLNetRank.Torch.MultiTask
                     foreach (var ai in _layout.Tasks[t].Adjustments)
                     {
                         var a = _layout.Adjustments[ai];
+                        if (a.Spec.Combination != BiasCombination.Additive)
+                            continue;
                         var term = adjustments[ai].forward(b.Adjustments!.narrow(1, a.Offset, a.Size));
                         add = add is null ? term : add + term;
                     }
@@ -592,6 +632,30 @@ namespace MLNetRank.Torch.MultiTask
                 logits = logits + cat(extra, 1);
             }
             return logits;
+        }
+
+        /// <summary>PAL's product form: per task, <c>log p(seen)</c> = Σ log σ(bias logit) of its
+        /// <see cref="BiasCombination.Product"/> adjustments ([B, T], 0 for tasks without one), or null when no task has one.
+        /// Training only (needs the training-only block).</summary>
+        public Tensor? LogExamination(BatchTensors b)
+        {
+            if (!_layout.Adjustments.Any(a => a.Spec.Combination == BiasCombination.Product) || b.Adjustments is null)
+                return null;
+            var cols = new Tensor[_layout.Tasks.Count];
+            for (int t = 0; t < _layout.Tasks.Count; t++)
+            {
+                Tensor? sum = null;
+                foreach (var ai in _layout.Tasks[t].Adjustments)
+                {
+                    var a = _layout.Adjustments[ai];
+                    if (a.Spec.Combination != BiasCombination.Product)
+                        continue;
+                    var term = nn.functional.logsigmoid(adjustments[ai].forward(b.Adjustments.narrow(1, a.Offset, a.Size)));
+                    sum = sum is null ? term : sum + term;
+                }
+                cols[t] = sum ?? zeros(b.Count, 1, device: b.Adjustments.device);
+            }
+            return cat(cols, 1);
         }
 
         /// <summary>Writes the serving network; returns one [B, 1] logit name per task.</summary>

@@ -165,7 +165,8 @@ namespace MLNetRank.Torch.MultiTask
                 }
                 layout.Sequences.Add(new SequenceInput { Name = spec.ColumnName, Column = inp, Table = table, MaximumLength = spec.MaximumLength, Pooling = spec.Pooling });
             }
-            var adjustmentColumns = new List<string[]>();
+            var adjustmentColumns = new List<AdjustmentColumn[]>();
+            int SizeOf(AdjustmentColumn c) => c.Kind == AdjustmentColumnKind.Dense && prepared[c.Name].Type is VectorDataViewType v ? v.Size : 1;
             foreach (var t in o.Tasks)
             {
                 var info = new TaskInfo
@@ -180,11 +181,12 @@ namespace MLNetRank.Torch.MultiTask
                 };
                 foreach (var a in t.TrainingOnlyLogitAdjustments)
                 {
-                    int size = a.InputColumnNames.Sum(c => prepared[c].Type is VectorDataViewType v ? v.Size : 1);
+                    var columns = a.Columns().ToArray();
+                    int size = columns.Sum(SizeOf);
                     info.Adjustments.Add(layout.Adjustments.Count);
                     layout.Adjustments.Add(new AdjustmentInput { Spec = a, Offset = layout.AdjustmentSize, Size = size });
                     layout.AdjustmentSize += size;
-                    adjustmentColumns.Add(a.InputColumnNames.ToArray());
+                    adjustmentColumns.Add(columns);
                 }
                 if (t.PerPositionTowers is { } pt)
                 {
@@ -197,6 +199,14 @@ namespace MLNetRank.Torch.MultiTask
                     }
                 }
                 layout.Tasks.Add(info);
+            }
+            // method 1: the position enters the network in training; it is read with the training-only block
+            var position = o.Features.OfType<PositionFeature>().FirstOrDefault();
+            if (position is not null)
+            {
+                layout.Position = new PositionInput { Spec = position, Offset = layout.AdjustmentSize };
+                layout.AdjustmentSize += 1;
+                adjustmentColumns.Add(new[] { new AdjustmentColumn(position.ColumnName, AdjustmentColumnKind.Position) });
             }
             cols.AdjustmentColumns = adjustmentColumns.ToArray();
             readerColumns = cols;
