@@ -59,6 +59,7 @@ namespace MLNetRank.Torch.MultiTask
         public MultiTaskKind Kind;
         public LabelTransform Transform;
         public int Parent = -1;
+        public float CounterfactualWeight;
         public float Weight = 1f;
         public int[] TowerLayers = Array.Empty<int>();
         public List<int> Adjustments = new();
