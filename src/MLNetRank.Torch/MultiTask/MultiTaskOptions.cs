@@ -46,6 +46,11 @@ namespace MLNetRank.Torch.MultiTask
         /// multiplies each term. At the optimum <c>exp(-s_t) = 1/(2 L_t)</c> (binary) or <c>1/L_t</c> (regression): a task with a
         /// smaller loss gets a larger weight.</summary>
         Uncertainty,
+        /// <summary>Uncertainty weighting with a positive regulariser (Liebel and Körner, 2018): <c>(1/(2σ²))·L_t + log(1 + σ²)
+        /// = ½ exp(-s_t) · L_t + log(1 + exp(s_t))</c> for every task, <c>s_t = log σ_t²</c> learned (initial 0);
+        /// <see cref="TaskSpec.Weight"/> multiplies each term. The regulariser is never negative, and the learned weight grows
+        /// roughly like <c>1/√L_t</c> for small losses instead of <c>1/L_t</c>.</summary>
+        RegularizedUncertainty,
     }
 
     /// <summary>Optimizer of the network's parameters.</summary>

@@ -272,7 +272,13 @@ namespace MLNetRank.Torch.MultiTask
                 if (task.Parent >= 0 && task.CounterfactualWeight > 0)
                     loss = loss + task.CounterfactualWeight * CounterfactualRisk(logits, b, t, task.Parent, m);
                 Tensor term;
-                if (net.LogVariances is not null)
+                if (net.LogVariances is not null && _o.TaskWeighting == TaskWeighting.RegularizedUncertainty)
+                {
+                    // Liebel and Körner (2018), s = log σ²: (1/(2σ²))·L + log(1 + σ²) for every task
+                    var s = net.LogVariances[t];
+                    term = (0.5 * exp(-s) * loss + nn.functional.softplus(s)) * task.Weight;
+                }
+                else if (net.LogVariances is not null)
                 {
                     // Kendall et al. (2018), s = log σ²: classification (1/σ²)·L + log σ = exp(-s)·L + s/2,
                     // regression (1/(2σ²))·L + log σ = ½·exp(-s)·L + s/2.

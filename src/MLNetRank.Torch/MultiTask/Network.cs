@@ -463,7 +463,7 @@ namespace MLNetRank.Torch.MultiTask
             }
             foreach (var a in layout.Adjustments)
                 adjustments.Add(a.Spec.CreateModule($"adjustment{adjustments.Count}", a.Size));
-            if (o.TaskWeighting == TaskWeighting.Uncertainty)
+            if (o.TaskWeighting is TaskWeighting.Uncertainty or TaskWeighting.RegularizedUncertainty)
                 log_vars = nn.Parameter(zeros(tasks));
             RegisterComponents();
         }

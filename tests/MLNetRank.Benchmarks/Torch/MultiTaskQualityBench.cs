@@ -169,7 +169,7 @@ namespace MLNetRank.Benchmarks.Torch
                 testRows.Select(r => r.Click).ToArray(), testRows.Select(r => r.Buy).ToArray());
             Console.WriteLine();
             Console.WriteLine($"## ESMM: CVR over the entire space (synthetic, 20,000 training impressions, click rate {testRows.Average(r => r.Click ? 1.0 : 0):P1}, buy rate {testRows.Average(r => r.Buy ? 1.0 : 0):P2}), {seeds} seeds");
-            EsmmCompare(ml, train, test, truth, seeds, (arch, seed) => Options(arch, seed), MultiTaskArchitecture.SharedBottom, "Click", "Buy");
+            EsmmCompare(ml, train, test, truth, seeds, (arch, seed) => Options(arch, seed), new[] { MultiTaskArchitecture.SharedBottom, MultiTaskArchitecture.SingleTask }, "Click", "Buy");
         }
 
         private sealed record EsmmTruth(float[] Cvr, float[] Ctcvr, bool[] Click, bool[] Buy);
@@ -190,7 +190,7 @@ namespace MLNetRank.Benchmarks.Torch
         /// and on the clicked ones (also against the observed Buy label there: the ESMM paper's protocol); pCTCVR against the true
         /// P(click and buy) on all test impressions.</summary>
         private static void EsmmCompare(MLContext ml, IDataView train, IDataView test, EsmmTruth truth, int seeds,
-            Func<MultiTaskArchitecture, int, MultiTaskOptions> options, MultiTaskArchitecture arch, string click, string buy)
+            Func<MultiTaskArchitecture, int, MultiTaskOptions> options, MultiTaskArchitecture[] archs, string click, string buy, string? position = null)
         {
             var baseOptions = options;
             options = (a, seed) => { var o = baseOptions(a, seed); o.Threads = 1; return o; };
@@ -199,12 +199,15 @@ namespace MLNetRank.Benchmarks.Torch
                 .Fit(train).Transform(train);
             var clickedTrain = ml.Data.FilterByCustomPredicate<ClickRow>(train, r => !r.Click);
             int[] clickedIdx = Enumerable.Range(0, truth.Click.Length).Where(i => truth.Click[i]).ToArray();
-            var models = new List<(string Name, Func<int, (float[] Cvr, float[]? Ctcvr)> Fit)>
+            var models = new List<(string Name, Func<int, (float[] Cvr, float[]? Ctcvr)> Fit)>();
+            foreach (var arch in archs)
             {
-                ($"ESMM ({arch}, Buy conditioned on Click)", seed => EsmmFit(ml, train, test, options(arch, seed), click, buy, 0f)),
-                ($"ESMM + ESCM²-IPS, λ = 0.3 ({arch})", seed => EsmmFit(ml, train, test, options(arch, seed), click, buy, 0.3f)),
-                ($"ESMM + ESCM²-IPS, λ = 1 ({arch})", seed => EsmmFit(ml, train, test, options(arch, seed), click, buy, 1f)),
-                ($"same network, Buy on clicked rows only ({arch}; pCTCVR = pCTR x pCVR)", seed =>
+                models.Add(($"ESMM ({arch}, Buy conditioned on Click)", seed => EsmmFit(ml, train, test, options(arch, seed), click, buy, 0f)));
+                models.Add(($"ESMM + ESCM²-IPS, λ = 0.3 ({arch})", seed => EsmmFit(ml, train, test, options(arch, seed), click, buy, 0.3f)));
+                models.Add(($"ESMM + ESCM²-IPS, λ = 1 ({arch})", seed => EsmmFit(ml, train, test, options(arch, seed), click, buy, 1f)));
+                if (position is not null)
+                    models.Add(($"ESMM + training-only position tower on Click ({arch})", seed => EsmmFit(ml, train, test, options(arch, seed), click, buy, 0f, position)));
+                models.Add(($"same network, Buy on clicked rows only ({arch}; pCTCVR = pCTR x pCVR)", seed =>
                 {
                     var o = options(arch, seed);
                     o.Tasks.Add(new TaskSpec("Click", click));
@@ -213,15 +216,15 @@ namespace MLNetRank.Benchmarks.Torch
                     var s = m.Transform(test);
                     var cvr = Col(s, "BuyProbability");
                     return (cvr, Col(s, "ClickProbability").Zip(cvr, (a, b) => a * b).ToArray());
-                }),
-                ("separate CVR network on clicked impressions only (SingleTask)", seed =>
-                {
-                    var o = options(MultiTaskArchitecture.SingleTask, seed);
-                    o.Tasks.Add(new TaskSpec("Buy", buy));
-                    using var m = ml.Ranker().Trainers.MultiTask(o).Fit(clickedTrain);
-                    return (Col(m.Transform(test), "BuyProbability"), null);
-                }),
-            };
+                }));
+            }
+            models.Add(("separate CVR network on clicked impressions only (its own training run)", seed =>
+            {
+                var o = options(MultiTaskArchitecture.SingleTask, seed);
+                o.Tasks.Add(new TaskSpec("Buy", buy));
+                using var m = ml.Ranker().Trainers.MultiTask(o).Fit(clickedTrain);
+                return (Col(m.Transform(test), "BuyProbability"), null);
+            }));
             Console.WriteLine();
             Console.WriteLine("| model | pCVR, all impressions (vs true CVR) | pCVR, clicked impressions (vs true CVR) | pCVR, clicked, observed Buy AUC | pCTCVR, all (vs true CTCVR) | s per fit |");
             Console.WriteLine("|---|---|---|---|---|---|");
@@ -248,9 +251,12 @@ namespace MLNetRank.Benchmarks.Torch
             }
         }
 
-        private static (float[] Cvr, float[]? Ctcvr) EsmmFit(MLContext ml, IDataView train, IDataView test, MultiTaskOptions o, string click, string buy, float lambda)
+        private static (float[] Cvr, float[]? Ctcvr) EsmmFit(MLContext ml, IDataView train, IDataView test, MultiTaskOptions o, string click, string buy, float lambda, string? position = null)
         {
-            o.Tasks.Add(new TaskSpec("Click", click));
+            var clickTask = new TaskSpec("Click", click);
+            if (position is not null)
+                clickTask.TrainingOnlyLogitAdjustments.Add(new BiasTower(position) { HiddenLayers = new[] { 8 } });
+            o.Tasks.Add(clickTask);
             o.Tasks.Add(new TaskSpec("Buy", buy) { ConditionedOn = "Click", CounterfactualWeight = lambda });
             using var m = ml.Ranker().Trainers.MultiTask(o).Fit(train);
             var s = m.Transform(test);
@@ -280,6 +286,7 @@ namespace MLNetRank.Benchmarks.Torch
                 ("fixed, Buy weight 2", TaskWeighting.Fixed, 2f),
                 ("fixed, Buy weight 5", TaskWeighting.Fixed, 5f),
                 ("uncertainty (Kendall et al.)", TaskWeighting.Uncertainty, 1f),
+                ("regularized uncertainty (Liebel and Körner)", TaskWeighting.RegularizedUncertainty, 1f),
             };
             foreach (var (name, w, buyWeight) in settings)
             {
@@ -333,6 +340,7 @@ namespace MLNetRank.Benchmarks.Torch
                 ("fixed, Stay weight 1", TaskWeighting.Fixed, 1f),
                 ("fixed, Stay weight 3", TaskWeighting.Fixed, 3f),
                 ("uncertainty (Kendall et al.)", TaskWeighting.Uncertainty, 1f),
+                ("regularized uncertainty (Liebel and Körner)", TaskWeighting.RegularizedUncertainty, 1f),
             };
             foreach (var (name, w, stayWeight) in settings)
             {
@@ -431,8 +439,8 @@ namespace MLNetRank.Benchmarks.Torch
             long trainBuys = train.GetColumn<bool>(ImpressionColumns.Buy).LongCount(b => b);
             long trainClicks = train.GetColumn<bool>(ImpressionColumns.Click).LongCount(b => b);
             Console.WriteLine();
-            Console.WriteLine($"## ESMM on the simulator: {trainClicks:N0} clicks and {trainBuys:N0} buys in training; MMoE, 4 epochs, {seeds} seeds");
-            EsmmCompare(ml, train, test, truth, seeds, SimOptions, MultiTaskArchitecture.MMoE, ImpressionColumns.Click, ImpressionColumns.Buy);
+            Console.WriteLine($"## ESMM on the simulator: {trainClicks:N0} clicks and {trainBuys:N0} buys in training; 4 epochs, {seeds} seeds");
+            EsmmCompare(ml, train, test, truth, seeds, SimOptions, new[] { MultiTaskArchitecture.MMoE, MultiTaskArchitecture.SingleTask }, ImpressionColumns.Click, ImpressionColumns.Buy, ImpressionColumns.Position);
         }
 
         private sealed class ClickRow

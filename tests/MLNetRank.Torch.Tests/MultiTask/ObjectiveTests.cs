@@ -78,6 +78,31 @@ namespace MLNetRank.Torch.Tests.MultiTask
         }
 
         [Fact]
+        public void RegularizedUncertaintyIsLiebelAndKoernersLoss()
+        {
+            using var scope = NewDisposeScope();
+            var layout = Layout(
+                new TaskInfo { Name = "Click", Kind = MultiTaskKind.Binary, Weight = 0.5f },
+                new TaskInfo { Name = "Stay", Kind = MultiTaskKind.Regression });
+            var o = Options(TaskWeighting.RegularizedUncertainty);
+            using var net = new MultiTaskNetwork(layout, o);
+            double[] s = { -0.4, 1.1 };
+            using (no_grad())
+                net.LogVariances!.copy_(tensor(s.Select(v => (float)v).ToArray()));
+            float[,] z = { { 1.5f, 0.5f }, { -0.5f, 2.5f } };
+            float[,] y = { { 0f, 1.0f }, { 0f, 2.0f } };
+            var b = Batch(y, new float[,] { { 1f, 1f }, { 1f, 1f } }, new[] { 1f, 1f });
+            var logits = tensor(z.Cast<float>().ToArray(), new long[] { 2, 2 });
+            double actual = new MultiTaskTrainer(layout, o, 1).Objective(net, logits, b).item<float>();
+            double lClick = (Bce(Sig(1.5), 0) + Bce(Sig(-0.5), 0)) / 2;
+            double lStay = (0.25 + 0.25) / 2;
+            // (1/(2σ²)) L + ln(1 + σ²), σ² = exp(s), for both kinds of task
+            double c0 = Math.Exp(s[0]), c1 = Math.Exp(s[1]);
+            double expected = 0.5 * (lClick / (2 * c0) + Math.Log(1 + c0)) + (lStay / (2 * c1) + Math.Log(1 + c1));
+            Assert.Equal(expected, actual, 5);
+        }
+
+        [Fact]
         public void UncertaintyWeightLearnsOneOverTwiceTheLossForABinaryTask()
         {
             // d/ds [exp(-s) L + s/2] = 0 at exp(-s) = 1 / (2L): check the gradient's sign on both sides of that point
