@@ -16,7 +16,7 @@ namespace MLNetRank.Benchmarks.Torch
     /// probabilities (sparse conversions, partially related tasks); (2) ESMM vs a clicked-only CVR model over the entire
     /// space; (3) uncertainty weighting vs a grid of fixed weights; (4) UCI Census-Income (KDD) per-task AUC for each
     /// architecture, next to published figures; (5) the simulator: architectures and ESMM. Args:
-    /// [section=all|arch|esmm|weights|census|sim|esmm-sim] [seeds=3] [simulator training requests: sim 6000, weights and esmm-sim 4000].
+    /// [section=all|arch|esmm|weights|census|sim|esmm-sim|esmm-epochs] [seeds=3] [simulator training requests: sim 6000, weights and esmm-sim 4000].
     /// </summary>
     public sealed class MultiTaskQualityBench : IBench
     {
@@ -34,6 +34,8 @@ namespace MLNetRank.Benchmarks.Torch
                 Esmm(seeds);
             if (section is "all" or "weights")
                 Weights(seeds, args.Length > 2 ? long.Parse(args[2]) : 4000);
+            if (section is "esmm-epochs")
+                EsmmEpochs(seeds, args.Length > 2 ? long.Parse(args[2]) : 4000);
             if (section is "esmm-sim")
             {
                 long requests = args.Length > 2 ? long.Parse(args[2]) : 4000;
@@ -261,6 +263,52 @@ namespace MLNetRank.Benchmarks.Torch
             using var m = ml.Ranker().Trainers.MultiTask(o).Fit(train);
             var s = m.Transform(test);
             return (Col(s, "BuyProbability"), Col(s, "BuyJointProbability"));
+        }
+
+        /// <summary>Diagnostic: pCVR quality against the number of passes, for ESMM (MMoE, all impressions) and for a separate CVR
+        /// network on the clicked impressions only (a tenth of the rows: 10x its epochs is the same number of optimizer steps).</summary>
+        private static void EsmmEpochs(int seeds, long requests)
+        {
+            var ml = new MLContext(1);
+            var sim = new LiveStreamSimulator(new LiveStreamSimulatorOptions { Seed = 2024, RequestCount = requests + 3000 });
+            var train = ml.Data.Cache(sim.GetImpressions(ml, 0, requests));
+            var test = ml.Data.Cache(sim.GetImpressions(ml, requests, 3000));
+            var conv = test.GetColumn<float>(ImpressionColumns.TrueConversion).ToArray();
+            var clickedTrain = ml.Data.FilterByCustomPredicate<ClickRow>(train, r => !r.Click);
+            Console.WriteLine();
+            Console.WriteLine($"## pCVR against training length (simulator, {requests * 10:N0} training impressions): expected AUC vs the true P(buy | click) on all test impressions, {seeds} seeds");
+            Console.WriteLine();
+            Console.WriteLine("| model | epochs | optimizer steps per run | pCVR, all impressions | s per fit |");
+            Console.WriteLine("|---|---|---|---|---|");
+            long trainRows = train.GetColumn<bool>(ImpressionColumns.Click).LongCount();
+            long clickedRows = train.GetColumn<bool>(ImpressionColumns.Click).LongCount(c => c);
+            var runs = new List<(string Name, int Epochs, bool Esmm)>
+            {
+                ("ESMM (MMoE)", 1, true), ("ESMM (MMoE)", 2, true), ("ESMM (MMoE)", 4, true), ("ESMM (MMoE)", 8, true),
+                ("separate CVR network, clicked only", 4, false), ("separate CVR network, clicked only", 10, false),
+                ("separate CVR network, clicked only", 40, false),
+            };
+            foreach (var (name, epochs, esmm) in runs)
+            {
+                var auc = new List<double>();
+                var sw = Stopwatch.StartNew();
+                for (int seed = 1; seed <= seeds; seed++)
+                {
+                    var o = SimOptions(esmm ? MultiTaskArchitecture.MMoE : MultiTaskArchitecture.SingleTask, seed);
+                    o.Threads = 1;
+                    o.Epochs = epochs;
+                    if (esmm)
+                    {
+                        auc.Add(ExpectedAuc(EsmmFit(ml, train, test, o, ImpressionColumns.Click, ImpressionColumns.Buy, 0f).Cvr, conv));
+                        continue;
+                    }
+                    o.Tasks.Add(new TaskSpec("Buy", ImpressionColumns.Buy));
+                    using var m = ml.Ranker().Trainers.MultiTask(o).Fit(clickedTrain);
+                    auc.Add(ExpectedAuc(Col(m.Transform(test), "BuyProbability"), conv));
+                }
+                long steps = epochs * ((esmm ? trainRows : clickedRows) + 255) / 256;
+                Console.WriteLine($"| {name} | {epochs} | {steps:N0} | {Pm(auc)} | {sw.Elapsed.TotalSeconds / seeds:F0} |");
+            }
         }
 
         private static string Effective(MultiTaskTransformer m)
