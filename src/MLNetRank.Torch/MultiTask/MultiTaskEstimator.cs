@@ -142,6 +142,10 @@ namespace MLNetRank.Torch.MultiTask
                     if (parent == t || parent.Kind != MultiTaskKind.Binary || t.Kind != MultiTaskKind.Binary || parent.ConditionedOn is not null)
                         throw new ArgumentException($"Task '{t.Name}' conditioned on '{t.ConditionedOn}': both must be binary, distinct, and the condition must not itself be conditioned.");
                 }
+                if (!(t.CounterfactualWeight >= 0) || !float.IsFinite(t.CounterfactualWeight))
+                    throw new ArgumentOutOfRangeException(nameof(TaskSpec.CounterfactualWeight), $"Task '{t.Name}': CounterfactualWeight must be a finite number >= 0 (was {t.CounterfactualWeight}).");
+                if (t.CounterfactualWeight > 0 && t.ConditionedOn is null)
+                    throw new ArgumentException($"Task '{t.Name}' has CounterfactualWeight {t.CounterfactualWeight} but no ConditionedOn: the counterfactual risk needs the task it is conditioned on (its tower is the propensity).");
                 if ((t.TowerLayers ?? o.TowerLayers).Any(h => h < 1))
                     throw new ArgumentOutOfRangeException(nameof(TaskSpec.TowerLayers), $"Task '{t.Name}': tower layer sizes must be >= 1.");
                 foreach (var a in t.TrainingOnlyLogitAdjustments)

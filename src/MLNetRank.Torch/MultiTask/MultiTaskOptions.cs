@@ -40,10 +40,17 @@ namespace MLNetRank.Torch.MultiTask
     {
         /// <summary><c>Σ w_t · L_t</c> with <see cref="TaskSpec.Weight"/>.</summary>
         Fixed,
-        /// <summary>Learned homoscedastic uncertainty weighting (Kendall, Gal and Cipolla, CVPR 2018):
-        /// <c>Σ exp(-s_t) · L_t + s_t</c> for binary tasks and <c>½ exp(-s_t) · L_t + ½ s_t</c> for regression, with
-        /// <c>s_t = log σ_t²</c> learned; <see cref="TaskSpec.Weight"/> still multiplies each term.</summary>
+        /// <summary>Learned homoscedastic uncertainty weighting (Kendall, Gal and Cipolla, CVPR 2018), with
+        /// <c>s_t = log σ_t²</c> learned (initial 0): <c>(1/σ²)·L_t + log σ = exp(-s_t) · L_t + ½ s_t</c> for binary tasks and
+        /// <c>(1/(2σ²))·L_t + log σ = ½ exp(-s_t) · L_t + ½ s_t</c> for regression; <see cref="TaskSpec.Weight"/> still
+        /// multiplies each term. At the optimum <c>exp(-s_t) = 1/(2 L_t)</c> (binary) or <c>1/L_t</c> (regression): a task with a
+        /// smaller loss gets a larger weight.</summary>
         Uncertainty,
+        /// <summary>Uncertainty weighting with a positive regulariser (Liebel and Körner, 2018): <c>(1/(2σ²))·L_t + log(1 + σ²)
+        /// = ½ exp(-s_t) · L_t + log(1 + exp(s_t))</c> for every task, <c>s_t = log σ_t²</c> learned (initial 0);
+        /// <see cref="TaskSpec.Weight"/> multiplies each term. The regulariser is never negative, and the learned weight grows
+        /// roughly like <c>1/√L_t</c> for small losses instead of <c>1/L_t</c>.</summary>
+        RegularizedUncertainty,
     }
 
     /// <summary>Optimizer of the network's parameters.</summary>
@@ -215,6 +222,14 @@ namespace MLNetRank.Torch.MultiTask
         /// the loss is taken on <c>p(T and P) = p(P) · p(T | P)</c> (pCTCVR) over all rows, so the conditional model never
         /// trains on the clicked subset only. Adds the output <c>{name}JointProbability</c>. Null for an ordinary task.</summary>
         public string? ConditionedOn { get; set; }
+
+        /// <summary>Weight λ of the entire-space counterfactual regulariser of a conditioned task (ESCM²-IPS, Wang et al.,
+        /// SIGIR 2022); needs <see cref="ConditionedOn"/>. ESMM's conditional tower is only identified through the product
+        /// <c>p(P) · p(T | P)</c>; this adds <c>λ · (1/N) Σ_i o_i · CE(p(T | P)_i, y_i) / max(p̂(P)_i, 0.01)</c> to the task's
+        /// loss, where <c>o_i</c> is the condition's label (click), <c>p̂(P)</c> the condition's predicted probability
+        /// (propensity, gradient stopped) and <c>N</c> the rows of the batch: an inverse-propensity estimate of the conditional
+        /// task's cross-entropy over all rows. Default 0 (plain ESMM).</summary>
+        public float CounterfactualWeight { get; set; }
 
         /// <summary>Fixed weight of the task's loss. Default 1.</summary>
         public float Weight { get; set; } = 1f;

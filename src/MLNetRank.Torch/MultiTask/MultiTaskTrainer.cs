@@ -282,18 +282,43 @@ namespace MLNetRank.Torch.MultiTask
                 else
                     per = nn.functional.binary_cross_entropy_with_logits(z, y, reduction: nn.Reduction.None);
                 var loss = (per * m).sum() / m.sum().clamp_min(1e-12);
+                if (task.Parent >= 0 && task.CounterfactualWeight > 0)
+                    loss = loss + task.CounterfactualWeight * CounterfactualRisk(logits, b, t, task.Parent, m);
                 Tensor term;
-                if (net.LogVariances is not null)
+                if (net.LogVariances is not null && _o.TaskWeighting == TaskWeighting.RegularizedUncertainty)
                 {
+                    // Liebel and Körner (2018), s = log σ²: (1/(2σ²))·L + log(1 + σ²) for every task
+                    var s = net.LogVariances[t];
+                    term = (0.5 * exp(-s) * loss + nn.functional.softplus(s)) * task.Weight;
+                }
+                else if (net.LogVariances is not null)
+                {
+                    // Kendall et al. (2018), s = log σ²: classification (1/σ²)·L + log σ = exp(-s)·L + s/2,
+                    // regression (1/(2σ²))·L + log σ = ½·exp(-s)·L + s/2.
                     var s = net.LogVariances[t];
                     double c = task.Kind == MultiTaskKind.Regression ? 0.5 : 1.0;
-                    term = (c * exp(-s) * loss + c * s) * task.Weight;
+                    term = (c * exp(-s) * loss + 0.5 * s) * task.Weight;
                 }
                 else
                     term = loss * task.Weight;
                 total = total is null ? term : total + term;
             }
             return total!;
+        }
+
+        /// <summary>Smallest propensity (parent probability) the counterfactual risk divides by: IPS weights are at most 100.</summary>
+        internal const double MinimumPropensity = 0.01;
+
+        /// <summary>ESCM²-IPS (Wang et al., SIGIR 2022): the conditional task's cross-entropy on the rows where the parent's
+        /// label is 1, each weighted by 1 / p(parent) (the parent tower's probability, gradient stopped, at least
+        /// <see cref="MinimumPropensity"/>), averaged over all rows of the task's mask: an inverse-propensity estimate of the
+        /// conditional task's loss over the entire space.</summary>
+        private static Tensor CounterfactualRisk(Tensor logits, BatchTensors b, int t, int parent, Tensor m)
+        {
+            var observed = b.Labels.select(1, parent) * b.Mask.select(1, parent);
+            var propensity = sigmoid(logits.select(1, parent)).detach().clamp_min(MinimumPropensity);
+            var ce = nn.functional.binary_cross_entropy_with_logits(logits.select(1, t), b.Labels.select(1, t), reduction: nn.Reduction.None);
+            return (ce * observed / propensity * m).sum() / m.sum().clamp_min(1e-12);
         }
 
         /// <summary>Serving-model predictions on a reader's rows: per task, probability (binary) or prediction in label units

@@ -62,6 +62,7 @@ namespace MLNetRank.Torch.MultiTask
         public MultiTaskKind Kind;
         public LabelTransform Transform;
         public int Parent = -1;
+        public float CounterfactualWeight;
         public float Weight = 1f;
         public int[] TowerLayers = Array.Empty<int>();
         public List<int> Adjustments = new();
@@ -541,7 +542,7 @@ namespace MLNetRank.Torch.MultiTask
             }
             foreach (var a in layout.Adjustments)
                 adjustments.Add(a.Spec.CreateModule($"adjustment{adjustments.Count}", a.Size));
-            if (o.TaskWeighting == TaskWeighting.Uncertainty)
+            if (o.TaskWeighting is TaskWeighting.Uncertainty or TaskWeighting.RegularizedUncertainty)
                 log_vars = nn.Parameter(zeros(tasks));
             RegisterComponents();
         }

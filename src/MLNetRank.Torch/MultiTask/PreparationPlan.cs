@@ -178,6 +178,7 @@ namespace MLNetRank.Torch.MultiTask
                     Weight = t.Weight,
                     TowerLayers = t.TowerLayers ?? o.TowerLayers,
                     Parent = t.ConditionedOn is null ? -1 : o.Tasks.Select(x => x.Name).ToList().IndexOf(t.ConditionedOn),
+                    CounterfactualWeight = t.CounterfactualWeight,
                 };
                 foreach (var a in t.TrainingOnlyLogitAdjustments)
                 {

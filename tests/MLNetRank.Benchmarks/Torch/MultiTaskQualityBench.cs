@@ -15,7 +15,8 @@ namespace MLNetRank.Benchmarks.Torch
     /// Quality of the multi-task trainer: (1) architectures on synthetic impressions with known click and conversion
     /// probabilities (sparse conversions, partially related tasks); (2) ESMM vs a clicked-only CVR model over the entire
     /// space; (3) uncertainty weighting vs a grid of fixed weights; (4) UCI Census-Income (KDD) per-task AUC for each
-    /// architecture, next to published figures. Args: [section=all|arch|esmm|weights|census] [seeds=3].
+    /// architecture, next to published figures; (5) the simulator: architectures and ESMM. Args:
+    /// [section=all|arch|esmm|weights|census|sim|esmm-sim|esmm-epochs] [seeds=3] [simulator training requests: sim 6000, weights and esmm-sim 4000].
     /// </summary>
     public sealed class MultiTaskQualityBench : IBench
     {
@@ -32,7 +33,16 @@ namespace MLNetRank.Benchmarks.Torch
             if (section is "all" or "esmm")
                 Esmm(seeds);
             if (section is "all" or "weights")
-                Weights(seeds);
+                Weights(seeds, args.Length > 2 ? long.Parse(args[2]) : 4000);
+            if (section is "esmm-epochs")
+                EsmmEpochs(seeds, args.Length > 2 ? long.Parse(args[2]) : 4000);
+            if (section is "esmm-sim")
+            {
+                long requests = args.Length > 2 ? long.Parse(args[2]) : 4000;
+                var ml = new MLContext(1);
+                var sim = new LiveStreamSimulator(new LiveStreamSimulatorOptions { Seed = 2024, RequestCount = requests + 3000 });
+                EsmmSimulator(ml, ml.Data.Cache(sim.GetImpressions(ml, 0, requests)), ml.Data.Cache(sim.GetImpressions(ml, requests, 3000)), seeds);
+            }
             if (section is "all" or "census")
                 Census();
             if (section is "all" or "sim")
@@ -156,48 +166,164 @@ namespace MLNetRank.Benchmarks.Torch
             var train = ml.Data.LoadFromEnumerable(Make(20_000, 3, -0.5));
             var testRows = Make(20_000, 4, -0.5);
             var test = ml.Data.LoadFromEnumerable(testRows);
-            var cvrTruth = testRows.Select(r => r.TrueCvr).ToArray();
-            var ctcvrTruth = testRows.Select(r => r.TrueCtr * r.TrueCvr).ToArray();
-            var esmm = new List<double>();
-            var esmmJoint = new List<double>();
-            var clicked = new List<double>();
-            var clickedJoint = new List<double>();
-            for (int seed = 1; seed <= seeds; seed++)
-            {
-                var o = Options(MultiTaskArchitecture.SharedBottom, seed);
-                o.Tasks.Add(new TaskSpec("Click", "Click"));
-                o.Tasks.Add(new TaskSpec("Buy", "Buy") { ConditionedOn = "Click" });
-                using (var m = ml.Ranker().Trainers.MultiTask(o).Fit(train))
-                {
-                    var s = m.Transform(test);
-                    esmm.Add(ExpectedAuc(Col(s, "BuyProbability"), cvrTruth));
-                    esmmJoint.Add(ExpectedAuc(Col(s, "BuyJointProbability"), ctcvrTruth));
-                }
-                var c = Options(MultiTaskArchitecture.SingleTask, seed);
-                c.Tasks.Add(new TaskSpec("Click", "Click"));
-                c.Tasks.Add(new TaskSpec("Buy", "Buy"));
-                var onlyClicked = ml.Data.FilterByCustomPredicate<Impression>(train, r => !r.Click);
-                var ctrOnly = Options(MultiTaskArchitecture.SingleTask, seed);
-                ctrOnly.Tasks.Add(new TaskSpec("Click", "Click"));
-                var cvrOnly = Options(MultiTaskArchitecture.SingleTask, seed);
-                cvrOnly.Tasks.Add(new TaskSpec("Buy", "Buy"));
-                using var ctrModel = ml.Ranker().Trainers.MultiTask(ctrOnly).Fit(train);
-                using var cvrModel = ml.Ranker().Trainers.MultiTask(cvrOnly).Fit(onlyClicked);
-                var pcvr = Col(cvrModel.Transform(test), "BuyProbability");
-                var pctr = Col(ctrModel.Transform(test), "ClickProbability");
-                clicked.Add(ExpectedAuc(pcvr, cvrTruth));
-                clickedJoint.Add(ExpectedAuc(pctr.Zip(pcvr, (a, b) => a * b).ToArray(), ctcvrTruth));
-            }
+            var truth = new EsmmTruth(
+                testRows.Select(r => r.TrueCvr).ToArray(), testRows.Select(r => r.TrueCtr * r.TrueCvr).ToArray(),
+                testRows.Select(r => r.Click).ToArray(), testRows.Select(r => r.Buy).ToArray());
             Console.WriteLine();
-            Console.WriteLine($"## ESMM: CVR over the entire space (20,000 impressions, click rate {testRows.Average(r => r.Click ? 1.0 : 0):P1}), expected AUC vs the true probabilities, {seeds} seeds");
-            Console.WriteLine();
-            Console.WriteLine("| model | pCVR on all impressions | pCTCVR |");
-            Console.WriteLine("|---|---|---|");
-            Console.WriteLine($"| ESMM (shared-bottom, Buy conditioned on Click, all impressions) | {Pm(esmm)} | {Pm(esmmJoint)} |");
-            Console.WriteLine($"| CVR trained on clicked impressions only (x separate CTR model for pCTCVR) | {Pm(clicked)} | {Pm(clickedJoint)} |");
+            Console.WriteLine($"## ESMM: CVR over the entire space (synthetic, 20,000 training impressions, click rate {testRows.Average(r => r.Click ? 1.0 : 0):P1}, buy rate {testRows.Average(r => r.Buy ? 1.0 : 0):P2}), {seeds} seeds");
+            EsmmCompare(ml, train, test, truth, seeds, (arch, seed) => Options(arch, seed), new[] { MultiTaskArchitecture.SharedBottom, MultiTaskArchitecture.SingleTask }, "Click", "Buy");
         }
 
-        private static void Weights(int seeds)
+        private sealed record EsmmTruth(float[] Cvr, float[] Ctcvr, bool[] Click, bool[] Buy);
+
+        private sealed class ClickBuyRow
+        {
+            public bool Click { get; set; }
+            public bool Buy { get; set; }
+        }
+
+        private sealed class BuyIfClickedRow
+        {
+            public float BuyIfClicked { get; set; }
+        }
+
+        /// <summary>ESMM, ESMM + ESCM²-IPS, the same network with Buy trained on clicked rows only, and a separate clicked-only CVR
+        /// network: same options, epochs and training rows. pCVR is judged against the true P(buy | click) on all test impressions
+        /// and on the clicked ones (also against the observed Buy label there: the ESMM paper's protocol); pCTCVR against the true
+        /// P(click and buy) on all test impressions.</summary>
+        private static void EsmmCompare(MLContext ml, IDataView train, IDataView test, EsmmTruth truth, int seeds,
+            Func<MultiTaskArchitecture, int, MultiTaskOptions> options, MultiTaskArchitecture[] archs, string click, string buy, string? position = null)
+        {
+            var baseOptions = options;
+            options = (a, seed) => { var o = baseOptions(a, seed); o.Threads = 1; return o; };
+            // Buy label only on clicked rows (NaN = no label): the multi-task "clicked-only CVR" baseline on the same network
+            var masked = ml.Transforms.CustomMapping<ClickBuyRow, BuyIfClickedRow>((i, o) => o.BuyIfClicked = i.Click ? (i.Buy ? 1f : 0f) : float.NaN, null)
+                .Fit(train).Transform(train);
+            var clickedTrain = ml.Data.FilterByCustomPredicate<ClickRow>(train, r => !r.Click);
+            int[] clickedIdx = Enumerable.Range(0, truth.Click.Length).Where(i => truth.Click[i]).ToArray();
+            var models = new List<(string Name, Func<int, (float[] Cvr, float[]? Ctcvr)> Fit)>();
+            foreach (var arch in archs)
+            {
+                models.Add(($"ESMM ({arch}, Buy conditioned on Click)", seed => EsmmFit(ml, train, test, options(arch, seed), click, buy, 0f)));
+                models.Add(($"ESMM + ESCM²-IPS, λ = 0.3 ({arch})", seed => EsmmFit(ml, train, test, options(arch, seed), click, buy, 0.3f)));
+                models.Add(($"ESMM + ESCM²-IPS, λ = 1 ({arch})", seed => EsmmFit(ml, train, test, options(arch, seed), click, buy, 1f)));
+                if (position is not null)
+                    models.Add(($"ESMM + training-only position tower on Click ({arch})", seed => EsmmFit(ml, train, test, options(arch, seed), click, buy, 0f, position)));
+                models.Add(($"same network, Buy on clicked rows only ({arch}; pCTCVR = pCTR x pCVR)", seed =>
+                {
+                    var o = options(arch, seed);
+                    o.Tasks.Add(new TaskSpec("Click", click));
+                    o.Tasks.Add(new TaskSpec("Buy", "BuyIfClicked"));
+                    using var m = ml.Ranker().Trainers.MultiTask(o).Fit(masked);
+                    var s = m.Transform(test);
+                    var cvr = Col(s, "BuyProbability");
+                    return (cvr, Col(s, "ClickProbability").Zip(cvr, (a, b) => a * b).ToArray());
+                }));
+            }
+            models.Add(("separate CVR network on clicked impressions only (its own training run)", seed =>
+            {
+                var o = options(MultiTaskArchitecture.SingleTask, seed);
+                o.Tasks.Add(new TaskSpec("Buy", buy));
+                using var m = ml.Ranker().Trainers.MultiTask(o).Fit(clickedTrain);
+                return (Col(m.Transform(test), "BuyProbability"), null);
+            }));
+            Console.WriteLine();
+            Console.WriteLine("| model | pCVR, all impressions (vs true CVR) | pCVR, clicked impressions (vs true CVR) | pCVR, clicked, observed Buy AUC | pCTCVR, all (vs true CTCVR) | s per fit |");
+            Console.WriteLine("|---|---|---|---|---|---|");
+            var clickedCvrTruth = clickedIdx.Select(i => truth.Cvr[i]).ToArray();
+            var clickedBuy = clickedIdx.Select(i => truth.Buy[i] ? 1f : 0f).ToArray();
+            foreach (var (name, fit) in models)
+            {
+                var all = new List<double>();
+                var clk = new List<double>();
+                var obs = new List<double>();
+                var joint = new List<double>();
+                var sw = Stopwatch.StartNew();
+                for (int seed = 1; seed <= seeds; seed++)
+                {
+                    var (cvr, ctcvr) = fit(seed);
+                    all.Add(ExpectedAuc(cvr, truth.Cvr));
+                    var c = clickedIdx.Select(i => cvr[i]).ToArray();
+                    clk.Add(ExpectedAuc(c, clickedCvrTruth));
+                    obs.Add(Metrics.Auc(c, clickedBuy));
+                    if (ctcvr is not null)
+                        joint.Add(ExpectedAuc(ctcvr, truth.Ctcvr));
+                }
+                Console.WriteLine($"| {name} | {Pm(all)} | {Pm(clk)} | {Pm(obs)} | {(joint.Count > 0 ? Pm(joint) : "-")} | {sw.Elapsed.TotalSeconds / seeds:F0} |");
+            }
+        }
+
+        private static (float[] Cvr, float[]? Ctcvr) EsmmFit(MLContext ml, IDataView train, IDataView test, MultiTaskOptions o, string click, string buy, float lambda, string? position = null)
+        {
+            var clickTask = new TaskSpec("Click", click);
+            if (position is not null)
+                clickTask.TrainingOnlyLogitAdjustments.Add(new BiasTower(position) { HiddenLayers = new[] { 8 } });
+            o.Tasks.Add(clickTask);
+            o.Tasks.Add(new TaskSpec("Buy", buy) { ConditionedOn = "Click", CounterfactualWeight = lambda });
+            using var m = ml.Ranker().Trainers.MultiTask(o).Fit(train);
+            var s = m.Transform(test);
+            return (Col(s, "BuyProbability"), Col(s, "BuyJointProbability"));
+        }
+
+        /// <summary>Diagnostic: pCVR quality against the number of passes, for ESMM (MMoE, all impressions) and for a separate CVR
+        /// network on the clicked impressions only (a tenth of the rows: 10x its epochs is the same number of optimizer steps).</summary>
+        private static void EsmmEpochs(int seeds, long requests)
+        {
+            var ml = new MLContext(1);
+            var sim = new LiveStreamSimulator(new LiveStreamSimulatorOptions { Seed = 2024, RequestCount = requests + 3000 });
+            var train = ml.Data.Cache(sim.GetImpressions(ml, 0, requests));
+            var test = ml.Data.Cache(sim.GetImpressions(ml, requests, 3000));
+            var conv = test.GetColumn<float>(ImpressionColumns.TrueConversion).ToArray();
+            var clickedTrain = ml.Data.FilterByCustomPredicate<ClickRow>(train, r => !r.Click);
+            Console.WriteLine();
+            Console.WriteLine($"## pCVR against training length (simulator, {requests * 10:N0} training impressions): expected AUC vs the true P(buy | click) on all test impressions, {seeds} seeds");
+            Console.WriteLine();
+            Console.WriteLine("| model | epochs | optimizer steps per run | pCVR, all impressions | s per fit |");
+            Console.WriteLine("|---|---|---|---|---|");
+            long trainRows = train.GetColumn<bool>(ImpressionColumns.Click).LongCount();
+            long clickedRows = train.GetColumn<bool>(ImpressionColumns.Click).LongCount(c => c);
+            // early stopping: the same rule for both (20 % of the model's own training rows held out, Buy.LogLoss, patience 2,
+            // best epoch kept; at most 8 epochs for ESMM, 80 for the clicked-only network: about the same number of steps)
+            var runs = new List<(string Name, int Epochs, bool Esmm, bool Early)>
+            {
+                ("ESMM (MMoE)", 1, true, false), ("ESMM (MMoE)", 2, true, false), ("ESMM (MMoE)", 4, true, false), ("ESMM (MMoE)", 8, true, false),
+                ("separate CVR network, clicked only", 2, false, false), ("separate CVR network, clicked only", 4, false, false),
+                ("separate CVR network, clicked only", 10, false, false), ("separate CVR network, clicked only", 40, false, false),
+                ("ESMM (MMoE), early stopping", 8, true, true), ("separate CVR network, clicked only, early stopping", 80, false, true),
+            };
+            foreach (var (name, epochs, esmm, early) in runs)
+            {
+                var auc = new List<double>();
+                var sw = Stopwatch.StartNew();
+                for (int seed = 1; seed <= seeds; seed++)
+                {
+                    var o = SimOptions(esmm ? MultiTaskArchitecture.MMoE : MultiTaskArchitecture.SingleTask, seed);
+                    o.Threads = 1;
+                    o.Epochs = epochs;
+                    if (early)
+                    {
+                        o.ValidationFraction = 0.2f;
+                        o.EarlyStoppingMetric = "Buy.LogLoss";
+                        o.EarlyStoppingPatience = 2;
+                    }
+                    if (esmm)
+                    {
+                        auc.Add(ExpectedAuc(EsmmFit(ml, train, test, o, ImpressionColumns.Click, ImpressionColumns.Buy, 0f).Cvr, conv));
+                        continue;
+                    }
+                    o.Tasks.Add(new TaskSpec("Buy", ImpressionColumns.Buy));
+                    using var m = ml.Ranker().Trainers.MultiTask(o).Fit(clickedTrain);
+                    auc.Add(ExpectedAuc(Col(m.Transform(test), "BuyProbability"), conv));
+                }
+                long steps = epochs * ((esmm ? trainRows : clickedRows) + 255) / 256;
+                Console.WriteLine($"| {name} | {(early ? $"at most {epochs}" : epochs.ToString())} | {(early ? "-" : steps.ToString("N0"))} | {Pm(auc)} | {sw.Elapsed.TotalSeconds / seeds:F0} |");
+            }
+        }
+
+        private static string Effective(MultiTaskTransformer m)
+            => string.Join(", ", m.TaskLogVariances.Select(kv => $"{kv.Key} {Math.Exp(-kv.Value):F2}"));
+
+        private static void Weights(int seeds, long simRequests)
         {
             var ml = new MLContext(1);
             var train = ml.Data.LoadFromEnumerable(Make(20_000, 5, -3.0));
@@ -206,25 +332,28 @@ namespace MLNetRank.Benchmarks.Torch
             var buyTruth = testRows.Select(r => r.TrueCtr * r.TrueCvr).ToArray();
             var clickTruth = testRows.Select(r => r.TrueCtr).ToArray();
             Console.WriteLine();
-            Console.WriteLine($"## Task weighting (MMoE): expected AUC, {seeds} seeds; mean = (Click + Buy) / 2");
+            Console.WriteLine($"## Task weighting, Click + sparse Buy (synthetic, SharedBottom, 8 epochs): expected AUC, {seeds} seeds; mean = (Click + Buy) / 2");
             Console.WriteLine();
-            Console.WriteLine("| weighting | Click | Buy | mean |");
-            Console.WriteLine("|---|---|---|---|");
-            var settings = new List<(string Name, TaskWeighting W, float Buy)>
+            Console.WriteLine("| weighting | Click | Buy | mean | learned exp(-s) (last seed) |");
+            Console.WriteLine("|---|---|---|---|---|");
+            var settings = new List<(string Name, TaskWeighting W, float Weight)>
             {
                 ("fixed, Buy weight 0.5", TaskWeighting.Fixed, 0.5f),
                 ("fixed, Buy weight 1", TaskWeighting.Fixed, 1f),
                 ("fixed, Buy weight 2", TaskWeighting.Fixed, 2f),
                 ("fixed, Buy weight 5", TaskWeighting.Fixed, 5f),
                 ("uncertainty (Kendall et al.)", TaskWeighting.Uncertainty, 1f),
+                ("regularized uncertainty (Liebel and Körner)", TaskWeighting.RegularizedUncertainty, 1f),
             };
             foreach (var (name, w, buyWeight) in settings)
             {
                 var click = new List<double>();
                 var buy = new List<double>();
+                string learned = "";
                 for (int seed = 1; seed <= seeds; seed++)
                 {
-                    var o = Options(MultiTaskArchitecture.MMoE, seed);
+                    var o = Options(MultiTaskArchitecture.SharedBottom, seed);
+                    o.Threads = 1;
                     o.TaskWeighting = w;
                     o.Tasks.Add(new TaskSpec("Click", "Click"));
                     o.Tasks.Add(new TaskSpec("Buy", "Buy") { Weight = buyWeight });
@@ -232,8 +361,69 @@ namespace MLNetRank.Benchmarks.Torch
                     var s = m.Transform(test);
                     click.Add(ExpectedAuc(Col(s, "ClickProbability"), clickTruth));
                     buy.Add(ExpectedAuc(Col(s, "BuyProbability"), buyTruth));
+                    learned = Effective(m);
                 }
-                Console.WriteLine($"| {name} | {Pm(click)} | {Pm(buy)} | {(click.Average() + buy.Average()) / 2:F4} |");
+                Console.WriteLine($"| {name} | {Pm(click)} | {Pm(buy)} | {(click.Average() + buy.Average()) / 2:F4} | {(learned.Length > 0 ? learned : "-")} |");
+            }
+            WeightsSimulator(seeds, simRequests);
+        }
+
+        private sealed class StayRow
+        {
+            public float StayTime { get; set; }
+        }
+
+        /// <summary>Tasks on different loss scales: Click (cross-entropy) + StayTime (squared error on log1p seconds, 0 without a
+        /// click), on the simulator; a grid of fixed Stay weights against uncertainty weighting.</summary>
+        private static void WeightsSimulator(int seeds, long trainRequests)
+        {
+            var ml = new MLContext(1);
+            long testRequests = 3000;
+            var sim = new LiveStreamSimulator(new LiveStreamSimulatorOptions { Seed = 2024, RequestCount = trainRequests + testRequests });
+            var train = ml.Data.Cache(sim.GetImpressions(ml, 0, trainRequests));
+            var test = ml.Data.Cache(sim.GetImpressions(ml, trainRequests, testRequests));
+            var pClick = test.GetColumn<float>(ImpressionColumns.TrueExamination).Zip(test.GetColumn<float>(ImpressionColumns.TrueAttraction), (e, a) => e * a).ToArray();
+            var stay = test.GetColumn<float>(ImpressionColumns.StayTime).Select(v => (float)Math.Log(1 + v)).ToArray();
+            var clicked = test.GetColumn<bool>(ImpressionColumns.Click).ToArray();
+            Console.WriteLine();
+            Console.WriteLine($"## Task weighting, Click (cross-entropy) + StayTime (regression on log1p seconds, 0 without a click), simulator seed 2024, {trainRequests * 10:N0} training / {testRequests * 10:N0} test impressions, MMoE, 4 epochs, {seeds} seeds");
+            Console.WriteLine();
+            Console.WriteLine("| weighting | Click expected AUC | Stay RMSE (log1p s), all | Stay RMSE, clicked | Stay AUC of clicked vs not | learned exp(-s) (last seed) |");
+            Console.WriteLine("|---|---|---|---|---|---|");
+            var settings = new List<(string Name, TaskWeighting W, float Weight)>
+            {
+                ("fixed, Stay weight 0.1", TaskWeighting.Fixed, 0.1f),
+                ("fixed, Stay weight 0.3", TaskWeighting.Fixed, 0.3f),
+                ("fixed, Stay weight 1", TaskWeighting.Fixed, 1f),
+                ("fixed, Stay weight 3", TaskWeighting.Fixed, 3f),
+                ("uncertainty (Kendall et al.)", TaskWeighting.Uncertainty, 1f),
+                ("regularized uncertainty (Liebel and Körner)", TaskWeighting.RegularizedUncertainty, 1f),
+            };
+            foreach (var (name, w, stayWeight) in settings)
+            {
+                var auc = new List<double>();
+                var rmse = new List<double>();
+                var rmseClicked = new List<double>();
+                var stayAuc = new List<double>();
+                string learned = "";
+                for (int seed = 1; seed <= seeds; seed++)
+                {
+                    var o = SimOptions(MultiTaskArchitecture.MMoE, seed);
+                    o.Threads = 1;
+                    o.TaskWeighting = w;
+                    o.Tasks.Add(new TaskSpec("Click", ImpressionColumns.Click));
+                    o.Tasks.Add(new TaskSpec("Stay", ImpressionColumns.StayTime, MultiTaskKind.Regression) { LabelTransform = LabelTransform.Log1p, Weight = stayWeight });
+                    using var m = ml.Ranker().Trainers.MultiTask(o).Fit(train);
+                    var s = m.Transform(test);
+                    auc.Add(ExpectedAuc(Col(s, "ClickProbability"), pClick));
+                    var pred = Col(s, "StayScore").Select(v => (float)Math.Log(1 + Math.Max(v, -0.999999f))).ToArray();
+                    rmse.Add(Math.Sqrt(Metrics.Mse(pred, stay)));
+                    var ci = Enumerable.Range(0, pred.Length).Where(i => clicked[i]).ToArray();
+                    rmseClicked.Add(Math.Sqrt(Metrics.Mse(ci.Select(i => pred[i]).ToArray(), ci.Select(i => stay[i]).ToArray())));
+                    stayAuc.Add(Metrics.Auc(pred, clicked.Select(c => c ? 1f : 0f).ToArray()));
+                    learned = Effective(m);
+                }
+                Console.WriteLine($"| {name} | {Pm(auc)} | {Pm(rmse)} | {Pm(rmseClicked)} | {Pm(stayAuc)} | {(learned.Length > 0 ? learned : "-")} |");
             }
         }
 
@@ -292,29 +482,22 @@ namespace MLNetRank.Benchmarks.Torch
                 }
                 Console.WriteLine($"| {arch} | {Pm(buy)} | {Pm(click)} | - | {sw.Elapsed.TotalSeconds / seeds:F0} |");
             }
-            var esmm = new List<double>();
-            var clickedOnly = new List<double>();
-            var esmmBuy = new List<double>();
-            var esmmSw = Stopwatch.StartNew();
-            for (int seed = 1; seed <= seeds; seed++)
-            {
-                var o = SimOptions(MultiTaskArchitecture.MMoE, seed);
-                o.Tasks.Add(new TaskSpec("Click", ImpressionColumns.Click));
-                o.Tasks.Add(new TaskSpec("Buy", ImpressionColumns.Buy) { ConditionedOn = "Click" });
-                using (var m = ml.Ranker().Trainers.MultiTask(o).Fit(train))
-                {
-                    var s = m.Transform(test);
-                    esmm.Add(ExpectedAuc(Col(s, "BuyProbability"), conv));
-                    esmmBuy.Add(ExpectedAuc(Col(s, "BuyJointProbability"), pBuy));
-                }
-                var c = SimOptions(MultiTaskArchitecture.SingleTask, seed);
-                c.Tasks.Add(new TaskSpec("Buy", ImpressionColumns.Buy));
-                var clicked = ml.Data.FilterByCustomPredicate<ClickRow>(train, r => !r.Click);
-                using var cm = ml.Ranker().Trainers.MultiTask(c).Fit(clicked);
-                clickedOnly.Add(ExpectedAuc(Col(cm.Transform(test), "BuyProbability"), conv));
-            }
-            Console.WriteLine($"| ESMM (MMoE, Buy conditioned on Click, all impressions) | {Pm(esmmBuy)} (joint) | | {Pm(esmm)} | {esmmSw.Elapsed.TotalSeconds / seeds / 2:F0} |");
-            Console.WriteLine($"| CVR trained on clicked impressions only | | | {Pm(clickedOnly)} | |");
+            EsmmSimulator(ml, train, test, seeds);
+        }
+
+        /// <summary>The ESMM comparison on the simulator (the <c>sim</c> section's ESMM rows; alone: section <c>esmm-sim</c>).</summary>
+        private static void EsmmSimulator(MLContext ml, IDataView train, IDataView test, int seeds)
+        {
+            var exam = test.GetColumn<float>(ImpressionColumns.TrueExamination).ToArray();
+            var attr = test.GetColumn<float>(ImpressionColumns.TrueAttraction).ToArray();
+            var conv = test.GetColumn<float>(ImpressionColumns.TrueConversion).ToArray();
+            var truth = new EsmmTruth(conv, exam.Select((e, i) => e * attr[i] * conv[i]).ToArray(),
+                test.GetColumn<bool>(ImpressionColumns.Click).ToArray(), test.GetColumn<bool>(ImpressionColumns.Buy).ToArray());
+            long trainBuys = train.GetColumn<bool>(ImpressionColumns.Buy).LongCount(b => b);
+            long trainClicks = train.GetColumn<bool>(ImpressionColumns.Click).LongCount(b => b);
+            Console.WriteLine();
+            Console.WriteLine($"## ESMM on the simulator: {trainClicks:N0} clicks and {trainBuys:N0} buys in training; 4 epochs, {seeds} seeds");
+            EsmmCompare(ml, train, test, truth, seeds, SimOptions, new[] { MultiTaskArchitecture.MMoE, MultiTaskArchitecture.SingleTask }, ImpressionColumns.Click, ImpressionColumns.Buy, ImpressionColumns.Position);
         }
 
         private sealed class ClickRow

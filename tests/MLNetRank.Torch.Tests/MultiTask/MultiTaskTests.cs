@@ -239,7 +239,7 @@ namespace MLNetRank.Torch.Tests.MultiTask
         [Fact]
         public void UncertaintyWeightsAreLearned()
         {
-            var (ml, data, _) = Data(600);
+            var (ml, data, rows) = Data(600);
             var o = Fixture.FullOptions(epochs: 3);
             o.TaskWeighting = TaskWeighting.Uncertainty;
             o.LearningRate = 0.03;
@@ -247,8 +247,18 @@ namespace MLNetRank.Torch.Tests.MultiTask
             var s = m.TaskLogVariances;
             Assert.Equal(new[] { "Buy", "Click", "Stay" }, s.Keys.OrderBy(k => k));
             Assert.All(s.Values, v => Assert.True(Math.Abs(v) > 1e-3, $"log-variance {v} did not move from 0"));
-            // Every task's loss is < 1, so exp(-s) L + s is minimised at s = ln L < 0: the weights must go negative.
-            Assert.All(s.Values, v => Assert.True(v < 0, $"log-variance {v}"));
+            // Kendall et al.: exp(-s) L + s/2 (binary) is minimised at s = ln(2L), ½ exp(-s) L + ½ s (regression) at s = ln L.
+            // Starting from 0, s moves towards that optimum: its sign is the sign of ln(2L) / ln(L), with L the task's loss.
+            var scored = m.Transform(data);
+            static double LogLoss(float[] p, bool[] y) => p.Zip(y, (q, t) => -Math.Log(t ? Math.Max(q, 1e-7) : Math.Max(1 - q, 1e-7))).Average();
+            double click = LogLoss(Fixture.Column(scored, "ClickProbability"), rows.Select(r => r.Click).ToArray());
+            double buy = LogLoss(Fixture.Column(scored, "BuyJointProbability"), rows.Select(r => r.Buy).ToArray());
+            double stay = Fixture.Column(scored, "StayScore").Zip(rows, (p, r) => Math.Pow(Math.Log(1 + p) - Math.Log(1 + r.StayTime), 2)).Average();
+            var optima = new[] { ("Click", Math.Log(2 * click)), ("Buy", Math.Log(2 * buy)), ("Stay", Math.Log(stay)) };
+            var clear = optima.Where(p => Math.Abs(p.Item2) > 0.2).ToArray();
+            Assert.True(clear.Length >= 2, "optima " + string.Join(", ", optima.Select(p => $"{p.Item1} {p.Item2:F3} (s = {s[p.Item1]:F3})")));
+            foreach (var (task, optimum) in clear)
+                Assert.True(Math.Sign(s[task]) == Math.Sign(optimum), $"{task}: log-variance {s[task]}, optimum {optimum}");
             Assert.Equal(3, m.History.Count);
             Assert.All(m.History, h => Assert.Equal(3, h.TaskLogVariances.Count));
         }
