@@ -421,7 +421,13 @@ namespace MLNetRank.Benchmarks.Torch
         /// the sparse Buy task to the click task). Seed s means simulator seed 2023 + s (a new world and new traffic) and
         /// model seed s; differences to shared-bottom are paired per seed. Same epochs, learning rate and batch for all.
         /// Arguments (key=value): <c>seeds=3 requests=4000[,..] rho=0,0.3,0.5,0.8 models=single,shared,shared-wide,mmoe,cgc,ple
-        /// tasks=cb|cbf|cbfs (Click, Buy, Follow, StayTime with log1p) epochs=4 lr=0.002 test=3000 threads=1</c>.
+        /// tasks=cb|cbf|cbfs|cvr epochs=4 lr=0.002 test=3000 threads=1 valid=0 patience=0 stop=Loss</c>; with <c>valid</c> &gt; 0 that
+        /// fraction of the training rows is held out and every model keeps its best epoch by <c>stop</c> (early stopping after
+        /// <c>patience</c> epochs without improvement), so each model gets its own number of epochs out of the same budget. Tasks: c = Click, b = Buy (on every impression,
+        /// judged against P(click) x P(buy | click)), f = Follow (observed AUC: the simulator exposes no true follow
+        /// probability), s = StayTime (regression, log1p); <c>cvr</c> = Click and a CVR task whose label is Buy on clicked
+        /// impressions and missing (NaN) elsewhere, judged against P(buy | click) on every test impression (its own
+        /// relatedness to Click is exactly ρ's), with pCTR x pCVR judged against P(buy).
         /// </summary>
         private static void SimulatorSweep(string[] args)
         {
@@ -438,8 +444,13 @@ namespace MLNetRank.Benchmarks.Torch
             double lr = double.Parse(Get("lr", "0.002"), inv);
             long testRequests = long.Parse(Get("test", "3000"), inv);
             int threads = int.Parse(Get("threads", "1"), inv);
-            bool follow = tasks.Contains('f'), stay = tasks.Contains('s');
+            float valid = float.Parse(Get("valid", "0"), inv);
+            int patience = int.Parse(Get("patience", "0"), inv);
+            string stop = Get("stop", "Loss");
+            bool cvr = tasks == "cvr";
+            bool follow = !cvr && tasks.Contains('f'), stay = !cvr && tasks.Contains('s');
             int taskCount = 2 + (follow ? 1 : 0) + (stay ? 1 : 0);
+            string sparse = cvr ? "CVR" : "Buy";
             var ml = new MLContext(1);
             Console.WriteLine();
             Console.WriteLine($"## Simulator sweep: {string.Join(" ", args)} (tasks: Click, Buy{(follow ? ", Follow" : "")}{(stay ? ", StayTime (log1p)" : "")}; {epochs} epochs, Adam {lr}, batch 256, {threads} thread(s))");
@@ -450,13 +461,18 @@ namespace MLNetRank.Benchmarks.Torch
                     var buy = models.ToDictionary(m => m.Key, _ => new List<double>());
                     var click = models.ToDictionary(m => m.Key, _ => new List<double>());
                     var fol = models.ToDictionary(m => m.Key, _ => new List<double>());
+                    var joint = models.ToDictionary(m => m.Key, _ => new List<double>());
+                    var bestEpoch = models.ToDictionary(m => m.Key, _ => new List<double>());
                     var secs = models.ToDictionary(m => m.Key, _ => new List<double>());
                     var parameters = new Dictionary<string, long>();
                     double buyRate = 0;
                     for (int seed = 1; seed <= seeds; seed++)
                     {
                         var sim = new LiveStreamSimulator(new LiveStreamSimulatorOptions { Seed = 2023 + seed, RequestCount = n + testRequests, ConversionCorrelation = rho });
-                        var train = ml.Data.Cache(sim.GetImpressions(ml, 0, n));
+                        var train = sim.GetImpressions(ml, 0, n);
+                        if (cvr)
+                            train = ml.Transforms.CustomMapping<ClickBuyRow, CvrLabelRow>((i, o) => o.CvrLabel = i.Click ? (i.Buy ? 1f : 0f) : float.NaN, null).Fit(train).Transform(train);
+                        train = ml.Data.Cache(train);
                         var test = ml.Data.Cache(sim.GetImpressions(ml, n, testRequests));
                         var exam = test.GetColumn<float>(ImpressionColumns.TrueExamination).ToArray();
                         var attr = test.GetColumn<float>(ImpressionColumns.TrueAttraction).ToArray();
@@ -472,9 +488,12 @@ namespace MLNetRank.Benchmarks.Torch
                             o.Epochs = epochs;
                             o.LearningRate = lr;
                             o.Threads = threads;
+                            o.ValidationFraction = valid;
+                            o.EarlyStoppingPatience = patience;
+                            o.EarlyStoppingMetric = stop;
                             model.Configure(o);
                             o.Tasks.Add(new TaskSpec("Click", ImpressionColumns.Click));
-                            o.Tasks.Add(new TaskSpec("Buy", ImpressionColumns.Buy));
+                            o.Tasks.Add(cvr ? new TaskSpec("CVR", nameof(CvrLabelRow.CvrLabel)) : new TaskSpec("Buy", ImpressionColumns.Buy));
                             if (follow)
                                 o.Tasks.Add(new TaskSpec("Follow", ImpressionColumns.Follow));
                             if (stay)
@@ -483,35 +502,56 @@ namespace MLNetRank.Benchmarks.Torch
                             var sw = Stopwatch.StartNew();
                             using var m = ml.Ranker().Trainers.MultiTask(o).Fit(train);
                             secs[model.Key].Add(sw.Elapsed.TotalSeconds);
+                            bestEpoch[model.Key].Add(m.BestEpoch);
                             var s = m.Transform(test);
-                            buy[model.Key].Add(ExpectedAuc(Col(s, "BuyProbability"), pBuy));
-                            click[model.Key].Add(ExpectedAuc(Col(s, "ClickProbability"), pClick));
+                            var pc = Col(s, "ClickProbability");
+                            click[model.Key].Add(ExpectedAuc(pc, pClick));
+                            if (cvr)
+                            {
+                                var pv = Col(s, "CVRProbability");
+                                buy[model.Key].Add(ExpectedAuc(pv, conv));
+                                joint[model.Key].Add(ExpectedAuc(pc.Zip(pv, (a, b) => a * b).ToArray(), pBuy));
+                            }
+                            else
+                                buy[model.Key].Add(ExpectedAuc(Col(s, "BuyProbability"), pBuy));
                             if (follow)
                                 fol[model.Key].Add(Metrics.Auc(Col(s, "FollowProbability"), followLabel));
-                            Console.WriteLine($"# requests {n} rho {rho} seed {seed} {model.Key}: Buy {buy[model.Key][^1]:F4} Click {click[model.Key][^1]:F4}{(follow ? $" Follow {fol[model.Key][^1]:F4}" : "")} {secs[model.Key][^1]:F0} s");
+                            Console.WriteLine($"# requests {n} rho {rho} seed {seed} {model.Key}: {sparse} {buy[model.Key][^1]:F4}{(cvr ? $" pCTRxpCVR {joint[model.Key][^1]:F4}" : "")} Click {click[model.Key][^1]:F4}{(follow ? $" Follow {fol[model.Key][^1]:F4}" : "")} {secs[model.Key][^1]:F0} s{(valid > 0 ? $" best epoch {m.BestEpoch}" : "")}");
                         }
                     }
                     Console.WriteLine();
                     Console.WriteLine($"### {n * 10:N0} training impressions, ρ = {rho}, buy rate {buyRate:P2}, {seeds} seeds (mean ± sd; Δ = paired difference to shared-bottom [64, 32])");
                     Console.WriteLine();
-                    Console.WriteLine($"| model | bottom parameters | Buy expected AUC | Δ Buy vs shared-bottom | Click expected AUC |{(follow ? " Follow AUC (observed) |" : "")} train s |");
-                    Console.WriteLine($"|---|---|---|---|---|{(follow ? "---|" : "")}---|");
+                    string sparseHeader = cvr ? "CVR expected AUC (vs P(buy given click), all impressions)" : "Buy expected AUC";
+                    Console.WriteLine($"| model | bottom parameters | {sparseHeader} | Δ {sparse} vs shared-bottom | Click expected AUC |{(follow ? " Follow AUC (observed) |" : "")}{(cvr ? " pCTR x pCVR vs P(buy) |" : "")}{(valid > 0 ? " best epoch |" : "")} train s |");
+                    Console.WriteLine($"|---|---|---|---|---|{(follow || cvr ? "---|" : "")}{(valid > 0 ? "---|" : "")}---|");
                     var baseline = buy.TryGetValue("shared", out var b0) ? b0 : null;
                     foreach (var model in models)
                     {
                         var diff = baseline is null ? new List<double>() : buy[model.Key].Zip(baseline, (a, b) => a - b).ToList();
                         string d = baseline is null || model.Key == "shared" ? "-" : $"{diff.Average():+0.0000;-0.0000} ± {Sd(diff)}";
-                        Console.WriteLine($"| {model.Label} | {parameters[model.Key]:N0} | {Pm(buy[model.Key])} | {d} | {Pm(click[model.Key])} |{(follow ? $" {Pm(fol[model.Key])} |" : "")} {secs[model.Key].Average():F0} |");
+                        Console.WriteLine($"| {model.Label} | {parameters[model.Key]:N0} | {Pm(buy[model.Key])} | {d} | {Pm(click[model.Key])} |{(follow ? $" {Pm(fol[model.Key])} |" : "")}{(cvr ? $" {Pm(joint[model.Key])} |" : "")}{(valid > 0 ? $" {bestEpoch[model.Key].Average():F1} |" : "")} {secs[model.Key].Average():F0} |");
                         summary.Add((n, rho, model, buy[model.Key], diff));
                     }
                 }
             Console.WriteLine();
-            Console.WriteLine("### Buy expected AUC by relatedness (mean over seeds; in brackets the paired Δ to shared-bottom, mean / sd)");
+            Console.WriteLine($"### {sparse} expected AUC by relatedness (mean over seeds; in brackets the paired Δ to shared-bottom, mean / sd)");
             Console.WriteLine();
             Console.WriteLine($"| training impressions | ρ | {string.Join(" | ", models.Select(m => m.Key))} |");
             Console.WriteLine($"|---|---|{string.Concat(models.Select(_ => "---|"))}");
             foreach (var g in summary.GroupBy(r => (r.N, r.Rho)))
                 Console.WriteLine($"| {g.Key.N * 10:N0} | {g.Key.Rho} | {string.Join(" | ", g.Select(r => r.M.Key == "shared" || r.Diff.Count == 0 ? $"{r.Buy.Average():F4}" : $"{r.Buy.Average():F4} ({r.Diff.Average():+0.0000;-0.0000} / {Sd(r.Diff)})"))} |");
+        }
+
+        private sealed class ClickBuyRow
+        {
+            public bool Click { get; set; }
+            public bool Buy { get; set; }
+        }
+
+        private sealed class CvrLabelRow
+        {
+            public float CvrLabel { get; set; }
         }
 
         private sealed class ClickRow
