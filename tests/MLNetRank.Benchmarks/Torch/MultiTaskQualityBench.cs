@@ -338,6 +338,11 @@ namespace MLNetRank.Benchmarks.Torch
                 o.Architecture = MultiTaskArchitecture.SharedBottom;
                 o.ExpertLayers = new[] { 256, 32 };
             }),
+            new("shared-deep", "shared-bottom [64, 32, 64, 32] (PLE-2's depth)", o =>
+            {
+                o.Architecture = MultiTaskArchitecture.SharedBottom;
+                o.ExpertLayers = new[] { 64, 32, 64, 32 };
+            }),
             new("mmoe", "MMoE 4 experts [64, 32]", o => o.Architecture = MultiTaskArchitecture.MMoE),
             new("mmoe-narrow", "MMoE 4 experts [16, 32] (~shared-bottom's bottom parameters)", o =>
             {
