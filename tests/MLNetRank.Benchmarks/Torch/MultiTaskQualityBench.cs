@@ -16,7 +16,8 @@ namespace MLNetRank.Benchmarks.Torch
     /// probabilities (sparse conversions, partially related tasks); (2) ESMM vs a clicked-only CVR model over the entire
     /// space; (3) uncertainty weighting vs a grid of fixed weights; (4) UCI Census-Income (KDD) per-task AUC for each
     /// architecture, next to published figures; (5) the simulator: architectures and ESMM. Args:
-    /// [section=all|arch|esmm|weights|census|sim|esmm-sim|esmm-epochs] [seeds=3] [simulator training requests: sim 6000, weights and esmm-sim 4000].
+    /// [section=all|arch|esmm|weights|census|sim|esmm-sim|esmm-epochs] [seeds=3] [simulator training requests: sim 6000, weights and esmm-sim 4000]. <c>sim-sweep key=value ...</c> (not in "all") sweeps architectures x task
+    /// relatedness x data size on the simulator, see <see cref="SimulatorSweep"/>.
     /// </summary>
     public sealed class MultiTaskQualityBench : IBench
     {
@@ -27,6 +28,11 @@ namespace MLNetRank.Benchmarks.Torch
         public int Run(string[] args)
         {
             string section = args.Length > 0 ? args[0] : "all";
+            if (section is "sim-sweep")
+            {
+                SimulatorSweep(args.Skip(1).ToArray());
+                return 0;
+            }
             int seeds = args.Length > 1 ? int.Parse(args[1]) : 3;
             if (section is "all" or "arch")
                 Architectures(seeds);
@@ -498,6 +504,241 @@ namespace MLNetRank.Benchmarks.Torch
             Console.WriteLine();
             Console.WriteLine($"## ESMM on the simulator: {trainClicks:N0} clicks and {trainBuys:N0} buys in training; 4 epochs, {seeds} seeds");
             EsmmCompare(ml, train, test, truth, seeds, SimOptions, new[] { MultiTaskArchitecture.MMoE, MultiTaskArchitecture.SingleTask }, ImpressionColumns.Click, ImpressionColumns.Buy, ImpressionColumns.Position);
+        }
+
+        // ---------------------------------------------------------------- simulator sweep: architecture x relatedness x data
+
+        /// <summary>A compared model of the sweep: a key for the command line, a label, and its options over <see cref="SimOptions"/>.</summary>
+        private sealed record SweepModel(string Key, string Label, Action<MultiTaskOptions> Configure);
+
+        private static readonly SweepModel[] SweepModels =
+        {
+            new("single", "single-task [64, 32] per task", o => o.Architecture = MultiTaskArchitecture.SingleTask),
+            new("shared", "shared-bottom [64, 32]", o => o.Architecture = MultiTaskArchitecture.SharedBottom),
+            new("shared-wide", "shared-bottom [256, 32] (~MMoE-4's bottom parameters)", o =>
+            {
+                o.Architecture = MultiTaskArchitecture.SharedBottom;
+                o.ExpertLayers = new[] { 256, 32 };
+            }),
+            new("shared-deep", "shared-bottom [64, 32, 64, 32] (PLE-2's depth)", o =>
+            {
+                o.Architecture = MultiTaskArchitecture.SharedBottom;
+                o.ExpertLayers = new[] { 64, 32, 64, 32 };
+            }),
+            new("mmoe", "MMoE 4 experts [64, 32]", o => o.Architecture = MultiTaskArchitecture.MMoE),
+            new("mmoe-narrow", "MMoE 4 experts [16, 32] (~shared-bottom's bottom parameters)", o =>
+            {
+                o.Architecture = MultiTaskArchitecture.MMoE;
+                o.ExpertLayers = new[] { 16, 32 };
+            }),
+            new("mmoe8", "MMoE 8 experts [64, 32]", o =>
+            {
+                o.Architecture = MultiTaskArchitecture.MMoE;
+                o.Experts = 8;
+            }),
+            new("cgc", "PLE 1 level (CGC), 2 shared + 1 per task [64, 32]", o =>
+            {
+                o.Architecture = MultiTaskArchitecture.Ple;
+                o.Levels = 1; o.SharedExperts = 2; o.TaskExperts = 1;
+            }),
+            new("cgc22", "PLE 1 level (CGC), 2 shared + 2 per task [64, 32]", o =>
+            {
+                o.Architecture = MultiTaskArchitecture.Ple;
+                o.Levels = 1; o.SharedExperts = 2; o.TaskExperts = 2;
+            }),
+            new("ple", "PLE 2 levels, 2 shared + 1 per task [64, 32]", o =>
+            {
+                o.Architecture = MultiTaskArchitecture.Ple;
+                o.Levels = 2; o.SharedExperts = 2; o.TaskExperts = 1;
+            }),
+        };
+
+        private static long MlpParameters(int input, int[] layers)
+        {
+            long n = 0;
+            foreach (var h in layers)
+            {
+                n += (long)input * h + h;
+                input = h;
+            }
+            return n;
+        }
+
+        /// <summary>Parameters of the bottom (experts and gates; not the embeddings, towers or wide part), from the
+        /// shapes <c>Network.cs</c> builds.</summary>
+        internal static long BottomParameters(MultiTaskOptions o, int encodedSize, int tasks)
+        {
+            int last = o.ExpertLayers[^1];
+            switch (o.Architecture)
+            {
+                case MultiTaskArchitecture.SingleTask:
+                    return tasks * MlpParameters(encodedSize, o.ExpertLayers);
+                case MultiTaskArchitecture.SharedBottom:
+                    return MlpParameters(encodedSize, o.ExpertLayers);
+                case MultiTaskArchitecture.MMoE:
+                    return o.Experts * MlpParameters(encodedSize, o.ExpertLayers) + tasks * ((long)encodedSize * o.Experts + o.Experts);
+                default:
+                    long total = 0;
+                    int n = encodedSize;
+                    for (int l = 0; l < o.Levels; l++)
+                    {
+                        total += (o.SharedExperts + tasks * o.TaskExperts) * MlpParameters(n, o.ExpertLayers);
+                        int g = o.SharedExperts + o.TaskExperts;
+                        total += tasks * ((long)n * g + g);
+                        if (l < o.Levels - 1)
+                        {
+                            int sg = o.SharedExperts + tasks * o.TaskExperts;
+                            total += (long)n * sg + sg;
+                        }
+                        n = last;
+                    }
+                    return total;
+            }
+        }
+
+        private static string Sd(IList<double> xs)
+        {
+            double m = xs.Average();
+            return xs.Count > 1 ? $"{Math.Sqrt(xs.Sum(x => (x - m) * (x - m)) / (xs.Count - 1)):F4}" : "-";
+        }
+
+        /// <summary>
+        /// <c>sim-sweep</c>: every model of <see cref="SweepModels"/> on the live-stream simulator, for each training size and
+        /// each conversion correlation ρ (<see cref="LiveStreamSimulatorOptions.ConversionCorrelation"/>, the relatedness of
+        /// the sparse Buy task to the click task). Seed s means simulator seed 2023 + s (a new world and new traffic) and
+        /// model seed s; differences to shared-bottom are paired per seed. Same epochs, learning rate and batch for all.
+        /// Arguments (key=value): <c>seeds=3 requests=4000[,..] rho=0,0.3,0.5,0.8 models=single,shared,shared-wide,mmoe,cgc,ple
+        /// tasks=cb|cbf|cbfs|cvr epochs=4 lr=0.002 test=3000 threads=1 valid=0 patience=0 stop=Loss</c>; with <c>valid</c> &gt; 0 that
+        /// fraction of the training rows is held out and every model keeps its best epoch by <c>stop</c> (early stopping after
+        /// <c>patience</c> epochs without improvement), so each model gets its own number of epochs out of the same budget. Tasks: c = Click, b = Buy (on every impression,
+        /// judged against P(click) x P(buy | click)), f = Follow (observed AUC: the simulator exposes no true follow
+        /// probability), s = StayTime (regression, log1p); <c>cvr</c> = Click and a CVR task whose label is Buy on clicked
+        /// impressions and missing (NaN) elsewhere, judged against P(buy | click) on every test impression (its own
+        /// relatedness to Click is exactly ρ's), with pCTR x pCVR judged against P(buy).
+        /// </summary>
+        private static void SimulatorSweep(string[] args)
+        {
+            var kv = args.Select(a => a.Split('=', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1]);
+            string Get(string k, string d) => kv.TryGetValue(k, out var v) ? v : d;
+            var inv = System.Globalization.CultureInfo.InvariantCulture;
+            int seeds = int.Parse(Get("seeds", "3"), inv);
+            var sizes = Get("requests", "4000").Split(',').Select(x => long.Parse(x, inv)).ToArray();
+            var rhos = Get("rho", "0,0.3,0.5,0.8").Split(',').Select(x => double.Parse(x, inv)).ToArray();
+            var keys = Get("models", "single,shared,shared-wide,mmoe,cgc,ple").Split(',');
+            var models = keys.Select(k => SweepModels.FirstOrDefault(m => m.Key == k) ?? throw new ArgumentException($"Unknown model '{k}'; known: {string.Join(", ", SweepModels.Select(m => m.Key))}")).ToArray();
+            string tasks = Get("tasks", "cb");
+            int epochs = int.Parse(Get("epochs", "4"), inv);
+            double lr = double.Parse(Get("lr", "0.002"), inv);
+            long testRequests = long.Parse(Get("test", "3000"), inv);
+            int threads = int.Parse(Get("threads", "1"), inv);
+            float valid = float.Parse(Get("valid", "0"), inv);
+            int patience = int.Parse(Get("patience", "0"), inv);
+            string stop = Get("stop", "Loss");
+            bool cvr = tasks == "cvr";
+            bool follow = !cvr && tasks.Contains('f'), stay = !cvr && tasks.Contains('s');
+            int taskCount = 2 + (follow ? 1 : 0) + (stay ? 1 : 0);
+            string sparse = cvr ? "CVR" : "Buy";
+            var ml = new MLContext(1);
+            Console.WriteLine();
+            Console.WriteLine($"## Simulator sweep: {string.Join(" ", args)} (tasks: Click, Buy{(follow ? ", Follow" : "")}{(stay ? ", StayTime (log1p)" : "")}; {epochs} epochs, Adam {lr}, batch 256, {threads} thread(s))");
+            var summary = new List<(long N, double Rho, SweepModel M, List<double> Buy, List<double> Diff)>();
+            foreach (var n in sizes)
+                foreach (var rho in rhos)
+                {
+                    var buy = models.ToDictionary(m => m.Key, _ => new List<double>());
+                    var click = models.ToDictionary(m => m.Key, _ => new List<double>());
+                    var fol = models.ToDictionary(m => m.Key, _ => new List<double>());
+                    var joint = models.ToDictionary(m => m.Key, _ => new List<double>());
+                    var bestEpoch = models.ToDictionary(m => m.Key, _ => new List<double>());
+                    var secs = models.ToDictionary(m => m.Key, _ => new List<double>());
+                    var parameters = new Dictionary<string, long>();
+                    double buyRate = 0;
+                    for (int seed = 1; seed <= seeds; seed++)
+                    {
+                        var sim = new LiveStreamSimulator(new LiveStreamSimulatorOptions { Seed = 2023 + seed, RequestCount = n + testRequests, ConversionCorrelation = rho });
+                        var train = sim.GetImpressions(ml, 0, n);
+                        if (cvr)
+                            train = ml.Transforms.CustomMapping<ClickBuyRow, CvrLabelRow>((i, o) => o.CvrLabel = i.Click ? (i.Buy ? 1f : 0f) : float.NaN, null).Fit(train).Transform(train);
+                        train = ml.Data.Cache(train);
+                        var test = ml.Data.Cache(sim.GetImpressions(ml, n, testRequests));
+                        var exam = test.GetColumn<float>(ImpressionColumns.TrueExamination).ToArray();
+                        var attr = test.GetColumn<float>(ImpressionColumns.TrueAttraction).ToArray();
+                        var conv = test.GetColumn<float>(ImpressionColumns.TrueConversion).ToArray();
+                        var pClick = exam.Zip(attr, (e, a) => e * a).ToArray();
+                        var pBuy = pClick.Zip(conv, (c, v) => c * v).ToArray();
+                        var followLabel = test.GetColumn<bool>(ImpressionColumns.Follow).Select(b => b ? 1f : 0f).ToArray();
+                        buyRate += test.GetColumn<bool>(ImpressionColumns.Buy).Average(b => b ? 1.0 : 0.0) / seeds;
+                        int encoded = ((Microsoft.ML.Data.VectorDataViewType)test.Schema[ImpressionColumns.StatFeatures].Type).Size + 4 * 8;
+                        foreach (var model in models)
+                        {
+                            var o = SimOptions(MultiTaskArchitecture.SharedBottom, seed);
+                            o.Epochs = epochs;
+                            o.LearningRate = lr;
+                            o.Threads = threads;
+                            o.ValidationFraction = valid;
+                            o.EarlyStoppingPatience = patience;
+                            o.EarlyStoppingMetric = stop;
+                            model.Configure(o);
+                            o.Tasks.Add(new TaskSpec("Click", ImpressionColumns.Click));
+                            o.Tasks.Add(cvr ? new TaskSpec("CVR", nameof(CvrLabelRow.CvrLabel)) : new TaskSpec("Buy", ImpressionColumns.Buy));
+                            if (follow)
+                                o.Tasks.Add(new TaskSpec("Follow", ImpressionColumns.Follow));
+                            if (stay)
+                                o.Tasks.Add(new TaskSpec("Stay", ImpressionColumns.StayTime, MultiTaskKind.Regression) { LabelTransform = LabelTransform.Log1p });
+                            parameters[model.Key] = BottomParameters(o, encoded, taskCount);
+                            var sw = Stopwatch.StartNew();
+                            using var m = ml.Ranker().Trainers.MultiTask(o).Fit(train);
+                            secs[model.Key].Add(sw.Elapsed.TotalSeconds);
+                            bestEpoch[model.Key].Add(m.BestEpoch);
+                            var s = m.Transform(test);
+                            var pc = Col(s, "ClickProbability");
+                            click[model.Key].Add(ExpectedAuc(pc, pClick));
+                            if (cvr)
+                            {
+                                var pv = Col(s, "CVRProbability");
+                                buy[model.Key].Add(ExpectedAuc(pv, conv));
+                                joint[model.Key].Add(ExpectedAuc(pc.Zip(pv, (a, b) => a * b).ToArray(), pBuy));
+                            }
+                            else
+                                buy[model.Key].Add(ExpectedAuc(Col(s, "BuyProbability"), pBuy));
+                            if (follow)
+                                fol[model.Key].Add(Metrics.Auc(Col(s, "FollowProbability"), followLabel));
+                            Console.WriteLine($"# requests {n} rho {rho} seed {seed} {model.Key}: {sparse} {buy[model.Key][^1]:F4}{(cvr ? $" pCTRxpCVR {joint[model.Key][^1]:F4}" : "")} Click {click[model.Key][^1]:F4}{(follow ? $" Follow {fol[model.Key][^1]:F4}" : "")} {secs[model.Key][^1]:F0} s{(valid > 0 ? $" best epoch {m.BestEpoch}" : "")}");
+                        }
+                    }
+                    Console.WriteLine();
+                    Console.WriteLine($"### {n * 10:N0} training impressions, ρ = {rho}, buy rate {buyRate:P2}, {seeds} seeds (mean ± sd; Δ = paired difference to shared-bottom [64, 32])");
+                    Console.WriteLine();
+                    string sparseHeader = cvr ? "CVR expected AUC (vs P(buy given click), all impressions)" : "Buy expected AUC";
+                    Console.WriteLine($"| model | bottom parameters | {sparseHeader} | Δ {sparse} vs shared-bottom | Click expected AUC |{(follow ? " Follow AUC (observed) |" : "")}{(cvr ? " pCTR x pCVR vs P(buy) |" : "")}{(valid > 0 ? " best epoch |" : "")} train s |");
+                    Console.WriteLine($"|---|---|---|---|---|{(follow || cvr ? "---|" : "")}{(valid > 0 ? "---|" : "")}---|");
+                    var baseline = buy.TryGetValue("shared", out var b0) ? b0 : null;
+                    foreach (var model in models)
+                    {
+                        var diff = baseline is null ? new List<double>() : buy[model.Key].Zip(baseline, (a, b) => a - b).ToList();
+                        string d = baseline is null || model.Key == "shared" ? "-" : $"{diff.Average():+0.0000;-0.0000} ± {Sd(diff)}";
+                        Console.WriteLine($"| {model.Label} | {parameters[model.Key]:N0} | {Pm(buy[model.Key])} | {d} | {Pm(click[model.Key])} |{(follow ? $" {Pm(fol[model.Key])} |" : "")}{(cvr ? $" {Pm(joint[model.Key])} |" : "")}{(valid > 0 ? $" {bestEpoch[model.Key].Average():F1} |" : "")} {secs[model.Key].Average():F0} |");
+                        summary.Add((n, rho, model, buy[model.Key], diff));
+                    }
+                }
+            Console.WriteLine();
+            Console.WriteLine($"### {sparse} expected AUC by relatedness (mean over seeds; in brackets the paired Δ to shared-bottom, mean / sd)");
+            Console.WriteLine();
+            Console.WriteLine($"| training impressions | ρ | {string.Join(" | ", models.Select(m => m.Key))} |");
+            Console.WriteLine($"|---|---|{string.Concat(models.Select(_ => "---|"))}");
+            foreach (var g in summary.GroupBy(r => (r.N, r.Rho)))
+                Console.WriteLine($"| {g.Key.N * 10:N0} | {g.Key.Rho} | {string.Join(" | ", g.Select(r => r.M.Key == "shared" || r.Diff.Count == 0 ? $"{r.Buy.Average():F4}" : $"{r.Buy.Average():F4} ({r.Diff.Average():+0.0000;-0.0000} / {Sd(r.Diff)})"))} |");
+        }
+
+        private sealed class ClickBuyRow
+        {
+            public bool Click { get; set; }
+            public bool Buy { get; set; }
+        }
+
+        private sealed class CvrLabelRow
+        {
+            public float CvrLabel { get; set; }
         }
 
         private sealed class ClickRow

@@ -74,11 +74,15 @@ namespace MLNetRank.Torch.Tests.MultiTask
             var conv = test.GetColumn<float>(ImpressionColumns.TrueConversion).ToArray();
             var truth = exam.Select((e, i) => e * attr[i] * conv[i]).ToArray();
             var results = new Dictionary<MultiTaskArchitecture, double>();
-            foreach (var arch in new[] { MultiTaskArchitecture.SingleTask, MultiTaskArchitecture.SharedBottom, MultiTaskArchitecture.MMoE })
+            // every sharing architecture beats single-task on the sparse task: the robust part of the expected ordering
+            // (multitask-quality sim-sweep: -0.045 ± 0.012 for single-task vs shared-bottom over 5 simulator seeds at 40k
+            // impressions); MMoE/PLE vs shared-bottom is within the seed spread there, so it is not asserted
+            foreach (var arch in new[] { MultiTaskArchitecture.SingleTask, MultiTaskArchitecture.SharedBottom, MultiTaskArchitecture.MMoE, MultiTaskArchitecture.Ple })
             {
                 var o = new MultiTaskOptions
                 {
                     Architecture = arch, ExpertLayers = new[] { 64, 32 }, TowerLayers = new[] { 16 }, Experts = 4,
+                    SharedExperts = 2, TaskExperts = 1, Levels = 2,
                     Epochs = 4, BatchSize = 256, LearningRate = 2e-3, ShuffleBufferSize = 50_000, Seed = 1,
                 };
                 o.Features.Add(new DenseFeature(ImpressionColumns.StatFeatures));
@@ -92,6 +96,7 @@ namespace MLNetRank.Torch.Tests.MultiTask
             }
             Assert.True(results[MultiTaskArchitecture.SharedBottom] > results[MultiTaskArchitecture.SingleTask], Describe(results));
             Assert.True(results[MultiTaskArchitecture.MMoE] > results[MultiTaskArchitecture.SingleTask], Describe(results));
+            Assert.True(results[MultiTaskArchitecture.Ple] > results[MultiTaskArchitecture.SingleTask], Describe(results));
         }
 
         [Fact]
