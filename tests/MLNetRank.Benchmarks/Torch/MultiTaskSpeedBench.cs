@@ -94,9 +94,9 @@ namespace MLNetRank.Benchmarks.Torch
 
         private sealed class EpochMemory : IProgress<MultiTaskProgress>
         {
-            private readonly List<long> _sink;
-            public EpochMemory(List<long> sink) => _sink = sink;
-            public void Report(MultiTaskProgress value) => _sink.Add(Environment.WorkingSet);
+            private readonly List<(long WorkingSet, long Managed)> _sink;
+            public EpochMemory(List<(long, long)> sink) => _sink = sink;
+            public void Report(MultiTaskProgress value) => _sink.Add((Environment.WorkingSet, GC.GetTotalMemory(false)));
         }
 
         internal static string RepoRoot()
@@ -229,7 +229,7 @@ namespace MLNetRank.Benchmarks.Torch
                     GC.Collect();
                     GC.WaitForPendingFinalizers();
                     long memBefore = Environment.WorkingSet;
-                    var memory = new List<long>();
+                    var memory = new List<(long WorkingSet, long Managed)>();
                     o.Progress = new EpochMemory(memory);
                     double[] net;
                     long netParams;
@@ -263,7 +263,7 @@ namespace MLNetRank.Benchmarks.Torch
                     double netBest = net.Skip(1).DefaultIfEmpty(net[0]).Max();
                     double pyBest = py.Rates.Skip(1).DefaultIfEmpty(py.Rates[0]).Max();
                     table.Add($"| {network} | {batch} | {threads} | {netParams:N0} | {string.Join(" / ", net.Select(v => v.ToString("N0")))} | {string.Join(" / ", py.Rates.Select(v => v.ToString("N0")))} | {netBest:N0} | {pyBest:N0} | **{netBest / pyBest:F2}x** |");
-                    memoryLines.Add($"| {network} | {batch} | {threads} | {memBefore / (1 << 20)} | {string.Join(" / ", memory.Select(m => (m / (1 << 20)).ToString()))} |");
+                    memoryLines.Add($"| {network} | {batch} | {threads} | {memBefore / (1 << 20)} | {string.Join(" / ", memory.Select(m => (m.WorkingSet / (1 << 20)).ToString()))} | {string.Join(" / ", memory.Select(m => (m.Managed / (1 << 20)).ToString()))} |");
                     Console.WriteLine($"  batch {batch}, {threads} threads: MLNetRank {netBest:N0}, PyTorch {pyBest:N0} samples/s (best after warm-up), {netParams:N0} parameters in both.");
                 }
             }
@@ -275,10 +275,10 @@ namespace MLNetRank.Benchmarks.Torch
             foreach (var line in table)
                 Console.WriteLine(line);
             Console.WriteLine();
-            Console.WriteLine("Process working set (MB) of the MLNetRank run:");
+            Console.WriteLine("Memory of the MLNetRank process (MB; the configurations run one after another in it):");
             Console.WriteLine();
-            Console.WriteLine("| network | batch | threads | before training | after each epoch |");
-            Console.WriteLine("|---|---|---|---|---|");
+            Console.WriteLine("| network | batch | threads | working set before training | working set after each epoch | managed heap after each epoch |");
+            Console.WriteLine("|---|---|---|---|---|---|");
             foreach (var line in memoryLines)
                 Console.WriteLine(line);
             return 0;
