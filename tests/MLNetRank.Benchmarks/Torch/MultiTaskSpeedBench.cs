@@ -110,9 +110,9 @@ namespace MLNetRank.Benchmarks.Torch
         /// <summary>Trainable parameters of a trained multi-task network.</summary>
         internal static long ParameterCount(MultiTaskTransformer model) => model.Network.parameters().Sum(p => p.numel());
 
-        private sealed record PeerResult(double[] Rates, string Version, long Parameters, string Blas);
+        private sealed record PeerResult(double[] Rates, string Version, long Parameters, string Blas, double[] LastEpochPhases, int BlasThreads);
 
-        private static PeerResult RunPeer(string arguments)
+        private static PeerResult RunPeer(string arguments, int threads)
         {
             string script = Path.Combine(RepoRoot(), "tests", "MLNetRank.Benchmarks", "Torch", "mmoe_peer.py");
             var psi = new ProcessStartInfo("/usr/bin/python3", $"{script} {arguments}")
@@ -120,6 +120,9 @@ namespace MLNetRank.Benchmarks.Torch
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
             };
+            // the peer's thread pools, all of them: torch.set_num_threads covers PyTorch's own (OpenMP) pool, not OpenBLAS's
+            foreach (var name in new[] { "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS" })
+                psi.Environment[name] = threads.ToString();
             using var p = Process.Start(psi)!;
             var stderrTask = p.StandardError.ReadToEndAsync();
             string stdout = p.StandardOutput.ReadToEnd();
@@ -132,7 +135,9 @@ namespace MLNetRank.Benchmarks.Torch
                 root.GetProperty("samples_per_second").EnumerateArray().Select(e => e.GetDouble()).ToArray(),
                 root.GetProperty("torch").GetString() ?? "?",
                 root.GetProperty("parameters").GetInt64(),
-                root.GetProperty("blas").GetString() ?? "?");
+                root.GetProperty("blas").GetString() ?? "?",
+                root.GetProperty("phases_ms").EnumerateArray().Last().EnumerateArray().Select(e => e.GetDouble()).ToArray(),
+                root.GetProperty("blas_threads").GetInt32());
         }
 
         private static int Named(string[] args, string name, int fallback)
@@ -176,6 +181,14 @@ namespace MLNetRank.Benchmarks.Torch
             }
 
             var ml = new MLContext(1);
+            // the trainer's per-epoch time split (Trace level): "Epoch N time (ms): waiting for batches A, batch tensors B, forward C, ..."
+            string? lastSplit = null;
+            ml.Log += (_, e) =>
+            {
+                int at = e.Message.IndexOf("time (ms): ", StringComparison.Ordinal);
+                if (at >= 0)
+                    lastSplit = e.Message.Substring(at + "time (ms): ".Length).TrimEnd('.');
+            };
             IDataView view;
             string description;
             if (network == "issue")
@@ -200,6 +213,7 @@ namespace MLNetRank.Benchmarks.Torch
 
             var table = new List<string>();
             var memoryLines = new List<string>();
+            var splitLines = new List<string>();
             string? peerInfo = null;
             foreach (int batch in batchList)
             {
@@ -246,7 +260,7 @@ namespace MLNetRank.Benchmarks.Torch
                     PeerResult py;
                     try
                     {
-                        py = RunPeer(peerArgs);
+                        py = RunPeer(peerArgs, threads);
                     }
                     catch (InvalidOperationException e)
                     {
@@ -263,8 +277,9 @@ namespace MLNetRank.Benchmarks.Torch
                     double netBest = net.Skip(1).DefaultIfEmpty(net[0]).Max();
                     double pyBest = py.Rates.Skip(1).DefaultIfEmpty(py.Rates[0]).Max();
                     table.Add($"| {network} | {batch} | {threads} | {netParams:N0} | {string.Join(" / ", net.Select(v => v.ToString("N0")))} | {string.Join(" / ", py.Rates.Select(v => v.ToString("N0")))} | {netBest:N0} | {pyBest:N0} | **{netBest / pyBest:F2}x** |");
+                    splitLines.Add($"| {batch} | {threads} | {lastSplit} | forward {py.LastEpochPhases[0]:F0}, backward {py.LastEpochPhases[1]:F0}, optimizer {py.LastEpochPhases[2]:F0} |");
                     memoryLines.Add($"| {network} | {batch} | {threads} | {memBefore / (1 << 20)} | {string.Join(" / ", memory.Select(m => (m.WorkingSet / (1 << 20)).ToString()))} | {string.Join(" / ", memory.Select(m => (m.Managed / (1 << 20)).ToString()))} |");
-                    Console.WriteLine($"  batch {batch}, {threads} threads: MLNetRank {netBest:N0}, PyTorch {pyBest:N0} samples/s (best after warm-up), {netParams:N0} parameters in both.");
+                    Console.WriteLine($"  batch {batch}, {threads} threads: MLNetRank {netBest:N0}, PyTorch {pyBest:N0} samples/s (best after warm-up), {netParams:N0} parameters in both; PyTorch's OpenBLAS pool: {py.BlasThreads} threads.");
                 }
             }
             Console.WriteLine();
@@ -273,6 +288,13 @@ namespace MLNetRank.Benchmarks.Torch
             Console.WriteLine("| network | batch | threads | parameters (both) | MLNetRank samples/s per epoch | PyTorch samples/s per epoch | MLNetRank best after warm-up | PyTorch best after warm-up | ratio |");
             Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
             foreach (var line in table)
+                Console.WriteLine(line);
+            Console.WriteLine();
+            Console.WriteLine("Time split of the last epoch (ms; MLNetRank from its Trace log, PyTorch timed around the same steps):");
+            Console.WriteLine();
+            Console.WriteLine("| batch | threads | MLNetRank | PyTorch |");
+            Console.WriteLine("|---|---|---|---|");
+            foreach (var line in splitLines)
                 Console.WriteLine(line);
             Console.WriteLine();
             Console.WriteLine("Memory of the MLNetRank process (MB; the configurations run one after another in it):");

@@ -64,6 +64,18 @@ def blas_library():
         return "?"
 
 
+def blas_threads():
+    """Threads of OpenBLAS's own pool (torch.set_num_threads does not set it in Debian's build; the bench sets
+    OPENBLAS_NUM_THREADS and OMP_NUM_THREADS for this process)."""
+    try:
+        import ctypes
+        with open("/proc/self/maps") as f:
+            lib = next(line.split()[-1] for line in f if "libopenblas" in line)
+        return ctypes.CDLL(lib).openblas_get_num_threads()
+    except (OSError, StopIteration, AttributeError):
+        return -1
+
+
 def main():
     rows, dense, experts = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
     hidden = [int(h) for h in sys.argv[4].split(",")]
@@ -79,19 +91,29 @@ def main():
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     lossf = nn.BCEWithLogitsLoss()
     rates = []
+    phases = []  # per epoch: ms in forward (batch indexing + network + loss), backward (zero_grad + backward), optimizer
     for _ in range(epochs):
         perm = torch.randperm(rows)
+        forward = backward = step = 0.0
         start = time.perf_counter()
         for i in range(0, rows, batch):
+            t0 = time.perf_counter()
             idx = perm[i:i + batch]
             loss = lossf(model(x[idx], ids[idx]), y[idx])
+            t1 = time.perf_counter()
             opt.zero_grad()
             loss.backward()
+            t2 = time.perf_counter()
             opt.step()
+            t3 = time.perf_counter()
+            forward += t1 - t0
+            backward += t2 - t1
+            step += t3 - t2
         rates.append(rows / (time.perf_counter() - start))
-    print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "parameters": params,
+        phases.append([1000 * forward, 1000 * backward, 1000 * step])
+    print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "parameters": params, "blas_threads": blas_threads(),
                       "blas": blas_library(),
-                      "samples_per_second": rates}))
+                      "samples_per_second": rates, "phases_ms": phases}))
 
 
 if __name__ == "__main__":
