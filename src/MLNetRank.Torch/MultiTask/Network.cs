@@ -307,13 +307,15 @@ namespace MLNetRank.Torch.MultiTask
             return (stacked * g).sum(1);
         }
 
+        /// <summary>The gate's mixture as one batched product: softmax(gate) [B, 1, E] x experts [B, E, h] -> [B, h]. (A
+        /// broadcast Mul + ReduceSum over [B, E, h] computes the same and made the exported MMoE slower per row than a
+        /// hand-written graph; see docs/benchmarks-multitask.md.)</summary>
         protected static string ExportMix(OnnxModelWriter w, string[] experts, string gateLogits)
         {
             var one = w.AddInitializer(w.Fresh("axis1"), new long[] { 1 }, new long[] { 1 });
-            var two = w.AddInitializer(w.Fresh("axis2"), new long[] { 2 }, new long[] { 1 });
             var stacked = w.Op("Concat", experts.Select(e => w.Op("Unsqueeze", new[] { e, one })).ToArray(), ("axis", 1L));
-            var g = w.Op("Unsqueeze", new[] { w.Op("Softmax", new[] { gateLogits }, ("axis", 1L)), two });
-            return w.Op("ReduceSum", new[] { w.Op("Mul", new[] { stacked, g }), one }, ("keepdims", 0L));
+            var g = w.Op("Unsqueeze", new[] { w.Op("Softmax", new[] { gateLogits }, ("axis", 1L)), one });
+            return w.Op("Flatten", new[] { w.Op("MatMul", new[] { g, stacked }) }, ("axis", 1L));
         }
     }
 

@@ -77,14 +77,14 @@ namespace MLNetRank.Benchmarks.Onnx
 
             // The roofline is measured at the start and again at the end of the run (best of each), since other
             // processes on the machine can slow any single window; the larger figure is the stricter roofline.
-            var (dynamicGflops, packedGflops) = SgemmGflops();
+            var (dynamicGflops, packedGflops) = ScoringMeasures.SgemmGflops();
             double gflops = Math.Max(dynamicGflops, packedGflops);
             long flops = spec.FlopsPerRow;
             double roofline = gflops * 1e9 / flops;
             Console.WriteLine();
             Console.WriteLine($"Network: {spec.Experts} experts [{string.Join(",", spec.ExpertLayers)}] over {spec.DenseInputs} dense + {spec.Ids.Length}x{spec.EmbeddingDim} embeddings, " +
                               $"{spec.Tasks.Length} gates, towers [{string.Join(",", spec.TowerLayers)},1]; {flops / 1e6:F3} MFLOP/row; ONNX {onnx.Length / 1024} KiB.");
-            Console.WriteLine($"Load average at the start: {LoadAverage()}.");
+            Console.WriteLine($"Load average at the start: {ScoringMeasures.LoadAverage()}.");
             Console.WriteLine($"One-core sgemm at the start, 1024x1024x1024 on 1 ONNX Runtime thread: MatMul of two inputs {dynamicGflops:F1} GFLOPS, Gemm by a constant (pre-packed) weight {packedGflops:F1} GFLOPS.");
 
             // ML.NET Transform over all rows (OnnxTransformer: one ONNX Runtime call per row).
@@ -92,10 +92,10 @@ namespace MLNetRank.Benchmarks.Onnx
             ((Microsoft.ML.Runtime.IHostEnvironment)loadedCtx).SetOnnxSessionOption(new OnnxSessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1 });
             var model = loadedCtx.Model.Load(zip, out _);
             double transformRate = MeasureTransform(loadedCtx, model, data);
-            var transformLatency = Latencies(Math.Min(requests, 60), i =>
+            var transformLatency = ScoringMeasures.Latencies(Math.Min(requests, 60), i =>
             {
                 var slice = loadedCtx.Data.LoadFromEnumerable(Slice(data, i, candidates));
-                Drain(model.Transform(slice));
+                ScoringMeasures.Drain(model.Transform(slice), "ClickProbability", "BuyProbability");
             });
             Row("ML.NET `Transform`", 1, transformRate, roofline, transformLatency, candidates);
 
@@ -110,7 +110,7 @@ namespace MLNetRank.Benchmarks.Onnx
                 for (int i = 0; i < n; i++)
                     engine.Predict(data[i], ref output);
                 double rate = n / sw.Elapsed.TotalSeconds;
-                var latency = Latencies(Math.Min(requests, 60), r =>
+                var latency = ScoringMeasures.Latencies(Math.Min(requests, 60), r =>
                 {
                     foreach (var row in Slice(data, r, candidates))
                         engine.Predict(row, ref output);
@@ -158,7 +158,7 @@ namespace MLNetRank.Benchmarks.Onnx
                         Fill(r);
                         scorer.Score(request);
                     }
-                    var latency = Latencies(requests, r =>
+                    var latency = ScoringMeasures.Latencies(requests, r =>
                     {
                         Fill(r);
                         scorer.Score(request);
@@ -234,7 +234,7 @@ namespace MLNetRank.Benchmarks.Onnx
                     Fill(r);
                     scorer.Score(request);
                 }
-                var latency = Latencies(requests, r =>
+                var latency = ScoringMeasures.Latencies(requests, r =>
                 {
                     Fill(r);
                     scorer.Score(request);
@@ -271,22 +271,21 @@ namespace MLNetRank.Benchmarks.Onnx
                 var values = new[] { d, u, u, u };
                 for (int i = 0; i < 30; i++)
                     using (session.Run(runOptions, names, values, session.OutputNames)) { }
-                var latency = Latencies(requests, _ => { using (session.Run(runOptions, names, values, session.OutputNames)) { } });
+                var latency = ScoringMeasures.Latencies(requests, _ => { using (session.Run(runOptions, names, values, session.OutputNames)) { } });
                 Row("raw ONNX Runtime (reference)", 1, candidates * requests / (latency.Sum() / 1000.0), roofline, latency, candidates);
             }
             File.Delete(zip);
-            var (dynamicEnd, packedEnd) = SgemmGflops();
-            Console.WriteLine($"Load average at the end: {LoadAverage()}.");
+            var (dynamicEnd, packedEnd) = ScoringMeasures.SgemmGflops();
+            Console.WriteLine($"Load average at the end: {ScoringMeasures.LoadAverage()}.");
             Console.WriteLine($"One-core sgemm at the end: MatMul {dynamicEnd:F1} GFLOPS, pre-packed Gemm {packedEnd:F1} GFLOPS.");
             // Other processes can only slow a measurement down: the best figure is the roofline.
             gflops = Math.Max(gflops, Math.Max(dynamicEnd, packedEnd));
             roofline = gflops * 1e9 / flops;
             Console.WriteLine($"Roofline: {gflops:F1} GFLOPS / {flops / 1e6:F3} MFLOP per row = {roofline:N0} rows/s.");
             Console.WriteLine();
-            Console.WriteLine($"| path | threads | rows/s (mean) | % of 1-core roofline | rows/s at p50 | % at p50 | {candidates}-candidate request p50 (ms) | p99 (ms) |");
-            Console.WriteLine("|---|---|---|---|---|---|---|---|");
+            Console.WriteLine(ScoringMeasures.MarkdownHeader(candidates));
             foreach (var row in _rows)
-                Print(row.Path, row.Threads, row.Rate, row.Flops > 0 ? gflops * 1e9 / row.Flops : roofline, row.Latency, row.Candidates);
+                Console.WriteLine(ScoringMeasures.MarkdownRow(row.Path, row.Threads, row.Rate, row.Flops > 0 ? gflops * 1e9 / row.Flops : roofline, row.Latency, row.Candidates));
             Console.WriteLine();
             Console.WriteLine($"Max |difference| of ClickProbability between the scorer runs and graphs (1 vs 2 threads, fused vs unfused): {maxDiff:E1}; " +
                               $"sequence model, scorer vs ML.NET Transform on a 200-candidate request: {seqDiff:E1}.");
@@ -298,32 +297,6 @@ namespace MLNetRank.Benchmarks.Onnx
         private void Row(string path, int threads, double rate, double roofline, double[]? latencyMs, int candidates, long flopsPerRow = 0)
             => _rows.Add((path, threads, rate, latencyMs, candidates, flopsPerRow));
 
-        private static void Print(string path, int threads, double rate, double roofline, double[]? latencyMs, int candidates)
-        {
-            if (latencyMs is null)
-            {
-                Console.WriteLine($"| {path} | {threads} | {rate:N0} | {100 * rate / roofline:F0}% | | | | |");
-                return;
-            }
-            var sorted = latencyMs.OrderBy(v => v).ToArray();
-            double P(double q) => sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
-            double atP50 = candidates / (P(0.5) / 1000.0);
-            Console.WriteLine($"| {path} | {threads} | {rate:N0} | {100 * rate / roofline:F0}% | {atP50:N0} | {100 * atP50 / roofline:F0}% | {P(0.5):F2} | {P(0.99):F2} |");
-        }
-
-        private static double[] Latencies(int count, Action<int> action)
-        {
-            var result = new double[count];
-            var sw = new Stopwatch();
-            for (int i = 0; i < count; i++)
-            {
-                sw.Restart();
-                action(i);
-                result[i] = sw.Elapsed.TotalMilliseconds;
-            }
-            return result;
-        }
-
         private static IEnumerable<InRow> Slice(InRow[] data, int request, int candidates)
         {
             int start = (request * candidates) % Math.Max(1, data.Length - candidates);
@@ -333,78 +306,10 @@ namespace MLNetRank.Benchmarks.Onnx
         private static double MeasureTransform(MLContext ml, ITransformer model, InRow[] data)
         {
             var view = ml.Data.LoadFromEnumerable(data);
-            Drain(model.Transform(ml.Data.TakeRows(view, 500)));
+            ScoringMeasures.Drain(model.Transform(ml.Data.TakeRows(view, 500)), "ClickProbability", "BuyProbability");
             var sw = Stopwatch.StartNew();
-            Drain(model.Transform(view));
+            ScoringMeasures.Drain(model.Transform(view), "ClickProbability", "BuyProbability");
             return data.Length / sw.Elapsed.TotalSeconds;
-        }
-
-        private static void Drain(IDataView scored)
-        {
-            var a = scored.Schema["ClickProbability"];
-            var b = scored.Schema["BuyProbability"];
-            using var cursor = scored.GetRowCursor(new[] { a, b });
-            var ga = cursor.GetGetter<VBuffer<float>>(a);
-            var gb = cursor.GetGetter<VBuffer<float>>(b);
-            VBuffer<float> va = default, vb = default;
-            while (cursor.MoveNext())
-            {
-                ga(ref va);
-                gb(ref vb);
-            }
-        }
-
-        /// <summary>
-        /// Single-thread sgemm throughput through ONNX Runtime's MLAS on one intra-op thread, best of: MatMul of two
-        /// 1024x1024 runtime inputs, and Gemm of a 1024x1024 input by a constant (pre-packed) 1024x1024 weight.
-        /// </summary>
-        private static (double Dynamic, double Packed) SgemmGflops()
-        {
-            const int n = 1024;
-            var rng = new Random(3);
-            var a = Enumerable.Range(0, n * n).Select(_ => (float)rng.NextDouble()).ToArray();
-            var b = Enumerable.Range(0, n * n).Select(_ => (float)rng.NextDouble()).ToArray();
-
-            var dynamicGraph = new OnnxGraphBuilder("sgemm");
-            dynamicGraph.AddInput("A", new long[] { n, n });
-            dynamicGraph.AddInput("B", new long[] { n, n });
-            dynamicGraph.AddOutput(dynamicGraph.MatMul("A", "B", "C"), new long[] { n, n });
-            var packedGraph = new OnnxGraphBuilder("sgemm-packed");
-            packedGraph.AddInput("A", new long[] { n, n });
-            packedGraph.AddOutput(packedGraph.Gemm("A", packedGraph.AddInitializer("B", b, new long[] { n, n }), output: "C"), new long[] { n, n });
-
-            double Measure(byte[] model, bool withB)
-            {
-                using var options = new SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1 };
-                using var session = new InferenceSession(model, options);
-                using var va = OrtValue.CreateTensorValueFromMemory(a, new long[] { n, n });
-                using var vb = OrtValue.CreateTensorValueFromMemory(b, new long[] { n, n });
-                using var runOptions = new RunOptions();
-                var names = withB ? new[] { "A", "B" } : new[] { "A" };
-                var values = withB ? new[] { va, vb } : new[] { va };
-                using (session.Run(runOptions, names, values, new[] { "C" })) { }
-                double best = double.MaxValue;
-                for (int i = 0; i < 30; i++)
-                {
-                    var sw = Stopwatch.StartNew();
-                    using (session.Run(runOptions, names, values, new[] { "C" })) { }
-                    best = Math.Min(best, sw.Elapsed.TotalSeconds);
-                }
-                return 2.0 * n * n * n / best / 1e9;
-            }
-            return (Measure(dynamicGraph.ToBytes(), true), Measure(packedGraph.ToBytes(), false));
-        }
-
-        private static string LoadAverage()
-        {
-            try
-            {
-                return File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
-            }
-            catch (IOException)
-            {
-                return "n/a";
-            }
         }
 
         private static int Arg(string[] args, string name, int fallback)

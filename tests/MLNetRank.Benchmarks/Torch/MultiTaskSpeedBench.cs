@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
 using System.Linq;
@@ -11,8 +12,13 @@ namespace MLNetRank.Benchmarks.Torch
 {
     /// <summary>
     /// Training throughput of the same MMoE in MLNetRank (TorchSharp, streaming an IDataView) and in PyTorch (Debian's
-    /// python3-torch, tensors in memory), same layers, batch, optimizer and threads, in one run.
-    /// Args: [rows=50000] [threads=2] [epochs=3] [batch=256].
+    /// python3-torch with OpenBLAS, tensors in memory), same layers, embeddings, batch, optimizer and threads, in one run;
+    /// the parameter counts of both networks are checked equal.
+    /// Args: [--network issue|small] [--rows N] [--epochs E] [--threads 1,2] [--batch 256,1024], or the positional
+    /// form [rows=50000] [threads=2] [epochs=3] [batch=256] (small network).
+    /// Networks: <c>issue</c> = 100 dense inputs + UserId 10000x16, LiveId 5000x16, CategoryId 100x16 embeddings, 4 experts
+    /// [256, 128], 2 towers [64] (the network of the speed issue and of <c>ReferenceNetworks.Mmoe</c>); <c>small</c> = 32
+    /// dense inputs, 4 experts [64, 32], 2 towers [16].
     /// </summary>
     public sealed class MultiTaskSpeedBench : IBench
     {
@@ -20,18 +26,77 @@ namespace MLNetRank.Benchmarks.Torch
 
         public string Description => "MMoE training samples/s: MLNetRank (TorchSharp) vs PyTorch, same network, batch and threads";
 
-        private sealed class Row
+        private sealed class SmallRow
         {
             [VectorType(32)] public float[] Features { get; set; } = new float[32];
             public bool Click { get; set; }
             public bool Buy { get; set; }
         }
 
+        /// <summary>A row of the issue's network: 100 dense features and three ids given as keys. ML.NET reads a
+        /// <c>[KeyType]</c> field of a class as a 0-based index (0..count-1) and stores it as the key value index + 1
+        /// (0 = missing), which is the row of the embedding table.</summary>
+        internal sealed class IssueRow
+        {
+            [VectorType(100)] public float[] Dense { get; set; } = new float[100];
+            [KeyType(10000)] public uint UserId { get; set; }
+            [KeyType(5000)] public uint LiveId { get; set; }
+            [KeyType(100)] public uint CategoryId { get; set; }
+            public bool Click { get; set; }
+            public bool Buy { get; set; }
+        }
+
+        /// <summary>The issue's network: layers, embeddings, tasks.</summary>
+        internal static class IssueNetwork
+        {
+            public const int Dense = 100, Experts = 4, Tower = 64, EmbeddingDim = 16;
+            public static readonly int[] Hidden = { 256, 128 };
+
+            public static IssueRow[] Rows(int n, int seed)
+            {
+                var rng = new Random(seed);
+                return Enumerable.Range(0, n).Select(_ => new IssueRow
+                {
+                    Dense = Enumerable.Range(0, Dense).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray(),
+                    UserId = (uint)rng.Next(10000),
+                    LiveId = (uint)rng.Next(5000),
+                    CategoryId = (uint)rng.Next(100),
+                    Click = rng.NextDouble() < 0.3,
+                    Buy = rng.NextDouble() < 0.3,
+                }).ToArray();
+            }
+
+            public static MultiTaskOptions Options(int batch, int epochs, int threads, int shuffle)
+            {
+                var o = new MultiTaskOptions
+                {
+                    Architecture = MultiTaskArchitecture.MMoE,
+                    Experts = Experts,
+                    ExpertLayers = Hidden,
+                    TowerLayers = new[] { Tower },
+                    BatchSize = batch,
+                    Epochs = epochs,
+                    Threads = threads,
+                    ShuffleBufferSize = shuffle,
+                    Optimizer = MultiTaskOptimizer.Adam,
+                    LearningRate = 1e-3,
+                    Seed = 1,
+                };
+                o.Features.Add(new DenseFeature("Dense"));
+                o.Features.Add(new CategoricalFeature("UserId", EmbeddingDim));
+                o.Features.Add(new CategoricalFeature("LiveId", EmbeddingDim));
+                o.Features.Add(new CategoricalFeature("CategoryId", EmbeddingDim));
+                o.Tasks.Add(new TaskSpec("Click", "Click"));
+                o.Tasks.Add(new TaskSpec("Buy", "Buy"));
+                return o;
+            }
+        }
+
         private sealed class EpochMemory : IProgress<MultiTaskProgress>
         {
-            private readonly System.Collections.Generic.List<long> _sink;
-            public EpochMemory(System.Collections.Generic.List<long> sink) => _sink = sink;
-            public void Report(MultiTaskProgress value) => _sink.Add(Environment.WorkingSet);
+            private readonly List<(long WorkingSet, long Managed)> _sink;
+            public EpochMemory(List<(long, long)> sink) => _sink = sink;
+            public void Report(MultiTaskProgress value) => _sink.Add((Environment.WorkingSet, GC.GetTotalMemory(false)));
         }
 
         internal static string RepoRoot()
@@ -42,79 +107,202 @@ namespace MLNetRank.Benchmarks.Torch
             return dir?.FullName ?? throw new InvalidOperationException("Run from inside the repository (MLNetRank.sln not found above the binaries).");
         }
 
-        public int Run(string[] args)
+        /// <summary>Trainable parameters of a trained multi-task network.</summary>
+        internal static long ParameterCount(MultiTaskTransformer model) => model.Network.parameters().Sum(p => p.numel());
+
+        private sealed record PeerResult(double[] Rates, string Version, long Parameters, string Blas, double[] LastEpochPhases, int BlasThreads);
+
+        private static PeerResult RunPeer(string arguments, int threads)
         {
-            int rows = args.Length > 0 ? int.Parse(args[0]) : 50_000;
-            int threads = args.Length > 1 ? int.Parse(args[1]) : 2;
-            int epochs = args.Length > 2 ? int.Parse(args[2]) : 3;
-            int batch = args.Length > 3 ? int.Parse(args[3]) : 256;
-            const int dense = 32, experts = 4, tower = 16;
-            var hidden = new[] { 64, 32 };
-
-            var rng = new Random(1);
-            var data = Enumerable.Range(0, rows).Select(_ => new Row
-            {
-                Features = Enumerable.Range(0, dense).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray(),
-                Click = rng.NextDouble() < 0.3,
-                Buy = rng.NextDouble() < 0.3,
-            }).ToList();
-            var ml = new MLContext(1);
-            var view = ml.Data.LoadFromEnumerable(data);
-            var o = new MultiTaskOptions
-            {
-                Architecture = MultiTaskArchitecture.MMoE,
-                Experts = experts,
-                ExpertLayers = hidden,
-                TowerLayers = new[] { tower },
-                BatchSize = batch,
-                Epochs = epochs,
-                Threads = threads,
-                ShuffleBufferSize = rows,
-                Seed = 1,
-            };
-            o.Features.Add(new DenseFeature("Features"));
-            o.Tasks.Add(new TaskSpec("Click", "Click"));
-            o.Tasks.Add(new TaskSpec("Buy", "Buy"));
-            long memBefore = Environment.WorkingSet;
-            var memory = new System.Collections.Generic.List<long>();
-            o.Progress = new EpochMemory(memory);
-            using var model = ml.Ranker().Trainers.MultiTask(o).Fit(view);
-            var net = model.History.Select(h => h.SamplesPerSecond).ToArray();
-
             string script = Path.Combine(RepoRoot(), "tests", "MLNetRank.Benchmarks", "Torch", "mmoe_peer.py");
-            var psi = new ProcessStartInfo("/usr/bin/python3", $"{script} {rows} {dense} {experts} {string.Join(",", hidden)} {tower} {batch} {epochs} {threads}")
+            var psi = new ProcessStartInfo("/usr/bin/python3", $"{script} {arguments}")
             {
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
             };
-            double[] py;
-            string pyVersion;
-            using (var p = Process.Start(psi)!)
+            // the peer's thread pools, all of them: torch.set_num_threads covers PyTorch's own (OpenMP) pool, not OpenBLAS's
+            foreach (var name in new[] { "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS" })
+                psi.Environment[name] = threads.ToString();
+            using var p = Process.Start(psi)!;
+            var stderrTask = p.StandardError.ReadToEndAsync();
+            string stdout = p.StandardOutput.ReadToEnd();
+            p.WaitForExit();
+            if (p.ExitCode != 0)
+                throw new InvalidOperationException("PyTorch peer failed (apt-get install python3-torch libopenblas0-pthread): " + stderrTask.Result);
+            using var doc = JsonDocument.Parse(stdout.Trim().Split('\n').Last());
+            var root = doc.RootElement;
+            return new PeerResult(
+                root.GetProperty("samples_per_second").EnumerateArray().Select(e => e.GetDouble()).ToArray(),
+                root.GetProperty("torch").GetString() ?? "?",
+                root.GetProperty("parameters").GetInt64(),
+                root.GetProperty("blas").GetString() ?? "?",
+                root.GetProperty("phases_ms").EnumerateArray().Last().EnumerateArray().Select(e => e.GetDouble()).ToArray(),
+                root.GetProperty("blas_threads").GetInt32());
+        }
+
+        private static int Named(string[] args, string name, int fallback)
+        {
+            int i = Array.IndexOf(args, name);
+            return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1]) : fallback;
+        }
+
+        private static int[] NamedList(string[] args, string name, int[] fallback)
+        {
+            int i = Array.IndexOf(args, name);
+            return i >= 0 && i + 1 < args.Length ? args[i + 1].Split(',').Select(int.Parse).ToArray() : fallback;
+        }
+
+        public int Run(string[] args)
+        {
+            bool named = args.Length > 0 && args[0].StartsWith("--", StringComparison.Ordinal);
+            string network = "small";
+            int rows, epochs;
+            int[] threadList, batchList;
+            if (named)
             {
-                string stdout = p.StandardOutput.ReadToEnd();
-                string stderr = p.StandardError.ReadToEnd();
-                p.WaitForExit();
-                if (p.ExitCode != 0)
+                int ni = Array.IndexOf(args, "--network");
+                network = ni >= 0 && ni + 1 < args.Length ? args[ni + 1] : "issue";
+                if (network is not ("issue" or "small"))
                 {
-                    Console.Error.WriteLine("PyTorch peer failed (install python3-torch): " + stderr);
-                    return 3;
+                    Console.Error.WriteLine($"--network must be 'issue' or 'small' (was '{network}').");
+                    return 2;
                 }
-                using var doc = JsonDocument.Parse(stdout.Trim().Split('\n').Last());
-                py = doc.RootElement.GetProperty("samples_per_second").EnumerateArray().Select(e => e.GetDouble()).ToArray();
-                pyVersion = doc.RootElement.GetProperty("torch").GetString() ?? "?";
+                rows = Named(args, "--rows", network == "issue" ? 20_000 : 50_000);
+                epochs = Named(args, "--epochs", 3);
+                threadList = NamedList(args, "--threads", new[] { 1, 2 });
+                batchList = NamedList(args, "--batch", new[] { 256 });
             }
-            // the first epoch warms both up; report the best of the later epochs as well as each epoch
-            double netBest = net.Skip(1).DefaultIfEmpty(net[0]).Max();
-            double pyBest = py.Skip(1).DefaultIfEmpty(py[0]).Max();
+            else
+            {
+                rows = args.Length > 0 ? int.Parse(args[0]) : 50_000;
+                threadList = new[] { args.Length > 1 ? int.Parse(args[1]) : 2 };
+                epochs = args.Length > 2 ? int.Parse(args[2]) : 3;
+                batchList = new[] { args.Length > 3 ? int.Parse(args[3]) : 256 };
+            }
+
+            var ml = new MLContext(1);
+            // the trainer's per-epoch time split (Trace level): "Epoch N time (ms): waiting for batches A, batch tensors B, forward C, ..."
+            string? lastSplit = null;
+            ml.Log += (_, e) =>
+            {
+                int at = e.Message.IndexOf("time (ms): ", StringComparison.Ordinal);
+                if (at >= 0)
+                    lastSplit = e.Message.Substring(at + "time (ms): ".Length).TrimEnd('.');
+            };
+            IDataView view;
+            string description;
+            if (network == "issue")
+            {
+                view = ml.Data.LoadFromEnumerable(IssueNetwork.Rows(rows, 1));
+                description = $"MMoE: {IssueNetwork.Dense} dense inputs + UserId 10000x{IssueNetwork.EmbeddingDim}, LiveId 5000x{IssueNetwork.EmbeddingDim}, CategoryId 100x{IssueNetwork.EmbeddingDim} embeddings, " +
+                              $"{IssueNetwork.Experts} experts [{string.Join(", ", IssueNetwork.Hidden)}], 2 softmax gates, 2 towers [{IssueNetwork.Tower}], Adam lr 1e-3";
+            }
+            else
+            {
+                var rng = new Random(1);
+                view = ml.Data.LoadFromEnumerable(Enumerable.Range(0, rows).Select(_ => new SmallRow
+                {
+                    Features = Enumerable.Range(0, 32).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray(),
+                    Click = rng.NextDouble() < 0.3,
+                    Buy = rng.NextDouble() < 0.3,
+                }).ToList());
+                description = "MMoE: 32 dense inputs, 4 experts [64, 32], 2 softmax gates, 2 towers [16], Adam lr 1e-3";
+            }
             Console.WriteLine();
-            Console.WriteLine($"MMoE: {dense} dense inputs, {experts} experts [{string.Join(", ", hidden)}], 2 towers [{tower}], batch {batch}, Adam, {threads} threads, {rows} rows, {epochs} epochs");
+            Console.WriteLine($"{description}; {rows} rows, {epochs} epochs; load average at the start: {Onnx.ScoringMeasures.LoadAverage()}.");
+
+            var table = new List<string>();
+            var memoryLines = new List<string>();
+            var splitLines = new List<string>();
+            string? peerInfo = null;
+            foreach (int batch in batchList)
+            {
+                foreach (int threads in threadList)
+                {
+                    MultiTaskOptions o;
+                    if (network == "issue")
+                        o = IssueNetwork.Options(batch, epochs, threads, rows);
+                    else
+                    {
+                        o = new MultiTaskOptions
+                        {
+                            Architecture = MultiTaskArchitecture.MMoE,
+                            Experts = 4,
+                            ExpertLayers = new[] { 64, 32 },
+                            TowerLayers = new[] { 16 },
+                            BatchSize = batch,
+                            Epochs = epochs,
+                            Threads = threads,
+                            ShuffleBufferSize = rows,
+                            Seed = 1,
+                        };
+                        o.Features.Add(new DenseFeature("Features"));
+                        o.Tasks.Add(new TaskSpec("Click", "Click"));
+                        o.Tasks.Add(new TaskSpec("Buy", "Buy"));
+                    }
+                    GC.Collect();
+                    GC.WaitForPendingFinalizers();
+                    long memBefore = Environment.WorkingSet;
+                    var memory = new List<(long WorkingSet, long Managed)>();
+                    o.Progress = new EpochMemory(memory);
+                    double[] net;
+                    long netParams;
+                    string tables;
+                    using (var model = ml.Ranker().Trainers.MultiTask(o).Fit(view))
+                    {
+                        net = model.History.Select(h => h.SamplesPerSecond).ToArray();
+                        netParams = ParameterCount(model);
+                        tables = string.Join(",", model.Layout.Tables.Select(t => $"{t.Rows}x{t.Dimension}"));
+                    }
+                    string peerArgs = network == "issue"
+                        ? $"{rows} {IssueNetwork.Dense} {IssueNetwork.Experts} {string.Join(",", IssueNetwork.Hidden)} {IssueNetwork.Tower} {batch} {epochs} {threads} {tables}"
+                        : $"{rows} 32 4 64,32 16 {batch} {epochs} {threads}";
+                    PeerResult py;
+                    try
+                    {
+                        py = RunPeer(peerArgs, threads);
+                    }
+                    catch (InvalidOperationException e)
+                    {
+                        Console.Error.WriteLine(e.Message);
+                        return 3;
+                    }
+                    if (py.Parameters != netParams)
+                    {
+                        Console.Error.WriteLine($"The networks differ: MLNetRank has {netParams:N0} parameters, the PyTorch peer {py.Parameters:N0} (tables {tables}).");
+                        return 4;
+                    }
+                    peerInfo ??= $"PyTorch {py.Version}, BLAS: {py.Blas}" + (py.Blas.Contains("openblas", StringComparison.OrdinalIgnoreCase) ? "" : " (NOT OpenBLAS: install libopenblas0-pthread, the reference BLAS is several times slower)");
+                    // the first epoch warms both up; report each epoch and the best of the later ones
+                    double netBest = net.Skip(1).DefaultIfEmpty(net[0]).Max();
+                    double pyBest = py.Rates.Skip(1).DefaultIfEmpty(py.Rates[0]).Max();
+                    table.Add($"| {network} | {batch} | {threads} | {netParams:N0} | {string.Join(" / ", net.Select(v => v.ToString("N0")))} | {string.Join(" / ", py.Rates.Select(v => v.ToString("N0")))} | {netBest:N0} | {pyBest:N0} | **{netBest / pyBest:F2}x** |");
+                    splitLines.Add($"| {batch} | {threads} | {lastSplit} | forward {py.LastEpochPhases[0]:F0}, backward {py.LastEpochPhases[1]:F0}, optimizer {py.LastEpochPhases[2]:F0} |");
+                    memoryLines.Add($"| {network} | {batch} | {threads} | {memBefore / (1 << 20)} | {string.Join(" / ", memory.Select(m => (m.WorkingSet / (1 << 20)).ToString()))} | {string.Join(" / ", memory.Select(m => (m.Managed / (1 << 20)).ToString()))} |");
+                    Console.WriteLine($"  batch {batch}, {threads} threads: MLNetRank {netBest:N0}, PyTorch {pyBest:N0} samples/s (best after warm-up), {netParams:N0} parameters in both; PyTorch's OpenBLAS pool: {py.BlasThreads} threads.");
+                }
+            }
             Console.WriteLine();
-            Console.WriteLine("| trainer | samples/s per epoch | best after warm-up | ratio |");
+            Console.WriteLine($"MLNetRank: TorchSharp {typeof(TorchSharp.torch).Assembly.GetName().Version}, streaming the IDataView; {peerInfo}, tensors in memory. Load average at the end: {Onnx.ScoringMeasures.LoadAverage()}.");
+            Console.WriteLine();
+            Console.WriteLine("| network | batch | threads | parameters (both) | MLNetRank samples/s per epoch | PyTorch samples/s per epoch | MLNetRank best after warm-up | PyTorch best after warm-up | ratio |");
+            Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
+            foreach (var line in table)
+                Console.WriteLine(line);
+            Console.WriteLine();
+            Console.WriteLine("Time split of the last epoch (ms; MLNetRank from its Trace log, PyTorch timed around the same steps):");
+            Console.WriteLine();
+            Console.WriteLine("| batch | threads | MLNetRank | PyTorch |");
             Console.WriteLine("|---|---|---|---|");
-            Console.WriteLine($"| MLNetRank (TorchSharp {typeof(TorchSharp.torch).Assembly.GetName().Version}, streaming IDataView) | {string.Join(" / ", net.Select(v => v.ToString("F0")))} | {netBest:F0} | {netBest / pyBest:F2}x |");
-            Console.WriteLine($"| PyTorch {pyVersion} (tensors in memory) | {string.Join(" / ", py.Select(v => v.ToString("F0")))} | {pyBest:F0} | 1.00x |");
+            foreach (var line in splitLines)
+                Console.WriteLine(line);
             Console.WriteLine();
-            Console.WriteLine($"process working set before training {memBefore / (1 << 20)} MB; after each epoch: {string.Join(" / ", memory.Select(m => (m / (1 << 20)) + " MB"))}");
+            Console.WriteLine("Memory of the MLNetRank process (MB; the configurations run one after another in it):");
+            Console.WriteLine();
+            Console.WriteLine("| network | batch | threads | working set before training | working set after each epoch | managed heap after each epoch |");
+            Console.WriteLine("|---|---|---|---|---|---|");
+            foreach (var line in memoryLines)
+                Console.WriteLine(line);
             return 0;
         }
     }
