@@ -730,12 +730,6 @@ namespace MLNetRank.Benchmarks.Torch
                 Console.WriteLine($"| {g.Key.N * 10:N0} | {g.Key.Rho} | {string.Join(" | ", g.Select(r => r.M.Key == "shared" || r.Diff.Count == 0 ? $"{r.Buy.Average():F4}" : $"{r.Buy.Average():F4} ({r.Diff.Average():+0.0000;-0.0000} / {Sd(r.Diff)})"))} |");
         }
 
-        private sealed class ClickBuyRow
-        {
-            public bool Click { get; set; }
-            public bool Buy { get; set; }
-        }
-
         private sealed class CvrLabelRow
         {
             public float CvrLabel { get; set; }
