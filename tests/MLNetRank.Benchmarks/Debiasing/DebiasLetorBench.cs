@@ -45,6 +45,8 @@ namespace MLNetRank.Benchmarks.Debiasing
             public string Folder = Path.Combine("..", "shared", "data", "lightgbm-lambdarank");
             public int Iterations = 100;
             public bool Pairwise = true;
+            /// <summary>Also train the multi-task network rows (naive, bias tower, PAL); `networks=0` skips them.</summary>
+            public bool Networks = true;
         }
 
         public int Run(string[] args)
@@ -73,6 +75,7 @@ namespace MLNetRank.Benchmarks.Debiasing
                     case "randomShare": s.RandomShare = D(kv[1]); break;
                     case "iterations": s.Iterations = int.Parse(kv[1], CultureInfo.InvariantCulture); break;
                     case "pairwise": s.Pairwise = kv[1] != "0"; break;
+                    case "networks": s.Networks = kv[1] != "0"; break;
                     case "data": s.Folder = kv[1]; break;
                     default:
                         Console.Error.WriteLine($"unknown key '{kv[0]}'");
@@ -163,12 +166,11 @@ namespace MLNetRank.Benchmarks.Debiasing
         public sealed record BiasTowerInput(MLContext Context, Func<IDataView> ClickLog, IDataView Test, double Eta, int Seed);
 
         /// <summary>
-        /// Hook for a bias-tower row (the TorchSharp multi-task trainer with a position <c>BiasTower</c>): implement this partial
-        /// method in another file of this class to train on <see cref="BiasTowerInput.ClickLog"/> and return one score per row of
-        /// <see cref="BiasTowerInput.Test"/> (the position-free logit); the row "bias tower (multi-task, position tower)" then
-        /// appears in the tables. Left unimplemented, the row is omitted.
+        /// Rows of the TorchSharp multi-task trainer (a naive network and networks with a position bias tower), implemented in
+        /// <c>DebiasLetorBench.BiasTower.cs</c>: each trains on <see cref="BiasTowerInput.ClickLog"/> and adds (row name, one
+        /// score per row of <see cref="BiasTowerInput.Test"/>) to <paramref name="rows"/>.
         /// </summary>
-        static partial void TrainBiasTower(BiasTowerInput input, ref float[]? testScores, ref string? name);
+        static partial void TrainBiasTower(BiasTowerInput input, List<(string Name, float[] Scores)> rows);
 
         private sealed class ImpressionRow
         {
@@ -448,14 +450,14 @@ namespace MLNetRank.Benchmarks.Debiasing
                                     cell.Add($"IPS ({name}): pairwise LambdaRank, IPS-weighted clicks", Pairwise(e));
                             }
                         }
-                        float[]? towerScores = null;
-                        string? towerName = null;
-                        TrainBiasTower(new BiasTowerInput(ml, () => Load(ml, Enumerable.Range(0, rows.Count).Select(k => new ImpressionRow
+                        var towerRows = new List<(string Name, float[] Scores)>();
+                        if (s.Networks)
+                            TrainBiasTower(new BiasTowerInput(ml, () => Load(ml, Enumerable.Range(0, rows.Count).Select(k => new ImpressionRow
                         {
                             Features = train[rows.Doc[k]].Features, Position = rows.Position[k], Click = rows.Click[k], Session = rows.Session[k], QueryDoc = (uint)rows.Doc[k],
-                        }), dim, false), testView, eta, seed), ref towerScores, ref towerName);
-                        if (towerScores is not null)
-                            cell.Add(towerName ?? "bias tower (multi-task, position tower)", RankerMetrics.Ndcg(towerScores, testGrades, testQueries, 10));
+                        }), dim, false), testView, eta, seed), towerRows);
+                        foreach (var (towerName, towerScores) in towerRows)
+                            cell.Add(towerName, RankerMetrics.Ndcg(towerScores, testGrades, testQueries, 10));
                         // oracle labels on the shown documents: what an estimator that recovers every shown document's grade can reach
                         cell.Add("true grades of the shown documents only (LambdaRank)", Ndcg(ml.Ranking.Trainers.LightGbm(RankOptions(s.Iterations, seed)).Fit(Grades(shown))));
                         log(FormattableString.Invariant($"eta {eta}, {N} sessions, seed {seed}: {rows.Count} impressions, {clicks} clicks, {shown.Length} documents shown, {R} randomized sessions; {sw.Elapsed.TotalSeconds:F1} s"));
