@@ -112,7 +112,7 @@ namespace MLNetRank.Benchmarks.Torch
 
         private sealed record PeerResult(double[] Rates, string Version, long Parameters, string Blas, double[] LastEpochPhases, int BlasThreads);
 
-        private static PeerResult RunPeer(string arguments, int threads)
+        private static PeerResult RunPeer(string arguments, int threads, int blasThreads)
         {
             string script = Path.Combine(RepoRoot(), "tests", "MLNetRank.Benchmarks", "Torch", "mmoe_peer.py");
             var psi = new ProcessStartInfo("/usr/bin/python3", $"{script} {arguments}")
@@ -121,8 +121,9 @@ namespace MLNetRank.Benchmarks.Torch
                 RedirectStandardError = true,
             };
             // the peer's thread pools, all of them: torch.set_num_threads covers PyTorch's own (OpenMP) pool, not OpenBLAS's
-            foreach (var name in new[] { "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS" })
-                psi.Environment[name] = threads.ToString();
+            psi.Environment["OMP_NUM_THREADS"] = threads.ToString();
+            psi.Environment["MKL_NUM_THREADS"] = threads.ToString();
+            psi.Environment["OPENBLAS_NUM_THREADS"] = blasThreads.ToString();
             using var p = Process.Start(psi)!;
             var stderrTask = p.StandardError.ReadToEndAsync();
             string stdout = p.StandardOutput.ReadToEnd();
@@ -260,7 +261,16 @@ namespace MLNetRank.Benchmarks.Torch
                     PeerResult py;
                     try
                     {
-                        py = RunPeer(peerArgs, threads);
+                        // with several threads, PyTorch gets the better of two pool settings: OpenBLAS with as many threads
+                        // as PyTorch's own pool, or single-threaded BLAS under PyTorch's intra-op parallelism (in Debian's
+                        // build the first oversubscribes the cores on this network)
+                        py = RunPeer(peerArgs, threads, threads);
+                        if (threads > 1)
+                        {
+                            var single = RunPeer(peerArgs, threads, 1);
+                            if (single.Rates.Skip(1).DefaultIfEmpty(single.Rates[0]).Max() > py.Rates.Skip(1).DefaultIfEmpty(py.Rates[0]).Max())
+                                py = single;
+                        }
                     }
                     catch (InvalidOperationException e)
                     {
