@@ -160,11 +160,16 @@ namespace MLNetRank.Torch.MultiTask
         {
             if (fraction <= 0)
                 return false;
-            ulong z = (ulong)index + 0x9E3779B97F4A7C15UL * (ulong)(uint)(seed + 1);
+            ulong z = Mix((ulong)index + 0x9E3779B97F4A7C15UL * (ulong)(uint)(seed + 1));
+            return (z >> 11) * (1.0 / (1UL << 53)) < fraction;
+        }
+
+        /// <summary>SplitMix64's finalizer: the validation split and the hashing of context ids.</summary>
+        private static ulong Mix(ulong z)
+        {
             z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
             z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-            z ^= z >> 31;
-            return (z >> 11) * (1.0 / (1UL << 53)) < fraction;
+            return z ^ (z >> 31);
         }
 
         /// <summary>
@@ -359,7 +364,7 @@ namespace MLNetRank.Torch.MultiTask
                 }
                 _adjustStarts = starts.ToArray();
                 _adjust = adjust.ToArray();
-                _positions = layout.PositionColumns.Select(c => ScalarGetter(_cursor, s[c])).ToArray();
+                _positions = layout.PositionColumns.Select(c => PositionGetter(_cursor, s[c])).ToArray();
             }
 
             private static ValueGetter<VBuffer<uint>> KeyGetter(DataViewRow cursor, DataViewSchema.Column col)
@@ -467,13 +472,6 @@ namespace MLNetRank.Torch.MultiTask
             {
                 T v = default!;
                 return () => { g(ref v); return conv(v); };
-            }
-
-            private static ulong Mix(ulong z)
-            {
-                z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-                z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-                return z ^ (z >> 31);
             }
 
             internal static Func<float> ScalarGetter(DataViewRow cursor, DataViewSchema.Column col)
@@ -607,8 +605,8 @@ namespace MLNetRank.Torch.MultiTask
                 int q = _positions.Length;
                 for (int c = 0; c < q; c++)
                 {
-                    float p = _positions[c]();
-                    if (!(p >= 1f) || !float.IsFinite(p) || p != MathF.Floor(p))
+                    float p = _positions[c]();   // finite and >= 1, checked by the getter
+                    if (p != MathF.Floor(p))
                         throw new InvalidOperationException(
                             $"Position column '{_layout.PositionColumns[c]}' (per-position towers) has value {p} at row {rowIndex}; expected a whole number >= 1 (1 = top).");
                     store.Positions[slot * q + c] = p;
