@@ -15,32 +15,32 @@ namespace MLNetRank.Torch.MultiTask.Onnx
             var cats = plan.Cats.Select(c => w.Op("Cast", new[] { c.Input }, ("to", 7L))).ToList();
             var seqs = plan.Seqs.Select(s => w.Op("Cast", new[] { s.Input }, ("to", 7L))).ToList();
             var logits = net.Export(w, plan.Dense, cats, seqs, out var positionLogits);
+            // a task's score from its logit(s): the logit (binary, plain regression) or exp(logit) - 1 (log1p regression);
+            // binary tasks also get the probability sigmoid(logit)
+            void Emit(TaskInfo task, string logit, string scoreName, string probabilityName)
+            {
+                if (task.Kind == MultiTaskKind.Regression && task.Transform == LabelTransform.Log1p)
+                {
+                    var one = w.AddInitializer(w.Fresh("one"), new[] { 1f }, new long[] { 1 });
+                    w.AddNode("Sub", new[] { w.Op("Exp", new[] { logit }), one }, new[] { scoreName });
+                }
+                else
+                    w.AddNode("Identity", new[] { logit }, new[] { scoreName });
+                if (task.Kind == MultiTaskKind.Binary)
+                    w.AddNode("Sigmoid", new[] { logit }, new[] { probabilityName });
+            }
             var flatShape = w.AddInitializer(w.Fresh("flat"), new long[] { -1 }, new long[] { 1 });
-            var probs = new string[layout.Tasks.Count];
             for (int t = 0; t < layout.Tasks.Count; t++)
             {
                 var task = layout.Tasks[t];
-                var flat = w.Op("Reshape", new[] { logits[t], flatShape });
-                if (task.Kind == MultiTaskKind.Regression)
-                {
-                    if (task.Transform == LabelTransform.Log1p)
-                    {
-                        var one = w.AddInitializer(w.Fresh("one"), new[] { 1f }, new long[] { 1 });
-                        w.AddNode("Sub", new[] { w.Op("Exp", new[] { flat }), one }, new[] { task.Name + "Score" });
-                    }
-                    else
-                        w.AddNode("Identity", new[] { flat }, new[] { task.Name + "Score" });
-                }
-                else
-                {
-                    w.AddNode("Identity", new[] { flat }, new[] { task.Name + "Score" });
-                    probs[t] = task.Name + "Probability";
-                    w.AddNode("Sigmoid", new[] { flat }, new[] { probs[t] });
-                }
+                Emit(task, w.Op("Reshape", new[] { logits[t], flatShape }), task.Name + "Score", task.Name + "Probability");
             }
             for (int t = 0; t < layout.Tasks.Count; t++)
-                if (layout.Tasks[t].Parent >= 0)
-                    w.AddNode("Mul", new[] { probs[layout.Tasks[t].Parent], probs[t] }, new[] { layout.Tasks[t].Name + "JointProbability" });
+            {
+                var task = layout.Tasks[t];
+                if (task.Parent >= 0)
+                    w.AddNode("Mul", new[] { layout.Tasks[task.Parent].Name + "Probability", task.Name + "Probability" }, new[] { task.Name + "JointProbability" });
+            }
             // per-position towers: [B, K + 1] vectors of all towers (same transform as the task's score)
             var widths = new Dictionary<string, long>();
             for (int t = 0; t < layout.Tasks.Count; t++)
@@ -49,20 +49,8 @@ namespace MLNetRank.Torch.MultiTask.Onnx
                     continue;
                 var task = layout.Tasks[t];
                 long width = task.PositionTowers!.Positions + 1;
-                string scores = task.Name + "PositionScores";
-                widths[scores] = width;
-                if (task.Kind == MultiTaskKind.Regression && task.Transform == LabelTransform.Log1p)
-                {
-                    var one = w.AddInitializer(w.Fresh("one"), new[] { 1f }, new long[] { 1 });
-                    w.AddNode("Sub", new[] { w.Op("Exp", new[] { all }), one }, new[] { scores });
-                }
-                else
-                    w.AddNode("Identity", new[] { all }, new[] { scores });
-                if (task.Kind == MultiTaskKind.Binary)
-                {
-                    widths[task.Name + "PositionProbabilities"] = width;
-                    w.AddNode("Sigmoid", new[] { all }, new[] { task.Name + "PositionProbabilities" });
-                }
+                widths[task.Name + "PositionScores"] = widths[task.Name + "PositionProbabilities"] = width;
+                Emit(task, all, task.Name + "PositionScores", task.Name + "PositionProbabilities");
             }
             foreach (var name in MultiTaskEstimator.OutputNames(o))
                 w.AddOutput(name, OnnxElementType.Float, widths.TryGetValue(name, out long k) ? new long[] { -1, k } : new long[] { -1 });
