@@ -241,15 +241,10 @@ namespace MLNetRank.Torch.MultiTask
         {
             _maxPosition = spec.MaximumPosition;
             int d = spec.EmbeddingDimension;
-            position = nn.Embedding(spec.MaximumPosition + 1, d);
-            using (no_grad())
-                nn.init.normal_(position.weight!, 0, 0.05);
+            position = Layers.NormalEmbedding(spec.MaximumPosition + 1, d);
             foreach (var _ in spec.ContextCategoricalColumnNames)
             {
-                var e = nn.Embedding(spec.ContextRows, d);
-                using (no_grad())
-                    nn.init.normal_(e.weight!, 0, 0.05);
-                context.Add(e);
+                context.Add(Layers.NormalEmbedding(spec.ContextRows, d));
             }
             _denseSize = inputSize - 1 - spec.ContextCategoricalColumnNames.Count;
             if (spec.Dropout > 0)

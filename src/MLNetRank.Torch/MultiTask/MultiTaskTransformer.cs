@@ -88,8 +88,9 @@ namespace MLNetRank.Torch.MultiTask
                 using var scope = torch.NewDisposeScope();
                 using var _ = no_grad();
                 var b = host.ToTensors(device, withAdjustments: training);
-                var all = net.PositionLogits(b).Select(p => p?.cpu().data<float>().ToArray()).ToArray();
-                var z = net.Logits(b, training).cpu();
+                // one forward pass gives the task logits and every per-position tower's logits
+                var z = net.Logits(b, training, training, out var positionLogits).cpu();
+                var all = positionLogits.Select(p => p?.cpu().data<float>().ToArray()).ToArray();
                 var logits = z.data<float>().ToArray();
                 var seen = training ? net.LogExamination(b)?.exp().cpu().data<float>().ToArray() : null;
                 int T = layout.Tasks.Count;

@@ -191,9 +191,7 @@ namespace MLNetRank.Torch.MultiTask
             _layout = layout;
             foreach (var t in layout.Tables)
             {
-                var e = nn.Embedding(t.Rows, t.Dimension);
-                using (no_grad())
-                    nn.init.normal_(e.weight!, 0, 0.05);
+                var e = Layers.NormalEmbedding(t.Rows, t.Dimension);
                 tables.Add(e);
             }
             foreach (var s in layout.Sequences)
@@ -202,9 +200,7 @@ namespace MLNetRank.Torch.MultiTask
             dense_invstd = tensor(layout.DenseSize > 0 ? layout.DenseInvStd : new float[1]);
             if (layout.Position is not null)
             {
-                position = nn.Embedding(layout.Position.Spec.MaximumPosition + 1, layout.Position.Spec.EmbeddingDimension);
-                using (no_grad())
-                    nn.init.normal_(position.weight!, 0, 0.05);
+                position = Layers.NormalEmbedding(layout.Position.Spec.MaximumPosition + 1, layout.Position.Spec.EmbeddingDimension);
             }
             RegisterComponents();
         }
@@ -551,13 +547,6 @@ namespace MLNetRank.Torch.MultiTask
 
         public Tensor? LogVariances => log_vars;
 
-        /// <summary>Per task with per-position towers, all its towers' serving logits [B, K + 1] (null for other tasks).</summary>
-        public Tensor?[] PositionLogits(BatchTensors b)
-        {
-            Logits(b, training: false, matchPositions: false, out var all);
-            return all;
-        }
-
         /// <summary>Logits [B, T] of the serving model (no training-only terms).</summary>
         public override Tensor forward(BatchTensors b) => Logits(b, training: false);
 
@@ -590,7 +579,7 @@ namespace MLNetRank.Torch.MultiTask
                     if (b.Positions is null)
                         throw new InvalidOperationException($"Task '{task.Name}' has per-position towers but the batch has no position column '{pt.PositionColumnName}'.");
                     // bucket of 1-based position p: min(p, K + 1) - 1 (positions are validated whole numbers >= 1)
-                    var bucket = b.Positions!.select(1, task.PositionInput).clamp_max(pt.Positions + 1).sub(1).to_type(ScalarType.Int64).unsqueeze(1);
+                    var bucket = PositionTowerModule.Bucket(b.Positions!.select(1, task.PositionInput), pt.Positions).unsqueeze(1);
                     cols[t] = all.gather(1, bucket);
                 }
                 else
@@ -725,6 +714,18 @@ namespace MLNetRank.Torch.MultiTask
                 }
             }
             return logits;
+        }
+    }
+
+    internal static class Layers
+    {
+        /// <summary>An embedding table initialised from N(0, 0.05²), the init of every learned id/position table here.</summary>
+        public static Embedding NormalEmbedding(long rows, int dimension)
+        {
+            var e = nn.Embedding(rows, dimension);
+            using (no_grad())
+                nn.init.normal_(e.weight!, 0, 0.05);
+            return e;
         }
     }
 
