@@ -149,7 +149,7 @@ t, v = best(lambda: log_loss(l, s, eps=1e-15)); print('logloss', t, repr(v))
 print('version', sklearn.__version__)
 ";
                 File.WriteAllText(Path.Combine(dir, "bench.py"), script);
-                var psi = new ProcessStartInfo("/usr/bin/python3", Path.Combine(dir, "bench.py")) { RedirectStandardOutput = true, RedirectStandardError = true };
+                var psi = PythonPeer.StartInfo(Path.Combine(dir, "bench.py"));
                 using var p = Process.Start(psi)!;
                 string output = p.StandardOutput.ReadToEnd();
                 string err = p.StandardError.ReadToEnd();

@@ -121,12 +121,7 @@ namespace MLNetRank.Benchmarks.Gbdt
             File.WriteAllText(path, script);
             try
             {
-                var psi = new ProcessStartInfo("/usr/bin/python3", $"{path} {args}")
-                {
-                    RedirectStandardOutput = true,
-                    RedirectStandardError = true,
-                    UseShellExecute = false,
-                };
+                var psi = PythonPeer.StartInfo($"{path} {args}");
                 using var p = Process.Start(psi)!;
                 string stdout = p.StandardOutput.ReadToEnd();
                 string stderr = p.StandardError.ReadToEnd();

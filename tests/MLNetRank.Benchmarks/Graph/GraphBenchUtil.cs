@@ -109,8 +109,6 @@ namespace MLNetRank.Benchmarks.Graph
             }
         }
 
-        public static string Python => "/usr/bin/python3";
-
         /// <summary>Runs gensim Word2Vec (skip-gram, negative sampling) on a walks file; returns (seconds in train(), words/s, vectors).</summary>
         public static (double Seconds, long Words, Dictionary<string, float[]> Vectors, string Version) Gensim(string walksPath, Metapath2VecOptions o, int workers)
         {
@@ -133,12 +131,7 @@ namespace MLNetRank.Benchmarks.Graph
             }));
             try
             {
-                var psi = new ProcessStartInfo(Python)
-                {
-                    RedirectStandardOutput = true,
-                    RedirectStandardError = true,
-                    UseShellExecute = false,
-                };
+                var psi = PythonPeer.StartInfo();
                 foreach (var a in new object[] { script, walksPath, vecPath, o.Dimension, o.WindowSize, o.NegativeSamples, o.Epochs, workers, o.InitialLearningRate, o.SubsamplingThreshold })
                     psi.ArgumentList.Add(Convert.ToString(a, CultureInfo.InvariantCulture)!);
                 using var p = Process.Start(psi)!;

@@ -110,16 +110,12 @@ namespace MLNetRank.Benchmarks.Torch
         /// <summary>Trainable parameters of a trained multi-task network.</summary>
         internal static long ParameterCount(MultiTaskTransformer model) => model.Network.parameters().Sum(p => p.numel());
 
-        private sealed record PeerResult(double[] Rates, string Version, long Parameters, string Blas, double[] LastEpochPhases, int BlasThreads);
+        private sealed record PeerResult(double[] Rates, string Version, long Parameters, string Blas, double[] LastEpochPhases, int BlasThreads, string BlasCore);
 
         private static PeerResult RunPeer(string arguments, int threads, int blasThreads)
         {
             string script = Path.Combine(RepoRoot(), "tests", "MLNetRank.Benchmarks", "Torch", "mmoe_peer.py");
-            var psi = new ProcessStartInfo("/usr/bin/python3", $"{script} {arguments}")
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            };
+            var psi = PythonPeer.StartInfo($"{script} {arguments}");
             // the peer's thread pools, all of them: torch.set_num_threads covers PyTorch's own (OpenMP) pool, not OpenBLAS's
             psi.Environment["OMP_NUM_THREADS"] = threads.ToString();
             psi.Environment["MKL_NUM_THREADS"] = threads.ToString();
@@ -138,7 +134,8 @@ namespace MLNetRank.Benchmarks.Torch
                 root.GetProperty("parameters").GetInt64(),
                 root.GetProperty("blas").GetString() ?? "?",
                 root.GetProperty("phases_ms").EnumerateArray().Last().EnumerateArray().Select(e => e.GetDouble()).ToArray(),
-                root.GetProperty("blas_threads").GetInt32());
+                root.GetProperty("blas_threads").GetInt32(),
+                root.TryGetProperty("blas_core", out var core) ? core.GetString() ?? "?" : "?");
         }
 
         private static int Named(string[] args, string name, int fallback)
@@ -155,6 +152,8 @@ namespace MLNetRank.Benchmarks.Torch
 
         public int Run(string[] args)
         {
+            // before any libtorch computation (the trainer would do it too, but the bench may touch libtorch first)
+            Console.WriteLine(MLNetRank.Torch.MklCpuDispatch.Prepare());
             bool named = args.Length > 0 && args[0].StartsWith("--", StringComparison.Ordinal);
             string network = "small";
             int rows, epochs;
@@ -289,7 +288,7 @@ namespace MLNetRank.Benchmarks.Torch
                     table.Add($"| {network} | {batch} | {threads} | {netParams:N0} | {string.Join(" / ", net.Select(v => v.ToString("N0")))} | {string.Join(" / ", py.Rates.Select(v => v.ToString("N0")))} | {netBest:N0} | {pyBest:N0} | **{netBest / pyBest:F2}x** |");
                     splitLines.Add($"| {batch} | {threads} | {lastSplit} | forward {py.LastEpochPhases[0]:F0}, backward {py.LastEpochPhases[1]:F0}, optimizer {py.LastEpochPhases[2]:F0} |");
                     memoryLines.Add($"| {network} | {batch} | {threads} | {memBefore / (1 << 20)} | {string.Join(" / ", memory.Select(m => (m.WorkingSet / (1 << 20)).ToString()))} | {string.Join(" / ", memory.Select(m => (m.Managed / (1 << 20)).ToString()))} |");
-                    Console.WriteLine($"  batch {batch}, {threads} threads: MLNetRank {netBest:N0}, PyTorch {pyBest:N0} samples/s (best after warm-up), {netParams:N0} parameters in both; PyTorch's OpenBLAS pool: {py.BlasThreads} threads.");
+                    Console.WriteLine($"  batch {batch}, {threads} threads: MLNetRank {netBest:N0}, PyTorch {pyBest:N0} samples/s (best after warm-up), {netParams:N0} parameters in both; PyTorch's OpenBLAS pool: {py.BlasThreads} threads, kernel {py.BlasCore}.");
                 }
             }
             Console.WriteLine();

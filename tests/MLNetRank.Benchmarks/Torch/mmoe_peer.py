@@ -64,6 +64,19 @@ def blas_library():
         return "?"
 
 
+def blas_core():
+    """OpenBLAS's kernel (DYNAMIC_ARCH picks it from the CPU unless OPENBLAS_CORETYPE forces one)."""
+    try:
+        import ctypes
+        with open("/proc/self/maps") as f:
+            lib = next(line.split()[-1] for line in f if "libopenblas" in line)
+        fn = ctypes.CDLL(lib).openblas_get_corename
+        fn.restype = ctypes.c_char_p
+        return fn().decode()
+    except (OSError, StopIteration, AttributeError):
+        return "?"
+
+
 def blas_threads():
     """Threads of OpenBLAS's own pool (torch.set_num_threads does not set it in Debian's build; the bench sets
     OPENBLAS_NUM_THREADS and OMP_NUM_THREADS for this process)."""
@@ -112,7 +125,7 @@ def main():
         rates.append(rows / (time.perf_counter() - start))
         phases.append([1000 * forward, 1000 * backward, 1000 * step])
     print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "parameters": params, "blas_threads": blas_threads(),
-                      "blas": blas_library(),
+                      "blas": blas_library(), "blas_core": blas_core(),
                       "samples_per_second": rates, "phases_ms": phases}))
 
 
