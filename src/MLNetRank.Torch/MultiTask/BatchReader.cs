@@ -178,57 +178,100 @@ namespace MLNetRank.Torch.MultiTask
         /// </summary>
         public void Run(RowSubset subset, int batchSize, int shuffleBuffer, int? shuffleSeed, Action<RowStore> consume)
         {
-            const int buffers = 3;
-            using var free = new BlockingCollection<RowStore>(buffers);
-            using var full = new BlockingCollection<RowStore>(buffers);
-            for (int i = 0; i < buffers; i++)
-                free.Add(new RowStore(_layout, batchSize));
-            using var cts = new CancellationTokenSource();
-            Exception? producerError = null;
-            var producer = Task.Run(() =>
+            using var stream = Start(subset, batchSize, shuffleBuffer, shuffleSeed);
+            stream.Consume(consume);
+        }
+
+        /// <summary>
+        /// Starts filling batches on a worker thread now; <see cref="BatchStream.Consume"/> takes them later. The trainer
+        /// starts the next epoch's stream while the current epoch trains, so that the next epoch's shuffle buffer is
+        /// filled off the hot path (at most two shuffle buffers are alive at once). Dispose stops the worker.
+        /// </summary>
+        public BatchStream Start(RowSubset subset, int batchSize, int shuffleBuffer, int? shuffleSeed)
+            => new(this, subset, batchSize, shuffleBuffer, shuffleSeed);
+
+        /// <summary>One pass over the rows: a worker thread fills at most three batches ahead of the consumer.</summary>
+        internal sealed class BatchStream : IDisposable
+        {
+            private const int Buffers = 3;
+            private readonly BlockingCollection<RowStore> _free = new(Buffers);
+            private readonly BlockingCollection<RowStore> _full = new(Buffers);
+            private readonly CancellationTokenSource _cts = new();
+            private readonly Task _producer;
+            private Exception? _producerError;
+            private bool _consumed;
+
+            internal BatchStream(BatchReader reader, RowSubset subset, int batchSize, int shuffleBuffer, int? shuffleSeed)
             {
+                for (int i = 0; i < Buffers; i++)
+                    _free.Add(new RowStore(reader._layout, batchSize));
+                var token = _cts.Token;
+                _producer = Task.Run(() =>
+                {
+                    try
+                    {
+                        reader.Produce(subset, batchSize, shuffleBuffer, shuffleSeed, _free, _full, token);
+                    }
+                    catch (OperationCanceledException) when (token.IsCancellationRequested)
+                    {
+                    }
+                    catch (Exception ex)
+                    {
+                        _producerError = ex;
+                    }
+                    finally
+                    {
+                        _full.CompleteAdding();
+                    }
+                });
+            }
+
+            /// <summary>Runs <paramref name="consume"/> on each batch, on the caller's thread; once per stream.</summary>
+            public void Consume(Action<RowStore> consume)
+            {
+                if (_consumed)
+                    throw new InvalidOperationException("A batch stream is consumed once.");
+                _consumed = true;
                 try
                 {
-                    Produce(subset, batchSize, shuffleBuffer, shuffleSeed, free, full, cts.Token);
+                    foreach (var batch in _full.GetConsumingEnumerable())
+                    {
+                        consume(batch);
+                        batch.Count = 0;
+                        _free.Add(batch);
+                    }
                 }
-                catch (OperationCanceledException) when (cts.IsCancellationRequested)
+                catch
                 {
+                    Stop();
+                    throw;
                 }
-                catch (Exception ex)
-                {
-                    producerError = ex;
-                }
-                finally
-                {
-                    full.CompleteAdding();
-                }
-            });
-            try
-            {
-                foreach (var batch in full.GetConsumingEnumerable())
-                {
-                    consume(batch);
-                    batch.Count = 0;
-                    free.Add(batch);
-                }
+                _producer.Wait();
+                if (_producerError is not null)
+                    throw _producerError is InvalidOperationException or ArgumentException
+                        ? _producerError
+                        : new InvalidOperationException("Reading the training data failed: " + _producerError.Message, _producerError);
             }
-            catch
+
+            private void Stop()
             {
-                cts.Cancel();
-                try { producer.Wait(); } catch (AggregateException) { }
-                throw;
+                _cts.Cancel();
+                try { _producer.Wait(); } catch (AggregateException) { }
             }
-            producer.Wait();
-            if (producerError is not null)
-                throw producerError is InvalidOperationException or ArgumentException
-                    ? producerError
-                    : new InvalidOperationException("Reading the training data failed: " + producerError.Message, producerError);
+
+            public void Dispose()
+            {
+                Stop();
+                _free.Dispose();
+                _full.Dispose();
+                _cts.Dispose();
+            }
         }
 
         private void Produce(RowSubset subset, int batchSize, int shuffleBuffer, int? shuffleSeed,
             BlockingCollection<RowStore> free, BlockingCollection<RowStore> full, CancellationToken token)
         {
-            var row = new RowReader(_data, _layout, _cols);
+            using var row = new RowReader(_data, _layout, _cols);
             RowStore batch = free.Take(token);
             void Emit(RowStore src, int slot)
             {
@@ -241,52 +284,87 @@ namespace MLNetRank.Torch.MultiTask
             }
 
             bool shuffle = shuffleSeed.HasValue && shuffleBuffer > 1;
-            var pool = shuffle ? new RowStore(_layout, shuffleBuffer) : new RowStore(_layout, 1);
-            var rng = new Random(shuffleSeed ?? 0);
-            long index = -1;
-            while (row.MoveNext())
+            var pool = RentStore(shuffle ? shuffleBuffer : 1);
+            try
             {
-                index++;
-                if (subset != RowSubset.All)
+                var rng = new Random(shuffleSeed ?? 0);
+                long index = -1;
+                while (row.MoveNext())
                 {
-                    bool val = IsValidationRow(index, _splitSeed, _validationFraction);
-                    if (val != (subset == RowSubset.ValidationPart))
+                    index++;
+                    if (subset != RowSubset.All)
+                    {
+                        bool val = IsValidationRow(index, _splitSeed, _validationFraction);
+                        if (val != (subset == RowSubset.ValidationPart))
+                            continue;
+                    }
+                    if (!shuffle)
+                    {
+                        row.Read(pool, 0, index);
+                        Emit(pool, 0);
                         continue;
+                    }
+                    if (pool.Count < pool.Capacity)
+                    {
+                        row.Read(pool, pool.Count++, index);
+                        continue;
+                    }
+                    int j = rng.Next(pool.Capacity);
+                    Emit(pool, j);
+                    row.Read(pool, j, index);
                 }
-                if (!shuffle)
+                if (shuffle)
                 {
-                    row.Read(pool, 0, index);
-                    Emit(pool, 0);
-                    continue;
+                    var order = Enumerable.Range(0, pool.Count).ToArray();
+                    for (int i = order.Length - 1; i > 0; i--)
+                    {
+                        int j = rng.Next(i + 1);
+                        (order[i], order[j]) = (order[j], order[i]);
+                    }
+                    foreach (var i in order)
+                        Emit(pool, i);
                 }
-                if (pool.Count < pool.Capacity)
-                {
-                    row.Read(pool, pool.Count++, index);
-                    continue;
-                }
-                int j = rng.Next(pool.Capacity);
-                Emit(pool, j);
-                row.Read(pool, j, index);
+                if (batch.Count > 0)
+                    full.Add(batch, token);
+                else
+                    free.Add(batch);
             }
-            if (shuffle)
+            finally
             {
-                var order = Enumerable.Range(0, pool.Count).ToArray();
-                for (int i = order.Length - 1; i > 0; i--)
-                {
-                    int j = rng.Next(i + 1);
-                    (order[i], order[j]) = (order[j], order[i]);
-                }
-                foreach (var i in order)
-                    Emit(pool, i);
+                ReturnStore(pool);
             }
-            if (batch.Count > 0)
-                full.Add(batch, token);
-            else
-                free.Add(batch);
+        }
+
+        private readonly List<RowStore> _spareStores = new();
+
+        /// <summary>A row store of <paramref name="capacity"/> rows: one that an earlier pass returned, or a new one (so the
+        /// shuffle buffer is allocated once per fit, not once per epoch; at most two are in use, the current epoch's and the
+        /// next one's).</summary>
+        private RowStore RentStore(int capacity)
+        {
+            lock (_spareStores)
+            {
+                int i = _spareStores.FindIndex(r => r.Capacity == capacity);
+                if (i >= 0)
+                {
+                    var r = _spareStores[i];
+                    _spareStores.RemoveAt(i);
+                    r.Count = 0;
+                    return r;
+                }
+            }
+            return new RowStore(_layout, capacity);
+        }
+
+        private void ReturnStore(RowStore store)
+        {
+            lock (_spareStores)
+                if (_spareStores.Count < 2)
+                    _spareStores.Add(store);
         }
 
         /// <summary>Reads one row of a cursor into a <see cref="RowStore"/> slot, validating values with clear messages.</summary>
-        private sealed class RowReader
+        private sealed class RowReader : IDisposable
         {
             private readonly DataViewRowCursor _cursor;
             private readonly NetworkLayout _layout;
@@ -500,6 +578,9 @@ namespace MLNetRank.Torch.MultiTask
                 _cursor.Dispose();
                 return false;
             }
+
+            /// <summary>Closes the cursor (also when a pass stops early).</summary>
+            public void Dispose() => _cursor.Dispose();
 
             public void Read(RowStore store, int slot, long rowIndex)
             {

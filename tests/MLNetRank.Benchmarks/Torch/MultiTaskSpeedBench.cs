@@ -14,7 +14,8 @@ namespace MLNetRank.Benchmarks.Torch
     /// Training throughput of the same MMoE in MLNetRank (TorchSharp, streaming an IDataView) and in PyTorch (Debian's
     /// python3-torch with OpenBLAS, tensors in memory), same layers, embeddings, batch, optimizer and threads, in one run;
     /// the parameter counts of both networks are checked equal.
-    /// Args: [--network issue|small] [--rows N] [--epochs E] [--threads 1,2] [--batch 256,1024], or the positional
+    /// Args: [--network issue|small] [--rows N] [--epochs E] [--threads 1,2] [--batch 256,1024] [--repeats R] (R &gt; 1:
+    /// each configuration runs R times on each side, alternating, and the ratio of the medians is reported), or the positional
     /// form [rows=50000] [threads=2] [epochs=3] [batch=256] (small network).
     /// Networks: <c>issue</c> = 100 dense inputs + UserId 10000x16, LiveId 5000x16, CategoryId 100x16 embeddings, 4 experts
     /// [256, 128], 2 towers [64] (the network of the speed issue and of <c>ReferenceNetworks.Mmoe</c>); <c>small</c> = 32
@@ -156,7 +157,7 @@ namespace MLNetRank.Benchmarks.Torch
             Console.WriteLine(MLNetRank.Torch.MklCpuDispatch.Prepare());
             bool named = args.Length > 0 && args[0].StartsWith("--", StringComparison.Ordinal);
             string network = "small";
-            int rows, epochs;
+            int rows, epochs, repeats = Math.Max(1, Named(args, "--repeats", 1));
             int[] threadList, batchList;
             if (named)
             {
@@ -214,6 +215,7 @@ namespace MLNetRank.Benchmarks.Torch
             var table = new List<string>();
             var memoryLines = new List<string>();
             var splitLines = new List<string>();
+            var repeatLines = new List<string>();
             string? peerInfo = null;
             foreach (int batch in batchList)
             {
@@ -240,6 +242,9 @@ namespace MLNetRank.Benchmarks.Torch
                         o.Tasks.Add(new TaskSpec("Click", "Click"));
                         o.Tasks.Add(new TaskSpec("Buy", "Buy"));
                     }
+                    var repeatBests = new List<(double Net, double Py)>();
+                    for (int repeat = 0; repeat < repeats; repeat++)
+                    {
                     GC.Collect();
                     GC.WaitForPendingFinalizers();
                     long memBefore = Environment.WorkingSet;
@@ -289,6 +294,14 @@ namespace MLNetRank.Benchmarks.Torch
                     splitLines.Add($"| {batch} | {threads} | {lastSplit} | forward {py.LastEpochPhases[0]:F0}, backward {py.LastEpochPhases[1]:F0}, optimizer {py.LastEpochPhases[2]:F0} |");
                     memoryLines.Add($"| {network} | {batch} | {threads} | {memBefore / (1 << 20)} | {string.Join(" / ", memory.Select(m => (m.WorkingSet / (1 << 20)).ToString()))} | {string.Join(" / ", memory.Select(m => (m.Managed / (1 << 20)).ToString()))} |");
                     Console.WriteLine($"  batch {batch}, {threads} threads: MLNetRank {netBest:N0}, PyTorch {pyBest:N0} samples/s (best after warm-up), {netParams:N0} parameters in both; PyTorch's OpenBLAS pool: {py.BlasThreads} threads, kernel {py.BlasCore}.");
+                    repeatBests.Add((netBest, pyBest));
+                    }
+                    if (repeats > 1)
+                    {
+                        double Median(IEnumerable<double> v) { var a = v.OrderBy(x => x).ToArray(); return a.Length % 2 == 1 ? a[a.Length / 2] : (a[a.Length / 2 - 1] + a[a.Length / 2]) / 2; }
+                        double mNet = Median(repeatBests.Select(r => r.Net)), mPy = Median(repeatBests.Select(r => r.Py));
+                        repeatLines.Add($"| {network} | {batch} | {threads} | {string.Join(" / ", repeatBests.Select(r => r.Net.ToString("N0")))} | {string.Join(" / ", repeatBests.Select(r => r.Py.ToString("N0")))} | {string.Join(" / ", repeatBests.Select(r => (r.Net / r.Py).ToString("F2")))} | {mNet:N0} | {mPy:N0} | **{mNet / mPy:F2}x** |");
+                    }
                 }
             }
             Console.WriteLine();
@@ -298,6 +311,16 @@ namespace MLNetRank.Benchmarks.Torch
             Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
             foreach (var line in table)
                 Console.WriteLine(line);
+            if (repeatLines.Count > 0)
+            {
+                Console.WriteLine();
+                Console.WriteLine($"Repeats (each configuration trained {repeats} times on each side, alternating MLNetRank and PyTorch; the table above shows the last):");
+                Console.WriteLine();
+                Console.WriteLine("| network | batch | threads | MLNetRank best per repeat | PyTorch best per repeat | ratio per repeat | MLNetRank median | PyTorch median | ratio of medians |");
+                Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
+                foreach (var line in repeatLines)
+                    Console.WriteLine(line);
+            }
             Console.WriteLine();
             Console.WriteLine("Time split of the last epoch (ms; MLNetRank from its Trace log, PyTorch timed around the same steps):");
             Console.WriteLine();

@@ -335,6 +335,42 @@ namespace MLNetRank.Torch.Tests.MultiTask
         }
 
         [Fact]
+        public void StreamsStartedAheadGiveTheSameBatchesAndStopWhenDisposedUnread()
+        {
+            // the trainer starts the next epoch's stream while the current one trains: both run at once, on one reader
+            var ml = new MLContext(1);
+            var o = new MultiTaskOptions();
+            o.Features.Add(new DenseFeature("RowIndex") { Standardize = false });
+            o.Tasks.Add(new TaskSpec("Click", "Click"));
+            var data = Fixture.Load(ml, Fixture.Make(3000, 2));
+            var plan = PreparationPlan.Create(ml, o, data.Schema, null);
+            var prepared = plan.Estimator.Fit(data).Transform(data);
+            var layout = plan.Layout(prepared.Schema, o, out var cols);
+            var reader = new BatchReader(prepared, layout, cols, 0.1f, 5);
+            List<float> Read(BatchReader.BatchStream s)
+            {
+                var rows = new List<float>();
+                s.Consume(b => { for (int r = 0; r < b.Count; r++) rows.Add(b.Dense[r]); });
+                return rows;
+            }
+            var once = new List<float>();
+            reader.Run(RowSubset.TrainingPart, 64, 1000, 17, b => { for (int r = 0; r < b.Count; r++) once.Add(b.Dense[r]); });
+            using (var first = reader.Start(RowSubset.TrainingPart, 64, 1000, 17))
+            using (var ahead = reader.Start(RowSubset.TrainingPart, 64, 1000, 18))
+            using (var unread = reader.Start(RowSubset.TrainingPart, 64, 1000, 19))
+            {
+                Assert.Equal(once, Read(first));
+                var second = Read(ahead);
+                Assert.Equal(once.OrderBy(v => v), second.OrderBy(v => v));
+                Assert.NotEqual(once, second);
+                Assert.Throws<InvalidOperationException>(() => first.Consume(_ => { }));
+            }   // 'unread' is disposed while its worker waits for a free batch: Dispose must stop it, not hang
+            // a failure in the consumer stops the worker and surfaces
+            using var failing = reader.Start(RowSubset.All, 64, 0, null);
+            Assert.Throws<FormatException>(() => failing.Consume(_ => throw new FormatException("consumer")));
+        }
+
+        [Fact]
         public void ValidationAndEarlyStoppingKeepTheBestEpoch()
         {
             var (ml, data, _) = Data(600);
