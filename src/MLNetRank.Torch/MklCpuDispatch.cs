@@ -11,7 +11,7 @@ namespace MLNetRank.Torch
     /// libtorch's CPU build (the TorchSharp-cpu packages) links Intel oneMKL for its float matrix products, and oneMKL
     /// picks its kernels by CPU <em>vendor</em> before CPU features: on an AMD CPU it runs a generic path even when the
     /// CPU has AVX2 or AVX-512 (measured on an AMD EPYC with AVX-512: 92 GFLOPS for a [256 x 148] x [148 x 256] product,
-    /// against 202 GFLOPS once oneMKL takes its AVX-512 path; the multi-task trainer 1.5x faster end to end).
+    /// against 202 GFLOPS once oneMKL takes its AVX-512 path; the multi-task trainer about 1.4x faster).
     /// <para>
     /// On Linux x64 with a non-Intel CPU, <see cref="Prepare()"/> makes oneMKL's vendor query
     /// (<c>mkl_serv_intel_cpu_true</c>, exported by <c>libtorch_cpu.so</c>) answer "yes", in this process only, so
