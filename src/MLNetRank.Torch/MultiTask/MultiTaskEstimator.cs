@@ -158,8 +158,10 @@ namespace MLNetRank.Torch.MultiTask
                         throw new ArgumentException($"Task '{t.Name}': a Product (PAL) bias tower needs a binary task that is not conditioned (ESMM); attach it to the condition task (e.g. Click) instead.");
                 }
             }
-            if (o.ExpertLayers is null || o.ExpertLayers.Length == 0 || o.ExpertLayers.Any(h => h < 1))
-                throw new ArgumentOutOfRangeException(nameof(o.ExpertLayers), "ExpertLayers needs at least one layer, each of size >= 1.");
+            if (o.ExpertLayers is null || o.ExpertLayers.Any(h => h < 1))
+                throw new ArgumentOutOfRangeException(nameof(o.ExpertLayers), "ExpertLayers: every layer needs a size >= 1.");
+            if (o.ExpertLayers.Length == 0 && o.Architecture != MultiTaskArchitecture.SharedBottom)
+                throw new ArgumentOutOfRangeException(nameof(o.ExpertLayers), $"ExpertLayers may be empty only for SharedBottom (shared embeddings, one tower per task); {o.Architecture} needs at least one layer.");
             if (o.Experts < 1) throw new ArgumentOutOfRangeException(nameof(o.Experts), "Experts must be >= 1.");
             if (o.SharedExperts < 0 || o.TaskExperts < 0 || o.SharedExperts + o.TaskExperts < 1)
                 throw new ArgumentOutOfRangeException(nameof(o.SharedExperts), "PLE needs SharedExperts >= 0, TaskExperts >= 0 and at least one expert per gate.");

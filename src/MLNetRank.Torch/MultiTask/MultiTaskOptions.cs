@@ -290,7 +290,8 @@ namespace MLNetRank.Torch.MultiTask
         public MultiTaskArchitecture Architecture { get; set; } = MultiTaskArchitecture.MMoE;
 
         /// <summary>Hidden layers of each expert (MMoE, PLE), of the shared bottom (SharedBottom) or of each task's bottom
-        /// (SingleTask). Default [64, 32].</summary>
+        /// (SingleTask). Default [64, 32]. May be empty for SharedBottom: the tasks then share only the embeddings and
+        /// each tower (<see cref="TowerLayers"/>) reads the encoded inputs, the architecture of the ESMM paper.</summary>
         public int[] ExpertLayers { get; set; } = new[] { 64, 32 };
 
         /// <summary>MMoE: number of shared experts. Default 4.</summary>

@@ -16,7 +16,9 @@ namespace MLNetRank.Benchmarks.Torch
     /// probabilities (sparse conversions, partially related tasks); (2) ESMM vs a clicked-only CVR model over the entire
     /// space; (3) uncertainty weighting vs a grid of fixed weights; (4) UCI Census-Income (KDD) per-task AUC for each
     /// architecture, next to published figures; (5) the simulator: architectures and ESMM. Args:
-    /// [section=all|arch|esmm|weights|census|sim|esmm-sim|esmm-epochs] [seeds=3] [simulator training requests: sim 6000, weights and esmm-sim 4000]. <c>sim-sweep key=value ...</c> (not in "all") sweeps architectures x task
+    /// [section=all|arch|esmm|weights|census|sim|esmm-sim|esmm-epochs] [seeds=3] [simulator training requests: sim 6000, weights and esmm-sim 4000];
+    /// <c>esmm-epochs</c> also takes <c>only=early|mmoe|paper|separate</c> (a subset of its rows) and <c>worlds=K</c> (simulator seeds
+    /// 2024.. 2024+K-1). <c>sim-sweep key=value ...</c> (not in "all") sweeps architectures x task
     /// relatedness x data size on the simulator, see <see cref="SimulatorSweep"/>.
     /// </summary>
     public sealed class MultiTaskQualityBench : IBench
@@ -41,7 +43,11 @@ namespace MLNetRank.Benchmarks.Torch
             if (section is "all" or "weights")
                 Weights(seeds, args.Length > 2 ? long.Parse(args[2]) : 4000);
             if (section is "esmm-epochs")
-                EsmmEpochs(seeds, args.Length > 2 ? long.Parse(args[2]) : 4000);
+            {
+                // esmm-epochs SEEDS REQUESTS [only=early|mmoe|paper|separate] [worlds=1]
+                string Key(string k, string d) => args.Skip(3).Select(a => a.Split('=', 2)).FirstOrDefault(p => p.Length == 2 && p[0] == k)?[1] ?? d;
+                EsmmEpochs(seeds, args.Length > 2 ? long.Parse(args[2]) : 4000, Key("only", ""), int.Parse(Key("worlds", "1")));
+            }
             if (section is "esmm-sim")
             {
                 long requests = args.Length > 2 ? long.Parse(args[2]) : 4000;
@@ -273,56 +279,91 @@ namespace MLNetRank.Benchmarks.Torch
 
         /// <summary>Diagnostic: pCVR quality against the number of passes, for ESMM (MMoE, all impressions) and for a separate CVR
         /// network on the clicked impressions only (a tenth of the rows: 10x its epochs is the same number of optimizer steps).</summary>
-        private static void EsmmEpochs(int seeds, long requests)
+        private static void EsmmEpochs(int seeds, long requests, string only, int worlds)
         {
             var ml = new MLContext(1);
-            var sim = new LiveStreamSimulator(new LiveStreamSimulatorOptions { Seed = 2024, RequestCount = requests + 3000 });
-            var train = ml.Data.Cache(sim.GetImpressions(ml, 0, requests));
-            var test = ml.Data.Cache(sim.GetImpressions(ml, requests, 3000));
-            var conv = test.GetColumn<float>(ImpressionColumns.TrueConversion).ToArray();
-            var clickedTrain = ml.Data.FilterByCustomPredicate<ClickRow>(train, r => !r.Click);
-            Console.WriteLine();
-            Console.WriteLine($"## pCVR against training length (simulator, {requests * 10:N0} training impressions): expected AUC vs the true P(buy | click) on all test impressions, {seeds} seeds");
-            Console.WriteLine();
-            Console.WriteLine("| model | epochs | optimizer steps per run | pCVR, all impressions | s per fit |");
-            Console.WriteLine("|---|---|---|---|---|");
-            long trainRows = train.GetColumn<bool>(ImpressionColumns.Click).LongCount();
-            long clickedRows = train.GetColumn<bool>(ImpressionColumns.Click).LongCount(c => c);
-            // early stopping: the same rule for both (20 % of the model's own training rows held out, Buy.LogLoss, patience 2,
-            // best epoch kept; at most 8 epochs for ESMM, 80 for the clicked-only network: about the same number of steps)
-            var runs = new List<(string Name, int Epochs, bool Esmm, bool Early)>
+            // "paper": the ESMM paper's architecture, shared embeddings and one MLP tower per task ([64, 32, 16], the layers
+            // of the separate CVR network); early stopping: the same rule for all (20 % of the model's own training rows held
+            // out, Buy.LogLoss, patience 2, best epoch kept; at most 8 epochs for ESMM, 80 for the clicked-only network: about
+            // the same number of steps)
+            const string Mmoe = "mmoe", Paper = "paper", Separate = "separate";
+            var runs = new List<(string Name, int Epochs, string Kind, bool Early)>
             {
-                ("ESMM (MMoE)", 1, true, false), ("ESMM (MMoE)", 2, true, false), ("ESMM (MMoE)", 4, true, false), ("ESMM (MMoE)", 8, true, false),
-                ("separate CVR network, clicked only", 2, false, false), ("separate CVR network, clicked only", 4, false, false),
-                ("separate CVR network, clicked only", 10, false, false), ("separate CVR network, clicked only", 40, false, false),
-                ("ESMM (MMoE), early stopping", 8, true, true), ("separate CVR network, clicked only, early stopping", 80, false, true),
+                ("ESMM (MMoE)", 1, Mmoe, false), ("ESMM (MMoE)", 2, Mmoe, false), ("ESMM (MMoE)", 4, Mmoe, false), ("ESMM (MMoE)", 8, Mmoe, false),
+                ("ESMM (shared embeddings, towers [64, 32, 16]: the ESMM paper's architecture)", 2, Paper, false),
+                ("ESMM (shared embeddings, towers [64, 32, 16]: the ESMM paper's architecture)", 4, Paper, false),
+                ("separate CVR network, clicked only", 2, Separate, false), ("separate CVR network, clicked only", 4, Separate, false),
+                ("separate CVR network, clicked only", 10, Separate, false), ("separate CVR network, clicked only", 40, Separate, false),
+                ("ESMM (MMoE), early stopping", 8, Mmoe, true),
+                ("ESMM (the ESMM paper's architecture), early stopping", 8, Paper, true),
+                ("separate CVR network, clicked only, early stopping", 80, Separate, true),
             };
-            foreach (var (name, epochs, esmm, early) in runs)
+            if (only.Length > 0)
+                runs = runs.Where(r => r.Kind == only || (only == "early" && r.Early)).ToList();
+            var results = runs.Select(_ => new List<double>()).ToArray();
+            var secs = new double[runs.Count];
+            long trainRows = 0, clickedRows = 0;
+            for (int world = 0; world < worlds; world++)
             {
-                var auc = new List<double>();
-                var sw = Stopwatch.StartNew();
-                for (int seed = 1; seed <= seeds; seed++)
+                var sim = new LiveStreamSimulator(new LiveStreamSimulatorOptions { Seed = 2024 + world, RequestCount = requests + 3000 });
+                var train = ml.Data.Cache(sim.GetImpressions(ml, 0, requests));
+                var test = ml.Data.Cache(sim.GetImpressions(ml, requests, 3000));
+                var conv = test.GetColumn<float>(ImpressionColumns.TrueConversion).ToArray();
+                var clickedTrain = ml.Data.FilterByCustomPredicate<ClickRow>(train, r => !r.Click);
+                trainRows = train.GetColumn<bool>(ImpressionColumns.Click).LongCount();
+                clickedRows = train.GetColumn<bool>(ImpressionColumns.Click).LongCount(c => c);
+                for (int r = 0; r < runs.Count; r++)
                 {
-                    var o = SimOptions(esmm ? MultiTaskArchitecture.MMoE : MultiTaskArchitecture.SingleTask, seed);
-                    o.Threads = 1;
-                    o.Epochs = epochs;
-                    if (early)
+                    var (name, epochs, kind, early) = runs[r];
+                    var sw = Stopwatch.StartNew();
+                    for (int seed = 1; seed <= seeds; seed++)
                     {
-                        o.ValidationFraction = 0.2f;
-                        o.EarlyStoppingMetric = "Buy.LogLoss";
-                        o.EarlyStoppingPatience = 2;
+                        var o = SimOptions(kind == Mmoe ? MultiTaskArchitecture.MMoE : kind == Paper ? MultiTaskArchitecture.SharedBottom : MultiTaskArchitecture.SingleTask, seed);
+                        if (kind == Paper)
+                        {
+                            o.ExpertLayers = Array.Empty<int>();
+                            o.TowerLayers = new[] { 64, 32, 16 };
+                        }
+                        o.Threads = 1;
+                        o.Epochs = epochs;
+                        if (early)
+                        {
+                            o.ValidationFraction = 0.2f;
+                            o.EarlyStoppingMetric = "Buy.LogLoss";
+                            o.EarlyStoppingPatience = 2;
+                        }
+                        if (kind != Separate)
+                        {
+                            results[r].Add(ExpectedAuc(EsmmFit(ml, train, test, o, ImpressionColumns.Click, ImpressionColumns.Buy, 0f).Cvr, conv));
+                            continue;
+                        }
+                        o.Tasks.Add(new TaskSpec("Buy", ImpressionColumns.Buy));
+                        using var m = ml.Ranker().Trainers.MultiTask(o).Fit(clickedTrain);
+                        results[r].Add(ExpectedAuc(Col(m.Transform(test), "BuyProbability"), conv));
                     }
-                    if (esmm)
-                    {
-                        auc.Add(ExpectedAuc(EsmmFit(ml, train, test, o, ImpressionColumns.Click, ImpressionColumns.Buy, 0f).Cvr, conv));
-                        continue;
-                    }
-                    o.Tasks.Add(new TaskSpec("Buy", ImpressionColumns.Buy));
-                    using var m = ml.Ranker().Trainers.MultiTask(o).Fit(clickedTrain);
-                    auc.Add(ExpectedAuc(Col(m.Transform(test), "BuyProbability"), conv));
+                    secs[r] += sw.Elapsed.TotalSeconds / seeds / worlds;
+                    Console.WriteLine($"# world {2024 + world} {name}, {(early ? "early stopping" : $"{epochs} epochs")}: {string.Join(" ", results[r].Skip(world * seeds).Select(v => v.ToString("F4")))}");
                 }
-                long steps = epochs * ((esmm ? trainRows : clickedRows) + 255) / 256;
-                Console.WriteLine($"| {name} | {(early ? $"at most {epochs}" : epochs.ToString())} | {(early ? "-" : steps.ToString("N0"))} | {Pm(auc)} | {sw.Elapsed.TotalSeconds / seeds:F0} |");
+            }
+            // paired differences to the early-stopped separate network (same world and seed)
+            int reference = runs.FindIndex(r => r.Kind == Separate && r.Early);
+            Console.WriteLine();
+            Console.WriteLine($"## pCVR against training length (simulator, {requests * 10:N0} training impressions, {worlds} world(s) from seed 2024 x {seeds} model seeds): expected AUC vs the true P(buy | click) on all test impressions");
+            Console.WriteLine();
+            Console.WriteLine("| model | epochs | optimizer steps per run | pCVR, all impressions | Δ to the early-stopped separate network (paired) | ahead in | s per fit |");
+            Console.WriteLine("|---|---|---|---|---|---|---|");
+            for (int r = 0; r < runs.Count; r++)
+            {
+                var (name, epochs, kind, early) = runs[r];
+                long steps = epochs * ((kind != Separate ? trainRows : clickedRows) + 255) / 256;
+                string delta = "-", ahead = "-";
+                if (reference >= 0 && r != reference)
+                {
+                    var d = results[r].Zip(results[reference], (a, b) => a - b).ToList();
+                    delta = $"{d.Average():+0.0000;-0.0000} ± {Sd(d)}";
+                    ahead = $"{d.Count(x => x > 0)} of {d.Count}";
+                }
+                Console.WriteLine($"| {name} | {(early ? $"at most {epochs}" : epochs.ToString())} | {(early ? "-" : steps.ToString("N0"))} | {Pm(results[r])} | {delta} | {ahead} | {secs[r]:F0} |");
             }
         }
 
@@ -607,7 +648,7 @@ namespace MLNetRank.Benchmarks.Torch
         /// each conversion correlation ρ (<see cref="LiveStreamSimulatorOptions.ConversionCorrelation"/>, the relatedness of
         /// the sparse Buy task to the click task). Seed s means simulator seed 2023 + s (a new world and new traffic) and
         /// model seed s; differences to shared-bottom are paired per seed. Same epochs, learning rate and batch for all.
-        /// Arguments (key=value): <c>seeds=3 requests=4000[,..] rho=0,0.3,0.5,0.8 models=single,shared,shared-wide,mmoe,cgc,ple
+        /// Arguments (key=value): <c>seeds=3 first=1 requests=4000[,..] rho=0,0.3,0.5,0.8 models=single,shared,shared-wide,mmoe,cgc,ple
         /// tasks=cb|cbf|cbfs|cvr epochs=4 lr=0.002 test=3000 threads=1 valid=0 patience=0 stop=Loss</c>; with <c>valid</c> &gt; 0 that
         /// fraction of the training rows is held out and every model keeps its best epoch by <c>stop</c> (early stopping after
         /// <c>patience</c> epochs without improvement), so each model gets its own number of epochs out of the same budget. Tasks: c = Click, b = Buy (on every impression,
@@ -622,6 +663,7 @@ namespace MLNetRank.Benchmarks.Torch
             string Get(string k, string d) => kv.TryGetValue(k, out var v) ? v : d;
             var inv = System.Globalization.CultureInfo.InvariantCulture;
             int seeds = int.Parse(Get("seeds", "3"), inv);
+            int first = int.Parse(Get("first", "1"), inv);
             var sizes = Get("requests", "4000").Split(',').Select(x => long.Parse(x, inv)).ToArray();
             var rhos = Get("rho", "0,0.3,0.5,0.8").Split(',').Select(x => double.Parse(x, inv)).ToArray();
             var keys = Get("models", "single,shared,shared-wide,mmoe,cgc,ple").Split(',');
@@ -653,7 +695,7 @@ namespace MLNetRank.Benchmarks.Torch
                     var secs = models.ToDictionary(m => m.Key, _ => new List<double>());
                     var parameters = new Dictionary<string, long>();
                     double buyRate = 0;
-                    for (int seed = 1; seed <= seeds; seed++)
+                    for (int seed = first; seed < first + seeds; seed++)
                     {
                         var sim = new LiveStreamSimulator(new LiveStreamSimulatorOptions { Seed = 2023 + seed, RequestCount = n + testRequests, ConversionCorrelation = rho });
                         var train = sim.GetImpressions(ml, 0, n);

@@ -42,6 +42,12 @@ namespace MLNetRank.Torch.Tests.MultiTask
             o.Features.Add(new SequenceFeature("UserSeq") { SharedEmbeddingWith = "ItemId" });
             ex = Assert.Throws<ArgumentException>(() => ml.Ranker().Trainers.MultiTask(o));
             Assert.Contains("'ItemId'", ex.Message);
+
+            o = Fixture.FullOptions(MultiTaskArchitecture.MMoE);
+            o.ExpertLayers = Array.Empty<int>();
+            ex = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Ranker().Trainers.MultiTask(o));
+            Assert.Contains("ExpertLayers", ex.Message);
+            Assert.Contains("SharedBottom", ex.Message);
         }
 
         [Fact]
@@ -139,10 +145,18 @@ namespace MLNetRank.Torch.Tests.MultiTask
         [InlineData(MultiTaskArchitecture.Ple)]
         [InlineData(MultiTaskArchitecture.SharedBottom)]
         [InlineData(MultiTaskArchitecture.SingleTask)]
-        public void OnnxOutputEqualsTorchSharpOutput(MultiTaskArchitecture arch)
+        [InlineData(MultiTaskArchitecture.SharedBottom, true)]
+        public void OnnxOutputEqualsTorchSharpOutput(MultiTaskArchitecture arch, bool sharedEmbeddingsOnly = false)
         {
             var (ml, data, _) = Data(300);
-            using var model = ml.Ranker().Trainers.MultiTask(Fixture.FullOptions(arch, epochs: 1)).Fit(data);
+            var o = Fixture.FullOptions(arch, epochs: 1);
+            if (sharedEmbeddingsOnly)
+            {
+                // the ESMM paper's architecture: no shared layers, each task's tower reads the encoded inputs
+                o.ExpertLayers = Array.Empty<int>();
+                o.TowerLayers = new[] { 16, 8 };
+            }
+            using var model = ml.Ranker().Trainers.MultiTask(o).Fit(data);
             var scored = model.Transform(data);
             var torch = model.TorchOutputs(data);
             for (int k = 0; k < model.OutputColumnNames.Count; k++)
