@@ -17,8 +17,8 @@ namespace MLNetRank.Benchmarks.Torch
     /// space; (3) uncertainty weighting vs a grid of fixed weights; (4) UCI Census-Income (KDD) per-task AUC for each
     /// architecture, next to published figures; (5) the simulator: architectures and ESMM. Args:
     /// [section=all|arch|esmm|weights|census|sim|esmm-sim|esmm-epochs] [seeds=3] [simulator training requests: sim 6000, weights and esmm-sim 4000];
-    /// <c>esmm-epochs</c> also takes <c>only=early|mmoe|paper|separate</c> (a subset of its rows) and <c>worlds=K</c> (simulator seeds
-    /// 2024.. 2024+K-1). <c>sim-sweep key=value ...</c> (not in "all") sweeps architectures x task
+    /// <c>esmm-epochs</c> also takes <c>only=early|mmoe|paper|separate</c> (a subset of its rows), <c>worlds=K</c> (simulator seeds
+    /// 2024.. 2024+K-1) and <c>data=synthetic</c> (the <c>esmm</c> section's synthetic impressions instead of the simulator). <c>sim-sweep key=value ...</c> (not in "all") sweeps architectures x task
     /// relatedness x data size on the simulator, see <see cref="SimulatorSweep"/>.
     /// </summary>
     public sealed class MultiTaskQualityBench : IBench
@@ -44,9 +44,10 @@ namespace MLNetRank.Benchmarks.Torch
                 Weights(seeds, args.Length > 2 ? long.Parse(args[2]) : 4000);
             if (section is "esmm-epochs")
             {
-                // esmm-epochs SEEDS REQUESTS [only=early|mmoe|paper|separate] [worlds=1]
+                // esmm-epochs SEEDS REQUESTS [only=early|mmoe|paper|separate] [worlds=1] [data=sim|synthetic] (synthetic: REQUESTS
+                // is the number of training impressions)
                 string Key(string k, string d) => args.Skip(3).Select(a => a.Split('=', 2)).FirstOrDefault(p => p.Length == 2 && p[0] == k)?[1] ?? d;
-                EsmmEpochs(seeds, args.Length > 2 ? long.Parse(args[2]) : 4000, Key("only", ""), int.Parse(Key("worlds", "1")));
+                EsmmEpochs(seeds, args.Length > 2 ? long.Parse(args[2]) : 4000, Key("only", ""), int.Parse(Key("worlds", "1")), Key("data", "sim") == "synthetic");
             }
             if (section is "esmm-sim")
             {
@@ -279,7 +280,7 @@ namespace MLNetRank.Benchmarks.Torch
 
         /// <summary>Diagnostic: pCVR quality against the number of passes, for ESMM (MMoE, all impressions) and for a separate CVR
         /// network on the clicked impressions only (a tenth of the rows: 10x its epochs is the same number of optimizer steps).</summary>
-        private static void EsmmEpochs(int seeds, long requests, string only, int worlds)
+        private static void EsmmEpochs(int seeds, long requests, string only, int worlds, bool synthetic)
         {
             var ml = new MLContext(1);
             // "paper": the ESMM paper's architecture, shared embeddings and one MLP tower per task ([64, 32, 16], the layers
@@ -305,10 +306,23 @@ namespace MLNetRank.Benchmarks.Torch
             long trainRows = 0, clickedRows = 0;
             for (int world = 0; world < worlds; world++)
             {
-                var sim = new LiveStreamSimulator(new LiveStreamSimulatorOptions { Seed = 2024 + world, RequestCount = requests + 3000 });
-                var train = ml.Data.Cache(sim.GetImpressions(ml, 0, requests));
-                var test = ml.Data.Cache(sim.GetImpressions(ml, requests, 3000));
-                var conv = test.GetColumn<float>(ImpressionColumns.TrueConversion).ToArray();
+                IDataView train, test;
+                float[] conv;
+                if (synthetic)
+                {
+                    // the synthetic impressions of the `esmm` section (known CTR and CVR), a new draw per world
+                    train = ml.Data.Cache(ml.Data.LoadFromEnumerable(Make((int)requests, 3 + 10 * world, -0.5)));
+                    var testRows = Make(20_000, 4 + 10 * world, -0.5);
+                    test = ml.Data.Cache(ml.Data.LoadFromEnumerable(testRows));
+                    conv = testRows.Select(r => r.TrueCvr).ToArray();
+                }
+                else
+                {
+                    var sim = new LiveStreamSimulator(new LiveStreamSimulatorOptions { Seed = 2024 + world, RequestCount = requests + 3000 });
+                    train = ml.Data.Cache(sim.GetImpressions(ml, 0, requests));
+                    test = ml.Data.Cache(sim.GetImpressions(ml, requests, 3000));
+                    conv = test.GetColumn<float>(ImpressionColumns.TrueConversion).ToArray();
+                }
                 var clickedTrain = ml.Data.FilterByCustomPredicate<ClickRow>(train, r => !r.Click);
                 trainRows = train.GetColumn<bool>(ImpressionColumns.Click).LongCount();
                 clickedRows = train.GetColumn<bool>(ImpressionColumns.Click).LongCount(c => c);
@@ -318,11 +332,12 @@ namespace MLNetRank.Benchmarks.Torch
                     var sw = Stopwatch.StartNew();
                     for (int seed = 1; seed <= seeds; seed++)
                     {
-                        var o = SimOptions(kind == Mmoe ? MultiTaskArchitecture.MMoE : kind == Paper ? MultiTaskArchitecture.SharedBottom : MultiTaskArchitecture.SingleTask, seed);
+                        var arch = kind == Mmoe ? MultiTaskArchitecture.MMoE : kind == Paper ? MultiTaskArchitecture.SharedBottom : MultiTaskArchitecture.SingleTask;
+                        var o = synthetic ? Options(arch, seed) : SimOptions(arch, seed);
                         if (kind == Paper)
                         {
+                            o.TowerLayers = o.ExpertLayers.Concat(o.TowerLayers).ToArray();     // the separate network's layers
                             o.ExpertLayers = Array.Empty<int>();
-                            o.TowerLayers = new[] { 64, 32, 16 };
                         }
                         o.Threads = 1;
                         o.Epochs = epochs;
@@ -342,13 +357,15 @@ namespace MLNetRank.Benchmarks.Torch
                         results[r].Add(ExpectedAuc(Col(m.Transform(test), "BuyProbability"), conv));
                     }
                     secs[r] += sw.Elapsed.TotalSeconds / seeds / worlds;
-                    Console.WriteLine($"# world {2024 + world} {name}, {(early ? "early stopping" : $"{epochs} epochs")}: {string.Join(" ", results[r].Skip(world * seeds).Select(v => v.ToString("F4")))}");
+                    Console.WriteLine($"# world {(synthetic ? world : 2024 + world)} {name}, {(early ? "early stopping" : $"{epochs} epochs")}: {string.Join(" ", results[r].Skip(world * seeds).Select(v => v.ToString("F4")))}");
                 }
             }
             // paired differences to the early-stopped separate network (same world and seed)
             int reference = runs.FindIndex(r => r.Kind == Separate && r.Early);
             Console.WriteLine();
-            Console.WriteLine($"## pCVR against training length (simulator, {requests * 10:N0} training impressions, {worlds} world(s) from seed 2024 x {seeds} model seeds): expected AUC vs the true P(buy | click) on all test impressions");
+            Console.WriteLine(synthetic
+                ? $"## pCVR against training length (synthetic impressions, {requests:N0} for training, {worlds} draw(s) x {seeds} model seeds): expected AUC vs the true P(buy | click) on all test impressions"
+                : $"## pCVR against training length (simulator, {requests * 10:N0} training impressions, {worlds} world(s) from seed 2024 x {seeds} model seeds): expected AUC vs the true P(buy | click) on all test impressions");
             Console.WriteLine();
             Console.WriteLine("| model | epochs | optimizer steps per run | pCVR, all impressions | Δ to the early-stopped separate network (paired) | ahead in | s per fit |");
             Console.WriteLine("|---|---|---|---|---|---|---|");
