@@ -3,6 +3,7 @@ using System.IO;
 using System.Linq;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
+using System.Threading;
 using static TorchSharp.torch;
 
 namespace MLNetRank.Torch
@@ -50,9 +51,11 @@ namespace MLNetRank.Torch
                 {
                     _outcome = PrepareCore();
                 }
-                catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or IOException or InvalidOperationException)
+                catch (Exception e)
                 {
-                    _outcome = "oneMKL CPU dispatch left alone: " + e.Message;
+                    // a best-effort speed-up: whatever fails here (libtorch not loadable, /proc not readable, ...) leaves
+                    // oneMKL as it is; training then reports libtorch's own errors
+                    _outcome = $"oneMKL CPU dispatch left alone ({e.GetType().Name}: {e.Message})";
                 }
                 log?.Invoke(_outcome);
                 return _outcome;
@@ -97,17 +100,23 @@ namespace MLNetRank.Torch
             if (query() == 1)
                 return "oneMKL CPU dispatch left alone (oneMKL already treats this CPU as supported).";
             long size = SymbolSize(fn);
-            // mov eax, 1; ret
-            ReadOnlySpan<byte> code = stackalloc byte[] { 0xB8, 0x01, 0x00, 0x00, 0x00, 0xC3 };
-            if (size < code.Length)
+            if (size < 8)
                 return $"oneMKL CPU dispatch left alone ({VendorQuery} is {size} bytes, not a function this fix knows).";
-            string? failure = Overwrite(fn, code);
+            if (((long)fn & 7) != 0)
+                return $"oneMKL CPU dispatch left alone ({VendorQuery} is not 8-byte aligned: it cannot be rewritten in one store).";
+            var entry = new ReadOnlySpan<byte>((void*)fn, 4);
+            if (entry.SequenceEqual(new byte[] { 0xF3, 0x0F, 0x1E, 0xFA }))
+                return $"oneMKL CPU dispatch left alone ({VendorQuery} starts with endbr64, which this fix would overwrite).";
+            string? mapping = CheckMapping(fn, path);
+            if (mapping is not null)
+                return $"oneMKL CPU dispatch left alone ({mapping}).";
+            string? failure = Overwrite(fn);
             if (failure is not null)
                 return $"oneMKL CPU dispatch left alone ({failure}).";
             if (query() != 1)
                 return "oneMKL CPU dispatch: the vendor query was patched but does not answer 1; left as is.";
             Applied = true;
-            return $"oneMKL CPU dispatch: this {vendor} CPU is handled like an Intel one, so oneMKL's matrix products use the CPU's AVX2/AVX-512 kernels (set {EnvironmentVariable}=0 to keep oneMKL's default).";
+            return $"oneMKL CPU dispatch: this {vendor} CPU is handled like an Intel one, so oneMKL's matrix products use the CPU's AVX2/AVX-512 kernels, unless oneMKL already ran in this process before (set {EnvironmentVariable}=0 to keep oneMKL's default).";
         }
 
         /// <summary>The full path of a loaded shared library whose file name starts with <paramref name="name"/>.</summary>
@@ -144,9 +153,31 @@ namespace MLNetRank.Torch
             return *(long*)((byte*)sym + 16);           // Elf64_Sym: name 4, info 1, other 1, shndx 2, value 8, size 8
         }
 
-        /// <summary>Writes <paramref name="code"/> at <paramref name="address"/> of a mapped text page (made writable for
-        /// the write, then executable again); null on success, else why not.</summary>
-        private static string? Overwrite(IntPtr address, ReadOnlySpan<byte> code)
+        /// <summary>Null when the 8 bytes at <paramref name="address"/> lie in one read + execute, private mapping of
+        /// <paramref name="library"/> (the protection <see cref="Overwrite"/> restores), else why not.</summary>
+        private static string? CheckMapping(IntPtr address, string library)
+        {
+            ulong a = (ulong)address;
+            foreach (var line in File.ReadLines("/proc/self/maps"))
+            {
+                int dash = line.IndexOf('-'), space = line.IndexOf(' ');
+                if (dash < 0 || space < dash)
+                    continue;
+                ulong lo = Convert.ToUInt64(line[..dash], 16), hi = Convert.ToUInt64(line[(dash + 1)..space], 16);
+                if (a < lo || a >= hi)
+                    continue;
+                string perms = line.Substring(space + 1, 4);
+                if (perms != "r-xp" || !line.EndsWith(library, StringComparison.Ordinal))
+                    return $"its code is mapped '{perms}' from '{line[(line.IndexOf('/') is var k and >= 0 ? k : 0)..]}', not read + execute from {Path.GetFileName(library)}";
+                return a + 8 <= hi ? null : "its first 8 bytes cross a mapping boundary";
+            }
+            return "its address is not in /proc/self/maps";
+        }
+
+        /// <summary>Rewrites the first 6 bytes of the function at <paramref name="address"/> (8-byte aligned) as
+        /// <c>mov eax, 1; ret</c> in one atomic 8-byte store (bytes 6-7 kept), on its text page made writable for the
+        /// store and read + execute again after; null on success, else why not.</summary>
+        private static string? Overwrite(IntPtr address)
         {
             if (!NativeLibrary.TryLoad("libc.so.6", out var libc) || !NativeLibrary.TryGetExport(libc, "mprotect", out var mprotectPtr))
                 return "mprotect not found";
@@ -154,12 +185,23 @@ namespace MLNetRank.Torch
             const int PROT_READ = 1, PROT_WRITE = 2, PROT_EXEC = 4;
             long pageSize = Environment.SystemPageSize;
             long start = (long)address & ~(pageSize - 1);
-            long end = ((long)address + code.Length + pageSize - 1) & ~(pageSize - 1);
+            long end = ((long)address + 8 + pageSize - 1) & ~(pageSize - 1);
             var len = (nuint)(end - start);
             if (mprotect((IntPtr)start, len, PROT_READ | PROT_WRITE | PROT_EXEC) != 0)
-                return $"the code page cannot be made writable (errno {Marshal.GetLastSystemError()})";
-            code.CopyTo(new Span<byte>((void*)address, code.Length));
-            mprotect((IntPtr)start, len, PROT_READ | PROT_EXEC);
+            {
+                int errno = Marshal.GetLastSystemError();
+                return $"the code page cannot be made writable (errno {errno})";
+            }
+            long* word = (long*)address;
+            long old = Volatile.Read(ref *word);
+            // little-endian: B8 01 00 00 00 C3 in bytes 0-5, the original bytes 6-7 kept
+            long patched = (old & unchecked((long)0xFFFF_0000_0000_0000UL)) | 0x0000_C300_0000_01B8L;
+            Interlocked.Exchange(ref *word, patched);
+            if (mprotect((IntPtr)start, len, PROT_READ | PROT_EXEC) != 0)
+            {
+                int errno = Marshal.GetLastSystemError();
+                return $"the code page was patched but its read + execute protection could not be restored (errno {errno})";
+            }
             return null;
         }
     }

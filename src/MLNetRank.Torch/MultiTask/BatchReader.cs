@@ -125,9 +125,10 @@ namespace MLNetRank.Torch.MultiTask
     }
 
     /// <summary>
-    /// Streams a prepared <see cref="IDataView"/> into mini-batches through a bounded shuffle buffer: at most
-    /// <c>ShuffleBufferSize + 3 x BatchSize</c> rows are ever held. Batches are assembled on a background thread while the
-    /// network trains on the previous one.
+    /// Streams a prepared <see cref="IDataView"/> into mini-batches through a bounded shuffle buffer: a pass holds at most
+    /// <c>ShuffleBufferSize + 3 x BatchSize</c> rows (the trainer runs at most two passes at once: the current epoch and
+    /// the next one, read ahead; spare shuffle buffers are kept for reuse while the reader lives). Batches are assembled
+    /// on a background thread while the network trains on the previous one.
     /// </summary>
     internal sealed class BatchReader
     {
@@ -200,13 +201,14 @@ namespace MLNetRank.Torch.MultiTask
             private readonly Task _producer;
             private Exception? _producerError;
             private bool _consumed;
+            private bool _disposed;
 
             internal BatchStream(BatchReader reader, RowSubset subset, int batchSize, int shuffleBuffer, int? shuffleSeed)
             {
                 for (int i = 0; i < Buffers; i++)
                     _free.Add(new RowStore(reader._layout, batchSize));
                 var token = _cts.Token;
-                _producer = Task.Run(() =>
+                _producer = Task.Factory.StartNew(() =>
                 {
                     try
                     {
@@ -223,7 +225,7 @@ namespace MLNetRank.Torch.MultiTask
                     {
                         _full.CompleteAdding();
                     }
-                });
+                }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
             }
 
             /// <summary>Runs <paramref name="consume"/> on each batch, on the caller's thread; once per stream.</summary>
@@ -261,6 +263,9 @@ namespace MLNetRank.Torch.MultiTask
 
             public void Dispose()
             {
+                if (_disposed)
+                    return;
+                _disposed = true;
                 Stop();
                 _free.Dispose();
                 _full.Dispose();
@@ -271,6 +276,7 @@ namespace MLNetRank.Torch.MultiTask
         private void Produce(RowSubset subset, int batchSize, int shuffleBuffer, int? shuffleSeed,
             BlockingCollection<RowStore> free, BlockingCollection<RowStore> full, CancellationToken token)
         {
+            token.ThrowIfCancellationRequested();
             using var row = new RowReader(_data, _layout, _cols);
             RowStore batch = free.Take(token);
             void Emit(RowStore src, int slot)
@@ -291,6 +297,7 @@ namespace MLNetRank.Torch.MultiTask
                 long index = -1;
                 while (row.MoveNext())
                 {
+                    token.ThrowIfCancellationRequested();    // a stream disposed unread stops within a row, not a buffer fill
                     index++;
                     if (subset != RowSubset.All)
                     {
@@ -571,16 +578,24 @@ namespace MLNetRank.Torch.MultiTask
                 return () => { f(ref x); return x; };
             }
 
+            private bool _closed;
+
             public bool MoveNext()
             {
                 if (_cursor.MoveNext())
                     return true;
-                _cursor.Dispose();
+                Dispose();
                 return false;
             }
 
-            /// <summary>Closes the cursor (also when a pass stops early).</summary>
-            public void Dispose() => _cursor.Dispose();
+            /// <summary>Closes the cursor (also when a pass stops early), once.</summary>
+            public void Dispose()
+            {
+                if (_closed)
+                    return;
+                _closed = true;
+                _cursor.Dispose();
+            }
 
             public void Read(RowStore store, int slot, long rowIndex)
             {

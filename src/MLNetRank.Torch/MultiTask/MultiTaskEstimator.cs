@@ -366,7 +366,8 @@ namespace MLNetRank.Torch.MultiTask
             log.Info($"Training {o.Architecture} on {rows} rows: {layout.Tasks.Count} tasks, {layout.EncodedSize} encoded inputs, {layout.Tables.Count} embedding tables.");
 
             // 3. Training with TorchSharp (on AMD CPUs, oneMKL first told to use the CPU's vector kernels).
-            MklCpuDispatch.Prepare(log.Info);
+            if ((o.Device ?? "cpu").StartsWith("cpu", StringComparison.OrdinalIgnoreCase))
+                MklCpuDispatch.Prepare(log.Info);
             var trainer = new MultiTaskTrainer(layout, o, seed);
             var net = trainer.Train(train, validation, trainSubset, validationSubset, log);
             try

@@ -330,8 +330,10 @@ namespace MLNetRank.Torch.MultiTask
         /// <summary>Rows per mini-batch. Default 256.</summary>
         public int BatchSize { get; set; } = 256;
 
-        /// <summary>Rows held in the bounded shuffle buffer (the data are streamed; only this many rows are in memory).
-        /// 0 or 1 = no shuffling. Default 100,000.</summary>
+        /// <summary>Rows held in the bounded shuffle buffer (the data are streamed). 0 or 1 = no shuffling. Default 100,000.
+        /// During training at most two such buffers are in memory: the next epoch's is filled on a worker thread while the
+        /// current epoch trains, through a second cursor on the training data (so the training <see cref="Microsoft.ML.IDataView"/>
+        /// is read by up to three cursors at once, with validation; every ML.NET data view allows that).</summary>
         public int ShuffleBufferSize { get; set; } = 100_000;
 
         /// <summary>Validation data (same schema as the training data). When null, <see cref="ValidationFraction"/> of the

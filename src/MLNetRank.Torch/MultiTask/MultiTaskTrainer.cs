@@ -110,14 +110,16 @@ namespace MLNetRank.Torch.MultiTask
             // the next epoch's batches (its shuffle buffer filled by a worker thread) are started while this epoch trains
             BatchReader.BatchStream StartEpoch(int e) => train.Start(trainSubset, _o.BatchSize, _o.ShuffleBufferSize,
                 _o.ShuffleBufferSize > 1 ? unchecked(_seed * 31 + e * 1_000_003) : null);
-            BatchReader.BatchStream? nextStream = startEpoch <= _o.Epochs ? StartEpoch(startEpoch) : null;
+            BatchReader.BatchStream? nextStream = null;
             try
             {
                 for (int epoch = startEpoch; epoch <= _o.Epochs; epoch++)
                 {
                     if (validation is not null && _o.EarlyStoppingPatience > 0 && sinceBest >= _o.EarlyStoppingPatience)
                         break;
-                    using var stream = nextStream!;
+                    var current = nextStream ?? StartEpoch(epoch);
+                    nextStream = null;
+                    using var stream = current;
                     nextStream = epoch < _o.Epochs ? StartEpoch(epoch + 1) : null;
                     torch.manual_seed(_seed + 7919L * epoch);
                     net.train();

@@ -40,6 +40,44 @@ namespace MLNetRank.Torch.Tests.MultiTask
         }
 
         [Fact]
+        public void PlainBinaryTasksWithFixedWeightsGiveTheWeightedMaskedMeansOfTheirCrossEntropies()
+        {
+            // the one-[B, T] computation used when every task is a plain binary task with a fixed weight
+            using var scope = NewDisposeScope();
+            var layout = Layout(
+                new TaskInfo { Name = "Click", Kind = MultiTaskKind.Binary },
+                new TaskInfo { Name = "Follow", Kind = MultiTaskKind.Binary, Weight = 0.25f },
+                new TaskInfo { Name = "Share", Kind = MultiTaskKind.Binary, Weight = 3f });
+            var o = Options(TaskWeighting.Fixed);
+            using var net = new MultiTaskNetwork(layout, o);
+            float[,] z = { { 0.5f, 1.0f, -0.2f }, { -1.0f, 2.0f, 0.7f }, { 2.0f, 0.0f, -1.5f }, { 0.1f, -0.4f, 0.9f } };
+            float[,] y = { { 1f, 1f, 0f }, { 0f, 0f, 1f }, { 1f, 0f, 0f }, { 0f, 1f, 1f } };
+            float[,] m = { { 1f, 1f, 0f }, { 1f, 0f, 1f }, { 1f, 1f, 1f }, { 0f, 1f, 1f } };
+            float[] w = { 1f, 2f, 0.5f, 3f };
+            var b = Batch(y, m, w);
+            var logits = tensor(z.Cast<float>().ToArray(), new long[] { 4, 3 }).requires_grad_(true);
+            var objective = new MultiTaskTrainer(layout, o, 1).Objective(net, logits, b);
+            double expected = 0;
+            for (int t = 0; t < 3; t++)
+            {
+                double l = 0, wt = 0;
+                for (int r = 0; r < 4; r++)
+                {
+                    l += w[r] * m[r, t] * Bce(Sig(z[r, t]), y[r, t]);
+                    wt += w[r] * m[r, t];
+                }
+                expected += layout.Tasks[t].Weight * l / wt;
+            }
+            Assert.Equal(expected, objective.item<float>(), 5);
+            // and its gradient reaches only the labelled cells
+            objective.backward();
+            var g = logits.grad!.data<float>().ToArray();
+            for (int r = 0; r < 4; r++)
+                for (int t = 0; t < 3; t++)
+                    Assert.Equal(m[r, t] == 0f, g[r * 3 + t] == 0f);
+        }
+
+        [Fact]
         public void UncertaintyWeightingIsKendallsLossForBinaryAndRegressionTasks()
         {
             using var scope = NewDisposeScope();
