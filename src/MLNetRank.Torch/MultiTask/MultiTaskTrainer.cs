@@ -6,6 +6,7 @@ using System.Linq;
 using System.Text.Json;
 using MLNetRank.Common;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace MLNetRank.Torch.MultiTask
@@ -70,7 +71,10 @@ namespace MLNetRank.Torch.MultiTask
             torch.manual_seed(_seed);
             var net = new MultiTaskNetwork(_layout, _o);
             net.to(_device);
-            var parameters = net.parameters().ToList();
+            // every parameter a view of one buffer (its gradient of another): the elementwise optimizers below then run a few
+            // operations over all weights per step instead of about ten per parameter tensor
+            using var flat = new FlatParameters(net.parameters(), _device);
+            var parameters = new[] { flat.Flat };
             TorchSharp.Modules.OptimizerHelper opt = _o.Optimizer switch
             {
                 MultiTaskOptimizer.AdamW => optim.AdamW(parameters, _o.LearningRate, weight_decay: _o.L2Regularization),
@@ -138,7 +142,7 @@ namespace MLNetRank.Torch.MultiTask
                         var logits = net.Logits(b, training: true);
                         var loss = Objective(net, logits, b);
                         prof[1].Stop(); prof[2].Start();
-                        opt.zero_grad();
+                        flat.ZeroGrad();
                         loss.backward();
                         prof[2].Stop(); prof[3].Start();
                         opt.step();
@@ -257,7 +261,7 @@ namespace MLNetRank.Torch.MultiTask
         }
 
         private string Fingerprint()
-            => $"{_seed}|{_o.Architecture}|{string.Join(",", _o.ExpertLayers)}|{_o.Experts}|{_o.SharedExperts}|{_o.TaskExperts}|{_o.Levels}|"
+            => $"flat|{_seed}|{_o.Architecture}|{string.Join(",", _o.ExpertLayers)}|{_o.Experts}|{_o.SharedExperts}|{_o.TaskExperts}|{_o.Levels}|"
              + $"{_layout.EncodedSize}|{string.Join(",", _layout.Tables.Select(t => $"{t.Rows}x{t.Dimension}"))}|{string.Join(",", _layout.Tasks.Select(t => t.Name))}|"
              + $"{_o.Optimizer}|{_o.LearningRate}|{_o.BatchSize}|{_o.ShuffleBufferSize}"
              + string.Concat(_layout.Tasks.Where(t => t.PositionTowers is not null).Select(t => $"|{t.Name}:towers{t.PositionTowers!.Positions + 1}x{string.Join(",", t.PositionTowers.TowerLayers ?? t.TowerLayers)}"))
@@ -511,6 +515,58 @@ namespace MLNetRank.Torch.MultiTask
                 ws += wi;
             }
             return ws == 0 ? double.NaN : s / ws;
+        }
+    }
+
+    /// <summary>
+    /// The parameters of a network re-pointed at one contiguous buffer, <see cref="Flat"/>, and their gradients at
+    /// another, so that an elementwise optimizer (Adam, AdamW, Adagrad: the same arithmetic per weight) updates all weights
+    /// with a few large operations per step. Gradients stay defined (zeroed in place by <see cref="ZeroGrad"/>), as
+    /// TorchSharp's own <c>zero_grad</c> keeps them.
+    /// </summary>
+    internal sealed class FlatParameters : IDisposable
+    {
+        private readonly List<Parameter> _parameters;
+        private readonly Tensor _grad;
+
+        public FlatParameters(IEnumerable<Parameter> parameters, Device device)
+        {
+            _parameters = parameters.ToList();
+            long total = _parameters.Sum(p => p.numel());
+            using var scope = torch.NewDisposeScope();
+            using var _ = no_grad();
+            Flat = new Parameter(torch.empty(total, ScalarType.Float32, device), requires_grad: true);
+            Flat.MoveToOuterDisposeScope();
+            _grad = torch.zeros(total, ScalarType.Float32, device).MoveToOuterDisposeScope();
+            long offset = 0;
+            foreach (var p in _parameters)
+            {
+                if (p.dtype != ScalarType.Float32)
+                    throw new InvalidOperationException($"Parameter of type {p.dtype}: the trainer keeps float32 weights only.");
+                long n = p.numel();
+                var view = Flat.narrow(0, offset, n).view(p.shape);
+                view.copy_(p);
+                p.set_(view);
+                p.grad = _grad.narrow(0, offset, n).view(p.shape);
+                offset += n;
+            }
+            Flat.grad = _grad;
+        }
+
+        /// <summary>All weights, as one parameter for the optimizer.</summary>
+        public Parameter Flat { get; }
+
+        /// <summary>Zeroes every gradient (one operation).</summary>
+        public void ZeroGrad() => _grad.zero_();
+
+        /// <summary>Detaches the gradients (the weights keep the shared buffer, which lives as long as they do).</summary>
+        public void Dispose()
+        {
+            foreach (var p in _parameters)
+                p.grad = null;
+            Flat.grad = null;
+            _grad.Dispose();
+            Flat.Dispose();
         }
     }
 }

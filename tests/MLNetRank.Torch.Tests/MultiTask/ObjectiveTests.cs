@@ -78,6 +78,30 @@ namespace MLNetRank.Torch.Tests.MultiTask
         }
 
         [Fact]
+        public void FlatParametersShareTheWeightsAndGradientsOfTheModule()
+        {
+            using var scope = NewDisposeScope();
+            manual_seed(3);
+            var lin = nn.Linear(4, 3);
+            var w0 = lin.weight!.detach().clone();
+            using var flat = new FlatParameters(lin.parameters(), CPU);
+            Assert.Equal(4 * 3 + 3, flat.Flat.numel());
+            Assert.Equal(0f, (lin.weight!.detach() - w0).abs().max().item<float>());     // same values after the move
+            var x = randn(5, 4);
+            lin.forward(x).square().sum().backward();
+            // autograd accumulated into the views: the flat gradient is the module's gradients, concatenated
+            var expected = cat(new[] { lin.weight!.grad!.flatten(), lin.bias!.grad!.flatten() });
+            Assert.Equal(0f, (flat.Flat.grad! - expected).abs().max().item<float>());
+            Assert.True(expected.abs().sum().item<float>() > 0);
+            // an optimizer step on the flat parameter moves the module's weights
+            using (no_grad())
+                flat.Flat.sub_(flat.Flat.grad! * 0.1);
+            Assert.Equal(0f, (lin.weight!.detach() - (w0 - 0.1 * lin.weight!.grad!)).abs().max().item<float>(), 6);
+            flat.ZeroGrad();
+            Assert.Equal(0f, lin.weight!.grad!.abs().sum().item<float>());
+        }
+
+        [Fact]
         public void UncertaintyWeightingIsKendallsLossForBinaryAndRegressionTasks()
         {
             using var scope = NewDisposeScope();
