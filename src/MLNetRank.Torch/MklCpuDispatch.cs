@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Runtime.InteropServices;
@@ -64,7 +65,7 @@ namespace MLNetRank.Torch
 
         /// <summary>Whether <paramref name="value"/> (of <see cref="EnvironmentVariable"/>) turns the fix off.</summary>
         internal static bool IsOptOut(string? value) =>
-            value is not null && (value.Trim() is "0" || value.Trim().Equals("off", StringComparison.OrdinalIgnoreCase) || value.Trim().Equals("false", StringComparison.OrdinalIgnoreCase));
+            value?.Trim().ToLowerInvariant() is "0" or "off" or "false";
 
         /// <summary>The CPU vendor string of CPUID leaf 0 ("GenuineIntel", "AuthenticAMD", ...), or null off x86.</summary>
         internal static string? CpuVendor()
@@ -90,7 +91,8 @@ namespace MLNetRank.Torch
                 return $"oneMKL CPU dispatch left alone (CPU vendor {vendor ?? "unknown"}: oneMKL already picks its kernels by features).";
 
             InitializeDeviceType(TorchSharp.DeviceType.CPU);       // loads libtorch
-            string? path = LoadedLibrary("libtorch_cpu.so");
+            var mappings = ReadMappings();
+            string? path = mappings.Select(m => m.Path).FirstOrDefault(p => Path.GetFileName(p).StartsWith("libtorch_cpu.so", StringComparison.Ordinal));
             if (path is null)
                 return "oneMKL CPU dispatch left alone (libtorch_cpu.so is not loaded in this process).";
             IntPtr lib = NativeLibrary.Load(path);
@@ -107,7 +109,7 @@ namespace MLNetRank.Torch
             var entry = new ReadOnlySpan<byte>((void*)fn, 4);
             if (entry.SequenceEqual(new byte[] { 0xF3, 0x0F, 0x1E, 0xFA }))
                 return $"oneMKL CPU dispatch left alone ({VendorQuery} starts with endbr64, which this fix would overwrite).";
-            string? mapping = CheckMapping(fn, path);
+            string? mapping = CheckMapping(mappings, fn, path);
             if (mapping is not null)
                 return $"oneMKL CPU dispatch left alone ({mapping}).";
             string? failure = Overwrite(fn);
@@ -119,19 +121,22 @@ namespace MLNetRank.Torch
             return $"oneMKL CPU dispatch: this {vendor} CPU is handled like an Intel one, so oneMKL's matrix products use the CPU's AVX2/AVX-512 kernels, unless oneMKL already ran in this process before (set {EnvironmentVariable}=0 to keep oneMKL's default).";
         }
 
-        /// <summary>The full path of a loaded shared library whose file name starts with <paramref name="name"/>.</summary>
-        private static string? LoadedLibrary(string name)
+        /// <summary>One line of <c>/proc/self/maps</c>: address range, permissions (e.g. <c>r-xp</c>), file ("" if none).</summary>
+        private readonly record struct Mapping(ulong Low, ulong High, string Permissions, string Path);
+
+        private static List<Mapping> ReadMappings()
         {
+            var result = new List<Mapping>();
             foreach (var line in File.ReadLines("/proc/self/maps"))
             {
-                int slash = line.IndexOf('/');
-                if (slash < 0)
+                int dash = line.IndexOf('-'), space = line.IndexOf(' ');
+                if (dash < 0 || space < dash)
                     continue;
-                string p = line[slash..];
-                if (Path.GetFileName(p).StartsWith(name, StringComparison.Ordinal))
-                    return p;
+                int slash = line.IndexOf('/');
+                result.Add(new Mapping(Convert.ToUInt64(line[..dash], 16), Convert.ToUInt64(line[(dash + 1)..space], 16),
+                    line.Substring(space + 1, 4), slash < 0 ? "" : line[slash..]));
             }
-            return null;
+            return result;
         }
 
         /// <summary>st_size of the ELF symbol at <paramref name="address"/> (glibc's dladdr1 with RTLD_DL_SYMENT), or
@@ -155,21 +160,16 @@ namespace MLNetRank.Torch
 
         /// <summary>Null when the 8 bytes at <paramref name="address"/> lie in one read + execute, private mapping of
         /// <paramref name="library"/> (the protection <see cref="Overwrite"/> restores), else why not.</summary>
-        private static string? CheckMapping(IntPtr address, string library)
+        private static string? CheckMapping(List<Mapping> mappings, IntPtr address, string library)
         {
             ulong a = (ulong)address;
-            foreach (var line in File.ReadLines("/proc/self/maps"))
+            foreach (var m in mappings)
             {
-                int dash = line.IndexOf('-'), space = line.IndexOf(' ');
-                if (dash < 0 || space < dash)
+                if (a < m.Low || a >= m.High)
                     continue;
-                ulong lo = Convert.ToUInt64(line[..dash], 16), hi = Convert.ToUInt64(line[(dash + 1)..space], 16);
-                if (a < lo || a >= hi)
-                    continue;
-                string perms = line.Substring(space + 1, 4);
-                if (perms != "r-xp" || !line.EndsWith(library, StringComparison.Ordinal))
-                    return $"its code is mapped '{perms}' from '{line[(line.IndexOf('/') is var k and >= 0 ? k : 0)..]}', not read + execute from {Path.GetFileName(library)}";
-                return a + 8 <= hi ? null : "its first 8 bytes cross a mapping boundary";
+                if (m.Permissions != "r-xp" || m.Path != library)
+                    return $"its code is mapped '{m.Permissions}' from '{m.Path}', not read + execute from {Path.GetFileName(library)}";
+                return a + 8 <= m.High ? null : "its first 8 bytes cross a mapping boundary";
             }
             return "its address is not in /proc/self/maps";
         }

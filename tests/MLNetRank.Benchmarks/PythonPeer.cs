@@ -13,8 +13,11 @@ namespace MLNetRank.Benchmarks
     {
         public const string Python = "/usr/bin/python3";
 
-        /// <summary>A start description for <c>/usr/bin/python3</c> with <paramref name="arguments"/>.</summary>
-        public static ProcessStartInfo StartInfo(string arguments = "")
+        /// <summary>A start description for <c>/usr/bin/python3</c> with <paramref name="arguments"/>; with
+        /// <paramref name="threads"/>, the peer's thread pools are set: PyTorch's own (OpenMP) and MKL's to that many,
+        /// OpenBLAS's to <paramref name="blasThreads"/> (default: the same), since <c>torch.set_num_threads</c> does not
+        /// reach OpenBLAS's pool in Debian's build.</summary>
+        public static ProcessStartInfo StartInfo(string arguments = "", int? threads = null, int? blasThreads = null)
         {
             var psi = new ProcessStartInfo(Python, arguments)
             {
@@ -24,6 +27,12 @@ namespace MLNetRank.Benchmarks
             };
             psi.Environment.Remove("OPENBLAS_CORETYPE");
             psi.Environment.Remove("OPENBLAS_L2_SIZE");
+            if (threads is int t)
+            {
+                psi.Environment["OMP_NUM_THREADS"] = t.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                psi.Environment["MKL_NUM_THREADS"] = t.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                psi.Environment["OPENBLAS_NUM_THREADS"] = (blasThreads ?? t).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
             return psi;
         }
     }

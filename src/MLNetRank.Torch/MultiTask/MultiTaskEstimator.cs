@@ -365,9 +365,7 @@ namespace MLNetRank.Torch.MultiTask
                 throw new InvalidOperationException("The training data has no rows.");
             log.Info($"Training {o.Architecture} on {rows} rows: {layout.Tasks.Count} tasks, {layout.EncodedSize} encoded inputs, {layout.Tables.Count} embedding tables.");
 
-            // 3. Training with TorchSharp (on AMD CPUs, oneMKL first told to use the CPU's vector kernels).
-            if ((o.Device ?? "cpu").StartsWith("cpu", StringComparison.OrdinalIgnoreCase))
-                MklCpuDispatch.Prepare(log.Info);
+            // 3. Training with TorchSharp.
             var trainer = new MultiTaskTrainer(layout, o, seed);
             var net = trainer.Train(train, validation, trainSubset, validationSubset, log);
             try

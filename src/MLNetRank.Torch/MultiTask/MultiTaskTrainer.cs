@@ -37,6 +37,8 @@ namespace MLNetRank.Torch.MultiTask
         private readonly MultiTaskOptions _o;
         private readonly int _seed;
         private readonly Device _device;
+        private readonly bool _plainBinaryTasks;      // every task binary, none conditioned (ESMM)
+        private readonly float[]? _taskWeights;       // null when every task weight is 1
 
         public MultiTaskTrainer(NetworkLayout layout, MultiTaskOptions options, int seed)
         {
@@ -46,6 +48,8 @@ namespace MLNetRank.Torch.MultiTask
             if ((options.Device ?? "").StartsWith("cuda", StringComparison.OrdinalIgnoreCase) && !torch.cuda.is_available())
                 throw new InvalidOperationException($"Device '{options.Device}' was asked for, but CUDA is not available: reference a CUDA TorchSharp backend (e.g. TorchSharp-cuda-linux) on a machine with a GPU, or use Device = \"cpu\".");
             _device = torch.device(options.Device ?? "cpu");
+            _plainBinaryTasks = layout.Tasks.All(t => t.Kind == MultiTaskKind.Binary && t.Parent < 0);
+            _taskWeights = layout.Tasks.All(t => t.Weight == 1f) ? null : layout.Tasks.Select(t => t.Weight).ToArray();
         }
 
         public List<MultiTaskEpoch> History { get; } = new();
@@ -66,6 +70,9 @@ namespace MLNetRank.Torch.MultiTask
 
         private MultiTaskNetwork TrainCore(BatchReader train, BatchReader? validation, RowSubset trainSubset, RowSubset validationSubset, RankerLog log)
         {
+            // on AMD CPUs oneMKL is first told to use the CPU's vector kernels (before libtorch's first matrix product)
+            if (_device.type == DeviceType.CPU)
+                MklCpuDispatch.Prepare(log.Info);
             if (_o.Threads > 0)
                 torch.set_num_threads(_o.Threads);
             torch.manual_seed(_seed);
@@ -273,18 +280,14 @@ namespace MLNetRank.Torch.MultiTask
             Tensor? total = null;
             var w = b.Weights!;
             var logSeen = net.LogExamination(b);    // PAL product towers, [B, T] or null
-            if (net.LogVariances is null && logSeen is null && _layout.Tasks.All(t => t.Kind == MultiTaskKind.Binary && t.Parent < 0))
+            if (_plainBinaryTasks && net.LogVariances is null && logSeen is null)
             {
                 // every task a plain binary cross-entropy with a fixed weight: one [B, T] computation instead of ~10 small
                 // operations per task (the same value; fewer autograd nodes per batch)
-                int T = _layout.Tasks.Count;
-                var z = logits.shape[1] == T ? logits : logits.narrow(1, 0, T);
-                var per = nn.functional.binary_cross_entropy_with_logits(z, b.Labels, reduction: nn.Reduction.None);
+                var per = nn.functional.binary_cross_entropy_with_logits(logits, b.Labels, reduction: nn.Reduction.None);
                 var m = b.Mask * w.unsqueeze(1);
                 var losses = (per * m).sum(dim: 0) / m.sum(dim: 0).clamp_min(1e-12);
-                return _layout.Tasks.All(t => t.Weight == 1.0)
-                    ? losses.sum()
-                    : (losses * torch.tensor(_layout.Tasks.Select(t => (float)t.Weight).ToArray(), device: losses.device)).sum();
+                return _taskWeights is null ? losses.sum() : (losses * torch.tensor(_taskWeights, device: losses.device)).sum();
             }
             for (int t = 0; t < _layout.Tasks.Count; t++)
             {

@@ -153,16 +153,11 @@ namespace MLNetRank.Benchmarks.Onnx
                         firstScores = scores;
                     else
                         maxDiff = Math.Max(maxDiff, scores.Zip(firstScores, (p, q) => Math.Abs(p - q)).Max());
-                    for (int r = 0; r < 30; r++)
-                    {
-                        Fill(r);
-                        scorer.Score(request);
-                    }
                     var latency = ScoringMeasures.Latencies(requests, r =>
                     {
                         Fill(r);
                         scorer.Score(request);
-                    });
+                    }, warmup: 30);
                     double rate = candidates * requests / (latency.Sum() / 1000.0);
                     Row(label, threads, rate, roofline, latency, candidates);
                 }
@@ -229,16 +224,11 @@ namespace MLNetRank.Benchmarks.Onnx
                 var expected = seqModel.Transform(loadedCtx.Data.LoadFromEnumerable(seqData.Take(candidates))).GetColumn<float[]>("ClickProbability").Select(v => v[0]).ToArray();
                 (seqModel as IDisposable)?.Dispose();
                 seqDiff = expected.Zip(request.GetOutput<float>("ClickProbability").ToArray(), (p, q) => Math.Abs(p - q)).Max();
-                for (int r = 0; r < 30; r++)
-                {
-                    Fill(r);
-                    scorer.Score(request);
-                }
                 var latency = ScoringMeasures.Latencies(requests, r =>
                 {
                     Fill(r);
                     scorer.Score(request);
-                });
+                }, warmup: 30);
                 Row($"request scorer, MMoE + 50-item user sequence ({seqSpec.FlopsPerRow / 1e6:F3} MFLOP/row)", 1, candidates * requests / (latency.Sum() / 1000.0), roofline, latency, candidates, seqSpec.FlopsPerRow);
                 File.Delete(seqZip);
             }

@@ -70,9 +70,12 @@ namespace MLNetRank.Benchmarks.Onnx
             }
         }
 
-        /// <summary>Wall time in milliseconds of each of <paramref name="count"/> calls of <paramref name="action"/>(i).</summary>
-        public static double[] Latencies(int count, Action<int> action)
+        /// <summary>Wall time in milliseconds of each of <paramref name="count"/> calls of <paramref name="action"/>(i), after
+        /// <paramref name="warmup"/> untimed calls <paramref name="action"/>(0 .. warmup - 1).</summary>
+        public static double[] Latencies(int count, Action<int> action, int warmup = 0)
         {
+            for (int i = 0; i < warmup; i++)
+                action(i);
             var result = new double[count];
             var sw = new Stopwatch();
             for (int i = 0; i < count; i++)

@@ -163,16 +163,11 @@ namespace MLNetRank.Benchmarks.Torch
                 maxDiff = Outputs.Select((c, k) => request.GetOutput<float>(c).ToArray().Zip(expected[k], (p, q) => Math.Abs(p - q)).Max()).Max();
                 if (!(maxDiff <= 1e-5))
                     throw new InvalidOperationException($"The request scorer's outputs differ from ML.NET Transform's by {maxDiff:E2}.");
-                for (int r = 0; r < 30; r++)
-                {
-                    Fill(r);
-                    scorer.Score(request);
-                }
                 var latency = ScoringMeasures.Latencies(requests, r =>
                 {
                     Fill(r);
                     scorer.Score(request);
-                });
+                }, warmup: 30);
                 results.Add(("**request scorer**", 1, candidates * requests / (latency.Sum() / 1000.0), latency));
 
                 var all = new MLContext(3).Data.LoadFromEnumerable(data);

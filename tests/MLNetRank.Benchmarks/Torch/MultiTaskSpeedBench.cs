@@ -116,11 +116,7 @@ namespace MLNetRank.Benchmarks.Torch
         private static PeerResult RunPeer(string arguments, int threads, int blasThreads)
         {
             string script = Path.Combine(RepoRoot(), "tests", "MLNetRank.Benchmarks", "Torch", "mmoe_peer.py");
-            var psi = PythonPeer.StartInfo($"{script} {arguments}");
-            // the peer's thread pools, all of them: torch.set_num_threads covers PyTorch's own (OpenMP) pool, not OpenBLAS's
-            psi.Environment["OMP_NUM_THREADS"] = threads.ToString();
-            psi.Environment["MKL_NUM_THREADS"] = threads.ToString();
-            psi.Environment["OPENBLAS_NUM_THREADS"] = blasThreads.ToString();
+            var psi = PythonPeer.StartInfo($"{script} {arguments}", threads, blasThreads);
             using var p = Process.Start(psi)!;
             var stderrTask = p.StandardError.ReadToEndAsync();
             string stdout = p.StandardOutput.ReadToEnd();

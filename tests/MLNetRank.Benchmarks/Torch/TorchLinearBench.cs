@@ -78,9 +78,7 @@ namespace MLNetRank.Benchmarks.Torch
         private static (Dictionary<(int, int), (double, double)> Rows, string Core) Peer(int batch, int threads)
         {
             string script = Path.Combine(MultiTaskSpeedBench.RepoRoot(), "tests", "MLNetRank.Benchmarks", "Torch", "torch_linear_peer.py");
-            var psi = PythonPeer.StartInfo($"{script} {batch} {threads}");
-            psi.Environment["OMP_NUM_THREADS"] = threads.ToString(CultureInfo.InvariantCulture);
-            psi.Environment["OPENBLAS_NUM_THREADS"] = threads.ToString(CultureInfo.InvariantCulture);
+            var psi = PythonPeer.StartInfo($"{script} {batch} {threads}", threads);
             var rows = new Dictionary<(int, int), (double, double)>();
             try
             {

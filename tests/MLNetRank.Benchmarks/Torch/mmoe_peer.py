@@ -64,16 +64,25 @@ def blas_library():
         return "?"
 
 
-def blas_core():
-    """OpenBLAS's kernel (DYNAMIC_ARCH picks it from the CPU unless OPENBLAS_CORETYPE forces one)."""
+def _openblas():
+    """The OpenBLAS library loaded into this process (ctypes), or None."""
     try:
         import ctypes
         with open("/proc/self/maps") as f:
-            lib = next(line.split()[-1] for line in f if "libopenblas" in line)
-        fn = ctypes.CDLL(lib).openblas_get_corename
+            return ctypes.CDLL(next(line.split()[-1] for line in f if "libopenblas" in line))
+    except (OSError, StopIteration):
+        return None
+
+
+def blas_core():
+    """OpenBLAS's kernel (DYNAMIC_ARCH picks it from the CPU unless OPENBLAS_CORETYPE forces one)."""
+    lib = _openblas()
+    try:
+        import ctypes
+        fn = lib.openblas_get_corename
         fn.restype = ctypes.c_char_p
         return fn().decode()
-    except (OSError, StopIteration, AttributeError):
+    except AttributeError:
         return "?"
 
 
@@ -81,11 +90,8 @@ def blas_threads():
     """Threads of OpenBLAS's own pool (torch.set_num_threads does not set it in Debian's build; the bench sets
     OPENBLAS_NUM_THREADS and OMP_NUM_THREADS for this process)."""
     try:
-        import ctypes
-        with open("/proc/self/maps") as f:
-            lib = next(line.split()[-1] for line in f if "libopenblas" in line)
-        return ctypes.CDLL(lib).openblas_get_num_threads()
-    except (OSError, StopIteration, AttributeError):
+        return _openblas().openblas_get_num_threads()
+    except AttributeError:
         return -1
 
 

@@ -2,11 +2,12 @@
 layer shapes, best of 5 x 200 calls after 50 warm-up calls; prints one line per shape:
 IN OUT FORWARD_SECONDS FORWARD_BACKWARD_SECONDS, then 'core NAME' (OpenBLAS's kernel).
   /usr/bin/python3 torch_linear_peer.py BATCH THREADS"""
-import ctypes
 import sys
 import time
 
 import torch
+
+from mmoe_peer import blas_core  # the same directory: OpenBLAS's kernel name
 
 
 def main():
@@ -27,14 +28,7 @@ def main():
         with torch.no_grad():
             fwd = min(timed(lambda: lin(x)) for _ in range(5))
         print(i, o, fwd, both)
-    try:
-        with open("/proc/self/maps") as f:
-            lib = next(line.split()[-1] for line in f if "libopenblas" in line)
-        fn = ctypes.CDLL(lib).openblas_get_corename
-        fn.restype = ctypes.c_char_p
-        print("core", fn().decode())
-    except (OSError, StopIteration, AttributeError):
-        print("core ?")
+    print("core", blas_core())
 
 
 def timed(f):
