@@ -360,13 +360,13 @@ namespace MLNetRank.Torch.MultiTask
                 trainSubset = RowSubset.TrainingPart;
                 validationSubset = RowSubset.ValidationPart;
             }
-            long rows = DenseStatistics.Compute(train, trainSubset, layout, o, cols);
+            long rows = DenseStatistics.Compute(train, trainSubset, layout, o, cols, out ulong dataDigest);
             if (rows == 0)
                 throw new InvalidOperationException("The training data has no rows.");
             log.Info($"Training {o.Architecture} on {rows} rows: {layout.Tasks.Count} tasks, {layout.EncodedSize} encoded inputs, {layout.Tables.Count} embedding tables.");
 
             // 3. Training with TorchSharp.
-            var trainer = new MultiTaskTrainer(layout, o, seed);
+            var trainer = new MultiTaskTrainer(layout, o, seed, dataDigest);
             var net = trainer.Train(train, validation, trainSubset, validationSubset, log);
             try
             {
