@@ -330,6 +330,9 @@ namespace MLNetRank.Torch.MultiTask
                 ValidateSchema(o.ValidationData.Schema, o, needLabels: true);
             int seed = ContextSeed.Resolve(_context, o.Seed);
             using var log = new RankerLog(_context, "MultiTask");
+            // TorchSharp's native library made loadable here (older Linux) and a clear error when no backend package is there
+            TorchSharpNative.Prepare(log.Info);
+            TorchSharpNative.EnsureBackend();
 
             // 1. ML.NET preparation: dense concatenation, id -> row mapping (dictionary / hash / key), Int64 conversion.
             var keyData = PreparationPlan.SharedKeyData(_context, o, input);
