@@ -369,7 +369,7 @@ namespace MLNetRank.Torch.MultiTask
                 var onnx = _context.Ranker().Transforms.ApplyOnnxNetwork(bytes).Fit(prepared);
                 var drop = _context.Transforms.DropColumns(plan.TemporaryColumns.ToArray()).Fit(onnx.Transform(prepared));
                 var chain = new TransformerChain<ITransformer>(prep, onnx, drop);
-                return new MultiTaskTransformer(_context, chain, prep, onnx, net, layout, o, trainer.History, trainer.BestEpoch, bytes, seed);
+                return new MultiTaskTransformer(_context, chain, prep, onnx, net, layout, o, trainer.History, trainer.BestEpoch, bytes, seed, input.Schema);
             }
             catch
             {
