@@ -271,7 +271,7 @@ namespace MLNetRank.Torch.MultiTask
             => $"flat|{_seed}|{_o.Architecture}|{string.Join(",", _o.ExpertLayers)}|{_o.Experts}|{_o.SharedExperts}|{_o.TaskExperts}|{_o.Levels}|"
              + $"{_layout.EncodedSize}|{string.Join(",", _layout.Tables.Select(t => $"{t.Rows}x{t.Dimension}"))}|{string.Join(",", _layout.Tasks.Select(t => t.Name))}|"
              + $"{_o.Optimizer}|{_o.LearningRate}|{_o.BatchSize}|{_o.ShuffleBufferSize}"
-             + string.Concat(_layout.Tasks.Where(t => t.PositionTowers is not null).Select(t => $"|{t.Name}:towers{t.PositionTowers!.Positions + 1}x{string.Join(",", t.PositionTowers.TowerLayers ?? t.TowerLayers)}"))
+             + string.Concat(_layout.Tasks.Where(t => t.PositionTowers is not null).Select(t => $"|{t.Name}:towers{t.PositionTowers!.MaximumPosition + 1}x{string.Join(",", t.PositionTowers.TowerLayers ?? t.TowerLayers)}"))
              + $"|{string.Join(",", _layout.Adjustments.Select(a => $"{a.Spec.GetType().Name}:{a.Spec.Combination}:{a.Size}"))}";
 
         /// <summary>Per-task losses (masked, weighted means over the batch) and their combination.</summary>
