@@ -236,7 +236,7 @@ namespace MLNetRank.Graph
                     if (e is null)
                         throw new InvalidOperationException($"Column '{p.Input}' maps to node type '{p.NodeType}', which no edge of the graph has; its types are {string.Join(", ", graph.TypeNames)}.");
                     var def = o.UnseenEmbedding == UnseenNodeEmbedding.TypeMean ? e.Mean.ToArray() : new float[d];
-                    return (e.Ids.ToArray(), e.ToArray(), def);
+                    return (e.Ids.ToArray(), row => e.GetVector(row).ToArray(), def);
                 });
                 inner = chain.Fit(input!);
             }
