@@ -329,6 +329,9 @@ namespace MLNetRank.Torch.MultiTask
                 ValidateSchema(o.ValidationData.Schema, o, needLabels: true);
             int seed = ContextSeed.Resolve(_context, o.Seed);
             using var log = new RankerLog(_context, "MultiTask");
+            // TorchSharp's native library made loadable here (older Linux) and a clear error when no backend package is there
+            TorchSharpNative.Prepare(log.Info);
+            TorchSharpNative.EnsureBackend();
 
             // 1. ML.NET preparation: dense concatenation, id -> row mapping (dictionary / hash / key), Int64 conversion.
             var keyData = PreparationPlan.SharedKeyData(_context, o, input);
@@ -349,13 +352,13 @@ namespace MLNetRank.Torch.MultiTask
                 trainSubset = RowSubset.TrainingPart;
                 validationSubset = RowSubset.ValidationPart;
             }
-            long rows = DenseStatistics.Compute(train, trainSubset, layout, o, cols);
+            long rows = DenseStatistics.Compute(train, trainSubset, layout, o, cols, out ulong dataDigest);
             if (rows == 0)
                 throw new InvalidOperationException("The training data has no rows.");
             log.Info($"Training {o.Architecture} on {rows} rows: {layout.Tasks.Count} tasks, {layout.EncodedSize} encoded inputs, {layout.Tables.Count} embedding tables.");
 
             // 3. Training with TorchSharp.
-            var trainer = new MultiTaskTrainer(layout, o, seed);
+            var trainer = new MultiTaskTrainer(layout, o, seed, dataDigest);
             var net = trainer.Train(train, validation, trainSubset, validationSubset, log);
             try
             {
