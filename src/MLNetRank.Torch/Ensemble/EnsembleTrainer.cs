@@ -91,13 +91,13 @@ namespace MLNetRank.Torch.Ensemble
             Tensor num, den;
             if (sameGroup is null)
             {
-                num = (y * p.matmul(neg)).sum(0);
-                den = y.sum(0) * neg.sum(0);
+                num = (y * p.matmul(neg)).sum(new long[] { 0 });
+                den = y.sum(new long[] { 0 }) * neg.sum(new long[] { 0 });
             }
             else
             {
-                num = (y * (p * sameGroup).matmul(neg)).sum(0);
-                den = (y * sameGroup.matmul(neg)).sum(0);
+                num = (y * (p * sameGroup).matmul(neg)).sum(new long[] { 0 });
+                den = (y * sameGroup.matmul(neg)).sum(new long[] { 0 });
             }
             var valid = den > 0;
             return (num / den.clamp_min(1f), valid);

@@ -131,8 +131,8 @@ namespace MLNetRank.Torch.Ensemble
         public int Epochs { get; set; } = 10;
 
         /// <summary>Learned methods: rows per mini-batch (with a group column, whole groups are added until at least this many rows).
-        /// HarmonRank's cost per batch is O(B²) per score (see docs/ensemble.md). Default 1024.</summary>
-        public int BatchSize { get; set; } = 1024;
+        /// HarmonRank's cost per batch is O(B²) per score (see docs/ensemble.md). Default 512.</summary>
+        public int BatchSize { get; set; } = 512;
 
         /// <summary>Adam learning rate. Default 0.01.</summary>
         public double LearningRate { get; set; } = 0.01;
