@@ -11,7 +11,7 @@ namespace LiveStreamRanking
     public sealed class ExampleOptions
     {
         /// <summary>Requests (ranked lists of 10) simulated.</summary>
-        public long Requests { get; private set; } = 40_000;
+        public long Requests { get; private set; } = 30_000;
         /// <summary>Users.</summary>
         public int Users { get; private set; } = 10_000;
         /// <summary>Live rooms.</summary>
@@ -100,7 +100,7 @@ namespace LiveStreamRanking
             sb.AppendLine($"  --leaf-trees N          trees of the final system's GBDT leaf encoder (default {d.Sizes.LeafTrees})");
             sb.AppendLine($"  --epochs N              network epochs; the best validation epoch is kept (default {d.Sizes.Epochs})");
             sb.AppendLine($"  --batch N               network mini-batch (default {d.Sizes.BatchSize})");
-            sb.AppendLine("  --threads N             libtorch threads (default 0: libtorch's choice)");
+            sb.AppendLine("  --threads N             libtorch threads (default 1; 0: libtorch's choice)");
             sb.AppendLine($"  --latency-requests N    requests timed per stage for the scoring p50/p99 (default {d.LatencyRequests})");
             sb.AppendLine();
             sb.AppendLine("stages:");

@@ -34,8 +34,9 @@ namespace LiveStreamRanking
         /// <summary>Network mini-batch.</summary>
         public int BatchSize { get; init; } = 512;
 
-        /// <summary>libtorch threads (0 = libtorch's default).</summary>
-        public int Threads { get; init; }
+        /// <summary>libtorch threads (0 = libtorch's default). Default 1: the small network gains little from a second thread, and
+        /// an oversubscribed libtorch is many times slower on a busy machine.</summary>
+        public int Threads { get; init; } = 1;
     }
 
     /// <summary>Turns a <see cref="Recipe"/> into one ML.NET pipeline over the simulator's impression columns.</summary>
