@@ -93,7 +93,7 @@ namespace LiveStreamRanking
             var diagonal = plt.Add.Line(0, 0, top, top);
             diagonal.LinePattern = ScottPlot.LinePattern.Dashed;
             diagonal.LegendText = "perfect calibration";
-            plt.Title($"Calibration of the {stage} model (test period, 15 equal-mass bins)");
+            plt.Title($"Calibration of the {stage} model (test rows shown at position 1, 15 equal-mass bins)");
             plt.XLabel("mean predicted probability");
             plt.YLabel("observed rate");
             plt.ShowLegend(ScottPlot.Alignment.UpperLeft);

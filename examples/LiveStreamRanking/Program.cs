@@ -140,10 +140,17 @@ namespace LiveStreamRanking
             plots.AddRange(Plots.TrainingCurves(results, a.OutputFolder));
             if (finalModel != null && finalRecipe != null)
             {
+                // A debiased model's P(click) is position-free (the click rate of a candidate shown first), so it is compared
+                // with the clicks at position 1, where the examination is the simulator's maximum; P(click and buy) likewise.
                 var scored = finalModel.Transform(test);
-                var curves = new List<(string, float[], bool[])> { ("P(click)", StageEvaluation.Scores(scored, finalRecipe.ClickScoreColumn), truth.Click) };
+                var top = Enumerable.Range(0, truth.Position.Length).Where(i => truth.Position[i] == 1).ToArray();
+                var click = StageEvaluation.Scores(scored, finalRecipe.ClickScoreColumn);
+                var curves = new List<(string, float[], bool[])> { ("P(click), position 1", top.Select(i => click[i]).ToArray(), top.Select(i => truth.Click[i]).ToArray()) };
                 if (finalRecipe.Scorer == ScorerKind.MultiTask)
-                    curves.Add(("P(click and buy)", StageEvaluation.Scores(scored, finalRecipe.BuyScoreColumn), truth.Buy));
+                {
+                    var buy = StageEvaluation.Scores(scored, finalRecipe.BuyScoreColumn);
+                    curves.Add(("P(click and buy), position 1", top.Select(i => buy[i]).ToArray(), top.Select(i => truth.Buy[i]).ToArray()));
+                }
                 plots.Add(Plots.Calibration(finalStage, curves, a.OutputFolder));
             }
             if (selected.Any(s => s.Name == "debiasing" && s.Available))

@@ -29,7 +29,7 @@ namespace LiveStreamRanking
         public int GraphWalksPerNode { get; init; } = 4;
 
         /// <summary>Network epochs (the best validation epoch is kept).</summary>
-        public int Epochs { get; init; } = 4;
+        public int Epochs { get; init; } = 6;
 
         /// <summary>Network mini-batch.</summary>
         public int BatchSize { get; init; } = 512;
@@ -117,7 +117,7 @@ namespace LiveStreamRanking
             return chain;
         }
 
-        /// <summary>The multi-task network of a recipe: MMoE over the dense inputs, room and user ids, the GBDT leaves and
+        /// <summary>The multi-task network of a recipe: MMoE over the dense inputs, the room id, the GBDT leaves and
         /// the stage's sequence inputs; click, buy (ESMM: buy implies click) and log stay time on clicked rows. 10% of the
         /// training rows (a fixed per-row draw) validate each epoch; the best epoch by click AUC is kept.</summary>
         public static MultiTaskOptions NetworkOptions(Recipe recipe, string denseColumn, ModelSizes sizes,
@@ -135,13 +135,12 @@ namespace LiveStreamRanking
                 ShuffleBufferSize = 100_000,
                 ValidationFraction = 0.1f,
                 EarlyStoppingMetric = "Click.Auc",
-                EarlyStoppingPatience = 1,
+                EarlyStoppingPatience = 2,
                 Threads = sizes.Threads,
                 Progress = progress,
             };
             o.Features.Add(new DenseFeature(denseColumn));
             o.Features.Add(new CategoricalFeature("LiveId", 8));
-            o.Features.Add(new CategoricalFeature("UserId", 8));
             if (recipe.GbdtLeaves)
                 o.Features.Add(new CategoricalFeature("LeafIds", 4));
             foreach (var input in recipe.SequenceInputs)

@@ -62,7 +62,11 @@ namespace LiveStreamRanking
             StayTime = test.GetColumn<float>(ImpressionColumns.StayTime).ToArray();
             Attraction = test.GetColumn<float>(ImpressionColumns.TrueAttraction).ToArray();
             Relevance = test.GetColumn<float>(ImpressionColumns.TrueRelevance).ToArray();
+            Position = test.GetColumn<int>(ImpressionColumns.Position).ToArray();
         }
+
+        /// <summary>1-based position each row was shown at.</summary>
+        public int[] Position { get; }
 
         /// <summary>Request of each row.</summary>
         public uint[] RequestId { get; }
