@@ -7,7 +7,7 @@ using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNetRank.Debiasing;
-using MLNetRank.Onnx;
+using MLNetRank.Serving;
 using MLNetRank.Simulation;
 using MLNetRank.Torch.MultiTask;
 

@@ -14,7 +14,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using MLNetRank.Onnx;
+using MLNetRank.Serving;
 
 namespace RankingService
 {

@@ -6,7 +6,7 @@ using System.Linq;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.ML.Data;
-using MLNetRank.Onnx;
+using MLNetRank.Serving;
 
 namespace RankingService
 {

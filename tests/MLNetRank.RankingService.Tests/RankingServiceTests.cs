@@ -12,7 +12,7 @@ using LiveStreamRanking;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using MLNetRank.Onnx;
+using MLNetRank.Serving;
 using MLNetRank.Simulation;
 using Xunit;
 
