@@ -149,7 +149,8 @@ namespace MLNetRank.Benchmarks.Torch
 
         public int Run(string[] args)
         {
-            // before any libtorch computation (the trainer would do it too, but the bench may touch libtorch first)
+            // the bench opts in to MklCpuDispatch (the trainer does it only when asked: EnableMklCpuDispatch), before any
+            // libtorch computation
             Console.WriteLine(MLNetRank.Torch.MklCpuDispatch.Prepare());
             bool named = args.Length > 0 && args[0].StartsWith("--", StringComparison.Ordinal);
             string network = "small";
