@@ -8,56 +8,6 @@ using static TorchSharp.torch;
 namespace MLNetRank.Torch.MultiTask
 {
     /// <summary>
-    /// How an embedded behaviour sequence (<c>[batch, length, dimension]</c>, with a 0/1 mask of the real ids) becomes one
-    /// vector per row. <see cref="MeanSequencePooling"/> is built in; attention poolings (DIN-style, target-aware) plug in
-    /// here by deriving from this class inside MLNetRank.Torch: they provide a TorchSharp module and its ONNX export.
-    /// </summary>
-    public abstract class SequencePooling
-    {
-        private protected SequencePooling() { }
-
-        internal abstract SequencePoolingModule CreateModule(string name, int embeddingDimension);
-    }
-
-    /// <summary>Mean of the embeddings of the non-missing ids (an empty sequence pools to zeros).</summary>
-    public sealed class MeanSequencePooling : SequencePooling
-    {
-        internal override SequencePoolingModule CreateModule(string name, int embeddingDimension) => new MeanPoolingModule(name);
-    }
-
-    /// <summary>A pooling module: <c>forward(embedded [B, L, d], mask [B, L]) -> [B, d]</c>, plus its ONNX export.</summary>
-    internal abstract class SequencePoolingModule : nn.Module<Tensor, Tensor, Tensor>
-    {
-        protected SequencePoolingModule(string name) : base(name) { }
-
-        /// <summary>Writes the pooling into an ONNX graph; returns the name of the pooled [B, d] tensor.</summary>
-        public abstract string Export(OnnxModelWriter w, string embedded, string mask);
-    }
-
-    internal sealed class MeanPoolingModule : SequencePoolingModule
-    {
-        public MeanPoolingModule(string name) : base(name) => RegisterComponents();
-
-        public override Tensor forward(Tensor embedded, Tensor mask)
-        {
-            var summed = (embedded * mask.unsqueeze(2)).sum(1);
-            var count = mask.sum(1, keepdim: true).clamp_min(1f);
-            return summed / count;
-        }
-
-        public override string Export(OnnxModelWriter w, string embedded, string mask)
-        {
-            var axis1 = w.AddInitializer(w.Fresh("axis1"), new long[] { 1 }, new long[] { 1 });
-            var axis2 = w.AddInitializer(w.Fresh("axis2"), new long[] { 2 }, new long[] { 1 });
-            var masked = w.Op("Mul", new[] { embedded, w.Op("Unsqueeze", new[] { mask, axis2 }) });
-            var summed = w.Op("ReduceSum", new[] { masked, axis1 }, ("keepdims", 0));
-            var one = w.AddInitializer(w.Fresh("one"), new[] { 1f }, new long[] { 1 });
-            var count = w.Op("Max", new[] { w.Op("ReduceSum", new[] { mask, axis1 }, ("keepdims", 1)), one });
-            return w.Op("Div", new[] { summed, count });
-        }
-    }
-
-    /// <summary>
     /// A term added to a task's logit during training only and left out of the exported (serving) model: the hook of
     /// position-bias towers (PAL, the shallow tower of YouTube's "Recommending what video to watch next"). It reads its own
     /// training-only input columns (e.g. <c>Position</c>), which the serving model never needs.

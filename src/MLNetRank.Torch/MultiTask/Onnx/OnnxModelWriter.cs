@@ -51,6 +51,9 @@ namespace MLNetRank.Torch.MultiTask.Onnx
 
         public byte[] ToBytes() => _g.ToBytes();
 
+        /// <summary>The builder itself (the public writer that pooling modules export with).</summary>
+        public OnnxGraphBuilder Graph => _g;
+
         private static TensorElementType ToTensorType(OnnxElementType type) => type switch
         {
             OnnxElementType.Float => TensorElementType.Float,
