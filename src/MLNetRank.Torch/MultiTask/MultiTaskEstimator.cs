@@ -106,6 +106,38 @@ namespace MLNetRank.Torch.MultiTask
             s.Pooling.Validate(new SequencePoolingContext(s.ColumnName, own.Dimension, s.MaximumLength, dims, lengths));
         }
 
+        private sealed class FirstBatchRead : Exception { }
+
+        /// <summary>Runs each pooling's forward and its export (alone, in ONNX Runtime) on the first training batch (at most 64
+        /// rows); throws naming the feature and the output that differ.</summary>
+        private static void CheckPoolings(MultiTaskNetwork net, NetworkLayout layout, BatchReader train, RowSubset subset, RankerLog log)
+        {
+            try
+            {
+                train.Run(subset, 64, 0, null, host =>
+                {
+                    using var scope = TorchSharp.torch.NewDisposeScope();
+                    using var _ = TorchSharp.torch.no_grad();
+                    var device = net.parameters().First().device;
+                    var b = host.ToTensors(device, withAdjustments: false);
+                    foreach (var encoder in net.Encoders)
+                    {
+                        var batches = encoder.PoolingBatches(b);
+                        var modules = encoder.Poolings;
+                        for (int i = 0; i < batches.Length; i++)
+                        {
+                            double worst = PoolingAgreement.Check(layout.Sequences[i].Name, modules[i], batches[i]);
+                            log.Trace($"Sequence feature '{layout.Sequences[i].Name}': pooling export agrees with TorchSharp (max relative difference {worst:g3}).");
+                        }
+                    }
+                    throw new FirstBatchRead();
+                });
+            }
+            catch (FirstBatchRead)
+            {
+            }
+        }
+
         internal static void ValidateOptions(MultiTaskOptions o)
         {
             if (o.Features.Count == 0)
@@ -408,7 +440,10 @@ namespace MLNetRank.Torch.MultiTask
             var net = trainer.Train(train, validation, trainSubset, validationSubset, log);
             try
             {
-                // 4. Export to ONNX and compose ML.NET's own transforms.
+                // 4. Every sequence pooling's ONNX export must agree with its TorchSharp forward (user-written ones included).
+                if (layout.Sequences.Count > 0)
+                    CheckPoolings(net, layout, train, trainSubset, log);
+                // 5. Export to ONNX and compose ML.NET's own transforms.
                 var bytes = MultiTaskOnnx.Export(net, layout, plan, o);
                 // ApplyOnnxNetwork owns its temporary model file (ApplyOnnxModel(Stream) would leave one behind per Fit).
                 var onnx = _context.Ranker().Transforms.ApplyOnnxNetwork(bytes).Fit(prepared);

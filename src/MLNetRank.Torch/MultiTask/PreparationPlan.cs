@@ -22,6 +22,46 @@ namespace MLNetRank.Torch.MultiTask
 
         private static IdEncoding Resolve(IdEncoding? e, bool isKey) => e ?? (isKey ? IdEncoding.Key : IdEncoding.Dictionary);
 
+        private sealed class IdRow<T>
+        {
+            public T Value { get; set; } = default!;
+        }
+
+        /// <summary>A sequence column's ids as one scalar column, in order of occurrence (MapValueToKey's key data must be a
+        /// scalar column; learning from it gives the dictionary the sequence itself would learn).</summary>
+        private static IDataView FlattenedIds(MLContext ml, IDataView input, string column)
+        {
+            var raw = ((VectorDataViewType)input.Schema[column].Type).ItemType.RawType;
+            var m = typeof(PreparationPlan).GetMethod(nameof(Flatten), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!;
+            return raw == typeof(ReadOnlyMemory<char>)
+                ? Flatten<ReadOnlyMemory<char>, string>(ml, input, column, v => v.ToString())
+                : (IDataView)m.MakeGenericMethod(raw, raw).Invoke(null, new object[] { ml, input, column, null! })!;
+        }
+
+        private static IDataView Flatten<T, TOut>(MLContext ml, IDataView input, string column, Func<T, TOut>? convert)
+        {
+            var values = new List<IdRow<TOut>>();
+            var seen = new HashSet<TOut>();
+            var col = input.Schema[column];
+            using (var c = input.GetRowCursor(new[] { col }))
+            {
+                var get = c.GetGetter<VBuffer<T>>(col);
+                var buf = default(VBuffer<T>);
+                while (c.MoveNext())
+                {
+                    get(ref buf);
+                    foreach (var v in buf.DenseValues())
+                    {
+                        var o = convert is null ? (TOut)(object)v! : convert(v);
+                        if (seen.Add(o))
+                            values.Add(new IdRow<TOut> { Value = o });
+                    }
+                }
+            }
+            var view = ml.Data.LoadFromEnumerable(values);
+            return ml.Transforms.CopyColumns(column, nameof(IdRow<TOut>.Value)).Append(ml.Transforms.SelectColumns(column)).Fit(view).Transform(view);
+        }
+
         /// <summary>The feature whose table (and id encoding) a shared sequence uses: a categorical feature or a sequence.</summary>
         private static (string Column, IdEncoding? Encoding, int HashBits, int MaximumIds)? Owner(MultiTaskOptions o, SequenceFeature s)
         {
@@ -40,7 +80,9 @@ namespace MLNetRank.Torch.MultiTask
                 var owner = Owner(o, s)!.Value;
                 bool isKey = input.Schema[owner.Column].Type.ItemOf() is KeyDataViewType;
                 if (Resolve(owner.Encoding, isKey) == IdEncoding.Dictionary && !d.ContainsKey(owner.Column))
-                    d[owner.Column] = ml.Transforms.SelectColumns(owner.Column).Fit(input).Transform(input);
+                    d[owner.Column] = input.Schema[owner.Column].Type is VectorDataViewType
+                        ? FlattenedIds(ml, input, owner.Column)
+                        : ml.Transforms.SelectColumns(owner.Column).Fit(input).Transform(input);
             }
             return d;
         }
