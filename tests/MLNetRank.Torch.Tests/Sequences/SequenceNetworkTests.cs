@@ -5,7 +5,7 @@ using System.Linq;
 using System.Text.Json;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using MLNetRank.Onnx;
+using MLNetRank.Serving;
 using MLNetRank.Simulation;
 using MLNetRank.TestSupport;
 using MLNetRank.Torch.MultiTask;
