@@ -111,6 +111,15 @@ namespace MLNetRank.Simulation
         /// <summary>Scale of the latent score in the follow and comment logits. Default 1.0.</summary>
         public double EngagementScale { get; set; } = 1.0;
 
+        /// <summary>Dependence d of comment on buy (the partly dependent pair of the HarmonRank paper): after a purchase the
+        /// comment probability rises from c = P(comment | click) to c + d·(1 − c), so P(comment | click) = c + d·P(buy | click)·(1 − c).
+        /// 0 = independent given the truth (the default, identical rows to earlier versions); 1 = every buyer comments.</summary>
+        public double CommentBuyDependence { get; set; }
+
+        /// <summary>Stay time in seconds from which a visit counts as a long stay, the binary stay objective of
+        /// <c>TrueObjectives</c> (P(StayTime &gt;= LongStaySeconds)). Default 60.</summary>
+        public double LongStaySeconds { get; set; } = 60;
+
         /// <summary>Relative noise of the statistics in <c>StatFeatures</c> (0 = exact population means, larger = noisier). Default 0.3.</summary>
         public double FeatureNoise { get; set; } = 0.3;
 
@@ -137,6 +146,15 @@ namespace MLNetRank.Simulation
 
         /// <summary>Maximum number of items on sale at once in a room (<c>LiveItemsOnSale</c>, rotating every hour). Default 8.</summary>
         public int MaxItemsOnSale { get; set; } = 8;
+
+        /// <summary>Item-level interest κ: the attraction logit gains <c>κ·zInterest(u, l, t)</c>, where <c>zInterest</c> is the
+        /// standardized share of the items on sale in room l now whose hidden <em>taste group</em> also appears among the user's
+        /// recent clicked items (the <c>UserItemSeq</c> window). Taste groups (about 30 items each, see
+        /// <see cref="World.ItemTasteGroupOf"/>) are independent of categories, communities and latent vectors, so no
+        /// <c>StatFeatures</c> slot summarises the signal: a model sees it only by matching the item sequence against the room's
+        /// items on sale (target attention). 0 = none (the rows are then bit-identical to a simulator without the knob); the
+        /// ground truth is <see cref="World.TrueItemInterest"/> and is part of <c>TrueAttraction</c>. Default 0.</summary>
+        public double ItemInterestScale { get; set; }
 
         /// <summary>Validates the options; throws <see cref="ArgumentOutOfRangeException"/> naming the option.</summary>
         public void Validate()
@@ -191,6 +209,9 @@ namespace MLNetRank.Simulation
             Probability(Math.Abs(StayCorrelation), nameof(StayCorrelation));
             Probability(Math.Abs(FollowCorrelation), nameof(FollowCorrelation));
             Probability(Math.Abs(CommentCorrelation), nameof(CommentCorrelation));
+            Probability(CommentBuyDependence, nameof(CommentBuyDependence));
+            if (!(LongStaySeconds > 0) || !double.IsFinite(LongStaySeconds))
+                throw new ArgumentOutOfRangeException(nameof(LongStaySeconds), LongStaySeconds, "LongStaySeconds must be a positive finite number.");
             foreach (var (v, n) in new[]
             {
                 (CommunitySpread, nameof(CommunitySpread)), (PolicyRelevanceWeight, nameof(PolicyRelevanceWeight)),
@@ -198,7 +219,7 @@ namespace MLNetRank.Simulation
                 (AttractionIntercept, nameof(AttractionIntercept)), (AttractionScale, nameof(AttractionScale)),
                 (ConversionIntercept, nameof(ConversionIntercept)), (ConversionScale, nameof(ConversionScale)),
                 (StayScale, nameof(StayScale)), (StayNoise, nameof(StayNoise)), (FollowIntercept, nameof(FollowIntercept)),
-                (CommentIntercept, nameof(CommentIntercept)), (EngagementScale, nameof(EngagementScale)), (FeatureNoise, nameof(FeatureNoise)),
+                (CommentIntercept, nameof(CommentIntercept)), (ItemInterestScale, nameof(ItemInterestScale)), (EngagementScale, nameof(EngagementScale)), (FeatureNoise, nameof(FeatureNoise)),
             })
                 Finite(v, n);
             if (CommunitySpread < 0 || PolicyNoise < 0 || StayNoise < 0 || FeatureNoise < 0)

@@ -16,6 +16,7 @@ namespace MLNetRank.Simulation
         private readonly float[] _meanItems;
         private readonly int[] _onSaleScratch;
         private readonly int[] _onAllLives;
+        private readonly int[] _hist0;       // UserItemSeq as 0-based items (item-level interest)
 
         // ---- outputs of the current request ----
         public long RequestIndex = -1;
@@ -35,6 +36,9 @@ namespace MLNetRank.Simulation
         public readonly int[] CoreLength;
         public readonly bool[] Click, Buy, Follow, Comment;
         public readonly float[] StayTime, TrueAttraction, TrueConversion, TrueExamination, TrueRelevance;
+        public readonly float[] TrueObjectives;   // N x ObjectiveCount
+
+        public static readonly int ObjectiveCount = ImpressionColumns.ObjectiveNames.Count;
 
         public static readonly int StatCount = ImpressionColumns.StatFeatureCount;
 
@@ -50,6 +54,7 @@ namespace MLNetRank.Simulation
             _meanItems = new float[world.D];
             _onSaleScratch = new int[_o.MaxItemsOnSale];
             _onAllLives = new int[_o.LiveCount];
+            _hist0 = new int[_o.MaxItemSequenceLength];
             for (int l = 0; l < _o.LiveCount; l++)
                 _onAllLives[l] = l;
             LiveIds = new uint[N];
@@ -69,6 +74,7 @@ namespace MLNetRank.Simulation
             TrueConversion = new float[N];
             TrueExamination = new float[N];
             TrueRelevance = new float[N];
+            TrueObjectives = new float[N * ObjectiveCount];
         }
 
         public void Generate(long r)
@@ -117,6 +123,14 @@ namespace MLNetRank.Simulation
                 }
             }
 
+            // sequences (shared by the rows of the request; no random draws)
+            ItemSeqLength = RecentBefore(w.ItemHistoryOffsets, w.ItemHistoryItems, w.ItemHistoryTimes, u, (float)t, ItemSeq);
+            LiveSeqLength = RecentBefore(w.LiveHistoryOffsets, w.LiveHistoryLives, w.LiveHistoryTimes, u, (float)t, LiveSeq);
+            for (int k = 0; k < ItemSeqLength; k++)
+                _hist0[k] = (int)ItemSeq[k] - 1;
+            bool interest = o.ItemInterestScale != 0;
+            long hour = (long)Math.Floor(t);
+
             // the list: logging policy (noisy relevance + popularity), or a uniform random draw
             if (IsRandomized)
             {
@@ -129,7 +143,13 @@ namespace MLNetRank.Simulation
                 for (int c = 0; c < count; c++)
                 {
                     int l = _scratchPool[c];
-                    double logit = w.AttractionLogit(u, l, w.StreamAge(l, t));
+                    double z = 0;
+                    if (interest)
+                    {
+                        int ns = w.OnSale(l, hour, _onSaleScratch);
+                        z = w.InterestZ(_hist0.AsSpan(0, ItemSeqLength), _onSaleScratch.AsSpan(0, ns));
+                    }
+                    double logit = w.AttractionLogit(u, l, w.StreamAge(l, t), z);
                     _policyScore[c] = o.PolicyRelevanceWeight * logit + o.PolicyPopularityWeight * w.LivePopularity[l] + o.PolicyNoise * rng.NextGaussian();
                     _order[c] = c;
                 }
@@ -137,11 +157,7 @@ namespace MLNetRank.Simulation
                 Array.Reverse(_order, 0, count);
             }
 
-            // sequences (shared by the rows of the request)
-            ItemSeqLength = RecentBefore(w.ItemHistoryOffsets, w.ItemHistoryItems, w.ItemHistoryTimes, u, (float)t, ItemSeq);
-            LiveSeqLength = RecentBefore(w.LiveHistoryOffsets, w.LiveHistoryLives, w.LiveHistoryTimes, u, (float)t, LiveSeq);
 
-            long hour = (long)Math.Floor(t);
             double noise = o.FeatureNoise;
             for (int p = 0; p < N; p++)
             {
@@ -151,7 +167,7 @@ namespace MLNetRank.Simulation
                 bool onAirNow = age < w.LiveSessionHours[l];
                 int nSale = w.OnSale(l, hour, _onSaleScratch);
                 var sale = new ReadOnlySpan<int>(_onSaleScratch, 0, nSale);
-                var truth = w.Truth(u, l, age, sale, _meanItems);
+                var truth = w.Truth(u, l, age, sale, _meanItems, interest ? w.InterestZ(_hist0.AsSpan(0, ItemSeqLength), sale) : 0);
                 double exam = w.Examination[p];
 
                 // labels: every draw is made unconditionally so the streams stay aligned across settings
@@ -161,7 +177,16 @@ namespace MLNetRank.Simulation
                 Buy[p] = click && uBuy < truth.Conversion;
                 StayTime[p] = click ? (float)Math.Max(1.0, Math.Exp(truth.LogStayMean + o.StayNoise * zStay)) : 0f;
                 Follow[p] = click && uFollow < truth.Follow;
-                Comment[p] = click && uComment < truth.Comment;
+                // comment partly depends on buy: a buyer comments with c + d(1 - c) (d = 0: the same draw as before)
+                double dep = o.CommentBuyDependence;
+                Comment[p] = click && uComment < (Buy[p] ? truth.Comment + dep * (1 - truth.Comment) : truth.Comment);
+                double pClick = exam * truth.Attraction;
+                int ob = p * ObjectiveCount;
+                TrueObjectives[ob] = (float)pClick;
+                TrueObjectives[ob + 1] = (float)(pClick * truth.Conversion);
+                TrueObjectives[ob + 2] = (float)(pClick * LongStayProbability(truth.LogStayMean, o.StayNoise, o.LongStaySeconds));
+                TrueObjectives[ob + 3] = (float)(pClick * truth.Follow);
+                TrueObjectives[ob + 4] = (float)(pClick * (truth.Comment + dep * truth.Conversion * (1 - truth.Comment)));
                 TrueAttraction[p] = (float)truth.Attraction;
                 TrueConversion[p] = (float)truth.Conversion;
                 TrueExamination[p] = (float)exam;
@@ -282,6 +307,30 @@ namespace MLNetRank.Simulation
             for (int k = 0; k < n; k++)
                 dst[k] = (uint)ids[lo - n + k] + 1;
             return n;
+        }
+
+        /// <summary>P(max(1, exp(m + σz)) &gt;= T) for z ~ N(0, 1): the stay draw of <see cref="Generate"/>.</summary>
+        internal static double LongStayProbability(double logMean, double sigma, double seconds)
+        {
+            if (seconds <= 1)
+                return 1;
+            double gap = logMean - Math.Log(seconds);
+            if (sigma <= 0)
+                return gap >= 0 ? 1 : 0;
+            return NormalCdf(gap / sigma);
+        }
+
+        /// <summary>Standard normal CDF through the complementary error function (fractional error below 1.2e-7).</summary>
+        internal static double NormalCdf(double x) => 0.5 * Erfc(-x / Math.Sqrt(2));
+
+        private static double Erfc(double x)
+        {
+            // Numerical Recipes' erfcc (Chebyshev fit), fractional error < 1.2e-7 everywhere
+            double z = Math.Abs(x);
+            double t = 1.0 / (1.0 + 0.5 * z);
+            double r = t * Math.Exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806
+                + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+            return x >= 0 ? r : 2.0 - r;
         }
     }
 }

@@ -13,7 +13,7 @@ namespace MLNetRank.Simulation
         private ulong _s0, _s1, _s2, _s3;
 
         /// <summary>Stream tags: one per kind of randomness, so different uses never share draws.</summary>
-        internal const ulong StreamWorld = 1, StreamRequest = 2, StreamPair = 3, StreamOnSale = 4, StreamHistory = 5, StreamLiveHistory = 6, StreamCalibration = 7;
+        internal const ulong StreamWorld = 1, StreamRequest = 2, StreamPair = 3, StreamOnSale = 4, StreamHistory = 5, StreamLiveHistory = 6, StreamCalibration = 7, StreamTaste = 8;
 
         public static SimRandom Create(int seed, ulong stream, ulong index, ulong index2 = 0)
         {

@@ -173,6 +173,10 @@ namespace MLNetRank.Tests.Debiasing
             var c = Fit(large, 3);
             Assert.NotNull(a.ConfidenceIntervals);
             Assert.Equal(a.ConfidenceIntervals!.Select(i => i.Lower), b.ConfidenceIntervals!.Select(i => i.Lower));
+            // the resamples follow the seed: another seed, other intervals (the point estimates do not depend on it)
+            var d = Fit(small, 4);
+            Assert.NotEqual(a.ConfidenceIntervals!.Select(i => i.Lower), d.ConfidenceIntervals!.Select(i => i.Lower));
+            Assert.Equal(a.Propensities, d.Propensities);
             Assert.Equal(200, a.BootstrapResamplesUsed);
             Assert.Equal(1.0, a.ConfidenceIntervals![0].Lower, 12);
             Assert.Equal(1.0, a.ConfidenceIntervals![0].Upper, 12);
@@ -305,7 +309,7 @@ namespace MLNetRank.Tests.Debiasing
             var ml = new MLContext(1);
             var data = ml.Data.LoadFromEnumerable(BiasedLog(3000, new[] { 1.0, 0.6, 0.4 }, items: 60, seed: 2, out _));
             var seen = new List<double>();
-            PositionPropensityTransformer Fit(IProgress<double>? p) => new MLContext(4).Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
+            PositionPropensityTransformer Fit(IProgress<double>? p, int seed = 4) => new MLContext(seed).Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
             {
                 Method = PropensityEstimationMethod.RegressionEm,
                 RelevanceGroupColumnName = "ItemId",
@@ -317,6 +321,7 @@ namespace MLNetRank.Tests.Debiasing
             var b = Fit(null);
             Assert.Equal(a.Propensities, b.Propensities);
             Assert.Equal(a.ConfidenceIntervals!.Select(i => i.Upper), b.ConfidenceIntervals!.Select(i => i.Upper));
+            Assert.NotEqual(a.ConfidenceIntervals!.Select(i => i.Upper), Fit(null, 5).ConfidenceIntervals!.Select(i => i.Upper));
             Assert.Equal(4, seen.Count); // EM, then 3 resamples
             Assert.Equal(1.0, seen[^1], 12);
             Assert.True(seen.Zip(seen.Skip(1)).All(t => t.Second > t.First));
