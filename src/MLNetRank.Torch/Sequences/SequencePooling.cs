@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using MLNetRank.Onnx;
+using MLNetRank.Torch.Layers;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -151,11 +152,7 @@ namespace MLNetRank.Torch.MultiTask
         public abstract string Export(SequencePoolingGraph input);
 
         /// <summary>A float initializer holding a tensor's current values (for <see cref="Export"/>).</summary>
-        protected static string AddWeight(OnnxGraphBuilder graph, Tensor value, string prefix)
-        {
-            using var c = value.detach().cpu().contiguous();
-            return graph.AddInitializer(graph.UniqueName(prefix), c.data<float>().ToArray(), c.shape);
-        }
+        protected static string AddWeight(OnnxGraphBuilder graph, Tensor value, string prefix) => graph.AddTensor(value, prefix);
     }
 
     /// <summary>Mean of the embeddings of the non-missing ids (an empty sequence pools to zeros).</summary>
