@@ -1,4 +1,5 @@
 using System;
+using MLNetRank.Common;
 
 namespace MLNetRank.Debiasing
 {
@@ -81,9 +82,9 @@ namespace MLNetRank.Debiasing
         /// <summary>Estimation method. Default <see cref="PropensityEstimationMethod.Randomization"/>.</summary>
         public PropensityEstimationMethod Method { get; set; } = PropensityEstimationMethod.Randomization;
 
-        /// <summary>Number of position buckets K: positions 1..K-1 get their own propensity and every position ≥ K shares
-        /// bucket K ("K+"). Default 10.</summary>
-        public int MaxPosition { get; set; } = 10;
+        /// <summary>K: positions 1..K get their own propensity and every position above K shares one more bucket ("K+1+"),
+        /// K + 1 buckets in all (the rule of every <c>MaximumPosition</c> in MLNetRank). Default 10.</summary>
+        public int MaximumPosition { get; set; } = PositionBuckets.DefaultMaximumPosition;
 
         /// <summary>Randomization only: pseudo-impressions α added to each position at the overall click-through rate,
         /// CTR_k = (clicks_k + α·CTR) / (impressions_k + α), which shrinks sparse positions towards 1. Default 0 (none).</summary>
@@ -135,8 +136,7 @@ namespace MLNetRank.Debiasing
         {
             if (string.IsNullOrEmpty(OutputColumnName))
                 throw new ArgumentException("OutputColumnName must be given.", nameof(OutputColumnName));
-            if (MaxPosition < 1)
-                throw new ArgumentOutOfRangeException(nameof(MaxPosition), MaxPosition, "MaxPosition must be >= 1.");
+            PositionBuckets.Validate(MaximumPosition, nameof(MaximumPosition));
             if (!(Smoothing >= 0) || double.IsInfinity(Smoothing))
                 throw new ArgumentOutOfRangeException(nameof(Smoothing), Smoothing, "Smoothing must be a finite number >= 0.");
             if (MaximumIterations < 1)

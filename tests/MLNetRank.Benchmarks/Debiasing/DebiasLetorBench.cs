@@ -361,7 +361,7 @@ namespace MLNetRank.Benchmarks.Debiasing
                         {
                             try
                             {
-                                rand = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions { LabelColumnName = "Click", MaxPosition = s.TopK }).Fit(ml.Data.LoadFromEnumerable(randomRows.Rows()));
+                                rand = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions { LabelColumnName = "Click", MaximumPosition = s.TopK - 1 }).Fit(ml.Data.LoadFromEnumerable(randomRows.Rows()));
                                 if (rand.Propensities.All(v => v > 0))
                                     variants.Add(("θ by randomization", rand.Transform(logView), "Propensity"));
                                 else
@@ -379,7 +379,7 @@ namespace MLNetRank.Benchmarks.Debiasing
                                 Method = PropensityEstimationMethod.RegressionEm,
                                 RelevanceGroupColumnName = "QueryDoc",
                                 LabelColumnName = "Click",
-                                MaxPosition = s.TopK,
+                                MaximumPosition = s.TopK - 1,
                                 MaximumIterations = 200,
                             }).Fit(logView);
                             variants.Add(("θ by regression EM", em.Transform(logView), "Propensity"));
