@@ -73,7 +73,7 @@ public sealed class Row
             var users = data.GetColumn<uint>(ImpressionColumns.UserId).ToArray();
             var lives = data.GetColumn<uint>(ImpressionColumns.LiveId).ToArray();
             var stats = data.GetColumn<float[]>(ImpressionColumns.StatFeatures).ToArray();
-            var outputs = new[] { "ClickProbability", "BuyJointProbability", "StayTimeScore" };
+            var outputs = new[] { "ClickProbability", "BuyJointProbability", "StayTimeScore", _f.Recipe.RankingScoreColumn };
             var scored = _f.Model.Transform(data);
 
             var dir = Path.Combine(_f.Folder, "fresh");
