@@ -687,6 +687,22 @@ namespace MLNetRank.Torch.MultiTask
                     store.Labels[slot * t + i] = y;
                     store.Mask[slot * t + i] = m;
                 }
+                for (int i = 0; i < t; i++)
+                {
+                    // ESMM: the conditioned label implies its condition's (buy implies click); p(T and P) cannot learn a
+                    // buy without a click, and the conditional tower would be trained towards a contradiction
+                    int parent = _layout.Tasks[i].Parent;
+                    if (parent >= 0 && store.Mask[slot * t + i] != 0f && store.Labels[slot * t + i] == 1f
+                        && store.Mask[slot * t + parent] != 0f && store.Labels[slot * t + parent] == 0f)
+                    {
+                        var task = _layout.Tasks[i];
+                        var cond = _layout.Tasks[parent];
+                        throw new InvalidOperationException(
+                            $"Label column '{task.Label}' of task '{task.Name}' is 1 at row {rowIndex} while its condition '{cond.Label}' (task '{cond.Name}', " +
+                            $"ConditionedOn) is 0; an entire-space (ESMM) task's label must imply its condition's label. Fix the data (e.g. a buy without " +
+                            $"a logged click), or train '{task.Name}' without ConditionedOn.");
+                    }
+                }
                 float w = 1f;
                 if (_weight is not null)
                 {

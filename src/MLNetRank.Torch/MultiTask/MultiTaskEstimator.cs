@@ -6,7 +6,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms;
 using MLNetRank.Common;
-using MLNetRank.Torch.MultiTask.Onnx;
+using MLNetRank.Onnx;
 using TorchSharp;
 
 namespace MLNetRank.Torch.MultiTask
@@ -314,18 +314,8 @@ namespace MLNetRank.Torch.MultiTask
             var plan = PreparationPlan.Create(_context, _options, inputSchema);
             var afterPrep = plan.Estimator.GetOutputSchema(inputSchema);
             // a placeholder graph with the same inputs and outputs lets ML.NET's ONNX estimator give the output shape
-            // (written to a file of our own and deleted: the stream overload would leave a temporary file behind)
-            var path = Path.Combine(Path.GetTempPath(), $"mlnetrank-multitask-schema-{Guid.NewGuid():N}.onnx");
-            SchemaShape afterOnnx;
-            try
-            {
-                File.WriteAllBytes(path, MultiTaskOnnx.Placeholder(plan, _options));
-                afterOnnx = _context.Transforms.ApplyOnnxModel(OutputNames(_options), plan.OnnxInputs.ToArray(), path).GetOutputSchema(afterPrep);
-            }
-            finally
-            {
-                try { File.Delete(path); } catch (IOException) { }
-            }
+            var afterOnnx = OnnxTransformerFactory.GetOutputSchema(_context, MultiTaskExport.Placeholder(plan, _options),
+                OutputNames(_options), plan.OnnxInputs.ToArray(), afterPrep);
             return _context.Transforms.DropColumns(plan.TemporaryColumns.ToArray()).GetOutputSchema(afterOnnx);
         }
 
@@ -340,6 +330,9 @@ namespace MLNetRank.Torch.MultiTask
                 ValidateSchema(o.ValidationData.Schema, o, needLabels: true);
             int seed = ContextSeed.Resolve(_context, o.Seed);
             using var log = new RankerLog(_context, "MultiTask");
+            // TorchSharp's native library made loadable here (older Linux) and a clear error when no backend package is there
+            TorchSharpNative.Prepare(log.Info);
+            TorchSharpNative.EnsureBackend();
 
             // 1. ML.NET preparation: dense concatenation, id -> row mapping (dictionary / hash / key), Int64 conversion.
             var keyData = PreparationPlan.SharedKeyData(_context, o, input);
@@ -360,18 +353,18 @@ namespace MLNetRank.Torch.MultiTask
                 trainSubset = RowSubset.TrainingPart;
                 validationSubset = RowSubset.ValidationPart;
             }
-            long rows = DenseStatistics.Compute(train, trainSubset, layout, o, cols);
+            long rows = DenseStatistics.Compute(train, trainSubset, layout, o, cols, out ulong dataDigest);
             if (rows == 0)
                 throw new InvalidOperationException("The training data has no rows.");
             log.Info($"Training {o.Architecture} on {rows} rows: {layout.Tasks.Count} tasks, {layout.EncodedSize} encoded inputs, {layout.Tables.Count} embedding tables.");
 
             // 3. Training with TorchSharp.
-            var trainer = new MultiTaskTrainer(layout, o, seed);
+            var trainer = new MultiTaskTrainer(layout, o, seed, dataDigest);
             var net = trainer.Train(train, validation, trainSubset, validationSubset, log);
             try
             {
                 // 4. Export to ONNX and compose ML.NET's own transforms.
-                var bytes = MultiTaskOnnx.Export(net, layout, plan, o);
+                var bytes = MultiTaskExport.Export(net, layout, plan, o);
                 // ApplyOnnxNetwork owns its temporary model file (ApplyOnnxModel(Stream) would leave one behind per Fit).
                 var onnx = _context.Ranker().Transforms.ApplyOnnxNetwork(bytes).Fit(prepared);
                 var drop = _context.Transforms.DropColumns(plan.TemporaryColumns.ToArray()).Fit(onnx.Transform(prepared));

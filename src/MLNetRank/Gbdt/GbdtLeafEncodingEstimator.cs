@@ -7,6 +7,7 @@ using Microsoft.ML.Data;
 using Microsoft.ML.Trainers.FastTree;
 using Microsoft.ML.Trainers.LightGbm;
 using MLNetRank.Common;
+using MLNetRank.Onnx;
 
 namespace MLNetRank.Gbdt
 {
@@ -164,7 +165,7 @@ namespace MLNetRank.Gbdt
             var featurizer = BuildFeaturizer(_context, model, o.FeatureColumnName, probeLeaves).Fit(schemaOnly);
             var nanLeft = NanRuleProbe.Learn(_context, featurizer, trees, featureCount, o.FeatureColumnName, probeLeaves);
             var encoder = GbdtLeafEncoder.Create(trees, featureCount, nanLeft);
-            var inner = BuildChain(_context, trees, encoder, o, out string onnxFile);
+            var inner = BuildChain(_context, trees, encoder, o, out var onnxFile);
             log.Progress(o.Progress, "done", "GBDT leaf encoding: fitted.");
             return new GbdtLeafEncodingTransformer(inner, encoder, model, o.FeatureColumnName, o.OutputColumnName, o.IndicatorColumnName, o.MaximumDegreeOfParallelism, onnxFile);
         }
@@ -186,7 +187,7 @@ namespace MLNetRank.Gbdt
                 LeavesColumnName = leavesColumn,
             });
 
-        private static ITransformer BuildChain(MLContext context, IReadOnlyList<RegressionTreeBase> trees, GbdtLeafEncoder encoder, GbdtLeafEncodingOptions o, out string onnxFile)
+        private static ITransformer BuildChain(MLContext context, IReadOnlyList<RegressionTreeBase> trees, GbdtLeafEncoder encoder, GbdtLeafEncodingOptions o, out OnnxModelFile onnxFile)
         {
             string local = "__GbdtLeafIndex_" + o.OutputColumnName;
             string global = "__GbdtGlobalLeaf_" + o.OutputColumnName;
@@ -204,20 +205,10 @@ namespace MLNetRank.Gbdt
                 return t;
             }
 
-            // ApplyOnnxModel(Stream) leaves its temporary copy behind (ML.NET does not own it): write the file ourselves, in the
-            // context's temp folder, and delete it when the transformer is disposed. The zip stores the bytes themselves.
-            onnxFile = Path.Combine(string.IsNullOrEmpty(context.TempFilePath) ? Path.GetTempPath() : context.TempFilePath,
-                "MLNetRank-gbdt-" + Guid.NewGuid().ToString("N") + ".onnx");
-            File.WriteAllBytes(onnxFile, onnxBytes);
-            try
-            {
-                Add(context.Transforms.ApplyOnnxModel(indicator ? new[] { local, global } : new[] { local }, new[] { o.FeatureColumnName }, onnxFile).Fit(view));
-            }
-            catch
-            {
-                File.Delete(onnxFile);
-                throw;
-            }
+            // The one door to ML.NET's OnnxTransformer: a temporary model file that lives with the transformer (disposed with
+            // it); the zip stores the bytes themselves.
+            Add(OnnxTransformerFactory.Create(context, onnxBytes, indicator ? new[] { local, global } : new[] { local }, new[] { o.FeatureColumnName },
+                view.Schema, out onnxFile));
 
             // Per-tree leaf index (float) -> Key<UInt32, max leaves>: leaf j has raw key j + 1.
             var leafKeys = new List<FloatRow>();

@@ -4,6 +4,7 @@ using System.IO;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Trainers.FastTree;
+using MLNetRank.Onnx;
 
 namespace MLNetRank.Gbdt
 {
@@ -22,11 +23,11 @@ namespace MLNetRank.Gbdt
     {
         private readonly ITransformer _inner;
         private readonly int? _maximumDegreeOfParallelism;
-        private readonly string? _onnxFile;
+        private readonly OnnxModelFile? _onnxFile;
         private bool _disposed;
 
         internal GbdtLeafEncodingTransformer(ITransformer inner, GbdtLeafEncoder encoder, TreeEnsembleModelParameters modelParameters,
-            string featureColumnName, string outputColumnName, string? indicatorColumnName, int? maximumDegreeOfParallelism, string? onnxFile)
+            string featureColumnName, string outputColumnName, string? indicatorColumnName, int? maximumDegreeOfParallelism, OnnxModelFile? onnxFile)
         {
             _onnxFile = onnxFile;
             _inner = inner;
@@ -175,20 +176,7 @@ namespace MLNetRank.Gbdt
                 return;
             _disposed = true;
             (_inner as IDisposable)?.Dispose();
-            if (_onnxFile is not null)
-            {
-                try
-                {
-                    File.Delete(_onnxFile);
-                }
-                catch (IOException)
-                {
-                    // Best effort: the file sits in the context's temp folder.
-                }
-                catch (UnauthorizedAccessException)
-                {
-                }
-            }
+            _onnxFile?.Dispose();
         }
     }
 }

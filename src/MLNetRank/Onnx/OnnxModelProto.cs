@@ -14,11 +14,8 @@ namespace MLNetRank.Onnx
     /// </summary>
     internal static class OnnxModelProto
     {
-        // ModelProto.graph = 7; GraphProto: node = 1, initializer = 5, input = 11, output = 12;
-        // NodeProto: input = 1, output = 2, name = 3, op_type = 4; TensorProto.name = 8; ValueInfoProto: name = 1, type = 2;
-        // TypeProto.tensor_type = 1; TypeProto.Tensor: elem_type = 1, shape = 2; TensorShapeProto.dim = 1;
-        // Dimension: dim_value = 1, dim_param = 2.
-        private const int ModelGraph = 7, GraphNode = 1, GraphInitializer = 5, GraphInput = 11, GraphOutput = 12;
+        private const int ModelGraph = OnnxFields.ModelGraph, GraphNode = OnnxFields.GraphNode, GraphInitializer = OnnxFields.GraphInitializer,
+            GraphInput = OnnxFields.GraphInput, GraphOutput = OnnxFields.GraphOutput;
 
         /// <summary>The graph inputs (initializers excluded) and outputs of an ONNX model.</summary>
         public static (OnnxTensorSpec[] Inputs, OnnxTensorSpec[] Outputs) ReadSignature(byte[] model)

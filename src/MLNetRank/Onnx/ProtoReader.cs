@@ -71,5 +71,31 @@ namespace MLNetRank.Onnx
             }
             return fields;
         }
+
+        /// <summary>Appends the values of a repeated int64 field, packed or not.</summary>
+        public static void ReadInt64s(ProtoField f, List<long> into)
+        {
+            if (f.WireType == WireFormat.WireType.Varint)
+            {
+                into.Add((long)f.Scalar);
+                return;
+            }
+            var input = new CodedInputStream(f.Bytes!.ToByteArray());
+            while (!input.IsAtEnd)
+                into.Add(input.ReadInt64());
+        }
+
+        /// <summary>Appends the values of a repeated float field, packed or not.</summary>
+        public static void ReadFloats(ProtoField f, List<float> into)
+        {
+            if (f.WireType == WireFormat.WireType.Fixed32)
+            {
+                into.Add(BitConverter.Int32BitsToSingle((int)(uint)f.Scalar));
+                return;
+            }
+            var span = f.Bytes!.Span;
+            for (int pos = 0; pos + 4 <= span.Length; pos += 4)
+                into.Add(System.Buffers.Binary.BinaryPrimitives.ReadSingleLittleEndian(span.Slice(pos, 4)));
+        }
     }
 }

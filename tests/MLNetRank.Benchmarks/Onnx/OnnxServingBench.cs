@@ -8,6 +8,7 @@ using Microsoft.ML.Data;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.Transforms.Onnx;
 using MLNetRank.Onnx;
+using MLNetRank.Serving;
 
 namespace MLNetRank.Benchmarks.Onnx
 {

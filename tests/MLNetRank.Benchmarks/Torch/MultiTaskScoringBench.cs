@@ -10,6 +10,7 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 using Microsoft.ML.Transforms.Onnx;
 using MLNetRank.Benchmarks.Onnx;
 using MLNetRank.Onnx;
+using MLNetRank.Serving;
 using MLNetRank.Torch.MultiTask;
 using TorchSharp.Modules;
 

@@ -13,8 +13,8 @@ namespace MLNetRank.Tests.Gbdt
     {
         // A .NET 10 file-based app that references Microsoft.ML, Microsoft.ML.OnnxTransformer and ONNX Runtime only:
         // it loads the zip, scores the rows and prints the leaf ids, the hot indicator slots and any MLNetRank assembly loaded.
-        private const string LoaderApp = @"#:package Microsoft.ML@5.0.1
-#:package Microsoft.ML.OnnxTransformer@5.0.1
+        private const string LoaderApp = @"#:package Microsoft.ML@6.0.0
+#:package Microsoft.ML.OnnxTransformer@6.0.0
 #:package Microsoft.ML.OnnxRuntime@1.31.1
 #:property PublishAot=false
 using System;

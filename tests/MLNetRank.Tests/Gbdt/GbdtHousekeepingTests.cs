@@ -33,8 +33,10 @@ namespace MLNetRank.Tests.Gbdt
                 }).Fit(data);
                 Assert.Equal(new[] { "training trees", "building the encoder", "done" }, progress.Values);
                 Assert.Contains(log, m => m.Contains("training 3 FastTree trees of 4 leaves"));
-                // The ONNX model file lives in the context's temp folder while the transformer lives, and it still saves.
-                Assert.Single(Directory.GetFiles(dir));
+                // The ONNX model file lives in the context's temp folder (the process's MLNetRank-onnx-<pid> folder in it, the
+                // one temp-file scheme of the ONNX bridge) while the transformer lives, and it still saves.
+                Assert.Single(Directory.GetFiles(Path.Combine(dir, "MLNetRank-onnx-" + Environment.ProcessId)));
+                Assert.Single(Directory.GetFiles(dir, "*", SearchOption.AllDirectories));
                 using (var zip = new MemoryStream())
                     ml.Model.Save(model, data.Schema, zip);
                 model.Dispose();

@@ -190,9 +190,14 @@ namespace MLNetRank.Tests.Gbdt
             var spans = new int[one.Length];
             model.Encoder.EncodeBatch(features.AsSpan(), rows.Count, spans.AsSpan());
             Assert.Equal(one, spans);
+            // The one-thread path walks blocks of rows (1000 rows = 7 full blocks + a partial one): every row, including
+            // those at block edges, must get the leaves of the row-at-a-time path.
             var single = new int[model.Encoder.TreeCount];
-            model.Encoder.Encode(rows[777].Features, single);
-            Assert.Equal(single, one.Skip(777 * single.Length).Take(single.Length));
+            for (int r = 0; r < rows.Count; r++)
+            {
+                model.Encoder.Encode(rows[r].Features, single);
+                Assert.Equal(single, one.Skip(r * single.Length).Take(single.Length));
+            }
         }
 
         [Fact]

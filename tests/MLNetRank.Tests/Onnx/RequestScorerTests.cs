@@ -5,6 +5,7 @@ using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNetRank.Onnx;
+using MLNetRank.Serving;
 using Xunit;
 
 namespace MLNetRank.Tests.Onnx

@@ -2,6 +2,7 @@ using System;
 using System.IO;
 using Microsoft.ML;
 using MLNetRank.Onnx;
+using MLNetRank.Serving;
 using MLNetRank.Torch.MultiTask;
 using Xunit;
 

@@ -7,6 +7,7 @@ using Microsoft.ML.Data;
 using MLNetRank.Debiasing;
 using MLNetRank.Evaluation;
 using MLNetRank.Onnx;
+using MLNetRank.Serving;
 using MLNetRank.Simulation;
 using MLNetRank.Torch.MultiTask;
 using Xunit;

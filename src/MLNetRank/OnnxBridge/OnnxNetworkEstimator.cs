@@ -163,45 +163,15 @@ namespace MLNetRank.Onnx
             using (var log = new RankerLog(_context, "Onnx"))
                 log.Info($"ONNX network: inputs [{string.Join("; ", _graphInputs.Select(i => $"{i} <- column '{ColumnOf(i)}' ({columnTypes[i.Name]})"))}], " +
                          $"outputs [{string.Join(", ", OutputColumnNames())}]; {(ReferenceEquals(adapted, _options.Model) ? "graph used as is" : "graph adapted to the columns")}.");
-            string path = OnnxTempFiles.Write(adapted);
-            try
-            {
-                var onnx = _context.Transforms.ApplyOnnxModel(OnnxOptions(path)).Fit(new EmptyDataView(inputSchema));
-                var (inputs, outputs) = OnnxModelProto.ReadSignature(adapted);
-                return new OnnxNetworkTransformer(onnx, adapted, inputs, outputs, path);
-            }
-            catch
-            {
-                OnnxTempFiles.Delete(path);
-                throw;
-            }
+            var onnx = OnnxTransformerFactory.Create(_context, adapted, OutputColumnNames().ToArray(), _graphInputs.Select(ColumnOf).ToArray(),
+                inputSchema, out var file, _options.IntraOpNumThreads, _options.InterOpNumThreads);
+            var (inputs, outputs) = OnnxModelProto.ReadSignature(adapted);
+            return new OnnxNetworkTransformer(onnx, adapted, inputs, outputs, file);
         }
-
-        private OnnxOptions OnnxOptions(string path) => new OnnxOptions
-        {
-            ModelFile = path,
-            InputColumns = _graphInputs.Select(ColumnOf).ToArray(),
-            OutputColumns = OutputColumnNames().ToArray(),
-            IntraOpNumThreads = _options.IntraOpNumThreads,
-            InterOpNumThreads = _options.InterOpNumThreads,
-        };
 
         private SchemaShape OnnxOutputSchema(byte[] model, SchemaShape input, DataViewSchema columns)
-        {
-            string path = OnnxTempFiles.Write(model);
-            try
-            {
-                var estimator = _context.Transforms.ApplyOnnxModel(OnnxOptions(path));
-                var shape = estimator.GetOutputSchema(input);
-                // Fitting a trivial estimator returns its transformer without reading data: dispose it (ONNX session, file handle).
-                estimator.Fit(new EmptyDataView(columns)).Dispose();
-                return shape;
-            }
-            finally
-            {
-                OnnxTempFiles.Delete(path);
-            }
-        }
+            => OnnxTransformerFactory.GetOutputSchema(_context, model, OutputColumnNames().ToArray(), _graphInputs.Select(ColumnOf).ToArray(),
+                input, columns, _options.IntraOpNumThreads, _options.InterOpNumThreads);
 
         private string ColumnOf(OnnxTensorSpec input)
             => _options.InputColumns != null && _options.InputColumns.TryGetValue(input.Name, out var c) ? c : input.Name;

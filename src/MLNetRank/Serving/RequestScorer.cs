@@ -1,15 +1,15 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
-using System.IO.Compression;
 using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Microsoft.ML.Transforms.Onnx;
+using MLNetRank.Onnx;
 
-namespace MLNetRank.Onnx
+namespace MLNetRank.Serving
 {
     /// <summary>Options of <see cref="RequestScorer"/>.</summary>
     public sealed class RequestScorerOptions
@@ -142,28 +142,8 @@ namespace MLNetRank.Onnx
                 throw new ArgumentOutOfRangeException(nameof(options), "Thread counts must be >= 0 (0: ONNX Runtime's default).");
             var context = options.Context ?? new MLContext();
 
-            // The ONNX models stored by OnnxTransformer (binary stream "OnnxModel": int32 length + bytes), in save order.
-            var onnxModels = new List<byte[]>();
-            try
-            {
-                using var archive = new ZipArchive(new MemoryStream(zipBytes), ZipArchiveMode.Read);
-                foreach (var entry in archive.Entries)
-                {
-                    if (entry.Name != "OnnxModel")
-                        continue;
-                    using var s = entry.Open();
-                    using var reader = new BinaryReader(s);
-                    int length = reader.ReadInt32();
-                    byte[] bytes = reader.ReadBytes(length);
-                    if (length <= 0 || bytes.Length != length)
-                        throw new InvalidDataException($"Zip entry '{entry.FullName}' is truncated: {bytes.Length} of {length} ONNX bytes.");
-                    onnxModels.Add(bytes);
-                }
-            }
-            catch (Exception e) when (e is InvalidDataException or EndOfStreamException or IOException)
-            {
-                throw new InvalidDataException($"{source} is not a readable ML.NET model zip: {e.Message}", e);
-            }
+            // The ONNX models stored by OnnxTransformer, in save order.
+            var onnxModels = ModelZip.ReadOnnxModels(new MemoryStream(zipBytes), source).Select(m => m.Bytes).ToList();
 
             ITransformer model;
             DataViewSchema inputSchema;

@@ -4,8 +4,9 @@ using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.OnnxRuntime;
+using MLNetRank.Onnx;
 
-namespace MLNetRank.Onnx
+namespace MLNetRank.Serving
 {
     /// <summary>The values of one request column, for up to <c>capacity</c> rows.</summary>
     internal abstract class InputBuffer
@@ -263,7 +264,7 @@ namespace MLNetRank.Onnx
     }
 }
 
-namespace MLNetRank.Onnx
+namespace MLNetRank.Serving
 {
     /// <summary>
     /// A network input fed group by group, for networks with a variable (sequence) dimension: the rows of a request are

@@ -15,9 +15,9 @@ namespace MLNetRank.Onnx
     /// </summary>
     public sealed class OnnxNetworkTransformer : ITransformer, IDisposable
     {
-        private string? _modelFile;
+        private readonly OnnxModelFile _modelFile;
 
-        internal OnnxNetworkTransformer(OnnxTransformer inner, byte[] model, IReadOnlyList<OnnxTensorSpec> inputs, IReadOnlyList<OnnxTensorSpec> outputs, string modelFile)
+        internal OnnxNetworkTransformer(OnnxTransformer inner, byte[] model, IReadOnlyList<OnnxTensorSpec> inputs, IReadOnlyList<OnnxTensorSpec> outputs, OnnxModelFile modelFile)
         {
             Inner = inner;
             _model = model;
@@ -29,7 +29,7 @@ namespace MLNetRank.Onnx
         private readonly byte[] _model;
 
         /// <summary>The temporary model file the inner transformer reads (null once disposed).</summary>
-        internal string? ModelFile => _modelFile;
+        internal string? ModelFile => _modelFile.Path;
 
         /// <summary>The built-in transformer this wraps (what <c>mlContext.Model.Load</c> returns after a save).</summary>
         public OnnxTransformer Inner { get; }
@@ -63,8 +63,7 @@ namespace MLNetRank.Onnx
         public void Dispose()
         {
             Inner.Dispose();
-            OnnxTempFiles.Delete(_modelFile);
-            _modelFile = null;
+            _modelFile.Dispose();
         }
     }
 }

@@ -5,8 +5,9 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.OnnxRuntime;
 using MLNetRank.Common;
+using MLNetRank.Onnx;
 
-namespace MLNetRank.Onnx
+namespace MLNetRank.Serving
 {
     /// <summary>
     /// A batch of up to <see cref="Capacity"/> candidate rows for one <see cref="RequestScorer"/>, with its own input and

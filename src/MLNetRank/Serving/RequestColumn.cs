@@ -1,7 +1,8 @@
 using System;
 using Microsoft.ML.Data;
+using MLNetRank.Onnx;
 
-namespace MLNetRank.Onnx
+namespace MLNetRank.Serving
 {
     /// <summary>A column a <see cref="ScoringRequest"/> carries: a column of the saved model's input schema that scoring reads.</summary>
     public sealed class RequestColumn

@@ -1,146 +1,12 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using MLNetRank.Torch.MultiTask.Onnx;
+using MLNetRank.Torch.Layers;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MLNetRank.Torch.MultiTask
 {
-    /// <summary>
-    /// How an embedded behaviour sequence (<c>[batch, length, dimension]</c>, with a 0/1 mask of the real ids) becomes one
-    /// vector per row. <see cref="MeanSequencePooling"/> is built in; attention poolings (DIN-style, target-aware) plug in
-    /// here by deriving from this class inside MLNetRank.Torch: they provide a TorchSharp module and its ONNX export.
-    /// </summary>
-    public abstract class SequencePooling
-    {
-        private protected SequencePooling() { }
-
-        internal abstract SequencePoolingModule CreateModule(string name, int embeddingDimension);
-    }
-
-    /// <summary>Mean of the embeddings of the non-missing ids (an empty sequence pools to zeros).</summary>
-    public sealed class MeanSequencePooling : SequencePooling
-    {
-        internal override SequencePoolingModule CreateModule(string name, int embeddingDimension) => new MeanPoolingModule(name);
-    }
-
-    /// <summary>A pooling module: <c>forward(embedded [B, L, d], mask [B, L]) -> [B, d]</c>, plus its ONNX export.</summary>
-    internal abstract class SequencePoolingModule : nn.Module<Tensor, Tensor, Tensor>
-    {
-        protected SequencePoolingModule(string name) : base(name) { }
-
-        /// <summary>Writes the pooling into an ONNX graph; returns the name of the pooled [B, d] tensor.</summary>
-        public abstract string Export(OnnxModelWriter w, string embedded, string mask);
-    }
-
-    internal sealed class MeanPoolingModule : SequencePoolingModule
-    {
-        public MeanPoolingModule(string name) : base(name) => RegisterComponents();
-
-        public override Tensor forward(Tensor embedded, Tensor mask)
-        {
-            var summed = (embedded * mask.unsqueeze(2)).sum(1);
-            var count = mask.sum(1, keepdim: true).clamp_min(1f);
-            return summed / count;
-        }
-
-        public override string Export(OnnxModelWriter w, string embedded, string mask)
-        {
-            var axis1 = w.AddInitializer(w.Fresh("axis1"), new long[] { 1 }, new long[] { 1 });
-            var axis2 = w.AddInitializer(w.Fresh("axis2"), new long[] { 2 }, new long[] { 1 });
-            var masked = w.Op("Mul", new[] { embedded, w.Op("Unsqueeze", new[] { mask, axis2 }) });
-            var summed = w.Op("ReduceSum", new[] { masked, axis1 }, ("keepdims", 0));
-            var one = w.AddInitializer(w.Fresh("one"), new[] { 1f }, new long[] { 1 });
-            var count = w.Op("Max", new[] { w.Op("ReduceSum", new[] { mask, axis1 }, ("keepdims", 1)), one });
-            return w.Op("Div", new[] { summed, count });
-        }
-    }
-
-    /// <summary>
-    /// A term added to a task's logit during training only and left out of the exported (serving) model: the hook of
-    /// position-bias towers (PAL, the shallow tower of YouTube's "Recommending what video to watch next"). It reads its own
-    /// training-only input columns (e.g. <c>Position</c>), which the serving model never needs.
-    /// </summary>
-    public abstract class LogitAdjustment
-    {
-        private protected LogitAdjustment() { }
-
-        /// <summary>Training-only input columns read by this term, in the order it reads them.</summary>
-        public IReadOnlyList<string> InputColumnNames => Columns().Select(c => c.Name).ToArray();
-
-        /// <summary>The columns and how each is read into the training-only float block.</summary>
-        internal abstract IReadOnlyList<AdjustmentColumn> Columns();
-
-        /// <summary>How the term joins the task's logit (additive for every adjustment but PAL's product form).</summary>
-        internal virtual BiasCombination Combination => BiasCombination.Additive;
-
-        internal abstract nn.Module<Tensor, Tensor> CreateModule(string name, int inputSize);
-
-        private protected static string[] NonEmpty(IEnumerable<string>? names, string what)
-        {
-            var a = names?.ToArray() ?? throw new ArgumentNullException(what);
-            if (a.Any(string.IsNullOrWhiteSpace))
-                throw new ArgumentException($"{what} contains an empty column name.", what);
-            return a;
-        }
-    }
-
-    /// <summary>How a training-only column is read (all end up as floats in one block per row).</summary>
-    internal enum AdjustmentColumnKind
-    {
-        /// <summary>Single, Int32 or Boolean scalar, or a known-size vector of Single: the value(s) as is.</summary>
-        Dense,
-        /// <summary>A 1-based position (Single or an integer type): must be finite and &gt;= 1.</summary>
-        Position,
-        /// <summary>An id (key, integer, Boolean or text): mapped to an embedding row in [0, Rows).</summary>
-        Category,
-    }
-
-    internal sealed record AdjustmentColumn(string Name, AdjustmentColumnKind Kind, int Rows = 0);
-
-    /// <summary>How a bias tower's output joins the task it adjusts during training.</summary>
-    public enum BiasCombination
-    {
-        /// <summary>Logit of the observed label = task logit + bias logit (the shallow tower of Zhao et al., RecSys 2019).</summary>
-        Additive,
-        /// <summary>PAL (Guo et al., RecSys 2019): <c>p(observed) = σ(bias logit) · σ(task logit)</c>, i.e. p(seen | position,
-        /// context) × p(relevant | x), with binary cross-entropy on the product. Binary tasks only; the served probability is
-        /// <c>σ(task logit)</c> = p(relevant | x).</summary>
-        Product,
-    }
-
-    /// <summary>
-    /// A bias tower: an MLP (no hidden layer = linear) over training-only columns whose output is added to the task's logit
-    /// in training and dropped at serving, so the served score is free of the bias those columns explain (e.g. position).
-    /// The columns are used as numbers; for a position-bias tower that learns a term per position bucket, use
-    /// <see cref="PositionBiasTower"/>.
-    /// </summary>
-    public sealed class BiasTower : LogitAdjustment
-    {
-        private readonly string[] _columns;
-
-        /// <summary>A bias tower over <paramref name="inputColumnNames"/> (Single, Int32 or Boolean scalars, or known-size
-        /// vectors of Single, concatenated).</summary>
-        public BiasTower(params string[] inputColumnNames)
-        {
-            _columns = NonEmpty(inputColumnNames, nameof(inputColumnNames));
-            if (_columns.Length == 0)
-                throw new ArgumentException("A bias tower needs at least one input column name.", nameof(inputColumnNames));
-        }
-
-        /// <summary>Hidden layers of the tower. Default none (a linear term).</summary>
-        public int[] HiddenLayers { get; set; } = Array.Empty<int>();
-
-        /// <summary>Dropout inside the tower. Default 0.</summary>
-        public float Dropout { get; set; }
-
-        internal override IReadOnlyList<AdjustmentColumn> Columns() => _columns.Select(c => new AdjustmentColumn(c, AdjustmentColumnKind.Dense)).ToArray();
-
-        internal override nn.Module<Tensor, Tensor> CreateModule(string name, int inputSize)
-            => new Tower(name, inputSize, HiddenLayers, Dropout);
-    }
-
     /// <summary>
     /// A position-bias tower ("Biasnet"; PAL): a shallow network over the position, as a category (a learned embedding per
     /// position 1..<see cref="MaximumPosition"/> and one shared by all later positions, so any curve such as 1/rank fits),
@@ -241,10 +107,10 @@ namespace MLNetRank.Torch.MultiTask
         {
             _maxPosition = spec.MaximumPosition;
             int d = spec.EmbeddingDimension;
-            position = Layers.NormalEmbedding(spec.MaximumPosition + 1, d);
+            position = Embeddings.Normal(spec.MaximumPosition + 1, d);
             foreach (var _ in spec.ContextCategoricalColumnNames)
             {
-                context.Add(Layers.NormalEmbedding(spec.ContextRows, d));
+                context.Add(Embeddings.Normal(spec.ContextRows, d));
             }
             _denseSize = inputSize - 1 - spec.ContextCategoricalColumnNames.Count;
             if (spec.Dropout > 0)

@@ -6,8 +6,9 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
+using MLNetRank.Onnx;
 
-namespace MLNetRank.Onnx
+namespace MLNetRank.Serving
 {
     /// <summary>
     /// One ONNX network of a saved chain, with the ML.NET transforms between the previous network (or the chain's input)

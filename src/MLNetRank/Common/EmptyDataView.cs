@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace MLNetRank.Onnx
+namespace MLNetRank.Common
 {
     /// <summary>An <see cref="IDataView"/> with a schema and no rows: lets trivial estimators be fitted from a schema alone.</summary>
     internal sealed class EmptyDataView : IDataView

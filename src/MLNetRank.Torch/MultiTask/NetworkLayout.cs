@@ -1,0 +1,101 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using MLNetRank.Onnx;
+using MLNetRank.Torch.Layers;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MLNetRank.Torch.MultiTask
+{
+    /// <summary>The resolved shape of a network: what the batch reader assembles and what the modules consume.</summary>
+    internal sealed class NetworkLayout
+    {
+        public int DenseSize;
+        public float[] DenseMean = Array.Empty<float>();
+        public float[] DenseInvStd = Array.Empty<float>();
+        public int[] WideDenseSlots = Array.Empty<int>();
+        public List<CategoricalInput> Categoricals = new();
+        public List<SequenceInput> Sequences = new();
+        public List<EmbeddingTable> Tables = new();
+        public List<string> PositionColumns = new();   // training-only position columns of per-position towers
+        public List<TaskInfo> Tasks = new();
+        public List<AdjustmentInput> Adjustments = new();
+        public int AdjustmentSize;
+        public PositionInput? Position;
+
+        public int EncodedSize => DenseSize
+            + Categoricals.Sum(c => c.Slots * Tables[c.Table].Dimension)
+            + Sequences.Sum(s => Tables[s.Table].Dimension)
+            + (Position?.Spec.EmbeddingDimension ?? 0);
+    }
+
+    internal sealed class EmbeddingTable
+    {
+        public string Name = "";
+        public long Rows;
+        public int Dimension;
+    }
+
+    internal sealed class CategoricalInput
+    {
+        public string Name = "";        // user-facing column
+        public string Column = "";      // prepared Int64 vector column (ONNX input)
+        public int Slots;
+        public int Table;
+        public bool Wide;
+    }
+
+    internal sealed class SequenceInput
+    {
+        public string Name = "";
+        public string Column = "";      // prepared Int64 variable vector column (ONNX input)
+        public int Table;
+        public int MaximumLength;
+        public SequencePooling Pooling = new MeanSequencePooling();
+    }
+
+    internal sealed class TaskInfo
+    {
+        public string Name = "";
+        public string Label = "";
+        public MultiTaskKind Kind;
+        public LabelTransform Transform;
+        public int Parent = -1;
+        public float CounterfactualWeight;
+        public float Weight = 1f;
+        public int[] TowerLayers = Array.Empty<int>();
+        public List<int> Adjustments = new();
+        public PerPositionTowers? PositionTowers;       // null = one tower
+        public int PositionInput = -1;                  // index into NetworkLayout.PositionColumns
+    }
+
+    internal sealed class AdjustmentInput
+    {
+        public LogitAdjustment Spec = null!;
+        public int Offset;
+        public int Size;
+    }
+
+    /// <summary>Position as a feature (method 1): its slot in the training-only block.</summary>
+    internal sealed class PositionInput
+    {
+        public PositionFeature Spec = null!;
+        public int Offset;
+    }
+
+    /// <summary>The tensors of one mini-batch (created from one host batch, disposed with its scope).</summary>
+    internal sealed class BatchTensors
+    {
+        public Tensor? Dense;
+        public Tensor[] Categoricals = Array.Empty<Tensor>();
+        public Tensor[] Sequences = Array.Empty<Tensor>();
+        public Tensor? Adjustments;
+        public Tensor? Positions;       // [B, P] 1-based positions (per-position towers), read when the layout has any
+        public Tensor Labels = null!;   // [B, T]
+        public Tensor Mask = null!;     // [B, T]
+        public Tensor? Weights;         // [B]
+        public long Count;
+    }
+}
