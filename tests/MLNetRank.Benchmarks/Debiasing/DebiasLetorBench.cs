@@ -27,7 +27,7 @@ namespace MLNetRank.Benchmarks.Debiasing
         public string Name => "debias-letor";
 
         public string Description => "unbiased LTR on LightGBM's lambdarank data, top-k PBM clicks: naive vs IPS (pointwise/pairwise) vs ceiling, nDCG@10 over a session curve "
-            + "(args key=value: sessions=1000,10000,100000 eta=1,2 topk=10 noise=0 loggerQueries=2 seeds=5 epsMinus=0.1 epsPlus=1 clip=100 randomShare=0.1 iterations=100 pairwise=1 networks=1 grades=0 folds=0 smoothing=1000 data=../shared/data/lightgbm-lambdarank; see docs/benchmarks-debiasing.md section 2)";
+            + "(args key=value: sessions=1000,10000,100000 eta=1,2 topk=10 noise=0 loggerQueries=2 seeds=5 epsMinus=0.1 epsPlus=1 clip=100 randomShare=0.1 iterations=100 pairwise=1 networks=1 grades=0 folds=0 smoothing=1000 modelPrior=0 data=../shared/data/lightgbm-lambdarank; see docs/benchmarks-debiasing.md section 2)";
 
         /// <summary>Settings of one run (see <see cref="Description"/> for the command-line keys and defaults).</summary>
         public sealed class Settings
@@ -53,6 +53,8 @@ namespace MLNetRank.Benchmarks.Debiasing
             public int Folds;
             /// <summary>Pseudo-impressions of the power-law prior in the randomization estimate of θ.</summary>
             public double Smoothing = 1000;
+            /// <summary>Also the doubly robust rows whose prior is a model (exposure-weighted regression on SNIPS).</summary>
+            public bool ModelPrior;
         }
 
         public int Run(string[] args)
@@ -86,6 +88,7 @@ namespace MLNetRank.Benchmarks.Debiasing
                     case "grades": s.Grades = int.Parse(kv[1], CultureInfo.InvariantCulture); break;
                     case "folds": s.Folds = int.Parse(kv[1], CultureInfo.InvariantCulture); break;
                     case "smoothing": s.Smoothing = D(kv[1]); break;
+                    case "modelPrior": s.ModelPrior = kv[1] != "0"; break;
                     default:
                         Console.Error.WriteLine($"unknown key '{kv[0]}'");
                         return 2;
@@ -122,6 +125,7 @@ namespace MLNetRank.Benchmarks.Debiasing
             public bool Click { get; set; }
             public float TruePropensity { get; set; }
             public uint Session { get; set; }
+            public float Prior { get; set; }
         }
 
         /// <summary>The impressions of a simulation, column by column (10^7 rows stay small); rows are materialized lazily.</summary>
@@ -154,10 +158,10 @@ namespace MLNetRank.Benchmarks.Debiasing
                 Clicks += click ? 1 : 0;
             }
 
-            public IEnumerable<LogRow> Rows()
+            public IEnumerable<LogRow> Rows(float[]? prior = null)
             {
                 for (int k = 0; k < Doc.Count; k++)
-                    yield return new LogRow { QueryDoc = (uint)Doc[k], Position = Position[k], Click = Click[k], TruePropensity = Propensity[k], Session = Session[k] };
+                    yield return new LogRow { QueryDoc = (uint)Doc[k], Position = Position[k], Click = Click[k], TruePropensity = Propensity[k], Session = Session[k], Prior = prior is null ? 0 : prior[Doc[k]] };
             }
         }
 
@@ -550,7 +554,7 @@ namespace MLNetRank.Benchmarks.Debiasing
 
             // relevance estimates per (query, document), by the library's transform
             (float[] Rel, float[] Imp, float[] Exp) Estimate(IDataView view, string? propensity, ClickRelevanceMethod method = ClickRelevanceMethod.InversePropensity,
-                bool tune = false)
+                bool tune = false, string? prior = null)
             {
                 var o = new ClickRelevanceOptions
                 {
@@ -563,6 +567,7 @@ namespace MLNetRank.Benchmarks.Debiasing
                     ExposureColumnName = "Exposure",
                     SessionColumnName = "Session",
                     Seed = seed,
+                    PriorColumnName = prior,
                 };
                 if (tune && method == ClickRelevanceMethod.DoublyRobust)
                     o.ShrinkageCandidates = new[] { 0.0, 0.5, 1, 2, 4, 8, 16, 32 };
@@ -623,6 +628,19 @@ namespace MLNetRank.Benchmarks.Debiasing
                 Add($"SNIPS ({name}): regression weighted by exposure", Regression(sn, true));
                 var dr = Estimate(view, column, ClickRelevanceMethod.DoublyRobust, true);
                 Add($"DR ({name}, pooled prior, λ chosen on held-out clicks): regression weighted by exposure", Regression(dr, true));
+                if (s.ModelPrior)
+                {
+                    // the direct model: the exposure-weighted regression on SNIPS, scored on every training document
+                    double mean = shown.Average(i => sn.Exp[i]);
+                    var fit = ml.Regression.Trainers.LightGbm(RegressionOptions(s.Iterations, seed)).Fit(
+                        Load(ml, shown.Select(i => new TrainRow { Features = all[p.Docs[i]].Features, Label = sn.Rel[i], Weight = (float)(sn.Exp[i] / mean) }), dim, false));
+                    var prior = fit.Transform(Load(ml, Enumerable.Range(0, n).Select(i => new TrainRow { Features = all[p.Docs[i]].Features }), dim, false)).GetColumn<float>("Score").ToArray();
+                    IDataView priorView = ml.Data.LoadFromEnumerable(rows.Rows(prior));
+                    if (name != "true θ")
+                        priorView = (name == "θ by randomization" ? rand! : em!).Transform(priorView);
+                    var drm = Estimate(priorView, column, ClickRelevanceMethod.DoublyRobust, true, "Prior");
+                    Add($"DR ({name}, model prior, λ chosen on held-out clicks): regression weighted by exposure", Regression(drm, true));
+                }
                 if (name == "true θ")
                 {
                     Add($"IPS ({name}, clip {s.Clip}): LambdaRank on IPS relevance levels", LambdaRankLevels(ips));
