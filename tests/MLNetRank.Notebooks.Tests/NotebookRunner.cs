@@ -32,6 +32,9 @@ namespace MLNetRank.Notebooks.Tests
         /// <summary>The notebook as read, with each code cell's outputs and execution count replaced by this run's.</summary>
         public JsonObject Notebook { get; }
 
+        /// <summary>Seconds each code cell took, in order.</summary>
+        public List<double> CellSeconds { get; } = new();
+
         /// <summary>Every text/plain and text/html value the notebook displayed or returned, in order.</summary>
         public List<string> Displayed { get; } = new();
 
@@ -123,6 +126,7 @@ namespace MLNetRank.Notebooks.Tests
                     string code = ForFeed(original, feed, ref feedAdded);
 
                     using var cts = new CancellationTokenSource(cellTimeout);
+                    var clock = System.Diagnostics.Stopwatch.StartNew();
                     KernelCommandResult result;
                     try
                     {
@@ -133,6 +137,7 @@ namespace MLNetRank.Notebooks.Tests
                         throw new TimeoutException($"{Path.GetFileName(path)}: code cell {index} did not finish within {cellTimeout}.\n--- cell ---\n{original}");
                     }
                     executionCount++;
+                    run.CellSeconds.Add(clock.Elapsed.TotalSeconds);
                     var outputs = new JsonArray();
                     var errors = new List<string>();
                     foreach (var e in result.Events)

@@ -35,6 +35,40 @@ namespace MLNetRank.Notebooks.Tests
         /// <summary>What must hold after each notebook's last cell (its variables, what it displayed).</summary>
         private static readonly Dictionary<string, Action<NotebookRun>> Checks = new()
         {
+            ["00-quick-start.ipynb"] = run =>
+            {
+                // the full pipeline learns click (the simulator's click AUC ceiling is ~0.8) and scores identically after loading
+                Assert.True(run.Get<double>("clickAuc") > 0.70, $"click AUC {run.Get<double>("clickAuc")}");
+                Assert.True(run.Get<bool>("sameScores"));
+            },
+            ["02-gbdt-leaves.ipynb"] = run =>
+            {
+                double gbdtLr = run.Get<double>("aucGbdtLr"), lr = run.Get<double>("aucLr");
+                Assert.True(gbdtLr > 0.70, $"GBDT+LR click AUC {gbdtLr}");
+                Assert.True(gbdtLr > lr, $"GBDT+LR {gbdtLr} should beat LR on the raw features {lr}");
+            },
+            ["03-metapath2vec.ipynb"] = run =>
+            {
+                // 6 communities: chance is 1/6; embeddings that learned the graph put most users next to their own community
+                double agreement = run.Get<double>("neighbourAgreement");
+                Assert.True(agreement > 0.8, $"nearest-neighbour community agreement {agreement}");
+                Assert.Contains(run.Displayed, d => d.Contains("data:image/png;base64,", StringComparison.Ordinal));
+            },
+            ["04-multitask-debiasing.ipynb"] = run =>
+            {
+                Assert.True(run.Get<double>("clickAuc") > 0.70, $"click AUC {run.Get<double>("clickAuc")}");
+                double debiased = run.Get<double>("ndcgDebiased"), plain = run.Get<double>("ndcgPlain");
+                Assert.True(debiased > plain, $"nDCG@10 with the bias tower {debiased} should beat the model without it {plain}");
+                Assert.Contains(run.Displayed, d => d.Contains("data:image/png;base64,", StringComparison.Ordinal));
+            },
+            ["05-dataframe.ipynb"] = run =>
+            {
+                // the simulator's examination falls with position: position 1 is clicked more often than position 10
+                double top = run.Get<double>("ctrTop"), bottom = run.Get<double>("ctrBottom");
+                Assert.True(top > bottom, $"click rate at the top {top} vs the bottom {bottom}");
+                Assert.True(run.Get<double>("lightGbmAuc") > 0.70, $"LightGBM click AUC {run.Get<double>("lightGbmAuc")}");
+                Assert.Contains(run.Displayed, d => d.Contains("<table>", StringComparison.Ordinal) && d.Contains("Click AUC", StringComparison.Ordinal));
+            },
             ["01-live-stream-ranking-v1.ipynb"] = run =>
             {
                 Assert.Contains(run.Displayed, d => d.Contains("LiveStreamSimulator", StringComparison.Ordinal));
@@ -65,7 +99,7 @@ namespace MLNetRank.Notebooks.Tests
             var path = Path.Combine(_feed.RepoRoot, "notebooks", name);
             var started = DateTime.UtcNow;
             using var run = await NotebookRunner.RunAsync(path, _feed, TimeSpan.FromMinutes(10));
-            _output.WriteLine($"{name}: {NotebookRunner.CodeCells(run.Notebook).Count} code cells in {(DateTime.UtcNow - started).TotalSeconds:0} s (packages {_feed.Version})");
+            _output.WriteLine($"{name}: {NotebookRunner.CodeCells(run.Notebook).Count} code cells in {(DateTime.UtcNow - started).TotalSeconds:0} s (per cell: {string.Join(", ", run.CellSeconds.Select(s => s.ToString("0.0")))} s; packages {_feed.Version}; load {(File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "n/a")})");
             if (Checks.TryGetValue(name, out var check))
                 check(run);
             if (Environment.GetEnvironmentVariable("MLNETRANK_NOTEBOOKS_SAVE_OUTPUTS") == "1")

@@ -49,7 +49,7 @@ namespace MLNetRank.Notebooks.Tests
                     throw new InvalidOperationException($"{id}.{Version}.nupkg was not packed; the feed holds: {string.Join(", ", packed)}");
         }
 
-        internal static string Run(string file, string args, string cwd, TimeSpan? timeout = null)
+        internal static string Run(string file, string args, string cwd, TimeSpan? timeout = null, System.Collections.Generic.IDictionary<string, string>? environment = null)
         {
             var psi = new ProcessStartInfo(file, args)
             {
@@ -60,6 +60,9 @@ namespace MLNetRank.Notebooks.Tests
             };
             psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
             psi.Environment["DOTNET_NOLOGO"] = "1";
+            if (environment is not null)
+                foreach (var (k, v) in environment)
+                    psi.Environment[k] = v;
             using var p = Process.Start(psi)!;
             var o = p.StandardOutput.ReadToEndAsync();
             var e = p.StandardError.ReadToEndAsync();

@@ -6,6 +6,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MLNetRank.Common;
 using static TorchSharp.torch;
 
 namespace MLNetRank.Torch.MultiTask
@@ -467,7 +468,8 @@ namespace MLNetRank.Torch.MultiTask
                 };
             }
 
-            /// <summary>A 1-based position as Single; throws, naming the column and the row, on NaN, infinities or values below 1.</summary>
+            /// <summary>A 1-based position as Single; throws, naming the column and the row, unless it is a whole number &gt;= 1
+            /// (<see cref="PositionBuckets.Check"/>, the rule of every position input).</summary>
             private Func<float> PositionGetter(DataViewRowCursor cursor, DataViewSchema.Column col)
             {
                 Func<double> raw;
@@ -498,9 +500,7 @@ namespace MLNetRank.Torch.MultiTask
                 return () =>
                 {
                     double p = raw();
-                    if (!(p >= 1) || double.IsInfinity(p))
-                        throw new InvalidOperationException(
-                            $"Position column '{name}' has value {p} at row {cursor.Position}; expected a finite 1-based position >= 1.");
+                    PositionBuckets.Check(p, name, cursor.Position);
                     return (float)Math.Min(p, 1e7);
                 };
             }
@@ -717,11 +717,7 @@ namespace MLNetRank.Torch.MultiTask
                 int q = _positions.Length;
                 for (int c = 0; c < q; c++)
                 {
-                    float p = _positions[c]();   // finite and >= 1, checked by the getter
-                    if (p != MathF.Floor(p))
-                        throw new InvalidOperationException(
-                            $"Position column '{_layout.PositionColumns[c]}' (per-position towers) has value {p} at row {rowIndex}; expected a whole number >= 1 (1 = top).");
-                    store.Positions[slot * q + c] = p;
+                    store.Positions[slot * q + c] = _positions[c]();   // a whole number >= 1, checked by the getter
                 }
             }
 

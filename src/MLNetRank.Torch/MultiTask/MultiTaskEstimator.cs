@@ -113,12 +113,11 @@ namespace MLNetRank.Torch.MultiTask
                     case PositionFeature p:
                         if (p.Wide)
                             throw new ArgumentException($"Position feature '{p.ColumnName}' cannot be Wide.");
-                        if (p.MaximumPosition < 1 || p.MaximumPosition > 100_000)
-                            throw new ArgumentOutOfRangeException(nameof(PositionFeature.MaximumPosition), $"Position feature '{p.ColumnName}': MaximumPosition must be in [1, 100000] (was {p.MaximumPosition}).");
+                        PositionBuckets.Validate(p.MaximumPosition, nameof(PositionFeature.MaximumPosition), $"Position feature '{p.ColumnName}'");
                         if (p.EmbeddingDimension < 1)
                             throw new ArgumentOutOfRangeException(nameof(PositionFeature.EmbeddingDimension), $"Position feature '{p.ColumnName}': EmbeddingDimension must be >= 1 (was {p.EmbeddingDimension}).");
-                        if (!(p.NeutralPosition >= 1) || !float.IsFinite(p.NeutralPosition))
-                            throw new ArgumentOutOfRangeException(nameof(PositionFeature.NeutralPosition), $"Position feature '{p.ColumnName}': NeutralPosition must be a finite position >= 1 (was {p.NeutralPosition}).");
+                        if (!(p.NeutralPosition >= 1) || !float.IsFinite(p.NeutralPosition) || p.NeutralPosition != MathF.Floor(p.NeutralPosition))
+                            throw new ArgumentOutOfRangeException(nameof(PositionFeature.NeutralPosition), $"Position feature '{p.ColumnName}': NeutralPosition must be a whole position >= 1 (was {p.NeutralPosition}).");
                         break;
                     default:
                         throw new ArgumentException($"Feature '{f.ColumnName}' is of an unknown kind {f.GetType().Name}.");

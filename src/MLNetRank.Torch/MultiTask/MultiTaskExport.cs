@@ -53,7 +53,7 @@ namespace MLNetRank.Torch.MultiTask
                 if (positionLogits[t] is not { } all)
                     continue;
                 var task = layout.Tasks[t];
-                long width = task.PositionTowers!.Positions + 1;
+                long width = task.PositionTowers!.MaximumPosition + 1;
                 widths[task.Name + "PositionScores"] = widths[task.Name + "PositionProbabilities"] = width;
                 Emit(task, all, task.Name + "PositionScores", task.Name + "PositionProbabilities");
             }

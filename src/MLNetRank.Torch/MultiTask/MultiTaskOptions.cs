@@ -169,7 +169,7 @@ namespace MLNetRank.Torch.MultiTask
     /// Position as a feature (position debiasing method 1): the 1-based position column enters the network in training, as a
     /// learned embedding per position 1..<see cref="MaximumPosition"/> (one shared by later positions), and the exported
     /// serving graph fixes it to <see cref="NeutralPosition"/>, so serving data needs no position column and every candidate
-    /// is scored as if shown at that position. The column (Single or Int32/Int64/UInt32, finite, &gt;= 1) is read in
+    /// is scored as if shown at that position. The column (Single or Int32/Int64/UInt32, whole numbers &gt;= 1) is read in
     /// training only; validation metrics during training also use the neutral position. At most one per model.
     /// </summary>
     public sealed class PositionFeature : FeatureSpec
@@ -178,11 +178,11 @@ namespace MLNetRank.Torch.MultiTask
         public PositionFeature(string columnName = "Position") : base(columnName) { }
 
         /// <summary>The position the serving graph scores every row at. Default 1 (the top slot: the examination of the best
-        /// slot, so scores are on the scale of an item shown first).</summary>
+        /// slot, so scores are on the scale of an item shown first); a whole number &gt;= 1.</summary>
         public float NeutralPosition { get; set; } = 1f;
 
         /// <summary>Positions 1..K get their own embedding; all positions &gt; K share one. Default 10.</summary>
-        public int MaximumPosition { get; set; } = 10;
+        public int MaximumPosition { get; set; } = MLNetRank.Common.PositionBuckets.DefaultMaximumPosition;
 
         /// <summary>Dimension of the position embedding. Default 4.</summary>
         public int EmbeddingDimension { get; set; } = 4;

@@ -329,7 +329,7 @@ namespace MLNetRank.Torch.MultiTask
                 ["Tasks"] = string.Join(", ", _layout.Tasks.Select(t =>
                     $"{t.Name}({t.Label}) {t.Kind} {t.Transform} weight {F(t.Weight)} tower [{L(t.TowerLayers)}]"
                     + (t.Parent >= 0 ? $" conditioned on {_layout.Tasks[t.Parent].Name} counterfactual {F(t.CounterfactualWeight)}" : "")
-                    + (t.PositionTowers is null ? "" : $" towers {t.PositionTowers.Positions + 1}x[{L(t.PositionTowers.TowerLayers ?? t.TowerLayers)}]"))),
+                    + (t.PositionTowers is null ? "" : $" towers {t.PositionTowers.MaximumPosition + 1}x[{L(t.PositionTowers.TowerLayers ?? t.TowerLayers)}]"))),
                 ["Adjustments"] = string.Join(",", _layout.Adjustments.Select(a => $"{a.Spec.GetType().Name}:{a.Spec.Combination}:{a.Size}")),
                 ["TaskWeighting"] = _o.TaskWeighting.ToString(),
                 ["Dropout"] = F(_o.Dropout),

@@ -116,7 +116,7 @@ namespace MLNetRank.Torch.MultiTask
                         }
                         if (task.PositionTowers is { OutputAllPositions: true } pt)
                         {
-                            int width = pt.Positions + 1;
+                            int width = pt.MaximumPosition + 1;
                             for (int j = 0; j < width; j++)
                             {
                                 float v = all[t]![r * width + j];

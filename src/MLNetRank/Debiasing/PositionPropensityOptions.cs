@@ -1,4 +1,5 @@
 using System;
+using MLNetRank.Common;
 
 namespace MLNetRank.Debiasing
 {
@@ -98,9 +99,9 @@ namespace MLNetRank.Debiasing
         /// <summary>Estimation method. Default <see cref="PropensityEstimationMethod.Randomization"/>.</summary>
         public PropensityEstimationMethod Method { get; set; } = PropensityEstimationMethod.Randomization;
 
-        /// <summary>Number of position buckets K: positions 1..K-1 get their own propensity and every position ≥ K shares
-        /// bucket K ("K+"). Default 10.</summary>
-        public int MaxPosition { get; set; } = 10;
+        /// <summary>K: positions 1..K get their own propensity and every position above K shares one more bucket ("K+1+"),
+        /// K + 1 buckets in all (the rule of every <c>MaximumPosition</c> in MLNetRank). Default 10.</summary>
+        public int MaximumPosition { get; set; } = PositionBuckets.DefaultMaximumPosition;
 
         /// <summary>Randomization only: pseudo-impressions α added to each position at the prior's click-through rate,
         /// CTR_k = (clicks_k + α·prior_k) / (impressions_k + α), with the prior chosen by <see cref="SmoothingPrior"/> and scaled
@@ -111,7 +112,7 @@ namespace MLNetRank.Debiasing
         /// <see cref="PropensitySmoothingPrior.OverallClickRate"/> (a flat curve).</summary>
         public PropensitySmoothingPrior SmoothingPrior { get; set; } = PropensitySmoothingPrior.OverallClickRate;
 
-        /// <summary>With <see cref="PropensitySmoothingPrior.Curve"/>: the prior propensity of positions 1..MaxPosition (one
+        /// <summary>With <see cref="PropensitySmoothingPrior.Curve"/>: the prior propensity of positions 1..MaximumPosition + 1 (one
         /// value per bucket, each finite and &gt; 0; e.g. <c>emTransformer.Propensities</c>). Default null.</summary>
         public double[]? PriorCurve { get; set; }
 
@@ -161,12 +162,11 @@ namespace MLNetRank.Debiasing
         {
             if (string.IsNullOrEmpty(OutputColumnName))
                 throw new ArgumentException("OutputColumnName must be given.", nameof(OutputColumnName));
-            if (MaxPosition < 1)
-                throw new ArgumentOutOfRangeException(nameof(MaxPosition), MaxPosition, "MaxPosition must be >= 1.");
+            PositionBuckets.Validate(MaximumPosition, nameof(MaximumPosition));
             if (!(Smoothing >= 0) || double.IsInfinity(Smoothing))
                 throw new ArgumentOutOfRangeException(nameof(Smoothing), Smoothing, "Smoothing must be a finite number >= 0.");
-            if (SmoothingPrior == PropensitySmoothingPrior.Curve && (PriorCurve is null || PriorCurve.Length != MaxPosition || Array.Exists(PriorCurve, v => !(v > 0) || double.IsInfinity(v))))
-                throw new ArgumentException($"SmoothingPrior = Curve needs PriorCurve with MaxPosition ({MaxPosition}) finite values > 0.", nameof(PriorCurve));
+            if (SmoothingPrior == PropensitySmoothingPrior.Curve && (PriorCurve is null || PriorCurve.Length != MaximumPosition + 1 || Array.Exists(PriorCurve, v => !(v > 0) || double.IsInfinity(v))))
+                throw new ArgumentException($"SmoothingPrior = Curve needs PriorCurve with MaximumPosition + 1 ({MaximumPosition + 1}) finite values > 0 (one per bucket).", nameof(PriorCurve));
             if (MaximumIterations < 1)
                 throw new ArgumentOutOfRangeException(nameof(MaximumIterations), MaximumIterations, "MaximumIterations must be >= 1.");
             if (!(Tolerance > 0))

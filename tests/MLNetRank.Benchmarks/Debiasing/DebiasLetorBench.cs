@@ -526,7 +526,7 @@ namespace MLNetRank.Benchmarks.Debiasing
                 {
                     rand = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
                     {
-                        LabelColumnName = "Click", MaxPosition = s.TopK, Smoothing = s.Smoothing, SmoothingPrior = PropensitySmoothingPrior.PowerLaw,
+                        LabelColumnName = "Click", MaximumPosition = s.TopK - 1, Smoothing = s.Smoothing, SmoothingPrior = PropensitySmoothingPrior.PowerLaw,
                     }).Fit(ml.Data.LoadFromEnumerable(randomRows.Rows()));
                     if (rand.Propensities.All(v => v > 0))
                         variants.Add(("θ by randomization", rand.Transform(logView), "Propensity"));
@@ -545,7 +545,7 @@ namespace MLNetRank.Benchmarks.Debiasing
                     Method = PropensityEstimationMethod.RegressionEm,
                     RelevanceGroupColumnName = "QueryDoc",
                     LabelColumnName = "Click",
-                    MaxPosition = s.TopK,
+                    MaximumPosition = s.TopK - 1,
                     MaximumIterations = 200,
                 }).Fit(logView);
                 variants.Add(("θ by regression EM", em.Transform(logView), "Propensity"));

@@ -154,14 +154,15 @@ namespace MLNetRank.Benchmarks.Gbdt
             if (File.Exists("/proc/loadavg"))
                 Console.WriteLine($"Load average at end: {string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3))}.");
             Console.WriteLine();
-            // rows/s per core: rows/s divided by the threads the method was given (a fixed count), so the one-thread and the
-            // parallel paths compare core for core; "ML.NET's choice" rows use the process CPU time instead.
-            Console.WriteLine("| method | trees | threads | rows | rows/s | rows/s per core | CPU s / wall s |");
+            // rows/s per core: rows per CPU-second of the process (robust to other processes on the cores: a thread that waits
+            // for a core costs wall time, not CPU time), so the one-thread and the parallel paths compare core for core; rows
+            // without a CPU measurement (the Python peer) use rows/s divided by the threads given.
+            Console.WriteLine("| method | trees | threads | rows | rows/s | rows/s per core (rows / CPU s) | CPU s / wall s |");
             Console.WriteLine("|---|---|---|---:|---:|---:|---:|");
             foreach (var (method, t, threads, n, time) in table)
             {
-                string perCore = int.TryParse(threads, out int k) ? Rate(n, time.Wall * k)
-                    : double.IsNaN(time.Cpu) ? "n/a" : Rate(n, time.Cpu) + " (CPU s)";
+                string perCore = !double.IsNaN(time.Cpu) && time.Cpu > 0 ? Rate(n, time.Cpu)
+                    : int.TryParse(threads, out int k) ? Rate(n, time.Wall * k) + " (wall x threads)" : "n/a";
                 Console.WriteLine($"| {method} | {t} | {threads} | {n:N0} | {Rate(n, time.Wall)} | {perCore} | {(double.IsNaN(time.Cpu) ? "n/a" : (time.Cpu / time.Wall).ToString("F2", CultureInfo.InvariantCulture))} |");
             }
             return mismatches == 0 ? 0 : 1;

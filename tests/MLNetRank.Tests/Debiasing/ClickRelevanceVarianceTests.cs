@@ -249,7 +249,7 @@ namespace MLNetRank.Tests.Debiasing
                 var data = ml.Data.LoadFromEnumerable(RandomizedSessions(seed, 1000));
                 double[] Curve(double smoothing, PropensitySmoothingPrior prior) => ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
                 {
-                    MaxPosition = 10, Smoothing = smoothing, SmoothingPrior = prior,
+                    MaximumPosition = 9, Smoothing = smoothing, SmoothingPrior = prior,
                 }).Fit(data).Propensities.ToArray();
                 var raw = Curve(0, PropensitySmoothingPrior.OverallClickRate);
                 var power = Curve(1000, PropensitySmoothingPrior.PowerLaw);
@@ -277,13 +277,13 @@ namespace MLNetRank.Tests.Debiasing
             var truth = Enumerable.Range(1, 10).Select(k => Math.Pow(k, -2)).ToArray();
             var curve = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
             {
-                MaxPosition = 10, Smoothing = 1e7, SmoothingPrior = PropensitySmoothingPrior.Curve, PriorCurve = truth,
+                MaximumPosition = 9, Smoothing = 1e7, SmoothingPrior = PropensitySmoothingPrior.Curve, PriorCurve = truth,
             }).Fit(data).Propensities;
             for (int b = 0; b < 10; b++)
                 Assert.Equal(truth[b], curve[b], 3);
             var ex = Assert.Throws<ArgumentException>(() => ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
             {
-                MaxPosition = 10, Smoothing = 10, SmoothingPrior = PropensitySmoothingPrior.Curve, PriorCurve = new[] { 1.0, 0.5 },
+                MaximumPosition = 9, Smoothing = 10, SmoothingPrior = PropensitySmoothingPrior.Curve, PriorCurve = new[] { 1.0, 0.5 },
             }));
             Assert.Contains("PriorCurve", ex.Message);
         }
