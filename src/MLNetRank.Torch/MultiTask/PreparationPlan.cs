@@ -200,9 +200,11 @@ namespace MLNetRank.Torch.MultiTask
                 var key = prepared[keyCol].Type.ItemOf() as KeyDataViewType
                     ?? throw new InvalidOperationException($"Column '{keyCol}' is not a key type after preparation.");
                 tableOf[spec.ColumnName] = layout.Tables.Count;
-                layout.Tables.Add(new EmbeddingTable { Name = spec.ColumnName, Rows = checked((long)key.Count + 1), Dimension = spec.EmbeddingDimension });
                 int slots = prepared[inp].Type is VectorDataViewType v ? v.Size : 1;
-                layout.Categoricals.Add(new CategoricalInput { Name = spec.ColumnName, Column = inp, Slots = slots, Table = tableOf[spec.ColumnName], Wide = spec.Wide });
+                long ids = checked((long)key.Count + 1);
+                long stride = slots > 1 && spec.SlotIdSpace == SlotIdSpace.PerSlot ? ids : 0;
+                layout.Tables.Add(new EmbeddingTable { Name = spec.ColumnName, Rows = stride > 0 ? checked(ids * slots) : ids, Dimension = spec.EmbeddingDimension });
+                layout.Categoricals.Add(new CategoricalInput { Name = spec.ColumnName, Column = inp, Slots = slots, Table = tableOf[spec.ColumnName], Wide = spec.Wide, SlotStride = stride });
             }
             // sequences with their own table first (a sequence may share another sequence's table), then all in declared order
             foreach (var (spec, keyCol, _) in Seqs.Where(q => q.Spec.SharedEmbeddingWith is null))
@@ -217,6 +219,10 @@ namespace MLNetRank.Torch.MultiTask
                 int table = tableOf[spec.SharedEmbeddingWith ?? spec.ColumnName];
                 if (spec.SharedEmbeddingWith is not null)
                 {
+                    if (layout.Categoricals.FirstOrDefault(c => c.Name == spec.SharedEmbeddingWith) is { SlotStride: > 0 })
+                        throw new InvalidOperationException(
+                            $"Sequence feature '{spec.ColumnName}' shares the embedding table of '{spec.SharedEmbeddingWith}', a vector column with one id " +
+                            $"space per slot; set that CategoricalFeature's SlotIdSpace = SlotIdSpace.Shared, or give the sequence its own table.");
                     // a dictionary or hash shared with the owner: the key ranges agree (checked, so rows never overflow)
                     var key = prepared[keyCol].Type.ItemOf() as KeyDataViewType;
                     if (key is not null && (long)key.Count + 1 > layout.Tables[table].Rows)
