@@ -245,7 +245,7 @@ namespace MLNetRank.Torch.MultiTask
             if (o.ShuffleBufferSize < 0) throw new ArgumentOutOfRangeException(nameof(o.ShuffleBufferSize), "ShuffleBufferSize must be >= 0.");
             if (!(o.ValidationFraction >= 0 && o.ValidationFraction < 1)) throw new ArgumentOutOfRangeException(nameof(o.ValidationFraction), "ValidationFraction must be in [0, 1).");
             if (o.EarlyStoppingPatience < 0) throw new ArgumentOutOfRangeException(nameof(o.EarlyStoppingPatience), "EarlyStoppingPatience must be >= 0.");
-            if (o.Threads < 0) throw new ArgumentOutOfRangeException(nameof(o.Threads), "Threads must be >= 0.");
+            if (o.NumberOfThreads < 0) throw new ArgumentOutOfRangeException(nameof(o.NumberOfThreads), "NumberOfThreads must be >= 0.");
             var metric = o.EarlyStoppingMetric ?? "";
             bool known = metric == "Loss" || o.Tasks.Any(t => t.Kind == MultiTaskKind.Binary
                     ? metric == t.Name + ".Auc" || metric == t.Name + ".LogLoss"

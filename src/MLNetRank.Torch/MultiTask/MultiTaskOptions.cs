@@ -379,7 +379,7 @@ namespace MLNetRank.Torch.MultiTask
         public int EarlyStoppingPatience { get; set; }
 
         /// <summary>Threads of libtorch (<c>torch.set_num_threads</c>, process-wide); 0 leaves libtorch's setting. Default 0.</summary>
-        public int Threads { get; set; }
+        public int NumberOfThreads { get; set; }
 
         /// <summary>Device for training: "cpu" (default) or "cuda" / "cuda:0" with a CUDA backend package.</summary>
         public string Device { get; set; } = "cpu";

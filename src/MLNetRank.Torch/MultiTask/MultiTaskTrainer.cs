@@ -75,8 +75,8 @@ namespace MLNetRank.Torch.MultiTask
             // opted in, on AMD CPUs oneMKL is first told to use the CPU's vector kernels (before libtorch's first matrix product)
             if (_device.type == DeviceType.CPU)
                 MklCpuDispatch.PrepareIfRequested(_o.EnableMklCpuDispatch, log.Warning, log.Info);
-            if (_o.Threads > 0)
-                torch.set_num_threads(_o.Threads);
+            if (_o.NumberOfThreads > 0)
+                torch.set_num_threads(_o.NumberOfThreads);
             torch.manual_seed(_seed);
             var net = new MultiTaskNetwork(_layout, _o);
             net.to(_device);

@@ -77,7 +77,7 @@ namespace MLNetRank.Benchmarks.Torch
                     TowerLayers = new[] { Tower },
                     BatchSize = batch,
                     Epochs = epochs,
-                    Threads = threads,
+                    NumberOfThreads = threads,
                     ShuffleBufferSize = shuffle,
                     Optimizer = MultiTaskOptimizer.Adam,
                     LearningRate = 1e-3,
@@ -230,7 +230,7 @@ namespace MLNetRank.Benchmarks.Torch
                             TowerLayers = new[] { 16 },
                             BatchSize = batch,
                             Epochs = epochs,
-                            Threads = threads,
+                            NumberOfThreads = threads,
                             ShuffleBufferSize = rows,
                             Seed = 1,
                         };
