@@ -1,3 +1,4 @@
+using System;
 using System.Linq;
 using MLNetRank.Onnx;
 using MLNetRank.Torch.Layers;

@@ -6,7 +6,7 @@ using System.Linq;
 using System.Threading;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using MLNetRank.Onnx;
+using MLNetRank.Serving;
 using MLNetRank.Simulation;
 using MLNetRank.TestSupport;
 using MLNetRank.Torch.Ensemble;
