@@ -94,7 +94,7 @@ namespace MLNetRank.Torch.Tests.Ensemble
             Assert.Equal(new[] { "Score", "ClickSubScore", "BuySubScore", "LongStaySubScore", "FollowSubScore", "CommentSubScore" }, model.OutputColumnNames);
             var scored = model.Transform(data);
             foreach (var name in model.OutputColumnNames)
-                Assert.Equal(new VectorDataViewType(NumberDataViewType.Single, 1), scored.Schema[name].Type);
+                Assert.True(scored.Schema[name].Type is VectorDataViewType { Size: 1 } v && v.ItemType == NumberDataViewType.Single, $"{name}: {scored.Schema[name].Type}");
             var onnx = EnsembleSimulation.Column(scored, "Score");
             var raw = trainRows.SelectMany(r => new[] { r.ClickProbability, r.BuyProbability, r.LongStayProbability, r.FollowProbability, r.CommentProbability }).ToArray();
             var torch = model.TorchScores(raw);
