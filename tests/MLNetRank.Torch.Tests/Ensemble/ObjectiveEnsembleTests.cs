@@ -281,7 +281,7 @@ namespace MLNetRank.Torch.Tests.Ensemble
                 using var request = scorer.CreateRequest(10);
                 for (int start = 0; start < n; start += 10)
                 {
-                    request.Load(ml.Data.TakeRows(ml.Data.SkipRows(test, start), 10));
+                    request.Load(ml.Data.TakeRows(start == 0 ? test : ml.Data.SkipRows(test, start), 10));
                     scorer.Score(request);
                     for (int c = 0; c < 3; c++)
                         got[c].AddRange(request.GetOutput<float>(new[] { "Score", "ClickSubScore", "CommentSubScore" }[c]).ToArray());
