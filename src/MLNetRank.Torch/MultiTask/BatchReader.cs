@@ -623,19 +623,21 @@ namespace MLNetRank.Torch.MultiTask
                         throw new InvalidOperationException($"Categorical column '{_layout.Categoricals[i].Name}' has {_idBuf.Length} ids at row {rowIndex}; expected {k}.");
                     var dstCat = store.Cats[i];
                     int at0 = slot * k;
+                    long stride = _layout.Categoricals[i].SlotStride; // per-slot id spaces: slot j's ids start at row j * stride
                     if (_idBuf.IsDense)
                     {
                         var values = _idBuf.GetValues();
                         for (int j = 0; j < k; j++)
-                            dstCat[at0 + j] = values[j];
+                            dstCat[at0 + j] = values[j] + j * stride;
                     }
                     else
                     {
-                        Array.Clear(dstCat, at0, k);
+                        for (int j = 0; j < k; j++)
+                            dstCat[at0 + j] = j * stride;
                         var values = _idBuf.GetValues();
                         var indices = _idBuf.GetIndices();
                         for (int j = 0; j < indices.Length; j++)
-                            dstCat[at0 + indices[j]] = values[j];
+                            dstCat[at0 + indices[j]] += values[j];
                     }
                 }
                 for (int i = 0; i < _seqs.Length; i++)

@@ -231,6 +231,11 @@ namespace MLNetRank.Torch.MultiTask
                             if (q.SharedEmbeddingWith is not null)
                             {
                                 var owner = s.GetColumnOrNull(q.SharedEmbeddingWith);
+                                var ownerSpec = o.Features.OfType<CategoricalFeature>().FirstOrDefault(c => c.ColumnName == q.SharedEmbeddingWith);
+                                if (owner.HasValue && owner.Value.Type is VectorDataViewType && ownerSpec?.SlotIdSpace == SlotIdSpace.PerSlot)
+                                    throw new InvalidOperationException(
+                                        $"Sequence feature '{q.ColumnName}' shares the embedding table of '{q.SharedEmbeddingWith}', a vector column with one id " +
+                                        "space per slot; set that CategoricalFeature's SlotIdSpace = SlotIdSpace.Shared, or give the sequence its own table.");
                                 if (owner.HasValue)
                                 {
                                     var a = col.Type.ItemOf();
@@ -368,7 +373,7 @@ namespace MLNetRank.Torch.MultiTask
                 var onnx = _context.Ranker().Transforms.ApplyOnnxNetwork(bytes).Fit(prepared);
                 var drop = _context.Transforms.DropColumns(plan.TemporaryColumns.ToArray()).Fit(onnx.Transform(prepared));
                 var chain = new TransformerChain<ITransformer>(prep, onnx, drop);
-                return new MultiTaskTransformer(_context, chain, prep, onnx, net, layout, o, trainer.History, trainer.BestEpoch, bytes, seed);
+                return new MultiTaskTransformer(_context, chain, prep, onnx, net, layout, o, trainer.History, trainer.BestEpoch, bytes, seed, input.Schema);
             }
             catch
             {

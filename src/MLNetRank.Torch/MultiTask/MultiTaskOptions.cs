@@ -76,6 +76,18 @@ namespace MLNetRank.Torch.MultiTask
         Key,
     }
 
+    /// <summary>How the slots of a categorical vector column (e.g. GBDT leaf ids, one slot per tree) map to embedding rows.</summary>
+    public enum SlotIdSpace
+    {
+        /// <summary>One id space per slot: the same id in two slots is two embedding rows (leaf 3 of tree 1 and leaf 3 of tree 2
+        /// are different leaves; the text "Not in universe" in two columns of a categorical vector means different things).
+        /// The table has <c>slots x (ids + 1)</c> rows.</summary>
+        PerSlot,
+        /// <summary>One id space for all slots: an id is one embedding row whatever its slot (a bag of ids of one kind, such as
+        /// tags). The table has <c>ids + 1</c> rows.</summary>
+        Shared,
+    }
+
     /// <summary>Base of the declared inputs of a multi-task network (in the spirit of DeepCTR's feature columns).</summary>
     public abstract class FeatureSpec
     {
@@ -107,8 +119,8 @@ namespace MLNetRank.Torch.MultiTask
     }
 
     /// <summary>A categorical input with an embedding table: a scalar id (user id, room id) or a known-size vector of ids
-    /// (e.g. GBDT leaf ids, one per tree), of a key type, an integer type or text. A vector's slots share one table and their
-    /// embeddings are concatenated (give distinct ids per slot, e.g. tree x leaves + leaf).</summary>
+    /// (e.g. GBDT leaf ids, one per tree), of a key type, an integer type or text. The slots of a vector are embedded and their
+    /// embeddings concatenated; each slot has its own id space by default (<see cref="SlotIdSpace"/>).</summary>
     public sealed class CategoricalFeature : FeatureSpec
     {
         /// <summary>A categorical feature on column <paramref name="columnName"/> with embeddings of <paramref name="embeddingDimension"/>.</summary>
@@ -128,6 +140,12 @@ namespace MLNetRank.Torch.MultiTask
 
         /// <summary>Largest dictionary for <see cref="IdEncoding.Dictionary"/>. Default 1,000,000.</summary>
         public int MaximumIds { get; set; } = 1_000_000;
+
+        /// <summary>For a vector column: one id space per slot (each (slot, id) pair its own embedding row; the table has
+        /// <c>slots x (ids + 1)</c> rows) or one space shared by all slots. Default <see cref="MultiTask.SlotIdSpace.PerSlot"/>.
+        /// Ignored for a scalar column. The dictionary of <see cref="IdEncoding.Dictionary"/> is learned over all slots either
+        /// way; per-slot spaces then give each slot its own rows for it.</summary>
+        public SlotIdSpace SlotIdSpace { get; set; } = SlotIdSpace.PerSlot;
     }
 
     /// <summary>A behaviour sequence: a variable-length vector of ids (recently clicked items, recently watched rooms), embedded

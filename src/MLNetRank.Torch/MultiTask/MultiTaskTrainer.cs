@@ -321,7 +321,7 @@ namespace MLNetRank.Torch.MultiTask
                 ["Features"] = string.Join(", ", _o.Features.Select(x => x switch
                 {
                     DenseFeature d => $"dense {d.ColumnName}{(d.Standardize ? "" : " raw")}{(d.Wide ? " wide" : "")}",
-                    CategoricalFeature c => $"categorical {c.ColumnName} {c.Encoding}/{c.HashBits}/{c.MaximumIds} dim {c.EmbeddingDimension}{(c.Wide ? " wide" : "")}",
+                    CategoricalFeature c => $"categorical {c.ColumnName} {c.Encoding}/{c.HashBits}/{c.MaximumIds} dim {c.EmbeddingDimension} slots {c.SlotIdSpace}{(c.Wide ? " wide" : "")}",
                     SequenceFeature q => $"sequence {q.ColumnName} {q.Encoding}/{q.HashBits}/{q.MaximumIds} dim {q.EmbeddingDimension} max {q.MaximumLength} shared {q.SharedEmbeddingWith} {q.Pooling?.GetType().Name}",
                     PositionFeature p => $"position {p.ColumnName} neutral {F(p.NeutralPosition)} max {p.MaximumPosition} dim {p.EmbeddingDimension}",
                     _ => x.GetType().Name + " " + x.ColumnName,

@@ -147,15 +147,23 @@ namespace MLNetRank.Torch.MultiTask
                 var key = prepared[keyCol].Type.ItemOf() as KeyDataViewType
                     ?? throw new InvalidOperationException($"Column '{keyCol}' is not a key type after preparation.");
                 tableOf[spec.ColumnName] = layout.Tables.Count;
-                layout.Tables.Add(new EmbeddingTable { Name = spec.ColumnName, Rows = checked((long)key.Count + 1), Dimension = spec.EmbeddingDimension });
                 int slots = prepared[inp].Type is VectorDataViewType v ? v.Size : 1;
-                layout.Categoricals.Add(new CategoricalInput { Name = spec.ColumnName, Column = inp, Slots = slots, Table = tableOf[spec.ColumnName], Wide = spec.Wide });
+                long ids = checked((long)key.Count + 1);
+                long stride = slots > 1 && spec.SlotIdSpace == SlotIdSpace.PerSlot ? ids : 0;
+                layout.Tables.Add(new EmbeddingTable { Name = spec.ColumnName, Rows = stride > 0 ? checked(ids * slots) : ids, Dimension = spec.EmbeddingDimension });
+                layout.Categoricals.Add(new CategoricalInput { Name = spec.ColumnName, Column = inp, Slots = slots, Table = tableOf[spec.ColumnName], Wide = spec.Wide, SlotStride = stride });
             }
             foreach (var (spec, keyCol, inp) in Seqs)
             {
                 int table;
                 if (spec.SharedEmbeddingWith is not null)
+                {
                     table = tableOf[spec.SharedEmbeddingWith];
+                    if (layout.Categoricals.First(c => c.Name == spec.SharedEmbeddingWith).SlotStride > 0)
+                        throw new InvalidOperationException(
+                            $"Sequence feature '{spec.ColumnName}' shares the embedding table of '{spec.SharedEmbeddingWith}', a vector column with one id " +
+                            $"space per slot; set that CategoricalFeature's SlotIdSpace = SlotIdSpace.Shared, or give the sequence its own table.");
+                }
                 else
                 {
                     var key = prepared[keyCol].Type.ItemOf() as KeyDataViewType
