@@ -389,9 +389,9 @@ namespace MLNetRank.Tests.Gbdt
         [Fact]
         public void SameSeedGivesSameTreesAndLeaves()
         {
-            int[] Run(GbdtLeafTrainer trainer)
+            int[] Run(GbdtLeafTrainer trainer, int seed)
             {
-                var ml = new MLContext(seed: 61);
+                var ml = new MLContext(seed: seed);
                 var data = GbdtTestData.Load(ml, GbdtTestData.Rows(600, F, seed: 62), F);
                 using var model = ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingOptions
                 {
@@ -399,8 +399,11 @@ namespace MLNetRank.Tests.Gbdt
                 }).Fit(data);
                 return model.EncodeToArray(data, out _);
             }
-            Assert.Equal(Run(GbdtLeafTrainer.FastTree), Run(GbdtLeafTrainer.FastTree));
-            Assert.Equal(Run(GbdtLeafTrainer.LightGbm), Run(GbdtLeafTrainer.LightGbm));
+            Assert.Equal(Run(GbdtLeafTrainer.FastTree, 61), Run(GbdtLeafTrainer.FastTree, 61));
+            Assert.Equal(Run(GbdtLeafTrainer.LightGbm, 61), Run(GbdtLeafTrainer.LightGbm, 61));
+            // the seed is used (here by the 70 % training sample): another context seed gives other trees
+            Assert.NotEqual(Run(GbdtLeafTrainer.FastTree, 61), Run(GbdtLeafTrainer.FastTree, 62));
+            Assert.NotEqual(Run(GbdtLeafTrainer.LightGbm, 61), Run(GbdtLeafTrainer.LightGbm, 62));
         }
 
         [Fact]
