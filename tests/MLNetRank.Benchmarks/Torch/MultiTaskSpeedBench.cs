@@ -156,7 +156,8 @@ namespace MLNetRank.Benchmarks.Torch
 
         public int Run(string[] args)
         {
-            // before any libtorch computation (the trainer would do it too, but the bench may touch libtorch first)
+            // the bench opts in to MklCpuDispatch (the trainer does it only when asked: EnableMklCpuDispatch), before any
+            // libtorch computation
             Console.WriteLine(MLNetRank.Torch.MklCpuDispatch.Prepare());
             int pi = Array.IndexOf(args, "--peer");
             string peerMode = pi >= 0 && pi + 1 < args.Length ? args[pi + 1] : "fused";
