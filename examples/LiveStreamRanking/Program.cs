@@ -77,6 +77,8 @@ namespace LiveStreamRanking
             Recipe? finalRecipe = null;
             string finalStage = Stages.LastAvailable.Name;
             string finalZip = Path.Combine(a.OutputFolder, "final.zip");
+            // the last fitted stage: a stage that only adds a score fusion is fitted on it
+            (string Name, Recipe? Recipe, ITransformer? Model, double Seconds, bool Keep) previous = ("", null, null, 0, false);
             int k = 0;
             foreach (var stage in selected)
             {
@@ -88,12 +90,27 @@ namespace LiveStreamRanking
                     continue;
                 }
                 var recipe = Stages.RecipeOf(stage);
-                var pipeline = RankingPipelines.Build(ml, recipe, edges, a.Sizes, log.Epochs(stage.Name));
-                log.Line($"fitting {Describe(recipe)} on {validEnd * sim.Options.ListSize:N0} impressions");
                 var sw = Stopwatch.StartNew();
                 var cpu = Process.GetCurrentProcess().TotalProcessorTime;
-                var model = pipeline.Fit(train);
-                double seconds = sw.Elapsed.TotalSeconds;
+                ITransformer model;
+                double earlier = 0;
+                if (recipe.Fusion != null && previous.Recipe != null && recipe with { Fusion = null } == previous.Recipe)
+                {
+                    // Only the fusion is new: it is fitted on the previous stage's fitted pipeline and appended to it (its
+                    // training time is the previous pipeline's plus its own).
+                    log.Line($"fitting the score fusion on the {previous.Name} pipeline's outputs");
+                    var fusion = recipe.Fusion.Create(ml).Fit(previous.Model!.Transform(train));
+                    model = previous.Model!.Append(fusion);
+                    earlier = previous.Seconds;
+                    previous.Keep = true;
+                }
+                else
+                {
+                    var pipeline = RankingPipelines.Build(ml, recipe, edges, a.Sizes, log.Epochs(stage.Name));
+                    log.Line($"fitting {Describe(recipe)} on {validEnd * sim.Options.ListSize:N0} impressions");
+                    model = pipeline.Fit(train);
+                }
+                double seconds = sw.Elapsed.TotalSeconds + earlier;
                 double cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
                 var network = StageEvaluation.Flatten(model).OfType<MultiTaskTransformer>().FirstOrDefault();
                 var quality = StageEvaluation.Quality(model, recipe, test, truth);
@@ -110,14 +127,19 @@ namespace LiveStreamRanking
                 Console.WriteLine(string.Format(CultureInfo.InvariantCulture,
                     "{0}: click AUC {1:0.0000}, buy AUC {2:0.0000}, nDCG@10 {3:0.0000}, AUC vs true attraction {4:0.0000}; trained in {5:0.0} s ({10:0.0} s CPU); {6:0} KiB; {7} p50 {8:0.000} ms / p99 {9:0.000} ms per request",
                     stage.Name, result.ClickAuc, result.BuyAuc, result.Ndcg10, result.AttractionAuc, seconds, result.ModelBytes / 1024.0, path, p50, p99, cpuSeconds));
+                if (previous.Model != null && !previous.Keep)
+                    (previous.Model as IDisposable)?.Dispose();
                 if (stage.Name == finalStage)
                 {
                     finalModel = model;
                     finalRecipe = recipe;
+                    previous = (stage.Name, recipe, model, seconds, true);
                 }
                 else
-                    (model as IDisposable)?.Dispose();
+                    previous = (stage.Name, recipe, model, seconds, false);
             }
+            if (previous.Model != null && !previous.Keep && !ReferenceEquals(previous.Model, finalModel))
+                (previous.Model as IDisposable)?.Dispose();
             if (results.Count == 0)
             {
                 Console.WriteLine("No available stage was selected.");
@@ -144,11 +166,11 @@ namespace LiveStreamRanking
                 // with the clicks at position 1, where the examination is the simulator's maximum; P(click and buy) likewise.
                 var scored = finalModel.Transform(test);
                 var top = Enumerable.Range(0, truth.Position.Length).Where(i => truth.Position[i] == 1).ToArray();
-                var click = StageEvaluation.Scores(scored, finalRecipe.ClickScoreColumn);
+                var click = StageEvaluation.Scores(scored, finalRecipe.ClickProbabilityColumn ?? finalRecipe.ClickScoreColumn);
                 var curves = new List<(string, float[], bool[])> { ("P(click), position 1", top.Select(i => click[i]).ToArray(), top.Select(i => truth.Click[i]).ToArray()) };
-                if (finalRecipe.Scorer == ScorerKind.MultiTask)
+                if (finalRecipe.ClickAndBuyProbabilityColumn != null)
                 {
-                    var buy = StageEvaluation.Scores(scored, finalRecipe.BuyScoreColumn);
+                    var buy = StageEvaluation.Scores(scored, finalRecipe.ClickAndBuyProbabilityColumn);
                     curves.Add(("P(click and buy), position 1", top.Select(i => buy[i]).ToArray(), top.Select(i => truth.Buy[i]).ToArray()));
                 }
                 plots.Add(Plots.Calibration(finalStage, curves, a.OutputFolder));
@@ -158,7 +180,7 @@ namespace LiveStreamRanking
                 // The position curve from the randomized share of the traffic (method 4), against the simulator's truth.
                 var propensity = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
                 {
-                    RandomizedColumnName = "IsRandomized", MaximumPosition = sim.Options.ListSize,
+                    RandomizedColumnName = "IsRandomized", MaximumPosition = sim.Options.ListSize - 1,
                 }).Fit(train);
                 plots.Add(Plots.PositionCurve(sim.World.TrueExaminationCurve, propensity.Propensities,
                     "EstimatePositionPropensity (randomized lists)", a.OutputFolder));

@@ -6,6 +6,7 @@ using Microsoft.ML.Data;
 using MLNetRank.Baselines;
 using MLNetRank.Gbdt;
 using MLNetRank.Graph;
+using MLNetRank.Torch.Ensemble;
 using MLNetRank.Torch.MultiTask;
 
 namespace LiveStreamRanking
@@ -136,7 +137,7 @@ namespace LiveStreamRanking
                 ValidationFraction = 0.1f,
                 EarlyStoppingMetric = "Click.Auc",
                 EarlyStoppingPatience = 2,
-                Threads = sizes.Threads,
+                NumberOfThreads = sizes.Threads,
                 Progress = progress,
             };
             o.Features.Add(new DenseFeature(denseColumn));
@@ -155,6 +156,22 @@ namespace LiveStreamRanking
             o.Tasks.Add(new TaskSpec("StayTime", StayLabelColumn, MultiTaskKind.Regression) { LabelTransform = LabelTransform.Log1p, Weight = 0.5f });
             return o;
         }
+
+        /// <summary>The fused ranking score (the ensemble stage): HarmonRank's learned two-step ensemble of P(click) and
+        /// P(click and buy), trained on the sum of the two objectives' AUCs within requests.</summary>
+        public static ScoreFusion Ensemble(int epochs = 3, int threads = 1) => new("Score", ml =>
+        {
+            var o = new ObjectiveEnsembleOptions
+            {
+                Method = ObjectiveEnsembleMethod.HarmonRank,
+                GroupColumnName = "RequestId",
+                Epochs = epochs,
+                NumberOfThreads = threads,
+            };
+            o.Objectives.Add(new EnsembleObjective("Click", "ClickProbability", "Click"));
+            o.Objectives.Add(new EnsembleObjective("Buy", "BuyJointProbability", "Buy"));
+            return ml.Ranker().Trainers.ObjectiveEnsemble(o);
+        });
 
         private sealed class ClickStay
         {

@@ -43,11 +43,17 @@ namespace LiveStreamRanking
         /// <summary>The column every ranking metric reads (nDCG, AUC against the true attraction, the served order).</summary>
         public string RankingScoreColumn => Fusion?.OutputColumnName ?? (Scorer == ScorerKind.Gbdt ? "Probability" : "ClickProbability");
 
-        /// <summary>The column scored against clicks.</summary>
-        public string ClickScoreColumn => Scorer == ScorerKind.Gbdt ? "Probability" : "ClickProbability";
+        /// <summary>The column scored against clicks (one score ranks for every objective: the fused score once there is one).</summary>
+        public string ClickScoreColumn => Fusion?.OutputColumnName ?? (Scorer == ScorerKind.Gbdt ? "Probability" : "ClickProbability");
 
-        /// <summary>The column scored against purchases over all impressions (pCTCVR for the network).</summary>
-        public string BuyScoreColumn => Scorer == ScorerKind.Gbdt ? "Probability" : "BuyJointProbability";
+        /// <summary>The column scored against purchases over all impressions (pCTCVR for the network; the fused score once there is one).</summary>
+        public string BuyScoreColumn => Fusion?.OutputColumnName ?? (Scorer == ScorerKind.Gbdt ? "Probability" : "BuyJointProbability");
+
+        /// <summary>The network's own click probability (calibration plot), or null for a GBDT scorer.</summary>
+        public string? ClickProbabilityColumn => Scorer == ScorerKind.Gbdt ? null : "ClickProbability";
+
+        /// <summary>The network's own P(click and buy) (calibration plot), or null for a GBDT scorer.</summary>
+        public string? ClickAndBuyProbabilityColumn => Scorer == ScorerKind.Gbdt ? null : "BuyJointProbability";
 
         /// <summary>The stay-time prediction (seconds), or null when the model has none.</summary>
         public string? StayTimeColumn => Scorer == ScorerKind.Gbdt ? null : "StayTimeScore";
@@ -100,8 +106,8 @@ namespace LiveStreamRanking
             new Stage("MTL", "MMoE network: click, buy (ESMM), log stay time", r => r with { Scorer = ScorerKind.MultiTask }),
             new Stage("debiasing", "+ PAL position-bias tower on click (training only)", r => r with { PositionBiasTower = true }),
             new Stage("final", "+ GBDT leaves as per-tree ids (the final system)", r => r with { GbdtLeaves = true }),
-            new Stage("ensemble", "+ multi-objective ensemble: one fused ranking score", null,
-                "needs the multi-objective ensemble (ObjectiveEnsemble) of the ensemble issue, not in this build yet"),
+            new Stage("ensemble", "+ HarmonRank ensemble: one fused ranking score from P(click) and P(click and buy)",
+                r => r with { Fusion = RankingPipelines.Ensemble() }),
         };
 
         /// <summary>The recipe of <paramref name="stage"/>: every available stage up to it applied in order.</summary>

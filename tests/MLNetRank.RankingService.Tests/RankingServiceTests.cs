@@ -54,7 +54,15 @@ namespace MLNetRank.RankingService.Tests
         }
     }
 
-    public sealed class RankingServiceTests : IClassFixture<FinalSystemFixture>, IDisposable
+    /// <summary>The tests that share one trained final system.</summary>
+    [CollectionDefinition(Name)]
+    public sealed class FinalSystemCollection : ICollectionFixture<FinalSystemFixture>
+    {
+        public const string Name = "final system";
+    }
+
+    [Collection(FinalSystemCollection.Name)]
+    public sealed class RankingServiceTests : IDisposable
     {
         private readonly FinalSystemFixture _f;
         private readonly WebApplicationFactory<global::RankingService.Program> _factory;

@@ -162,16 +162,8 @@ namespace MLNetRank.Torch.MultiTask
         {
             if (fraction <= 0)
                 return false;
-            ulong z = Mix((ulong)index + 0x9E3779B97F4A7C15UL * (ulong)(uint)(seed + 1));
+            ulong z = SplitMix64.Mix((ulong)index + 0x9E3779B97F4A7C15UL * (ulong)(uint)(seed + 1));
             return (z >> 11) * (1.0 / (1UL << 53)) < fraction;
-        }
-
-        /// <summary>SplitMix64's finalizer: the validation split and the hashing of context ids.</summary>
-        private static ulong Mix(ulong z)
-        {
-            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-            return z ^ (z >> 31);
         }
 
         /// <summary>
@@ -510,7 +502,7 @@ namespace MLNetRank.Torch.MultiTask
             private static Func<float> IdRowGetter(DataViewRow cursor, DataViewSchema.Column col, int rows)
             {
                 ulong span = (ulong)(rows - 1);
-                float FromInt(long v) => v >= 0 && (ulong)v < span ? v + 1 : 1 + (float)(Mix((ulong)v) % span);
+                float FromInt(long v) => v >= 0 && (ulong)v < span ? v + 1 : 1 + (float)(SplitMix64.Mix((ulong)v) % span);
                 if (col.Type is KeyDataViewType)
                 {
                     var g = cursor.GetGetter<uint>(col);
@@ -529,7 +521,7 @@ namespace MLNetRank.Torch.MultiTask
                         ulong h = 14695981039346656037UL;
                         foreach (var c in v.Span)
                             h = (h ^ c) * 1099511628211UL;
-                        return 1 + (float)(Mix(h) % span);
+                        return 1 + (float)(SplitMix64.Mix(h) % span);
                     };
                 }
                 if (col.Type == BooleanDataViewType.Instance)
@@ -623,19 +615,21 @@ namespace MLNetRank.Torch.MultiTask
                         throw new InvalidOperationException($"Categorical column '{_layout.Categoricals[i].Name}' has {_idBuf.Length} ids at row {rowIndex}; expected {k}.");
                     var dstCat = store.Cats[i];
                     int at0 = slot * k;
+                    long stride = _layout.Categoricals[i].SlotStride; // per-slot id spaces: slot j's ids start at row j * stride
                     if (_idBuf.IsDense)
                     {
                         var values = _idBuf.GetValues();
                         for (int j = 0; j < k; j++)
-                            dstCat[at0 + j] = values[j];
+                            dstCat[at0 + j] = values[j] + j * stride;
                     }
                     else
                     {
-                        Array.Clear(dstCat, at0, k);
+                        for (int j = 0; j < k; j++)
+                            dstCat[at0 + j] = j * stride;
                         var values = _idBuf.GetValues();
                         var indices = _idBuf.GetIndices();
                         for (int j = 0; j < indices.Length; j++)
-                            dstCat[at0 + indices[j]] = values[j];
+                            dstCat[at0 + indices[j]] += values[j];
                     }
                 }
                 for (int i = 0; i < _seqs.Length; i++)

@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using System.Linq;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using MLNetRank.Onnx;
+using MLNetRank.Torch.Layers;
 
 namespace MLNetRank.Torch.MultiTask
 {
@@ -21,7 +22,15 @@ namespace MLNetRank.Torch.MultiTask
             var g = new OnnxGraphBuilder(GraphName) { ProducerName = Producer };
             DeclareInputs(g, layout.DenseSize, plan, layout.Categoricals.Select(c => (long)c.Slots).ToArray());
             // key columns arrive as UInt32 (0 = missing / unknown): rows of the embedding tables once cast to Int64
-            var cats = plan.Cats.Select(c => g.Cast(c.Input, TensorElementType.Int64)).ToList();
+            // (a vector with one id space per slot adds each slot's offset: slot j's ids start at row j * stride)
+            var cats = plan.Cats.Select((c, i) =>
+            {
+                var ids = g.Cast(c.Input, TensorElementType.Int64);
+                var input = layout.Categoricals[i];
+                return input.SlotStride > 0
+                    ? g.Add(ids, g.Int64s("slot_offsets", Enumerable.Range(0, input.Slots).Select(j => j * input.SlotStride).ToArray()))
+                    : ids;
+            }).ToList();
             var seqs = plan.Seqs.Select(s => g.Cast(s.Input, TensorElementType.Int64)).ToList();
             var logits = net.Export(g, plan.Dense, cats, seqs, out var positionLogits);
             // a task's score from its logit(s): the logit (binary, plain regression) or exp(logit) - 1 (log1p regression);

@@ -76,6 +76,18 @@ namespace MLNetRank.Torch.MultiTask
         Key,
     }
 
+    /// <summary>How the slots of a categorical vector column (e.g. GBDT leaf ids, one slot per tree) map to embedding rows.</summary>
+    public enum SlotIdSpace
+    {
+        /// <summary>One id space per slot: the same id in two slots is two embedding rows (leaf 3 of tree 1 and leaf 3 of tree 2
+        /// are different leaves; the text "Not in universe" in two columns of a categorical vector means different things).
+        /// The table has <c>slots x (ids + 1)</c> rows.</summary>
+        PerSlot,
+        /// <summary>One id space for all slots: an id is one embedding row whatever its slot (a bag of ids of one kind, such as
+        /// tags). The table has <c>ids + 1</c> rows.</summary>
+        Shared,
+    }
+
     /// <summary>Base of the declared inputs of a multi-task network (in the spirit of DeepCTR's feature columns).</summary>
     public abstract class FeatureSpec
     {
@@ -107,8 +119,8 @@ namespace MLNetRank.Torch.MultiTask
     }
 
     /// <summary>A categorical input with an embedding table: a scalar id (user id, room id) or a known-size vector of ids
-    /// (e.g. GBDT leaf ids, one per tree), of a key type, an integer type or text. A vector's slots share one table and their
-    /// embeddings are concatenated (give distinct ids per slot, e.g. tree x leaves + leaf).</summary>
+    /// (e.g. GBDT leaf ids, one per tree), of a key type, an integer type or text. The slots of a vector are embedded and their
+    /// embeddings concatenated; each slot has its own id space by default (<see cref="SlotIdSpace"/>).</summary>
     public sealed class CategoricalFeature : FeatureSpec
     {
         /// <summary>A categorical feature on column <paramref name="columnName"/> with embeddings of <paramref name="embeddingDimension"/>.</summary>
@@ -128,6 +140,12 @@ namespace MLNetRank.Torch.MultiTask
 
         /// <summary>Largest dictionary for <see cref="IdEncoding.Dictionary"/>. Default 1,000,000.</summary>
         public int MaximumIds { get; set; } = 1_000_000;
+
+        /// <summary>For a vector column: one id space per slot (each (slot, id) pair its own embedding row; the table has
+        /// <c>slots x (ids + 1)</c> rows) or one space shared by all slots. Default <see cref="MultiTask.SlotIdSpace.PerSlot"/>.
+        /// Ignored for a scalar column. The dictionary of <see cref="IdEncoding.Dictionary"/> is learned over all slots either
+        /// way; per-slot spaces then give each slot its own rows for it.</summary>
+        public SlotIdSpace SlotIdSpace { get; set; } = SlotIdSpace.PerSlot;
     }
 
     /// <summary>A behaviour sequence: a variable-length vector of ids (recently clicked items, recently watched rooms), embedded
@@ -143,10 +161,18 @@ namespace MLNetRank.Torch.MultiTask
         /// <summary>Embedding dimension when the table is not shared. Default 8.</summary>
         public int EmbeddingDimension { get; set; }
 
-        /// <summary>Name (column) of a <see cref="CategoricalFeature"/> whose embedding table this sequence uses, or null for its own.
-        /// The ids are then encoded by that feature's encoding (for a dictionary: the dictionary learned on that feature's column;
-        /// ids never seen there are treated as missing).</summary>
+        /// <summary>Name (column) of a <see cref="CategoricalFeature"/>, or of another <see cref="SequenceFeature"/> that has its
+        /// own table, whose embedding table this sequence uses (ids of one space: the watched-room sequence and the room id; the
+        /// clicked-item sequence and the room's items on sale), or null for its own. The ids are then encoded by that feature's
+        /// encoding (for a dictionary: the dictionary learned on that feature's column; ids never seen there are treated as
+        /// missing).</summary>
         public string? SharedEmbeddingWith { get; set; }
+
+        /// <summary>True when the sequence is the same for every candidate of a request (the user's histories): the exported
+        /// graph accepts it with one row per request, and <c>RequestScorer</c> then feeds it once (checking that the request's
+        /// rows agree) so that its embeddings, keys and user-side transformer states are computed once per request and shared
+        /// by the candidates. Scores are unchanged. Default false.</summary>
+        public bool SameForAllCandidates { get; set; }
 
         /// <summary>How ids become rows (when not shared). Default <see cref="IdEncoding.Dictionary"/> (<see cref="IdEncoding.Key"/> for key columns).</summary>
         public IdEncoding? Encoding { get; set; }
@@ -160,8 +186,9 @@ namespace MLNetRank.Torch.MultiTask
         /// <summary>At most this many ids are used: the last <c>MaximumLength</c> of the sequence (most recent last). Default 50.</summary>
         public int MaximumLength { get; set; } = 50;
 
-        /// <summary>How the embedded sequence becomes one vector. Default <see cref="MeanSequencePooling"/>; the attention
-        /// layers of the behaviour-sequence issue plug in here.</summary>
+        /// <summary>How the embedded sequence becomes one vector: <see cref="MeanSequencePooling"/> (default),
+        /// <see cref="TargetAttentionPooling"/> (DIN, V2 dual target attention), <see cref="TransformerPooling"/> (V4), or a
+        /// user-written <see cref="SequencePooling"/>.</summary>
         public SequencePooling Pooling { get; set; } = new MeanSequencePooling();
     }
 
@@ -352,7 +379,7 @@ namespace MLNetRank.Torch.MultiTask
         public int EarlyStoppingPatience { get; set; }
 
         /// <summary>Threads of libtorch (<c>torch.set_num_threads</c>, process-wide); 0 leaves libtorch's setting. Default 0.</summary>
-        public int Threads { get; set; }
+        public int NumberOfThreads { get; set; }
 
         /// <summary>Device for training: "cpu" (default) or "cuda" / "cuda:0" with a CUDA backend package.</summary>
         public string Device { get; set; } = "cpu";

@@ -23,7 +23,7 @@ namespace MLNetRank.Torch.MultiTask
 
         public int EncodedSize => DenseSize
             + Categoricals.Sum(c => c.Slots * Tables[c.Table].Dimension)
-            + Sequences.Sum(s => Tables[s.Table].Dimension)
+            + Sequences.Sum(s => s.OutputSize)
             + (Position?.Spec.EmbeddingDimension ?? 0);
     }
 
@@ -41,6 +41,9 @@ namespace MLNetRank.Torch.MultiTask
         public int Slots;
         public int Table;
         public bool Wide;
+        /// <summary>Rows per slot when each slot has its own id space (slot s's id k is row s * SlotStride + k); 0 when the
+        /// slots share one space. The batch reader and the exported graph add the offsets.</summary>
+        public long SlotStride;
     }
 
     internal sealed class SequenceInput
@@ -50,6 +53,9 @@ namespace MLNetRank.Torch.MultiTask
         public int Table;
         public int MaximumLength;
         public SequencePooling Pooling = new MeanSequencePooling();
+        public int OutputSize;
+        public bool SameForAllCandidates;
+        public List<(bool IsSequence, int Index)> Queries = new();
     }
 
     internal sealed class TaskInfo
