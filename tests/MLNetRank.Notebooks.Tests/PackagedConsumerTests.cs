@@ -28,6 +28,7 @@ namespace MLNetRank.Notebooks.Tests
             using System;
             using System.Linq;
             using Microsoft.ML;
+            using Microsoft.ML.Data;
             using MLNetRank.Evaluation;
             using MLNetRank.Simulation;
             using MLNetRank.Torch.MultiTask;
@@ -46,12 +47,16 @@ namespace MLNetRank.Notebooks.Tests
             """;
 
         private string Header(bool backend, string extra = "") =>
-            $"#:package MLNetRank.Torch@{_feed.Version}\n#:package MLNetRank.Simulation@{_feed.Version}\n" +
+            $"#:package MLNetRank.Torch@{_feed.Version}\n#:package MLNetRank.Simulation@{_feed.Version}\n#:property PublishAot=false\n" +
             (backend ? "#:package TorchSharp-cpu@0.107.0\n" : "") + extra;
 
         private (int Exit, string Output) RunApp(string name, string source, bool expectSuccess = true, bool emptyPackagesFolderAtRunTime = false)
         {
-            var dir = Path.Combine(Path.GetTempPath(), $"mlnetrank-consumer-{name}-{Guid.NewGuid():N}");
+            // One fixed folder per app: `dotnet run app.cs` keeps its build output (TorchSharp's native libraries, hundreds
+            // of MB) in a folder named after the app's path, so a fixed path reuses it run after run instead of piling up.
+            var dir = Path.Combine(Path.GetTempPath(), $"mlnetrank-consumer-{name}");
+            if (Directory.Exists(dir))
+                Directory.Delete(dir, recursive: true);
             Directory.CreateDirectory(dir);
             try
             {
@@ -59,21 +64,20 @@ namespace MLNetRank.Notebooks.Tests
                 File.WriteAllText(Path.Combine(dir, "NuGet.config"),
                     $"<configuration><packageSources><add key=\"mlnetrank-packed\" value=\"{_feed.Folder}\" /></packageSources></configuration>");
                 File.WriteAllText(Path.Combine(dir, "app.cs"), source);
+                // restore and build must succeed in every case; only running may fail (and then must fail as expected)
+                PackedFeed.Run("dotnet", "build app.cs", dir, TimeSpan.FromMinutes(10));
+                System.Collections.Generic.Dictionary<string, string>? env = null;
+                if (emptyPackagesFolderAtRunTime)
+                {
+                    // run with an empty NuGet packages folder: nothing from this machine's package cache can stand in
+                    // for a backend the application does not reference
+                    var empty = Path.Combine(dir, "empty-packages");
+                    Directory.CreateDirectory(empty);
+                    env = new() { ["NUGET_PACKAGES"] = empty };
+                }
                 try
                 {
-                    string output;
-                    if (!emptyPackagesFolderAtRunTime)
-                        output = PackedFeed.Run("dotnet", "run app.cs", dir, TimeSpan.FromMinutes(10));
-                    else
-                    {
-                        // built as usual, then run with an empty NuGet packages folder: nothing from this machine's
-                        // package cache can stand in for a backend the application does not reference
-                        PackedFeed.Run("dotnet", "build app.cs", dir, TimeSpan.FromMinutes(10));
-                        var empty = Path.Combine(dir, "empty-packages");
-                        Directory.CreateDirectory(empty);
-                        output = PackedFeed.Run("dotnet", "run app.cs --no-build", dir, TimeSpan.FromMinutes(10),
-                            new System.Collections.Generic.Dictionary<string, string> { ["NUGET_PACKAGES"] = empty });
-                    }
+                    var output = PackedFeed.Run("dotnet", "run app.cs --no-build", dir, TimeSpan.FromMinutes(10), env);
                     _output.WriteLine(output);
                     return (0, output);
                 }
@@ -120,7 +124,7 @@ namespace MLNetRank.Notebooks.Tests
             // its catalog reached) and the MLNetRank network trains in the same process.
             var source = Header(backend: true, "#:package Microsoft.ML.TorchSharp@0.24.0\n") + TrainBody + """
 
-                var textClassifier = ml.MulticlassClassification.Trainers.TextClassification(labelColumnName: "Label", sentence1ColumnName: "Text");
+                var textClassifier = Microsoft.ML.TorchSharp.TorchSharpCatalog.TextClassification(ml.MulticlassClassification.Trainers, labelColumnName: "Label", sentence1ColumnName: "Text");
                 Console.WriteLine($"Microsoft.ML.TorchSharp estimator: {textClassifier.GetType().Name}, TorchSharp {typeof(TorchSharp.torch).Assembly.GetName().Version}");
                 """;
             var (_, output) = RunApp("with-ml-torchsharp", source);

@@ -81,7 +81,7 @@ namespace MLNetRank.Torch.Ensemble
             if (o.BatchSize < 2) throw new ArgumentOutOfRangeException(nameof(o.BatchSize), "BatchSize must be >= 2 (pairs of rows are compared).");
             if (!(o.LearningRate > 0) || !double.IsFinite(o.LearningRate)) throw new ArgumentOutOfRangeException(nameof(o.LearningRate), "LearningRate must be a finite number > 0.");
             if (!(o.L2Regularization >= 0)) throw new ArgumentOutOfRangeException(nameof(o.L2Regularization), "L2Regularization must be >= 0.");
-            if (o.Threads < 0) throw new ArgumentOutOfRangeException(nameof(o.Threads), "Threads must be >= 0.");
+            if (o.NumberOfThreads < 0) throw new ArgumentOutOfRangeException(nameof(o.NumberOfThreads), "NumberOfThreads must be >= 0.");
             var names = EnsembleOnnx.OutputNames(o);
             var clash = names.GroupBy(n => n).FirstOrDefault(g => g.Count() > 1);
             if (clash is not null)
@@ -120,6 +120,9 @@ namespace MLNetRank.Torch.Ensemble
                 var onnx = _context.Ranker().Transforms.ApplyOnnxNetwork(bytes).Fit(input);
                 return new ObjectiveEnsembleTransformer(onnx, null, o, bytes, Array.Empty<ObjectiveEnsembleProgress>(), null, null, null, 0);
             }
+            // TorchSharp's native library made loadable here (older Linux) and a clear error when no backend package is there
+            TorchSharpNative.Prepare(log.Info);
+            TorchSharpNative.EnsureBackend();
             int seed = ContextSeed.Resolve(_context, o.Seed);
             var data = EnsembleData.Read(input, o);
             log.Info($"Training the {(o.TwoStep ? "two-step" : "one-step")} {o.Method} ensemble of {data.K} objectives on {data.Rows} rows" +

@@ -120,7 +120,7 @@ namespace MLNetRank.Debiasing
             double totalWork = (em ? 1 : 0) + o.BootstrapResamples;
             if (!em)
             {
-                curve = PropensityAlgorithms.Randomization(data.Bucket, data.Click, null, k, o.Smoothing)
+                curve = PropensityAlgorithms.Randomization(data.Bucket, data.Click, null, k, o.Smoothing, o.SmoothingPrior, o.PriorCurve)
                     ?? throw new InvalidOperationException("Position 1 has no click: the propensity curve is undefined.");
                 log.Info($"randomization estimate from {used} rows: {string.Join(", ", curve.Select(c => c.ToString("G4", CultureInfo.InvariantCulture)))}");
             }
@@ -155,7 +155,7 @@ namespace MLNetRank.Debiasing
                         weights[i] = PropensityAlgorithms.Poisson1(rng);
                     double[]? c = em
                         ? RunEm(data, weights, k, dim, groupCount, null).Curve
-                        : PropensityAlgorithms.Randomization(data.Bucket, data.Click, weights, k, o.Smoothing);
+                        : PropensityAlgorithms.Randomization(data.Bucket, data.Click, weights, k, o.Smoothing, o.SmoothingPrior, o.PriorCurve);
                     if (c is null || c.Any(v => !double.IsFinite(v)))
                     {
                         failed++;

@@ -77,7 +77,7 @@ namespace MLNetRank.Benchmarks.Torch
                     TowerLayers = new[] { Tower },
                     BatchSize = batch,
                     Epochs = epochs,
-                    Threads = threads,
+                    NumberOfThreads = threads,
                     ShuffleBufferSize = shuffle,
                     Optimizer = MultiTaskOptimizer.Adam,
                     LearningRate = 1e-3,
@@ -111,7 +111,12 @@ namespace MLNetRank.Benchmarks.Torch
         /// <summary>Trainable parameters of a trained multi-task network.</summary>
         internal static long ParameterCount(MultiTaskTransformer model) => model.Network.parameters().Sum(p => p.numel());
 
-        private sealed record PeerResult(double[] Rates, string Version, long Parameters, string Blas, double[] LastEpochPhases, int BlasThreads, string BlasCore);
+        private sealed record PeerResult(double[] Rates, string Version, long Parameters, string Blas, double[] LastEpochPhases, int BlasThreads, string BlasCore, string Mode, bool Mkl)
+        {
+            /// <summary>"OpenBLAS (kernel)" or "MKL" or the library path: which BLAS ran the peer's matrix products.</summary>
+            public string BlasName => Blas.Contains("openblas", StringComparison.OrdinalIgnoreCase) ? $"OpenBLAS {BlasCore}, {BlasThreads} thr"
+                : Blas.Contains("mkl", StringComparison.OrdinalIgnoreCase) || Mkl ? "MKL" : Blas;
+        }
 
         private static PeerResult RunPeer(string arguments, int threads, int blasThreads)
         {
@@ -132,7 +137,9 @@ namespace MLNetRank.Benchmarks.Torch
                 root.GetProperty("blas").GetString() ?? "?",
                 root.GetProperty("phases_ms").EnumerateArray().Last().EnumerateArray().Select(e => e.GetDouble()).ToArray(),
                 root.GetProperty("blas_threads").GetInt32(),
-                root.TryGetProperty("blas_core", out var core) ? core.GetString() ?? "?" : "?");
+                root.TryGetProperty("blas_core", out var core) ? core.GetString() ?? "?" : "?",
+                root.TryGetProperty("mode", out var mode) ? mode.GetString() ?? "?" : "unfused",
+                root.TryGetProperty("mkl", out var mkl) && mkl.GetBoolean());
         }
 
         private static int Named(string[] args, string name, int fallback)
@@ -149,8 +156,17 @@ namespace MLNetRank.Benchmarks.Torch
 
         public int Run(string[] args)
         {
-            // before any libtorch computation (the trainer would do it too, but the bench may touch libtorch first)
+            // the bench opts in to MklCpuDispatch (the trainer does it only when asked: EnableMklCpuDispatch), before any
+            // libtorch computation
             Console.WriteLine(MLNetRank.Torch.MklCpuDispatch.Prepare());
+            int pi = Array.IndexOf(args, "--peer");
+            string peerMode = pi >= 0 && pi + 1 < args.Length ? args[pi + 1] : "fused";
+            if (peerMode is not ("fused" or "unfused"))
+            {
+                Console.Error.WriteLine($"--peer must be 'fused' or 'unfused' (was '{peerMode}').");
+                return 2;
+            }
+            Console.WriteLine($"PyTorch peer: {peerMode}; {Graph.GraphBenchUtil.Affinity()} (run under taskset to pin both sides: the peer inherits the affinity).");
             bool named = args.Length > 0 && args[0].StartsWith("--", StringComparison.Ordinal);
             string network = "small";
             int rows, epochs, repeats = Math.Max(1, Named(args, "--repeats", 1));
@@ -230,7 +246,7 @@ namespace MLNetRank.Benchmarks.Torch
                             TowerLayers = new[] { 16 },
                             BatchSize = batch,
                             Epochs = epochs,
-                            Threads = threads,
+                            NumberOfThreads = threads,
                             ShuffleBufferSize = rows,
                             Seed = 1,
                         };
@@ -256,8 +272,8 @@ namespace MLNetRank.Benchmarks.Torch
                         tables = string.Join(",", model.Layout.Tables.Select(t => $"{t.Rows}x{t.Dimension}"));
                     }
                     string peerArgs = network == "issue"
-                        ? $"{rows} {IssueNetwork.Dense} {IssueNetwork.Experts} {string.Join(",", IssueNetwork.Hidden)} {IssueNetwork.Tower} {batch} {epochs} {threads} {tables}"
-                        : $"{rows} 32 4 64,32 16 {batch} {epochs} {threads}";
+                        ? $"{rows} {IssueNetwork.Dense} {IssueNetwork.Experts} {string.Join(",", IssueNetwork.Hidden)} {IssueNetwork.Tower} {batch} {epochs} {threads} {tables} {peerMode}"
+                        : $"{rows} 32 4 64,32 16 {batch} {epochs} {threads} - {peerMode}";
                     PeerResult py;
                     try
                     {
@@ -286,7 +302,7 @@ namespace MLNetRank.Benchmarks.Torch
                     // the first epoch warms both up; report each epoch and the best of the later ones
                     double netBest = net.Skip(1).DefaultIfEmpty(net[0]).Max();
                     double pyBest = py.Rates.Skip(1).DefaultIfEmpty(py.Rates[0]).Max();
-                    table.Add($"| {network} | {batch} | {threads} | {netParams:N0} | {string.Join(" / ", net.Select(v => v.ToString("N0")))} | {string.Join(" / ", py.Rates.Select(v => v.ToString("N0")))} | {netBest:N0} | {pyBest:N0} | **{netBest / pyBest:F2}x** |");
+                    table.Add($"| {network} | {batch} | {threads} | {Graph.GraphBenchUtil.Affinity()} | {py.Mode}, {py.BlasName} | {netParams:N0} | {string.Join(" / ", net.Select(v => v.ToString("N0")))} | {string.Join(" / ", py.Rates.Select(v => v.ToString("N0")))} | {netBest:N0} | {pyBest:N0} | **{netBest / pyBest:F2}x** |");
                     splitLines.Add($"| {batch} | {threads} | {lastSplit} | forward {py.LastEpochPhases[0]:F0}, backward {py.LastEpochPhases[1]:F0}, optimizer {py.LastEpochPhases[2]:F0} |");
                     memoryLines.Add($"| {network} | {batch} | {threads} | {memBefore / (1 << 20)} | {string.Join(" / ", memory.Select(m => (m.WorkingSet / (1 << 20)).ToString()))} | {string.Join(" / ", memory.Select(m => (m.Managed / (1 << 20)).ToString()))} |");
                     Console.WriteLine($"  batch {batch}, {threads} threads: MLNetRank {netBest:N0}, PyTorch {pyBest:N0} samples/s (best after warm-up), {netParams:N0} parameters in both; PyTorch's OpenBLAS pool: {py.BlasThreads} threads, kernel {py.BlasCore}.");
@@ -303,8 +319,8 @@ namespace MLNetRank.Benchmarks.Torch
             Console.WriteLine();
             Console.WriteLine($"MLNetRank: TorchSharp {typeof(TorchSharp.torch).Assembly.GetName().Version}, streaming the IDataView; {peerInfo}, tensors in memory. Load average at the end: {Onnx.ScoringMeasures.LoadAverage()}.");
             Console.WriteLine();
-            Console.WriteLine("| network | batch | threads | parameters (both) | MLNetRank samples/s per epoch | PyTorch samples/s per epoch | MLNetRank best after warm-up | PyTorch best after warm-up | ratio |");
-            Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
+            Console.WriteLine("| network | batch | threads | pinned | PyTorch peer, BLAS | parameters (both) | MLNetRank samples/s per epoch | PyTorch samples/s per epoch | MLNetRank best after warm-up | PyTorch best after warm-up | ratio |");
+            Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|");
             foreach (var line in table)
                 Console.WriteLine(line);
             if (repeatLines.Count > 0)

@@ -285,6 +285,34 @@ namespace MLNetRank.Torch.Tests.MultiTask
             Assert.Contains("shorter", MklCpuDispatch.CheckCode(known.AsSpan(0, 8)));
         }
 
+        public sealed class TextIdRow
+        {
+            [Microsoft.ML.Data.VectorType(6)] public float[] Features { get; set; } = new float[6];
+            public string UserId { get; set; } = "";
+            public uint LiveId { get; set; }
+            [Microsoft.ML.Data.VectorType] public uint[] LiveSeq { get; set; } = Array.Empty<uint>();
+        }
+
+        [Fact]
+        public void AStringIdWhereTheModelWasTrainedOnIntegersIsNamedAtTheSchemaCheck()
+        {
+            var ml = new MLContext(1);
+            var rows = Fixture.Make(200, 1);
+            using var m = ml.Ranker().Trainers.MultiTask(Fixture.FullOptions(epochs: 1)).Fit(Fixture.Load(ml, rows));
+            var text = ml.Data.LoadFromEnumerable(rows.Select(r => new TextIdRow { Features = r.Features, UserId = "u" + r.UserId, LiveId = r.LiveId, LiveSeq = r.LiveSeq }));
+            var ex = Assert.Throws<ArgumentOutOfRangeException>(() => m.Transform(text));
+            Assert.Contains("'UserId' (categorical feature) has type String", ex.Message);
+            Assert.Contains("trained with UInt32", ex.Message);
+            ex = Assert.Throws<ArgumentOutOfRangeException>(() => m.GetOutputSchema(text.Schema));
+            Assert.Contains("'UserId'", ex.Message);
+            var noSeq = ml.Transforms.DropColumns("LiveSeq").Fit(Fixture.Load(ml, rows)).Transform(Fixture.Load(ml, rows));
+            ex = Assert.Throws<ArgumentOutOfRangeException>(() => m.Transform(noSeq));
+            Assert.Contains("no column 'LiveSeq' (sequence feature)", ex.Message);
+            // data of the training types (labels and training-only columns absent) scores
+            var servingOnly = ml.Transforms.DropColumns("Click", "Buy", "StayTime", "Position").Fit(Fixture.Load(ml, rows)).Transform(Fixture.Load(ml, rows));
+            Assert.Equal(200, Fixture.Column(m.Transform(servingOnly), "ClickProbability").Length);
+        }
+
         private sealed class SyncProgress<T> : IProgress<T>
         {
             private readonly Action<T> _a;
