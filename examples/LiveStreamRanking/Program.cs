@@ -6,181 +6,320 @@ using System.IO;
 using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using MLNetRank.Baselines;
-using MLNetRank.Evaluation;
+using MLNetRank.Debiasing;
+using MLNetRank.Serving;
 using MLNetRank.Simulation;
+using MLNetRank.Torch.MultiTask;
 
 namespace LiveStreamRanking
 {
     /// <summary>
-    /// The main MLNetRank example: a live-stream ranker built stage by stage on simulated traffic whose truth is known.
-    /// <list type="number">
-    /// <item>Simulate users, live rooms, items and ranked impressions; split by time (first 80% train, last 20% test).</item>
-    /// <item>V1: a point-wise GBDT (FastTree and LightGBM) on the statistical features with engagement sample weights.</item>
-    /// <item>Save the model zip, load it in a fresh MLContext, score one request and print its top 10.</item>
-    /// </list>
-    /// Usage: <c>dotnet run -c Release --project examples/LiveStreamRanking -- [--requests N] [--users N] [--lives N]
-    /// [--items N] [--trees N] [--seed N] [--out DIR]</c>.
+    /// The main MLNetRank example: the evolution of the 1688 live-stream ranker, stage by stage, on simulated traffic whose
+    /// truth is known — V1 weighted GBDT, V2 dual target attention, V3 graph embeddings, V4 live-stream transformer, the
+    /// multi-task network, position debiasing, the final system and the fused ranking score. Each stage adds its part to
+    /// the previous stage's pipeline; the last one is saved as <c>final.zip</c> and served by the request scorer.
+    /// Run <c>dotnet run -c Release --project examples/LiveStreamRanking -- --help</c> for the options.
     /// </summary>
     public static class Program
     {
+        /// <summary>Entry point.</summary>
         public static int Main(string[] args)
         {
-            var a = Args.Parse(args);
+            ExampleOptions a;
+            try
+            {
+                a = ExampleOptions.Parse(args);
+            }
+            catch (ArgumentException e)
+            {
+                Console.Error.WriteLine(e.Message);
+                Console.Error.WriteLine("Run with --help for the options.");
+                return 2;
+            }
+            if (a.Help)
+            {
+                Console.Write(ExampleOptions.HelpText());
+                return 0;
+            }
+            return Run(a);
+        }
+
+        private static int Run(ExampleOptions a)
+        {
             var total = Stopwatch.StartNew();
             var ml = new MLContext(seed: a.Seed);
             Directory.CreateDirectory(a.OutputFolder);
+            var log = new ConsoleLog(a.Quiet, total);
 
-            // ---------------------------------------------------------------- Stage 1: simulate
-            Stage("1. Simulate live-stream traffic (known ground truth)");
+            // ------------------------------------------------------------------ simulate
+            Header("Simulate live-stream traffic (known ground truth)");
             var sim = new LiveStreamSimulator(new LiveStreamSimulatorOptions
             {
-                Seed = a.Seed,
-                RequestCount = a.Requests,
-                UserCount = a.Users,
-                LiveCount = a.Lives,
-                ItemCount = a.Items,
+                Seed = a.Seed, RequestCount = a.Requests, UserCount = a.Users, LiveCount = a.Lives, ItemCount = a.Items,
             });
-            Console.Write(sim.Describe());
-            long trainRequests = (long)(a.Requests * 0.8);
-            // Time increases with the request index: the first 80% of requests are the past, the rest the future.
-            var train = ml.Data.Cache(sim.GetImpressions(ml, 0, trainRequests));
-            var test = ml.Data.Cache(sim.GetImpressions(ml, trainRequests, a.Requests - trainRequests));
-            Console.WriteLine($"train: requests 1..{trainRequests}, test: requests {trainRequests + 1}..{a.Requests} (split by time)");
+            if (!a.Quiet)
+                Console.Write(sim.Describe());
+            // Time increases with the request index: train on the first 80% of requests, test on the last 20% (the future).
+            // The network holds out 10% of its training rows (a fixed per-row draw) to pick its best epoch.
+            long validEnd = (long)(a.Requests * 0.8);
+            var train = ml.Data.Cache(RankingPipelines.WithStayLabel(ml, sim.GetImpressions(ml, 0, validEnd)));
+            var test = ml.Data.Cache(sim.GetImpressions(ml, validEnd, a.Requests - validEnd));
+            var edges = ml.Data.Cache(sim.GetEdges(ml));
+            var truth = new TestTruth(test);
+            Console.WriteLine($"train: requests 1..{validEnd}, test: {validEnd + 1}..{a.Requests} (split by time); " +
+                $"{truth.Click.Length:N0} test impressions, {truth.Click.Count(c => c):N0} clicks, {truth.Buy.Count(b => b):N0} purchases");
+            var requests = LatencyRequests(ml, sim, validEnd, a.Requests, a.LatencyRequests);
 
-            // ---------------------------------------------------------------- Stage 2: V1 GBDT
-            Stage("2. V1 ranker: point-wise GBDT on statistical features, engagement-weighted");
-            var results = new List<(string Name, RankingEvaluationResult Metrics)>();
-            var models = new Dictionary<GbdtTrainerKind, PointwiseGbdtTransformer>();
-            foreach (var trainer in new[] { GbdtTrainerKind.FastTree, GbdtTrainerKind.LightGbm })
+            // ------------------------------------------------------------------ stages
+            var selected = a.Stages.Count == 0 ? Stages.All.ToList() : Stages.All.Where(s => a.Stages.Contains(s.Name, StringComparer.OrdinalIgnoreCase)).ToList();
+            var results = new List<StageResult>();
+            ITransformer? finalModel = null;
+            Recipe? finalRecipe = null;
+            string finalStage = Stages.LastAvailable.Name;
+            string finalZip = Path.Combine(a.OutputFolder, "final.zip");
+            // the last fitted stage: a stage that only adds a score fusion is fitted on it
+            (string Name, Recipe? Recipe, ITransformer? Model, double Seconds, bool Keep) previous = ("", null, null, 0, false);
+            int k = 0;
+            foreach (var stage in selected)
             {
-                var sw = Stopwatch.StartNew();
-                var model = ml.Ranker().Trainers.PointwiseGbdt(new PointwiseGbdtEstimator.Options
+                k++;
+                Header($"[{k}/{selected.Count}] {stage.Name}: {stage.Title}");
+                if (!stage.Available)
                 {
-                    Trainer = trainer,
-                    FeatureColumnName = "StatFeatures",
-                    NumberOfTrees = a.Trees,
-                    Weighting = new EngagementWeightEstimator.Options(), // click 1, +4 if bought, +0.25 ln(1 + stay seconds)
-                }).Fit(train);
-                Console.WriteLine($"{trainer}: trained on {model.TrainingRows:N0} impressions ({model.TrainingPositives:N0} clicks) in {sw.Elapsed.TotalSeconds:0.0} s");
-                models[trainer] = model;
-                results.Add(($"V1 {trainer}", Evaluate(ml, model.Transform(test))));
+                    Console.WriteLine($"skipped: {stage.MissingReason}");
+                    continue;
+                }
+                var recipe = Stages.RecipeOf(stage);
+                var sw = Stopwatch.StartNew();
+                var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+                ITransformer model;
+                double earlier = 0;
+                if (recipe.Fusion != null && previous.Recipe != null && recipe with { Fusion = null } == previous.Recipe)
+                {
+                    // Only the fusion is new: it is fitted on the previous stage's fitted pipeline and appended to it (its
+                    // training time is the previous pipeline's plus its own).
+                    log.Line($"fitting the score fusion on the {previous.Name} pipeline's outputs");
+                    var fusion = recipe.Fusion.Create(ml).Fit(previous.Model!.Transform(train));
+                    model = previous.Model!.Append(fusion);
+                    earlier = previous.Seconds;
+                    previous.Keep = true;
+                }
+                else
+                {
+                    var pipeline = RankingPipelines.Build(ml, recipe, edges, a.Sizes, log.Epochs(stage.Name));
+                    log.Line($"fitting {Describe(recipe)} on {validEnd * sim.Options.ListSize:N0} impressions");
+                    model = pipeline.Fit(train);
+                }
+                double seconds = sw.Elapsed.TotalSeconds + earlier;
+                double cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
+                var network = StageEvaluation.Flatten(model).OfType<MultiTaskTransformer>().FirstOrDefault();
+                var quality = StageEvaluation.Quality(model, recipe, test, truth);
+                string zip = stage.Name == finalStage ? finalZip : Path.Combine(a.OutputFolder, $"stage-{stage.Name}.zip");
+                ml.Model.Save(model, train.Schema, zip);
+                var (p50, p99, path) = StageEvaluation.Latency(zip, recipe.RankingScoreColumn, requests);
+                var result = quality with
+                {
+                    Stage = stage.Name, Title = stage.Title, TrainSeconds = seconds, ModelBytes = StageEvaluation.SizeOf(zip),
+                    ScoreP50Ms = p50, ScoreP99Ms = p99, ScoringPath = path,
+                    History = network?.History ?? (IReadOnlyList<MultiTaskEpoch>)Array.Empty<MultiTaskEpoch>(), BestEpoch = network?.BestEpoch ?? 0,
+                };
+                results.Add(result);
+                Console.WriteLine(string.Format(CultureInfo.InvariantCulture,
+                    "{0}: click AUC {1:0.0000}, buy AUC {2:0.0000}, nDCG@10 {3:0.0000}, AUC vs true attraction {4:0.0000}; trained in {5:0.0} s ({10:0.0} s CPU); {6:0} KiB; {7} p50 {8:0.000} ms / p99 {9:0.000} ms per request",
+                    stage.Name, result.ClickAuc, result.BuyAuc, result.Ndcg10, result.AttractionAuc, seconds, result.ModelBytes / 1024.0, path, p50, p99, cpuSeconds));
+                if (previous.Model != null && !previous.Keep)
+                    (previous.Model as IDisposable)?.Dispose();
+                if (stage.Name == finalStage)
+                {
+                    finalModel = model;
+                    finalRecipe = recipe;
+                    previous = (stage.Name, recipe, model, seconds, true);
+                }
+                else
+                    previous = (stage.Name, recipe, model, seconds, false);
             }
-            PrintTable(results);
-
-            // ---------------------------------------------------------------- Stage 3: save, load, serve
-            Stage("3. Save the model zip, load it in a fresh MLContext, score one request");
-            var v1 = models[GbdtTrainerKind.FastTree];
-            string zip = Path.Combine(a.OutputFolder, "v1-fasttree.zip");
-            ml.Model.Save(v1, train.Schema, zip);
-            Console.WriteLine($"saved {zip} ({new FileInfo(zip).Length / 1024.0:0} KiB)");
-
-            var serving = new MLContext(seed: 0);
-            var loaded = serving.Model.Load(zip, out _);
-            Console.WriteLine($"loaded as {loaded.GetType().Name} (plain ML.NET; no MLNetRank code needed to serve)");
-            long requestIndex = trainRequests + Math.Min(7, a.Requests - trainRequests - 1); // a request from the test period
-            var request = sim.GetImpressions(serving, requestIndex, 1);
-            var scored = loaded.Transform(request);
-            var rows = serving.Data.CreateEnumerable<ScoredImpression>(scored, reuseRowObject: false).ToList();
-            var original = v1.Transform(request).GetColumn<float>("Probability").ToArray();
-            if (!rows.Select(r => r.Probability).SequenceEqual(original))
-                throw new InvalidOperationException("The reloaded model scored differently from the trained one.");
-            Console.WriteLine($"request {rows[0].RequestId} of user {rows[0].UserId}: {rows.Count} candidates (reloaded scores identical to the trained model's)");
-            Console.WriteLine("rank | live room | shown at | P(click) model | true attraction | true P(buy|click) | true relevance");
-            int rank = 0;
-            foreach (var r in rows.OrderByDescending(r => r.Probability).Take(10))
+            if (previous.Model != null && !previous.Keep && !ReferenceEquals(previous.Model, finalModel))
+                (previous.Model as IDisposable)?.Dispose();
+            if (results.Count == 0)
             {
-                rank++;
-                Console.WriteLine(string.Format(CultureInfo.InvariantCulture, "{0,4} | {1,9} | {2,8} | {3,14:0.0000} | {4,15:0.0000} | {5,17:0.0000} | {6,14:0.##}",
-                    rank, r.LiveId, r.Position, r.Probability, r.TrueAttraction, r.TrueConversion, r.TrueRelevance));
+                Console.WriteLine("No available stage was selected.");
+                return 1;
             }
+
+            // ------------------------------------------------------------------ the evolution table
+            Header("Evolution of the ranker (time-split test)");
+            Console.WriteLine();
+            Console.Write(Report.Markdown(results));
+            string load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "n/a";
+            var (mdPath, csvPath) = Report.Write(results, a.OutputFolder, string.Format(CultureInfo.InvariantCulture,
+                "Simulator seed {0}: {1:N0} requests x {2} positions, {3:N0} users, {4:N0} rooms, {5:N0} items; train / test = first 80% / last 20% of requests (the network validates its epochs on a fixed 10% draw of the training rows). " +
+                "{6} cores, load average {7} at the end, run of {8:0} s. Scoring latency: one simulated request ({2} candidates), {9} requests, after one warm-up pass.",
+                a.Seed, a.Requests, sim.Options.ListSize, a.Users, a.Lives, a.Items, Environment.ProcessorCount, load, total.Elapsed.TotalSeconds, requests.Count));
+            Console.WriteLine($"written: {mdPath}, {csvPath}");
+
+            // ------------------------------------------------------------------ plots
+            var plots = new List<string> { Plots.Evolution(results, a.OutputFolder) };
+            plots.AddRange(Plots.TrainingCurves(results, a.OutputFolder));
+            if (finalModel != null && finalRecipe != null)
+            {
+                // A debiased model's P(click) is position-free (the click rate of a candidate shown first), so it is compared
+                // with the clicks at position 1, where the examination is the simulator's maximum; P(click and buy) likewise.
+                var scored = finalModel.Transform(test);
+                var top = Enumerable.Range(0, truth.Position.Length).Where(i => truth.Position[i] == 1).ToArray();
+                var click = StageEvaluation.Scores(scored, finalRecipe.ClickProbabilityColumn ?? finalRecipe.ClickScoreColumn);
+                var curves = new List<(string, float[], bool[])> { ("P(click), position 1", top.Select(i => click[i]).ToArray(), top.Select(i => truth.Click[i]).ToArray()) };
+                if (finalRecipe.ClickAndBuyProbabilityColumn != null)
+                {
+                    var buy = StageEvaluation.Scores(scored, finalRecipe.ClickAndBuyProbabilityColumn);
+                    curves.Add(("P(click and buy), position 1", top.Select(i => buy[i]).ToArray(), top.Select(i => truth.Buy[i]).ToArray()));
+                }
+                plots.Add(Plots.Calibration(finalStage, curves, a.OutputFolder));
+            }
+            if (selected.Any(s => s.Name == "debiasing" && s.Available))
+            {
+                // The position curve from the randomized share of the traffic (method 4), against the simulator's truth.
+                var propensity = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
+                {
+                    RandomizedColumnName = "IsRandomized", MaximumPosition = sim.Options.ListSize,
+                }).Fit(train);
+                plots.Add(Plots.PositionCurve(sim.World.TrueExaminationCurve, propensity.Propensities,
+                    "EstimatePositionPropensity (randomized lists)", a.OutputFolder));
+                double rmse = Math.Sqrt(Enumerable.Range(0, sim.Options.ListSize).Average(i =>
+                    Math.Pow(propensity.Propensities[i] / propensity.Propensities[0] - sim.World.TrueExaminationCurve[i] / sim.World.TrueExaminationCurve[0], 2)));
+                Console.WriteLine(string.Format(CultureInfo.InvariantCulture, "position curve recovered from the randomized lists: RMSE {0:0.0000} against the truth (relative to position 1)", rmse));
+            }
+            Console.WriteLine("plots: " + string.Join(", ", plots));
+
+            // ------------------------------------------------------------------ serve final.zip
+            if (finalModel != null && finalRecipe != null)
+            {
+                Header($"Serve {finalZip}: a fresh MLContext and the request scorer score it as trained");
+                ServeFinal(finalZip, finalModel, finalRecipe, test, sim, validEnd);
+                (finalModel as IDisposable)?.Dispose();
+            }
+            else
+                Console.WriteLine($"final.zip not written: the last available stage ({finalStage}) was not selected.");
 
             Console.WriteLine();
             Console.WriteLine($"done in {total.Elapsed.TotalSeconds:0.0} s; outputs in {Path.GetFullPath(a.OutputFolder)}");
             return 0;
         }
 
-        private static RankingEvaluationResult Evaluate(MLContext ml, IDataView scored)
-            => ml.Ranker().Evaluate(scored, new RankingEvaluationOptions
-            {
-                Tasks =
-                {
-                    RankingTaskSpec.Binary("Click", "Click", "Probability"),
-                    // One score ranks for every objective: how well does it order purchases over all impressions?
-                    RankingTaskSpec.Binary("Buy", "Buy", "Probability"),
-                },
-                GroupColumnNames = { "UserId" },
-                RequestColumnName = "RequestId",
-                RelevanceColumnName = "TrueRelevance",
-                RankingScoreColumnName = "Probability",
-                NdcgAt = new[] { 10 },
-            });
-
-        private static void PrintTable(List<(string Name, RankingEvaluationResult Metrics)> results)
+        /// <summary>Loads final.zip in a new context, checks every ranking score equals the trained model's, scores one
+        /// request with the request scorer (checked against ML.NET's), and prints its top 10 next to the truth.</summary>
+        private static void ServeFinal(string zip, ITransformer trained, Recipe recipe, IDataView test, LiveStreamSimulator sim, long firstTestRequest)
         {
-            Console.WriteLine();
-            Console.WriteLine("| model | Click AUC | Click GAUC (user) | Buy AUC | Buy GAUC (user) | Click log-loss | nDCG@10 (true relevance) |");
-            Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
-            foreach (var (name, m) in results)
+            var serving = new MLContext(seed: 0);
+            var loaded = serving.Model.Load(zip, out _);
+            var expected = StageEvaluation.Scores(trained.Transform(test), recipe.RankingScoreColumn);
+            var again = StageEvaluation.Scores(loaded.Transform(test), recipe.RankingScoreColumn);
+            if (!expected.SequenceEqual(again))
+                throw new InvalidOperationException("final.zip scored differently after loading it in a fresh MLContext.");
+            Console.WriteLine($"loaded {Path.GetFileName(zip)} ({StageEvaluation.SizeOf(zip) / 1024.0:0} KiB) as {string.Join(" -> ", StageEvaluation.Flatten(loaded).Select(t => t.GetType().Name).Distinct())}");
+            Console.WriteLine($"{expected.Length:N0} test scores identical to the trained pipeline's");
+
+            var request = serving.Data.Cache(sim.GetImpressions(serving, firstTestRequest + 7, 1));
+            float[] mlnet = StageEvaluation.Scores(loaded.Transform(request), recipe.RankingScoreColumn);
+            float[] fast;
+            bool hasNetwork = StageEvaluation.Flatten(loaded).Any(t => t is Microsoft.ML.Transforms.Onnx.OnnxTransformer);
+            if (hasNetwork)
             {
-                var click = m.Binary["Click"];
-                var buy = m.Binary["Buy"];
-                Console.WriteLine(string.Format(CultureInfo.InvariantCulture, "| {0} | {1:0.0000} | {2:0.0000} | {3:0.0000} | {4:0.0000} | {5:0.0000} | {6:0.0000} |",
-                    name, click.Auc, click.GAuc["UserId"], buy.Auc, buy.GAuc["UserId"], click.LogLoss, m.List!.Ndcg[10]));
+                using var scorer = RequestScorer.Open(zip);
+                using var r = scorer.CreateRequest(64);
+                r.Load(request);
+                scorer.Score(r);
+                fast = r.GetOutput<float>(recipe.RankingScoreColumn).ToArray();
+                double maxDiff = mlnet.Zip(fast, (x, y) => Math.Abs(x - y)).Max();
+                if (maxDiff > 1e-5)
+                    throw new InvalidOperationException($"The request scorer differs from ML.NET by {maxDiff} on final.zip.");
+                Console.WriteLine($"request scorer: {fast.Length} candidates in one batched call, max |difference| to ML.NET {maxDiff:G3}");
             }
-            Console.WriteLine();
+            else
+                fast = mlnet;
+            (loaded as IDisposable)?.Dispose();
+
+            var rows = request.GetColumn<uint>(ImpressionColumns.LiveId).ToArray();
+            var shownAt = request.GetColumn<int>(ImpressionColumns.Position).ToArray();
+            var attraction = request.GetColumn<float>(ImpressionColumns.TrueAttraction).ToArray();
+            var relevance = request.GetColumn<float>(ImpressionColumns.TrueRelevance).ToArray();
+            Console.WriteLine($"request {firstTestRequest + 8}: ranked by {recipe.RankingScoreColumn}");
+            Console.WriteLine("rank | live room | shown at | score  | true attraction | true relevance");
+            int rank = 0;
+            foreach (int i in Enumerable.Range(0, fast.Length).OrderByDescending(i => fast[i]).Take(10))
+                Console.WriteLine(string.Format(CultureInfo.InvariantCulture, "{0,4} | {1,9} | {2,8} | {3:0.0000} | {4,15:0.0000} | {5,14:0.##}",
+                    ++rank, rows[i], shownAt[i], fast[i], attraction[i], relevance[i]));
         }
 
-        private static void Stage(string title)
+        /// <summary>Requests of the test period, each cached and read once, for the latency measurement.</summary>
+        private static List<IDataView> LatencyRequests(MLContext ml, LiveStreamSimulator sim, long first, long end, int count)
+        {
+            var list = new List<IDataView>();
+            long step = Math.Max(1, (end - first) / Math.Max(1, count));
+            for (long r = first; r < end && list.Count < count; r += step)
+            {
+                var view = ml.Data.Cache(sim.GetImpressions(ml, r, 1));
+                _ = view.GetColumn<uint>(ImpressionColumns.RequestId).Count(); // materialise the cache
+                using var cursor = view.GetRowCursor(view.Schema);
+                while (cursor.MoveNext()) { }
+                list.Add(view);
+            }
+            return list;
+        }
+
+        private static string Describe(Recipe r)
+        {
+            var parts = new List<string>();
+            if (r.GraphEmbeddings) parts.Add("metapath2vec");
+            if (r.GbdtLeaves) parts.Add("GBDT leaves");
+            parts.AddRange(r.SequenceInputs.Select(s => s.Name));
+            parts.Add(r.Scorer == ScorerKind.Gbdt ? "weighted GBDT" : "MMoE (click, buy, stay)" + (r.PositionBiasTower ? " + PAL tower" : ""));
+            if (r.Fusion != null) parts.Add("ensemble");
+            return string.Join(" + ", parts);
+        }
+
+        private static void Header(string title)
         {
             Console.WriteLine();
             Console.WriteLine("== " + title);
         }
+    }
 
-        private sealed class ScoredImpression
+    /// <summary>Console progress: per-epoch lines of the network, timestamped by the run's clock (silent with --quiet).</summary>
+    internal sealed class ConsoleLog
+    {
+        private readonly bool _quiet;
+        private readonly Stopwatch _clock;
+
+        public ConsoleLog(bool quiet, Stopwatch clock)
         {
-            public uint RequestId { get; set; }
-            public uint UserId { get; set; }
-            public uint LiveId { get; set; }
-            public int Position { get; set; }
-            public float Probability { get; set; }
-            public float TrueAttraction { get; set; }
-            public float TrueConversion { get; set; }
-            public float TrueRelevance { get; set; }
+            _quiet = quiet;
+            _clock = clock;
         }
 
-        private sealed class Args
+        public void Line(string text)
         {
-            public long Requests { get; private set; } = 150_000;
-            public int Users { get; private set; } = 10_000;
-            public int Lives { get; private set; } = 600;
-            public int Items { get; private set; } = 6_000;
-            public int Trees { get; private set; } = 100;
-            public int Seed { get; private set; } = 1;
-            public string OutputFolder { get; private set; } = Path.Combine("artifacts", "example");
+            if (!_quiet)
+                Console.WriteLine($"[{_clock.Elapsed.TotalSeconds,6:0.0} s] {text}");
+        }
 
-            public static Args Parse(string[] args)
+        public IProgress<MultiTaskProgress>? Epochs(string stage) => _quiet ? null : new EpochPrinter(this, stage);
+
+        private sealed class EpochPrinter : IProgress<MultiTaskProgress>
+        {
+            private readonly ConsoleLog _log;
+            private readonly string _stage;
+
+            public EpochPrinter(ConsoleLog log, string stage)
             {
-                var a = new Args();
-                for (int i = 0; i < args.Length; i++)
-                {
-                    string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
-                    switch (args[i])
-                    {
-                        case "--requests": a.Requests = long.Parse(Next(), CultureInfo.InvariantCulture); break;
-                        case "--users": a.Users = int.Parse(Next(), CultureInfo.InvariantCulture); break;
-                        case "--lives": a.Lives = int.Parse(Next(), CultureInfo.InvariantCulture); break;
-                        case "--items": a.Items = int.Parse(Next(), CultureInfo.InvariantCulture); break;
-                        case "--trees": a.Trees = int.Parse(Next(), CultureInfo.InvariantCulture); break;
-                        case "--seed": a.Seed = int.Parse(Next(), CultureInfo.InvariantCulture); break;
-                        case "--out": a.OutputFolder = Next(); break;
-                        default: throw new ArgumentException($"unknown argument {args[i]}; see the summary at the top of Program.cs");
-                    }
-                }
-                if (a.Requests < 50) throw new ArgumentException("--requests must be at least 50 (the last 20% are the test period).");
-                if (a.Users < 1 || a.Lives < 10 || a.Items < 10) throw new ArgumentException("--users must be >= 1, --lives and --items >= 10.");
-                if (a.Trees < 1) throw new ArgumentException("--trees must be >= 1.");
-                return a;
+                _log = log;
+                _stage = stage;
+            }
+
+            public void Report(MultiTaskProgress p)
+            {
+                string V(string key) => p.ValidationMetrics.TryGetValue(key, out var v) ? v.ToString("0.0000", CultureInfo.InvariantCulture) : "-";
+                _log.Line(string.Format(CultureInfo.InvariantCulture, "{0} epoch {1}/{2}: loss {3:0.0000}, {4:N0} rows/s; validation click AUC {5}, buy AUC {6}, stay RMSE {7}",
+                    _stage, p.Epoch, p.Epochs, p.TrainingLoss, p.SamplesPerSecond, V("Click.Auc"), V("Buy.Auc"), V("StayTime.Rmse")));
             }
         }
     }

@@ -47,6 +47,17 @@ namespace MLNetRank.Simulation
         /// <summary><c>TrueRelevance</c>, Single: graded relevance 0..4 from the true attraction (see <see cref="World.RelevanceThresholdsByGrade"/>).</summary>
         public const string TrueRelevance = "TrueRelevance";
 
+        /// <summary><c>TrueObjectives</c>, known-size vector of 5 Single with slot names <see cref="ObjectiveNames"/>: the true
+        /// probability of each objective for the impression (before the draw, position bias included): P(click) = exam·attraction,
+        /// P(buy) = P(click)·conversion, P(long stay) = P(click)·P(stay &gt;= LongStaySeconds), P(follow) = P(click)·follow,
+        /// P(comment) = P(click)·(c + d·conversion·(1 − c)) with d = <c>CommentBuyDependence</c>. The ground truth of the
+        /// multi-objective ensemble.</summary>
+        public const string TrueObjectives = "TrueObjectives";
+
+        /// <summary>Slot names of <c>TrueObjectives</c>, in order: Click, Buy, LongStay, Follow, Comment (labels: <c>Click</c>,
+        /// <c>Buy</c>, <c>StayTime</c> &gt;= LongStaySeconds, <c>Follow</c>, <c>Comment</c>).</summary>
+        public static IReadOnlyList<string> ObjectiveNames { get; } = new[] { "Click", "Buy", "LongStay", "Follow", "Comment" };
+
         /// <summary>Slot names of <c>StatFeatures</c>, in order: room real-time statistics, room historical statistics,
         /// statistics of the room's items, user profile, and user x room cross statistics.</summary>
         public static IReadOnlyList<string> StatFeatureNames { get; } = new[]

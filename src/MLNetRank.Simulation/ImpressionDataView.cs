@@ -16,7 +16,7 @@ namespace MLNetRank.Simulation
 
         internal const int ColRequestId = 0, ColUserId = 1, ColLiveId = 2, ColTime = 3, ColPosition = 4, ColIsRandomized = 5,
             ColStat = 6, ColItemSeq = 7, ColLiveSeq = 8, ColOnSale = 9, ColCore = 10, ColClick = 11, ColBuy = 12, ColStay = 13,
-            ColFollow = 14, ColComment = 15, ColTrueAttraction = 16, ColTrueConversion = 17, ColTrueExamination = 18, ColTrueRelevance = 19;
+            ColFollow = 14, ColComment = 15, ColTrueAttraction = 16, ColTrueConversion = 17, ColTrueExamination = 18, ColTrueRelevance = 19, ColTrueObjectives = 20;
 
         public ImpressionDataView(World world, long firstRequest, long requestCount)
         {
@@ -70,6 +70,15 @@ namespace MLNetRank.Simulation
             b.AddColumn(ImpressionColumns.TrueConversion, NumberDataViewType.Single);
             b.AddColumn(ImpressionColumns.TrueExamination, NumberDataViewType.Single);
             b.AddColumn(ImpressionColumns.TrueRelevance, NumberDataViewType.Single);
+            var objectives = ImpressionColumns.ObjectiveNames.Select(s => s.AsMemory()).ToArray();
+            var ob = new DataViewSchema.Annotations.Builder();
+            ob.Add<VBuffer<ReadOnlyMemory<char>>>("SlotNames", new VectorDataViewType(TextDataViewType.Instance, objectives.Length), (ref VBuffer<ReadOnlyMemory<char>> dst) =>
+            {
+                var ed = VBufferEditor.Create(ref dst, objectives.Length);
+                objectives.CopyTo(ed.Values);
+                dst = ed.Commit();
+            });
+            b.AddColumn(ImpressionColumns.TrueObjectives, new VectorDataViewType(NumberDataViewType.Single, objectives.Length), ob.ToAnnotations());
             return b.ToSchema();
         }
 
@@ -168,6 +177,14 @@ namespace MLNetRank.Simulation
                     ColTrueConversion => Scalar(() => _gen.TrueConversion[_slot]),
                     ColTrueExamination => Scalar(() => _gen.TrueExamination[_slot]),
                     ColTrueRelevance => Scalar(() => _gen.TrueRelevance[_slot]),
+                    ColTrueObjectives => (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) =>
+                    {
+                        EnsureRow();
+                        int n = RequestGenerator.ObjectiveCount;
+                        var ed = VBufferEditor.Create(ref dst, n);
+                        new ReadOnlySpan<float>(_gen.TrueObjectives, _slot * n, n).CopyTo(ed.Values);
+                        dst = ed.Commit();
+                    }),
                     _ => throw new ArgumentOutOfRangeException(nameof(column)),
                 };
                 if (d is ValueGetter<TValue> typed)

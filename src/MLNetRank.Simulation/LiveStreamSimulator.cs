@@ -221,7 +221,10 @@ namespace MLNetRank.Simulation
                       .Append(',').Append(gen.TrueAttraction[p].ToString("R", inv))
                       .Append(',').Append(gen.TrueConversion[p].ToString("R", inv))
                       .Append(',').Append(gen.TrueExamination[p].ToString("R", inv))
-                      .Append(',').Append(gen.TrueRelevance[p].ToString("R", inv)).Append('\n');
+                      .Append(',').Append(gen.TrueRelevance[p].ToString("R", inv));
+                    for (int k = 0; k < RequestGenerator.ObjectiveCount; k++)
+                        sb.Append(',').Append(gen.TrueObjectives[p * RequestGenerator.ObjectiveCount + k].ToString("R", inv));
+                    sb.Append('\n');
                     writer.Write(sb);
                 }
                 if ((r + 1) % 10_000 == 0)
@@ -241,6 +244,7 @@ namespace MLNetRank.Simulation
                 ImpressionColumns.Click, ImpressionColumns.Buy, ImpressionColumns.StayTime, ImpressionColumns.Follow, ImpressionColumns.Comment,
                 ImpressionColumns.TrueAttraction, ImpressionColumns.TrueConversion, ImpressionColumns.TrueExamination, ImpressionColumns.TrueRelevance,
             });
+            h.AddRange(ImpressionColumns.ObjectiveNames.Select(n => ImpressionColumns.TrueObjectives + "." + n));
             return h;
         }
 
@@ -270,7 +274,7 @@ namespace MLNetRank.Simulation
             sb.AppendLine(inv, $"  logging policy: {o.PolicyRelevanceWeight:0.###} x attraction logit + {o.PolicyPopularityWeight:0.###} x popularity + N(0, {o.PolicyNoise:0.###}^2)");
             sb.AppendLine("  examination by position: " + string.Join(" ", w.Examination.Select((e, i) => $"{i + 1}:{e.ToString("0.###", inv)}"))
                 + (o.ExaminationCurve is null ? $"  [(1/position)^{o.PositionBiasExponent.ToString("0.###", inv)}]" : "  [explicit curve]"));
-            sb.AppendLine(inv, $"  task correlations with the shared factor: conversion {o.ConversionCorrelation:0.##}, stay {o.StayCorrelation:0.##}, follow {o.FollowCorrelation:0.##}, comment {o.CommentCorrelation:0.##}");
+            sb.AppendLine(inv, $"  task correlations with the shared factor: conversion {o.ConversionCorrelation:0.##}, stay {o.StayCorrelation:0.##}, follow {o.FollowCorrelation:0.##}, comment {o.CommentCorrelation:0.##}; comment after buy +{o.CommentBuyDependence:0.##}·(1 - c); long stay >= {o.LongStaySeconds:0.#} s");
             sb.AppendLine(inv, $"  mean true attraction per room: {w.LiveMeanAttraction.Average():0.###}; mean P(buy|click): {w.LiveMeanConversion.Average():0.###}; relevance thresholds {string.Join("/", w.RelevanceThresholds.Select(t => t.ToString("0.###", inv)))}");
             sb.AppendLine(inv, $"  features: StatFeatures[{ImpressionColumns.StatFeatureCount}], UserItemSeq (<= {o.MaxItemSequenceLength}), UserLiveSeq (<= {o.MaxLiveSequenceLength}), LiveItemsOnSale (<= {o.MaxItemsOnSale}), LiveCoreItems (<= {o.CoreItemCount})");
             return sb.ToString();

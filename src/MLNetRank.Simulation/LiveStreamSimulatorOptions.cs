@@ -111,6 +111,15 @@ namespace MLNetRank.Simulation
         /// <summary>Scale of the latent score in the follow and comment logits. Default 1.0.</summary>
         public double EngagementScale { get; set; } = 1.0;
 
+        /// <summary>Dependence d of comment on buy (the partly dependent pair of the HarmonRank paper): after a purchase the
+        /// comment probability rises from c = P(comment | click) to c + d·(1 − c), so P(comment | click) = c + d·P(buy | click)·(1 − c).
+        /// 0 = independent given the truth (the default, identical rows to earlier versions); 1 = every buyer comments.</summary>
+        public double CommentBuyDependence { get; set; }
+
+        /// <summary>Stay time in seconds from which a visit counts as a long stay, the binary stay objective of
+        /// <c>TrueObjectives</c> (P(StayTime &gt;= LongStaySeconds)). Default 60.</summary>
+        public double LongStaySeconds { get; set; } = 60;
+
         /// <summary>Relative noise of the statistics in <c>StatFeatures</c> (0 = exact population means, larger = noisier). Default 0.3.</summary>
         public double FeatureNoise { get; set; } = 0.3;
 
@@ -200,6 +209,9 @@ namespace MLNetRank.Simulation
             Probability(Math.Abs(StayCorrelation), nameof(StayCorrelation));
             Probability(Math.Abs(FollowCorrelation), nameof(FollowCorrelation));
             Probability(Math.Abs(CommentCorrelation), nameof(CommentCorrelation));
+            Probability(CommentBuyDependence, nameof(CommentBuyDependence));
+            if (!(LongStaySeconds > 0) || !double.IsFinite(LongStaySeconds))
+                throw new ArgumentOutOfRangeException(nameof(LongStaySeconds), LongStaySeconds, "LongStaySeconds must be a positive finite number.");
             foreach (var (v, n) in new[]
             {
                 (CommunitySpread, nameof(CommunitySpread)), (PolicyRelevanceWeight, nameof(PolicyRelevanceWeight)),

@@ -36,6 +36,9 @@ namespace MLNetRank.Simulation
         public readonly int[] CoreLength;
         public readonly bool[] Click, Buy, Follow, Comment;
         public readonly float[] StayTime, TrueAttraction, TrueConversion, TrueExamination, TrueRelevance;
+        public readonly float[] TrueObjectives;   // N x ObjectiveCount
+
+        public static readonly int ObjectiveCount = ImpressionColumns.ObjectiveNames.Count;
 
         public static readonly int StatCount = ImpressionColumns.StatFeatureCount;
 
@@ -71,6 +74,7 @@ namespace MLNetRank.Simulation
             TrueConversion = new float[N];
             TrueExamination = new float[N];
             TrueRelevance = new float[N];
+            TrueObjectives = new float[N * ObjectiveCount];
         }
 
         public void Generate(long r)
@@ -173,7 +177,16 @@ namespace MLNetRank.Simulation
                 Buy[p] = click && uBuy < truth.Conversion;
                 StayTime[p] = click ? (float)Math.Max(1.0, Math.Exp(truth.LogStayMean + o.StayNoise * zStay)) : 0f;
                 Follow[p] = click && uFollow < truth.Follow;
-                Comment[p] = click && uComment < truth.Comment;
+                // comment partly depends on buy: a buyer comments with c + d(1 - c) (d = 0: the same draw as before)
+                double dep = o.CommentBuyDependence;
+                Comment[p] = click && uComment < (Buy[p] ? truth.Comment + dep * (1 - truth.Comment) : truth.Comment);
+                double pClick = exam * truth.Attraction;
+                int ob = p * ObjectiveCount;
+                TrueObjectives[ob] = (float)pClick;
+                TrueObjectives[ob + 1] = (float)(pClick * truth.Conversion);
+                TrueObjectives[ob + 2] = (float)(pClick * LongStayProbability(truth.LogStayMean, o.StayNoise, o.LongStaySeconds));
+                TrueObjectives[ob + 3] = (float)(pClick * truth.Follow);
+                TrueObjectives[ob + 4] = (float)(pClick * (truth.Comment + dep * truth.Conversion * (1 - truth.Comment)));
                 TrueAttraction[p] = (float)truth.Attraction;
                 TrueConversion[p] = (float)truth.Conversion;
                 TrueExamination[p] = (float)exam;
@@ -294,6 +307,30 @@ namespace MLNetRank.Simulation
             for (int k = 0; k < n; k++)
                 dst[k] = (uint)ids[lo - n + k] + 1;
             return n;
+        }
+
+        /// <summary>P(max(1, exp(m + σz)) &gt;= T) for z ~ N(0, 1): the stay draw of <see cref="Generate"/>.</summary>
+        internal static double LongStayProbability(double logMean, double sigma, double seconds)
+        {
+            if (seconds <= 1)
+                return 1;
+            double gap = logMean - Math.Log(seconds);
+            if (sigma <= 0)
+                return gap >= 0 ? 1 : 0;
+            return NormalCdf(gap / sigma);
+        }
+
+        /// <summary>Standard normal CDF through the complementary error function (fractional error below 1.2e-7).</summary>
+        internal static double NormalCdf(double x) => 0.5 * Erfc(-x / Math.Sqrt(2));
+
+        private static double Erfc(double x)
+        {
+            // Numerical Recipes' erfcc (Chebyshev fit), fractional error < 1.2e-7 everywhere
+            double z = Math.Abs(x);
+            double t = 1.0 / (1.0 + 0.5 * z);
+            double r = t * Math.Exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806
+                + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+            return x >= 0 ? r : 2.0 - r;
         }
     }
 }

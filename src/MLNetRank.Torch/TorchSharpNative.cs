@@ -121,7 +121,7 @@ namespace MLNetRank.Torch
             string rid = RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? "linux-arm64" : "linux-x64";
             var (libTorchSharp, libTorchDir) = Locate(rid);
             if (libTorchSharp is null || libTorchDir is null)
-                return "no TorchSharp backend (libtorch_cpu.so) found beside the application or in the NuGet cache; TorchSharp's native library left as it is";
+                return "no TorchSharp backend (libtorch_cpu.so) found beside the application (or, for a notebook, in the NuGet packages folder); TorchSharp's native library left as it is";
 
             byte[] original = File.ReadAllBytes(libTorchSharp);
             switch (WeakenVersionRequirement(original, GlibcxxVersion))
@@ -182,12 +182,14 @@ namespace MLNetRank.Torch
             string? version = torchSharp.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0];
             // TorchSharp.dll itself may sit in the NuGet cache (notebooks): its package folder is two levels up
             string? location = string.IsNullOrEmpty(torchSharp.Location) ? null : Path.GetDirectoryName(torchSharp.Location);
-            var candidates = new List<string>();
-            if (location is not null)
-                candidates.Add(Path.GetFullPath(Path.Combine(location, "..", "..", "runtimes", rid, "native", "libLibTorchSharp.so")));
-            if (version is not null)
-                candidates.Add(Path.Combine(packages, "torchsharp", version, "runtimes", rid, "native", "libLibTorchSharp.so"));
-            string? lib = candidates.FirstOrDefault(File.Exists);
+            // Only where TorchSharp.dll itself comes from the NuGet packages folder (a notebook, F# Interactive): an
+            // application carries its native libraries beside it, and one without a backend package gets the clear error
+            // of EnsureBackend rather than whatever libtorch happens to be in this machine's cache.
+            if (location is null || version is null ||
+                !Path.GetFullPath(location).StartsWith(Path.GetFullPath(Path.Combine(packages, "torchsharp")) + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+                return (null, null);
+            string? lib = new[] { Path.GetFullPath(Path.Combine(location, "..", "..", "runtimes", rid, "native", "libLibTorchSharp.so")) }
+                .FirstOrDefault(File.Exists);
             string libtorchRoot = Path.Combine(packages, $"libtorch-cpu-{rid}");
             string? libtorchDir = !Directory.Exists(libtorchRoot) ? null : Directory.GetDirectories(libtorchRoot)
                 .Select(v => Path.Combine(v, "runtimes", rid, "native"))

@@ -9,8 +9,10 @@ using MLNetRank.Simulation.Data;
 namespace MLNetRank.Simulation.Datasets
 {
     /// <summary>
-    /// Loader of learning-to-rank data in LibSVM format with a LightGBM-style <c>.query</c> file (one query size per line),
-    /// such as LightGBM's <c>examples/lambdarank/rank.train</c> + <c>rank.train.query</c> (MIT).
+    /// Loader of learning-to-rank data in LibSVM / LETOR format: either with a LightGBM-style <c>.query</c> file (one query size
+    /// per line), such as LightGBM's <c>examples/lambdarank/rank.train</c> + <c>rank.train.query</c> (MIT), or standard LETOR
+    /// lines <c>label qid:N index:value ... # comment</c> (LETOR 3/4, MSLR-WEB, Yahoo! LTR, Istella), whose <c>qid</c> tokens
+    /// give the queries.
     /// </summary>
     /// <remarks>
     /// Output schema: <c>Label</c> (Single, the graded relevance), <c>Features</c> (Vector&lt;Single&gt; of known size, dense;
@@ -20,25 +22,32 @@ namespace MLNetRank.Simulation.Datasets
     /// </remarks>
     public static class LambdarankDataset
     {
-        /// <summary>Loads a LibSVM ranking file and its query file.</summary>
+        /// <summary>Loads a LibSVM / LETOR ranking file, with its query file when there is one.</summary>
         /// <param name="mlContext">The ML.NET context (its log receives a summary line); may be null.</param>
-        /// <param name="dataPath">The LibSVM file: <c>label index:value index:value ...</c> per line (indices 1-based, increasing).</param>
-        /// <param name="queryPath">The query file (one document count per line); default <paramref name="dataPath"/> + ".query".</param>
+        /// <param name="dataPath">The data file: <c>label [qid:N] index:value index:value ... [# comment]</c> per line (indices 1-based,
+        /// increasing; gzip is decompressed transparently).</param>
+        /// <param name="queryPath">The query file (one document count per line). Default: <paramref name="dataPath"/> + ".query" when
+        /// that file exists, else the <c>qid</c> tokens of the data file (every line must then have one, and the lines of a query must
+        /// be contiguous, as in every LETOR distribution).</param>
         /// <param name="featureCount">Number of features; default the largest index in the file.</param>
-        /// <exception cref="System.IO.FileNotFoundException">A file does not exist (the message names the path).</exception>
+        /// <exception cref="System.IO.FileNotFoundException">A file does not exist (the message names the path), or there is no query
+        /// file and the data file has no <c>qid</c> tokens.</exception>
         /// <exception cref="FormatException">A malformed line (the message names the file, the line and the token), or query sizes
-        /// that do not add up to the number of documents.</exception>
+        /// that do not add up to the number of documents, or (without a query file) a line without <c>qid</c> or a query whose
+        /// lines are not contiguous.</exception>
         public static IDataView Load(MLContext? mlContext, string dataPath, string? queryPath = null, int? featureCount = null)
         {
             TextParsing.RequireFile(dataPath, "LibSVM ranking");
+            bool fromQid = queryPath is null && !System.IO.File.Exists(dataPath + ".query");
             queryPath ??= dataPath + ".query";
-            TextParsing.RequireFile(queryPath, "query");
+            if (!fromQid)
+                TextParsing.RequireFile(queryPath, "query");
             if (featureCount is <= 0)
                 throw new ArgumentOutOfRangeException(nameof(featureCount), featureCount, "featureCount must be positive.");
 
             var sizes = new List<int>();
             long qLine = 0;
-            foreach (var raw in TextParsing.ReadLines(queryPath))
+            foreach (var raw in fromQid ? Array.Empty<string>() : TextParsing.ReadLines(queryPath))
             {
                 qLine++;
                 var t = raw.Trim();
@@ -56,6 +65,8 @@ namespace MLNetRank.Simulation.Datasets
             long lineNo = 0;
             var idx = new List<int>();
             var val = new List<float>();
+            var seenQids = new HashSet<string>(StringComparer.Ordinal);
+            string? currentQid = null;
             foreach (var raw in TextParsing.ReadLines(dataPath))
             {
                 lineNo++;
@@ -70,6 +81,7 @@ namespace MLNetRank.Simulation.Datasets
                 idx.Clear();
                 val.Clear();
                 int last = 0;
+                string? qid = null;
                 for (int k = 1; k < tokens.Length; k++)
                 {
                     var tok = tokens[k];
@@ -78,7 +90,10 @@ namespace MLNetRank.Simulation.Datasets
                         throw TextParsing.Error(dataPath, lineNo, $"token '{TextParsing.Trunc(tok)}' is not 'index:value'.");
                     var key = tok.Substring(0, colon);
                     if (key == "qid")
+                    {
+                        qid = tok.Substring(colon + 1);
                         continue;
+                    }
                     if (!int.TryParse(key, NumberStyles.Integer, CultureInfo.InvariantCulture, out int index) || index < 1)
                         throw TextParsing.Error(dataPath, lineNo, $"token '{TextParsing.Trunc(tok)}' has an invalid feature index (expected an integer >= 1).");
                     if (index <= last)
@@ -91,6 +106,25 @@ namespace MLNetRank.Simulation.Datasets
                 }
                 maxIndex = Math.Max(maxIndex, last);
                 rows.Add((idx.ToArray(), val.ToArray()));
+                if (fromQid)
+                {
+                    if (qid is null)
+                    {
+                        if (rows.Count == 1)
+                            throw new System.IO.FileNotFoundException(
+                                $"The query file was not found: '{System.IO.Path.GetFullPath(queryPath)}', and the first line of {System.IO.Path.GetFileName(dataPath)} has no 'qid:' token: " +
+                                "give the query sizes in a .query file or a qid on every line.", queryPath);
+                        throw TextParsing.Error(dataPath, lineNo, "the line has no 'qid:N' token (the earlier lines have one; without a .query file every line needs it).");
+                    }
+                    if (qid != currentQid)
+                    {
+                        if (!seenQids.Add(qid))
+                            throw TextParsing.Error(dataPath, lineNo, $"qid {TextParsing.Trunc(qid)} appears again after other queries: the lines of a query must be contiguous.");
+                        currentQid = qid;
+                        sizes.Add(0);
+                    }
+                    sizes[sizes.Count - 1]++;
+                }
             }
             int n = rows.Count;
             if (n == 0)
@@ -116,7 +150,7 @@ namespace MLNetRank.Simulation.Datasets
                     qIndex[r] = q;
                     dIndex[r] = d;
                 }
-            SimulationLog.Info(mlContext, $"LibSVM ranking: {n} documents, {sizes.Count} queries, {dim} features from {dataPath}.");
+            SimulationLog.Info(mlContext, $"LibSVM ranking: {n} documents, {sizes.Count} queries ({(fromQid ? "qid tokens" : "query file")}), {dim} features from {dataPath}.");
             return new InMemoryDataView(n, new[]
             {
                 InMemoryDataView.Scalar("Label", NumberDataViewType.Single, labels.ToArray()),

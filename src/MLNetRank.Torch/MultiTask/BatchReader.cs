@@ -6,6 +6,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MLNetRank.Common;
 using static TorchSharp.torch;
 
 namespace MLNetRank.Torch.MultiTask
@@ -467,7 +468,8 @@ namespace MLNetRank.Torch.MultiTask
                 };
             }
 
-            /// <summary>A 1-based position as Single; throws, naming the column and the row, on NaN, infinities or values below 1.</summary>
+            /// <summary>A 1-based position as Single; throws, naming the column and the row, unless it is a whole number &gt;= 1
+            /// (<see cref="PositionBuckets.Check"/>, the rule of every position input).</summary>
             private Func<float> PositionGetter(DataViewRowCursor cursor, DataViewSchema.Column col)
             {
                 Func<double> raw;
@@ -498,9 +500,7 @@ namespace MLNetRank.Torch.MultiTask
                 return () =>
                 {
                     double p = raw();
-                    if (!(p >= 1) || double.IsInfinity(p))
-                        throw new InvalidOperationException(
-                            $"Position column '{name}' has value {p} at row {cursor.Position}; expected a finite 1-based position >= 1.");
+                    PositionBuckets.Check(p, name, cursor.Position);
                     return (float)Math.Min(p, 1e7);
                 };
             }
@@ -623,19 +623,21 @@ namespace MLNetRank.Torch.MultiTask
                         throw new InvalidOperationException($"Categorical column '{_layout.Categoricals[i].Name}' has {_idBuf.Length} ids at row {rowIndex}; expected {k}.");
                     var dstCat = store.Cats[i];
                     int at0 = slot * k;
+                    long stride = _layout.Categoricals[i].SlotStride; // per-slot id spaces: slot j's ids start at row j * stride
                     if (_idBuf.IsDense)
                     {
                         var values = _idBuf.GetValues();
                         for (int j = 0; j < k; j++)
-                            dstCat[at0 + j] = values[j];
+                            dstCat[at0 + j] = values[j] + j * stride;
                     }
                     else
                     {
-                        Array.Clear(dstCat, at0, k);
+                        for (int j = 0; j < k; j++)
+                            dstCat[at0 + j] = j * stride;
                         var values = _idBuf.GetValues();
                         var indices = _idBuf.GetIndices();
                         for (int j = 0; j < indices.Length; j++)
-                            dstCat[at0 + indices[j]] = values[j];
+                            dstCat[at0 + indices[j]] += values[j];
                     }
                 }
                 for (int i = 0; i < _seqs.Length; i++)
@@ -687,6 +689,22 @@ namespace MLNetRank.Torch.MultiTask
                     store.Labels[slot * t + i] = y;
                     store.Mask[slot * t + i] = m;
                 }
+                for (int i = 0; i < t; i++)
+                {
+                    // ESMM: the conditioned label implies its condition's (buy implies click); p(T and P) cannot learn a
+                    // buy without a click, and the conditional tower would be trained towards a contradiction
+                    int parent = _layout.Tasks[i].Parent;
+                    if (parent >= 0 && store.Mask[slot * t + i] != 0f && store.Labels[slot * t + i] == 1f
+                        && store.Mask[slot * t + parent] != 0f && store.Labels[slot * t + parent] == 0f)
+                    {
+                        var task = _layout.Tasks[i];
+                        var cond = _layout.Tasks[parent];
+                        throw new InvalidOperationException(
+                            $"Label column '{task.Label}' of task '{task.Name}' is 1 at row {rowIndex} while its condition '{cond.Label}' (task '{cond.Name}', " +
+                            $"ConditionedOn) is 0; an entire-space (ESMM) task's label must imply its condition's label. Fix the data (e.g. a buy without " +
+                            $"a logged click), or train '{task.Name}' without ConditionedOn.");
+                    }
+                }
                 float w = 1f;
                 if (_weight is not null)
                 {
@@ -701,11 +719,7 @@ namespace MLNetRank.Torch.MultiTask
                 int q = _positions.Length;
                 for (int c = 0; c < q; c++)
                 {
-                    float p = _positions[c]();   // finite and >= 1, checked by the getter
-                    if (p != MathF.Floor(p))
-                        throw new InvalidOperationException(
-                            $"Position column '{_layout.PositionColumns[c]}' (per-position towers) has value {p} at row {rowIndex}; expected a whole number >= 1 (1 = top).");
-                    store.Positions[slot * q + c] = p;
+                    store.Positions[slot * q + c] = _positions[c]();   // a whole number >= 1, checked by the getter
                 }
             }
 

@@ -108,7 +108,7 @@ namespace MLNetRank.Torch.MultiTask
                 var pos = b.Adjustments is not null
                     ? b.Adjustments.select(1, p.Offset)
                     : full(new long[] { b.Count }, p.Spec.NeutralPosition, device: position.weight!.device);
-                parts.Add(position.forward(PositionTowerModule.Bucket(pos, p.Spec.MaximumPosition)));
+                parts.Add(position.forward(PositionBucketing.Of(pos, p.Spec.MaximumPosition)));
             }
             return parts.Count == 1 ? parts[0] : cat(parts, 1);
         }
@@ -188,7 +188,7 @@ namespace MLNetRank.Torch.MultiTask
             {
                 // the neutral position's embedding row, a constant [1, d] broadcast to the batch: no position input
                 var p = _layout.Position!.Spec;
-                long row = (long)Math.Clamp(Math.Floor(p.NeutralPosition), 1, p.MaximumPosition + 1) - 1;
+                long row = PositionBucketing.Of(p.NeutralPosition, p.MaximumPosition);
                 using var constRow = position.weight!.detach().narrow(0, row, 1);
                 var value = g.AddTensor(constRow, "neutral_position");
                 var batch = g.AddNode("Slice", new[] { g.Shape(parts[0]), g.Int64s("starts", 0), g.Int64s("ends", 1) }, new[] { g.UniqueName("Slice") });

@@ -183,12 +183,11 @@ namespace MLNetRank.Torch.MultiTask
                     case PositionFeature p:
                         if (p.Wide)
                             throw new ArgumentException($"Position feature '{p.ColumnName}' cannot be Wide.");
-                        if (p.MaximumPosition < 1 || p.MaximumPosition > 100_000)
-                            throw new ArgumentOutOfRangeException(nameof(PositionFeature.MaximumPosition), $"Position feature '{p.ColumnName}': MaximumPosition must be in [1, 100000] (was {p.MaximumPosition}).");
+                        PositionBuckets.Validate(p.MaximumPosition, nameof(PositionFeature.MaximumPosition), $"Position feature '{p.ColumnName}'");
                         if (p.EmbeddingDimension < 1)
                             throw new ArgumentOutOfRangeException(nameof(PositionFeature.EmbeddingDimension), $"Position feature '{p.ColumnName}': EmbeddingDimension must be >= 1 (was {p.EmbeddingDimension}).");
-                        if (!(p.NeutralPosition >= 1) || !float.IsFinite(p.NeutralPosition))
-                            throw new ArgumentOutOfRangeException(nameof(PositionFeature.NeutralPosition), $"Position feature '{p.ColumnName}': NeutralPosition must be a finite position >= 1 (was {p.NeutralPosition}).");
+                        if (!(p.NeutralPosition >= 1) || !float.IsFinite(p.NeutralPosition) || p.NeutralPosition != MathF.Floor(p.NeutralPosition))
+                            throw new ArgumentOutOfRangeException(nameof(PositionFeature.NeutralPosition), $"Position feature '{p.ColumnName}': NeutralPosition must be a whole position >= 1 (was {p.NeutralPosition}).");
                         break;
                     default:
                         throw new ArgumentException($"Feature '{f.ColumnName}' is of an unknown kind {f.GetType().Name}.");
@@ -302,6 +301,11 @@ namespace MLNetRank.Torch.MultiTask
                             if (q.SharedEmbeddingWith is not null)
                             {
                                 var owner = s.GetColumnOrNull(q.SharedEmbeddingWith);
+                                var ownerSpec = o.Features.OfType<CategoricalFeature>().FirstOrDefault(c => c.ColumnName == q.SharedEmbeddingWith);
+                                if (owner.HasValue && owner.Value.Type is VectorDataViewType && ownerSpec?.SlotIdSpace == SlotIdSpace.PerSlot)
+                                    throw new InvalidOperationException(
+                                        $"Sequence feature '{q.ColumnName}' shares the embedding table of '{q.SharedEmbeddingWith}', a vector column with one id " +
+                                        "space per slot; set that CategoricalFeature's SlotIdSpace = SlotIdSpace.Shared, or give the sequence its own table.");
                                 if (owner.HasValue)
                                 {
                                     var a = col.Type.ItemOf();
@@ -423,13 +427,13 @@ namespace MLNetRank.Torch.MultiTask
                 trainSubset = RowSubset.TrainingPart;
                 validationSubset = RowSubset.ValidationPart;
             }
-            long rows = DenseStatistics.Compute(train, trainSubset, layout, o, cols);
+            long rows = DenseStatistics.Compute(train, trainSubset, layout, o, cols, out ulong dataDigest);
             if (rows == 0)
                 throw new InvalidOperationException("The training data has no rows.");
             log.Info($"Training {o.Architecture} on {rows} rows: {layout.Tasks.Count} tasks, {layout.EncodedSize} encoded inputs, {layout.Tables.Count} embedding tables.");
 
             // 3. Training with TorchSharp.
-            var trainer = new MultiTaskTrainer(layout, o, seed);
+            var trainer = new MultiTaskTrainer(layout, o, seed, dataDigest);
             var net = trainer.Train(train, validation, trainSubset, validationSubset, log);
             try
             {
@@ -442,7 +446,7 @@ namespace MLNetRank.Torch.MultiTask
                 var onnx = _context.Ranker().Transforms.ApplyOnnxNetwork(bytes).Fit(prepared);
                 var drop = _context.Transforms.DropColumns(plan.TemporaryColumns.ToArray()).Fit(onnx.Transform(prepared));
                 var chain = new TransformerChain<ITransformer>(prep, onnx, drop);
-                return new MultiTaskTransformer(_context, chain, prep, onnx, net, layout, o, trainer.History, trainer.BestEpoch, bytes, seed);
+                return new MultiTaskTransformer(_context, chain, prep, onnx, net, layout, o, trainer.History, trainer.BestEpoch, bytes, seed, input.Schema);
             }
             catch
             {

@@ -3,6 +3,7 @@ using System.Linq;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using MLNetRank.Onnx;
 using MLNetRank.Serving;
+using MLNetRank.Torch.Layers;
 
 namespace MLNetRank.Torch.MultiTask
 {
@@ -22,7 +23,15 @@ namespace MLNetRank.Torch.MultiTask
             var g = new OnnxGraphBuilder(GraphName) { ProducerName = Producer };
             DeclareInputs(g, layout.DenseSize, plan, layout.Categoricals.Select(c => (long)c.Slots).ToArray(), layout.Sequences.Select(q => q.SameForAllCandidates).ToArray());
             // key columns arrive as UInt32 (0 = missing / unknown): rows of the embedding tables once cast to Int64
-            var cats = plan.Cats.Select(c => g.Cast(c.Input, TensorElementType.Int64)).ToList();
+            // (a vector with one id space per slot adds each slot's offset: slot j's ids start at row j * stride)
+            var cats = plan.Cats.Select((c, i) =>
+            {
+                var ids = g.Cast(c.Input, TensorElementType.Int64);
+                var input = layout.Categoricals[i];
+                return input.SlotStride > 0
+                    ? g.Add(ids, g.Int64s("slot_offsets", Enumerable.Range(0, input.Slots).Select(j => j * input.SlotStride).ToArray()))
+                    : ids;
+            }).ToList();
             var seqs = plan.Seqs.Select(s => g.Cast(s.Input, TensorElementType.Int64)).ToList();
             var logits = net.Export(g, plan.Dense, cats, seqs, out var positionLogits);
             // for the request scorer: id 0 is padding in every sequence input (so a batch may pad rows to one length), and
@@ -63,7 +72,7 @@ namespace MLNetRank.Torch.MultiTask
                 if (positionLogits[t] is not { } all)
                     continue;
                 var task = layout.Tasks[t];
-                long width = task.PositionTowers!.Positions + 1;
+                long width = task.PositionTowers!.MaximumPosition + 1;
                 widths[task.Name + "PositionScores"] = widths[task.Name + "PositionProbabilities"] = width;
                 Emit(task, all, task.Name + "PositionScores", task.Name + "PositionProbabilities");
             }

@@ -54,7 +54,7 @@ namespace MLNetRank.Torch.MultiTask
                 if (task.PositionTowers is { } pt)
                 {
                     _positionSet[t] = position_towers.Count;
-                    position_towers.Add(new PositionTowerSet($"position_towers.{task.Name}", bottom.OutputSize, pt.TowerLayers ?? task.TowerLayers, o.Dropout, pt.Positions + 1));
+                    position_towers.Add(new PositionTowerSet($"position_towers.{task.Name}", bottom.OutputSize, pt.TowerLayers ?? task.TowerLayers, o.Dropout, pt.MaximumPosition + 1));
                 }
                 else
                 {
@@ -119,7 +119,7 @@ namespace MLNetRank.Torch.MultiTask
                     if (b.Positions is null)
                         throw new InvalidOperationException($"Task '{task.Name}' has per-position towers but the batch has no position column '{pt.PositionColumnName}'.");
                     // bucket of 1-based position p: min(p, K + 1) - 1 (positions are validated whole numbers >= 1)
-                    var bucket = PositionTowerModule.Bucket(b.Positions!.select(1, task.PositionInput), pt.Positions).unsqueeze(1);
+                    var bucket = PositionBucketing.Of(b.Positions!.select(1, task.PositionInput), pt.MaximumPosition).unsqueeze(1);
                     cols[t] = all.gather(1, bucket);
                 }
                 else

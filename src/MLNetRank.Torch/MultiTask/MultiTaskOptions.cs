@@ -76,6 +76,18 @@ namespace MLNetRank.Torch.MultiTask
         Key,
     }
 
+    /// <summary>How the slots of a categorical vector column (e.g. GBDT leaf ids, one slot per tree) map to embedding rows.</summary>
+    public enum SlotIdSpace
+    {
+        /// <summary>One id space per slot: the same id in two slots is two embedding rows (leaf 3 of tree 1 and leaf 3 of tree 2
+        /// are different leaves; the text "Not in universe" in two columns of a categorical vector means different things).
+        /// The table has <c>slots x (ids + 1)</c> rows.</summary>
+        PerSlot,
+        /// <summary>One id space for all slots: an id is one embedding row whatever its slot (a bag of ids of one kind, such as
+        /// tags). The table has <c>ids + 1</c> rows.</summary>
+        Shared,
+    }
+
     /// <summary>Base of the declared inputs of a multi-task network (in the spirit of DeepCTR's feature columns).</summary>
     public abstract class FeatureSpec
     {
@@ -107,8 +119,8 @@ namespace MLNetRank.Torch.MultiTask
     }
 
     /// <summary>A categorical input with an embedding table: a scalar id (user id, room id) or a known-size vector of ids
-    /// (e.g. GBDT leaf ids, one per tree), of a key type, an integer type or text. A vector's slots share one table and their
-    /// embeddings are concatenated (give distinct ids per slot, e.g. tree x leaves + leaf).</summary>
+    /// (e.g. GBDT leaf ids, one per tree), of a key type, an integer type or text. The slots of a vector are embedded and their
+    /// embeddings concatenated; each slot has its own id space by default (<see cref="SlotIdSpace"/>).</summary>
     public sealed class CategoricalFeature : FeatureSpec
     {
         /// <summary>A categorical feature on column <paramref name="columnName"/> with embeddings of <paramref name="embeddingDimension"/>.</summary>
@@ -128,6 +140,12 @@ namespace MLNetRank.Torch.MultiTask
 
         /// <summary>Largest dictionary for <see cref="IdEncoding.Dictionary"/>. Default 1,000,000.</summary>
         public int MaximumIds { get; set; } = 1_000_000;
+
+        /// <summary>For a vector column: one id space per slot (each (slot, id) pair its own embedding row; the table has
+        /// <c>slots x (ids + 1)</c> rows) or one space shared by all slots. Default <see cref="MultiTask.SlotIdSpace.PerSlot"/>.
+        /// Ignored for a scalar column. The dictionary of <see cref="IdEncoding.Dictionary"/> is learned over all slots either
+        /// way; per-slot spaces then give each slot its own rows for it.</summary>
+        public SlotIdSpace SlotIdSpace { get; set; } = SlotIdSpace.PerSlot;
     }
 
     /// <summary>A behaviour sequence: a variable-length vector of ids (recently clicked items, recently watched rooms), embedded
@@ -178,7 +196,7 @@ namespace MLNetRank.Torch.MultiTask
     /// Position as a feature (position debiasing method 1): the 1-based position column enters the network in training, as a
     /// learned embedding per position 1..<see cref="MaximumPosition"/> (one shared by later positions), and the exported
     /// serving graph fixes it to <see cref="NeutralPosition"/>, so serving data needs no position column and every candidate
-    /// is scored as if shown at that position. The column (Single or Int32/Int64/UInt32, finite, &gt;= 1) is read in
+    /// is scored as if shown at that position. The column (Single or Int32/Int64/UInt32, whole numbers &gt;= 1) is read in
     /// training only; validation metrics during training also use the neutral position. At most one per model.
     /// </summary>
     public sealed class PositionFeature : FeatureSpec
@@ -187,11 +205,11 @@ namespace MLNetRank.Torch.MultiTask
         public PositionFeature(string columnName = "Position") : base(columnName) { }
 
         /// <summary>The position the serving graph scores every row at. Default 1 (the top slot: the examination of the best
-        /// slot, so scores are on the scale of an item shown first).</summary>
+        /// slot, so scores are on the scale of an item shown first); a whole number &gt;= 1.</summary>
         public float NeutralPosition { get; set; } = 1f;
 
         /// <summary>Positions 1..K get their own embedding; all positions &gt; K share one. Default 10.</summary>
-        public int MaximumPosition { get; set; } = 10;
+        public int MaximumPosition { get; set; } = MLNetRank.Common.PositionBuckets.DefaultMaximumPosition;
 
         /// <summary>Dimension of the position embedding. Default 4.</summary>
         public int EmbeddingDimension { get; set; } = 4;
@@ -372,12 +390,31 @@ namespace MLNetRank.Torch.MultiTask
         /// <summary>Optional progress receiver, called after every epoch.</summary>
         public IProgress<MultiTaskProgress>? Progress { get; set; }
 
-        /// <summary>Optional checkpoint path prefix: after every epoch the network, the optimizer state and the run state are
-        /// written to <c>{path}.model</c>, <c>{path}.optimizer</c>, <c>{path}.state</c>.</summary>
+        /// <summary>Optional checkpoint path prefix: after every epoch the network, the optimizer state, the best epoch's
+        /// weights and the run state are written together to one file, <c>{path}.checkpoint</c>, atomically (a temporary file,
+        /// flushed to disk, renamed over the previous one): a crash or a cancellation leaves the last finished epoch's
+        /// checkpoint, never a set torn across epochs. The file carries SHA-256 digests of its parts and a fingerprint of the
+        /// run (seed, a digest of the training rows, architecture, features, tasks with their kinds and weights, dropout, L2,
+        /// optimizer, learning rate, batch and shuffle sizes, validation): resuming refuses a damaged file
+        /// (<see cref="System.IO.InvalidDataException"/>) or one written by a different run (naming what differs).</summary>
         public string? CheckpointPath { get; set; }
 
         /// <summary>When true and a checkpoint exists at <see cref="CheckpointPath"/>, training resumes after its last epoch;
         /// with the same data, options and seed it then ends with exactly the weights of an uninterrupted run. Default false.</summary>
         public bool ResumeFromCheckpoint { get; set; }
+
+        /// <summary>Stops training: the token is checked before every mini-batch, so training ends within one batch of the
+        /// cancellation with an <see cref="OperationCanceledException"/>; the checkpoint of the last finished epoch (with
+        /// <see cref="CheckpointPath"/>) stays loadable and <see cref="ResumeFromCheckpoint"/> continues from it. Default none.</summary>
+        public System.Threading.CancellationToken CancellationToken { get; set; }
+
+        /// <summary>
+        /// Opt-in: on Linux x64 with a non-Intel CPU, let oneMKL (inside libtorch) use its AVX2/AVX-512 kernels by rewriting
+        /// its CPU-vendor query in this process's memory (see <see cref="MklCpuDispatch"/>, which explains what it changes and
+        /// what security tools will see). Worth about 1.4x training speed on AVX-512 AMD CPUs and about nothing on AVX2-only
+        /// ones. Default false: libtorch's code is left as loaded. Setting the environment variable
+        /// <c>MLNETRANK_MKL_CPU_DISPATCH=1</c> opts in as well.
+        /// </summary>
+        public bool EnableMklCpuDispatch { get; set; }
     }
 }

@@ -39,12 +39,14 @@ namespace MLNetRank.Torch.MultiTask
         private readonly Device _device;
         private readonly bool _plainBinaryTasks;      // every task binary, none conditioned (ESMM)
         private readonly float[]? _taskWeights;       // null when every task weight is 1
+        private readonly ulong _dataDigest;           // of the training rows (DenseStatistics), part of the checkpoint fingerprint
 
-        public MultiTaskTrainer(NetworkLayout layout, MultiTaskOptions options, int seed)
+        public MultiTaskTrainer(NetworkLayout layout, MultiTaskOptions options, int seed, ulong dataDigest = 0)
         {
             _layout = layout;
             _o = options;
             _seed = seed;
+            _dataDigest = dataDigest;
             if ((options.Device ?? "").StartsWith("cuda", StringComparison.OrdinalIgnoreCase) && !torch.cuda.is_available())
                 throw new InvalidOperationException($"Device '{options.Device}' was asked for, but CUDA is not available: reference a CUDA TorchSharp backend (e.g. TorchSharp-cuda-linux) on a machine with a GPU, or use Device = \"cpu\".");
             _device = torch.device(options.Device ?? "cpu");
@@ -70,9 +72,9 @@ namespace MLNetRank.Torch.MultiTask
 
         private MultiTaskNetwork TrainCore(BatchReader train, BatchReader? validation, RowSubset trainSubset, RowSubset validationSubset, RankerLog log)
         {
-            // on AMD CPUs oneMKL is first told to use the CPU's vector kernels (before libtorch's first matrix product)
+            // opted in, on AMD CPUs oneMKL is first told to use the CPU's vector kernels (before libtorch's first matrix product)
             if (_device.type == DeviceType.CPU)
-                MklCpuDispatch.Prepare(log.Info);
+                MklCpuDispatch.PrepareIfRequested(_o.EnableMklCpuDispatch, log.Warning, log.Info);
             if (_o.Threads > 0)
                 torch.set_num_threads(_o.Threads);
             torch.manual_seed(_seed);
@@ -93,27 +95,43 @@ namespace MLNetRank.Torch.MultiTask
             double best = double.NaN;
             int sinceBest = 0;
             Dictionary<string, Tensor>? bestState = null;
+            byte[]? bestBytes = null;
             string? ck = _o.CheckpointPath;
-            if (ck is not null && _o.ResumeFromCheckpoint && File.Exists(ck + ".state"))
+            var fingerprint = Fingerprint();
+            if (ck is not null && _o.ResumeFromCheckpoint)
             {
-                var state = JsonSerializer.Deserialize<CheckpointState>(File.ReadAllText(ck + ".state"), Json)
-                    ?? throw new InvalidOperationException($"Checkpoint '{ck}.state' is empty.");
-                if (state.Fingerprint != Fingerprint())
-                    throw new InvalidOperationException($"Checkpoint '{ck}' was written for a different network or seed; delete it or change CheckpointPath.");
-                net.load(ck + ".model");
-                opt.load_state_dict(ck + ".optimizer");
-                History.AddRange(state.History.Select(h => h.ToEpoch()));
-                startEpoch = state.Epoch + 1;
-                best = state.Best;
-                sinceBest = state.SinceBest;
-                BestEpoch = state.BestEpoch;
-                if (File.Exists(ck + ".best"))
+                if (!File.Exists(Checkpoint.PathOf(ck)) && Checkpoint.LegacyExtensions.Any(e => File.Exists(ck + e)))
+                    throw new InvalidOperationException($"Checkpoint files '{ck}.model/.optimizer/.state' are in the former three-file format, which " +
+                        $"cannot be checked for a set torn across epochs; delete them (training then starts from epoch 1) or change CheckpointPath.");
+                if (File.Exists(Checkpoint.PathOf(ck)))
                 {
-                    using var bestNet = new MultiTaskNetwork(_layout, _o);
-                    bestNet.load(ck + ".best");
-                    bestState = Snapshot(bestNet);
+                    var (manifest, sections) = Checkpoint.Read(ck);
+                    string? diff = Checkpoint.Difference(manifest.Fingerprint, fingerprint);
+                    if (diff is not null)
+                        throw new InvalidOperationException($"Checkpoint '{Checkpoint.PathOf(ck)}' was written by a different training run ({diff}); resuming " +
+                            "would not give the model of an uninterrupted run. Delete it, change CheckpointPath, or restore the run's data and options.");
+                    var state = JsonSerializer.Deserialize<CheckpointState>(manifest.StateJson, Json)
+                        ?? throw new InvalidDataException($"Checkpoint '{Checkpoint.PathOf(ck)}' has no run state.");
+                    if (!sections.TryGetValue("model", out var modelBytes) || !sections.TryGetValue("optimizer", out var optBytes))
+                        throw new InvalidDataException($"Checkpoint '{Checkpoint.PathOf(ck)}' lacks its model or optimizer section.");
+                    using (var r = new BinaryReader(new MemoryStream(modelBytes)))
+                        net.load(r);
+                    using (var r = new BinaryReader(new MemoryStream(optBytes)))
+                        opt.load_state_dict(r);
+                    History.AddRange(state.History.Select(h => h.ToEpoch()));
+                    startEpoch = state.Epoch + 1;
+                    best = state.Best;
+                    sinceBest = state.SinceBest;
+                    BestEpoch = state.BestEpoch;
+                    if (sections.TryGetValue("best", out bestBytes))
+                    {
+                        using var bestNet = new MultiTaskNetwork(_layout, _o);
+                        using (var r = new BinaryReader(new MemoryStream(bestBytes)))
+                            bestNet.load(r);
+                        bestState = Snapshot(bestNet);
+                    }
+                    log.Info($"Resuming from checkpoint '{Checkpoint.PathOf(ck)}' after epoch {state.Epoch}.");
                 }
-                log.Info($"Resuming from checkpoint '{ck}' after epoch {state.Epoch}.");
             }
 
             string metric = _o.EarlyStoppingMetric;
@@ -122,6 +140,7 @@ namespace MLNetRank.Torch.MultiTask
             BatchReader.BatchStream StartEpoch(int e) => train.Start(trainSubset, _o.BatchSize, _o.ShuffleBufferSize,
                 _o.ShuffleBufferSize > 1 ? unchecked(_seed * 31 + e * 1_000_003) : null);
             BatchReader.BatchStream? nextStream = null;
+            double initialLoss = double.NaN;   // the first batch's loss (before any step): the scale divergence is judged on
             try
             {
                 for (int epoch = startEpoch; epoch <= _o.Epochs; epoch++)
@@ -139,9 +158,12 @@ namespace MLNetRank.Torch.MultiTask
                     var sw = Stopwatch.StartNew();
                     var prof = new Stopwatch[5].Select(_ => new Stopwatch()).ToArray();
                     var wait = Stopwatch.StartNew();
+                    long batch = 0;
                     stream.Consume(host =>
                     {
                         wait.Stop();
+                        _o.CancellationToken.ThrowIfCancellationRequested();
+                        batch++;
                         using var scope = torch.NewDisposeScope();
                         prof[0].Start();
                         var b = host.ToTensors(_device, withAdjustments: true);
@@ -154,7 +176,9 @@ namespace MLNetRank.Torch.MultiTask
                         prof[2].Stop(); prof[3].Start();
                         opt.step();
                         prof[3].Stop(); prof[4].Start();
-                        lossSum += loss.item<float>() * b.Count;
+                        float value = loss.item<float>();
+                        CheckLoss(value, epoch, batch, ref initialLoss);
+                        lossSum += value * b.Count;
                         rows += b.Count;
                         prof[4].Stop();
                         wait.Start();
@@ -165,6 +189,7 @@ namespace MLNetRank.Torch.MultiTask
                     if (rows == 0)
                         throw new InvalidOperationException("The training data has no rows" + (_o.ValidationFraction > 0 ? " outside the validation fraction." : "."));
                     TrainingRows = rows;
+                    CheckWeights(flat, epoch);
                     var metrics = validation is null ? new Dictionary<string, double>() : Evaluate(net, validation, validationSubset);
                     var logVars = new Dictionary<string, double>();
                     if (net.LogVariances is not null)
@@ -196,7 +221,7 @@ namespace MLNetRank.Torch.MultiTask
                             DisposeState(bestState);
                             bestState = Snapshot(net);
                             if (ck is not null)
-                                net.save(ck + ".best");
+                                bestBytes = Serialize(w => net.save(w));
                         }
                         else
                             sinceBest++;
@@ -216,19 +241,33 @@ namespace MLNetRank.Torch.MultiTask
                     }, $"Epoch {epoch}/{_o.Epochs}: loss {ep.TrainingLoss:F5}, {rows} rows, {ep.SamplesPerSecond:F0} rows/s{vm}.");
                     if (ck is not null)
                     {
-                        net.save(ck + ".model");
-                        opt.save_state_dict(ck + ".optimizer");
-                        File.WriteAllText(ck + ".state", JsonSerializer.Serialize(new CheckpointState
+                        // one file, written atomically: the weights, the optimizer and the run state of the same epoch
+                        var sections = new List<(string, byte[])>
                         {
-                            Fingerprint = Fingerprint(),
+                            ("model", Serialize(w => net.save(w))),
+                            ("optimizer", Serialize(w => opt.save_state_dict(w))),
+                        };
+                        if (bestBytes is not null)
+                            sections.Add(("best", bestBytes));
+                        Checkpoint.Write(ck, fingerprint, JsonSerializer.Serialize(new CheckpointState
+                        {
                             Epoch = epoch,
                             Best = best,
                             SinceBest = sinceBest,
                             BestEpoch = BestEpoch,
                             History = History.Select(SavedEpoch.From).ToList(),
-                        }, Json));
+                        }, Json), sections);
                     }
                 }
+            }
+            catch
+            {
+                // a failed, diverged or cancelled run frees its native memory now (not at some later garbage collection)
+                DisposeState(bestState);
+                opt.Dispose();
+                flat.Dispose();
+                net.Dispose();
+                throw;
             }
             finally
             {
@@ -267,12 +306,85 @@ namespace MLNetRank.Torch.MultiTask
                 t.Dispose();
         }
 
-        private string Fingerprint()
-            => $"flat|{_seed}|{_o.Architecture}|{string.Join(",", _o.ExpertLayers)}|{_o.Experts}|{_o.SharedExperts}|{_o.TaskExperts}|{_o.Levels}|"
-             + $"{_layout.EncodedSize}|{string.Join(",", _layout.Tables.Select(t => $"{t.Rows}x{t.Dimension}"))}|{string.Join(",", _layout.Tasks.Select(t => t.Name))}|"
-             + $"{_o.Optimizer}|{_o.LearningRate}|{_o.BatchSize}|{_o.ShuffleBufferSize}"
-             + string.Concat(_layout.Tasks.Where(t => t.PositionTowers is not null).Select(t => $"|{t.Name}:towers{t.PositionTowers!.Positions + 1}x{string.Join(",", t.PositionTowers.TowerLayers ?? t.TowerLayers)}"))
-             + $"|{string.Join(",", _layout.Adjustments.Select(a => $"{a.Spec.GetType().Name}:{a.Spec.Combination}:{a.Size}"))}";
+        /// <summary>Everything that changes the trained weights, by name: a checkpoint resumes only a run with the same values.</summary>
+        private Dictionary<string, string> Fingerprint()
+        {
+            static string F(double v) => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+            static string L(IEnumerable<int>? v) => v is null ? "" : string.Join(",", v);
+            var f = new Dictionary<string, string>
+            {
+                ["Format"] = "flat-parameters",
+                ["Seed"] = _seed.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["Data"] = _dataDigest.ToString("X16", System.Globalization.CultureInfo.InvariantCulture),
+                ["Architecture"] = $"{_o.Architecture} experts [{L(_o.ExpertLayers)}] x{_o.Experts}, PLE {_o.SharedExperts}+{_o.TaskExperts} x{_o.Levels} levels",
+                ["Inputs"] = $"{_layout.EncodedSize} encoded, dense {_layout.DenseSize}, tables {string.Join(",", _layout.Tables.Select(t => $"{t.Rows}x{t.Dimension}"))}",
+                ["Features"] = string.Join(", ", _o.Features.Select(x => x switch
+                {
+                    DenseFeature d => $"dense {d.ColumnName}{(d.Standardize ? "" : " raw")}{(d.Wide ? " wide" : "")}",
+                    CategoricalFeature c => $"categorical {c.ColumnName} {c.Encoding}/{c.HashBits}/{c.MaximumIds} dim {c.EmbeddingDimension} slots {c.SlotIdSpace}{(c.Wide ? " wide" : "")}",
+                    SequenceFeature q => $"sequence {q.ColumnName} {q.Encoding}/{q.HashBits}/{q.MaximumIds} dim {q.EmbeddingDimension} max {q.MaximumLength} shared {q.SharedEmbeddingWith} {q.Pooling?.GetType().Name}",
+                    PositionFeature p => $"position {p.ColumnName} neutral {F(p.NeutralPosition)} max {p.MaximumPosition} dim {p.EmbeddingDimension}",
+                    _ => x.GetType().Name + " " + x.ColumnName,
+                })),
+                ["Tasks"] = string.Join(", ", _layout.Tasks.Select(t =>
+                    $"{t.Name}({t.Label}) {t.Kind} {t.Transform} weight {F(t.Weight)} tower [{L(t.TowerLayers)}]"
+                    + (t.Parent >= 0 ? $" conditioned on {_layout.Tasks[t.Parent].Name} counterfactual {F(t.CounterfactualWeight)}" : "")
+                    + (t.PositionTowers is null ? "" : $" towers {t.PositionTowers.MaximumPosition + 1}x[{L(t.PositionTowers.TowerLayers ?? t.TowerLayers)}]"))),
+                ["Adjustments"] = string.Join(",", _layout.Adjustments.Select(a => $"{a.Spec.GetType().Name}:{a.Spec.Combination}:{a.Size}")),
+                ["TaskWeighting"] = _o.TaskWeighting.ToString(),
+                ["Dropout"] = F(_o.Dropout),
+                ["L2Regularization"] = F(_o.L2Regularization),
+                ["Optimizer"] = _o.Optimizer.ToString(),
+                ["LearningRate"] = F(_o.LearningRate),
+                ["BatchSize"] = _o.BatchSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["ShuffleBufferSize"] = _o.ShuffleBufferSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["Validation"] = $"{(_o.ValidationData is null ? $"fraction {F(_o.ValidationFraction)}" : "data")}, {_o.EarlyStoppingMetric}, patience {_o.EarlyStoppingPatience}",
+            };
+            return f;
+        }
+
+        private static byte[] Serialize(Action<BinaryWriter> save)
+        {
+            using var ms = new MemoryStream();
+            using (var w = new BinaryWriter(ms, System.Text.Encoding.UTF8, leaveOpen: true))
+                save(w);
+            return ms.ToArray();
+        }
+
+        /// <summary>Largest factor by which a batch's loss may exceed the run's first batch loss (or 1, if larger) before the
+        /// run counts as diverged. A healthy run moves its loss down from the untrained network's; a loss 1000x above it means
+        /// the steps overshoot (the learning rate 1e6 case ends near 1e23 with every probability exactly 1).</summary>
+        internal const double DivergenceFactor = 1000;
+
+        private void CheckLoss(float value, int epoch, long batch, ref double initial)
+        {
+            if (!float.IsFinite(value))
+                throw Diverged($"the loss of batch {batch} of epoch {epoch} is {value}");
+            if (double.IsNaN(initial))
+            {
+                initial = value;
+                return;
+            }
+            double limit = DivergenceFactor * Math.Max(Math.Abs(initial), 1.0);
+            if (value > limit)
+                throw Diverged($"the loss of batch {batch} of epoch {epoch} is {value:G4}, over {DivergenceFactor:G}x the first batch's {initial:G4}");
+        }
+
+        /// <summary>One reduction over all weights per epoch: a non-finite weight (an overflowing step) stops the run.</summary>
+        private void CheckWeights(FlatParameters flat, int epoch)
+        {
+            using var scope = torch.NewDisposeScope();
+            bool finite;
+            using (no_grad())
+                finite = flat.Flat.isfinite().all().item<bool>();
+            if (!finite)
+                throw Diverged($"some weights are no longer finite after epoch {epoch}");
+        }
+
+        private InvalidOperationException Diverged(string what)
+            => new($"Training diverged: {what}. Lower LearningRate (now {_o.LearningRate:G4}; try {_o.LearningRate / 10:G4}), " +
+                   "check for dense features of very large scale left unstandardized (Standardize = false) or very large example weights or task weights" +
+                   (_o.CheckpointPath is null ? "." : $"; the checkpoint '{Checkpoint.PathOf(_o.CheckpointPath)}' keeps the last finished epoch."));
 
         /// <summary>Per-task losses (masked, weighted means over the batch) and their combination.</summary>
         internal Tensor Objective(MultiTaskNetwork net, Tensor logits, BatchTensors b)
@@ -432,7 +544,6 @@ namespace MLNetRank.Torch.MultiTask
 
         private sealed class CheckpointState
         {
-            public string Fingerprint { get; set; } = "";
             public int Epoch { get; set; }
             public double Best { get; set; }
             public int SinceBest { get; set; }
@@ -531,6 +642,7 @@ namespace MLNetRank.Torch.MultiTask
     {
         private readonly List<Parameter> _parameters;
         private readonly Tensor _grad;
+        private bool _disposed;
 
         public FlatParameters(IEnumerable<Parameter> parameters, Device device)
         {
@@ -565,6 +677,9 @@ namespace MLNetRank.Torch.MultiTask
         /// <summary>Detaches the gradients (the weights keep the shared buffer, which lives as long as they do).</summary>
         public void Dispose()
         {
+            if (_disposed)
+                return;
+            _disposed = true;
             foreach (var p in _parameters)
                 p.grad = null;
             Flat.grad = null;

@@ -28,9 +28,18 @@ namespace MLNetRank.Torch.MultiTask
         private readonly byte[] _onnxModel;
 
         internal MultiTaskTransformer(MLContext context, ITransformer chain, ITransformer prep, ITransformer onnx, MultiTaskNetwork network,
-            NetworkLayout layout, MultiTaskOptions options, IReadOnlyList<MultiTaskEpoch> history, int bestEpoch, byte[] onnxModel, int seed)
+            NetworkLayout layout, MultiTaskOptions options, IReadOnlyList<MultiTaskEpoch> history, int bestEpoch, byte[] onnxModel, int seed,
+            DataViewSchema trainingSchema)
             : base(chain)
         {
+            // the features scoring reads (position features, labels and training-only columns are not needed to score)
+            ExpectInputs(trainingSchema, options.Features.Where(f => f is not PositionFeature).Select(f => (f.ColumnName, f switch
+            {
+                DenseFeature => "dense feature",
+                CategoricalFeature => "categorical feature",
+                SequenceFeature => "sequence feature",
+                _ => "feature",
+            })).Distinct());
             _context = context;
             _prep = prep;
             _onnx = onnx;
@@ -116,7 +125,7 @@ namespace MLNetRank.Torch.MultiTask
                         }
                         if (task.PositionTowers is { OutputAllPositions: true } pt)
                         {
-                            int width = pt.Positions + 1;
+                            int width = pt.MaximumPosition + 1;
                             for (int j = 0; j < width; j++)
                             {
                                 float v = all[t]![r * width + j];

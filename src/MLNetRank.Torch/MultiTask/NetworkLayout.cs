@@ -1,10 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using MLNetRank.Onnx;
-using MLNetRank.Torch.Layers;
-using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace MLNetRank.Torch.MultiTask
@@ -45,6 +41,9 @@ namespace MLNetRank.Torch.MultiTask
         public int Slots;
         public int Table;
         public bool Wide;
+        /// <summary>Rows per slot when each slot has its own id space (slot s's id k is row s * SlotStride + k); 0 when the
+        /// slots share one space. The batch reader and the exported graph add the offsets.</summary>
+        public long SlotStride;
     }
 
     internal sealed class SequenceInput

@@ -200,9 +200,11 @@ namespace MLNetRank.Torch.MultiTask
                 var key = prepared[keyCol].Type.ItemOf() as KeyDataViewType
                     ?? throw new InvalidOperationException($"Column '{keyCol}' is not a key type after preparation.");
                 tableOf[spec.ColumnName] = layout.Tables.Count;
-                layout.Tables.Add(new EmbeddingTable { Name = spec.ColumnName, Rows = checked((long)key.Count + 1), Dimension = spec.EmbeddingDimension });
                 int slots = prepared[inp].Type is VectorDataViewType v ? v.Size : 1;
-                layout.Categoricals.Add(new CategoricalInput { Name = spec.ColumnName, Column = inp, Slots = slots, Table = tableOf[spec.ColumnName], Wide = spec.Wide });
+                long ids = checked((long)key.Count + 1);
+                long stride = slots > 1 && spec.SlotIdSpace == SlotIdSpace.PerSlot ? ids : 0;
+                layout.Tables.Add(new EmbeddingTable { Name = spec.ColumnName, Rows = stride > 0 ? checked(ids * slots) : ids, Dimension = spec.EmbeddingDimension });
+                layout.Categoricals.Add(new CategoricalInput { Name = spec.ColumnName, Column = inp, Slots = slots, Table = tableOf[spec.ColumnName], Wide = spec.Wide, SlotStride = stride });
             }
             // sequences with their own table first (a sequence may share another sequence's table), then all in declared order
             foreach (var (spec, keyCol, _) in Seqs.Where(q => q.Spec.SharedEmbeddingWith is null))
@@ -217,6 +219,10 @@ namespace MLNetRank.Torch.MultiTask
                 int table = tableOf[spec.SharedEmbeddingWith ?? spec.ColumnName];
                 if (spec.SharedEmbeddingWith is not null)
                 {
+                    if (layout.Categoricals.FirstOrDefault(c => c.Name == spec.SharedEmbeddingWith) is { SlotStride: > 0 })
+                        throw new InvalidOperationException(
+                            $"Sequence feature '{spec.ColumnName}' shares the embedding table of '{spec.SharedEmbeddingWith}', a vector column with one id " +
+                            $"space per slot; set that CategoricalFeature's SlotIdSpace = SlotIdSpace.Shared, or give the sequence its own table.");
                     // a dictionary or hash shared with the owner: the key ranges agree (checked, so rows never overflow)
                     var key = prepared[keyCol].Type.ItemOf() as KeyDataViewType;
                     if (key is not null && (long)key.Count + 1 > layout.Tables[table].Rows)
@@ -235,6 +241,8 @@ namespace MLNetRank.Torch.MultiTask
                 {
                     int ci = layout.Categoricals.FindIndex(c => c.Name == q);
                     int si = layout.Sequences.FindIndex(x => x.Name == q);
+                    if (ci >= 0 && layout.Categoricals[ci].SlotStride > 0)
+                        throw new InvalidOperationException($"Sequence feature '{s.Name}': its pooling's query '{q}' is a vector column with one id space per slot; set that CategoricalFeature's SlotIdSpace = SlotIdSpace.Shared to use it as a query.");
                     s.Queries.Add(ci >= 0 ? (false, ci) : si >= 0 ? (true, si)
                         : throw new InvalidOperationException($"Sequence feature '{s.Name}': query feature '{q}' is not a declared categorical or sequence feature."));
                 }
@@ -291,15 +299,22 @@ namespace MLNetRank.Torch.MultiTask
     /// <summary>Standardization statistics of the dense inputs from one streaming pass (Welford, in double).</summary>
     internal static class DenseStatistics
     {
-        /// <summary>Fills the layout's mean and inverse deviation (identity for features with Standardize = false); returns the row count.</summary>
-        public static long Compute(BatchReader reader, RowSubset subset, NetworkLayout layout, MultiTaskOptions o, BatchReader.ColumnNames cols)
+        /// <summary>Fills the layout's mean and inverse deviation (identity for features with Standardize = false) and checks
+        /// every task has labels it can learn from (not all missing; both 0 and 1 for a binary task); returns the row count
+        /// and, in <paramref name="dataDigest"/>, a digest of every value the trainer reads (checkpoints are tied to it).</summary>
+        public static long Compute(BatchReader reader, RowSubset subset, NetworkLayout layout, MultiTaskOptions o, BatchReader.ColumnNames cols, out ulong dataDigest)
         {
             int d = layout.DenseSize;
+            int tasks = layout.Tasks.Count;
             var mean = new double[d];
             var m2 = new double[d];
+            var labelled = new long[tasks];
+            var positives = new long[tasks];
             long n = 0;
+            var digest = new DataDigest();
             reader.Run(subset, 4096, 0, null, b =>
             {
+                digest.Add(b);
                 for (int r = 0; r < b.Count; r++)
                 {
                     n++;
@@ -310,8 +325,18 @@ namespace MLNetRank.Torch.MultiTask
                         mean[i] += delta / n;
                         m2[i] += delta * (x - mean[i]);
                     }
+                    for (int t = 0; t < tasks; t++)
+                        if (b.Mask[r * tasks + t] != 0f)
+                        {
+                            labelled[t]++;
+                            if (b.Labels[r * tasks + t] == 1f)
+                                positives[t]++;
+                        }
                 }
             });
+            dataDigest = digest.Value;
+            if (n > 0)
+                CheckLabels(layout, n, labelled, positives, subset);
             layout.DenseMean = new float[d];
             layout.DenseInvStd = new float[d];
             var features = o.Features.OfType<DenseFeature>().ToArray();
@@ -329,6 +354,86 @@ namespace MLNetRank.Torch.MultiTask
                 start = end;
             }
             return n;
+        }
+
+        /// <summary>A task whose labels are all missing would train to a loss of 0 and output its initial guess; a binary task
+        /// with one class only learns a constant: both are errors, naming the task and its column.</summary>
+        private static void CheckLabels(NetworkLayout layout, long rows, long[] labelled, long[] positives, RowSubset subset)
+        {
+            string where = subset == RowSubset.TrainingPart ? $"the {rows} training rows (outside the validation fraction)" : $"the {rows} training rows";
+            for (int t = 0; t < layout.Tasks.Count; t++)
+            {
+                var task = layout.Tasks[t];
+                if (labelled[t] == 0)
+                    throw new InvalidOperationException(
+                        $"Label column '{task.Label}' of task '{task.Name}' is missing (NaN) in all of {where}: the task has nothing to learn from " +
+                        "(its loss would be 0). Fill the column, or remove the task.");
+                if (task.Kind != MultiTaskKind.Binary)
+                    continue;
+                long negatives = labelled[t] - positives[t];
+                if (positives[t] == 0 || negatives == 0)
+                    throw new InvalidOperationException(
+                        $"Label column '{task.Label}' of binary task '{task.Name}' has one class only: all {labelled[t]} labelled rows of {where} are " +
+                        $"{(positives[t] == 0 ? "0" : "1")}. A binary task needs both 0 and 1 (its model would be a constant); check the column, " +
+                        "or train on more data.");
+            }
+        }
+    }
+
+    /// <summary>A 64-bit digest (FNV-1a over 32-bit words) of everything a training batch holds, in row order.</summary>
+    internal sealed class DataDigest
+    {
+        private ulong _h = 14695981039346656037UL;
+
+        public ulong Value => _h;
+
+        private void Word(uint w)
+        {
+            _h = (_h ^ w) * 1099511628211UL;
+        }
+
+        private void Floats(float[] a, int count)
+        {
+            for (int i = 0; i < count; i++)
+                Word(BitConverter.SingleToUInt32Bits(a[i]));
+        }
+
+        private void Longs(long[] a, int count)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                Word((uint)a[i]);
+                Word((uint)(a[i] >> 32));
+            }
+        }
+
+        public void Add(RowStore b)
+        {
+            int n = b.Count, cap = Math.Max(b.Capacity, 1);
+            Word((uint)n);
+            Floats(b.Dense, n * (b.Dense.Length / cap));
+            foreach (var c in b.Cats)
+                Longs(c, n * (c.Length / cap));
+            for (int i = 0; i < b.Seqs.Length; i++)
+            {
+                int m = b.Seqs[i].Length / cap;
+                for (int r = 0; r < n; r++)
+                {
+                    int len = b.SeqLengths[i][r];
+                    Word((uint)len);
+                    for (int j = 0; j < len; j++)
+                    {
+                        long v = b.Seqs[i][r * m + j];
+                        Word((uint)v);
+                        Word((uint)(v >> 32));
+                    }
+                }
+            }
+            Floats(b.Labels, n * (b.Labels.Length / cap));
+            Floats(b.Mask, n * (b.Mask.Length / cap));
+            Floats(b.Weights, n);
+            Floats(b.Adjust, n * (b.Adjust.Length / cap));
+            Floats(b.Positions, n * (b.Positions.Length / cap));
         }
     }
 }

@@ -1,10 +1,6 @@
-using System;
-using System.Collections.Generic;
 using System.Linq;
 using MLNetRank.Onnx;
 using MLNetRank.Torch.Layers;
-using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace MLNetRank.Torch.MultiTask

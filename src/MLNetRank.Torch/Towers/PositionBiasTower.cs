@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using MLNetRank.Common;
 using MLNetRank.Torch.Layers;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -19,7 +20,7 @@ namespace MLNetRank.Torch.MultiTask
     public sealed class PositionBiasTower : LogitAdjustment
     {
         /// <summary>A position-bias tower over the 1-based position column <paramref name="positionColumnName"/>
-        /// (Single or Int32/Int64/UInt32; values must be finite and &gt;= 1; fractions are floored).</summary>
+        /// (Single or Int32/Int64/UInt32; whole numbers &gt;= 1).</summary>
         public PositionBiasTower(string positionColumnName = "Position")
         {
             if (string.IsNullOrWhiteSpace(positionColumnName))
@@ -31,7 +32,7 @@ namespace MLNetRank.Torch.MultiTask
         public string PositionColumnName { get; }
 
         /// <summary>Positions 1..K get their own embedding; all positions &gt; K share one. Default 10.</summary>
-        public int MaximumPosition { get; set; } = 10;
+        public int MaximumPosition { get; set; } = PositionBuckets.DefaultMaximumPosition;
 
         /// <summary>Dimension of the position (and context id) embeddings. Default 4.</summary>
         public int EmbeddingDimension { get; set; } = 4;
@@ -74,8 +75,7 @@ namespace MLNetRank.Torch.MultiTask
 
         internal void Validate(string task)
         {
-            if (MaximumPosition < 1 || MaximumPosition > 100_000)
-                throw new ArgumentOutOfRangeException(nameof(MaximumPosition), $"Task '{task}': PositionBiasTower.MaximumPosition must be in [1, 100000] (was {MaximumPosition}).");
+            PositionBuckets.Validate(MaximumPosition, nameof(MaximumPosition), $"Task '{task}': PositionBiasTower");
             if (EmbeddingDimension < 1)
                 throw new ArgumentOutOfRangeException(nameof(EmbeddingDimension), $"Task '{task}': PositionBiasTower.EmbeddingDimension must be >= 1 (was {EmbeddingDimension}).");
             if (ContextHashBits < 1 || ContextHashBits > 24)
@@ -119,13 +119,9 @@ namespace MLNetRank.Torch.MultiTask
             RegisterComponents();
         }
 
-        /// <summary>Row of the position embedding: positions 1..K -> 0..K-1, later positions -> K.</summary>
-        internal static Tensor Bucket(Tensor positions, int maxPosition)
-            => positions.floor().clamp(1, maxPosition + 1).to_type(ScalarType.Int64) - 1;
-
         public override Tensor forward(Tensor x)
         {
-            var parts = new List<Tensor> { position.forward(Bucket(x.select(1, 0), _maxPosition)) };
+            var parts = new List<Tensor> { position.forward(PositionBucketing.Of(x.select(1, 0), _maxPosition)) };
             for (int i = 0; i < context.Count; i++)
                 parts.Add(context[i].forward(x.select(1, 1 + i).to_type(ScalarType.Int64)));
             if (_denseSize > 0)

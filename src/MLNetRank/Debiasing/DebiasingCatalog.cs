@@ -17,18 +17,18 @@ namespace Microsoft.ML
         /// <param name="positionColumnName">Position column (1-based). Default <c>"Position"</c>.</param>
         /// <param name="labelColumnName">Click label. Default <c>"Click"</c>.</param>
         /// <param name="randomizedColumnName">Optional Boolean column marking randomized lists (only those are used). Default null (all rows).</param>
-        /// <param name="maxPosition">Number of buckets K; positions ≥ K are pooled. Default 10.</param>
+        /// <param name="maximumPosition">K: positions 1..K get their own propensity, later positions share one more bucket. Default 10.</param>
         /// <param name="bootstrapResamples">Bootstrap resamples for confidence intervals; 0 = none. Default 0.</param>
         public static PositionPropensityEstimator EstimatePositionPropensity(this RankerCatalog.RankerTransforms catalog,
             string outputColumnName = "Propensity", string positionColumnName = "Position", string labelColumnName = "Click",
-            string? randomizedColumnName = null, int maxPosition = 10, int bootstrapResamples = 0)
+            string? randomizedColumnName = null, int maximumPosition = 10, int bootstrapResamples = 0)
             => EstimatePositionPropensity(catalog, new PositionPropensityOptions
             {
                 OutputColumnName = outputColumnName,
                 PositionColumnName = positionColumnName,
                 LabelColumnName = labelColumnName,
                 RandomizedColumnName = randomizedColumnName,
-                MaxPosition = maxPosition,
+                MaximumPosition = maximumPosition,
                 BootstrapResamples = bootstrapResamples,
             });
 

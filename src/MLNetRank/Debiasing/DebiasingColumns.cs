@@ -70,18 +70,6 @@ namespace MLNetRank.Debiasing
             };
         }
 
-        /// <summary>Maps a raw position to its 0-based bucket (positions ≥ K pooled into bucket K-1); throws on bad values.</summary>
-        public static int Bucket(double position, int maxPosition, string column, long row)
-        {
-            if (double.IsNaN(position) || double.IsInfinity(position))
-                throw new InvalidOperationException($"The position column '{column}' has a non-finite value ({position}) at row {row}; expected a 1-based position.");
-            if (position < 1)
-                throw new InvalidOperationException($"The position column '{column}' has the value {position.ToString(CultureInfo.InvariantCulture)} at row {row}; positions are 1-based (>= 1).");
-            if (position != Math.Floor(position))
-                throw new InvalidOperationException($"The position column '{column}' has the non-integer value {position.ToString(CultureInfo.InvariantCulture)} at row {row}; expected a whole 1-based position.");
-            return position >= maxPosition ? maxPosition - 1 : (int)position - 1;
-        }
-
         /// <summary>A float literal of the ML.NET expression language (always with a decimal point, so it types as Single).</summary>
         public static string Literal(double value)
         {

@@ -104,7 +104,7 @@ namespace MLNetRank.Debiasing
                 for (; cursor.MoveNext(); rows++)
                 {
                     double p = pos();
-                    DebiasingColumns.Bucket(p, int.MaxValue, o.PositionColumnName, rows);
+                    PositionBuckets.Check(p, o.PositionColumnName, rows);
                     min = Math.Min(min, p);
                     max = Math.Max(max, p);
                 }

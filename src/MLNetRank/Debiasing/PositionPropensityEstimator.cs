@@ -57,7 +57,7 @@ namespace MLNetRank.Debiasing
                         c => c.Kind == SchemaShape.Column.VectorKind.Scalar && (c.IsKey || c.ItemType == NumberDataViewType.UInt32 || c.ItemType == NumberDataViewType.Int32
                              || c.ItemType == NumberDataViewType.Int64 || c.ItemType == TextDataViewType.Instance));
             }
-            return BuildExpression(_context, o.PositionColumnName, o.OutputColumnName, new double[o.MaxPosition]).GetOutputSchema(inputSchema);
+            return BuildExpression(_context, o.PositionColumnName, o.OutputColumnName, new double[PositionBuckets.Count(o.MaximumPosition)]).GetOutputSchema(inputSchema);
         }
 
         /// <summary>Estimates the propensity curve and returns the transformer that adds the propensity column.</summary>
@@ -83,7 +83,7 @@ namespace MLNetRank.Debiasing
                 : null;
 
             using var log = new RankerLog(_context, "Debiasing");
-            int k = o.MaxPosition;
+            int k = PositionBuckets.Count(o.MaximumPosition);
             var data = Read(input, posCol, labelCol, em ? null : flagCol, featCol, groupCol, out int dim, out int groupCount);
             long used = data.Bucket.Length;
             if (used == 0)
@@ -102,8 +102,8 @@ namespace MLNetRank.Debiasing
             for (int b = 0; b < k; b++)
                 if (impressions[b] == 0)
                     throw new InvalidOperationException(
-                        $"Position {(b == k - 1 && k > 1 ? $"{k}+" : (b + 1).ToString(CultureInfo.InvariantCulture))} of column '{o.PositionColumnName}' has no impression in the data used; " +
-                        $"lower MaxPosition (now {k}) so that every bucket is observed.");
+                        $"Position {PositionBuckets.Label(b, o.MaximumPosition)} of column '{o.PositionColumnName}' has no impression in the data used; " +
+                        $"lower MaximumPosition (now {o.MaximumPosition}) so that every bucket is observed.");
             if (clicks[0] == 0)
                 throw new InvalidOperationException($"Position 1 has no click in the data used (column '{o.LabelColumnName}'): the propensities are relative to position 1 and cannot be estimated.");
 
@@ -120,7 +120,7 @@ namespace MLNetRank.Debiasing
             double totalWork = (em ? 1 : 0) + o.BootstrapResamples;
             if (!em)
             {
-                curve = PropensityAlgorithms.Randomization(data.Bucket, data.Click, null, k, o.Smoothing)
+                curve = PropensityAlgorithms.Randomization(data.Bucket, data.Click, null, k, o.Smoothing, o.SmoothingPrior, o.PriorCurve)
                     ?? throw new InvalidOperationException("Position 1 has no click: the propensity curve is undefined.");
                 log.Info($"randomization estimate from {used} rows: {string.Join(", ", curve.Select(c => c.ToString("G4", CultureInfo.InvariantCulture)))}");
             }
@@ -155,7 +155,7 @@ namespace MLNetRank.Debiasing
                         weights[i] = PropensityAlgorithms.Poisson1(rng);
                     double[]? c = em
                         ? RunEm(data, weights, k, dim, groupCount, null).Curve
-                        : PropensityAlgorithms.Randomization(data.Bucket, data.Click, weights, k, o.Smoothing);
+                        : PropensityAlgorithms.Randomization(data.Bucket, data.Click, weights, k, o.Smoothing, o.SmoothingPrior, o.PriorCurve);
                     if (c is null || c.Any(v => !double.IsFinite(v)))
                     {
                         failed++;
@@ -281,7 +281,7 @@ namespace MLNetRank.Debiasing
                     if (!fl)
                         continue;
                 }
-                bucket.Add(DebiasingColumns.Bucket(pos(), o.MaxPosition, o.PositionColumnName, row));
+                bucket.Add(PositionBuckets.Of(pos(), o.MaximumPosition, o.PositionColumnName, row));
                 click.Add(lab(row));
                 if (fGet is not null)
                 {

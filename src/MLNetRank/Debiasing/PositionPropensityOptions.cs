@@ -1,4 +1,5 @@
 using System;
+using MLNetRank.Common;
 
 namespace MLNetRank.Debiasing
 {
@@ -23,6 +24,23 @@ namespace MLNetRank.Debiasing
         /// that generalize across positions): without that variation θ and γ are not identifiable.
         /// </summary>
         RegressionEm,
+    }
+
+    /// <summary>What <see cref="PositionPropensityOptions.Smoothing"/> shrinks each position's click-through rate towards
+    /// (randomization estimate).</summary>
+    public enum PropensitySmoothingPrior
+    {
+        /// <summary>The overall click-through rate: a flat curve (sparse positions are pulled towards θ = 1).</summary>
+        OverallClickRate,
+
+        /// <summary>A power law p^-η fitted to the same randomized counts (Poisson likelihood): sparse positions are pulled
+        /// towards the smooth curve through the well-observed ones, so a position with no click keeps a propensity &gt; 0
+        /// close to the trend instead of 0.</summary>
+        PowerLaw,
+
+        /// <summary>The curve in <see cref="PositionPropensityOptions.PriorCurve"/>, e.g. the curve of a regression-EM fit on the
+        /// ordinary (non-randomized) log.</summary>
+        Curve,
     }
 
     /// <summary>The relevance model of <see cref="PropensityEstimationMethod.RegressionEm"/> on a feature column.</summary>
@@ -81,13 +99,22 @@ namespace MLNetRank.Debiasing
         /// <summary>Estimation method. Default <see cref="PropensityEstimationMethod.Randomization"/>.</summary>
         public PropensityEstimationMethod Method { get; set; } = PropensityEstimationMethod.Randomization;
 
-        /// <summary>Number of position buckets K: positions 1..K-1 get their own propensity and every position ≥ K shares
-        /// bucket K ("K+"). Default 10.</summary>
-        public int MaxPosition { get; set; } = 10;
+        /// <summary>K: positions 1..K get their own propensity and every position above K shares one more bucket ("K+1+"),
+        /// K + 1 buckets in all (the rule of every <c>MaximumPosition</c> in MLNetRank). Default 10.</summary>
+        public int MaximumPosition { get; set; } = PositionBuckets.DefaultMaximumPosition;
 
-        /// <summary>Randomization only: pseudo-impressions α added to each position at the overall click-through rate,
-        /// CTR_k = (clicks_k + α·CTR) / (impressions_k + α), which shrinks sparse positions towards 1. Default 0 (none).</summary>
+        /// <summary>Randomization only: pseudo-impressions α added to each position at the prior's click-through rate,
+        /// CTR_k = (clicks_k + α·prior_k) / (impressions_k + α), with the prior chosen by <see cref="SmoothingPrior"/> and scaled
+        /// to the observed number of clicks. Default 0 (none).</summary>
         public double Smoothing { get; set; }
+
+        /// <summary>Randomization with <see cref="Smoothing"/> &gt; 0: the prior curve. Default
+        /// <see cref="PropensitySmoothingPrior.OverallClickRate"/> (a flat curve).</summary>
+        public PropensitySmoothingPrior SmoothingPrior { get; set; } = PropensitySmoothingPrior.OverallClickRate;
+
+        /// <summary>With <see cref="PropensitySmoothingPrior.Curve"/>: the prior propensity of positions 1..MaximumPosition + 1 (one
+        /// value per bucket, each finite and &gt; 0; e.g. <c>emTransformer.Propensities</c>). Default null.</summary>
+        public double[]? PriorCurve { get; set; }
 
         /// <summary>RegressionEm: a known-size vector of Single with relevance features (a logistic relevance model is fitted on
         /// them). Give this or <see cref="RelevanceGroupColumnName"/>. Default null.</summary>
@@ -135,10 +162,11 @@ namespace MLNetRank.Debiasing
         {
             if (string.IsNullOrEmpty(OutputColumnName))
                 throw new ArgumentException("OutputColumnName must be given.", nameof(OutputColumnName));
-            if (MaxPosition < 1)
-                throw new ArgumentOutOfRangeException(nameof(MaxPosition), MaxPosition, "MaxPosition must be >= 1.");
+            PositionBuckets.Validate(MaximumPosition, nameof(MaximumPosition));
             if (!(Smoothing >= 0) || double.IsInfinity(Smoothing))
                 throw new ArgumentOutOfRangeException(nameof(Smoothing), Smoothing, "Smoothing must be a finite number >= 0.");
+            if (SmoothingPrior == PropensitySmoothingPrior.Curve && (PriorCurve is null || PriorCurve.Length != MaximumPosition + 1 || Array.Exists(PriorCurve, v => !(v > 0) || double.IsInfinity(v))))
+                throw new ArgumentException($"SmoothingPrior = Curve needs PriorCurve with MaximumPosition + 1 ({MaximumPosition + 1}) finite values > 0 (one per bucket).", nameof(PriorCurve));
             if (MaximumIterations < 1)
                 throw new ArgumentOutOfRangeException(nameof(MaximumIterations), MaximumIterations, "MaximumIterations must be >= 1.");
             if (!(Tolerance > 0))

@@ -9,7 +9,7 @@ namespace MLNetRank.Debiasing
 {
     /// <summary>
     /// The fitted propensity curve of <see cref="PositionPropensityEstimator"/>. <c>Transform</c> adds the propensity of each
-    /// row's position (positions ≥ <see cref="MaxPosition"/> share the last bucket; an invalid position — below 1, not whole,
+    /// row's position (positions above <see cref="MaximumPosition"/> share the last bucket; an invalid position — below 1, not whole,
     /// NaN — gives NaN). Saving writes a built-in ML.NET <c>Expression</c> transform: the zip loads with no MLNetRank code.
     /// </summary>
     public sealed class PositionPropensityTransformer : WrappedTransformer
@@ -47,10 +47,10 @@ namespace MLNetRank.Debiasing
         /// <summary>The propensity column added.</summary>
         public string OutputColumnName { get; }
 
-        /// <summary>Number of buckets K (positions ≥ K share bucket K).</summary>
-        public int MaxPosition => _curve.Length;
+        /// <summary>K: positions 1..K have their own propensity; later positions share the last one (K + 1 values).</summary>
+        public int MaximumPosition => _curve.Length - 1;
 
-        /// <summary>Examination propensity relative to position 1: element k-1 is θ_k / θ_1 (element 0 is 1; the last element is the pooled "K+" bucket).</summary>
+        /// <summary>Examination propensity relative to position 1: element k-1 is θ_k / θ_1 (element 0 is 1; the last element is the pooled bucket of positions above K).</summary>
         public IReadOnlyList<double> Propensities => _curve;
 
         /// <summary>Bootstrap percentile intervals of <see cref="Propensities"/> at <see cref="ConfidenceLevel"/>, or null when
@@ -82,7 +82,7 @@ namespace MLNetRank.Debiasing
         /// clicks alone; <see cref="Propensities"/> is the identifiable ratio). Null for Randomization.</summary>
         public IReadOnlyList<double>? AbsoluteExamination { get; }
 
-        /// <summary>The propensity of a 1-based position (positions ≥ <see cref="MaxPosition"/> share the last bucket).</summary>
+        /// <summary>The propensity of a 1-based position (positions above <see cref="MaximumPosition"/> share the last bucket).</summary>
         /// <param name="position">A 1-based position.</param>
         /// <exception cref="ArgumentOutOfRangeException">The position is below 1.</exception>
         public double GetPropensity(int position)
@@ -104,7 +104,7 @@ namespace MLNetRank.Debiasing
             sb.Append("|---|---|---|---|").AppendLine(ci ? "---|---|" : string.Empty);
             for (int b = 0; b < _curve.Length; b++)
             {
-                string pos = b == _curve.Length - 1 && _curve.Length > 1 ? $"{b + 1}+" : (b + 1).ToString(CultureInfo.InvariantCulture);
+                string pos = PositionBuckets.Label(b, MaximumPosition);
                 sb.Append(CultureInfo.InvariantCulture, $"| {pos} | {_impressions[b]} | {_clicks[b]} | {_curve[b]:F4} |");
                 if (ci)
                     sb.Append(CultureInfo.InvariantCulture, $" [{_intervals![b].Lower:F4}, {_intervals[b].Upper:F4}] | {_intervals[b].Width:F4} |");

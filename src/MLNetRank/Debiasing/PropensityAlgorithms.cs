@@ -11,9 +11,10 @@ namespace MLNetRank.Debiasing
     /// </summary>
     internal static class PropensityAlgorithms
     {
-        /// <summary>Randomized-traffic estimate: θ_k / θ_1 = CTR_k / CTR_1, CTR_k = (clicks_k + α·CTR) / (n_k + α).</summary>
+        /// <summary>Randomized-traffic estimate: θ_k / θ_1 = CTR_k / CTR_1, CTR_k = (clicks_k + α·prior_k) / (n_k + α).</summary>
         /// <returns>The curve, or null when position 1 has no click (weighted) or a bucket has no impression.</returns>
-        public static double[]? Randomization(int[] bucket, bool[] click, float[]? weight, int k, double smoothing)
+        public static double[]? Randomization(int[] bucket, bool[] click, float[]? weight, int k, double smoothing,
+            PropensitySmoothingPrior prior = PropensitySmoothingPrior.OverallClickRate, double[]? priorCurve = null)
         {
             var n = new double[k];
             var c = new double[k];
@@ -24,11 +25,13 @@ namespace MLNetRank.Debiasing
                 if (click[i])
                     c[bucket[i]] += w;
             }
-            return RatioCurve(n, c, smoothing);
+            return RatioCurve(n, c, smoothing, prior, priorCurve);
         }
 
-        /// <summary>The CTR-ratio curve from weighted impression and click counts per bucket.</summary>
-        public static double[]? RatioCurve(double[] n, double[] c, double smoothing)
+        /// <summary>The CTR-ratio curve from weighted impression and click counts per bucket, each bucket's CTR shrunk by α
+        /// pseudo-impressions towards the prior's click-through rate for that bucket.</summary>
+        public static double[]? RatioCurve(double[] n, double[] c, double smoothing,
+            PropensitySmoothingPrior prior = PropensitySmoothingPrior.OverallClickRate, double[]? priorCurve = null)
         {
             double nAll = 0, cAll = 0;
             for (int b = 0; b < n.Length; b++)
@@ -38,13 +41,29 @@ namespace MLNetRank.Debiasing
             }
             if (nAll <= 0)
                 return null;
-            double ctrAll = cAll / nAll;
+            var priorCtr = new double[n.Length];
+            if (smoothing > 0)
+            {
+                double[] shape = prior switch
+                {
+                    PropensitySmoothingPrior.PowerLaw => PowerLawShape(n, c),
+                    PropensitySmoothingPrior.Curve => priorCurve!,
+                    _ => Ones(n.Length),
+                };
+                // the prior's scale: the one that predicts the observed number of clicks
+                double expected = 0;
+                for (int b = 0; b < n.Length; b++)
+                    expected += n[b] * shape[b];
+                double scale = expected > 0 ? cAll / expected : 0;
+                for (int b = 0; b < n.Length; b++)
+                    priorCtr[b] = scale * shape[b];
+            }
             var ctr = new double[n.Length];
             for (int b = 0; b < n.Length; b++)
             {
                 if (n[b] + smoothing <= 0)
                     return null;
-                ctr[b] = (c[b] + smoothing * ctrAll) / (n[b] + smoothing);
+                ctr[b] = (c[b] + smoothing * priorCtr[b]) / (n[b] + smoothing);
             }
             if (!(ctr[0] > 0))
                 return null;
@@ -52,6 +71,56 @@ namespace MLNetRank.Debiasing
             for (int b = 0; b < n.Length; b++)
                 curve[b] = ctr[b] / ctr[0];
             return curve;
+        }
+
+        private static double[] Ones(int k)
+        {
+            var v = new double[k];
+            Array.Fill(v, 1.0);
+            return v;
+        }
+
+        /// <summary>
+        /// The power law p^-η (bucket b at position b + 1) that fits the counts best: clicks_b ~ Poisson(a · n_b · (b+1)^-η),
+        /// the scale a in closed form for each η and η by a grid on [0, 5] refined to 0.001.
+        /// </summary>
+        public static double[] PowerLawShape(double[] n, double[] c)
+        {
+            int k = n.Length;
+            double LogLik(double eta)
+            {
+                double expected = 0, cAll = 0, s = 0;
+                for (int b = 0; b < k; b++)
+                {
+                    double x = Math.Pow(b + 1, -eta);
+                    expected += n[b] * x;
+                    cAll += c[b];
+                    s += c[b] * Math.Log(x);
+                }
+                if (cAll <= 0 || expected <= 0)
+                    return 0;
+                double a = cAll / expected;
+                return s + cAll * Math.Log(a) - a * expected;
+            }
+            double best = 0, bestLl = double.NegativeInfinity;
+            for (double step = 0.1, lo = 0, hi = 5; step >= 0.001; step /= 10)
+            {
+                for (double eta = lo; eta <= hi + 1e-12; eta += step)
+                {
+                    double ll = LogLik(eta);
+                    if (ll > bestLl)
+                    {
+                        bestLl = ll;
+                        best = eta;
+                    }
+                }
+                lo = Math.Max(0, best - step);
+                hi = best + step;
+            }
+            var shape = new double[k];
+            for (int b = 0; b < k; b++)
+                shape[b] = Math.Pow(b + 1, -best);
+            return shape;
         }
 
         /// <summary>Result of one EM run.</summary>

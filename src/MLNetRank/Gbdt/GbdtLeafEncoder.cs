@@ -315,7 +315,7 @@ namespace MLNetRank.Gbdt
                 throw new ArgumentException($"{rowCount} rows of {TreeCount} trees need {(long)rowCount * TreeCount} leaves; got {leaves.Length}.", nameof(leaves));
             if (maxDegreeOfParallelism is < 1)
                 throw new ArgumentOutOfRangeException(nameof(maxDegreeOfParallelism), "The degree of parallelism must be at least 1.");
-            const int block = 128;
+            const int block = BlockRows;
             int blocks = (rowCount + block - 1) / block;
             int dop = maxDegreeOfParallelism ?? Environment.ProcessorCount;
             if (dop == 1 || blocks <= 1)
@@ -326,7 +326,7 @@ namespace MLNetRank.Gbdt
             Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = dop }, b =>
             {
                 int start = b * block;
-                EncodeRange(features, leaves, start, Math.Min(rowCount, start + block));
+                EncodeBlock(features, leaves, start, Math.Min(rowCount, start + block));
             });
         }
 
@@ -349,7 +349,19 @@ namespace MLNetRank.Gbdt
             EncodeRange(features, leaves, 0, rowCount);
         }
 
-        private unsafe void EncodeRange(ReadOnlySpan<float> features, Span<int> leaves, int rowStart, int rowEnd)
+        /// <summary>Rows per block: a block's features (128 x 50 floats = 25 KB for the bench's shape) stay in L1/L2 while
+        /// every tree walks them, so the feature matrix is streamed from memory once, not once per tree.</summary>
+        internal const int BlockRows = 128;
+
+        /// <summary>Encodes rows [rowStart, rowEnd) block by block on the calling thread (the one-thread path: same blocking
+        /// as the parallel path, which hands one block to each task).</summary>
+        private void EncodeRange(ReadOnlySpan<float> features, Span<int> leaves, int rowStart, int rowEnd)
+        {
+            for (int start = rowStart; start < rowEnd; start += BlockRows)
+                EncodeBlock(features, leaves, start, Math.Min(rowEnd, start + BlockRows));
+        }
+
+        private unsafe void EncodeBlock(ReadOnlySpan<float> features, Span<int> leaves, int rowStart, int rowEnd)
         {
             int f = FeatureCount, trees = TreeCount;
             if (_hasCategorical)

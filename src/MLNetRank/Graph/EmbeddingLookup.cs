@@ -48,17 +48,18 @@ namespace MLNetRank.Graph
 
         /// <summary>The estimator chain; <paramref name="tables"/> null = one-row placeholder tables (for schema propagation).</summary>
         public static IEstimator<ITransformer> Build(MLContext ctx, IReadOnlyList<ColumnPlan> plans, int dimension, bool addKnown,
-            Func<ColumnPlan, (string[] Ids, float[] Vectors, float[] Default)>? tables)
+            Func<ColumnPlan, (string[] Ids, Func<int, float[]> Vector, float[] Default)>? tables)
         {
             IEstimator<ITransformer>? chain = null;
             foreach (var p in plans)
             {
                 string[] ids;
-                float[] vectors, def;
+                Func<int, float[]> vectors;
+                float[] def;
                 if (tables is null)
                 {
                     ids = Array.Empty<string>();
-                    vectors = Array.Empty<float>();
+                    vectors = _ => throw new InvalidOperationException();
                     def = new float[dimension];
                 }
                 else
@@ -155,14 +156,16 @@ namespace MLNetRank.Graph
             }
         }
 
-        private static IDataView RowVectorView(MLContext ctx, int dimension, uint[] rows, float[] vectors, float[] def)
+        /// <summary>Row -> vector table; <paramref name="vectors"/> gives the vector of a 0-based row of the ids (one array
+        /// per row, made as the list is built: no intermediate copy of the whole table).</summary>
+        private static IDataView RowVectorView(MLContext ctx, int dimension, uint[] rows, Func<int, float[]> vectors, float[] def)
         {
             var list = new List<KeyValueRow<uint, float[]>>(rows.Length + 1)
             {
                 new KeyValueRow<uint, float[]> { Key = 0, Value = (float[])def.Clone() },
             };
             foreach (var r in rows)
-                list.Add(new KeyValueRow<uint, float[]> { Key = r, Value = vectors.AsSpan((int)(r - 1) * dimension, dimension).ToArray() });
+                list.Add(new KeyValueRow<uint, float[]> { Key = r, Value = vectors((int)(r - 1)) });
             var schema = SchemaDefinition.Create(typeof(KeyValueRow<uint, float[]>));
             schema["Value"].ColumnType = new VectorDataViewType(NumberDataViewType.Single, dimension);
             return ctx.Data.LoadFromEnumerable(list, schema);

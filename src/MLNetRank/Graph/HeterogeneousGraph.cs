@@ -40,6 +40,8 @@ namespace MLNetRank.Graph
         public required Dictionary<(int, int), long> RowsPerTypePair { get; init; }
         public long EdgeRows { get; init; }
         public long DuplicateRows { get; init; }
+        /// <summary>Rows merged with a row of the same two nodes in the other direction (estimated from the relations built).</summary>
+        public long ReversedDuplicateRows { get; init; }
         public long SelfLoopRows { get; init; }
         public long ZeroWeightRows { get; init; }
 
@@ -189,7 +191,7 @@ namespace MLNetRank.Graph
             }
 
             var relations = new Dictionary<(int, int), Relation>();
-            long duplicates = 0;
+            long duplicates = 0, mirrored = 0, entries = 0;
             bool weighted = weightCol.HasValue;
             foreach (var key in needed.OrderBy(k => k))
             {
@@ -199,11 +201,15 @@ namespace MLNetRank.Graph
                 for (int i = 0; i < deg.Length - 1; i++)
                     off[i + 1] = off[i] + deg[i];
                 long total = off[^1];
+                entries += total;
                 var targets = new int[total];
                 var w = new float[total];
                 var fill = (long[])off.Clone();
                 for (int i = 0; i < m; i++)
                 {
+                    // The sign of the stored weight (weights are > 0 here) records the row's direction as seen from the
+                    // list's owner: + when the owner is the row's source, - when it is its target. A pair merged from a +
+                    // and a - entry was listed in both directions.
                     if (srcT[i] == a && dstT[i] == b)
                     {
                         long p = fill[src[i] - offsets[a]]++;
@@ -212,7 +218,7 @@ namespace MLNetRank.Graph
                     if (dstT[i] == a && srcT[i] == b)
                     {
                         long p = fill[dst[i] - offsets[a]]++;
-                        targets[p] = src[i]; w[p] = wts[i];
+                        targets[p] = src[i]; w[p] = -wts[i];
                     }
                 }
                 // Sort each neighbour list, merge duplicates, compact.
@@ -225,21 +231,33 @@ namespace MLNetRank.Graph
                     newOff[u] = write;
                     if (hi - lo > 1)
                         Array.Sort(targets, w, (int)lo, (int)(hi - lo));
+                    int forward = 0, backward = 0; // rows of the current group in each direction
                     for (long p = lo; p < hi; p++)
                     {
+                        float wp = w[p];
+                        bool reversed = wp < 0;
+                        wp = Math.Abs(wp);
                         if (write > newOff[u] && targets[write - 1] == targets[p])
                         {
                             duplicates++;
                             if (options.DuplicateEdges == DuplicateEdgeHandling.Throw)
                                 throw new InvalidOperationException(
-                                    $"The edges table links {names[a]} '{IdOf(gLong, gText, offsets[a] + u)}' and {names[b]} '{IdOf(gLong, gText, targets[p])}' more than once; " +
-                                    "set DuplicateEdges to SumWeights or KeepMaxWeight to merge duplicate rows.");
-                            w[write - 1] = options.DuplicateEdges == DuplicateEdgeHandling.SumWeights ? w[write - 1] + w[p] : Math.Max(w[write - 1], w[p]);
+                                    $"The edges table links {names[a]} '{IdOf(gLong, gText, offsets[a] + u)}' and {names[b]} '{IdOf(gLong, gText, targets[p])}' more than once" +
+                                    (reversed ? (forward > 0 ? " (in both directions: edges are undirected, list each once)" : "") : (backward > 0 ? " (in both directions: edges are undirected, list each once)" : "")) +
+                                    "; set DuplicateEdges to SumWeights or KeepMaxWeight to merge duplicate rows.");
+                            w[write - 1] = options.DuplicateEdges == DuplicateEdgeHandling.SumWeights ? w[write - 1] + wp : Math.Max(w[write - 1], wp);
+                            if (reversed) backward++; else forward++;
                             continue;
                         }
-                        targets[write] = targets[p]; w[write] = w[p];
+                        if (forward > 0 && backward > 0)
+                            mirrored += forward + backward;
+                        forward = reversed ? 0 : 1;
+                        backward = reversed ? 1 : 0;
+                        targets[write] = targets[p]; w[write] = wp;
                         write++;
                     }
+                    if (forward > 0 && backward > 0)
+                        mirrored += forward + backward;
                 }
                 newOff[^1] = write;
                 for (long p = 1; p < write && uniform; p++)
@@ -271,6 +289,16 @@ namespace MLNetRank.Graph
                       $"{m} edges read from {rows} rows; dropped {selfLoops} self-loops and {zeroWeights} zero-weight rows; merged {duplicateRows} duplicate neighbour entries.");
             if (selfLoops > 0)
                 log?.Warning($"{selfLoops} self-loop rows (a node linked to itself) were ignored.");
+            // Each row is an entry in the lists of both its ends (of the relations built), so the share of entries merged with
+            // a reversed twin is the share of rows listed in both directions.
+            double reversedShare = entries > 0 ? mirrored / (double)entries : 0;
+            long reversedRows = (long)Math.Round(reversedShare * (m - 0.0));
+            if (reversedShare >= 0.5)
+                log?.Warning($"{reversedShare * 100:F0}% of the edge rows also appear reversed (u, v) and (v, u): edges are undirected, so each such pair is a duplicate, " +
+                             (options.DuplicateEdges == DuplicateEdgeHandling.SumWeights
+                                 ? "merged with the sum of its two weights (a pair listed in one direction only weighs half as much as one listed both ways). "
+                                 : "merged by DuplicateEdges. ") +
+                             "List each edge once, or set DuplicateEdges = KeepMaxWeight.");
             return new HeterogeneousGraph
             {
                 TypeNames = names,
@@ -281,6 +309,7 @@ namespace MLNetRank.Graph
                 RowsPerTypePair = rowsPerPair,
                 EdgeRows = rows,
                 DuplicateRows = duplicateRows,
+                ReversedDuplicateRows = reversedRows,
                 SelfLoopRows = selfLoops,
                 ZeroWeightRows = zeroWeights,
             };

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
+using System.Threading;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNetRank.Common;
@@ -45,8 +46,8 @@ namespace MLNetRank.Graph
             _context = context ?? throw new ArgumentNullException(nameof(context));
             _edges = edges ?? throw new ArgumentNullException(nameof(edges));
             _options = options ?? throw new ArgumentNullException(nameof(options));
-            if (columns is null || columns.Length == 0)
-                throw new ArgumentException("Give at least one id column to map, e.g. new InputOutputColumnPair(\"UserEmbedding\", \"UserId\").", nameof(columns));
+            // No column: a graph-only fit (FitGraph), for users who want the embeddings, not a lookup transform.
+            columns ??= Array.Empty<InputOutputColumnPair>();
             options.Validate();
             _columns = columns;
             _metapaths = options.Metapaths.Select(Metapath.Parse).ToArray();
@@ -114,18 +115,52 @@ namespace MLNetRank.Graph
                     return null;
                 return (c.IsKey ? new KeyDataViewType(typeof(uint), 1) : c.ItemType, c.Kind == SchemaShape.Column.VectorKind.Scalar);
             });
+            if (plans.Count == 0)
+                return inputSchema;
             return EmbeddingLookup.Build(_context, plans, _options.Dimension, _options.AddKnownIndicator, null).GetOutputSchema(inputSchema);
         }
 
         /// <summary>Builds the graph from the edges table, generates the walks, trains the embeddings and returns the lookup transform.
         /// <paramref name="input"/> gives the types of the id columns to map (it is not scanned).</summary>
-        public Metapath2VecTransformer Fit(IDataView input)
+        public Metapath2VecTransformer Fit(IDataView input) => Fit(input, CancellationToken.None);
+
+        /// <summary>
+        /// <see cref="Fit(IDataView)"/> that can be cancelled: every training thread checks <paramref name="cancellationToken"/>
+        /// every few thousand walk tokens (each learning-rate update), so training stops within one such batch and
+        /// throws <see cref="OperationCanceledException"/>; nothing is returned or kept.
+        /// </summary>
+        /// <param name="input">Data whose schema gives the types of the id columns to map (it is not scanned).</param>
+        /// <param name="cancellationToken">Stops training.</param>
+        /// <returns>The fitted transform.</returns>
+        public Metapath2VecTransformer Fit(IDataView input, CancellationToken cancellationToken)
         {
             if (input is null)
                 throw new ArgumentNullException(nameof(input));
             var plans = Plans(name => input.Schema.GetColumnOrNull(name) is DataViewSchema.Column c
                 ? (c.Type is VectorDataViewType v ? v.ItemType : c.Type, c.Type is not VectorDataViewType)
                 : null);
+            return FitCore(input, plans, cancellationToken);
+        }
+
+        /// <summary>
+        /// Trains on the graph alone, for users who want the embeddings (<see cref="Metapath2VecTransformer.GetEmbeddings"/>,
+        /// <see cref="Metapath2VecTransformer.GetContextEmbeddings"/>, <see cref="Metapath2VecTransformer.ScoreLink"/>) rather
+        /// than a transform of their rows: no data with id columns is needed. The id columns given to the catalog, if any,
+        /// are mapped when the returned transformer is applied to data that has them; with none, it passes data through.
+        /// </summary>
+        /// <param name="cancellationToken">Stops training within one learning-rate update (a few thousand tokens).</param>
+        /// <returns>The fitted transform with the embeddings.</returns>
+        public Metapath2VecTransformer FitGraph(CancellationToken cancellationToken = default)
+        {
+            if (_columns.Length > 0)
+                throw new InvalidOperationException(
+                    $"FitGraph trains without data, but this estimator maps {string.Join(", ", _columns.Select(c => "'" + c.InputColumnName + "'"))}: " +
+                    "call Fit(data) with data that has those columns, or create the estimator without columns (Metapath2Vec(edges, options)).");
+            return FitCore(null, new List<EmbeddingLookup.ColumnPlan>(), cancellationToken);
+        }
+
+        private Metapath2VecTransformer FitCore(IDataView? input, List<EmbeddingLookup.ColumnPlan> plans, CancellationToken cancellationToken)
+        {
             var o = _options;
             int seed = ContextSeed.Resolve(_context, o.Seed);
             int threads = o.NumberOfThreads ?? Environment.ProcessorCount;
@@ -145,6 +180,7 @@ namespace MLNetRank.Graph
                             (m.Types[0] != m.Types[^1] && i == cycle.Length - 1 ? $" (an open metapath wraps from its last type back to its first; close it, e.g. \"{m.Text}-{m.Types[0]}\" needs {m.Types[^1]}-{m.Types[0]} edges too, or write it symmetric)." : "."));
                 }
             }
+            cancellationToken.ThrowIfCancellationRequested();
             var walker = new MetapathWalker(graph, _metapaths, o.WalksPerNode, o.WalkLength, seed);
             log.Progress(o.Progress, new Metapath2VecProgress { Stage = "graph", Epochs = o.Epochs, LearningRate = o.InitialLearningRate, ElapsedSeconds = clock.Elapsed.TotalSeconds },
                 $"Graph built in {clock.Elapsed.TotalSeconds:F2}s; {walker.WalkCount} walks per epoch over {_metapaths.Length} metapath(s).");
@@ -152,15 +188,29 @@ namespace MLNetRank.Graph
             var trainer = new SkipGramTrainer(walker, o.Dimension, o.WindowSize, o.NegativeSamples, o.Epochs, o.InitialLearningRate, o.MinLearningRateFraction,
                 o.SubsamplingThreshold, o.Variant == Metapath2VecVariant.Metapath2VecPlusPlus, threads, seed);
             trainer.CountWalks();
-            log.Progress(o.Progress, new Metapath2VecProgress { Stage = "walks", Epochs = o.Epochs, LearningRate = o.InitialLearningRate, ElapsedSeconds = clock.Elapsed.TotalSeconds },
+            cancellationToken.ThrowIfCancellationRequested();
+            long totalTokens = trainer.Statistics.TokensPerEpoch * (long)o.Epochs;
+            log.Progress(o.Progress, new Metapath2VecProgress { Stage = "walks", Epochs = o.Epochs, TotalTokens = totalTokens, LearningRate = o.InitialLearningRate, ElapsedSeconds = clock.Elapsed.TotalSeconds },
                 $"Walks: {trainer.Statistics.Walks} walks, {trainer.Statistics.TokensPerEpoch} tokens per epoch ({trainer.Statistics.WalkSeconds:F2}s).");
-            trainer.Train((epoch, tokens, lr) => log.Progress(o.Progress,
-                new Metapath2VecProgress { Stage = "training", Epoch = epoch, Epochs = o.Epochs, TokensProcessed = tokens, LearningRate = lr, ElapsedSeconds = clock.Elapsed.TotalSeconds },
-                $"Epoch {epoch}/{o.Epochs}: {tokens} tokens, learning rate {lr:G4}, {clock.Elapsed.TotalSeconds:F2}s."),
-                (epoch, tokens, lr) => log.Info($"Epoch {epoch}/{o.Epochs} in progress: {tokens} of {trainer.Statistics.TokensPerEpoch * (long)o.Epochs} tokens, learning rate {lr:G4}, {clock.Elapsed.TotalSeconds:F0}s."));
+            try
+            {
+                trainer.Train((epoch, tokens, lr) => log.Progress(o.Progress,
+                        new Metapath2VecProgress { Stage = "training", Epoch = epoch, Epochs = o.Epochs, TokensProcessed = tokens, TotalTokens = totalTokens, LearningRate = lr, ElapsedSeconds = clock.Elapsed.TotalSeconds },
+                        $"Epoch {epoch}/{o.Epochs}: {tokens} tokens, learning rate {lr:G4}, {clock.Elapsed.TotalSeconds:F2}s."),
+                    (epoch, tokens, lr) => log.Progress(o.Progress,
+                        new Metapath2VecProgress { Stage = "training", Epoch = epoch - 1, Epochs = o.Epochs, InEpoch = true, TokensProcessed = tokens, TotalTokens = totalTokens, LearningRate = lr, ElapsedSeconds = clock.Elapsed.TotalSeconds },
+                        $"Epoch {epoch}/{o.Epochs} in progress: {tokens} of {totalTokens} tokens ({100.0 * tokens / Math.Max(1, totalTokens):F0}%), learning rate {lr:G4}, {clock.Elapsed.TotalSeconds:F0}s."),
+                    cancellationToken, o.ProgressInterval);
+            }
+            catch (InvalidOperationException e) when (trainer.DivergedAtEpoch > 0)
+            {
+                log.Warning(e.Message);
+                throw;
+            }
 
-            // Per type: the nodes the walks visited, with their input vectors.
+            // Per type: the nodes the walks visited; their vectors are read in place from the trainer's two tables.
             var embeddings = new Dictionary<string, NodeEmbeddings>(StringComparer.Ordinal);
+            var contexts = new Dictionary<string, NodeEmbeddings>(StringComparer.Ordinal);
             int d = o.Dimension;
             for (int t = 0; t < graph.TypeCount; t++)
             {
@@ -168,25 +218,34 @@ namespace MLNetRank.Graph
                 for (int v = graph.TypeOffsets[t]; v < graph.TypeOffsets[t + 1]; v++)
                     if (trainer.Counts[v] > 0)
                         nodes.Add(v);
-                var vectors = new float[nodes.Count * d];
-                for (int i = 0; i < nodes.Count; i++)
-                    trainer.Input.AsSpan(nodes[i] * d, d).CopyTo(vectors.AsSpan(i * d, d));
-                embeddings[graph.TypeNames[t]] = new NodeEmbeddings(graph.TypeNames[t], d, nodes.Select(graph.IdText).ToArray(), nodes.ToArray(), vectors);
+                var ids = nodes.Select(graph.IdText).ToArray();
+                var nodeArray = nodes.ToArray();
+                embeddings[graph.TypeNames[t]] = new NodeEmbeddings(graph.TypeNames[t], d, ids, nodeArray, trainer.Input);
+                contexts[graph.TypeNames[t]] = new NodeEmbeddings(graph.TypeNames[t], d, ids, nodeArray, trainer.Output);
             }
-            var chain = EmbeddingLookup.Build(_context, plans, d, o.AddKnownIndicator, p =>
+            ITransformer inner;
+            if (plans.Count == 0)
             {
-                var e = embeddings.TryGetValue(p.NodeType, out var x) ? x : null;
-                if (e is null)
-                    throw new InvalidOperationException($"Column '{p.Input}' maps to node type '{p.NodeType}', which no edge of the graph has; its types are {string.Join(", ", graph.TypeNames)}.");
-                var def = o.UnseenEmbedding == UnseenNodeEmbedding.TypeMean ? e.Mean.ToArray() : new float[d];
-                return (e.Ids.ToArray(), e.ToArray(), def);
-            });
-            var inner = chain.Fit(input);
+                inner = new TransformerChain<ITransformer>();
+            }
+            else
+            {
+                var chain = EmbeddingLookup.Build(_context, plans, d, o.AddKnownIndicator, p =>
+                {
+                    var e = embeddings.TryGetValue(p.NodeType, out var x) ? x : null;
+                    if (e is null)
+                        throw new InvalidOperationException($"Column '{p.Input}' maps to node type '{p.NodeType}', which no edge of the graph has; its types are {string.Join(", ", graph.TypeNames)}.");
+                    var def = o.UnseenEmbedding == UnseenNodeEmbedding.TypeMean ? e.Mean.ToArray() : new float[d];
+                    return (e.Ids.ToArray(), row => e.GetVector(row).ToArray(), def);
+                });
+                inner = chain.Fit(input!);
+            }
             var summary = new Metapath2VecTrainingSummary
             {
                 Nodes = graph.NodeCount,
                 EdgeRows = graph.EdgeRows,
                 DuplicateEntries = graph.DuplicateRows,
+                ReversedDuplicateRows = graph.ReversedDuplicateRows,
                 SelfLoopRows = graph.SelfLoopRows,
                 ZeroWeightRows = graph.ZeroWeightRows,
                 Walks = trainer.Statistics.Walks,
@@ -198,7 +257,7 @@ namespace MLNetRank.Graph
                 FinalLearningRate = trainer.Statistics.FinalLearningRate,
             };
             log.Info($"Trained {summary.TokensPerEpoch * (long)summary.Epochs} tokens in {summary.TrainSeconds:F2}s ({summary.TokensPerSecond:F0} tokens/s, {summary.Threads} threads).");
-            return new Metapath2VecTransformer(inner, embeddings, walker, summary);
+            return new Metapath2VecTransformer(inner, embeddings, contexts, walker, summary);
         }
 
         /// <summary>Checks the metapaths against the graph's types and returns the relations the walks step through.</summary>

@@ -43,8 +43,15 @@ namespace MLNetRank.Graph
         /// <summary>"graph", "walks" or "training".</summary>
         public string Stage { get; init; } = "";
 
-        /// <summary>1-based epoch (0 before training).</summary>
+        /// <summary>Epochs completed (0 before training; during an epoch, the epochs completed before it).</summary>
         public int Epoch { get; init; }
+
+        /// <summary>True for a report made during an epoch (every <see cref="Metapath2VecOptions.ProgressInterval"/>), false
+        /// for the report at the end of a stage or epoch.</summary>
+        public bool InEpoch { get; init; }
+
+        /// <summary>Walk tokens training will process in all (tokens per epoch x epochs); 0 before the walks are counted.</summary>
+        public long TotalTokens { get; init; }
 
         /// <summary>Total number of epochs.</summary>
         public int Epochs { get; init; }
@@ -137,11 +144,23 @@ namespace MLNetRank.Graph
         /// <summary>When true, each output column <c>X</c> gets a Boolean column <c>XKnown</c>: true when the id has a trained embedding. Default false.</summary>
         public bool AddKnownIndicator { get; set; }
 
-        /// <summary>Handling of a node pair linked by several rows. Default <see cref="DuplicateEdgeHandling.SumWeights"/>.</summary>
+        /// <summary>Handling of a node pair linked by several rows. Default <see cref="DuplicateEdgeHandling.SumWeights"/>.
+        /// Edges are undirected, so a table that lists every edge in both directions (u, v) and (v, u) is a table of
+        /// duplicates: with SumWeights each pair weighs the sum of its two rows (the walks are unchanged when every pair is
+        /// listed exactly twice with equal weights, but a pair listed in one direction only then weighs half as much).
+        /// Training logs a warning when most rows have their reverse in the table
+        /// (<see cref="Metapath2VecTrainingSummary.ReversedDuplicateRows"/>); list each edge once or use KeepMaxWeight.</summary>
         public DuplicateEdgeHandling DuplicateEdges { get; set; } = DuplicateEdgeHandling.SumWeights;
 
-        /// <summary>Optional receiver of progress reports (also written to <c>MLContext.Log</c>).</summary>
+        /// <summary>Optional receiver of progress reports (also written to <c>MLContext.Log</c>, which prints nothing
+        /// until the application subscribes: <c>mlContext.Log += (_, e) =&gt; Console.WriteLine(e.Message);</c>). Reports
+        /// come at each stage, at the end of each epoch and every <see cref="ProgressInterval"/> during an epoch, on the
+        /// thread that called <c>Fit</c>.</summary>
         public IProgress<Metapath2VecProgress>? Progress { get; set; }
+
+        /// <summary>How often training reports progress during an epoch (to <see cref="Progress"/> and <c>MLContext.Log</c>).
+        /// Default 10 seconds.</summary>
+        public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromSeconds(10);
 
         internal void Validate()
         {
@@ -170,6 +189,8 @@ namespace MLNetRank.Graph
                 throw new ArgumentOutOfRangeException(nameof(Variant), Variant, "Unknown variant.");
             if (!Enum.IsDefined(UnseenEmbedding))
                 throw new ArgumentOutOfRangeException(nameof(UnseenEmbedding), UnseenEmbedding, "Unknown unseen-embedding policy.");
+            if (!(ProgressInterval > TimeSpan.Zero))
+                throw new ArgumentOutOfRangeException(nameof(ProgressInterval), ProgressInterval, "ProgressInterval must be positive.");
             if (!Enum.IsDefined(DuplicateEdges))
                 throw new ArgumentOutOfRangeException(nameof(DuplicateEdges), DuplicateEdges, "Unknown duplicate-edge policy.");
         }

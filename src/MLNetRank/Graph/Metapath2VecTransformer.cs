@@ -8,6 +8,21 @@ using Microsoft.ML.Data;
 
 namespace MLNetRank.Graph
 {
+    /// <summary>How <see cref="Metapath2VecTransformer.ScoreLink"/> scores a candidate link from the trained vectors.</summary>
+    public enum Metapath2VecLinkScore
+    {
+        /// <summary>Dot product of the two nodes' input vectors (the embeddings): direction and magnitude. The default and
+        /// the best link predictor in our measurements.</summary>
+        Dot = 0,
+
+        /// <summary>Cosine of the two input vectors: direction only (similarity, not link likelihood).</summary>
+        Cosine = 1,
+
+        /// <summary>Dot product of the source's input vector and the target's context vector: the skip-gram model's own
+        /// logit that the target appears in the source's walk window.</summary>
+        InputContextDot = 2,
+    }
+
     /// <summary>Figures of a metapath2vec training run.</summary>
     public sealed class Metapath2VecTrainingSummary
     {
@@ -19,6 +34,11 @@ namespace MLNetRank.Graph
 
         /// <summary>Duplicate neighbour entries merged (a duplicated undirected row counts once per direction stored).</summary>
         public long DuplicateEntries { get; init; }
+
+        /// <summary>Rows whose reverse (the same two nodes in the other direction) is also in the table and was merged
+        /// with them (see <see cref="Metapath2VecOptions.DuplicateEdges"/>); a table listing every edge both ways has all its
+        /// rows counted here, and training logs a warning.</summary>
+        public long ReversedDuplicateRows { get; init; }
 
         /// <summary>Self-loop rows (a node linked to itself) that were ignored.</summary>
         public long SelfLoopRows { get; init; }
@@ -62,12 +82,15 @@ namespace MLNetRank.Graph
     {
         private readonly ITransformer _inner;
         private readonly Dictionary<string, NodeEmbeddings> _embeddings;
+        private readonly Dictionary<string, NodeEmbeddings> _contexts;
         private readonly MetapathWalker _walker;
 
-        internal Metapath2VecTransformer(ITransformer inner, Dictionary<string, NodeEmbeddings> embeddings, MetapathWalker walker, Metapath2VecTrainingSummary summary)
+        internal Metapath2VecTransformer(ITransformer inner, Dictionary<string, NodeEmbeddings> embeddings, Dictionary<string, NodeEmbeddings> contexts,
+            MetapathWalker walker, Metapath2VecTrainingSummary summary)
         {
             _inner = inner;
             _embeddings = embeddings;
+            _contexts = contexts;
             _walker = walker;
             Summary = summary;
         }
@@ -93,6 +116,60 @@ namespace MLNetRank.Graph
                 return e;
             throw new ArgumentOutOfRangeException(nameof(nodeType), nodeType,
                 $"Node type '{nodeType}' is not in the graph; its types are {string.Join(", ", NodeTypes)}.");
+        }
+
+        /// <summary>
+        /// The context ("output", word2vec's <c>syn1neg</c>) vectors of the nodes of <paramref name="nodeType"/> that the walks
+        /// visited, same rows and ids as <see cref="GetEmbeddings"/>. The skip-gram model scores a node <c>v</c> appearing
+        /// near <c>u</c> as <c>sigmoid(input(u) · context(v))</c> (see <see cref="Metapath2VecLinkScore.InputContextDot"/>).
+        /// </summary>
+        public NodeEmbeddings GetContextEmbeddings(string nodeType)
+        {
+            GetEmbeddings(nodeType);
+            return _contexts[nodeType];
+        }
+
+        /// <summary>
+        /// Scores a candidate link between node <paramref name="sourceId"/> of type <paramref name="sourceType"/> and node
+        /// <paramref name="targetId"/> of type <paramref name="targetType"/> from the trained vectors (higher = more likely).
+        /// </summary>
+        /// <remarks>
+        /// Which score to use: <see cref="Metapath2VecLinkScore.Dot"/> (the default) ranks links best in our measurements:
+        /// the norm of an input vector grows with how often and how consistently the node appears in walks, which carries
+        /// popularity that link prediction needs (on a user-item graph, AUC 0.94 with the dot product against 0.81 with the
+        /// cosine; see docs/metapath2vec.md). <see cref="Metapath2VecLinkScore.Cosine"/> removes that popularity and
+        /// compares only directions: use it for "similar nodes" (the nearest neighbours of
+        /// <see cref="NodeEmbeddings.MostSimilar(string, int)"/>), not to predict links.
+        /// <see cref="Metapath2VecLinkScore.InputContextDot"/> is the skip-gram model's own co-occurrence logit
+        /// (asymmetric: source input vector, target context vector). Use the score as a ranking feature or threshold it
+        /// on held-out links; it is not a probability.
+        /// </remarks>
+        /// <param name="sourceType">Node type of the source, e.g. "User".</param>
+        /// <param name="sourceId">Source node id (integers in invariant-culture text form).</param>
+        /// <param name="targetType">Node type of the target, e.g. "Item".</param>
+        /// <param name="targetId">Target node id.</param>
+        /// <param name="score">The score to compute.</param>
+        /// <returns>The score.</returns>
+        /// <exception cref="ArgumentOutOfRangeException">A type is not in the graph or a node has no embedding (never visited by a walk).</exception>
+        public float ScoreLink(string sourceType, string sourceId, string targetType, string targetId, Metapath2VecLinkScore score = Metapath2VecLinkScore.Dot)
+        {
+            var source = GetEmbeddings(sourceType);
+            var target = score == Metapath2VecLinkScore.InputContextDot ? GetContextEmbeddings(targetType) : GetEmbeddings(targetType);
+            if (!source.TryGetVector(sourceId ?? throw new ArgumentNullException(nameof(sourceId)), out var u))
+                throw new ArgumentOutOfRangeException(nameof(sourceId), sourceId, $"{sourceType} '{sourceId}' has no embedding (not in the graph, or no walk visited it).");
+            if (!target.TryGetVector(targetId ?? throw new ArgumentNullException(nameof(targetId)), out var v))
+                throw new ArgumentOutOfRangeException(nameof(targetId), targetId, $"{targetType} '{targetId}' has no embedding (not in the graph, or no walk visited it).");
+            switch (score)
+            {
+                case Metapath2VecLinkScore.Dot:
+                case Metapath2VecLinkScore.InputContextDot:
+                    return System.Numerics.Tensors.TensorPrimitives.Dot(u, v);
+                case Metapath2VecLinkScore.Cosine:
+                    float denom = System.Numerics.Tensors.TensorPrimitives.Norm(u) * System.Numerics.Tensors.TensorPrimitives.Norm(v);
+                    return denom > 0 ? System.Numerics.Tensors.TensorPrimitives.Dot(u, v) / denom : 0f;
+                default:
+                    throw new ArgumentOutOfRangeException(nameof(score), score, "Unknown link score.");
+            }
         }
 
         /// <summary>Walks per epoch.</summary>

@@ -13,24 +13,28 @@ namespace MLNetRank.Graph
     /// </summary>
     public sealed class NodeEmbeddings
     {
-        private readonly float[] _vectors;
+        private readonly float[] _table;   // row-major [graph node, dimension], shared by the node types of one model
         private readonly string[] _ids;
         private readonly float[] _mean;
         private Dictionary<string, int>? _index;
 
-        internal NodeEmbeddings(string nodeType, int dimension, string[] ids, int[] nodes, float[] vectors)
+        /// <summary>Vectors of <paramref name="nodes"/> read in place from <paramref name="table"/> (rows of the trainer's
+        /// table, shared by every node type: no copy per type).</summary>
+        internal NodeEmbeddings(string nodeType, int dimension, string[] ids, int[] nodes, float[] table)
         {
             NodeType = nodeType;
             Dimension = dimension;
             _ids = ids;
             Nodes = nodes;
-            _vectors = vectors;
+            _table = table;
             _mean = new float[dimension];
             for (int i = 0; i < ids.Length; i++)
-                TensorPrimitives.Add(_mean, vectors.AsSpan(i * dimension, dimension), _mean);
+                TensorPrimitives.Add(_mean, Row(i), _mean);
             if (ids.Length > 0)
                 TensorPrimitives.Multiply(_mean, 1f / ids.Length, _mean);
         }
+
+        private ReadOnlySpan<float> Row(int row) => _table.AsSpan(Nodes[row] * Dimension, Dimension);
 
         /// <summary>Global node numbers in the graph (internal bookkeeping for the lookup tables).</summary>
         internal int[] Nodes { get; }
@@ -52,7 +56,7 @@ namespace MLNetRank.Graph
         {
             if ((uint)row >= (uint)_ids.Length)
                 throw new ArgumentOutOfRangeException(nameof(row), row, $"Row must be in [0, {_ids.Length}).");
-            return _vectors.AsSpan(row * Dimension, Dimension);
+            return Row(row);
         }
 
         /// <summary>The row of node <paramref name="id"/>, or -1 when it has no embedding.</summary>
@@ -74,7 +78,7 @@ namespace MLNetRank.Graph
         public bool TryGetVector(string id, out ReadOnlySpan<float> vector)
         {
             int r = IndexOf(id);
-            vector = r < 0 ? default : _vectors.AsSpan(r * Dimension, Dimension);
+            vector = r < 0 ? default : Row(r);
             return r >= 0;
         }
 
@@ -104,7 +108,7 @@ namespace MLNetRank.Graph
             {
                 if (i == exclude)
                     continue;
-                var row = _vectors.AsSpan(i * Dimension, Dimension);
+                var row = Row(i);
                 float denom = vn * TensorPrimitives.Norm(row);
                 scores.Add((_ids[i], denom > 0 ? TensorPrimitives.Dot(vector, row) / denom : 0f));
             }
@@ -112,7 +116,13 @@ namespace MLNetRank.Graph
         }
 
         /// <summary>A copy of the vectors, row-major (<see cref="Count"/> x <see cref="Dimension"/>).</summary>
-        public float[] ToArray() => (float[])_vectors.Clone();
+        public float[] ToArray()
+        {
+            var copy = new float[_ids.Length * Dimension];
+            for (int i = 0; i < _ids.Length; i++)
+                Row(i).CopyTo(copy.AsSpan(i * Dimension, Dimension));
+            return copy;
+        }
 
         /// <summary>The embeddings as an <see cref="IDataView"/> with columns <c>Id</c> (String) and <c>Embedding</c> (known-size vector of Single).</summary>
         public IDataView ToDataView(MLContext mlContext)
@@ -121,7 +131,7 @@ namespace MLNetRank.Graph
                 throw new ArgumentNullException(nameof(mlContext));
             var def = SchemaDefinition.Create(typeof(EmbeddingRow));
             def[nameof(EmbeddingRow.Embedding)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, Dimension);
-            var rows = Enumerable.Range(0, Count).Select(i => new EmbeddingRow { Id = _ids[i], Embedding = _vectors.AsSpan(i * Dimension, Dimension).ToArray() });
+            var rows = Enumerable.Range(0, Count).Select(i => new EmbeddingRow { Id = _ids[i], Embedding = Row(i).ToArray() });
             return mlContext.Data.LoadFromEnumerable(rows.ToList(), def);
         }
 

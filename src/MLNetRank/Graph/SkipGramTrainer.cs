@@ -188,11 +188,44 @@ namespace MLNetRank.Graph
             Statistics.WalkSeconds = sw.Elapsed.TotalSeconds;
         }
 
+        /// <summary>
+        /// State the training threads share and write (tokens processed, the current learning rate, the stop flag),
+        /// each on its own cache line so a write by one thread never evicts the read-only state the others read per pair.
+        /// </summary>
+        [StructLayout(LayoutKind.Explicit, Size = 256)]
+        private sealed class SharedCounters
+        {
+            [FieldOffset(64)] public long Processed;
+            [FieldOffset(128)] public float Alpha;
+            [FieldOffset(192)] public int Stop; // 0 = run, 1 = cancelled, 2 = diverged
+        }
+
+        /// <summary>Read-only state of one training run, set before the threads start.</summary>
+        private sealed class RunState
+        {
+            public required float[] Input;
+            public required float[] Output;
+            public required AliasTable Global;
+            public required AliasTable[]? PerType;
+            public required ushort[]? NodeType;
+            public required float[]? Keep;
+            public required long TotalTokens;
+            public required long UpdateEvery;
+            public required SharedCounters Shared;
+        }
+
+        /// <summary>Epoch at which training diverged (non-finite scores), or 0.</summary>
+        public int DivergedAtEpoch { get; private set; }
+
         /// <summary>Trains; <paramref name="onEpoch"/> is called after each epoch with (epoch, tokens so far, learning rate).</summary>
         /// <param name="onEpoch">Called after each epoch with (epoch, tokens so far, learning rate).</param>
-        /// <param name="onTick">Called about every 10 s during multi-threaded epochs with (epoch, tokens so far, learning rate).</param>
-        /// <param name="cancellation">Checked between epochs.</param>
-        public void Train(Action<int, long, float>? onEpoch, Action<int, long, float>? onTick = null, CancellationToken cancellation = default)
+        /// <param name="onTick">Called on the calling thread about every <paramref name="tickInterval"/> during an epoch with
+        /// (epoch, tokens so far, learning rate).</param>
+        /// <param name="tickInterval">Interval of <paramref name="onTick"/>; null = 10 s.</param>
+        /// <param name="cancellation">Checked by every training thread every few thousand tokens (one learning-rate
+        /// update): training stops within that many tokens and throws <see cref="OperationCanceledException"/>.</param>
+        /// <exception cref="InvalidOperationException">Training diverged (a non-finite score): the message says what to change.</exception>
+        public void Train(Action<int, long, float>? onEpoch, Action<int, long, float>? onTick = null, CancellationToken cancellation = default, TimeSpan? tickInterval = null)
         {
             if (Counts.Length == 0)
                 CountWalks();
@@ -222,6 +255,7 @@ namespace MLNetRank.Graph
                     perType[t] = new AliasTable(pow.AsSpan(lo, hi - lo), lo);
                 }
             }
+            pow = null;
             ushort[]? nodeType = null;
             if (_typed)
             {
@@ -246,139 +280,216 @@ namespace MLNetRank.Graph
             Output = output;
 
             long totalTokens = tokens * _epochs;
-            // word2vec refreshes the learning rate every 10k words; small corpora refresh more often so the decay stays linear.
-            long updateEvery = Math.Clamp(totalTokens / 1000, 100, 10000);
-            long processed = 0;
-            float alpha = _alpha0;
+            var shared = new SharedCounters { Alpha = _alpha0 };
+            var run = new RunState
+            {
+                Input = input, Output = output, Global = global, PerType = perType, NodeType = nodeType, Keep = keep,
+                TotalTokens = totalTokens,
+                // word2vec refreshes the learning rate every 10k words; small corpora refresh more often so the decay stays linear.
+                UpdateEvery = Math.Clamp(totalTokens / 1000, 100, 10000),
+                Shared = shared,
+            };
             var sw = Stopwatch.StartNew();
             long walks = _walker.WalkCount;
             int threads = (int)Math.Max(1, Math.Min(_threads, walks));
             Statistics.Threads = threads;
+            var interval = tickInterval ?? TimeSpan.FromSeconds(10);
+            var lastTick = sw.Elapsed;
             for (int epoch = 0; epoch < _epochs; epoch++)
             {
                 cancellation.ThrowIfCancellationRequested();
                 int e = epoch;
-                if (threads == 1)
+                // Every shard runs on its own thread (one thread: the result is still a pure function of the seed); the
+                // calling thread reports progress and relays cancellation, so both reach the user on their own thread.
+                var workers = new Thread[threads];
+                for (int t = 0; t < threads; t++)
                 {
-                    RunShard(e, 0, 0, walks);
+                    int ti = t;
+                    long lo = walks * t / threads, hi = walks * (t + 1) / threads;
+                    workers[t] = new Thread(() => RunShard(run, e, ti, lo, hi)) { IsBackground = true, Name = "metapath2vec-" + ti };
+                    workers[t].Start();
+                }
+                foreach (var w in workers)
+                {
+                    while (!w.Join(50))
+                    {
+                        if (cancellation.IsCancellationRequested)
+                            Interlocked.CompareExchange(ref shared.Stop, 1, 0);
+                        if (onTick is not null && sw.Elapsed - lastTick >= interval)
+                        {
+                            lastTick = sw.Elapsed;
+                            onTick(epoch + 1, Volatile.Read(ref shared.Processed), Volatile.Read(ref shared.Alpha));
+                        }
+                    }
+                }
+                if (shared.Stop == 2)
+                {
+                    DivergedAtEpoch = epoch + 1;
+                    throw new InvalidOperationException(
+                        $"metapath2vec training diverged in epoch {epoch + 1} of {_epochs}: a skip-gram score became infinite or NaN " +
+                        $"after {Volatile.Read(ref shared.Processed):N0} tokens with InitialLearningRate = {_alpha0:G4}. The embeddings would be NaN; " +
+                        "lower InitialLearningRate (word2vec's default 0.025 suits most graphs; try 10x smaller than the value that diverged).");
+                }
+                if (shared.Stop == 1 || cancellation.IsCancellationRequested)
+                    throw new OperationCanceledException($"metapath2vec training was cancelled in epoch {epoch + 1} of {_epochs}.", cancellation);
+                onEpoch?.Invoke(epoch + 1, Volatile.Read(ref shared.Processed), Volatile.Read(ref shared.Alpha));
+            }
+            Statistics.TokensTrained = shared.Processed;
+            Statistics.TrainSeconds = sw.Elapsed.TotalSeconds;
+            Statistics.FinalLearningRate = shared.Alpha;
+            // Backstop: a value that overflowed without any score being non-finite (cannot happen with finite scores, but
+            // the check costs one pass and guarantees no NaN leaves the trainer).
+            if (!IsFinite(input))
+            {
+                DivergedAtEpoch = _epochs;
+                throw new InvalidOperationException(
+                    $"metapath2vec training diverged: the embeddings hold non-finite values with InitialLearningRate = {_alpha0:G4}; lower InitialLearningRate.");
+            }
+        }
+
+        private static bool IsFinite(float[] values)
+        {
+            // x - x is 0 for a finite x and NaN for +-Inf and NaN.
+            var span = values.AsSpan();
+            int i = 0;
+            if (Vector.IsHardwareAccelerated)
+            {
+                var acc = Vector<float>.Zero;
+                for (; i <= span.Length - Vector<float>.Count; i += Vector<float>.Count)
+                {
+                    var v = new Vector<float>(span.Slice(i));
+                    acc += v - v;
+                }
+                if (!Vector.EqualsAll(acc, Vector<float>.Zero))
+                    return false;
+            }
+            for (; i < span.Length; i++)
+                if (!float.IsFinite(span[i]))
+                    return false;
+            return true;
+        }
+
+        private void RunShard(RunState run, int epoch, int thread, long lo, long hi)
+        {
+            var rng = new SplitMix64(_seed ^ SplitMix64.Mix(((ulong)epoch << 20) + (ulong)thread + 1));
+            var shared = run.Shared;
+            int d = _dim, window = _window;
+            var keep = run.Keep;
+            var perType = run.PerType;
+            var global = run.Global;
+            var nodeType = run.NodeType;
+            long updateEvery = run.UpdateEvery, totalTokens = run.TotalTokens;
+            var walk = new int[_walker.WalkLength];
+            var sentence = new int[_walker.WalkLength];
+            var neu1e = new float[d];
+            var nodes = new int[_negative + 1];
+            long wordCount = 0, lastWordCount = 0;
+            float localAlpha = Volatile.Read(ref shared.Alpha);
+            ref float syn0 = ref MemoryMarshal.GetArrayDataReference(run.Input);
+            ref float syn1 = ref MemoryMarshal.GetArrayDataReference(run.Output);
+            bool finite = true;
+            for (long w = lo; w < hi; w++)
+            {
+                if (wordCount - lastWordCount > updateEvery)
+                {
+                    long p = Interlocked.Add(ref shared.Processed, wordCount - lastWordCount);
+                    lastWordCount = wordCount;
+                    localAlpha = Math.Max(_minAlpha, _alpha0 * (1 - p / (float)(totalTokens + 1)));
+                    Volatile.Write(ref shared.Alpha, localAlpha);
+                    if (!finite)
+                        Volatile.Write(ref shared.Stop, 2);
+                    if (Volatile.Read(ref shared.Stop) != 0)
+                        return;
+                }
+                int len = _walker.Generate(w, walk);
+                wordCount += len;
+                int k = 0;
+                if (keep is null)
+                {
+                    walk.AsSpan(0, len).CopyTo(sentence);
+                    k = len;
                 }
                 else
                 {
-                    var workers = new Thread[threads];
-                    for (int t = 0; t < threads; t++)
+                    for (int i = 0; i < len; i++)
                     {
-                        int ti = t;
-                        long lo = walks * t / threads, hi = walks * (t + 1) / threads;
-                        workers[t] = new Thread(() => RunShard(e, ti, lo, hi)) { IsBackground = true, Name = "metapath2vec-" + ti };
-                        workers[t].Start();
+                        int node = walk[i];
+                        if (keep[node] < 1f && keep[node] < rng.NextFloat())
+                            continue;
+                        sentence[k++] = node;
                     }
-                    foreach (var w in workers)
-                        while (!w.Join(10_000))
-                            onTick?.Invoke(epoch + 1, Volatile.Read(ref processed), Volatile.Read(ref alpha));
                 }
-                onEpoch?.Invoke(epoch + 1, Volatile.Read(ref processed), Volatile.Read(ref alpha));
+                for (int pos = 0; pos < k; pos++)
+                {
+                    int center = sentence[pos];
+                    int b = rng.NextInt(window);
+                    int from = Math.Max(0, pos - window + b), to = Math.Min(k - 1, pos + window - b);
+                    var table = perType is null ? global : perType[nodeType![center]];
+                    for (int c = from; c <= to; c++)
+                    {
+                        if (c == pos)
+                            continue;
+                        finite &= TrainPair(ref syn0, ref syn1, d, sentence[c], center, table, localAlpha, neu1e, nodes, ref rng);
+                    }
+                }
             }
-            Statistics.TokensTrained = processed;
-            Statistics.TrainSeconds = sw.Elapsed.TotalSeconds;
-            Statistics.FinalLearningRate = alpha;
+            Interlocked.Add(ref shared.Processed, wordCount - lastWordCount);
+            if (!finite)
+                Volatile.Write(ref shared.Stop, 2);
+        }
 
-            void RunShard(int epoch, int thread, long lo, long hi)
+        /// <summary>One positive pair and its negatives; returns false when a score was not finite (divergence).</summary>
+        private bool TrainPair(ref float syn0, ref float syn1, int d, int context, int target, AliasTable table, float a, float[] neu1e, int[] nodes, ref SplitMix64 rng)
+        {
+            // Draw the negatives first (same draws, same order as drawing them one by one) and prefetch every row
+            // the pair touches: on graphs whose tables exceed the caches the misses then overlap instead of
+            // queueing one after another.
+            int count = 0;
+            nodes[count++] = target;
+            if (table.Count > 0)
             {
-                var rng = new SplitMix64(_seed ^ SplitMix64.Mix(((ulong)epoch << 20) + (ulong)thread + 1));
-                var walk = new int[_walker.WalkLength];
-                var sentence = new int[_walker.WalkLength];
-                var neu1e = new float[d];
-                var nodes = new int[_negative + 1];
-                long wordCount = 0, lastWordCount = 0;
-                float localAlpha = Volatile.Read(ref alpha);
-                ref float syn0 = ref MemoryMarshal.GetArrayDataReference(input);
-                ref float syn1 = ref MemoryMarshal.GetArrayDataReference(output);
-                for (long w = lo; w < hi; w++)
+                for (int s = 1; s <= _negative; s++)
                 {
-                    if (wordCount - lastWordCount > updateEvery)
-                    {
-                        long p = Interlocked.Add(ref processed, wordCount - lastWordCount);
-                        lastWordCount = wordCount;
-                        localAlpha = Math.Max(_minAlpha, _alpha0 * (1 - p / (float)(totalTokens + 1)));
-                        Volatile.Write(ref alpha, localAlpha);
-                    }
-                    int len = _walker.Generate(w, walk);
-                    wordCount += len;
-                    int k = 0;
-                    if (keep is null)
-                    {
-                        walk.AsSpan(0, len).CopyTo(sentence);
-                        k = len;
-                    }
-                    else
-                    {
-                        for (int i = 0; i < len; i++)
-                        {
-                            int node = walk[i];
-                            if (keep[node] < 1f && keep[node] < rng.NextFloat())
-                                continue;
-                            sentence[k++] = node;
-                        }
-                    }
-                    for (int pos = 0; pos < k; pos++)
-                    {
-                        int center = sentence[pos];
-                        int b = rng.NextInt(_window);
-                        int from = Math.Max(0, pos - _window + b), to = Math.Min(k - 1, pos + _window - b);
-                        var table = perType is null ? global : perType[nodeType![center]];
-                        for (int c = from; c <= to; c++)
-                        {
-                            if (c == pos)
-                                continue;
-                            TrainPair(ref syn0, ref syn1, sentence[c], center, table, localAlpha, neu1e, nodes, ref rng);
-                        }
-                    }
+                    int node = table.Sample(ref rng);
+                    if (node != target)
+                        nodes[count++] = node;
                 }
-                Interlocked.Add(ref processed, wordCount - lastWordCount);
             }
-
-            void TrainPair(ref float syn0, ref float syn1, int context, int target, AliasTable table, float a, float[] neu1e, int[] nodes, ref SplitMix64 rng)
+            if (_prefetch)
             {
-                // Draw the negatives first (same draws, same order as drawing them one by one) and prefetch every row
-                // the pair touches: on graphs whose tables exceed the caches the misses then overlap instead of
-                // queueing one after another.
-                int count = 0;
-                nodes[count++] = target;
-                if (table.Count > 0)
-                {
-                    for (int s = 1; s <= _negative; s++)
-                    {
-                        int node = table.Sample(ref rng);
-                        if (node != target)
-                            nodes[count++] = node;
-                    }
-                }
-                if (_prefetch)
-                {
-                    Prefetch(ref Unsafe.Add(ref syn0, (nint)context * d), d);
-                    for (int i = 0; i < count; i++)
-                        Prefetch(ref Unsafe.Add(ref syn1, (nint)nodes[i] * d), d);
-                }
-                var l1 = MemoryMarshal.CreateSpan(ref Unsafe.Add(ref syn0, (nint)context * d), d);
-                Array.Clear(neu1e);
+                Prefetch(ref Unsafe.Add(ref syn0, (nint)context * d), d);
                 for (int i = 0; i < count; i++)
-                {
-                    float label = i == 0 ? 1f : 0f;
-                    var l2 = MemoryMarshal.CreateSpan(ref Unsafe.Add(ref syn1, (nint)nodes[i] * d), d);
-                    float f = TensorPrimitives.Dot(l1, l2);
-                    float g;
-                    if (f > MaxExp)
-                        g = (label - 1) * a;
-                    else if (f < -MaxExp)
-                        g = label * a;
-                    else
-                        g = (label - s_expTable[(int)((f + MaxExp) * (ExpTableSize / MaxExp / 2))]) * a;
-                    if (g == 0)
-                        continue;
-                    FusedUpdate(neu1e, l2, l1, g);
-                }
-                TensorPrimitives.Add(l1, neu1e, l1);
+                    Prefetch(ref Unsafe.Add(ref syn1, (nint)nodes[i] * d), d);
             }
+            var l1 = MemoryMarshal.CreateSpan(ref Unsafe.Add(ref syn0, (nint)context * d), d);
+            Array.Clear(neu1e);
+            bool finite = true;
+            for (int i = 0; i < count; i++)
+            {
+                float label = i == 0 ? 1f : 0f;
+                var l2 = MemoryMarshal.CreateSpan(ref Unsafe.Add(ref syn1, (nint)nodes[i] * d), d);
+                float f = TensorPrimitives.Dot(l1, l2);
+                float g;
+                if (f > MaxExp)
+                    g = (label - 1) * a;
+                else if (f < -MaxExp)
+                    g = label * a;
+                else if (!float.IsNaN(f))
+                    g = (label - s_expTable[(int)((f + MaxExp) * (ExpTableSize / MaxExp / 2))]) * a;
+                else
+                {
+                    // NaN (an infinite row): the model has diverged; leave the rows alone and let the caller stop.
+                    finite = false;
+                    continue;
+                }
+                if (!float.IsFinite(f))
+                    finite = false;
+                if (g == 0)
+                    continue;
+                FusedUpdate(neu1e, l2, l1, g);
+            }
+            TensorPrimitives.Add(l1, neu1e, l1);
+            return finite;
         }
 
         /// <summary>Prefetches the cache lines of a row (x86 SSE; a no-op elsewhere).</summary>

@@ -12,7 +12,7 @@ namespace MLNetRank.Onnx
     /// <c>OnnxScoringEstimator</c>: <c>new OnnxNetworkEstimator(mlContext, new OnnxNetworkEstimator.Options { Model =
     /// OnnxPlaceholder.Build(inputs, outputs) }).GetOutputSchema(inputSchema)</c>.
     /// </summary>
-    public static class OnnxPlaceholder
+    internal static class OnnxPlaceholder
     {
         /// <summary>The placeholder model's bytes.</summary>
         /// <param name="inputs">The graph inputs (at least one; a leading <c>-1</c> is the batch dimension).</param>

@@ -12,7 +12,7 @@ namespace Microsoft.ML
         /// output, through ML.NET's <c>OnnxTransformer</c> (saved in the model zip; no MLNetRank code needed to load it).
         /// </summary>
         /// <param name="catalog">The MLNetRank transforms.</param>
-        /// <param name="model">The ONNX model bytes (e.g. <see cref="OnnxGraphBuilder.ToBytes"/>).</param>
+        /// <param name="model">The ONNX model bytes (e.g. exported from PyTorch with <c>torch.onnx.export</c>).</param>
         /// <param name="inputColumns">Graph input name to the column it reads; null when the names are the column names.</param>
         /// <param name="outputColumns">Graph output name to the column it produces; null to keep the graph's names.</param>
         public static OnnxNetworkEstimator ApplyOnnxNetwork(this RankerCatalog.RankerTransforms catalog, byte[] model,

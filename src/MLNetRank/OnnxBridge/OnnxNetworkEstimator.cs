@@ -10,7 +10,7 @@ using MLNetRank.Common;
 namespace MLNetRank.Onnx
 {
     /// <summary>
-    /// Applies an ONNX network (bytes, e.g. from <see cref="OnnxGraphBuilder"/>) to ML.NET columns through ML.NET's own
+    /// Applies an ONNX network (bytes, e.g. exported from PyTorch) to ML.NET columns through ML.NET's own
     /// <see cref="OnnxTransformer"/>, so the model saves into the ML.NET zip (entry <c>OnnxModel</c>) and loads in a fresh
     /// process with no MLNetRank code.
     /// </summary>

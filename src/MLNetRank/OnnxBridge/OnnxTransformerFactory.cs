@@ -23,6 +23,8 @@ namespace MLNetRank.Onnx
         public static OnnxTransformer Create(MLContext context, byte[] model, string[] outputColumnNames, string[] inputColumnNames,
             DataViewSchema inputSchema, out OnnxModelFile file, int? intraOpNumThreads = null, int? interOpNumThreads = null)
         {
+            // every network MLNetRank hands to ML.NET carries its SHA-256 (checked by the request scorer and SavedModelIntegrity)
+            model = OnnxDigest.Seal(model);
             var f = OnnxTempFiles.Write(context, model);
             try
             {

@@ -27,7 +27,7 @@ namespace MLNetRank.Benchmarks.Debiasing
         public string Name => "debias-letor";
 
         public string Description => "unbiased LTR on LightGBM's lambdarank data, top-k PBM clicks: naive vs IPS (pointwise/pairwise) vs ceiling, nDCG@10 over a session curve "
-            + "(args key=value: sessions=1000,10000,100000 eta=1,2 topk=10 noise=0 loggerQueries=2 seeds=5 epsMinus=0.1 epsPlus=1 clip=100 randomShare=0.1 iterations=100 pairwise=1 data=../shared/data/lightgbm-lambdarank; see docs/benchmarks-debiasing.md section 2)";
+            + "(args key=value: sessions=1000,10000,100000 eta=1,2 topk=10 noise=0 loggerQueries=2 seeds=5 epsMinus=0.1 epsPlus=1 clip=100 randomShare=0.1 iterations=100 pairwise=1 networks=1 grades=0 folds=0 smoothing=1000 modelPrior=0 data=../shared/data/lightgbm-lambdarank; see docs/benchmarks-debiasing.md section 2)";
 
         /// <summary>Settings of one run (see <see cref="Description"/> for the command-line keys and defaults).</summary>
         public sealed class Settings
@@ -47,6 +47,14 @@ namespace MLNetRank.Benchmarks.Debiasing
             public bool Pairwise = true;
             /// <summary>Also train the multi-task network rows (naive, bias tower, PAL); `networks=0` skips them.</summary>
             public bool Networks = true;
+            /// <summary>Grades after reduction (0 = as in the file): grade g of 0..gmax becomes ⌈g (G − 1) / gmax⌉ (G = 3: 0 → 0, 1–2 → 1, 3–4 → 2).</summary>
+            public int Grades;
+            /// <summary>Folds over all queries of both files (0 = the files' own train/test split).</summary>
+            public int Folds;
+            /// <summary>Pseudo-impressions of the power-law prior in the randomization estimate of θ.</summary>
+            public double Smoothing = 1000;
+            /// <summary>Also the doubly robust rows whose prior is a model (exposure-weighted regression on SNIPS).</summary>
+            public bool ModelPrior;
         }
 
         public int Run(string[] args)
@@ -77,6 +85,10 @@ namespace MLNetRank.Benchmarks.Debiasing
                     case "pairwise": s.Pairwise = kv[1] != "0"; break;
                     case "networks": s.Networks = kv[1] != "0"; break;
                     case "data": s.Folder = kv[1]; break;
+                    case "grades": s.Grades = int.Parse(kv[1], CultureInfo.InvariantCulture); break;
+                    case "folds": s.Folds = int.Parse(kv[1], CultureInfo.InvariantCulture); break;
+                    case "smoothing": s.Smoothing = D(kv[1]); break;
+                    case "modelPrior": s.ModelPrior = kv[1] != "0"; break;
                     default:
                         Console.Error.WriteLine($"unknown key '{kv[0]}'");
                         return 2;
@@ -112,6 +124,8 @@ namespace MLNetRank.Benchmarks.Debiasing
             public int Position { get; set; }
             public bool Click { get; set; }
             public float TruePropensity { get; set; }
+            public uint Session { get; set; }
+            public float Prior { get; set; }
         }
 
         /// <summary>The impressions of a simulation, column by column (10^7 rows stay small); rows are materialized lazily.</summary>
@@ -144,10 +158,10 @@ namespace MLNetRank.Benchmarks.Debiasing
                 Clicks += click ? 1 : 0;
             }
 
-            public IEnumerable<LogRow> Rows()
+            public IEnumerable<LogRow> Rows(float[]? prior = null)
             {
                 for (int k = 0; k < Doc.Count; k++)
-                    yield return new LogRow { QueryDoc = (uint)Doc[k], Position = Position[k], Click = Click[k], TruePropensity = Propensity[k] };
+                    yield return new LogRow { QueryDoc = (uint)Doc[k], Position = Position[k], Click = Click[k], TruePropensity = Propensity[k], Session = Session[k], Prior = prior is null ? 0 : prior[Doc[k]] };
             }
         }
 
@@ -227,6 +241,7 @@ namespace MLNetRank.Benchmarks.Debiasing
             NumberOfIterations = iterations,
             NumberOfLeaves = 31,
             MinimumExampleCountPerLeaf = 20,
+            ExampleWeightColumnName = "Weight",
             LearningRate = 0.05,
             NumberOfThreads = 1,
             Seed = seed,
@@ -240,237 +255,109 @@ namespace MLNetRank.Benchmarks.Debiasing
         private sealed class Cell
         {
             public readonly Dictionary<string, List<double>> Values = new();
+            public readonly Dictionary<string, List<double>> Raw = new();
             public readonly List<string> Order = new();
 
-            public void Add(string name, double v)
+            /// <summary>Adds one run of a model: its share of the split's ceiling and its nDCG@10.</summary>
+            public void Add(string name, double share, double ndcg)
             {
                 if (!Values.TryGetValue(name, out var l))
                 {
                     Values[name] = l = new List<double>();
+                    Raw[name] = new List<double>();
                     Order.Add(name);
                 }
-                l.Add(v);
+                l.Add(share);
+                Raw[name].Add(ndcg);
             }
+        }
+
+        /// <summary>A train/test split of the documents (global indices), with its click simulations.</summary>
+        private sealed record Split(string Name, int[] Train, int[] Test, int[] Seeds);
+
+        /// <summary>Everything that depends on a split only: the training queries, the test view, the ceiling and the logger.</summary>
+        private sealed class Prepared
+        {
+            public Split Split = null!;
+            public int[] Docs = Array.Empty<int>();        // training documents (global index), query-contiguous
+            public int[] Starts = Array.Empty<int>();      // query q = Docs[Starts[q] .. Starts[q+1])
+            public int[] QueryOf = Array.Empty<int>();     // local training doc -> local query
+            public int[][] Sorted = Array.Empty<int[]>();  // local docs of each query by logger score
+            public float[] LogScore = Array.Empty<float>();
+            public double LogSd;
+            public IDataView TestView = null!;
+            public float[] TestGrades = Array.Empty<float>();
+            public int[] TestQueries = Array.Empty<int>();
+            public double Ceiling, LoggerNdcg;
+            public int Hidden;
         }
 
         public static List<Figure> Evaluate(Settings s, Action<string> log)
         {
             var ml = new MLContext(1);
-            var train = Read(ml, Path.Combine(s.Folder, "rank.train"));
-            var test = Read(ml, Path.Combine(s.Folder, "rank.test"));
-            int dim = train[0].Features.Length;
-            int n = train.Count;
-            var testView = Load(ml, test.Select(d => new TrainRow { Features = d.Features, Label = d.Grade, Group = (uint)d.Query + 1 }), dim, true);
-            var testGrades = test.Select(d => d.Grade).ToArray();
-            var testQueries = test.Select(d => d.Query).ToArray();
-            double Ndcg(ITransformer m) => RankerMetrics.Ndcg(m.Transform(testView).GetColumn<float>("Score").ToArray(), testGrades, testQueries, 10);
+            var trainFile = Read(ml, Path.Combine(s.Folder, "rank.train"));
+            var testFile = Read(ml, Path.Combine(s.Folder, "rank.test"));
+            int trainQueries = trainFile.Max(d => d.Query) + 1;
+            // one document list: the training file's queries, then the test file's (query ids offset)
+            var docs = trainFile.Concat(testFile.Select(d => new Doc { Features = d.Features, Grade = d.Grade, Query = d.Query + trainQueries })).ToList();
+            if (s.Grades > 0)
+            {
+                double top = docs.Max(d => d.Grade);
+                foreach (var d in docs)
+                    d.Grade = d.Grade > 0 ? (float)Math.Ceiling(d.Grade * (s.Grades - 1) / top - 1e-9) : 0;
+            }
+            double gmax = docs.Max(d => d.Grade);
+            int dim = docs[0].Features.Length;
+            int totalQueries = docs.Max(d => d.Query) + 1;
+            var splits = new List<Split>();
+            if (s.Folds <= 0)
+                splits.Add(new Split("file split", Enumerable.Range(0, trainFile.Count).ToArray(), Enumerable.Range(trainFile.Count, testFile.Count).ToArray(),
+                    Enumerable.Range(1, s.Seeds).ToArray()));
+            else
+            {
+                // queries shuffled once (seed 1) and dealt into folds; fold f is the test set of split f, the others train
+                var perm = Enumerable.Range(0, totalQueries).OrderBy(_ => 0).ToArray();
+                new Random(1).Shuffle(perm);
+                var foldOf = new int[totalQueries];
+                for (int i = 0; i < perm.Length; i++)
+                    foldOf[perm[i]] = i % s.Folds;
+                for (int f = 0; f < s.Folds; f++)
+                    splits.Add(new Split($"fold {f + 1}", Enumerable.Range(0, docs.Count).Where(i => foldOf[docs[i].Query] != f).ToArray(),
+                        Enumerable.Range(0, docs.Count).Where(i => foldOf[docs[i].Query] == f).ToArray(),
+                        Enumerable.Range(1, s.Seeds).Select(k => 100 * (f + 1) + k).ToArray()));
+            }
+            var grades = docs.GroupBy(d => d.Grade).OrderBy(g => g.Key).Select(g => FormattableString.Invariant($"{g.Key}: {g.Count()}"));
+            log(FormattableString.Invariant($"LightGBM lambdarank data: {docs.Count} documents / {totalQueries} queries, grades {string.Join(", ", grades)}{(s.Grades > 0 ? $" (0–4 reduced to {s.Grades} grades)" : "")}; {(s.Folds > 0 ? $"{s.Folds} folds over the queries (one test fold, the others train)" : "the files' train/test split")}, {s.Seeds} click simulation(s) per split"));
+            log(FormattableString.Invariant($"clicks: P = (1/rank)^eta * ({s.EpsMinus} + {s.EpsPlus - s.EpsMinus} (2^grade - 1)/(2^{gmax} - 1)) on ranks 1..{s.TopK}; IPS clip {s.Clip}; randomized bucket {s.RandomShare:P0} of the sessions (propensity estimation only), smoothed by {s.Smoothing} pseudo-impressions at a fitted power law"));
 
-            // queries (contiguous in the file)
-            var starts = new List<int>();
-            for (int i = 0; i < n; i++)
-                if (i == 0 || train[i].Query != train[i - 1].Query)
-                    starts.Add(i);
-            int Q = starts.Count;
-            starts.Add(n);
-            var queryOf = new int[n];
-            for (int q = 0; q < Q; q++)
-                for (int i = starts[q]; i < starts[q + 1]; i++)
-                    queryOf[i] = q;
-
-            // ceiling: LambdaRank on the true grades of every training document
-            var sw = Stopwatch.StartNew();
-            var all = Enumerable.Range(0, n).ToArray();
-            IDataView Grades(IEnumerable<int> docs) => Load(ml, docs.Select(i => new TrainRow { Features = train[i].Features, Label = train[i].Grade, Group = (uint)queryOf[i] + 1 }), dim, true);
-            double ceiling = Ndcg(ml.Ranking.Trainers.LightGbm(RankOptions(s.Iterations, 1)).Fit(Grades(all)));
-            log(FormattableString.Invariant($"LightGBM lambdarank data: {n} train docs / {Q} queries, {test.Count} test docs / {test.Select(d => d.Query).Distinct().Count()} queries; ceiling nDCG@10 {ceiling:F4} ({sw.Elapsed.TotalSeconds:F1} s)"));
-
-            // weak logging ranker: 10 trees on the true grades of the first loggerQueries training queries
-            var loggerOptions = RankOptions(10, 1);
-            loggerOptions.MinimumExampleCountPerLeaf = 5;
-            var logger = ml.Ranking.Trainers.LightGbm(loggerOptions).Fit(Grades(Enumerable.Range(0, starts[Math.Min(s.LoggerQueries, Q)])));
-            var logScore = logger.Transform(Grades(all)).GetColumn<float>("Score").ToArray();
-            double lm = logScore.Average(), lsd = Math.Sqrt(logScore.Average(v => (v - lm) * (v - lm)));
-            double loggerNdcg = Ndcg(logger);
-            var sorted = new int[Q][];
-            for (int q = 0; q < Q; q++)
-                sorted[q] = Enumerable.Range(starts[q], starts[q + 1] - starts[q]).OrderByDescending(i => logScore[i]).ThenBy(i => i).ToArray();
-            int hidden = sorted.Sum(o => Math.Max(0, o.Length - s.TopK));
-            log(FormattableString.Invariant($"logging ranker: 10 trees on the grades of {s.LoggerQueries} queries, nDCG@10 {loggerNdcg:F4} ({loggerNdcg / ceiling:P1} of the ceiling); top {s.TopK} shown, Gumbel noise {s.LoggerNoise} x score sd; {hidden} of {n} training documents are below the top {s.TopK} of the deterministic ranking"));
-            log(FormattableString.Invariant($"clicks: P = (1/rank)^eta * ({s.EpsMinus} + {s.EpsPlus - s.EpsMinus} (2^grade - 1)/15) on ranks 1..{s.TopK}; IPS clip {s.Clip}; randomized bucket {s.RandomShare:P0} of the sessions (propensity estimation only)"));
-
-            var docView = ml.Data.LoadFromEnumerable(Enumerable.Range(0, n).Select(i => new DocRow { QueryDoc = (uint)i }));
+            var prepared = splits.Select(sp => Prepare(ml, s, docs, sp, dim, log)).ToList();
             var figures = new List<Figure>();
             foreach (var eta in s.Etas)
             {
+                // cells[N][model] = per-run (share of the split's ceiling, nDCG)
                 var cells = new Dictionary<int, Cell>();
+                var runLabels = new List<string>();
                 string propTable = "";
                 foreach (var N in s.Sessions)
                 {
                     var cell = cells[N] = new Cell();
-                    for (int seed = 1; seed <= s.Seeds; seed++)
-                    {
-                        sw.Restart();
-                        var rng = new Random(seed * 7919 + N + (int)(eta * 1000));
-                        double Attr(int i) => s.EpsMinus + (s.EpsPlus - s.EpsMinus) * (Math.Pow(2, train[i].Grade) - 1) / 15.0;
-                        double Theta(int r) => Math.Pow(1.0 / r, eta);
-                        var rows = new ImpressionLog(N * s.TopK);
-                        var issued = new int[Q];
-                        var buffer = new (int Doc, double Key)[64];
-                        void Session(int q, bool randomized, ImpressionLog into, uint sessionId)
+                    foreach (var p in prepared)
+                        foreach (int seed in p.Split.Seeds)
                         {
-                            int size = starts[q + 1] - starts[q];
-                            if (buffer.Length < size)
-                                buffer = new (int, double)[size];
-                            if (randomized || s.LoggerNoise > 0)
-                            {
-                                for (int k = 0; k < size; k++)
-                                {
-                                    int i = starts[q] + k;
-                                    double g = -Math.Log(-Math.Log(rng.NextDouble() * 0.999998 + 1e-6));
-                                    buffer[k] = (i, randomized ? g : logScore[i] + s.LoggerNoise * lsd * g);
-                                }
-                                Array.Sort(buffer, 0, size, Comparer<(int Doc, double Key)>.Create((a, b) => b.Key.CompareTo(a.Key)));
-                            }
-                            else
-                                for (int k = 0; k < size; k++)
-                                    buffer[k] = (sorted[q][k], 0);
-                            for (int r = 1; r <= Math.Min(size, s.TopK); r++)
-                            {
-                                int i = buffer[r - 1].Doc;
-                                double th = Theta(r);
-                                into.Add(i, r, rng.NextDouble() < th * Attr(i), (float)th, sessionId);
-                            }
+                            if (N == s.Sessions[0])
+                                runLabels.Add(p.Split.Seeds.Length > 1 ? $"{p.Split.Name} s{seed}" : p.Split.Name);
+                            string table = Simulate(ml, s, docs, p, dim, eta, N, seed, gmax, cell, log);
+                            if (propTable.Length == 0 && N == s.Sessions.Max())
+                                propTable = table;
                         }
-                        for (int t = 0; t < N; t++)
-                        {
-                            int q = rng.Next(Q);
-                            issued[q]++;
-                            Session(q, false, rows, (uint)t + 1);
-                        }
-                        var randomRows = new ImpressionLog(0);
-                        int R = (int)Math.Round(s.RandomShare * N);
-                        for (int t = 0; t < R; t++)
-                            Session(rng.Next(Q), true, randomRows, 0);
-                        var logView = ml.Data.Cache(ml.Data.LoadFromEnumerable(rows.Rows()));
-                        long clicks = rows.Clicks;
-
-                        // propensities: true; randomization on the randomized bucket; regression EM on the logged sessions
-                        var variants = new List<(string Name, IDataView View, string Column)> { ("true θ", logView, "TruePropensity") };
-                        PositionPropensityTransformer? rand = null, em = null;
-                        if (R > 0)
-                        {
-                            try
-                            {
-                                rand = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions { LabelColumnName = "Click", MaxPosition = s.TopK }).Fit(ml.Data.LoadFromEnumerable(randomRows.Rows()));
-                                if (rand.Propensities.All(v => v > 0))
-                                    variants.Add(("θ by randomization", rand.Transform(logView), "Propensity"));
-                                else
-                                    log($"  (randomization estimate has a zero propensity at {N} sessions, seed {seed}: {R} randomized sessions are too few; IPS with it skipped)");
-                            }
-                            catch (InvalidOperationException e)
-                            {
-                                log($"  (randomization estimate failed at {N} sessions: {e.Message})");
-                            }
-                        }
-                        if (s.LoggerNoise > 0)
-                        {
-                            em = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
-                            {
-                                Method = PropensityEstimationMethod.RegressionEm,
-                                RelevanceGroupColumnName = "QueryDoc",
-                                LabelColumnName = "Click",
-                                MaxPosition = s.TopK,
-                                MaximumIterations = 200,
-                            }).Fit(logView);
-                            variants.Add(("θ by regression EM", em.Transform(logView), "Propensity"));
-                        }
-                        if (seed == 1 && N == s.Sessions.Max())
-                            propTable = PropensityTable(s.TopK, eta, rand, em, R, N);
-
-                        // relevance estimates per (query, document), by the product transform
-                        (float[] Rel, float[] Imp) Estimate(IDataView view, string? propensity)
-                        {
-                            var t = ml.Ranker().Transforms.EstimateClickRelevance(new ClickRelevanceOptions
-                            {
-                                ItemColumnName = "QueryDoc",
-                                LabelColumnName = "Click",
-                                PropensityColumnName = propensity,
-                                MaximumWeight = s.Clip,
-                                ImpressionsColumnName = "Impressions",
-                            }).Fit(view).Transform(docView);
-                            return (t.GetColumn<float>("Relevance").ToArray(), t.GetColumn<float>("Impressions").ToArray());
-                        }
-                        var naive = Estimate(logView, null);
-                        var shown = Enumerable.Range(0, n).Where(i => naive.Imp[i] > 0).ToArray();
-
-                        // learners on a relevance estimate over the shown documents
-                        double Regression((float[] Rel, float[] Imp) e)
-                        {
-                            var v = Load(ml, shown.Select(i => new TrainRow { Features = train[i].Features, Label = e.Rel[i] }), dim, false);
-                            return Ndcg(ml.Regression.Trainers.LightGbm(RegressionOptions(s.Iterations, seed)).Fit(v));
-                        }
-                        const int levels = 10;
-                        int[] linear = Enumerable.Range(0, levels + 1).ToArray();
-                        double LambdaRankLevels((float[] Rel, float[] Imp) e)
-                        {
-                            var v = Load(ml, shown.Select(i => new TrainRow { Features = train[i].Features, Label = (float)Math.Round(Math.Clamp(e.Rel[i], 0, 1) * levels), Group = (uint)queryOf[i] + 1 }), dim, true);
-                            return Ndcg(ml.Ranking.Trainers.LightGbm(RankOptions(s.Iterations, seed, linear)).Fit(v));
-                        }
-                        // pairwise IPS (Joachims et al. 2017) aggregated: one group per clicked (query, document) — that document
-                        // labelled 1, the query's other shown documents 0 — weighted by Σ click/θ over its impressions per query issue
-                        // (Σ click per issue for the naive variant); the copies of one (query, document) are identical, so they merge
-                        double Pairwise((float[] Rel, float[] Imp) e)
-                        {
-                            var groups = new List<TrainRow>();
-                            uint g = 0;
-                            var weights = shown.Where(i => e.Rel[i] > 0).Select(i => (i, w: e.Rel[i] * e.Imp[i] / Math.Max(1, issued[queryOf[i]]))).ToList();
-                            double mean = weights.Average(t => t.w);
-                            foreach (var (c, w) in weights)
-                            {
-                                g++;
-                                int q = queryOf[c];
-                                foreach (int j in shown.Where(j => queryOf[j] == q))
-                                    groups.Add(new TrainRow { Features = train[j].Features, Label = j == c ? 1 : 0, Group = g, Weight = (float)(w / mean) });
-                            }
-                            return Ndcg(ml.Ranking.Trainers.LightGbm(RankOptions(s.Iterations, seed)).Fit(Load(ml, groups, dim, true)));
-                        }
-
-                        cell.Add("naive: regression on CTR", Regression(naive));
-                        cell.Add("naive: LambdaRank on CTR levels", LambdaRankLevels(naive));
-                        if (s.Pairwise)
-                            cell.Add("naive: pairwise LambdaRank on clicks", Pairwise(naive));
-                        foreach (var (name, view, column) in variants)
-                        {
-                            var e = Estimate(view, column);
-                            cell.Add($"IPS ({name}): regression on IPS relevance", Regression(e));
-                            if (name == "true θ")
-                            {
-                                cell.Add($"IPS ({name}): LambdaRank on IPS relevance levels", LambdaRankLevels(e));
-                                if (s.Pairwise)
-                                    cell.Add($"IPS ({name}): pairwise LambdaRank, IPS-weighted clicks", Pairwise(e));
-                            }
-                        }
-                        var towerRows = new List<(string Name, float[] Scores)>();
-                        if (s.Networks)
-                            TrainBiasTower(new BiasTowerInput(ml, () => Load(ml, Enumerable.Range(0, rows.Count).Select(k => new ImpressionRow
-                        {
-                            Features = train[rows.Doc[k]].Features, Position = rows.Position[k], Click = rows.Click[k], Session = rows.Session[k], QueryDoc = (uint)rows.Doc[k],
-                        }), dim, false), testView, eta, seed), towerRows);
-                        foreach (var (towerName, towerScores) in towerRows)
-                            cell.Add(towerName, RankerMetrics.Ndcg(towerScores, testGrades, testQueries, 10));
-                        // oracle labels on the shown documents: what an estimator that recovers every shown document's grade can reach
-                        cell.Add("true grades of the shown documents only (LambdaRank)", Ndcg(ml.Ranking.Trainers.LightGbm(RankOptions(s.Iterations, seed)).Fit(Grades(shown))));
-                        log(FormattableString.Invariant($"eta {eta}, {N} sessions, seed {seed}: {rows.Count} impressions, {clicks} clicks, {shown.Length} documents shown, {R} randomized sessions; {sw.Elapsed.TotalSeconds:F1} s"));
-                    }
                 }
-
-                // tables for this eta
                 log("");
-                log(FormattableString.Invariant($"### η = {eta}: nDCG@10 on the test queries' true grades, mean ± sd over {s.Seeds} click simulations (share of the ceiling)"));
+                log(FormattableString.Invariant($"### η = {eta}: nDCG@10 on the test queries' true grades as a share of the split's ceiling, mean ± sd over {runLabels.Count} runs ({string.Join(", ", runLabels)})"));
                 log("");
                 log("| model (LightGBM, " + s.Iterations + " iterations x 31 leaves) | " + string.Join(" | ", s.Sessions.Select(N => $"{N:N0} sessions")) + " |");
                 log("|---|" + string.Concat(s.Sessions.Select(_ => "---|")));
-                log(FormattableString.Invariant($"| logging ranker | {string.Join(" | ", s.Sessions.Select(_ => $"{loggerNdcg:F4} ({loggerNdcg / ceiling:P1})"))} |"));
+                var loggerShares = prepared.SelectMany(p => p.Split.Seeds.Select(_ => p.LoggerNdcg / p.Ceiling)).ToList();
+                log(FormattableString.Invariant($"| logging ranker | {string.Join(" | ", s.Sessions.Select(_ => MeanSd(loggerShares)))} |"));
                 foreach (var name in s.Sessions.SelectMany(N => cells[N].Order).Distinct())
                 {
                     var parts = new List<string>();
@@ -481,18 +368,298 @@ namespace MLNetRank.Benchmarks.Debiasing
                             parts.Add("–");
                             continue;
                         }
+                        string runs = v.Count < runLabels.Count ? $" [{v.Count} of {runLabels.Count} runs]" : "";
+                        parts.Add(MeanSd(v) + runs);
                         double m = v.Average(), sd = v.Count > 1 ? Math.Sqrt(v.Sum(x => (x - m) * (x - m)) / (v.Count - 1)) : 0;
-                        string runs = v.Count < s.Seeds ? $" [{v.Count} of {s.Seeds} runs]" : "";
-                        parts.Add(FormattableString.Invariant($"{m:F4} ± {sd:F4} ({m / ceiling:P1}){runs}"));
-                        figures.Add(new Figure(name, eta, N, m, sd, v.Count, m / ceiling));
+                        var raw = cells[N].Raw[name];
+                        figures.Add(new Figure(name, eta, N, raw.Average(), sd, v.Count, m));
                     }
                     log($"| {name} | {string.Join(" | ", parts)} |");
                 }
-                log(FormattableString.Invariant($"| ceiling: LambdaRank on the true grades of all training documents | {string.Join(" | ", s.Sessions.Select(_ => $"{ceiling:F4} (100 %)"))} |"));
+                log(FormattableString.Invariant($"| ceiling (nDCG@10): LambdaRank on the true grades of all training documents | {string.Join(" | ", s.Sessions.Select(_ => string.Join(", ", prepared.Select(p => p.Ceiling.ToString("F4", CultureInfo.InvariantCulture)))))} |"));
                 log("");
+                // every run, and the goal: best debiased (by mean) against best naive (by mean), run by run
+                foreach (var N in s.Sessions)
+                {
+                    var cell = cells[N];
+                    var complete = cell.Order.Where(nm => cell.Values[nm].Count == runLabels.Count).ToList();
+                    var naive = complete.Where(nm => nm.StartsWith("naive", StringComparison.Ordinal)).OrderByDescending(nm => cell.Values[nm].Average()).FirstOrDefault();
+                    var debiased = complete.Where(IsDebiased).OrderByDescending(nm => cell.Values[nm].Average()).FirstOrDefault();
+                    var debiasedEstimated = complete.Where(nm => IsDebiased(nm) && !nm.Contains("true θ", StringComparison.Ordinal)).OrderByDescending(nm => cell.Values[nm].Average()).FirstOrDefault();
+                    log(FormattableString.Invariant($"η = {eta}, {N:N0} sessions, every run (share of the split's ceiling):"));
+                    log("");
+                    log("| model | " + string.Join(" | ", runLabels) + " | mean |");
+                    log("|---|" + string.Concat(runLabels.Select(_ => "---|")) + "---|");
+                    foreach (var nm in cell.Order)
+                    {
+                        var v = cell.Values[nm];
+                        string mark = nm == naive ? " **(best naive)**" : nm == debiased ? " **(best debiased)**" : nm == debiasedEstimated ? " **(best debiased, estimated θ)**" : "";
+                        log($"| {nm}{mark} | {string.Join(" | ", v.Select(x => x.ToString("P1", CultureInfo.InvariantCulture)))}{(v.Count < runLabels.Count ? " | (incomplete)" : "")} | {v.Average().ToString("P1", CultureInfo.InvariantCulture)} |");
+                    }
+                    foreach (var (label, best) in new[] { ("best debiased", debiased), ("best debiased with estimated θ", debiasedEstimated) })
+                    {
+                        if (naive is null || best is null)
+                            continue;
+                        var d = cell.Values[best].Zip(cell.Values[naive], (a, b) => a - b).ToList();
+                        log("");
+                        log(FormattableString.Invariant($"Goal check, η = {eta}, {N:N0} sessions: {label} \"{best}\" {cell.Values[best].Average():P1} vs best naive \"{naive}\" {cell.Values[naive].Average():P1}; wins {d.Count(x => x > 0)} of {d.Count} runs (differences {string.Join(", ", d.Select(x => (100 * x).ToString("+0.0;-0.0", CultureInfo.InvariantCulture)))} points); runs at ≥ 95% of the ceiling: {cell.Values[best].Count(x => x >= 0.95)} of {d.Count}"));
+                    }
+                    log("");
+                }
                 log(propTable);
             }
             return figures;
+        }
+
+        private static bool IsDebiased(string name)
+            => !name.StartsWith("naive", StringComparison.Ordinal) && !name.StartsWith("true grades", StringComparison.Ordinal);
+
+        private static string MeanSd(List<double> v)
+        {
+            double m = v.Average(), sd = v.Count > 1 ? Math.Sqrt(v.Sum(x => (x - m) * (x - m)) / (v.Count - 1)) : 0;
+            return FormattableString.Invariant($"{100 * m:F1} ± {100 * sd:F1} %");
+        }
+
+        private static Prepared Prepare(MLContext ml, Settings s, List<Doc> all, Split split, int dim, Action<string> log)
+        {
+            var p = new Prepared { Split = split };
+            // training docs grouped by query (stable), local query ids
+            p.Docs = split.Train.OrderBy(i => all[i].Query).ThenBy(i => i).ToArray();
+            var starts = new List<int>();
+            for (int k = 0; k < p.Docs.Length; k++)
+                if (k == 0 || all[p.Docs[k]].Query != all[p.Docs[k - 1]].Query)
+                    starts.Add(k);
+            int Q = starts.Count;
+            starts.Add(p.Docs.Length);
+            p.Starts = starts.ToArray();
+            p.QueryOf = new int[p.Docs.Length];
+            for (int q = 0; q < Q; q++)
+                for (int k = p.Starts[q]; k < p.Starts[q + 1]; k++)
+                    p.QueryOf[k] = q;
+            var test = split.Test.Select(i => all[i]).ToList();
+            p.TestView = Load(ml, test.Select(d => new TrainRow { Features = d.Features, Label = d.Grade, Group = (uint)d.Query + 1 }), dim, true);
+            p.TestGrades = test.Select(d => d.Grade).ToArray();
+            p.TestQueries = test.Select(d => d.Query).ToArray();
+            var sw = Stopwatch.StartNew();
+            p.Ceiling = Ndcg(p, ml.Ranking.Trainers.LightGbm(RankOptions(s.Iterations, 1)).Fit(Grades(ml, all, p, Enumerable.Range(0, p.Docs.Length), dim)));
+            var loggerOptions = RankOptions(10, 1);
+            loggerOptions.MinimumExampleCountPerLeaf = 5;
+            // the first loggerQueries training queries with at least two distinct grades (a query of one grade teaches nothing)
+            var loggerQueries = Enumerable.Range(0, Q).Where(q => Enumerable.Range(p.Starts[q], p.Starts[q + 1] - p.Starts[q]).Select(k => all[p.Docs[k]].Grade).Distinct().Count() > 1)
+                .Take(s.LoggerQueries).ToArray();
+            var logger = ml.Ranking.Trainers.LightGbm(loggerOptions).Fit(Grades(ml, all, p, loggerQueries.SelectMany(q => Enumerable.Range(p.Starts[q], p.Starts[q + 1] - p.Starts[q])), dim));
+            p.LogScore = logger.Transform(Grades(ml, all, p, Enumerable.Range(0, p.Docs.Length), dim)).GetColumn<float>("Score").ToArray();
+            double lm = p.LogScore.Average();
+            p.LogSd = Math.Sqrt(p.LogScore.Average(v => (v - lm) * (v - lm)));
+            p.LoggerNdcg = Ndcg(p, logger);
+            p.Sorted = new int[Q][];
+            for (int q = 0; q < Q; q++)
+                p.Sorted[q] = Enumerable.Range(p.Starts[q], p.Starts[q + 1] - p.Starts[q]).OrderByDescending(i => p.LogScore[i]).ThenBy(i => i).ToArray();
+            p.Hidden = p.Sorted.Sum(o => Math.Max(0, o.Length - s.TopK));
+            log(FormattableString.Invariant($"{split.Name}: {p.Docs.Length} train docs / {Q} queries, {test.Count} test docs / {test.Select(d => d.Query).Distinct().Count()} queries; ceiling nDCG@10 {p.Ceiling:F4}; logger (10 trees on the grades of {s.LoggerQueries} queries) {p.LoggerNdcg:F4} ({p.LoggerNdcg / p.Ceiling:P1}); {p.Hidden} training docs below the logger's top {s.TopK} ({sw.Elapsed.TotalSeconds:F1} s)"));
+            return p;
+        }
+
+        private static double Ndcg(Prepared p, ITransformer m)
+            => RankerMetrics.Ndcg(m.Transform(p.TestView).GetColumn<float>("Score").ToArray(), p.TestGrades, p.TestQueries, 10);
+
+        /// <summary>The true grades of some local training documents, grouped by query.</summary>
+        private static IDataView Grades(MLContext ml, List<Doc> all, Prepared p, IEnumerable<int> local, int dim)
+            => Load(ml, local.Select(k => new TrainRow { Features = all[p.Docs[k]].Features, Label = all[p.Docs[k]].Grade, Group = (uint)p.QueryOf[k] + 1 }), dim, true);
+
+        /// <summary>One click simulation on one split and the learners on it; adds each model's share of the ceiling to the cell.</summary>
+        private static string Simulate(MLContext ml, Settings s, List<Doc> all, Prepared p, int dim, double eta, int N, int seed, double gmax, Cell cell, Action<string> log)
+        {
+            var sw = Stopwatch.StartNew();
+            int n = p.Docs.Length, Q = p.Sorted.Length;
+            var rng = new Random(seed * 7919 + N + (int)(eta * 1000));
+            double Attr(int k) => s.EpsMinus + (s.EpsPlus - s.EpsMinus) * (Math.Pow(2, all[p.Docs[k]].Grade) - 1) / (Math.Pow(2, gmax) - 1);
+            double Theta(int r) => Math.Pow(1.0 / r, eta);
+            var rows = new ImpressionLog(N * s.TopK);
+            var issued = new int[Q];
+            var buffer = new (int Doc, double Key)[64];
+            void Session(int q, bool randomized, ImpressionLog into, uint sessionId)
+            {
+                int size = p.Starts[q + 1] - p.Starts[q];
+                if (buffer.Length < size)
+                    buffer = new (int, double)[size];
+                if (randomized || s.LoggerNoise > 0)
+                {
+                    for (int k = 0; k < size; k++)
+                    {
+                        int i = p.Starts[q] + k;
+                        double g = -Math.Log(-Math.Log(rng.NextDouble() * 0.999998 + 1e-6));
+                        buffer[k] = (i, randomized ? g : p.LogScore[i] + s.LoggerNoise * p.LogSd * g);
+                    }
+                    Array.Sort(buffer, 0, size, Comparer<(int Doc, double Key)>.Create((a, b) => b.Key.CompareTo(a.Key)));
+                }
+                else
+                    for (int k = 0; k < size; k++)
+                        buffer[k] = (p.Sorted[q][k], 0);
+                for (int r = 1; r <= Math.Min(size, s.TopK); r++)
+                {
+                    int i = buffer[r - 1].Doc;
+                    double th = Theta(r);
+                    into.Add(i, r, rng.NextDouble() < th * Attr(i), (float)th, sessionId);
+                }
+            }
+            for (int t = 0; t < N; t++)
+            {
+                int q = rng.Next(Q);
+                issued[q]++;
+                Session(q, false, rows, (uint)t + 1);
+            }
+            var randomRows = new ImpressionLog(0);
+            int R = (int)Math.Round(s.RandomShare * N);
+            for (int t = 0; t < R; t++)
+                Session(rng.Next(Q), true, randomRows, 0);
+            var logView = ml.Data.Cache(ml.Data.LoadFromEnumerable(rows.Rows()));
+            long clicks = rows.Clicks;
+            var docView = ml.Data.LoadFromEnumerable(Enumerable.Range(0, n).Select(i => new DocRow { QueryDoc = (uint)i }));
+
+            // propensities: true; randomization on the randomized bucket (smoothed); regression EM on the logged sessions
+            var variants = new List<(string Name, IDataView View, string Column)> { ("true θ", logView, "TruePropensity") };
+            PositionPropensityTransformer? rand = null, em = null;
+            if (R > 0)
+            {
+                try
+                {
+                    rand = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
+                    {
+                        LabelColumnName = "Click", MaximumPosition = s.TopK - 1, Smoothing = s.Smoothing, SmoothingPrior = PropensitySmoothingPrior.PowerLaw,
+                    }).Fit(ml.Data.LoadFromEnumerable(randomRows.Rows()));
+                    if (rand.Propensities.All(v => v > 0))
+                        variants.Add(("θ by randomization", rand.Transform(logView), "Propensity"));
+                    else
+                        log($"  (randomization estimate has a zero propensity at {N} sessions, seed {seed}: {R} randomized sessions are too few; IPS with it skipped)");
+                }
+                catch (InvalidOperationException e)
+                {
+                    log($"  (randomization estimate failed at {N} sessions: {e.Message})");
+                }
+            }
+            if (s.LoggerNoise > 0)
+            {
+                em = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
+                {
+                    Method = PropensityEstimationMethod.RegressionEm,
+                    RelevanceGroupColumnName = "QueryDoc",
+                    LabelColumnName = "Click",
+                    MaximumPosition = s.TopK - 1,
+                    MaximumIterations = 200,
+                }).Fit(logView);
+                variants.Add(("θ by regression EM", em.Transform(logView), "Propensity"));
+            }
+            string table = PropensityTable(s.TopK, eta, rand, em, R, N);
+
+            // relevance estimates per (query, document), by the library's transform
+            (float[] Rel, float[] Imp, float[] Exp) Estimate(IDataView view, string? propensity, ClickRelevanceMethod method = ClickRelevanceMethod.InversePropensity,
+                bool tune = false, string? prior = null)
+            {
+                var o = new ClickRelevanceOptions
+                {
+                    ItemColumnName = "QueryDoc",
+                    LabelColumnName = "Click",
+                    PropensityColumnName = propensity,
+                    Method = method,
+                    MaximumWeight = s.Clip,
+                    ImpressionsColumnName = "Impressions",
+                    ExposureColumnName = "Exposure",
+                    SessionColumnName = "Session",
+                    Seed = seed,
+                    PriorColumnName = prior,
+                };
+                if (tune && method == ClickRelevanceMethod.DoublyRobust)
+                    o.ShrinkageCandidates = new[] { 0.0, 0.5, 1, 2, 4, 8, 16, 32 };
+                else if (tune)
+                    o.MaximumWeightCandidates = new[] { 2.0, 5, 10, 20, 50, 100 };
+                var t = ml.Ranker().Transforms.EstimateClickRelevance(o).Fit(view);
+                var d = t.Transform(docView);
+                return (d.GetColumn<float>("Relevance").ToArray(), d.GetColumn<float>("Impressions").ToArray(), d.GetColumn<float>("Exposure").ToArray());
+            }
+            var naive = Estimate(logView, null);
+            var shown = Enumerable.Range(0, n).Where(i => naive.Imp[i] > 0).ToArray();
+
+            double Score(ITransformer m) => Ndcg(p, m);
+            // learners on a relevance estimate over the shown documents; weighted = example weight ∝ the document's exposure Σθ
+            double Regression((float[] Rel, float[] Imp, float[] Exp) e, bool weighted = false)
+            {
+                double mean = weighted ? shown.Average(i => e.Exp[i]) : 1;
+                var v = Load(ml, shown.Select(i => new TrainRow { Features = all[p.Docs[i]].Features, Label = e.Rel[i], Weight = weighted ? (float)(e.Exp[i] / mean) : 1 }), dim, false);
+                return Score(ml.Regression.Trainers.LightGbm(RegressionOptions(s.Iterations, seed)).Fit(v));
+            }
+            const int levels = 10;
+            int[] linear = Enumerable.Range(0, levels + 1).ToArray();
+            double LambdaRankLevels((float[] Rel, float[] Imp, float[] Exp) e)
+            {
+                var v = Load(ml, shown.Select(i => new TrainRow { Features = all[p.Docs[i]].Features, Label = (float)Math.Round(Math.Clamp(e.Rel[i], 0, 1) * levels), Group = (uint)p.QueryOf[i] + 1 }), dim, true);
+                return Score(ml.Ranking.Trainers.LightGbm(RankOptions(s.Iterations, seed, linear)).Fit(v));
+            }
+            // pairwise IPS (Joachims et al. 2017) aggregated: one group per clicked (query, document) — that document
+            // labelled 1, the query's other shown documents 0 — weighted by Σ click/θ over its impressions per query issue
+            double Pairwise((float[] Rel, float[] Imp, float[] Exp) e)
+            {
+                var groups = new List<TrainRow>();
+                uint g = 0;
+                var weights = shown.Where(i => e.Rel[i] > 0).Select(i => (i, w: e.Rel[i] * e.Imp[i] / Math.Max(1, issued[p.QueryOf[i]]))).ToList();
+                double mean = weights.Average(t => t.w);
+                var shownByQuery = shown.GroupBy(i => p.QueryOf[i]).ToDictionary(x => x.Key, x => x.ToArray());
+                foreach (var (c, w) in weights)
+                {
+                    g++;
+                    foreach (int j in shownByQuery[p.QueryOf[c]])
+                        groups.Add(new TrainRow { Features = all[p.Docs[j]].Features, Label = j == c ? 1 : 0, Group = g, Weight = (float)(w / mean) });
+                }
+                return Score(ml.Ranking.Trainers.LightGbm(RankOptions(s.Iterations, seed)).Fit(Load(ml, groups, dim, true)));
+            }
+
+            void Add(string name, double ndcg) => cell.Add(name, ndcg / p.Ceiling, ndcg);
+            Add("naive: regression on CTR", Regression(naive));
+            Add("naive: regression on CTR, weighted by impressions", Regression((naive.Rel, naive.Imp, naive.Imp), true));
+            Add("naive: LambdaRank on CTR levels", LambdaRankLevels(naive));
+            if (s.Pairwise)
+                Add("naive: pairwise LambdaRank on clicks", Pairwise(naive));
+            foreach (var (name, view, column) in variants)
+            {
+                var ips = Estimate(view, column);
+                Add($"IPS ({name}, clip {s.Clip}): regression", Regression(ips));
+                Add($"IPS ({name}, clip chosen on held-out clicks): regression", Regression(Estimate(view, column, ClickRelevanceMethod.InversePropensity, true)));
+                var sn = Estimate(view, column, ClickRelevanceMethod.SelfNormalized);
+                Add($"SNIPS ({name}): regression weighted by exposure", Regression(sn, true));
+                var dr = Estimate(view, column, ClickRelevanceMethod.DoublyRobust, true);
+                Add($"DR ({name}, pooled prior, λ chosen on held-out clicks): regression weighted by exposure", Regression(dr, true));
+                if (s.ModelPrior)
+                {
+                    // the direct model: the exposure-weighted regression on SNIPS, scored on every training document
+                    double mean = shown.Average(i => sn.Exp[i]);
+                    var fit = ml.Regression.Trainers.LightGbm(RegressionOptions(s.Iterations, seed)).Fit(
+                        Load(ml, shown.Select(i => new TrainRow { Features = all[p.Docs[i]].Features, Label = sn.Rel[i], Weight = (float)(sn.Exp[i] / mean) }), dim, false));
+                    var prior = fit.Transform(Load(ml, Enumerable.Range(0, n).Select(i => new TrainRow { Features = all[p.Docs[i]].Features }), dim, false)).GetColumn<float>("Score").ToArray();
+                    IDataView priorView = ml.Data.LoadFromEnumerable(rows.Rows(prior));
+                    if (name != "true θ")
+                        priorView = (name == "θ by randomization" ? rand! : em!).Transform(priorView);
+                    var drm = Estimate(priorView, column, ClickRelevanceMethod.DoublyRobust, true, "Prior");
+                    Add($"DR ({name}, model prior, λ chosen on held-out clicks): regression weighted by exposure", Regression(drm, true));
+                }
+                if (name == "true θ")
+                {
+                    Add($"IPS ({name}, clip {s.Clip}): LambdaRank on IPS relevance levels", LambdaRankLevels(ips));
+                    if (s.Pairwise)
+                        Add($"IPS ({name}, clip {s.Clip}): pairwise LambdaRank, IPS-weighted clicks", Pairwise(ips));
+                }
+            }
+            var towerRows = new List<(string Name, float[] Scores)>();
+            if (s.Networks)
+                TrainBiasTower(new BiasTowerInput(ml, () => Load(ml, Enumerable.Range(0, rows.Count).Select(k => new ImpressionRow
+                {
+                    Features = all[p.Docs[rows.Doc[k]]].Features, Position = rows.Position[k], Click = rows.Click[k], Session = rows.Session[k], QueryDoc = (uint)rows.Doc[k],
+                }), dim, false), p.TestView, eta, seed), towerRows);
+            foreach (var (towerName, towerScores) in towerRows)
+                Add(towerName, RankerMetrics.Ndcg(towerScores, p.TestGrades, p.TestQueries, 10));
+            // oracle labels on the shown documents: what an estimator that recovers every shown document's grade can reach
+            Add("true grades of the shown documents only (LambdaRank)", Score(ml.Ranking.Trainers.LightGbm(RankOptions(s.Iterations, seed)).Fit(Grades(ml, all, p, shown, dim))));
+            log(FormattableString.Invariant($"{p.Split.Name}, eta {eta}, {N} sessions, seed {seed}: {rows.Count} impressions, {clicks} clicks, {shown.Length} documents shown, {R} randomized sessions; {sw.Elapsed.TotalSeconds:F1} s"));
+            return table;
         }
 
         private static string PropensityTable(int k, double eta, PositionPropensityTransformer? rand, PositionPropensityTransformer? em, int randomSessions, int sessions)

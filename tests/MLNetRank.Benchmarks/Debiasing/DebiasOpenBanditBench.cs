@@ -34,7 +34,7 @@ namespace MLNetRank.Benchmarks.Debiasing
                 var data = OpenBanditDataset.Load(ml, path);
                 var t = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
                 {
-                    MaxPosition = 3,
+                    MaximumPosition = 2,
                     BootstrapResamples = resamples,
                     ConfidenceLevel = 0.95,
                 }).Fit(data);

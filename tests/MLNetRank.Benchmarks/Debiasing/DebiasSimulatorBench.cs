@@ -52,7 +52,7 @@ namespace MLNetRank.Benchmarks.Debiasing
             var random = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
             {
                 RandomizedColumnName = "IsRandomized",
-                MaxPosition = k,
+                MaximumPosition = k - 1,
                 BootstrapResamples = 200,
             }).Fit(train);
             double tRandom = sw.Elapsed.TotalSeconds;
@@ -62,7 +62,7 @@ namespace MLNetRank.Benchmarks.Debiasing
             {
                 Method = PropensityEstimationMethod.RegressionEm,
                 FeatureColumnName = "StatFeatures",
-                MaxPosition = k,
+                MaximumPosition = k - 1,
             }).Fit(nonRandom);
             double tEm = sw.Elapsed.TotalSeconds;
             sw.Restart();
@@ -71,12 +71,12 @@ namespace MLNetRank.Benchmarks.Debiasing
                 Method = PropensityEstimationMethod.RegressionEm,
                 FeatureColumnName = "StatFeatures",
                 RelevanceModel = EmRelevanceModel.Gbdt,
-                MaxPosition = k,
+                MaximumPosition = k - 1,
                 MaximumIterations = 30,
                 Tolerance = 1e-4,
             }).Fit(nonRandom);
             double tEmGbdt = sw.Elapsed.TotalSeconds;
-            var naiveCurve = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions { MaxPosition = k }).Fit(nonRandom);
+            var naiveCurve = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions { MaximumPosition = k - 1 }).Fit(nonRandom);
             log("");
             log("| position | true θ_k/θ_1 | randomization (CI 95%) | abs err | regression EM, logistic (StatFeatures, logged traffic) | abs err | regression EM, GBDT | abs err | naive CTR ratio (logged traffic) | abs err |");
             log("|---|---|---|---|---|---|---|---|---|---|");
@@ -90,7 +90,7 @@ namespace MLNetRank.Benchmarks.Debiasing
             log(FormattableString.Invariant($"| RMSE | | {Rmse(random.Propensities):F4} ({random.RowsUsed} randomized rows, {tRandom:F1} s incl. 200 bootstrap) | | {Rmse(em.Propensities):F4} ({em.Iterations} it, {tEm:F1} s) | | {Rmse(emGbdt.Propensities):F4} ({emGbdt.Iterations} it, {tEmGbdt:F1} s) | | {Rmse(naiveCurve.Propensities):F4} | |"));
 
             // ---- models
-            var ips = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions { RandomizedColumnName = "IsRandomized", MaxPosition = k })
+            var ips = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions { RandomizedColumnName = "IsRandomized", MaximumPosition = k - 1 })
                 .Append(ml.Ranker().Transforms.InversePropensityWeight(new InversePropensityWeightOptions { MaximumWeight = 20, NormalizeOverClicks = true }))
                 .Fit(train);
             var trainW = ips.Transform(train);

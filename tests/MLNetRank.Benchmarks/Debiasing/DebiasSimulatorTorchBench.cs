@@ -84,7 +84,7 @@ namespace MLNetRank.Benchmarks.Debiasing
             long trainRequests = requests * 4 / 5;
             var raw = sim.GetImpressions(ml, 0, trainRequests);
             int k = sim.World.TrueExaminationCurve.Count;
-            var ips = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions { RandomizedColumnName = "IsRandomized", MaxPosition = k })
+            var ips = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions { RandomizedColumnName = "IsRandomized", MaximumPosition = k - 1 })
                 .Append(ml.Ranker().Transforms.InversePropensityWeight(new InversePropensityWeightOptions { MaximumWeight = 20, NormalizeOverClicks = true }))
                 .Fit(raw);
             var train = ml.Data.Cache(ips.Transform(raw));

@@ -110,7 +110,13 @@ namespace MLNetRank.Benchmarks.Graph
         }
 
         /// <summary>Runs gensim Word2Vec (skip-gram, negative sampling) on a walks file; returns (seconds in train(), words/s, vectors).</summary>
-        public static (double Seconds, long Words, Dictionary<string, float[]> Vectors, string Version) Gensim(string walksPath, Metapath2VecOptions o, int workers)
+        /// <remarks>
+        /// <paramref name="corpusFile"/> true (the default): gensim's fastest mode, <c>corpus_file=</c> (each worker reads its
+        /// own part of the file in C, no Python job queue; gensim's documented way to scale with workers); false: the
+        /// iterable mode (<c>LineSentence</c>, one Python producer thread feeding the workers). Only <c>train</c> is timed;
+        /// the walks were generated (by MLNetRank) before, outside the timing.
+        /// </remarks>
+        public static (double Seconds, long Words, Dictionary<string, float[]> Vectors, string Version, double CpuSeconds) Gensim(string walksPath, Metapath2VecOptions o, int workers, bool corpusFile = true)
         {
             var script = Path.Combine(Path.GetTempPath(), $"m2v-gensim-{Guid.NewGuid():N}.py");
             var vecPath = Path.ChangeExtension(script, ".vec");
@@ -120,19 +126,25 @@ namespace MLNetRank.Benchmarks.Graph
                 "from gensim.models import Word2Vec",
                 "from gensim.models.word2vec import LineSentence",
                 "walks, out, dim, window, neg, epochs, workers, alpha, sample = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7]), float(sys.argv[8]), float(sys.argv[9])",
+                "corpus_file = sys.argv[10] == '1'",
                 "m = Word2Vec(vector_size=dim, window=window, sg=1, hs=0, negative=neg, min_count=1, workers=workers, alpha=alpha, min_alpha=alpha*1e-4, sample=sample, seed=1)",
-                "sent = LineSentence(walks)",
-                "m.build_vocab(sent)",
-                "t = time.perf_counter()",
-                "m.train(sent, total_examples=m.corpus_count, epochs=epochs)",
-                "dt = time.perf_counter() - t",
+                "if corpus_file:",
+                "    m.build_vocab(corpus_file=walks)",
+                "    t = time.perf_counter(); c = time.process_time()",
+                "    m.train(corpus_file=walks, total_words=m.corpus_total_words, total_examples=m.corpus_count, epochs=epochs)",
+                "else:",
+                "    sent = LineSentence(walks)",
+                "    m.build_vocab(sent)",
+                "    t = time.perf_counter(); c = time.process_time()",
+                "    m.train(sent, total_examples=m.corpus_count, epochs=epochs)",
+                "dt = time.perf_counter() - t; dc = time.process_time() - c",
                 "m.wv.save_word2vec_format(out)",
-                "print(f'{dt} {m.corpus_total_words * epochs} {gensim.__version__}')",
+                "print(f'{dt} {m.corpus_total_words * epochs} {gensim.__version__} {dc}')",
             }));
             try
             {
                 var psi = PythonPeer.StartInfo();
-                foreach (var a in new object[] { script, walksPath, vecPath, o.Dimension, o.WindowSize, o.NegativeSamples, o.Epochs, workers, o.InitialLearningRate, o.SubsamplingThreshold })
+                foreach (var a in new object[] { script, walksPath, vecPath, o.Dimension, o.WindowSize, o.NegativeSamples, o.Epochs, workers, o.InitialLearningRate, o.SubsamplingThreshold, corpusFile ? 1 : 0 })
                     psi.ArgumentList.Add(Convert.ToString(a, CultureInfo.InvariantCulture)!);
                 using var p = Process.Start(psi)!;
                 var stdout = p.StandardOutput.ReadToEnd();
@@ -147,7 +159,8 @@ namespace MLNetRank.Benchmarks.Graph
                     var f = line.Split(' ');
                     vectors[f[0]] = f.Skip(1).Select(x => float.Parse(x, CultureInfo.InvariantCulture)).ToArray();
                 }
-                return (double.Parse(parts[0], CultureInfo.InvariantCulture), long.Parse(parts[1], CultureInfo.InvariantCulture), vectors, parts[2]);
+                return (double.Parse(parts[0], CultureInfo.InvariantCulture), long.Parse(parts[1], CultureInfo.InvariantCulture), vectors, parts[2],
+                    double.Parse(parts[3], CultureInfo.InvariantCulture));
             }
             finally
             {
@@ -155,6 +168,18 @@ namespace MLNetRank.Benchmarks.Graph
                 if (File.Exists(vecPath))
                     File.Delete(vecPath);
             }
+        }
+
+        /// <summary>The 1/5/15-minute load average (other processes share the cores).</summary>
+        public static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
+
+        /// <summary>The CPUs this process may run on (as set by taskset), e.g. "0" or "0-1".</summary>
+        public static string Affinity()
+        {
+            foreach (var line in File.ReadLines("/proc/self/status"))
+                if (line.StartsWith("Cpus_allowed_list:", StringComparison.Ordinal))
+                    return "CPUs " + line.Split(':')[1].Trim();
+            return "n/a";
         }
 
         public static long PeakRssMb()

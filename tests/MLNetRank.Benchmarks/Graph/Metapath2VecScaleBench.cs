@@ -73,7 +73,7 @@ namespace MLNetRank.Benchmarks.Graph
             return 0;
         }
 
-        private static IEnumerable<BenchEdge> Stream(int users, int lives, int items, long ul, long li)
+        internal static IEnumerable<BenchEdge> Stream(int users, int lives, int items, long ul, long li)
         {
             // Communities: node i is in community i % 50; 80% of links stay inside.
             const int c = 50;

@@ -97,7 +97,7 @@ namespace MLNetRank.Simulation.Tests.Simulation
                 Assert.Equal(rows.Count + 1, lines.Length);
                 var header = lines[0].Split(',');
                 Assert.Equal(LiveStreamSimulator.CsvHeader(), header);
-                Assert.Equal(6 + 25 + 4 + 9, header.Length);
+                Assert.Equal(6 + 25 + 4 + 9 + 5, header.Length);
                 int col(string n) => Array.IndexOf(header, n);
                 for (int i = 0; i < rows.Count; i++)
                 {

@@ -31,6 +31,7 @@ namespace MLNetRank.Simulation.Tests.Simulation
                 ("Follow", BooleanDataViewType.Instance), ("Comment", BooleanDataViewType.Instance),
                 ("TrueAttraction", NumberDataViewType.Single), ("TrueConversion", NumberDataViewType.Single),
                 ("TrueExamination", NumberDataViewType.Single), ("TrueRelevance", NumberDataViewType.Single),
+                ("TrueObjectives", new VectorDataViewType(NumberDataViewType.Single, 5)),
             };
             Assert.Equal(expected.Select(e => e.name), s.Select(c => c.Name));
             foreach (var (name, type) in expected)

@@ -155,13 +155,30 @@ namespace MLNetRank.Tests.Baselines
         [Fact]
         public void SameSeedSameModel()
         {
-            float[] Train() {
-                var ml = new MLContext(seed: 9);
+            (float[] Scores, string Log) Train(int contextSeed, GbdtTrainerKind kind)
+            {
+                var ml = new MLContext(seed: contextSeed);
+                var log = new System.Text.StringBuilder();
+                ml.Log += (_, e) => { if (e.Message.Contains("seed", StringComparison.Ordinal)) log.AppendLine(e.Message); };
                 var data = ml.Data.LoadFromEnumerable(Make(1500, 31));
-                var m = ml.Ranker().Trainers.PointwiseGbdt(new PointwiseGbdtEstimator.Options { NumberOfTrees = 15, NumberOfLeaves = 8 }).Fit(data);
-                return m.Transform(data).GetColumn<float>("Score").ToArray();
+                var m = ml.Ranker().Trainers.PointwiseGbdt(new PointwiseGbdtEstimator.Options { NumberOfTrees = 15, NumberOfLeaves = 8, Trainer = kind }).Fit(data);
+                return (m.Transform(data).GetColumn<float>("Score").ToArray(), log.ToString());
             }
-            Assert.Equal(Train(), Train());
+            foreach (var kind in new[] { GbdtTrainerKind.FastTree, GbdtTrainerKind.LightGbm })
+            {
+                var a = Train(9, kind);
+                var b = Train(9, kind);
+                var c = Train(10, kind);
+                Assert.Equal(a.Scores, b.Scores);
+                Assert.Equal(a.Log, b.Log);
+                // another context seed reaches the trainer ...
+                Assert.Contains(", seed ", a.Log);
+                Assert.NotEqual(a.Log, c.Log);
+                // ... and, as these trainers sample nothing with these options (no bagging, all features, all rows), gives
+                // the same trees: the seed only matters where there is randomness (see GbdtLeafEncodingTests for a model
+                // that samples rows and changes with the seed)
+                Assert.Equal(a.Scores, c.Scores);
+            }
         }
 
         [Fact]

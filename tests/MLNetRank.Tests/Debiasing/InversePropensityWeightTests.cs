@@ -81,7 +81,7 @@ namespace MLNetRank.Tests.Debiasing
             var ml = new MLContext(1);
             var rows = PositionPropensityTests.RandomizedLog(4000, new[] { 1.0, 0.5, 0.25 }, seed: 4);
             var data = ml.Data.LoadFromEnumerable(rows);
-            var chain = ml.Ranker().Transforms.EstimatePositionPropensity(maxPosition: 3)
+            var chain = ml.Ranker().Transforms.EstimatePositionPropensity(maximumPosition: 2)
                 .Append(ml.Ranker().Transforms.InversePropensityWeight(new InversePropensityWeightOptions { NormalizeOverClicks = true }));
             var model = chain.Fit(data);
             var scored = model.Transform(data);

@@ -61,10 +61,10 @@ namespace MLNetRank.Tests.Debiasing
             {
                 Method = PropensityEstimationMethod.RegressionEm,
                 RelevanceGroupColumnName = "QueryDoc",
-                MaxPosition = k + 1, // positions 11+ pooled; compared on 1..10
+                MaximumPosition = k, // positions 11+ pooled; compared on 1..10
                 MaximumIterations = 200,
             }).Fit(data);
-            var naive = ml.Ranker().Transforms.EstimatePositionPropensity(maxPosition: k + 1).Fit(data);
+            var naive = ml.Ranker().Transforms.EstimatePositionPropensity(maximumPosition: k).Fit(data);
             double Rmse(IReadOnlyList<double> c) => Math.Sqrt(Enumerable.Range(0, k).Average(p => Math.Pow(c[p] - Math.Pow(1.0 / (p + 1), eta), 2)));
             for (int p = 0; p < k; p++)
                 _out.WriteLine($"position {p + 1}: true {Math.Pow(1.0 / (p + 1), eta):F4} EM {em.Propensities[p]:F4} naive {naive.Propensities[p]:F4}");

@@ -21,7 +21,7 @@ namespace MLNetRank.Tests.Debiasing
             var data = OpenBanditDataset.Load(ml, path);
             var t = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
             {
-                MaxPosition = 3,
+                MaximumPosition = 2,
                 BootstrapResamples = 300,
             }).Fit(data);
 

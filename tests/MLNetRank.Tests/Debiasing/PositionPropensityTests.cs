@@ -37,7 +37,7 @@ namespace MLNetRank.Tests.Debiasing
             var ml = new MLContext(1);
             // CTR 8/20 = 0.4, 4/20 = 0.2, 2/20 = 0.1 -> curve 1, 0.5, 0.25
             var data = ml.Data.LoadFromEnumerable(Block(1, 20, 8).Concat(Block(2, 20, 4)).Concat(Block(3, 20, 2)));
-            var t = ml.Ranker().Transforms.EstimatePositionPropensity(maxPosition: 3).Fit(data);
+            var t = ml.Ranker().Transforms.EstimatePositionPropensity(maximumPosition: 2).Fit(data);
             Assert.Equal(new[] { 1.0, 0.5, 0.25 }, t.Propensities.Select(v => Math.Round(v, 12)));
             Assert.Equal(new long[] { 20, 20, 20 }, t.Impressions);
             Assert.Equal(new long[] { 8, 4, 2 }, t.Clicks);
@@ -57,7 +57,7 @@ namespace MLNetRank.Tests.Debiasing
             var data = ml.Data.LoadFromEnumerable(rows);
             var t = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
             {
-                MaxPosition = 3,
+                MaximumPosition = 2,
                 RandomizedColumnName = "IsRandomized",
                 Smoothing = 4,
             }).Fit(data);
@@ -76,7 +76,7 @@ namespace MLNetRank.Tests.Debiasing
             var ml = new MLContext(1);
             var rows = Block(1, 20, 8).Concat(Block(2, 20, 4)).Select(r => new FloatRow { Position = r.Position, Click = r.Click ? 1 : 0 }).ToList();
             var data = ml.Data.LoadFromEnumerable(rows);
-            var t = ml.Ranker().Transforms.EstimatePositionPropensity(maxPosition: 2).Fit(data);
+            var t = ml.Ranker().Transforms.EstimatePositionPropensity(maximumPosition: 1).Fit(data);
             Assert.Equal(0.5, t.Propensities[1], 12);
             var serving = ml.Data.LoadFromEnumerable(new[] { 1f, 2f, 9f, 0f, 1.5f, float.NaN }.Select(p => new FloatRow { Position = p }));
             var prop = t.Transform(serving).GetColumn<float>("Propensity").ToArray();
@@ -121,7 +121,7 @@ namespace MLNetRank.Tests.Debiasing
             }).GetOutputSchema(shape));
             Assert.Contains("'ItemId'", emFeatures.Message);
             Assert.Throws<ArgumentException>(() => ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions { Method = PropensityEstimationMethod.RegressionEm }));
-            Assert.Throws<ArgumentOutOfRangeException>(() => ml.Ranker().Transforms.EstimatePositionPropensity(maxPosition: 0));
+            Assert.Throws<ArgumentOutOfRangeException>(() => ml.Ranker().Transforms.EstimatePositionPropensity(maximumPosition: 0));
 
             var output = ml.Ranker().Transforms.EstimatePositionPropensity().GetOutputSchema(shape);
             Assert.Equal(NumberDataViewType.Single, output.Single(c => c.Name == "Propensity").ItemType);
@@ -132,13 +132,13 @@ namespace MLNetRank.Tests.Debiasing
         {
             var ml = new MLContext(1);
             var gap = ml.Data.LoadFromEnumerable(Block(1, 5, 1).Concat(Block(3, 5, 1)));
-            var e1 = Assert.Throws<InvalidOperationException>(() => ml.Ranker().Transforms.EstimatePositionPropensity(maxPosition: 3).Fit(gap));
+            var e1 = Assert.Throws<InvalidOperationException>(() => ml.Ranker().Transforms.EstimatePositionPropensity(maximumPosition: 2).Fit(gap));
             Assert.Contains("Position 2", e1.Message);
             var noTop = ml.Data.LoadFromEnumerable(Block(1, 5, 0).Concat(Block(2, 5, 1)));
-            var e2 = Assert.Throws<InvalidOperationException>(() => ml.Ranker().Transforms.EstimatePositionPropensity(maxPosition: 2).Fit(noTop));
+            var e2 = Assert.Throws<InvalidOperationException>(() => ml.Ranker().Transforms.EstimatePositionPropensity(maximumPosition: 1).Fit(noTop));
             Assert.Contains("Position 1 has no click", e2.Message);
-            var notRandom = ml.Data.LoadFromEnumerable(Block(1, 5, 1, randomized: false));
-            var e3 = Assert.Throws<InvalidOperationException>(() => ml.Ranker().Transforms.EstimatePositionPropensity(randomizedColumnName: "IsRandomized", maxPosition: 1).Fit(notRandom));
+            var notRandom = ml.Data.LoadFromEnumerable(Block(1, 5, 1, randomized: false).Concat(Block(2, 5, 1, randomized: false)));
+            var e3 = Assert.Throws<InvalidOperationException>(() => ml.Ranker().Transforms.EstimatePositionPropensity(randomizedColumnName: "IsRandomized", maximumPosition: 1).Fit(notRandom));
             Assert.Contains("IsRandomized", e3.Message);
         }
 
@@ -165,7 +165,7 @@ namespace MLNetRank.Tests.Debiasing
             var large = ml.Data.LoadFromEnumerable(RandomizedLog(32000, theta, seed: 6));
             PositionPropensityTransformer Fit(IDataView d, int seed) => new MLContext(seed).Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
             {
-                MaxPosition = 4,
+                MaximumPosition = 3,
                 BootstrapResamples = 200,
             }).Fit(d);
             var a = Fit(small, 3);
@@ -173,6 +173,10 @@ namespace MLNetRank.Tests.Debiasing
             var c = Fit(large, 3);
             Assert.NotNull(a.ConfidenceIntervals);
             Assert.Equal(a.ConfidenceIntervals!.Select(i => i.Lower), b.ConfidenceIntervals!.Select(i => i.Lower));
+            // the resamples follow the seed: another seed, other intervals (the point estimates do not depend on it)
+            var d = Fit(small, 4);
+            Assert.NotEqual(a.ConfidenceIntervals!.Select(i => i.Lower), d.ConfidenceIntervals!.Select(i => i.Lower));
+            Assert.Equal(a.Propensities, d.Propensities);
             Assert.Equal(200, a.BootstrapResamplesUsed);
             Assert.Equal(1.0, a.ConfidenceIntervals![0].Lower, 12);
             Assert.Equal(1.0, a.ConfidenceIntervals![0].Upper, 12);
@@ -199,7 +203,7 @@ namespace MLNetRank.Tests.Debiasing
                 var data = ml.Data.LoadFromEnumerable(RandomizedLog(3000, theta, seed: 100 + rep));
                 var t = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
                 {
-                    MaxPosition = 4,
+                    MaximumPosition = 3,
                     BootstrapResamples = 200,
                     ConfidenceLevel = 0.9,
                 }).Fit(data);
@@ -220,7 +224,7 @@ namespace MLNetRank.Tests.Debiasing
         {
             var ml = new MLContext(1);
             var data = ml.Data.LoadFromEnumerable(RandomizedLog(3000, new[] { 1.0, 0.5, 0.3 }, seed: 2).Concat(Block(7, 3, 1)));
-            var t = ml.Ranker().Transforms.EstimatePositionPropensity(maxPosition: 3).Fit(data);
+            var t = ml.Ranker().Transforms.EstimatePositionPropensity(maximumPosition: 2).Fit(data);
             var path = Path.Combine(Path.GetTempPath(), $"propensity-{Guid.NewGuid():N}.zip");
             try
             {
@@ -283,10 +287,10 @@ namespace MLNetRank.Tests.Debiasing
             var theta = new[] { 1.0, 0.7, 0.5, 0.35, 0.25 };
             var ml = new MLContext(1);
             var data = ml.Data.LoadFromEnumerable(BiasedLog(40000, theta, items: 200, seed: 11, out _));
-            var naive = ml.Ranker().Transforms.EstimatePositionPropensity(maxPosition: 5).Fit(data);
+            var naive = ml.Ranker().Transforms.EstimatePositionPropensity(maximumPosition: 4).Fit(data);
             var em = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
             {
-                MaxPosition = 5,
+                MaximumPosition = 4,
                 Method = PropensityEstimationMethod.RegressionEm,
                 FeatureColumnName = features ? "Features" : null,
                 RelevanceGroupColumnName = features ? null : "ItemId",
@@ -305,11 +309,11 @@ namespace MLNetRank.Tests.Debiasing
             var ml = new MLContext(1);
             var data = ml.Data.LoadFromEnumerable(BiasedLog(3000, new[] { 1.0, 0.6, 0.4 }, items: 60, seed: 2, out _));
             var seen = new List<double>();
-            PositionPropensityTransformer Fit(IProgress<double>? p) => new MLContext(4).Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
+            PositionPropensityTransformer Fit(IProgress<double>? p, int seed = 4) => new MLContext(seed).Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
             {
                 Method = PropensityEstimationMethod.RegressionEm,
                 RelevanceGroupColumnName = "ItemId",
-                MaxPosition = 3,
+                MaximumPosition = 2,
                 BootstrapResamples = 3,
                 Progress = p,
             }).Fit(data);
@@ -317,6 +321,7 @@ namespace MLNetRank.Tests.Debiasing
             var b = Fit(null);
             Assert.Equal(a.Propensities, b.Propensities);
             Assert.Equal(a.ConfidenceIntervals!.Select(i => i.Upper), b.ConfidenceIntervals!.Select(i => i.Upper));
+            Assert.NotEqual(a.ConfidenceIntervals!.Select(i => i.Upper), Fit(null, 5).ConfidenceIntervals!.Select(i => i.Upper));
             Assert.Equal(4, seen.Count); // EM, then 3 resamples
             Assert.Equal(1.0, seen[^1], 12);
             Assert.True(seen.Zip(seen.Skip(1)).All(t => t.Second > t.First));
@@ -345,7 +350,7 @@ namespace MLNetRank.Tests.Debiasing
             var data = ml.Data.LoadFromEnumerable(rows);
             foreach (var col in new[] { "Position64", "PositionDouble" })
             {
-                var t = ml.Ranker().Transforms.EstimatePositionPropensity(positionColumnName: col, maxPosition: 3).Fit(data);
+                var t = ml.Ranker().Transforms.EstimatePositionPropensity(positionColumnName: col, maximumPosition: 2).Fit(data);
                 Assert.Equal(new[] { 1.0, 0.5, 0.25 }, t.Propensities.Select(v => Math.Round(v, 12)));
                 var scored = t.Transform(data);
                 Assert.Equal(NumberDataViewType.Single, scored.Schema["Propensity"].Type);
@@ -383,7 +388,7 @@ namespace MLNetRank.Tests.Debiasing
             var data = ml.Data.LoadFromEnumerable(rows);
             PositionPropensityTransformer Fit(EmRelevanceModel model) => ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
             {
-                MaxPosition = 4,
+                MaximumPosition = 3,
                 Method = PropensityEstimationMethod.RegressionEm,
                 FeatureColumnName = "Features",
                 RelevanceModel = model,

@@ -48,7 +48,7 @@ namespace MLNetRank.Tests.Debiasing
             var curve = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
             {
                 RandomizedColumnName = "IsRandomized",
-                MaxPosition = 10,
+                MaximumPosition = 9,
             }).Fit(bucket);
             for (int p = 0; p < 10; p++)
             {

@@ -190,9 +190,14 @@ namespace MLNetRank.Tests.Gbdt
             var spans = new int[one.Length];
             model.Encoder.EncodeBatch(features.AsSpan(), rows.Count, spans.AsSpan());
             Assert.Equal(one, spans);
+            // The one-thread path walks blocks of rows (1000 rows = 7 full blocks + a partial one): every row, including
+            // those at block edges, must get the leaves of the row-at-a-time path.
             var single = new int[model.Encoder.TreeCount];
-            model.Encoder.Encode(rows[777].Features, single);
-            Assert.Equal(single, one.Skip(777 * single.Length).Take(single.Length));
+            for (int r = 0; r < rows.Count; r++)
+            {
+                model.Encoder.Encode(rows[r].Features, single);
+                Assert.Equal(single, one.Skip(r * single.Length).Take(single.Length));
+            }
         }
 
         [Fact]
@@ -384,9 +389,9 @@ namespace MLNetRank.Tests.Gbdt
         [Fact]
         public void SameSeedGivesSameTreesAndLeaves()
         {
-            int[] Run(GbdtLeafTrainer trainer)
+            int[] Run(GbdtLeafTrainer trainer, int seed)
             {
-                var ml = new MLContext(seed: 61);
+                var ml = new MLContext(seed: seed);
                 var data = GbdtTestData.Load(ml, GbdtTestData.Rows(600, F, seed: 62), F);
                 using var model = ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingOptions
                 {
@@ -394,8 +399,11 @@ namespace MLNetRank.Tests.Gbdt
                 }).Fit(data);
                 return model.EncodeToArray(data, out _);
             }
-            Assert.Equal(Run(GbdtLeafTrainer.FastTree), Run(GbdtLeafTrainer.FastTree));
-            Assert.Equal(Run(GbdtLeafTrainer.LightGbm), Run(GbdtLeafTrainer.LightGbm));
+            Assert.Equal(Run(GbdtLeafTrainer.FastTree, 61), Run(GbdtLeafTrainer.FastTree, 61));
+            Assert.Equal(Run(GbdtLeafTrainer.LightGbm, 61), Run(GbdtLeafTrainer.LightGbm, 61));
+            // the seed is used (here by the 70 % training sample): another context seed gives other trees
+            Assert.NotEqual(Run(GbdtLeafTrainer.FastTree, 61), Run(GbdtLeafTrainer.FastTree, 62));
+            Assert.NotEqual(Run(GbdtLeafTrainer.LightGbm, 61), Run(GbdtLeafTrainer.LightGbm, 62));
         }
 
         [Fact]

@@ -93,7 +93,7 @@ namespace MLNetRank.Torch.Tests.MultiTask
         {
             var ml = new MLContext(1);
             var ex = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Ranker().Trainers.MultiTask(SlopeOptions(new PerPositionTowers("Position", 0))));
-            Assert.Contains("Positions", ex.Message);
+            Assert.Contains("MaximumPosition", ex.Message);
             ex = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Ranker().Trainers.MultiTask(SlopeOptions(new PerPositionTowers("Position", 3) { ServingPosition = 5 })));
             Assert.Contains("ServingPosition", ex.Message);
             Assert.Throws<ArgumentException>(() => ml.Ranker().Trainers.MultiTask(SlopeOptions(new PerPositionTowers(" ", 3))));

@@ -132,15 +132,22 @@ namespace MLNetRank.Torch.Tests.MultiTask
         {
             var ml = new MLContext(1);
             var data = Fixture.Load(ml, Fixture.Make(400, 7, positionEffect: 0.5));
-            float[] Run()
+            float[] Run(int? seed, int contextSeed = 9)
             {
                 var o = ClickOptions();
+                o.Seed = seed;
                 o.Features.Add(new PositionFeature());
                 o.Tasks[0].TrainingOnlyLogitAdjustments.Add(new PositionBiasTower { Combine = BiasCombination.Product, Dropout = 0.2f, HiddenLayers = new[] { 4 } });
-                using var m = new MLContext(9).Ranker().Trainers.MultiTask(o).Fit(data);
+                using var m = new MLContext(contextSeed).Ranker().Trainers.MultiTask(o).Fit(data);
                 return Fixture.Column(m.Transform(data), "ClickScore");
             }
-            Assert.Equal(Run(), Run());
+            var a = Run(3);
+            Assert.Equal(a, Run(3));
+            Assert.NotEqual(a, Run(4));
+            // the seed drawn from the context: the same context seed, the same model; another, another model
+            var c = Run(null, 9);
+            Assert.Equal(c, Run(null, 9));
+            Assert.NotEqual(c, Run(null, 10));
         }
 
         [Fact]

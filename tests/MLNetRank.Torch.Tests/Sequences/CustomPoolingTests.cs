@@ -1,7 +1,6 @@
 using System;
 using System.Linq;
 using Microsoft.ML;
-using MLNetRank.Onnx;
 using MLNetRank.Simulation;
 using MLNetRank.Torch.MultiTask;
 using Xunit;
@@ -25,12 +24,10 @@ namespace MLNetRank.Torch.Tests.Sequences
                 public override Tensor forward(SequencePoolingBatch b) => (b.Embedded + (b.Mask.unsqueeze(2) - 1f) * 1e9f).amax(1).clamp_min(-1e8f);
                 public override string Export(SequencePoolingGraph x)
                 {
-                    var g = x.Graph;
-                    var big = g.AddConstant(new[] { 1e9f }, new long[] { 1 }, "big");
-                    var one = g.AddConstant(new[] { 1f }, new long[] { 1 }, "one");
-                    var masked = g.Add(x.Embedded, g.Mul(g.Sub(g.Unsqueeze(x.Mask, new long[] { 2 }), one), big));
-                    var max = g.AddNode("ReduceMax", new[] { masked }, new[] { g.UniqueName("max") }, OnnxAttribute.Ints("axes", 1), OnnxAttribute.Int("keepdims", 0));
-                    return g.Max(new[] { max, g.AddConstant(new[] { -1e8f }, new long[] { 1 }, "floor") });
+                    var mask = x.Op("Unsqueeze", new[] { x.Mask, x.Constant(new long[] { 2 }, new long[] { 1 }) });
+                    var bias = x.Op("Mul", new[] { x.Op("Sub", new[] { mask, x.Constant(new[] { 1f }, new long[] { 1 }) }), x.Constant(new[] { 1e9f }, new long[] { 1 }) });
+                    var max = x.Op("ReduceMax", new[] { x.Op("Add", new[] { x.Embedded, bias }) }, ("axes", new long[] { 1 }), ("keepdims", 0));
+                    return x.Op("Max", new[] { max, x.Constant(new[] { -1e8f }, new long[] { 1 }) });
                 }
             }
         }

@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using MLNetRank.Onnx;
 using MLNetRank.Torch.MultiTask;
 using TorchSharp;
 using Xunit;
@@ -186,9 +185,9 @@ namespace MLNetRank.Torch.Tests.Sequences
 
             public override string Export(SequencePoolingGraph x)
             {
-                var g = x.Graph;
-                var s = g.ReduceSum(g.Mul(x.Embedded, g.Unsqueeze(x.Mask, new long[] { 2 })), new long[] { 1 }, keepDims: false);
-                return g.Add(s, g.AddConstant(new[] { 1f }, new long[] { 1 }, "one"));
+                var masked = x.Op("Mul", new[] { x.Embedded, x.Op("Unsqueeze", new[] { x.Mask, x.Constant(new long[] { 2 }, new long[] { 1 }) }) });
+                var s = x.Op("ReduceSum", new[] { masked, x.Constant(new long[] { 1 }, new long[] { 1 }) }, ("keepdims", 0));
+                return x.Op("Add", new[] { s, x.Constant(new[] { 1f }, new long[] { 1 }) });
             }
         }
     }
