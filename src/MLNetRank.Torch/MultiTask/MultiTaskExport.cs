@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using System.Linq;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using MLNetRank.Onnx;
+using MLNetRank.Serving;
 using MLNetRank.Torch.Layers;
 
 namespace MLNetRank.Torch.MultiTask
@@ -20,7 +21,7 @@ namespace MLNetRank.Torch.MultiTask
         {
             using var scope = TorchSharp.torch.NewDisposeScope();
             var g = new OnnxGraphBuilder(GraphName) { ProducerName = Producer };
-            DeclareInputs(g, layout.DenseSize, plan, layout.Categoricals.Select(c => (long)c.Slots).ToArray());
+            DeclareInputs(g, layout.DenseSize, plan, layout.Categoricals.Select(c => (long)c.Slots).ToArray(), layout.Sequences.Select(q => q.SameForAllCandidates).ToArray());
             // key columns arrive as UInt32 (0 = missing / unknown): rows of the embedding tables once cast to Int64
             // (a vector with one id space per slot adds each slot's offset: slot j's ids start at row j * stride)
             var cats = plan.Cats.Select((c, i) =>
@@ -33,6 +34,15 @@ namespace MLNetRank.Torch.MultiTask
             }).ToList();
             var seqs = plan.Seqs.Select(s => g.Cast(s.Input, TensorElementType.Int64)).ToList();
             var logits = net.Export(g, plan.Dense, cats, seqs, out var positionLogits);
+            // for the request scorer: id 0 is padding in every sequence input (so a batch may pad rows to one length), and
+            // the request-level sequences may come with one row for all the request's candidates (user-side work shared)
+            if (plan.Seqs.Count > 0)
+            {
+                g.AddMetadata(ServingMetadata.ZeroPaddedInputs, string.Join(",", plan.Seqs.Select(s => s.Input)));
+                var shared = plan.Seqs.Where((s, i) => layout.Sequences[i].SameForAllCandidates).Select(s => s.Input).ToArray();
+                if (shared.Length > 0)
+                    g.AddMetadata(ServingMetadata.RequestLevelInputs, string.Join(",", shared));
+            }
             // a task's score from its logit(s): the logit (binary, plain regression) or exp(logit) - 1 (log1p regression);
             // binary tasks also get the probability sigmoid(logit)
             void Emit(TaskInfo task, string logit, string scoreName, string probabilityName)
@@ -71,15 +81,16 @@ namespace MLNetRank.Torch.MultiTask
             return g.ToBytes();
         }
 
-        private static void DeclareInputs(OnnxGraphBuilder g, int denseSize, PreparationPlan plan, long[] slots)
+        private static void DeclareInputs(OnnxGraphBuilder g, int denseSize, PreparationPlan plan, long[] slots, bool[] requestLevel)
         {
             if (plan.Dense is not null)
                 g.AddInput(plan.Dense, TensorElementType.Float, new long[] { -1, denseSize });
             for (int i = 0; i < plan.Cats.Count; i++)
                 g.AddInput(plan.Cats[i].Input, TensorElementType.UInt32, new long[] { -1, slots[i] });
             // each sequence has its own symbolic length (a shared dim_param would tell ONNX Runtime the lengths are equal)
+            // a request-level sequence may have 1 row while the others have B: its rows are another symbol too
             for (int i = 0; i < plan.Seqs.Count; i++)
-                g.AddInput(plan.Seqs[i].Input, TensorElementType.UInt32, new long[] { -1, -(2 + i) });
+                g.AddInput(plan.Seqs[i].Input, TensorElementType.UInt32, new long[] { requestLevel[i] ? -(1000 + i) : -1, -(2 + i) });
         }
 
         /// <summary>A graph with the same inputs and outputs (types, not values), for <c>GetOutputSchema</c> before training.</summary>

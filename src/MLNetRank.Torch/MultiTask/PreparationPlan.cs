@@ -241,6 +241,8 @@ namespace MLNetRank.Torch.MultiTask
                 {
                     int ci = layout.Categoricals.FindIndex(c => c.Name == q);
                     int si = layout.Sequences.FindIndex(x => x.Name == q);
+                    if (ci >= 0 && layout.Categoricals[ci].SlotStride > 0)
+                        throw new InvalidOperationException($"Sequence feature '{s.Name}': its pooling's query '{q}' is a vector column with one id space per slot; set that CategoricalFeature's SlotIdSpace = SlotIdSpace.Shared to use it as a query.");
                     s.Queries.Add(ci >= 0 ? (false, ci) : si >= 0 ? (true, si)
                         : throw new InvalidOperationException($"Sequence feature '{s.Name}': query feature '{q}' is not a declared categorical or sequence feature."));
                 }

@@ -108,11 +108,15 @@ namespace MLNetRank.Torch.MultiTask
         public IReadOnlyList<Tensor> QueryMasks { get; }
     }
 
-    /// <summary>The ONNX counterpart of <see cref="SequencePoolingBatch"/>: tensor names in the graph being written.</summary>
+    /// <summary>
+    /// The ONNX counterpart of <see cref="SequencePoolingBatch"/>: the names of the inputs in the graph being written (opset 17),
+    /// and the operations to write the pooling with: <see cref="Op"/> adds any ONNX operator, <see cref="Constant(float[], long[])"/>
+    /// and <see cref="Weight"/> add initializers. Every name a node reads must be defined before it; mistakes throw with the
+    /// tensor named.
+    /// </summary>
     public sealed class SequencePoolingGraph
     {
-        /// <summary>Names in <paramref name="graph"/>.</summary>
-        public SequencePoolingGraph(OnnxGraphBuilder graph, string embedded, string mask, IReadOnlyList<string>? queries = null, IReadOnlyList<string>? queryMasks = null)
+        internal SequencePoolingGraph(OnnxGraphBuilder graph, string embedded, string mask, IReadOnlyList<string>? queries = null, IReadOnlyList<string>? queryMasks = null)
         {
             Graph = graph ?? throw new ArgumentNullException(nameof(graph));
             Embedded = embedded;
@@ -121,8 +125,8 @@ namespace MLNetRank.Torch.MultiTask
             QueryMasks = queryMasks ?? Array.Empty<string>();
         }
 
-        /// <summary>The graph being written (opset <see cref="OnnxGraphBuilder.OpsetVersion"/>).</summary>
-        public OnnxGraphBuilder Graph { get; }
+        /// <summary>The project's graph layer (internal: the built-in modules write through it).</summary>
+        internal OnnxGraphBuilder Graph { get; }
 
         /// <summary><c>[R, L, d]</c> float.</summary>
         public string Embedded { get; }
@@ -135,24 +139,58 @@ namespace MLNetRank.Torch.MultiTask
 
         /// <summary>Each <c>[B, Q_i]</c> float.</summary>
         public IReadOnlyList<string> QueryMasks { get; }
+
+        /// <summary>Adds one node of the default ONNX domain (opset 17) with one output; returns the output's fresh name.
+        /// Attributes are (name, value) with value an int or long, a float, a string, a long[] or a float[].</summary>
+        public string Op(string opType, string[] inputs, params (string Name, object Value)[] attributes)
+        {
+            if (inputs is null)
+                throw new ArgumentNullException(nameof(inputs));
+            var attrs = (attributes ?? Array.Empty<(string, object)>()).Select(a => a.Value switch
+            {
+                int i => OnnxAttribute.Int(a.Name, i),
+                long l => OnnxAttribute.Int(a.Name, l),
+                float f => OnnxAttribute.Float(a.Name, f),
+                string t => OnnxAttribute.String(a.Name, t),
+                long[] ls => OnnxAttribute.Ints(a.Name, ls),
+                float[] fs => OnnxAttribute.Floats(a.Name, fs),
+                _ => throw new ArgumentException($"Attribute '{a.Name}' of {opType}: unsupported value type {a.Value?.GetType().Name ?? "null"}.", nameof(attributes)),
+            }).ToArray();
+            return Graph.AddNode(opType, inputs, new[] { Graph.UniqueName(opType) }, attrs);
+        }
+
+        /// <summary>A float constant (initializer) of shape <paramref name="dims"/>; returns its name.</summary>
+        public string Constant(float[] data, long[] dims) => Graph.AddConstant(data, dims, "const");
+
+        /// <summary>An int64 constant (initializer, e.g. the axes of <c>ReduceSum</c>) of shape <paramref name="dims"/>.</summary>
+        public string Constant(long[] data, long[] dims) => Graph.AddConstant(data, dims, "const");
+
+        /// <summary>An initializer holding a tensor's current (trained) values; returns its name.</summary>
+        public string Weight(Tensor value)
+        {
+            if (value is null)
+                throw new ArgumentNullException(nameof(value));
+            using var c = value.detach().cpu().contiguous();
+            return Graph.AddInitializer(Graph.UniqueName("weight"), c.data<float>().ToArray(), c.shape);
+        }
     }
 
     /// <summary>
     /// A pooling module: a TorchSharp module (<c>forward(batch) -> [B, out]</c>, its parameters as fields, then
     /// <c>RegisterComponents()</c>) and <see cref="Export"/>, which writes the same computation with the module's trained
-    /// parameters into an ONNX graph. The two must agree (Fit checks it on a batch, to 1e-4).
+    /// parameters into an ONNX graph through <see cref="SequencePoolingGraph"/>. The two must agree (Fit checks it on a batch, to 1e-4).
     /// </summary>
     public abstract class SequencePoolingModule : nn.Module<SequencePoolingBatch, Tensor>
     {
         /// <summary>A module named <paramref name="name"/>.</summary>
         protected SequencePoolingModule(string name) : base(name) { }
 
-        /// <summary>Writes the pooling into <see cref="SequencePoolingGraph.Graph"/>; returns the name of the pooled <c>[B, out]</c>
+        /// <summary>Writes the pooling into the graph; returns the name of the pooled <c>[B, out]</c>
         /// tensor (<c>[R, out]</c> is accepted when the module has no queries: the caller broadcasts it).</summary>
         public abstract string Export(SequencePoolingGraph input);
 
-        /// <summary>A float initializer holding a tensor's current values (for <see cref="Export"/>).</summary>
-        protected static string AddWeight(OnnxGraphBuilder graph, Tensor value, string prefix) => graph.AddTensor(value, prefix);
+        /// <summary>A float initializer holding a tensor's current values (the built-in modules' exports).</summary>
+        private protected static string AddWeight(OnnxGraphBuilder graph, Tensor value, string prefix) => graph.AddTensor(value, prefix);
     }
 
     /// <summary>Mean of the embeddings of the non-missing ids (an empty sequence pools to zeros).</summary>

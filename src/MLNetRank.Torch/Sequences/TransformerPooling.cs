@@ -22,7 +22,7 @@ namespace MLNetRank.Torch.MultiTask
     /// The live-stream transformer of 1688's V4 ranker: one token sequence of several token types — the room's tokens (each
     /// query feature is one type, e.g. its historical core products <c>LiveCoreItems</c> and its real-time products
     /// <c>LiveItemsOnSale</c>), then the user's clicked items (this sequence feature) — each token = id embedding + type
-    /// embedding + position embedding (position within its segment), preceded by a learned summary token; <see cref="Layers"/>
+    /// embedding + position embedding (recency within its segment: 0 = its last id), preceded by a learned summary token; <see cref="Layers"/>
     /// pre-norm layers of multi-head self-attention (one fused Q/K/V projection) and a ReLU feed-forward, each with layer
     /// norm and a residual, then a final layer norm. Output: the summary token, or target-attended pooling
     /// (<see cref="Output"/>).
@@ -155,13 +155,19 @@ namespace MLNetRank.Torch.MultiTask
 
         private Tensor Ffn(TransformerLayer l, Tensor x) => x + l.ff2.forward(nn.functional.relu(l.ff1.forward(l.ln2.forward(x))));
 
+        /// <summary>Recency positions: a token's position is the number of real tokens after it in its segment (0 = the most
+        /// recent), so padding, wherever it stands, changes nothing.</summary>
+        private Tensor Positions(Tensor mask)
+        {
+            var after = mask.flip(1).cumsum(1).flip(1) - mask;
+            return position_embedding.forward(after.clamp_max(position_embedding.weight!.shape[0] - 1).to_type(ScalarType.Int64));
+        }
+
         public override Tensor forward(SequencePoolingBatch b)
         {
             var u = b.Embedded;                                                       // [R, L, d]
-            long L = u.shape[1];
-            var posw = position_embedding.weight!;
             var typew = type_embedding.weight!;
-            u = u + typew[_segments] + posw.narrow(0, 0, L);
+            u = u + typew[_segments] + Positions(b.Mask);
             var biasU = ((b.Mask - 1f) * Big).unsqueeze(1).unsqueeze(1);             // [R, 1, 1, L]
             long B = b.Queries[0].shape[0];
             var parts = new List<Tensor> { (summary + typew[_segments + 1]).reshape(1, 1, _d).expand(B, 1, _d) };
@@ -169,7 +175,7 @@ namespace MLNetRank.Torch.MultiTask
             for (int s = 0; s < _segments; s++)
             {
                 var q = b.Queries[s];
-                parts.Add(q + typew[s] + posw.narrow(0, 0, q.shape[1]));
+                parts.Add(q + typew[s] + Positions(b.QueryMasks[s]));
                 masks.Add(b.QueryMasks[s]);
             }
             var x = cat(parts, 1);                                                   // [B, Lr, d]
@@ -236,12 +242,13 @@ namespace MLNetRank.Torch.MultiTask
         private static string G_Ffn(OnnxGraphBuilder g, TransformerLayer l, string x)
             => g.Add(x, G_Linear(g, g.Relu(G_Linear(g, G_Norm(g, x, l.ln2), l.ff1)), l.ff2));
 
-        /// <summary>Rows [0, Shape(like)[axis]) of a 2-D table.</summary>
-        private static string G_Prefix(OnnxGraphBuilder g, string table, string like, long axis)
+        /// <summary>Recency position embeddings of a [N, T] mask: CumSum(exclusive, reverse) counts the real tokens after each.</summary>
+        private string G_Positions(OnnxGraphBuilder g, string table, string mask)
         {
-            var ends = g.Slice(g.Shape(like), new[] { axis }, new[] { axis + 1 }, new long[] { 0 });
-            return g.AddNode("Slice", new[] { table, g.AddConstant(new long[] { 0 }, new long[] { 1 }, "starts"), ends, g.AddConstant(new long[] { 0 }, new long[] { 1 }, "axes") },
-                new[] { g.UniqueName("prefix") });
+            var after = g.AddNode("CumSum", new[] { mask, g.AddConstant(new long[] { 1 }, Array.Empty<long>(), "axis") }, new[] { g.UniqueName("CumSum") },
+                OnnxAttribute.Int("exclusive", 1), OnnxAttribute.Int("reverse", 1));
+            var pos = g.Cast(g.Min(new[] { after, g.AddConstant(new[] { (float)(position_embedding.weight!.shape[0] - 1) }, new long[] { 1 }, "maxpos") }), Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Int64);
+            return g.Gather(table, pos, 0);
         }
 
         public override string Export(SequencePoolingGraph input)
@@ -254,7 +261,7 @@ namespace MLNetRank.Torch.MultiTask
             Tensor typew = type_embedding.weight!;
             string Bias(string mask) => g.Mul(g.Sub(mask, one), big);
             // user tokens [R, L, d]
-            var u = g.Add(g.Add(input.Embedded, AddWeight(g, typew[_segments], "tf_type")), G_Prefix(g, posw, input.Embedded, 1));
+            var u = g.Add(g.Add(input.Embedded, AddWeight(g, typew[_segments], "tf_type")), G_Positions(g, posw, input.Mask));
             var biasU = g.Unsqueeze(Bias(input.Mask), new long[] { 1, 2 });                                  // [R, 1, 1, L]
             // room tokens [B, Lr, d]: the summary token (expanded to the batch), then each segment
             var q0 = input.Queries[0];
@@ -266,7 +273,7 @@ namespace MLNetRank.Torch.MultiTask
             for (int s = 0; s < _segments; s++)
             {
                 var q = input.Queries[s];
-                parts.Add(g.Add(g.Add(q, AddWeight(g, typew[s], "tf_type")), G_Prefix(g, posw, q, 1)));
+                parts.Add(g.Add(g.Add(q, AddWeight(g, typew[s], "tf_type")), G_Positions(g, posw, input.QueryMasks[s])));
                 maskParts.Add(input.QueryMasks[s]);
             }
             var x = g.Concat(1, parts.ToArray());

@@ -278,11 +278,17 @@ namespace MLNetRank.Serving
         /// <summary>The tensor of rows <c>order[start..start+count)</c>, whose variable dimension is <paramref name="steps"/>.</summary>
         public abstract OrtValue Gather(int[] order, int start, int count, int steps, bool identity);
 
+        /// <summary>A variable-length input.</summary>
+        public virtual bool IsVariable => false;
+
+        /// <summary>0 is padding in this input: rows may be padded to a longer length.</summary>
+        public virtual bool ZeroPadded => false;
+
         public static GroupedInput Fixed(Type t, Array source, int width, long[] shape, int capacity)
             => (GroupedInput)Activator.CreateInstance(typeof(GroupedFixed<>).MakeGenericType(t), source, width, shape, capacity)!;
 
-        public static GroupedInput Variable(Type t, InputBuffer source, OnnxTensorSpec spec)
-            => (GroupedInput)Activator.CreateInstance(typeof(GroupedVariable<>).MakeGenericType(t), source, spec)!;
+        public static GroupedInput Variable(Type t, InputBuffer source, OnnxTensorSpec spec, bool zeroPadded = false, bool requestLevel = false)
+            => (GroupedInput)Activator.CreateInstance(typeof(GroupedVariable<>).MakeGenericType(t), source, spec, zeroPadded, requestLevel)!;
     }
 
     internal sealed class GroupedFixed<T> : GroupedInput where T : unmanaged
@@ -323,8 +329,12 @@ namespace MLNetRank.Serving
         private readonly string _name;
         private T[] _scratch = Array.Empty<T>();
 
-        public GroupedVariable(InputBuffer source, OnnxTensorSpec spec)
+        private readonly bool _zeroPadded, _requestLevel;
+
+        public GroupedVariable(InputBuffer source, OnnxTensorSpec spec, bool zeroPadded, bool requestLevel)
         {
+            _zeroPadded = zeroPadded;
+            _requestLevel = requestLevel;
             _source = (VariableBuffer<T>)source;
             _shape = spec.Dims.ToArray();
             _unknown = Array.FindIndex(_shape, 1, d => d < 0);
@@ -344,16 +354,43 @@ namespace MLNetRank.Serving
             return n / _step;
         }
 
+        public override bool IsVariable => true;
+
+        public override bool ZeroPadded => _zeroPadded;
+
         public override OrtValue Gather(int[] order, int start, int count, int steps, bool identity)
         {
             int per = steps * _step;
-            if (_scratch.Length < count * per)
-                _scratch = GC.AllocateArray<T>(Math.Max(count * per, 2 * _scratch.Length), pinned: true);
-            for (int j = 0; j < count; j++)
-                Array.Copy(_source.Rows[order[start + j]], 0, _scratch, j * per, per);
+            int rows = count;
+            if (_requestLevel)
+            {
+                // one row for the request: every row must hold the same values (the graph broadcasts it)
+                var first = _source.Rows[order[start]];
+                int len = _source.Lengths[order[start]];
+                for (int j = 1; j < count; j++)
+                {
+                    int r = order[start + j];
+                    if (_source.Lengths[r] != len || !new ReadOnlySpan<T>(_source.Rows[r], 0, len).SequenceEqual(new ReadOnlySpan<T>(first, 0, len)))
+                        throw new InvalidOperationException($"Column '{_name}' is declared the same for every candidate of a request (SameForAllCandidates), but rows {order[start]} and {r} of the request differ.");
+                }
+                rows = 1;
+            }
+            if (_scratch.Length < rows * per)
+                _scratch = GC.AllocateArray<T>(Math.Max(rows * per, 2 * _scratch.Length), pinned: true);
+            for (int j = 0; j < rows; j++)
+            {
+                int r = order[start + j];
+                int len = Math.Min(_source.Lengths[r], per);
+                // zero padding (only when the graph declares it) on the left: the row's last ids stay last, where a graph
+                // that keeps the last MaximumLength ids of a sequence looks for them
+                if (len < per)
+                    Array.Clear(_scratch, j * per, per - len);
+                Array.Copy(_source.Rows[r], 0, _scratch, j * per + per - len, len);
+            }
             var shape = (long[])_shape.Clone();
-            shape[0] = count;
+            shape[0] = rows;
             shape[_unknown] = steps;
+            count = rows;
             return OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, new Memory<T>(_scratch, 0, count * per), shape);
         }
     }

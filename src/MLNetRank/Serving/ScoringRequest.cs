@@ -67,7 +67,7 @@ namespace MLNetRank.Serving
                     {
                         groupedInputs = stage.Inputs.Select((spec, i) => inputs[i] is TensorBuffer t
                             ? GroupedInput.Fixed(stage.InputTypes[i], t.Array, t.Width, t.Shape, capacity)
-                            : GroupedInput.Variable(stage.InputTypes[i], sources[i], spec)).ToArray();
+                            : GroupedInput.Variable(stage.InputTypes[i], sources[i], spec, stage.InputZeroPadded[i], stage.InputRequestLevel[i])).ToArray();
                         groupedOutputs = outputs.Select((t, i) => GroupedOutput.Create(stage.OutputTypes[i], t.Array, t.Width, t.Shape, capacity)).ToArray();
                     }
                     runs.Add(new StageRun(stage, row, loaders, inputs, outputs, groupedInputs, groupedOutputs, capacity));
@@ -161,6 +161,39 @@ namespace MLNetRank.Serving
                     return;
                 }
                 var variable = _variable;
+                if (variable.All(g => g.ZeroPadded))
+                {
+                    // every variable input pads with 0: the whole request in one call, each input at its longest row
+                    bool id = IsIdentityOrder(n);
+                    try
+                    {
+                        for (int i = 0; i < _groupedInputs.Length; i++)
+                        {
+                            int steps = 0;
+                            if (_groupedInputs[i].IsVariable)
+                                for (int r = 0; r < n; r++)
+                                    steps = Math.Max(steps, _groupedInputs[i].Steps(r));
+                            _groupInputValues[i] = _groupedInputs[i].Gather(_order, 0, n, Math.Max(steps, 1), id);
+                        }
+                        for (int i = 0; i < _groupedOutputs!.Length; i++)
+                            _groupOutputValues[i] = _groupedOutputs[i].Create(n, identity: true);
+                        Stage.Session.Run(runOptions, Stage.InputNames, _groupInputValues, Stage.OutputNames, _groupOutputValues);
+                    }
+                    finally
+                    {
+                        for (int i = 0; i < _groupInputValues.Length; i++)
+                        {
+                            _groupInputValues[i]?.Dispose();
+                            _groupInputValues[i] = null!;
+                        }
+                        for (int i = 0; i < _groupOutputValues.Length; i++)
+                        {
+                            _groupOutputValues[i]?.Dispose();
+                            _groupOutputValues[i] = null!;
+                        }
+                    }
+                    return;
+                }
                 bool allEqual = true;
                 for (int r = 0; r < n; r++)
                 {
@@ -215,6 +248,14 @@ namespace MLNetRank.Serving
                 foreach (var g in variable)
                     if (g.Steps(a) != g.Steps(b))
                         return false;
+                return true;
+            }
+
+            /// <summary>Sets the order to 0..n-1 (rows in place) and returns true.</summary>
+            private bool IsIdentityOrder(int n)
+            {
+                for (int r = 0; r < n; r++)
+                    _order[r] = r;
                 return true;
             }
 

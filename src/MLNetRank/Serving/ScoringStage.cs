@@ -68,6 +68,13 @@ namespace MLNetRank.Serving
             };
             using (sessionOptions)
                 Session = new InferenceSession(onnx, sessionOptions);
+            // metadata of the graph: which variable inputs are zero-padded and which are one row per request
+            var meta = Session.ModelMetadata.CustomMetadataMap;
+            string[] Listed(string key) => meta.TryGetValue(key, out var v) ? v.Split(',', StringSplitOptions.RemoveEmptyEntries) : Array.Empty<string>();
+            var padded = Listed(ServingMetadata.ZeroPaddedInputs);
+            var shared = Listed(ServingMetadata.RequestLevelInputs);
+            InputZeroPadded = InputNames.Select(n => padded.Contains(n)).ToArray();
+            InputRequestLevel = InputNames.Select((n, i) => InputIsVariable[i] && shared.Contains(n)).ToArray();
         }
 
         public int Index { get; }
@@ -84,6 +91,12 @@ namespace MLNetRank.Serving
 
         /// <summary>True for an input with a variable (sequence) dimension besides the batch.</summary>
         public bool[] InputIsVariable { get; }
+
+        /// <summary>Per input: 0 is padding (<see cref="ServingMetadata.ZeroPaddedInputs"/>).</summary>
+        public bool[] InputZeroPadded { get; private set; } = Array.Empty<bool>();
+
+        /// <summary>Per input: one row per request (<see cref="ServingMetadata.RequestLevelInputs"/>).</summary>
+        public bool[] InputRequestLevel { get; private set; } = Array.Empty<bool>();
 
         /// <summary>Product of an input's known non-batch dimensions.</summary>
         public long[] InputStep { get; }

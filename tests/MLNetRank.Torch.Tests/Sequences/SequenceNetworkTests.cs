@@ -102,6 +102,10 @@ namespace MLNetRank.Torch.Tests.Sequences
                 // the request scorer (a request's rows in one call, user-side sequences fed once) = TorchSharp
                 using var scorer = RequestScorer.Open(path);
                 var batched = scorer.ScoreAll(data, batchSize: 8);
+                // a "request" spanning two users' rows breaks SameForAllCandidates: refused, the column named
+                var ex = Assert.Throws<InvalidOperationException>(() => scorer.ScoreAll(data, batchSize: 16));
+                Assert.Contains("SameForAllCandidates", ex.Message);
+                Assert.Contains("UserItemSeq", ex.Message);
                 for (int k = 0; k < model.OutputColumnNames.Count; k++)
                 {
                     var b = (float[])batched[model.OutputColumnNames[k]];

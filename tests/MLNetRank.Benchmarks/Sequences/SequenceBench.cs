@@ -1,0 +1,367 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLNetRank.Benchmarks.Onnx;
+using MLNetRank.Evaluation;
+using MLNetRank.Serving;
+using MLNetRank.Simulation;
+using MLNetRank.Torch.MultiTask;
+
+namespace MLNetRank.Benchmarks.Sequences
+{
+    /// <summary>The behaviour-sequence layers declared on the live-stream simulator's columns (shared by the benches).</summary>
+    internal static class SequenceModels
+    {
+        public static readonly string[] Layers = { "mean", "din", "dual", "transformer" };
+
+        /// <summary>Stat features, the room id, the room's items on sale and core items (one item table), the user's clicked
+        /// items and watched rooms (request-level), and the layer under test on the user's sequences.</summary>
+        public static MultiTaskOptions Options(string layer, int d, int seed, int epochs, int itemLength = 20, bool shared = true, int threads = 0)
+        {
+            var o = new MultiTaskOptions
+            {
+                Epochs = epochs, BatchSize = 256, Experts = 4, ExpertLayers = new[] { 64, 32 }, TowerLayers = new[] { 16 },
+                LearningRate = 2e-3, ShuffleBufferSize = 50_000, Seed = seed, NumberOfThreads = threads,
+            };
+            o.Features.Add(new DenseFeature(ImpressionColumns.StatFeatures));
+            o.Features.Add(new CategoricalFeature(ImpressionColumns.LiveId, d));
+            o.Features.Add(new SequenceFeature(ImpressionColumns.LiveItemsOnSale, d) { MaximumLength = 8 });
+            o.Features.Add(new SequenceFeature(ImpressionColumns.LiveCoreItems) { SharedEmbeddingWith = ImpressionColumns.LiveItemsOnSale, MaximumLength = 5 });
+            var items = new SequenceFeature(ImpressionColumns.UserItemSeq) { SharedEmbeddingWith = ImpressionColumns.LiveItemsOnSale, SameForAllCandidates = shared, MaximumLength = itemLength };
+            var rooms = new SequenceFeature(ImpressionColumns.UserLiveSeq) { SharedEmbeddingWith = ImpressionColumns.LiveId, SameForAllCandidates = shared };
+            switch (layer)
+            {
+                case "mean":
+                    break;
+                case "din":
+                    // DIN: the candidate room id attends over both histories
+                    items.Pooling = new TargetAttentionPooling(ImpressionColumns.LiveId);
+                    rooms.Pooling = new TargetAttentionPooling(ImpressionColumns.LiveId);
+                    break;
+                case "dual":
+                    // V2: every product on sale attends over the clicked items; the room id over the watched rooms
+                    items.Pooling = new TargetAttentionPooling(ImpressionColumns.LiveItemsOnSale);
+                    rooms.Pooling = new TargetAttentionPooling(ImpressionColumns.LiveId);
+                    break;
+                case "transformer":
+                    items.Pooling = new TransformerPooling(ImpressionColumns.LiveCoreItems, ImpressionColumns.LiveItemsOnSale) { Layers = 2, Heads = 4 };
+                    break;
+                default:
+                    throw new ArgumentException($"unknown layer '{layer}'");
+            }
+            o.Features.Add(items);
+            o.Features.Add(rooms);
+            o.Tasks.Add(new TaskSpec("Click", ImpressionColumns.Click));
+            o.Tasks.Add(new TaskSpec("Buy", ImpressionColumns.Buy));
+            return o;
+        }
+
+        public static int Arg(string[] args, string name, int fallback)
+        {
+            int i = Array.IndexOf(args, name);
+            return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture) : fallback;
+        }
+
+        public static double ArgD(string[] args, string name, double fallback)
+        {
+            int i = Array.IndexOf(args, name);
+            return i >= 0 && i + 1 < args.Length ? double.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture) : fallback;
+        }
+    }
+
+    /// <summary>
+    /// Added latency of each sequence layer in the request scorer: 200-candidate requests (one user, the user's clicked-item
+    /// sequence of length 50 shared by the candidates), one intra-op thread, against the same network with mean pooling;
+    /// the transformer has 2 layers and 4 heads over 16-dimensional tokens. The one-core sgemm throughput of ONNX Runtime is
+    /// measured in the same run. Args: [--requests K (timed, default 300)] [--candidates C (default 200)] [--length L (50)]
+    /// [--dim d (16)] [--train-requests T (default 600)].
+    /// </summary>
+    public sealed class SequenceLatencyBench : IBench
+    {
+        public string Name => "sequence-latency";
+
+        public string Description => "request scorer latency per 200-candidate request added by DIN / dual / transformer over mean pooling (L = 50)";
+
+        public int Run(string[] args)
+        {
+            int requests = SequenceModels.Arg(args, "--requests", 300);
+            int candidates = SequenceModels.Arg(args, "--candidates", 200);
+            int length = SequenceModels.Arg(args, "--length", 50);
+            int d = SequenceModels.Arg(args, "--dim", 16);
+            int trainRequests = SequenceModels.Arg(args, "--train-requests", 600);
+            Console.WriteLine();
+            Console.WriteLine($"Load average at the start: {ScoringMeasures.LoadAverage()}.");
+            var (dyn, packed) = ScoringMeasures.SgemmGflops();
+            Console.WriteLine($"ONNX Runtime sgemm on one thread (1024^3): {dyn:F1} GFLOPS (MatMul of inputs), {packed:F1} GFLOPS (Gemm, packed weight).");
+            var ml = new MLContext(1);
+            var simOptions = new LiveStreamSimulatorOptions { Seed = 7, RequestCount = trainRequests + 400, MaxItemSequenceLength = length, MeanItemHistory = 3 * length, ItemInterestScale = 1.0 };
+            var sim = new LiveStreamSimulator(simOptions);
+            var train = ml.Data.Cache(sim.GetImpressions(ml, 0, trainRequests));
+            // rows to fill requests from: room-side columns of consecutive rows, the user-side sequences of a long-history row
+            var rows = ml.Data.CreateEnumerable<Row>(sim.GetImpressions(ml, trainRequests, 400), reuseRowObject: false).ToArray();
+            var users = rows.Where(r => r.UserItemSeq.Length == length).ToArray();
+            if (users.Length == 0)
+                throw new InvalidOperationException($"No row has a clicked-item sequence of length {length}; raise MeanItemHistory.");
+            string dir = Path.Combine(Path.GetTempPath(), "mlnetrank-sequence-latency-" + Environment.ProcessId);
+            Directory.CreateDirectory(dir);
+            var results = new List<(string Name, double P50, double Mean, double P99)>();
+            var scorers = new List<(string Name, RequestScorer Scorer, ScoringRequest Request)>();
+            try
+            {
+                var variants = SequenceModels.Layers.Select(l => (Name: l, Layer: l, Shared: true)).Append(("transformer, user side not shared", "transformer", false)).ToList();
+                foreach (var (name, layer, shared) in variants)
+                {
+                    var o = SequenceModels.Options(layer, d, 1, epochs: 1, itemLength: length, shared: shared, threads: 1);
+                    using var model = ml.Ranker().Trainers.MultiTask(o).Fit(train);
+                    string zip = Path.Combine(dir, name.Replace(' ', '_').Replace(",", "") + ".zip");
+                    ml.Model.Save(model, train.Schema, zip);
+                    var scorer = RequestScorer.Open(zip, new RequestScorerOptions { IntraOpNumThreads = 1 });
+                    scorers.Add((name, scorer, scorer.CreateRequest(candidates)));
+                }
+                void Fill(ScoringRequest request, int r)
+                {
+                    request.Count = candidates;
+                    var user = users[r % users.Length];
+                    for (int i = 0; i < candidates; i++)
+                    {
+                        var row = rows[(r * 37 + i) % rows.Length];
+                        request.SetValues<float>(ImpressionColumns.StatFeatures, i, row.StatFeatures);
+                        request.SetValue(ImpressionColumns.LiveId, i, row.LiveId);
+                        request.SetValues<uint>(ImpressionColumns.LiveItemsOnSale, i, row.LiveItemsOnSale);
+                        request.SetValues<uint>(ImpressionColumns.LiveCoreItems, i, row.LiveCoreItems);
+                        request.SetValues<uint>(ImpressionColumns.UserItemSeq, i, user.UserItemSeq);
+                        request.SetValues<uint>(ImpressionColumns.UserLiveSeq, i, user.UserLiveSeq);
+                    }
+                }
+                foreach (var (_, scorer, request) in scorers)
+                    for (int w = 0; w < 20; w++)
+                    {
+                        Fill(request, w);
+                        scorer.Score(request);
+                    }
+                // rounds: every model in turn times a slice of the requests, so the (shared) machine's load hits all alike
+                const int rounds = 10;
+                var lat = scorers.Select(_ => new List<double>()).ToArray();
+                var cpu = scorers.Select(_ => new List<double>()).ToArray();
+                var roundMedians = scorers.Select(_ => new List<double>()).ToArray();
+                var sw = new Stopwatch();
+                for (int round = 0; round < rounds; round++)
+                    for (int m = 0; m < scorers.Count; m++)
+                    {
+                        var (_, scorer, request) = scorers[m];
+                        var slice = new List<double>();
+                        for (int r = round * requests / rounds; r < (round + 1) * requests / rounds; r++)
+                        {
+                            Fill(request, r);
+                            double c0 = ThreadCpuMs();
+                            sw.Restart();
+                            scorer.Score(request);
+                            slice.Add(sw.Elapsed.TotalMilliseconds);
+                            cpu[m].Add(ThreadCpuMs() - c0);
+                        }
+                        lat[m].AddRange(slice);
+                        roundMedians[m].Add(ScoringMeasures.Percentile(slice, 0.5));
+                    }
+                for (int m = 0; m < scorers.Count; m++)
+                {
+                    results.Add((scorers[m].Name, ScoringMeasures.Percentile(lat[m], 0.5), ScoringMeasures.Percentile(cpu[m], 0.5), roundMedians[m].Min()));
+                    Console.WriteLine($"  {scorers[m].Name}: wall p50 {results[^1].P50:F3} ms; thread CPU p50 {results[^1].Mean:F3} ms; best round wall median {roundMedians[m].Min():F3} ms");
+                }
+            }
+            finally
+            {
+                foreach (var (_, scorer, request) in scorers)
+                {
+                    request.Dispose();
+                    scorer.Dispose();
+                }
+                Directory.Delete(dir, recursive: true);
+            }
+            var baseCpu = results[0].Mean;
+            Console.WriteLine();
+            Console.WriteLine($"| layer on the user's sequences (L = {length}, d = {d}) | CPU time per request, p50 (ms) | added CPU over mean pooling (ms) | wall p50 (ms) | best round's wall median (ms) |");
+            Console.WriteLine("|---|---|---|---|---|");
+            foreach (var r in results)
+                Console.WriteLine($"| {r.Name} | {r.Mean:F3} | {(r.Name == "mean" ? "—" : (r.Mean - baseCpu).ToString("F3"))} | {r.P50:F3} | {r.P99:F3} |");
+            Console.WriteLine();
+            Console.WriteLine($"{candidates}-candidate requests, request scorer with 1 intra-op thread; load average at the end: {ScoringMeasures.LoadAverage()}.");
+            return 0;
+        }
+
+        [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "clock_gettime")]
+        private static extern int ClockGetTime(int clock, out Timespec ts);
+
+        private struct Timespec
+        {
+            public long Seconds;
+            public long Nanoseconds;
+        }
+
+        /// <summary>CPU time of the calling thread (ONNX Runtime with one intra-op thread computes on it): what a core spends,
+        /// whatever else the machine runs.</summary>
+        private static double ThreadCpuMs()
+        {
+            ClockGetTime(3 /* CLOCK_THREAD_CPUTIME_ID */, out var ts);
+            return ts.Seconds * 1e3 + ts.Nanoseconds / 1e6;
+        }
+
+        private sealed class Row
+        {
+            [VectorType(25)] public float[] StatFeatures { get; set; } = Array.Empty<float>();
+            public uint LiveId { get; set; }
+            [VectorType] public uint[] LiveItemsOnSale { get; set; } = Array.Empty<uint>();
+            [VectorType] public uint[] LiveCoreItems { get; set; } = Array.Empty<uint>();
+            [VectorType] public uint[] UserItemSeq { get; set; } = Array.Empty<uint>();
+            [VectorType] public uint[] UserLiveSeq { get; set; } = Array.Empty<uint>();
+        }
+    }
+
+    /// <summary>
+    /// Click and Buy AUC / GAUC (per request) of mean pooling vs DIN vs V2 dual target attention vs the V4 transformer on the
+    /// simulator, with the item-level interest knob on and off, paired over seeds (each seed: its own world, traffic and
+    /// training seed; every layer trains on the same rows). Args: [--seeds S (5)] [--train-requests T (3000)]
+    /// [--test-requests E (1500)] [--epochs N (3)] [--kappa K (1.5)] [--dim d (8)] [--threads n (1)].
+    /// </summary>
+    public sealed class SequenceQualityBench : IBench
+    {
+        public string Name => "sequence-quality";
+
+        public string Description => "Click/Buy AUC and GAUC of mean pooling vs DIN vs dual attention vs transformer, item-interest knob on/off, paired seeds";
+
+        public int Run(string[] args)
+        {
+            int seeds = SequenceModels.Arg(args, "--seeds", 5);
+            int trainRequests = SequenceModels.Arg(args, "--train-requests", 3000);
+            int testRequests = SequenceModels.Arg(args, "--test-requests", 1500);
+            int epochs = SequenceModels.Arg(args, "--epochs", 3);
+            int d = SequenceModels.Arg(args, "--dim", 8);
+            int threads = SequenceModels.Arg(args, "--threads", 1);
+            double kappa = SequenceModels.ArgD(args, "--kappa", 1.5);
+            Console.WriteLine();
+            Console.WriteLine($"Load average at the start: {ScoringMeasures.LoadAverage()}.");
+            var metrics = new[] { "Click AUC", "Click GAUC", "Buy AUC", "Buy GAUC" };
+            int i0 = Array.IndexOf(args, "--kappas");
+            var kappas = i0 >= 0 ? args[i0 + 1].Split(',').Select(x => double.Parse(x, System.Globalization.CultureInfo.InvariantCulture)).ToArray() : new[] { kappa, 0.0 };
+            foreach (var k in kappas)
+            {
+                // [layer][metric][seed]
+                var values = SequenceModels.Layers.Select(_ => metrics.Select(_ => new double[seeds]).ToArray()).ToArray();
+                var seconds = new double[SequenceModels.Layers.Length];
+                for (int s = 0; s < seeds; s++)
+                {
+                    var ml = new MLContext(s);
+                    var sim = new LiveStreamSimulator(new LiveStreamSimulatorOptions { Seed = 100 + s, RequestCount = trainRequests + testRequests, ItemInterestScale = k });
+                    var train = ml.Data.Cache(sim.GetImpressions(ml, 0, trainRequests));
+                    var test = ml.Data.Cache(sim.GetImpressions(ml, trainRequests, testRequests));
+                    var click = test.GetColumn<bool>(ImpressionColumns.Click).ToArray();
+                    var buy = test.GetColumn<bool>(ImpressionColumns.Buy).ToArray();
+                    var groups = test.GetColumn<uint>(ImpressionColumns.RequestId).ToArray();
+                    for (int l = 0; l < SequenceModels.Layers.Length; l++)
+                    {
+                        var sw = Stopwatch.StartNew();
+                        using var model = ml.Ranker().Trainers.MultiTask(SequenceModels.Options(SequenceModels.Layers[l], d, s + 1, epochs, threads: threads)).Fit(train);
+                        seconds[l] += sw.Elapsed.TotalSeconds;
+                        var scored = model.Transform(test);
+                        var pc = scored.GetColumn<float[]>("ClickScore").Select(v => v[0]).ToArray();
+                        var pb = scored.GetColumn<float[]>("BuyScore").Select(v => v[0]).ToArray();
+                        values[l][0][s] = RankerMetrics.Auc(pc, click);
+                        values[l][1][s] = RankerMetrics.GroupAuc<uint>(pc, click, groups);
+                        values[l][2][s] = RankerMetrics.Auc(pb, buy);
+                        values[l][3][s] = RankerMetrics.GroupAuc<uint>(pb, buy, groups);
+                        Console.WriteLine($"  kappa {k}, seed {s}, {SequenceModels.Layers[l]}: click AUC {values[l][0][s]:F4}, GAUC {values[l][1][s]:F4}, buy AUC {values[l][2][s]:F4}, GAUC {values[l][3][s]:F4} ({sw.Elapsed.TotalSeconds:F0} s, load {ScoringMeasures.LoadAverage()})");
+                    }
+                }
+                Console.WriteLine();
+                Console.WriteLine($"### Item-level interest κ = {k}: {trainRequests * 10:N0} training / {testRequests * 10:N0} test impressions per seed, {seeds} seeds, {epochs} epochs, d = {d}");
+                Console.WriteLine();
+                Console.WriteLine("| layer | " + string.Join(" | ", metrics.Select(m => $"{m} (mean) | Δ vs mean pooling (± sd over seeds)")) + " | train s / seed |");
+                Console.WriteLine("|---|" + string.Concat(metrics.Select(_ => "---|---|")) + "---|");
+                for (int l = 0; l < SequenceModels.Layers.Length; l++)
+                {
+                    var cells = new List<string>();
+                    for (int m = 0; m < metrics.Length; m++)
+                    {
+                        var diffs = values[l][m].Zip(values[0][m], (a, b) => a - b).ToArray();
+                        double mean = diffs.Average();
+                        double sd = seeds > 1 ? Math.Sqrt(diffs.Sum(x => (x - mean) * (x - mean)) / (seeds - 1)) : 0;
+                        cells.Add($"{values[l][m].Average():F4}");
+                        cells.Add(l == 0 ? "—" : $"{mean:+0.0000;-0.0000} ± {sd:0.0000} ({diffs.Count(x => x > 0)}/{seeds} up)");
+                    }
+                    Console.WriteLine($"| {SequenceModels.Layers[l]} | {string.Join(" | ", cells)} | {seconds[l] / seeds:F0} |");
+                }
+            }
+            Console.WriteLine();
+            Console.WriteLine($"Load average at the end: {ScoringMeasures.LoadAverage()}.");
+            return 0;
+        }
+    }
+}
+
+namespace MLNetRank.Benchmarks.Sequences
+{
+    /// <summary>
+    /// Training samples/s of the network with the V4 transformer (2 layers, 4 heads, d = 16, clicked-item sequences of 20)
+    /// in MLNetRank (streaming the simulator's IDataView) against the same network in PyTorch (<c>sequence_peer.py</c>:
+    /// fused Q/K/V, batched attention, tensors in memory), same threads and cores (run under <c>taskset</c>), alternating
+    /// runs. Args: [--rows N (20000)] [--epochs E (2)] [--threads T (1)] [--repeats R (2)].
+    /// </summary>
+    public sealed class SequenceSpeedBench : IBench
+    {
+        public string Name => "sequence-speed";
+
+        public string Description => "training samples/s of the V4 transformer network: MLNetRank (TorchSharp) vs a PyTorch peer";
+
+        public int Run(string[] args)
+        {
+            int rows = SequenceModels.Arg(args, "--rows", 20000);
+            int epochs = SequenceModels.Arg(args, "--epochs", 2);
+            int threads = SequenceModels.Arg(args, "--threads", 1);
+            int repeats = SequenceModels.Arg(args, "--repeats", 2);
+            const int d = 16, length = 20;
+            Console.WriteLine();
+            Console.WriteLine($"Load average at the start: {ScoringMeasures.LoadAverage()}.");
+            var ml = new MLContext(1);
+            var sim = new LiveStreamSimulator(new LiveStreamSimulatorOptions { Seed = 3, RequestCount = rows / 10, MaxItemSequenceLength = length, ItemInterestScale = 1.0 });
+            var train = ml.Data.Cache(sim.GetImpressions(ml));
+            var ours = new List<double>();
+            var peer = new List<double>();
+            long ourParams = 0, peerParams = 0;
+            string version = "?";
+            for (int r = 0; r < repeats; r++)
+            {
+                var o = SequenceModels.Options("transformer", d, 1, epochs, itemLength: length, threads: threads);
+                using (var model = ml.Ranker().Trainers.MultiTask(o).Fit(train))
+                {
+                    ours.Add(model.History[^1].SamplesPerSecond);
+                    ourParams = model.Network.parameters().Sum(p => p.numel());
+                }
+                Console.WriteLine($"  MLNetRank run {r + 1}: {ours[^1]:N0} samples/s (last epoch; load {ScoringMeasures.LoadAverage()})");
+                string script = Path.Combine(Torch.MultiTaskSpeedBench.RepoRoot(), "tests", "MLNetRank.Benchmarks", "Sequences", "sequence_peer.py");
+                // the peer's tables have the simulator's sizes (items and rooms + 1 for padding)
+                var psi = PythonPeer.StartInfo($"{script} {rows} 256 {epochs} {threads} {d} {sim.World.ItemCount + 1} {sim.World.LiveCount + 1} {length}", threads);
+                using var p = Process.Start(psi)!;
+                var err = p.StandardError.ReadToEndAsync();
+                string stdout = p.StandardOutput.ReadToEnd();
+                p.WaitForExit();
+                if (p.ExitCode != 0)
+                    throw new InvalidOperationException("PyTorch peer failed: " + err.Result);
+                using var doc = System.Text.Json.JsonDocument.Parse(stdout.Trim().Split('\n').Last());
+                peer.Add(doc.RootElement.GetProperty("samples_per_second").EnumerateArray().Last().GetDouble());
+                peerParams = doc.RootElement.GetProperty("parameters").GetInt64();
+                version = doc.RootElement.GetProperty("torch").GetString() ?? "?";
+                Console.WriteLine($"  PyTorch run {r + 1}: {peer[^1]:N0} samples/s (last epoch; load {ScoringMeasures.LoadAverage()})");
+            }
+            Console.WriteLine();
+            Console.WriteLine("| network | threads | MLNetRank samples/s (best of runs) | PyTorch samples/s (best) | ratio | parameters (ours / peer) |");
+            Console.WriteLine("|---|---|---|---|---|---|");
+            Console.WriteLine($"| MMoE + V4 transformer (2 layers, 4 heads, d = {d}, L = {length}) | {threads} | {ours.Max():N0} | {peer.Max():N0} | {ours.Max() / peer.Max():F2}x | {ourParams:N0} / {peerParams:N0} |");
+            Console.WriteLine();
+            Console.WriteLine($"PyTorch {version}; all runs: ours {string.Join(", ", ours.Select(x => x.ToString("N0")))}, peer {string.Join(", ", peer.Select(x => x.ToString("N0")))}. Load average at the end: {ScoringMeasures.LoadAverage()}.");
+            return 0;
+        }
+    }
+}
