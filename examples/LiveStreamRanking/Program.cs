@@ -180,7 +180,7 @@ namespace LiveStreamRanking
                 // The position curve from the randomized share of the traffic (method 4), against the simulator's truth.
                 var propensity = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
                 {
-                    RandomizedColumnName = "IsRandomized", MaximumPosition = sim.Options.ListSize,
+                    RandomizedColumnName = "IsRandomized", MaximumPosition = sim.Options.ListSize - 1,
                 }).Fit(train);
                 plots.Add(Plots.PositionCurve(sim.World.TrueExaminationCurve, propensity.Propensities,
                     "EstimatePositionPropensity (randomized lists)", a.OutputFolder));

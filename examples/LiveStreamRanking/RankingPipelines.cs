@@ -137,7 +137,7 @@ namespace LiveStreamRanking
                 ValidationFraction = 0.1f,
                 EarlyStoppingMetric = "Click.Auc",
                 EarlyStoppingPatience = 2,
-                Threads = sizes.Threads,
+                NumberOfThreads = sizes.Threads,
                 Progress = progress,
             };
             o.Features.Add(new DenseFeature(denseColumn));
@@ -166,7 +166,7 @@ namespace LiveStreamRanking
                 Method = ObjectiveEnsembleMethod.HarmonRank,
                 GroupColumnName = "RequestId",
                 Epochs = epochs,
-                Threads = threads,
+                NumberOfThreads = threads,
             };
             o.Objectives.Add(new EnsembleObjective("Click", "ClickProbability", "Click"));
             o.Objectives.Add(new EnsembleObjective("Buy", "BuyJointProbability", "Buy"));

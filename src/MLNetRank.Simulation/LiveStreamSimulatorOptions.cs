@@ -147,6 +147,15 @@ namespace MLNetRank.Simulation
         /// <summary>Maximum number of items on sale at once in a room (<c>LiveItemsOnSale</c>, rotating every hour). Default 8.</summary>
         public int MaxItemsOnSale { get; set; } = 8;
 
+        /// <summary>Item-level interest κ: the attraction logit gains <c>κ·zInterest(u, l, t)</c>, where <c>zInterest</c> is the
+        /// standardized share of the items on sale in room l now whose hidden <em>taste group</em> also appears among the user's
+        /// recent clicked items (the <c>UserItemSeq</c> window). Taste groups (about 30 items each, see
+        /// <see cref="World.ItemTasteGroupOf"/>) are independent of categories, communities and latent vectors, so no
+        /// <c>StatFeatures</c> slot summarises the signal: a model sees it only by matching the item sequence against the room's
+        /// items on sale (target attention). 0 = none (the rows are then bit-identical to a simulator without the knob); the
+        /// ground truth is <see cref="World.TrueItemInterest"/> and is part of <c>TrueAttraction</c>. Default 0.</summary>
+        public double ItemInterestScale { get; set; }
+
         /// <summary>Validates the options; throws <see cref="ArgumentOutOfRangeException"/> naming the option.</summary>
         public void Validate()
         {
@@ -210,7 +219,7 @@ namespace MLNetRank.Simulation
                 (AttractionIntercept, nameof(AttractionIntercept)), (AttractionScale, nameof(AttractionScale)),
                 (ConversionIntercept, nameof(ConversionIntercept)), (ConversionScale, nameof(ConversionScale)),
                 (StayScale, nameof(StayScale)), (StayNoise, nameof(StayNoise)), (FollowIntercept, nameof(FollowIntercept)),
-                (CommentIntercept, nameof(CommentIntercept)), (EngagementScale, nameof(EngagementScale)), (FeatureNoise, nameof(FeatureNoise)),
+                (CommentIntercept, nameof(CommentIntercept)), (ItemInterestScale, nameof(ItemInterestScale)), (EngagementScale, nameof(EngagementScale)), (FeatureNoise, nameof(FeatureNoise)),
             })
                 Finite(v, n);
             if (CommunitySpread < 0 || PolicyNoise < 0 || StayNoise < 0 || FeatureNoise < 0)

@@ -16,6 +16,7 @@ namespace MLNetRank.Simulation
         private readonly float[] _meanItems;
         private readonly int[] _onSaleScratch;
         private readonly int[] _onAllLives;
+        private readonly int[] _hist0;       // UserItemSeq as 0-based items (item-level interest)
 
         // ---- outputs of the current request ----
         public long RequestIndex = -1;
@@ -53,6 +54,7 @@ namespace MLNetRank.Simulation
             _meanItems = new float[world.D];
             _onSaleScratch = new int[_o.MaxItemsOnSale];
             _onAllLives = new int[_o.LiveCount];
+            _hist0 = new int[_o.MaxItemSequenceLength];
             for (int l = 0; l < _o.LiveCount; l++)
                 _onAllLives[l] = l;
             LiveIds = new uint[N];
@@ -121,6 +123,14 @@ namespace MLNetRank.Simulation
                 }
             }
 
+            // sequences (shared by the rows of the request; no random draws)
+            ItemSeqLength = RecentBefore(w.ItemHistoryOffsets, w.ItemHistoryItems, w.ItemHistoryTimes, u, (float)t, ItemSeq);
+            LiveSeqLength = RecentBefore(w.LiveHistoryOffsets, w.LiveHistoryLives, w.LiveHistoryTimes, u, (float)t, LiveSeq);
+            for (int k = 0; k < ItemSeqLength; k++)
+                _hist0[k] = (int)ItemSeq[k] - 1;
+            bool interest = o.ItemInterestScale != 0;
+            long hour = (long)Math.Floor(t);
+
             // the list: logging policy (noisy relevance + popularity), or a uniform random draw
             if (IsRandomized)
             {
@@ -133,7 +143,13 @@ namespace MLNetRank.Simulation
                 for (int c = 0; c < count; c++)
                 {
                     int l = _scratchPool[c];
-                    double logit = w.AttractionLogit(u, l, w.StreamAge(l, t));
+                    double z = 0;
+                    if (interest)
+                    {
+                        int ns = w.OnSale(l, hour, _onSaleScratch);
+                        z = w.InterestZ(_hist0.AsSpan(0, ItemSeqLength), _onSaleScratch.AsSpan(0, ns));
+                    }
+                    double logit = w.AttractionLogit(u, l, w.StreamAge(l, t), z);
                     _policyScore[c] = o.PolicyRelevanceWeight * logit + o.PolicyPopularityWeight * w.LivePopularity[l] + o.PolicyNoise * rng.NextGaussian();
                     _order[c] = c;
                 }
@@ -141,11 +157,7 @@ namespace MLNetRank.Simulation
                 Array.Reverse(_order, 0, count);
             }
 
-            // sequences (shared by the rows of the request)
-            ItemSeqLength = RecentBefore(w.ItemHistoryOffsets, w.ItemHistoryItems, w.ItemHistoryTimes, u, (float)t, ItemSeq);
-            LiveSeqLength = RecentBefore(w.LiveHistoryOffsets, w.LiveHistoryLives, w.LiveHistoryTimes, u, (float)t, LiveSeq);
 
-            long hour = (long)Math.Floor(t);
             double noise = o.FeatureNoise;
             for (int p = 0; p < N; p++)
             {
@@ -155,7 +167,7 @@ namespace MLNetRank.Simulation
                 bool onAirNow = age < w.LiveSessionHours[l];
                 int nSale = w.OnSale(l, hour, _onSaleScratch);
                 var sale = new ReadOnlySpan<int>(_onSaleScratch, 0, nSale);
-                var truth = w.Truth(u, l, age, sale, _meanItems);
+                var truth = w.Truth(u, l, age, sale, _meanItems, interest ? w.InterestZ(_hist0.AsSpan(0, ItemSeqLength), sale) : 0);
                 double exam = w.Examination[p];
 
                 // labels: every draw is made unconditionally so the streams stay aligned across settings

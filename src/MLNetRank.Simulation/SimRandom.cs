@@ -1,4 +1,5 @@
 using System;
+using MLNetRank.Common;
 
 namespace MLNetRank.Simulation
 {
@@ -12,39 +13,23 @@ namespace MLNetRank.Simulation
         private ulong _s0, _s1, _s2, _s3;
 
         /// <summary>Stream tags: one per kind of randomness, so different uses never share draws.</summary>
-        internal const ulong StreamWorld = 1, StreamRequest = 2, StreamPair = 3, StreamOnSale = 4, StreamHistory = 5, StreamLiveHistory = 6, StreamCalibration = 7;
+        internal const ulong StreamWorld = 1, StreamRequest = 2, StreamPair = 3, StreamOnSale = 4, StreamHistory = 5, StreamLiveHistory = 6, StreamCalibration = 7, StreamTaste = 8;
 
         public static SimRandom Create(int seed, ulong stream, ulong index, ulong index2 = 0)
         {
             ulong x = Mix(unchecked((ulong)(uint)seed * 0x9E3779B97F4A7C15UL) ^ Mix(stream + 0x632BE59BD9B4E019UL) ^ Mix(index * 0xD1B54A32D192ED03UL + 0x8CB92BA72F3D8DD7UL) ^ Mix(index2 * 0xABC98388FB8FAC03UL + 0x2545F4914F6CDD1DUL));
             var r = new SimRandom();
-            r._s0 = SplitMix(ref x);
-            r._s1 = SplitMix(ref x);
-            r._s2 = SplitMix(ref x);
-            r._s3 = SplitMix(ref x);
+            var seeder = new SplitMix64(x);
+            r._s0 = seeder.Next();
+            r._s1 = seeder.Next();
+            r._s2 = seeder.Next();
+            r._s3 = seeder.Next();
             if ((r._s0 | r._s1 | r._s2 | r._s3) == 0)
                 r._s0 = 1;
             return r;
         }
 
-        private static ulong Mix(ulong z)
-        {
-            unchecked
-            {
-                z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-                z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-                return z ^ (z >> 31);
-            }
-        }
-
-        private static ulong SplitMix(ref ulong x)
-        {
-            unchecked
-            {
-                x += 0x9E3779B97F4A7C15UL;
-                return Mix(x);
-            }
-        }
+        private static ulong Mix(ulong z) => SplitMix64.Mix(z);
 
         private static ulong Rotl(ulong x, int k) => (x << k) | (x >> (64 - k));
 

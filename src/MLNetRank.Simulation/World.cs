@@ -13,7 +13,8 @@ namespace MLNetRank.Simulation
     /// <remarks>
     /// The true model, per user u, room l and time t (z-scores are standardized over random user x room pairs):
     /// <list type="bullet">
-    /// <item>attraction logit = <c>AttractionIntercept + AttractionScale·zAttr(u,l) + quality(l) + bias(u) + 0.4·exp(-age/1.5h)</c>,
+    /// <item>attraction logit = <c>AttractionIntercept + AttractionScale·zAttr(u,l) + quality(l) + bias(u) + 0.4·exp(-age/1.5h) + ItemInterestScale·zInterest(u,l,t)</c>
+    /// (the last term only when the item-level interest knob is on; see <see cref="TrueItemInterest"/>),
     /// where zAttr is the scaled dot product of the user's and the room's latent vectors and the room's latent vector is half its
     /// own and half the mean of its catalog items' vectors;</item>
     /// <item>conversion logit (P(buy | click)) = <c>ConversionIntercept + ConversionScale·(ρ·shared + sqrt(1-ρ²)·zConv) + power(u) - 0.3·priceDeviation</c>,
@@ -59,6 +60,11 @@ namespace MLNetRank.Simulation
         internal readonly float[] ItemHistoryTimes;
         internal readonly int[] LiveHistoryOffsets, LiveHistoryLives;   // lives 0-based
         internal readonly float[] LiveHistoryTimes;
+
+        // item-level interest (LiveStreamSimulatorOptions.ItemInterestScale): hidden taste groups, 0-based
+        internal readonly int[] ItemTasteData;
+        internal readonly int TasteGroupCount;
+        internal readonly double InterestMean, InterestStd;
 
         // calibration of the latent scores
         internal readonly double AttrMean, AttrStd, ItemsMean, ItemsStd, SharedStd;
@@ -319,7 +325,72 @@ namespace MLNetRank.Simulation
             // background histories: item clicks and room watches, half before time 0
             (ItemHistoryOffsets, ItemHistoryItems, ItemHistoryTimes) = BuildItemHistory();
             (LiveHistoryOffsets, LiveHistoryLives, LiveHistoryTimes) = BuildLiveHistory();
+
+            // item-level interest: taste groups from their own stream (the other draws are unchanged), then the mean and
+            // deviation of the raw interest over random users, rooms and times
+            TasteGroupCount = Math.Max(1, I / 30);
+            ItemTasteData = new int[I];
+            {
+                var tr = SimRandom.Create(o.Seed, SimRandom.StreamTaste, 0);
+                for (int i = 0; i < I; i++)
+                    ItemTasteData[i] = tr.Next(TasteGroupCount);
+                var cal = SimRandom.Create(o.Seed, SimRandom.StreamTaste, 1);
+                const int n = 20000;
+                var raw = new double[n];
+                var hist = new int[o.MaxItemSequenceLength];
+                Span<int> sale = stackalloc int[o.MaxItemsOnSale];
+                for (int s = 0; s < n; s++)
+                {
+                    int u = cal.Next(U), l = cal.Next(L);
+                    float t = (float)(o.TimeSpanHours * cal.NextDouble());
+                    int h = RecentItemsBefore(u, t, hist);
+                    int cnt = OnSale(l, (long)Math.Floor(t), sale);
+                    raw[s] = InterestRaw(hist.AsSpan(0, h), sale[..cnt]);
+                }
+                (InterestMean, InterestStd) = MeanStd(raw);
+            }
         }
+
+        /// <summary>The last up-to-<c>dst.Length</c> items (0-based) user u clicked before time t, oldest first.</summary>
+        internal int RecentItemsBefore(int u, float t, Span<int> dst)
+        {
+            int s = ItemHistoryOffsets[u], e = ItemHistoryOffsets[u + 1];
+            int lo = s, hi = e;
+            while (lo < hi)
+            {
+                int mid = (lo + hi) >> 1;
+                if (ItemHistoryTimes[mid] < t)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            int n = Math.Min(dst.Length, lo - s);
+            for (int k = 0; k < n; k++)
+                dst[k] = ItemHistoryItems[lo - n + k];
+            return n;
+        }
+
+        /// <summary>Share of the items on sale whose taste group appears among the history's items (0 when either is empty).</summary>
+        internal double InterestRaw(ReadOnlySpan<int> history, ReadOnlySpan<int> onSale)
+        {
+            if (history.Length == 0 || onSale.Length == 0)
+                return 0;
+            int hits = 0;
+            foreach (int s in onSale)
+            {
+                int g = ItemTasteData[s];
+                foreach (int h in history)
+                    if (ItemTasteData[h] == g)
+                    {
+                        hits++;
+                        break;
+                    }
+            }
+            return (double)hits / onSale.Length;
+        }
+
+        /// <summary>The standardized item-level interest (the term that <see cref="LiveStreamSimulatorOptions.ItemInterestScale"/> multiplies).</summary>
+        internal double InterestZ(ReadOnlySpan<int> history, ReadOnlySpan<int> onSale) => (InterestRaw(history, onSale) - InterestMean) / InterestStd;
 
         /// <summary>Builds one time-sorted event list per user in parallel (each user has its own RNG stream, so the result
         /// does not depend on the number of threads) and concatenates them.</summary>
@@ -424,19 +495,21 @@ namespace MLNetRank.Simulation
 
         internal double ZAttr(int u, int l) => (Dot(UserLatentData, u * D, LiveLatentData, l * D, D) * InvSqrtD - AttrMean) / AttrStd;
 
-        internal double AttractionLogit(int u, int l, double age)
-            => Options.AttractionIntercept + Options.AttractionScale * ZAttr(u, l) + LiveQuality[l] + UserBias[u] + 0.4 * Math.Exp(-age / 1.5);
+        internal double AttractionLogit(int u, int l, double age, double interestZ = 0)
+            => Options.AttractionIntercept + Options.AttractionScale * ZAttr(u, l) + LiveQuality[l] + UserBias[u] + 0.4 * Math.Exp(-age / 1.5)
+               + (interestZ == 0 ? 0 : Options.ItemInterestScale * interestZ);
 
         internal double ZTask(int task, int u, int l) => Dot(UserTaskLatent[task], u * D, LiveTaskLatent[task], l * D, D) * InvSqrtD;
 
         /// <summary>All true probabilities of user u in room l at stream age <paramref name="age"/> with the given items on sale.</summary>
-        internal TruthValues Truth(int u, int l, double age, ReadOnlySpan<int> onSale, Span<float> scratch)
+        internal TruthValues Truth(int u, int l, double age, ReadOnlySpan<int> onSale, Span<float> scratch, double interestZ = 0)
         {
             var o = Options;
             var v = new TruthValues();
             double zA = ZAttr(u, l);
             v.ZAttr = zA;
-            v.AttractionLogit = o.AttractionIntercept + o.AttractionScale * zA + LiveQuality[l] + UserBias[u] + 0.4 * Math.Exp(-age / 1.5);
+            v.AttractionLogit = o.AttractionIntercept + o.AttractionScale * zA + LiveQuality[l] + UserBias[u] + 0.4 * Math.Exp(-age / 1.5)
+                + (interestZ == 0 ? 0 : o.ItemInterestScale * interestZ);
             v.Attraction = Sigmoid(v.AttractionLogit);
             MeanLatent(onSale, scratch);
             double zI = (DotSpan(UserLatentData, u * D, scratch) * InvSqrtD - ItemsMean) / ItemsStd;
@@ -662,12 +735,33 @@ namespace MLNetRank.Simulation
             return a;
         }
 
-        /// <summary>True attraction probability (P(click | examined)) of a user for a room at <paramref name="time"/> hours.</summary>
+        /// <summary>True attraction probability (P(click | examined)) of a user for a room at <paramref name="time"/> hours
+        /// (with the item-level interest term when <see cref="LiveStreamSimulatorOptions.ItemInterestScale"/> is not 0).</summary>
         public double TrueAttraction(uint userId, uint liveId, float time)
         {
-            int l = LiveIndex(liveId);
-            return Sigmoid(AttractionLogit(UserIndex(userId), l, StreamAge(l, time)));
+            int l = LiveIndex(liveId), u = UserIndex(userId);
+            double z = Options.ItemInterestScale == 0 ? 0 : TrueItemInterest(userId, liveId, time);
+            return Sigmoid(AttractionLogit(u, l, StreamAge(l, time), z));
         }
+
+        /// <summary>The standardized item-level interest <c>zInterest</c> of a user for a room at <paramref name="time"/> hours
+        /// (mean 0 and deviation 1 over random users, rooms and times): the share of the room's items on sale at that time whose
+        /// taste group appears among the user's last <see cref="LiveStreamSimulatorOptions.MaxItemSequenceLength"/> clicked items
+        /// before it (the row's <c>UserItemSeq</c>), standardized. The attraction logit gains
+        /// <see cref="LiveStreamSimulatorOptions.ItemInterestScale"/> times this value (nothing when the knob is 0).</summary>
+        public double TrueItemInterest(uint userId, uint liveId, float time)
+        {
+            int u = UserIndex(userId), l = LiveIndex(liveId);
+            var hist = new int[Options.MaxItemSequenceLength];
+            int h = RecentItemsBefore(u, time, hist);
+            Span<int> sale = stackalloc int[Options.MaxItemsOnSale];
+            int n = OnSale(l, (long)Math.Floor(time), sale);
+            return InterestZ(hist.AsSpan(0, h), sale[..n]);
+        }
+
+        /// <summary>The hidden taste group (0-based, about 30 items per group, drawn independently of categories, communities and
+        /// latent vectors) of an item: the unit of <see cref="LiveStreamSimulatorOptions.ItemInterestScale"/>'s item-level interest.</summary>
+        public int ItemTasteGroupOf(uint itemId) => ItemTasteData[ItemIndex(itemId)];
 
         /// <summary>True conversion probability (P(buy | click)) of a user in a room at <paramref name="time"/> hours.</summary>
         public double TrueConversion(uint userId, uint liveId, float time)
@@ -676,7 +770,7 @@ namespace MLNetRank.Simulation
             Span<int> buf = stackalloc int[Options.MaxItemsOnSale];
             int n = OnSale(l, (long)Math.Floor(time), buf);
             Span<float> scratch = stackalloc float[D];
-            return Truth(u, l, StreamAge(l, time), buf[..n], scratch).Conversion;
+            return Truth(u, l, StreamAge(l, time), buf[..n], scratch).Conversion;   // conversion does not depend on the interest term
         }
 
         private float[] Slice(float[] data, int index) => new ReadOnlySpan<float>(data, index * D, D).ToArray();

@@ -47,7 +47,7 @@ namespace MLNetRank.Notebooks.Tests
             """;
 
         private string Header(bool backend, string extra = "") =>
-            $"#:package MLNetRank.Torch@{_feed.Version}\n#:package MLNetRank.Simulation@{_feed.Version}\n" +
+            $"#:package MLNetRank.Torch@{_feed.Version}\n#:package MLNetRank.Simulation@{_feed.Version}\n#:property PublishAot=false\n" +
             (backend ? "#:package TorchSharp-cpu@0.107.0\n" : "") + extra;
 
         private (int Exit, string Output) RunApp(string name, string source, bool expectSuccess = true, bool emptyPackagesFolderAtRunTime = false)
@@ -124,7 +124,7 @@ namespace MLNetRank.Notebooks.Tests
             // its catalog reached) and the MLNetRank network trains in the same process.
             var source = Header(backend: true, "#:package Microsoft.ML.TorchSharp@0.24.0\n") + TrainBody + """
 
-                var textClassifier = ml.MulticlassClassification.Trainers.TextClassification(labelColumnName: "Label", sentence1ColumnName: "Text");
+                var textClassifier = Microsoft.ML.TorchSharp.TorchSharpCatalog.TextClassification(ml.MulticlassClassification.Trainers, labelColumnName: "Label", sentence1ColumnName: "Text");
                 Console.WriteLine($"Microsoft.ML.TorchSharp estimator: {textClassifier.GetType().Name}, TorchSharp {typeof(TorchSharp.torch).Assembly.GetName().Version}");
                 """;
             var (_, output) = RunApp("with-ml-torchsharp", source);

@@ -109,8 +109,8 @@ namespace MLNetRank.Torch.Ensemble
             int K = d.K, n = d.Rows;
             (Mean, Sigma) = Standardization(d);
             LabelCorrelations = Correlations(d);
-            if (o.Threads > 0)
-                torch.set_num_threads(o.Threads);
+            if (o.NumberOfThreads > 0)
+                torch.set_num_threads(o.NumberOfThreads);
             var z = new float[n * K];
             for (int r = 0; r < n; r++)
                 for (int k = 0; k < K; k++)

@@ -81,7 +81,7 @@ namespace MLNetRank.Torch.Ensemble
             if (o.BatchSize < 2) throw new ArgumentOutOfRangeException(nameof(o.BatchSize), "BatchSize must be >= 2 (pairs of rows are compared).");
             if (!(o.LearningRate > 0) || !double.IsFinite(o.LearningRate)) throw new ArgumentOutOfRangeException(nameof(o.LearningRate), "LearningRate must be a finite number > 0.");
             if (!(o.L2Regularization >= 0)) throw new ArgumentOutOfRangeException(nameof(o.L2Regularization), "L2Regularization must be >= 0.");
-            if (o.Threads < 0) throw new ArgumentOutOfRangeException(nameof(o.Threads), "Threads must be >= 0.");
+            if (o.NumberOfThreads < 0) throw new ArgumentOutOfRangeException(nameof(o.NumberOfThreads), "NumberOfThreads must be >= 0.");
             var names = EnsembleOnnx.OutputNames(o);
             var clash = names.GroupBy(n => n).FirstOrDefault(g => g.Count() > 1);
             if (clash is not null)

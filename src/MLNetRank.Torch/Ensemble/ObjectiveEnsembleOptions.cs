@@ -141,7 +141,7 @@ namespace MLNetRank.Torch.Ensemble
         public double L2Regularization { get; set; }
 
         /// <summary>Threads of libtorch (process-wide); 0 leaves libtorch's setting. Default 0.</summary>
-        public int Threads { get; set; }
+        public int NumberOfThreads { get; set; }
 
         /// <summary>Seed; null draws one from the <see cref="Microsoft.ML.MLContext"/> (same context seed, same model).</summary>
         public int? Seed { get; set; }

@@ -162,16 +162,8 @@ namespace MLNetRank.Torch.MultiTask
         {
             if (fraction <= 0)
                 return false;
-            ulong z = Mix((ulong)index + 0x9E3779B97F4A7C15UL * (ulong)(uint)(seed + 1));
+            ulong z = SplitMix64.Mix((ulong)index + 0x9E3779B97F4A7C15UL * (ulong)(uint)(seed + 1));
             return (z >> 11) * (1.0 / (1UL << 53)) < fraction;
-        }
-
-        /// <summary>SplitMix64's finalizer: the validation split and the hashing of context ids.</summary>
-        private static ulong Mix(ulong z)
-        {
-            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-            return z ^ (z >> 31);
         }
 
         /// <summary>
@@ -510,7 +502,7 @@ namespace MLNetRank.Torch.MultiTask
             private static Func<float> IdRowGetter(DataViewRow cursor, DataViewSchema.Column col, int rows)
             {
                 ulong span = (ulong)(rows - 1);
-                float FromInt(long v) => v >= 0 && (ulong)v < span ? v + 1 : 1 + (float)(Mix((ulong)v) % span);
+                float FromInt(long v) => v >= 0 && (ulong)v < span ? v + 1 : 1 + (float)(SplitMix64.Mix((ulong)v) % span);
                 if (col.Type is KeyDataViewType)
                 {
                     var g = cursor.GetGetter<uint>(col);
@@ -529,7 +521,7 @@ namespace MLNetRank.Torch.MultiTask
                         ulong h = 14695981039346656037UL;
                         foreach (var c in v.Span)
                             h = (h ^ c) * 1099511628211UL;
-                        return 1 + (float)(Mix(h) % span);
+                        return 1 + (float)(SplitMix64.Mix(h) % span);
                     };
                 }
                 if (col.Type == BooleanDataViewType.Instance)

@@ -29,7 +29,7 @@ namespace MLNetRank.Torch.MultiTask
                 tables.Add(e);
             }
             foreach (var s in layout.Sequences)
-                poolings.Add(s.Pooling.CreateModule(s.Name, layout.Tables[s.Table].Dimension));
+                poolings.Add(s.Pooling.CreateModule(PoolingContext(layout, s)));
             dense_mean = tensor(layout.DenseSize > 0 ? layout.DenseMean : new float[1]);
             dense_invstd = tensor(layout.DenseSize > 0 ? layout.DenseInvStd : new float[1]);
             if (layout.Position is not null)
@@ -37,6 +37,37 @@ namespace MLNetRank.Torch.MultiTask
                 position = Embeddings.Normal(layout.Position.Spec.MaximumPosition + 1, layout.Position.Spec.EmbeddingDimension);
             }
             RegisterComponents();
+        }
+
+        public static SequencePoolingContext PoolingContext(NetworkLayout layout, SequenceInput s)
+            => new(s.Name, layout.Tables[s.Table].Dimension, s.MaximumLength,
+                s.Queries.Select(q => layout.Tables[q.IsSequence ? layout.Sequences[q.Index].Table : layout.Categoricals[q.Index].Table].Dimension).ToArray(),
+                s.Queries.Select(q => q.IsSequence ? layout.Sequences[q.Index].MaximumLength : layout.Categoricals[q.Index].Slots).ToArray());
+
+        public IReadOnlyList<SequencePoolingModule> Poolings => poolings.ToArray();
+
+        /// <summary>Every pooling's input on this batch: embedded ids, masks and queries (also for Fit's agreement check).</summary>
+        public SequencePoolingBatch[] PoolingBatches(BatchTensors b)
+        {
+            var catEmb = new Tensor[_layout.Categoricals.Count];
+            var catMask = new Tensor[_layout.Categoricals.Count];
+            var seqEmb = new Tensor[_layout.Sequences.Count];
+            var seqMask = new Tensor[_layout.Sequences.Count];
+            for (int i = 0; i < _layout.Categoricals.Count; i++)
+            {
+                var ids = b.Categoricals[i];
+                catEmb[i] = tables[_layout.Categoricals[i].Table].forward(ids);                 // [B, slots, d]
+                catMask[i] = ids.gt(0).to_type(ScalarType.Float32);
+            }
+            for (int i = 0; i < _layout.Sequences.Count; i++)
+            {
+                var ids = b.Sequences[i];
+                seqEmb[i] = tables[_layout.Sequences[i].Table].forward(ids);                    // [B, L, d]
+                seqMask[i] = ids.gt(0).to_type(ScalarType.Float32);
+            }
+            return _layout.Sequences.Select((s, i) => new SequencePoolingBatch(seqEmb[i], seqMask[i],
+                s.Queries.Select(q => q.IsSequence ? seqEmb[q.Index] : catEmb[q.Index]).ToArray(),
+                s.Queries.Select(q => q.IsSequence ? seqMask[q.Index] : catMask[q.Index]).ToArray())).ToArray();
         }
 
         public Tensor DenseMean => dense_mean;
@@ -48,17 +79,27 @@ namespace MLNetRank.Torch.MultiTask
             var parts = new List<Tensor>();
             if (_layout.DenseSize > 0)
                 parts.Add((b.Dense! - dense_mean) * dense_invstd);
-            for (int i = 0; i < _layout.Categoricals.Count; i++)
+            if (_layout.Sequences.Count == 0)
             {
-                var c = _layout.Categoricals[i];
-                parts.Add(tables[c.Table].forward(b.Categoricals[i]).flatten(1));
+                for (int i = 0; i < _layout.Categoricals.Count; i++)
+                {
+                    var c = _layout.Categoricals[i];
+                    parts.Add(tables[c.Table].forward(b.Categoricals[i]).flatten(1));
+                }
             }
-            for (int i = 0; i < _layout.Sequences.Count; i++)
+            else
             {
-                var s = _layout.Sequences[i];
-                var ids = b.Sequences[i];
-                var mask = ids.gt(0).to_type(ScalarType.Float32);
-                parts.Add(poolings[i].forward(tables[s.Table].forward(ids), mask));
+                // each id embedded once, shared by the categorical part and the poolings' queries
+                var inputs = PoolingBatches(b);
+                var cats = new Tensor?[_layout.Categoricals.Count];
+                foreach (var (s, pb) in _layout.Sequences.Zip(inputs))
+                    for (int k = 0; k < s.Queries.Count; k++)
+                        if (!s.Queries[k].IsSequence)
+                            cats[s.Queries[k].Index] = pb.Queries[k];
+                for (int i = 0; i < _layout.Categoricals.Count; i++)
+                    parts.Add((cats[i] ?? tables[_layout.Categoricals[i].Table].forward(b.Categoricals[i])).flatten(1));
+                for (int i = 0; i < _layout.Sequences.Count; i++)
+                    parts.Add(poolings[i].forward(inputs[i]));
             }
             if (position is not null)
             {
@@ -85,18 +126,63 @@ namespace MLNetRank.Torch.MultiTask
                 var inv = g.AddTensor(dense_invstd, "dense_invstd");
                 parts.Add(g.Mul(g.Sub(dense!, mean), inv));
             }
+            var catEmb = new string[_layout.Categoricals.Count];
+            var catMask = new string?[_layout.Categoricals.Count];
             for (int i = 0; i < _layout.Categoricals.Count; i++)
             {
-                parts.Add(g.Flatten(g.Gather(tableNames[_layout.Categoricals[i].Table], cats[i], 0), 1));
+                catEmb[i] = g.Gather(tableNames[_layout.Categoricals[i].Table], cats[i], 0);      // [B, slots, d]
+                parts.Add(g.Flatten(catEmb[i], 1));
             }
+            var seqEmb = new string[_layout.Sequences.Count];
+            var seqMask = new string[_layout.Sequences.Count];
             for (int i = 0; i < _layout.Sequences.Count; i++)
             {
                 var s = _layout.Sequences[i];
                 // keep the last MaximumLength ids (the reader does the same in training)
                 var ids = g.Slice(seqs[i], new long[] { -s.MaximumLength }, new long[] { long.MaxValue }, new long[] { 1 });
-                var mask = g.Cast(g.Compare("Greater", ids, g.Int64s("zero", 0)), TensorElementType.Float);
-                var emb = g.Gather(tableNames[s.Table], ids, 0);
-                parts.Add(poolings[i].Export(g, emb, mask));
+                seqMask[i] = g.Cast(g.Compare("Greater", ids, g.Int64s("zero", 0)), TensorElementType.Float);
+                seqEmb[i] = g.Gather(tableNames[s.Table], ids, 0);
+            }
+            // the batch size B (a request-level sequence may have one row per request): from a per-candidate input
+            string? batchRef = dense ?? (cats.Count > 0 ? cats[0] : null)
+                ?? _layout.Sequences.Select((s, i) => s.SameForAllCandidates ? null : seqs[i]).FirstOrDefault(x => x is not null);
+            string? batchSize = batchRef is null ? null : g.Slice(g.Shape(batchRef), new long[] { 0 }, new long[] { 1 }, new long[] { 0 });
+            // broadcast a request-level [1, ...] tensor of rank `rank` to the batch's rows (identity when it has B rows)
+            string ToBatch(string x, int rank)
+            {
+                if (batchSize is null)
+                    return x;
+                var tail = g.Slice(g.Shape(x), new long[] { 1 }, new long[] { rank }, new long[] { 0 });
+                return g.Expand(x, g.Concat(0, new[] { batchSize, tail }));
+            }
+            for (int i = 0; i < _layout.Sequences.Count; i++)
+            {
+                var s = _layout.Sequences[i];
+                var qs = new List<string>();
+                var qms = new List<string>();
+                foreach (var (isSeq, k) in s.Queries)
+                {
+                    if (!isSeq)
+                    {
+                        catMask[k] ??= g.Cast(g.Compare("Greater", cats[k], g.Int64s("zero", 0)), TensorElementType.Float);
+                        qs.Add(catEmb[k]);
+                        qms.Add(catMask[k]!);
+                    }
+                    else if (_layout.Sequences[k].SameForAllCandidates)
+                    {
+                        // a request-level sequence used as a query: broadcast to the candidates
+                        qs.Add(ToBatch(seqEmb[k], 3));
+                        qms.Add(ToBatch(seqMask[k], 2));
+                    }
+                    else
+                    {
+                        qs.Add(seqEmb[k]);
+                        qms.Add(seqMask[k]);
+                    }
+                }
+                var pooled = poolings[i].Export(new SequencePoolingGraph(g, seqEmb[i], seqMask[i], qs, qms));
+                // a request-level sequence without queries pools to [1, out]: broadcast to the candidates
+                parts.Add(s.SameForAllCandidates ? ToBatch(pooled, 2) : pooled);
             }
             if (position is not null)
             {

@@ -70,6 +70,74 @@ namespace MLNetRank.Torch.MultiTask
             return names.ToArray();
         }
 
+        /// <summary>Embedding dimension and most ids of a declared categorical or sequence feature (null when not one).</summary>
+        internal static (int Dimension, int Length)? EmbeddingShape(MultiTaskOptions o, string name)
+        {
+            var f = o.Features.FirstOrDefault(x => x.ColumnName == name);
+            switch (f)
+            {
+                case CategoricalFeature c:
+                    return (c.EmbeddingDimension, 1);
+                case SequenceFeature q:
+                    var owner = q.SharedEmbeddingWith is null ? null : o.Features.FirstOrDefault(x => x.ColumnName == q.SharedEmbeddingWith);
+                    int d = owner switch { CategoricalFeature oc => oc.EmbeddingDimension, SequenceFeature os => os.EmbeddingDimension, _ => q.EmbeddingDimension };
+                    return (d, q.MaximumLength);
+                default:
+                    return null;
+            }
+        }
+
+        /// <summary>The pooling's query features exist, and its own checks (dimensions, sizes) pass, before any data is read.</summary>
+        private static void ValidatePooling(MultiTaskOptions o, SequenceFeature s)
+        {
+            var queries = s.Pooling.QueryFeatureNames ?? Array.Empty<string>();
+            var dims = new List<int>();
+            var lengths = new List<int>();
+            foreach (var q in queries)
+            {
+                if (q == s.ColumnName)
+                    throw new ArgumentException($"Sequence feature '{s.ColumnName}': its pooling ({s.Pooling.GetType().Name}) uses the sequence itself as a query.");
+                var shape = EmbeddingShape(o, q)
+                    ?? throw new ArgumentException($"Sequence feature '{s.ColumnName}': its pooling ({s.Pooling.GetType().Name}) reads query feature '{q}', which is not a declared CategoricalFeature or SequenceFeature.");
+                dims.Add(shape.Dimension);
+                lengths.Add(shape.Length);
+            }
+            var own = EmbeddingShape(o, s.ColumnName)!.Value;
+            s.Pooling.Validate(new SequencePoolingContext(s.ColumnName, own.Dimension, s.MaximumLength, dims, lengths));
+        }
+
+        private sealed class FirstBatchRead : Exception { }
+
+        /// <summary>Runs each pooling's forward and its export (alone, in ONNX Runtime) on the first training batch (at most 64
+        /// rows); throws naming the feature and the output that differ.</summary>
+        private static void CheckPoolings(MultiTaskNetwork net, NetworkLayout layout, BatchReader train, RowSubset subset, RankerLog log)
+        {
+            try
+            {
+                train.Run(subset, 64, 0, null, host =>
+                {
+                    using var scope = TorchSharp.torch.NewDisposeScope();
+                    using var _ = TorchSharp.torch.no_grad();
+                    var device = net.parameters().First().device;
+                    var b = host.ToTensors(device, withAdjustments: false);
+                    foreach (var encoder in net.Encoders)
+                    {
+                        var batches = encoder.PoolingBatches(b);
+                        var modules = encoder.Poolings;
+                        for (int i = 0; i < batches.Length; i++)
+                        {
+                            double worst = PoolingAgreement.Check(layout.Sequences[i].Name, modules[i], batches[i]);
+                            log.Trace($"Sequence feature '{layout.Sequences[i].Name}': pooling export agrees with TorchSharp (max relative difference {worst:g3}).");
+                        }
+                    }
+                    throw new FirstBatchRead();
+                });
+            }
+            catch (FirstBatchRead)
+            {
+            }
+        }
+
         internal static void ValidateOptions(MultiTaskOptions o)
         {
             if (o.Features.Count == 0)
@@ -105,8 +173,10 @@ namespace MLNetRank.Torch.MultiTask
                             throw new ArgumentException($"Sequence feature '{s.ColumnName}' cannot be Wide: the wide part takes dense and categorical features.");
                         if (s.Pooling is null)
                             throw new ArgumentNullException(nameof(SequenceFeature.Pooling), $"Sequence feature '{s.ColumnName}' has no Pooling.");
-                        if (s.SharedEmbeddingWith is not null && !o.Features.OfType<CategoricalFeature>().Any(c => c.ColumnName == s.SharedEmbeddingWith))
-                            throw new ArgumentException($"Sequence feature '{s.ColumnName}' shares the embedding of '{s.SharedEmbeddingWith}', which is not a declared CategoricalFeature.");
+                        if (s.SharedEmbeddingWith is not null && !o.Features.OfType<CategoricalFeature>().Any(c => c.ColumnName == s.SharedEmbeddingWith)
+                            && !o.Features.OfType<SequenceFeature>().Any(q => q.ColumnName == s.SharedEmbeddingWith && q.SharedEmbeddingWith is null && q != s))
+                            throw new ArgumentException($"Sequence feature '{s.ColumnName}' shares the embedding of '{s.SharedEmbeddingWith}', which is not a declared CategoricalFeature or a SequenceFeature with its own table.");
+                        ValidatePooling(o, s);
                         break;
                     case DenseFeature:
                         break;
@@ -175,7 +245,7 @@ namespace MLNetRank.Torch.MultiTask
             if (o.ShuffleBufferSize < 0) throw new ArgumentOutOfRangeException(nameof(o.ShuffleBufferSize), "ShuffleBufferSize must be >= 0.");
             if (!(o.ValidationFraction >= 0 && o.ValidationFraction < 1)) throw new ArgumentOutOfRangeException(nameof(o.ValidationFraction), "ValidationFraction must be in [0, 1).");
             if (o.EarlyStoppingPatience < 0) throw new ArgumentOutOfRangeException(nameof(o.EarlyStoppingPatience), "EarlyStoppingPatience must be >= 0.");
-            if (o.Threads < 0) throw new ArgumentOutOfRangeException(nameof(o.Threads), "Threads must be >= 0.");
+            if (o.NumberOfThreads < 0) throw new ArgumentOutOfRangeException(nameof(o.NumberOfThreads), "NumberOfThreads must be >= 0.");
             var metric = o.EarlyStoppingMetric ?? "";
             bool known = metric == "Loss" || o.Tasks.Any(t => t.Kind == MultiTaskKind.Binary
                     ? metric == t.Name + ".Auc" || metric == t.Name + ".LogLoss"
@@ -367,7 +437,10 @@ namespace MLNetRank.Torch.MultiTask
             var net = trainer.Train(train, validation, trainSubset, validationSubset, log);
             try
             {
-                // 4. Export to ONNX and compose ML.NET's own transforms.
+                // 4. Every sequence pooling's ONNX export must agree with its TorchSharp forward (user-written ones included).
+                if (layout.Sequences.Count > 0)
+                    CheckPoolings(net, layout, train, trainSubset, log);
+                // 5. Export to ONNX and compose ML.NET's own transforms.
                 var bytes = MultiTaskExport.Export(net, layout, plan, o);
                 // ApplyOnnxNetwork owns its temporary model file (ApplyOnnxModel(Stream) would leave one behind per Fit).
                 var onnx = _context.Ranker().Transforms.ApplyOnnxNetwork(bytes).Fit(prepared);

@@ -84,6 +84,9 @@ namespace MLNetRank.Torch.MultiTask
 
         public Tensor? LogVariances => log_vars;
 
+        /// <summary>The input encoders (one, or one per task for SingleTask).</summary>
+        public IReadOnlyList<InputEncoder> Encoders => encoders.ToArray();
+
         /// <summary>Logits [B, T] of the serving model (no training-only terms).</summary>
         public override Tensor forward(BatchTensors b) => Logits(b, training: false);
 

@@ -161,10 +161,18 @@ namespace MLNetRank.Torch.MultiTask
         /// <summary>Embedding dimension when the table is not shared. Default 8.</summary>
         public int EmbeddingDimension { get; set; }
 
-        /// <summary>Name (column) of a <see cref="CategoricalFeature"/> whose embedding table this sequence uses, or null for its own.
-        /// The ids are then encoded by that feature's encoding (for a dictionary: the dictionary learned on that feature's column;
-        /// ids never seen there are treated as missing).</summary>
+        /// <summary>Name (column) of a <see cref="CategoricalFeature"/>, or of another <see cref="SequenceFeature"/> that has its
+        /// own table, whose embedding table this sequence uses (ids of one space: the watched-room sequence and the room id; the
+        /// clicked-item sequence and the room's items on sale), or null for its own. The ids are then encoded by that feature's
+        /// encoding (for a dictionary: the dictionary learned on that feature's column; ids never seen there are treated as
+        /// missing).</summary>
         public string? SharedEmbeddingWith { get; set; }
+
+        /// <summary>True when the sequence is the same for every candidate of a request (the user's histories): the exported
+        /// graph accepts it with one row per request, and <c>RequestScorer</c> then feeds it once (checking that the request's
+        /// rows agree) so that its embeddings, keys and user-side transformer states are computed once per request and shared
+        /// by the candidates. Scores are unchanged. Default false.</summary>
+        public bool SameForAllCandidates { get; set; }
 
         /// <summary>How ids become rows (when not shared). Default <see cref="IdEncoding.Dictionary"/> (<see cref="IdEncoding.Key"/> for key columns).</summary>
         public IdEncoding? Encoding { get; set; }
@@ -178,8 +186,9 @@ namespace MLNetRank.Torch.MultiTask
         /// <summary>At most this many ids are used: the last <c>MaximumLength</c> of the sequence (most recent last). Default 50.</summary>
         public int MaximumLength { get; set; } = 50;
 
-        /// <summary>How the embedded sequence becomes one vector. Default <see cref="MeanSequencePooling"/>; the attention
-        /// layers of the behaviour-sequence issue plug in here.</summary>
+        /// <summary>How the embedded sequence becomes one vector: <see cref="MeanSequencePooling"/> (default),
+        /// <see cref="TargetAttentionPooling"/> (DIN, V2 dual target attention), <see cref="TransformerPooling"/> (V4), or a
+        /// user-written <see cref="SequencePooling"/>.</summary>
         public SequencePooling Pooling { get; set; } = new MeanSequencePooling();
     }
 
@@ -370,7 +379,7 @@ namespace MLNetRank.Torch.MultiTask
         public int EarlyStoppingPatience { get; set; }
 
         /// <summary>Threads of libtorch (<c>torch.set_num_threads</c>, process-wide); 0 leaves libtorch's setting. Default 0.</summary>
-        public int Threads { get; set; }
+        public int NumberOfThreads { get; set; }
 
         /// <summary>Device for training: "cpu" (default) or "cuda" / "cuda:0" with a CUDA backend package.</summary>
         public string Device { get; set; } = "cpu";

@@ -75,8 +75,8 @@ namespace MLNetRank.Torch.MultiTask
             // opted in, on AMD CPUs oneMKL is first told to use the CPU's vector kernels (before libtorch's first matrix product)
             if (_device.type == DeviceType.CPU)
                 MklCpuDispatch.PrepareIfRequested(_o.EnableMklCpuDispatch, log.Warning, log.Info);
-            if (_o.Threads > 0)
-                torch.set_num_threads(_o.Threads);
+            if (_o.NumberOfThreads > 0)
+                torch.set_num_threads(_o.NumberOfThreads);
             torch.manual_seed(_seed);
             var net = new MultiTaskNetwork(_layout, _o);
             net.to(_device);
@@ -576,115 +576,6 @@ namespace MLNetRank.Torch.MultiTask
                 ValidationMetrics = ValidationMetrics,
                 TaskLogVariances = TaskLogVariances,
             };
-        }
-    }
-
-    /// <summary>Weighted AUC (ties counted half), log-loss and MSE.</summary>
-    internal static class Metrics
-    {
-        public static double Auc(float[] scores, float[] labels, float[]? weights = null)
-        {
-            var idx = Enumerable.Range(0, scores.Length).ToArray();
-            Array.Sort(scores.ToArray(), idx);
-            double pos = 0, neg = 0, area = 0;
-            int i = 0;
-            while (i < idx.Length)
-            {
-                int j = i;
-                double tp = 0, tn = 0;
-                while (j < idx.Length && scores[idx[j]] == scores[idx[i]])
-                {
-                    double w = weights is null ? 1 : weights[idx[j]];
-                    if (labels[idx[j]] > 0.5f) tp += w; else tn += w;
-                    j++;
-                }
-                area += tp * (neg + 0.5 * tn);
-                pos += tp;
-                neg += tn;
-                i = j;
-            }
-            return pos == 0 || neg == 0 ? double.NaN : area / (pos * neg);
-        }
-
-        public static double LogLoss(float[] p, float[] y, float[]? w = null)
-        {
-            double s = 0, ws = 0;
-            for (int i = 0; i < p.Length; i++)
-            {
-                double q = Math.Clamp(p[i], 1e-7, 1 - 1e-7);
-                double wi = w is null ? 1 : w[i];
-                s += -wi * (y[i] * Math.Log(q) + (1 - y[i]) * Math.Log(1 - q));
-                ws += wi;
-            }
-            return ws == 0 ? double.NaN : s / ws;
-        }
-
-        public static double Mse(float[] p, float[] y, float[]? w = null)
-        {
-            double s = 0, ws = 0;
-            for (int i = 0; i < p.Length; i++)
-            {
-                double wi = w is null ? 1 : w[i];
-                s += wi * (p[i] - y[i]) * (p[i] - y[i]);
-                ws += wi;
-            }
-            return ws == 0 ? double.NaN : s / ws;
-        }
-    }
-
-    /// <summary>
-    /// The parameters of a network re-pointed at one contiguous buffer, <see cref="Flat"/>, and their gradients at
-    /// another, so that an elementwise optimizer (Adam, AdamW, Adagrad: the same arithmetic per weight) updates all weights
-    /// with a few large operations per step. Gradients stay defined (zeroed in place by <see cref="ZeroGrad"/>), as
-    /// TorchSharp's own <c>zero_grad</c> keeps them.
-    /// </summary>
-    internal sealed class FlatParameters : IDisposable
-    {
-        private readonly List<Parameter> _parameters;
-        private readonly Tensor _grad;
-        private bool _disposed;
-
-        public FlatParameters(IEnumerable<Parameter> parameters, Device device)
-        {
-            _parameters = parameters.ToList();
-            long total = _parameters.Sum(p => p.numel());
-            using var scope = torch.NewDisposeScope();
-            using var _ = no_grad();
-            Flat = new Parameter(torch.empty(total, ScalarType.Float32, device), requires_grad: true);
-            Flat.MoveToOuterDisposeScope();
-            _grad = torch.zeros(total, ScalarType.Float32, device).MoveToOuterDisposeScope();
-            long offset = 0;
-            foreach (var p in _parameters)
-            {
-                if (p.dtype != ScalarType.Float32)
-                    throw new InvalidOperationException($"Parameter of type {p.dtype}: the trainer keeps float32 weights only.");
-                long n = p.numel();
-                var view = Flat.narrow(0, offset, n).view(p.shape);
-                view.copy_(p);
-                p.set_(view);
-                p.grad = _grad.narrow(0, offset, n).view(p.shape);
-                offset += n;
-            }
-            Flat.grad = _grad;
-        }
-
-        /// <summary>All weights, as one parameter for the optimizer.</summary>
-        public Parameter Flat { get; }
-
-        /// <summary>Zeroes every gradient (one operation).</summary>
-        public void ZeroGrad() => _grad.zero_();
-
-        /// <summary>Detaches the gradients (the weights keep the shared buffer, which lives as long as they do).</summary>
-        public void Dispose()
-        {
-            if (_disposed)
-                return;
-            _disposed = true;
-            foreach (var p in _parameters)
-                p.grad = null;
-            Flat.grad = null;
-            _grad.Dispose();
-            Flat.Dispose();
         }
     }
 }

@@ -23,7 +23,7 @@ namespace MLNetRank.Torch.MultiTask
 
         public int EncodedSize => DenseSize
             + Categoricals.Sum(c => c.Slots * Tables[c.Table].Dimension)
-            + Sequences.Sum(s => Tables[s.Table].Dimension)
+            + Sequences.Sum(s => s.OutputSize)
             + (Position?.Spec.EmbeddingDimension ?? 0);
     }
 
@@ -53,6 +53,9 @@ namespace MLNetRank.Torch.MultiTask
         public int Table;
         public int MaximumLength;
         public SequencePooling Pooling = new MeanSequencePooling();
+        public int OutputSize;
+        public bool SameForAllCandidates;
+        public List<(bool IsSequence, int Index)> Queries = new();
     }
 
     internal sealed class TaskInfo

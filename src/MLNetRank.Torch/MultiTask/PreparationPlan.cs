@@ -22,16 +22,67 @@ namespace MLNetRank.Torch.MultiTask
 
         private static IdEncoding Resolve(IdEncoding? e, bool isKey) => e ?? (isKey ? IdEncoding.Key : IdEncoding.Dictionary);
 
+        private sealed class IdRow<T>
+        {
+            public T Value { get; set; } = default!;
+        }
+
+        /// <summary>A sequence column's ids as one scalar column, in order of occurrence (MapValueToKey's key data must be a
+        /// scalar column; learning from it gives the dictionary the sequence itself would learn).</summary>
+        private static IDataView FlattenedIds(MLContext ml, IDataView input, string column)
+        {
+            var raw = ((VectorDataViewType)input.Schema[column].Type).ItemType.RawType;
+            var m = typeof(PreparationPlan).GetMethod(nameof(Flatten), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!;
+            return raw == typeof(ReadOnlyMemory<char>)
+                ? Flatten<ReadOnlyMemory<char>, string>(ml, input, column, v => v.ToString())
+                : (IDataView)m.MakeGenericMethod(raw, raw).Invoke(null, new object[] { ml, input, column, null! })!;
+        }
+
+        private static IDataView Flatten<T, TOut>(MLContext ml, IDataView input, string column, Func<T, TOut>? convert)
+        {
+            var values = new List<IdRow<TOut>>();
+            var seen = new HashSet<TOut>();
+            var col = input.Schema[column];
+            using (var c = input.GetRowCursor(new[] { col }))
+            {
+                var get = c.GetGetter<VBuffer<T>>(col);
+                var buf = default(VBuffer<T>);
+                while (c.MoveNext())
+                {
+                    get(ref buf);
+                    foreach (var v in buf.DenseValues())
+                    {
+                        var o = convert is null ? (TOut)(object)v! : convert(v);
+                        if (seen.Add(o))
+                            values.Add(new IdRow<TOut> { Value = o });
+                    }
+                }
+            }
+            var view = ml.Data.LoadFromEnumerable(values);
+            return ml.Transforms.CopyColumns(column, nameof(IdRow<TOut>.Value)).Append(ml.Transforms.SelectColumns(column)).Fit(view).Transform(view);
+        }
+
+        /// <summary>The feature whose table (and id encoding) a shared sequence uses: a categorical feature or a sequence.</summary>
+        private static (string Column, IdEncoding? Encoding, int HashBits, int MaximumIds)? Owner(MultiTaskOptions o, SequenceFeature s)
+        {
+            if (s.SharedEmbeddingWith is null)
+                return null;
+            var f = o.Features.First(x => x.ColumnName == s.SharedEmbeddingWith && x is CategoricalFeature or SequenceFeature);
+            return f is CategoricalFeature c ? (c.ColumnName, c.Encoding, c.HashBits, c.MaximumIds) : f is SequenceFeature q ? (q.ColumnName, q.Encoding, q.HashBits, q.MaximumIds) : null;
+        }
+
         /// <summary>Dictionaries shared by a categorical feature and sequences: both learn from the categorical column's values.</summary>
         public static Dictionary<string, IDataView> SharedKeyData(MLContext ml, MultiTaskOptions o, IDataView input)
         {
             var d = new Dictionary<string, IDataView>();
             foreach (var s in o.Features.OfType<SequenceFeature>().Where(s => s.SharedEmbeddingWith is not null))
             {
-                var owner = o.Features.OfType<CategoricalFeature>().First(c => c.ColumnName == s.SharedEmbeddingWith);
-                bool isKey = input.Schema[owner.ColumnName].Type.ItemOf() is KeyDataViewType;
-                if (Resolve(owner.Encoding, isKey) == IdEncoding.Dictionary && !d.ContainsKey(owner.ColumnName))
-                    d[owner.ColumnName] = ml.Transforms.SelectColumns(owner.ColumnName).Fit(input).Transform(input);
+                var owner = Owner(o, s)!.Value;
+                bool isKey = input.Schema[owner.Column].Type.ItemOf() is KeyDataViewType;
+                if (Resolve(owner.Encoding, isKey) == IdEncoding.Dictionary && !d.ContainsKey(owner.Column))
+                    d[owner.Column] = input.Schema[owner.Column].Type is VectorDataViewType
+                        ? FlattenedIds(ml, input, owner.Column)
+                        : ml.Transforms.SelectColumns(owner.Column).Fit(input).Transform(input);
             }
             return d;
         }
@@ -74,15 +125,17 @@ namespace MLNetRank.Torch.MultiTask
             }
             foreach (var s in o.Features.OfType<SequenceFeature>())
             {
-                var owner = s.SharedEmbeddingWith is null ? null : o.Features.OfType<CategoricalFeature>().First(c => c.ColumnName == s.SharedEmbeddingWith);
-                var enc = owner is not null ? Resolve(owner.Encoding, isKey(owner.ColumnName)) : Resolve(s.Encoding, isKey(s.ColumnName));
+                var owner = Owner(o, s);
+                var enc = owner is { } ow ? Resolve(ow.Encoding, isKey(ow.Column)) : Resolve(s.Encoding, isKey(s.ColumnName));
                 string key = "MultiTask.Key." + s.ColumnName, inp;
                 string keyCol = s.ColumnName;
                 if (enc == IdEncoding.Dictionary)
                 {
                     IDataView? kd = null;
-                    if (owner is not null)
-                        keyData?.TryGetValue(owner.ColumnName, out kd);
+                    if (owner is { } ow2)
+                        keyData?.TryGetValue(ow2.Column, out kd);
+                    else
+                        keyData?.TryGetValue(s.ColumnName, out kd);   // a sequence that others share: the same dictionary
                     chain = chain.Append(ml.Transforms.Conversion.MapValueToKey(key, s.ColumnName, owner?.MaximumIds ?? s.MaximumIds, ValueToKeyMappingEstimator.KeyOrdinality.ByOccurrence, keyData: kd));
                     keyCol = key;
                     p.TemporaryColumns.Add(key);
@@ -153,26 +206,44 @@ namespace MLNetRank.Torch.MultiTask
                 layout.Tables.Add(new EmbeddingTable { Name = spec.ColumnName, Rows = stride > 0 ? checked(ids * slots) : ids, Dimension = spec.EmbeddingDimension });
                 layout.Categoricals.Add(new CategoricalInput { Name = spec.ColumnName, Column = inp, Slots = slots, Table = tableOf[spec.ColumnName], Wide = spec.Wide, SlotStride = stride });
             }
+            // sequences with their own table first (a sequence may share another sequence's table), then all in declared order
+            foreach (var (spec, keyCol, _) in Seqs.Where(q => q.Spec.SharedEmbeddingWith is null))
+            {
+                var key = prepared[keyCol].Type.ItemOf() as KeyDataViewType
+                    ?? throw new InvalidOperationException($"Column '{keyCol}' is not a key type after preparation.");
+                tableOf[spec.ColumnName] = layout.Tables.Count;
+                layout.Tables.Add(new EmbeddingTable { Name = spec.ColumnName, Rows = checked((long)key.Count + 1), Dimension = spec.EmbeddingDimension });
+            }
             foreach (var (spec, keyCol, inp) in Seqs)
             {
-                int table;
+                int table = tableOf[spec.SharedEmbeddingWith ?? spec.ColumnName];
                 if (spec.SharedEmbeddingWith is not null)
                 {
-                    table = tableOf[spec.SharedEmbeddingWith];
-                    if (layout.Categoricals.First(c => c.Name == spec.SharedEmbeddingWith).SlotStride > 0)
+                    if (layout.Categoricals.FirstOrDefault(c => c.Name == spec.SharedEmbeddingWith) is { SlotStride: > 0 })
                         throw new InvalidOperationException(
                             $"Sequence feature '{spec.ColumnName}' shares the embedding table of '{spec.SharedEmbeddingWith}', a vector column with one id " +
                             $"space per slot; set that CategoricalFeature's SlotIdSpace = SlotIdSpace.Shared, or give the sequence its own table.");
+                    // a dictionary or hash shared with the owner: the key ranges agree (checked, so rows never overflow)
+                    var key = prepared[keyCol].Type.ItemOf() as KeyDataViewType;
+                    if (key is not null && (long)key.Count + 1 > layout.Tables[table].Rows)
+                        throw new InvalidOperationException($"Sequence feature '{spec.ColumnName}' has {key.Count} ids, more than the table it shares with '{spec.SharedEmbeddingWith}' ({layout.Tables[table].Rows - 1}).");
                 }
-                else
+                layout.Sequences.Add(new SequenceInput
                 {
-                    var key = prepared[keyCol].Type.ItemOf() as KeyDataViewType
-                        ?? throw new InvalidOperationException($"Column '{keyCol}' is not a key type after preparation.");
-                    table = layout.Tables.Count;
-                    layout.Tables.Add(new EmbeddingTable { Name = spec.ColumnName, Rows = checked((long)key.Count + 1), Dimension = spec.EmbeddingDimension });
-                }
-                layout.Sequences.Add(new SequenceInput { Name = spec.ColumnName, Column = inp, Table = table, MaximumLength = spec.MaximumLength, Pooling = spec.Pooling });
+                    Name = spec.ColumnName, Column = inp, Table = table, MaximumLength = spec.MaximumLength, Pooling = spec.Pooling,
+                    SameForAllCandidates = spec.SameForAllCandidates,
+                    OutputSize = spec.Pooling.GetOutputDimension(layout.Tables[table].Dimension),
+                });
             }
+            // the queries of each pooling: (sequence?, index) into the declared categoricals or sequences
+            foreach (var s in layout.Sequences)
+                foreach (var q in s.Pooling.QueryFeatureNames)
+                {
+                    int ci = layout.Categoricals.FindIndex(c => c.Name == q);
+                    int si = layout.Sequences.FindIndex(x => x.Name == q);
+                    s.Queries.Add(ci >= 0 ? (false, ci) : si >= 0 ? (true, si)
+                        : throw new InvalidOperationException($"Sequence feature '{s.Name}': query feature '{q}' is not a declared categorical or sequence feature."));
+                }
             var adjustmentColumns = new List<AdjustmentColumn[]>();
             int SizeOf(AdjustmentColumn c) => c.Kind == AdjustmentColumnKind.Dense && prepared[c.Name].Type is VectorDataViewType v ? v.Size : 1;
             foreach (var t in o.Tasks)

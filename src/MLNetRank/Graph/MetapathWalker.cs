@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Runtime.CompilerServices;
+using MLNetRank.Common;
 
 namespace MLNetRank.Graph
 {
@@ -25,40 +26,6 @@ namespace MLNetRank.Graph
                 throw new ArgumentException($"The metapath \"{text}\" has a single node type; it needs at least two, e.g. \"User-Live-User\".");
             return new Metapath { Text = text, Types = types };
         }
-    }
-
-    /// <summary>SplitMix64: a small, fast, seedable generator (walks, sampling, initialisation).</summary>
-    internal struct SplitMix64
-    {
-        private ulong _state;
-
-        public SplitMix64(ulong seed) => _state = seed;
-
-        public static ulong Mix(ulong z)
-        {
-            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-            return z ^ (z >> 31);
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public ulong Next()
-        {
-            _state += 0x9E3779B97F4A7C15UL;
-            return Mix(_state);
-        }
-
-        /// <summary>Uniform in [0, n).</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public int NextInt(int n) => (int)(((Next() >> 32) * (ulong)(uint)n) >> 32);
-
-        /// <summary>Uniform in [0, n) for a 64-bit range.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public long NextLong(long n) => (long)(Next() % (ulong)n);
-
-        /// <summary>Uniform in [0, 1).</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public float NextFloat() => (Next() >> 40) * (1f / (1 << 24));
     }
 
     /// <summary>

@@ -5,7 +5,7 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 namespace MLNetRank.Onnx
 {
     /// <summary>The kind of an <see cref="OnnxAttribute"/>, numbered as ONNX's <c>AttributeProto.AttributeType</c>.</summary>
-    internal enum OnnxAttributeKind
+    public enum OnnxAttributeKind
     {
         /// <summary>A 32-bit float (<c>FLOAT</c> = 1).</summary>
         Float = 1,
@@ -27,7 +27,7 @@ namespace MLNetRank.Onnx
     /// An attribute of an ONNX node (ONNX <c>AttributeProto</c>): create it with <see cref="Int"/>, <see cref="Float"/>,
     /// <see cref="Ints"/>, <see cref="Floats"/>, <see cref="String"/>, <see cref="Strings"/> or <see cref="Tensor(string, float[], long[])"/>.
     /// </summary>
-    internal sealed class OnnxAttribute
+    public sealed class OnnxAttribute
     {
         private OnnxAttribute(string name, OnnxAttributeKind kind)
         {
@@ -101,24 +101,23 @@ namespace MLNetRank.Onnx
 
         internal ProtoWriter ToProto()
         {
-            // AttributeProto: name = 1, f = 2, i = 3, s = 4, t = 5, floats = 7, ints = 8, strings = 9, type = 20.
             var w = new ProtoWriter();
-            w.WriteString(1, Name);
+            w.WriteString(OnnxFields.AttributeName, Name);
             switch (Kind)
             {
-                case OnnxAttributeKind.Float: w.WriteFloat(2, FloatValue); break;
-                case OnnxAttributeKind.Int: w.WriteInt64(3, IntValue); break;
-                case OnnxAttributeKind.String: w.WriteBytes(4, System.Text.Encoding.UTF8.GetBytes(StringValue)); break;
-                case OnnxAttributeKind.Tensor: w.WriteMessage(5, TensorValue!.ToProto()); break;
-                case OnnxAttributeKind.Floats: w.WritePackedFloat(7, FloatValues); break;
-                case OnnxAttributeKind.Ints: w.WritePackedInt64(8, IntValues); break;
+                case OnnxAttributeKind.Float: w.WriteFloat(OnnxFields.AttributeFloat, FloatValue); break;
+                case OnnxAttributeKind.Int: w.WriteInt64(OnnxFields.AttributeInt, IntValue); break;
+                case OnnxAttributeKind.String: w.WriteBytes(OnnxFields.AttributeString, System.Text.Encoding.UTF8.GetBytes(StringValue)); break;
+                case OnnxAttributeKind.Tensor: w.WriteMessage(OnnxFields.AttributeTensor, TensorValue!.ToProto()); break;
+                case OnnxAttributeKind.Floats: w.WritePackedFloat(OnnxFields.AttributeFloats, FloatValues); break;
+                case OnnxAttributeKind.Ints: w.WritePackedInt64(OnnxFields.AttributeInts, IntValues); break;
                 case OnnxAttributeKind.Strings:
                     foreach (var s in StringValues)
-                        w.WriteBytes(9, System.Text.Encoding.UTF8.GetBytes(s));
+                        w.WriteBytes(OnnxFields.AttributeStrings, System.Text.Encoding.UTF8.GetBytes(s));
                     break;
                 default: throw new InvalidOperationException($"Unsupported attribute kind {Kind}.");
             }
-            w.WriteInt32(20, (int)Kind);
+            w.WriteInt32(OnnxFields.AttributeType, (int)Kind);
             return w;
         }
     }
@@ -168,12 +167,11 @@ namespace MLNetRank.Onnx
 
         public ProtoWriter ToProto()
         {
-            // TensorProto: dims = 1, data_type = 2, name = 8, raw_data = 9.
             var w = new ProtoWriter();
-            w.WritePackedInt64(1, Dims);
-            w.WriteInt32(2, (int)ElementType);
-            w.WriteString(8, Name);
-            w.WriteBytes(9, Raw);
+            w.WritePackedInt64(OnnxFields.TensorDims, Dims);
+            w.WriteInt32(OnnxFields.TensorDataType, (int)ElementType);
+            w.WriteString(OnnxFields.TensorName, Name);
+            w.WriteBytes(OnnxFields.TensorRawData, Raw);
             return w;
         }
     }

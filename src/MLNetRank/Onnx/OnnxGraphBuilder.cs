@@ -26,7 +26,7 @@ namespace MLNetRank.Onnx
     /// add one node (plus the constant inputs that opset 17 requires, e.g. the <c>axes</c> input of
     /// <c>ReduceSum</c>, <c>Squeeze</c> and <c>Unsqueeze</c>) and return the name of its output.</para>
     /// </remarks>
-    internal sealed class OnnxGraphBuilder
+    public sealed class OnnxGraphBuilder
     {
         /// <summary>The default-domain opset the graph is written for.</summary>
         public const int OpsetVersion = 17;
@@ -303,44 +303,41 @@ namespace MLNetRank.Onnx
             if (_outputs.Count == 0)
                 throw new InvalidOperationException("The ONNX graph has no output: call AddOutput for the tensors to return.");
 
-            // GraphProto: node = 1, name = 2, initializer = 5, doc_string = 10, input = 11, output = 12.
             var graph = new ProtoWriter();
             foreach (var node in _nodes)
-                graph.WriteMessage(1, NodeProto(node));
-            graph.WriteString(2, GraphName);
+                graph.WriteMessage(OnnxFields.GraphNode, NodeProto(node));
+            graph.WriteString(OnnxFields.GraphName, GraphName);
             foreach (var init in _initializers)
-                graph.WriteMessage(5, init.ToProto());
+                graph.WriteMessage(OnnxFields.GraphInitializer, init.ToProto());
             foreach (var input in _inputs)
-                graph.WriteMessage(11, ValueInfoProto(input));
+                graph.WriteMessage(OnnxFields.GraphInput, ValueInfoProto(input));
             foreach (var output in _outputs)
-                graph.WriteMessage(12, ValueInfoProto(output));
+                graph.WriteMessage(OnnxFields.GraphOutput, ValueInfoProto(output));
 
-            // ModelProto: ir_version = 1, producer_name = 2, producer_version = 3, doc_string = 6, graph = 7,
-            // opset_import = 8 (OperatorSetIdProto: domain = 1, version = 2), metadata_props = 14 (key = 1, value = 2).
             var model = new ProtoWriter();
-            model.WriteInt64(1, IrVersion);
-            model.WriteString(2, ProducerName ?? "");
-            model.WriteString(3, typeof(OnnxGraphBuilder).Assembly.GetName().Version?.ToString() ?? "0");
+            model.WriteInt64(OnnxFields.ModelIrVersion, IrVersion);
+            model.WriteString(OnnxFields.ModelProducerName, ProducerName ?? "");
+            model.WriteString(OnnxFields.ModelProducerVersion, typeof(OnnxGraphBuilder).Assembly.GetName().Version?.ToString() ?? "0");
             if (!string.IsNullOrEmpty(DocString))
-                model.WriteString(6, DocString);
-            model.WriteMessage(7, graph);
+                model.WriteString(OnnxFields.ModelDocString, DocString);
+            model.WriteMessage(OnnxFields.ModelGraph, graph);
             var opset = new ProtoWriter();
-            opset.WriteString(1, "");
-            opset.WriteInt64(2, OpsetVersion);
-            model.WriteMessage(8, opset);
+            opset.WriteString(OnnxFields.OpsetDomain, "");
+            opset.WriteInt64(OnnxFields.OpsetVersion, OpsetVersion);
+            model.WriteMessage(OnnxFields.ModelOpsetImport, opset);
             foreach (var kv in _opsets)
             {
                 var extra = new ProtoWriter();
-                extra.WriteString(1, kv.Key);
-                extra.WriteInt64(2, kv.Value);
-                model.WriteMessage(8, extra);
+                extra.WriteString(OnnxFields.OpsetDomain, kv.Key);
+                extra.WriteInt64(OnnxFields.OpsetVersion, kv.Value);
+                model.WriteMessage(OnnxFields.ModelOpsetImport, extra);
             }
             foreach (var kv in _metadata)
             {
                 var entry = new ProtoWriter();
-                entry.WriteString(1, kv.Key);
-                entry.WriteString(2, kv.Value);
-                model.WriteMessage(14, entry);
+                entry.WriteString(OnnxFields.EntryKey, kv.Key);
+                entry.WriteString(OnnxFields.EntryValue, kv.Value);
+                model.WriteMessage(OnnxFields.ModelMetadataProps, entry);
             }
             return model.ToArray();
         }
@@ -772,7 +769,7 @@ namespace MLNetRank.Onnx
         {
             var w = OnnxModelProto.Node(n.OpType, n.Inputs, n.Outputs, n.Name, n.Attributes);
             if (n.Domain.Length > 0)
-                w.WriteString(7, n.Domain); // NodeProto.domain = 7
+                w.WriteString(OnnxFields.NodeDomain, n.Domain);
             return w;
         }
     }

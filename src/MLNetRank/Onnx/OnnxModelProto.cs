@@ -22,7 +22,7 @@ namespace MLNetRank.Onnx
         {
             var graph = GraphFields(model, out _);
             var initializers = new HashSet<string>(graph.Where(f => f.Number == GraphInitializer)
-                .Select(f => ProtoReader.Fields(f.Bytes!).FirstOrDefault(t => t.Number == 8).AsString()), StringComparer.Ordinal);
+                .Select(f => ProtoReader.Fields(f.Bytes!).FirstOrDefault(t => t.Number == OnnxFields.TensorName).AsString()), StringComparer.Ordinal);
             var inputs = graph.Where(f => f.Number == GraphInput).Select(f => ParseValueInfo(f.Bytes!))
                 .Where(s => !initializers.Contains(s.Name)).ToArray();
             var outputs = graph.Where(f => f.Number == GraphOutput).Select(f => ParseValueInfo(f.Bytes!)).ToArray();
@@ -49,10 +49,10 @@ namespace MLNetRank.Onnx
             {
                 if (f.Number == GraphNode)
                     foreach (var nf in ProtoReader.Fields(f.Bytes!))
-                        if (nf.Number is 1 or 2)
+                        if (nf.Number is OnnxFields.NodeInput or OnnxFields.NodeOutput)
                             names.Add(nf.AsString());
                 if (f.Number == GraphInitializer)
-                    names.Add(ProtoReader.Fields(f.Bytes!).FirstOrDefault(t => t.Number == 8).AsString());
+                    names.Add(ProtoReader.Fields(f.Bytes!).FirstOrDefault(t => t.Number == OnnxFields.TensorName).AsString());
                 if (f.Number is GraphInput or GraphOutput)
                     names.Add(ParseValueInfo(f.Bytes!).Name);
             }
@@ -174,8 +174,8 @@ namespace MLNetRank.Onnx
             var w = new ProtoWriter();
             foreach (var f in ProtoReader.Fields(node))
             {
-                if (f.Number == 1 && renames.TryGetValue(f.AsString(), out var renamed))
-                    w.WriteString(1, renamed);
+                if (f.Number == OnnxFields.NodeInput && renames.TryGetValue(f.AsString(), out var renamed))
+                    w.WriteString(OnnxFields.NodeInput, renamed);
                 else
                     f.WriteTo(w);
             }
@@ -188,14 +188,14 @@ namespace MLNetRank.Onnx
             var w = new ProtoWriter();
             foreach (var f in ProtoReader.Fields(valueInfo))
             {
-                if (f.Number == 1)
-                    w.WriteString(1, name);
-                else if (f.Number == 2 && elementType.HasValue)
+                if (f.Number == OnnxFields.ValueInfoName)
+                    w.WriteString(OnnxFields.ValueInfoName, name);
+                else if (f.Number == OnnxFields.ValueInfoType && elementType.HasValue)
                 {
                     var type = new ProtoWriter();
                     foreach (var tf in ProtoReader.Fields(f.Bytes!))
                     {
-                        if (tf.Number != 1)
+                        if (tf.Number != OnnxFields.TypeTensor)
                         {
                             tf.WriteTo(type);
                             continue;
@@ -203,14 +203,14 @@ namespace MLNetRank.Onnx
                         var tensor = new ProtoWriter();
                         foreach (var tt in ProtoReader.Fields(tf.Bytes!))
                         {
-                            if (tt.Number == 1)
-                                tensor.WriteInt32(1, (int)elementType.Value);
+                            if (tt.Number == OnnxFields.TensorTypeElementType)
+                                tensor.WriteInt32(OnnxFields.TensorTypeElementType, (int)elementType.Value);
                             else
                                 tt.WriteTo(tensor);
                         }
-                        type.WriteMessage(1, tensor);
+                        type.WriteMessage(OnnxFields.TypeTensor, tensor);
                     }
-                    w.WriteMessage(2, type);
+                    w.WriteMessage(OnnxFields.ValueInfoType, type);
                 }
                 else
                     f.WriteTo(w);
@@ -225,23 +225,23 @@ namespace MLNetRank.Onnx
             var dims = new List<long>();
             foreach (var f in ProtoReader.Fields(valueInfo))
             {
-                if (f.Number == 1)
+                if (f.Number == OnnxFields.ValueInfoName)
                     name = f.AsString();
-                else if (f.Number == 2)
+                else if (f.Number == OnnxFields.ValueInfoType)
                 {
                     foreach (var tf in ProtoReader.Fields(f.Bytes!))
                     {
-                        if (tf.Number != 1)
+                        if (tf.Number != OnnxFields.TypeTensor)
                             continue; // not a tensor (sequence, map, ...): element type stays undefined
                         foreach (var tt in ProtoReader.Fields(tf.Bytes!))
                         {
-                            if (tt.Number == 1)
+                            if (tt.Number == OnnxFields.TensorTypeElementType)
                                 type = (TensorElementType)(int)tt.Scalar;
-                            else if (tt.Number == 2)
-                                foreach (var dim in ProtoReader.Fields(tt.Bytes!).Where(d => d.Number == 1))
+                            else if (tt.Number == OnnxFields.TensorTypeShape)
+                                foreach (var dim in ProtoReader.Fields(tt.Bytes!).Where(d => d.Number == OnnxFields.ShapeDim))
                                 {
-                                    var value = ProtoReader.Fields(dim.Bytes!).FirstOrDefault(d => d.Number == 1);
-                                    dims.Add(value.Number == 1 ? (long)value.Scalar : -1);
+                                    var value = ProtoReader.Fields(dim.Bytes!).FirstOrDefault(d => d.Number == OnnxFields.DimValue);
+                                    dims.Add(value.Number == OnnxFields.DimValue ? (long)value.Scalar : -1);
                                 }
                         }
                     }
@@ -259,21 +259,21 @@ namespace MLNetRank.Onnx
             {
                 var dim = new ProtoWriter();
                 if (d == -1)
-                    dim.WriteString(2, OnnxGraphBuilder.BatchDimension);
+                    dim.WriteString(OnnxFields.DimParam, OnnxGraphBuilder.BatchDimension);
                 else if (d < -1)
-                    dim.WriteString(2, "d" + (-d).ToString(System.Globalization.CultureInfo.InvariantCulture));
+                    dim.WriteString(OnnxFields.DimParam, "d" + (-d).ToString(System.Globalization.CultureInfo.InvariantCulture));
                 else
-                    dim.WriteInt64(1, d);
-                shape.WriteMessage(1, dim);
+                    dim.WriteInt64(OnnxFields.DimValue, d);
+                shape.WriteMessage(OnnxFields.ShapeDim, dim);
             }
             var tensor = new ProtoWriter();
-            tensor.WriteInt32(1, (int)spec.ElementType);
-            tensor.WriteMessage(2, shape);
+            tensor.WriteInt32(OnnxFields.TensorTypeElementType, (int)spec.ElementType);
+            tensor.WriteMessage(OnnxFields.TensorTypeShape, shape);
             var type = new ProtoWriter();
-            type.WriteMessage(1, tensor);
+            type.WriteMessage(OnnxFields.TypeTensor, tensor);
             var info = new ProtoWriter();
-            info.WriteString(1, spec.Name);
-            info.WriteMessage(2, type);
+            info.WriteString(OnnxFields.ValueInfoName, spec.Name);
+            info.WriteMessage(OnnxFields.ValueInfoType, type);
             return info;
         }
 
@@ -281,13 +281,13 @@ namespace MLNetRank.Onnx
         {
             var w = new ProtoWriter();
             foreach (var i in inputs)
-                w.WriteString(1, i);
+                w.WriteString(OnnxFields.NodeInput, i);
             foreach (var o in outputs)
-                w.WriteString(2, o);
-            w.WriteString(3, name);
-            w.WriteString(4, opType);
+                w.WriteString(OnnxFields.NodeOutput, o);
+            w.WriteString(OnnxFields.NodeName, name);
+            w.WriteString(OnnxFields.NodeOpType, opType);
             foreach (var a in attributes)
-                w.WriteMessage(5, a.ToProto());
+                w.WriteMessage(OnnxFields.NodeAttribute, a.ToProto());
             return w;
         }
     }

@@ -29,7 +29,7 @@ namespace MLNetRank.Benchmarks.Debiasing
                 var o = new MultiTaskOptions
                 {
                     Architecture = MultiTaskArchitecture.SharedBottom, ExpertLayers = new[] { 64, 32 }, TowerLayers = new[] { 16 },
-                    Epochs = 3, BatchSize = 512, LearningRate = 1e-3, ShuffleBufferSize = 200_000, Seed = input.Seed, Threads = 1,
+                    Epochs = 3, BatchSize = 512, LearningRate = 1e-3, ShuffleBufferSize = 200_000, Seed = input.Seed, NumberOfThreads = 1,
                 };
                 o.Features.Add(new DenseFeature("Features"));
                 var click = new TaskSpec("Click", "Click");

@@ -59,7 +59,7 @@ namespace MLNetRank.Benchmarks.Debiasing
                 LearningRate = 2e-3,
                 ShuffleBufferSize = 50_000,
                 Seed = seed,
-                Threads = 1,
+                NumberOfThreads = 1,
             };
             o.Features.Add(new DenseFeature(ImpressionColumns.StatFeatures));
             o.Features.Add(new CategoricalFeature(ImpressionColumns.UserId, 8));
@@ -310,7 +310,7 @@ namespace MLNetRank.Benchmarks.Debiasing
                     var o = new MultiTaskOptions
                     {
                         Architecture = MultiTaskArchitecture.SharedBottom, ExpertLayers = new[] { 64, 32 }, TowerLayers = new[] { 16 },
-                        Epochs = 3, BatchSize = 256, LearningRate = 2e-3, ShuffleBufferSize = 50_000, Seed = seed, Threads = 1,
+                        Epochs = 3, BatchSize = 256, LearningRate = 2e-3, ShuffleBufferSize = 50_000, Seed = seed, NumberOfThreads = 1,
                     };
                     o.Features.Add(new DenseFeature("Features"));
                     o.Tasks.Add(new TaskSpec("Click", "Click") { PerPositionTowers = t });

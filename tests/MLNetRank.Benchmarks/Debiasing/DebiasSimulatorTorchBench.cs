@@ -67,7 +67,7 @@ namespace MLNetRank.Benchmarks.Debiasing
                 LearningRate = 2e-3,
                 ShuffleBufferSize = 50_000,
                 Seed = seed,
-                Threads = 1,
+                NumberOfThreads = 1,
             };
             o.Features.Add(new DenseFeature(ImpressionColumns.StatFeatures));
             o.Features.Add(new CategoricalFeature(ImpressionColumns.UserId, 8));

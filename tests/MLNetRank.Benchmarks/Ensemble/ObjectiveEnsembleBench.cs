@@ -73,7 +73,7 @@ namespace MLNetRank.Benchmarks.Ensemble
                         continue;
                     var o = EnsembleSimulation.Options(method, twoStep, epochs);
                     o.Seed = seed;
-                    o.Threads = threads;
+                    o.NumberOfThreads = threads;
                     o.BatchSize = batch;
                     sw.Restart();
                     using var model = ml.Ranker().Trainers.ObjectiveEnsemble(o).Fit(train);
@@ -146,7 +146,7 @@ namespace MLNetRank.Benchmarks.Ensemble
             {
                 var o = EnsembleSimulation.Options(method, twoStep, epochs);
                 o.Seed = seed;
-                o.Threads = threads;
+                o.NumberOfThreads = threads;
                 using var m = ml.Ranker().Trainers.ObjectiveEnsemble(o).Fit(train);
                 var a = EnsembleSimulation.Aucs(testRows, EnsembleSimulation.Column(m.Transform(test), "Score"));
                 points.Add((name, a[0], a[1]));

@@ -166,7 +166,7 @@ namespace MLNetRank.Benchmarks.Gbdt
                 {
                     Architecture = MultiTaskArchitecture.SingleTask,
                     Epochs = epochs,
-                    Threads = 2,
+                    NumberOfThreads = 2,
                 };
                 options.Features.Add(new DenseFeature("StatFeatures"));
                 if (withLeaves)

@@ -108,7 +108,7 @@ namespace MLNetRank.Benchmarks.Torch
             {
                 Architecture = arch, ExpertLayers = new[] { 32, 16 }, TowerLayers = new[] { 8 }, Experts = 4,
                 SharedExperts = 2, TaskExperts = 1, Levels = 1, Epochs = epochs, BatchSize = 128, LearningRate = 0.005,
-                ShuffleBufferSize = 10_000, Seed = seed, Threads = 2,
+                ShuffleBufferSize = 10_000, Seed = seed, NumberOfThreads = 2,
             };
             o.Features.Add(new DenseFeature("Features"));
             o.Features.Add(new CategoricalFeature("UserId", 4));
@@ -208,7 +208,7 @@ namespace MLNetRank.Benchmarks.Torch
             Func<MultiTaskArchitecture, int, MultiTaskOptions> options, MultiTaskArchitecture[] archs, string click, string buy, string? position = null)
         {
             var baseOptions = options;
-            options = (a, seed) => { var o = baseOptions(a, seed); o.Threads = 1; return o; };
+            options = (a, seed) => { var o = baseOptions(a, seed); o.NumberOfThreads = 1; return o; };
             // Buy label only on clicked rows (NaN = no label): the multi-task "clicked-only CVR" baseline on the same network
             var masked = ml.Transforms.CustomMapping<ClickBuyRow, BuyIfClickedRow>((i, o) => o.BuyIfClicked = i.Click ? (i.Buy ? 1f : 0f) : float.NaN, null)
                 .Fit(train).Transform(train);
@@ -339,7 +339,7 @@ namespace MLNetRank.Benchmarks.Torch
                             o.TowerLayers = o.ExpertLayers.Concat(o.TowerLayers).ToArray();     // the separate network's layers
                             o.ExpertLayers = Array.Empty<int>();
                         }
-                        o.Threads = 1;
+                        o.NumberOfThreads = 1;
                         o.Epochs = epochs;
                         if (early)
                         {
@@ -417,7 +417,7 @@ namespace MLNetRank.Benchmarks.Torch
                 for (int seed = 1; seed <= seeds; seed++)
                 {
                     var o = Options(MultiTaskArchitecture.SharedBottom, seed);
-                    o.Threads = 1;
+                    o.NumberOfThreads = 1;
                     o.TaskWeighting = w;
                     o.Tasks.Add(new TaskSpec("Click", "Click"));
                     o.Tasks.Add(new TaskSpec("Buy", "Buy") { Weight = buyWeight });
@@ -473,7 +473,7 @@ namespace MLNetRank.Benchmarks.Torch
                 for (int seed = 1; seed <= seeds; seed++)
                 {
                     var o = SimOptions(MultiTaskArchitecture.MMoE, seed);
-                    o.Threads = 1;
+                    o.NumberOfThreads = 1;
                     o.TaskWeighting = w;
                     o.Tasks.Add(new TaskSpec("Click", ImpressionColumns.Click));
                     o.Tasks.Add(new TaskSpec("Stay", ImpressionColumns.StayTime, MultiTaskKind.Regression) { LabelTransform = LabelTransform.Log1p, Weight = stayWeight });
@@ -499,7 +499,7 @@ namespace MLNetRank.Benchmarks.Torch
             {
                 Architecture = arch, ExpertLayers = new[] { 64, 32 }, TowerLayers = new[] { 16 }, Experts = 4,
                 SharedExperts = 2, TaskExperts = 1, Levels = 1, Epochs = 4, BatchSize = 256, LearningRate = 2e-3,
-                ShuffleBufferSize = 50_000, Seed = seed, Threads = 2,
+                ShuffleBufferSize = 50_000, Seed = seed, NumberOfThreads = 2,
             };
             o.Features.Add(new DenseFeature(ImpressionColumns.StatFeatures));
             o.Features.Add(new CategoricalFeature(ImpressionColumns.UserId, 8));
@@ -733,7 +733,7 @@ namespace MLNetRank.Benchmarks.Torch
                             var o = SimOptions(MultiTaskArchitecture.SharedBottom, seed);
                             o.Epochs = epochs;
                             o.LearningRate = lr;
-                            o.Threads = threads;
+                            o.NumberOfThreads = threads;
                             o.ValidationFraction = valid;
                             o.EarlyStoppingPatience = patience;
                             o.EarlyStoppingMetric = stop;
@@ -875,7 +875,7 @@ namespace MLNetRank.Benchmarks.Torch
                 var o = new MultiTaskOptions
                 {
                     Architecture = arch, ExpertLayers = new[] { 16 }, TowerLayers = new[] { 8 }, Experts = 8, SharedExperts = 4,
-                    TaskExperts = 2, Levels = 2, Epochs = 6, BatchSize = 256, LearningRate = 1e-3, Seed = 1, Threads = 2,
+                    TaskExperts = 2, Levels = 2, Epochs = 6, BatchSize = 256, LearningRate = 1e-3, Seed = 1, NumberOfThreads = 2,
                     ShuffleBufferSize = 100_000,
                 };
                 if (arch == MultiTaskArchitecture.SharedBottom)

@@ -77,7 +77,7 @@ namespace MLNetRank.Benchmarks.Torch
                     TowerLayers = new[] { Tower },
                     BatchSize = batch,
                     Epochs = epochs,
-                    Threads = threads,
+                    NumberOfThreads = threads,
                     ShuffleBufferSize = shuffle,
                     Optimizer = MultiTaskOptimizer.Adam,
                     LearningRate = 1e-3,
@@ -156,7 +156,8 @@ namespace MLNetRank.Benchmarks.Torch
 
         public int Run(string[] args)
         {
-            // before any libtorch computation (the trainer would do it too, but the bench may touch libtorch first)
+            // the bench opts in to MklCpuDispatch (the trainer does it only when asked: EnableMklCpuDispatch), before any
+            // libtorch computation
             Console.WriteLine(MLNetRank.Torch.MklCpuDispatch.Prepare());
             int pi = Array.IndexOf(args, "--peer");
             string peerMode = pi >= 0 && pi + 1 < args.Length ? args[pi + 1] : "fused";
@@ -245,7 +246,7 @@ namespace MLNetRank.Benchmarks.Torch
                             TowerLayers = new[] { 16 },
                             BatchSize = batch,
                             Epochs = epochs,
-                            Threads = threads,
+                            NumberOfThreads = threads,
                             ShuffleBufferSize = rows,
                             Seed = 1,
                         };

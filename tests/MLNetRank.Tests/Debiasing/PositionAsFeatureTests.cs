@@ -55,21 +55,7 @@ namespace MLNetRank.Tests.Debiasing
         }
 
         private static double ExpectedAuc(float[] scores, IReadOnlyList<Row> rows)
-        {
-            // each row is a positive with weight a and a negative with weight 1 - a: the AUC against unbiased clicks in expectation
-            int n = rows.Count;
-            var s = new float[2 * n];
-            var y = new bool[2 * n];
-            var w = new float[2 * n];
-            for (int i = 0; i < n; i++)
-            {
-                s[2 * i] = s[2 * i + 1] = scores[i];
-                y[2 * i] = true;
-                w[2 * i] = rows[i].Attraction;
-                w[2 * i + 1] = 1 - rows[i].Attraction;
-            }
-            return RankerMetrics.Auc(s, y, w);
-        }
+            => RankerMetrics.ExpectedAuc(scores, rows.Select(r => r.Attraction).ToArray());
 
         [Fact]
         [Trait("Category", "Quality")]

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using Microsoft.ML;
+using MLNetRank.Common;
 using MLNetRank.Graph;
 using Xunit;
 

@@ -6,7 +6,6 @@ using System.Linq;
 using System.Threading;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using MLNetRank.Onnx;
 using MLNetRank.Serving;
 using MLNetRank.Simulation;
 using MLNetRank.TestSupport;
@@ -95,7 +94,7 @@ namespace MLNetRank.Torch.Tests.Ensemble
             Assert.Equal(new[] { "Score", "ClickSubScore", "BuySubScore", "LongStaySubScore", "FollowSubScore", "CommentSubScore" }, model.OutputColumnNames);
             var scored = model.Transform(data);
             foreach (var name in model.OutputColumnNames)
-                Assert.Equal(new VectorDataViewType(NumberDataViewType.Single, 1), scored.Schema[name].Type);
+                Assert.True(scored.Schema[name].Type is VectorDataViewType { Size: 1 } v && v.ItemType == NumberDataViewType.Single, $"{name}: {scored.Schema[name].Type}");
             var onnx = EnsembleSimulation.Column(scored, "Score");
             var raw = trainRows.SelectMany(r => new[] { r.ClickProbability, r.BuyProbability, r.LongStayProbability, r.FollowProbability, r.CommentProbability }).ToArray();
             var torch = model.TorchScores(raw);
@@ -282,7 +281,7 @@ namespace MLNetRank.Torch.Tests.Ensemble
                 using var request = scorer.CreateRequest(10);
                 for (int start = 0; start < n; start += 10)
                 {
-                    request.Load(ml.Data.TakeRows(ml.Data.SkipRows(test, start), 10));
+                    request.Load(ml.Data.TakeRows(start == 0 ? test : ml.Data.SkipRows(test, start), 10));
                     scorer.Score(request);
                     for (int c = 0; c < 3; c++)
                         got[c].AddRange(request.GetOutput<float>(new[] { "Score", "ClickSubScore", "CommentSubScore" }[c]).ToArray());

@@ -62,7 +62,7 @@ namespace MLNetRank.Torch.Tests.MultiTask
                 BatchSize = 128,
                 ShuffleBufferSize = 2000,
                 LearningRate = 0.02,
-                Threads = 1,
+                NumberOfThreads = 1,
                 Seed = 3,
             };
             o.Features.Add(new DenseFeature("X"));
@@ -296,7 +296,7 @@ namespace MLNetRank.Torch.Tests.MultiTask
                 var o = new MultiTaskOptions
                 {
                     Architecture = MultiTaskArchitecture.SharedBottom, ExpertLayers = new[] { 64, 32 }, TowerLayers = new[] { 16 },
-                    Epochs = 3, BatchSize = 256, LearningRate = 2e-3, ShuffleBufferSize = 50_000, Seed = 2, Threads = 1,
+                    Epochs = 3, BatchSize = 256, LearningRate = 2e-3, ShuffleBufferSize = 50_000, Seed = 2, NumberOfThreads = 1,
                 };
                 o.Features.Add(new DenseFeature(ImpressionColumns.StatFeatures));
                 o.Features.Add(new CategoricalFeature(ImpressionColumns.UserId, 8));

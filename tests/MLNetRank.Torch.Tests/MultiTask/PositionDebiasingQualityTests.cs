@@ -41,7 +41,7 @@ namespace MLNetRank.Torch.Tests.MultiTask
                 var o = new MultiTaskOptions
                 {
                     Architecture = MultiTaskArchitecture.SharedBottom, ExpertLayers = new[] { 32, 16 }, TowerLayers = new[] { 8 },
-                    Epochs = epochs, BatchSize = 256, LearningRate = 3e-3, ShuffleBufferSize = 20_000, Seed = netSeed, Threads = 2,
+                    Epochs = epochs, BatchSize = 256, LearningRate = 3e-3, ShuffleBufferSize = 20_000, Seed = netSeed, NumberOfThreads = 2,
                 };
                 o.Features.Add(new DenseFeature(ImpressionColumns.StatFeatures));
                 o.Features.Add(new CategoricalFeature(ImpressionColumns.LiveId, 8));

@@ -4,6 +4,7 @@ using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNetRank.Simulation;
+using MLNetRank.Evaluation;
 using MLNetRank.Torch.MultiTask;
 using Xunit;
 using Xunit.Abstractions;
@@ -23,20 +24,7 @@ namespace MLNetRank.Torch.Tests.MultiTask
 
         public QualityTests(ITestOutputHelper output) => _out = output;
 
-        internal static double ExpectedAuc(float[] scores, float[] truth)
-        {
-            int n = scores.Length;
-            var s = new float[2 * n];
-            var y = new float[2 * n];
-            var w = new float[2 * n];
-            for (int i = 0; i < n; i++)
-            {
-                s[2 * i] = s[2 * i + 1] = scores[i];
-                y[2 * i] = 1; w[2 * i] = truth[i];
-                y[2 * i + 1] = 0; w[2 * i + 1] = 1 - truth[i];
-            }
-            return Metrics.Auc(s, y, w);
-        }
+        internal static double ExpectedAuc(float[] scores, float[] truth) => RankerMetrics.ExpectedAuc(scores, truth);
 
         private static MultiTaskOptions Options(MultiTaskArchitecture arch, int seed)
         {

@@ -47,7 +47,7 @@ namespace MLNetRank.Torch.Tests.MultiTask
             var o = new MultiTaskOptions
             {
                 Architecture = MultiTaskArchitecture.SharedBottom, ExpertLayers = Array.Empty<int>(), TowerLayers = Array.Empty<int>(),
-                Epochs = 8, BatchSize = 128, LearningRate = 0.05, Seed = 3, Threads = 1,
+                Epochs = 8, BatchSize = 128, LearningRate = 0.05, Seed = 3, NumberOfThreads = 1,
             };
             o.Features.Add(new CategoricalFeature("Ids", 1) { SlotIdSpace = space });
             o.Tasks.Add(new TaskSpec("Click", "Click"));

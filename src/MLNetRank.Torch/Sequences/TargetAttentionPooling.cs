@@ -1,0 +1,151 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using MLNetRank.Onnx;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MLNetRank.Torch.MultiTask
+{
+    /// <summary>
+    /// DIN target attention (Zhou et al., KDD 2018): each step k of the sequence gets the weight
+    /// <c>a(q, k) = MLP([q, k, q − k, q ⊙ k])</c> (the local activation unit: ReLU hidden layers, one linear output), padding
+    /// masked, and the pooled vector is <c>Σ a(q, k) · k</c> — not normalised by default (DIN keeps the intensity of interest),
+    /// softmax over the steps with <see cref="Normalize"/>. The query is another declared feature of the candidate:
+    /// <list type="bullet">
+    /// <item>a <see cref="CategoricalFeature"/> (e.g. the room id: V2's watched-room sequence attended by the candidate room);</item>
+    /// <item>a <see cref="SequenceFeature"/> or a vector categorical feature: a <em>set query</em> (V2's dual target attention:
+    /// every product the room has on sale attends over the clicked-item history; the results are averaged over the set's
+    /// non-missing ids).</item>
+    /// </list>
+    /// The query must embed in the sequence's dimension; share the table (<see cref="SequenceFeature.SharedEmbeddingWith"/>)
+    /// when both are ids of one space. Cost per candidate: <c>Q · L · d · h</c> multiply-adds for the first layer (Q query ids,
+    /// L steps, h the first hidden size); the key side (<c>k · W</c>) is computed once per request when the sequence is
+    /// <see cref="SequenceFeature.SameForAllCandidates"/>.
+    /// </summary>
+    public sealed class TargetAttentionPooling : SequencePooling
+    {
+        /// <summary>Target attention with the embedding of feature <paramref name="queryFeatureName"/> as the query.</summary>
+        public TargetAttentionPooling(string queryFeatureName)
+        {
+            if (string.IsNullOrWhiteSpace(queryFeatureName))
+                throw new ArgumentException("Target attention needs a query feature name.", nameof(queryFeatureName));
+            QueryFeatureName = queryFeatureName;
+        }
+
+        /// <summary>The query feature (a declared categorical or sequence feature of the candidate).</summary>
+        public string QueryFeatureName { get; }
+
+        /// <summary>Hidden layers of the local activation unit. Default [32].</summary>
+        public int[] HiddenLayers { get; set; } = new[] { 32 };
+
+        /// <summary>Softmax the weights over the non-missing steps (attention in the usual sense) instead of DIN's raw
+        /// weights. Default false.</summary>
+        public bool Normalize { get; set; }
+
+        /// <inheritdoc/>
+        public override IReadOnlyList<string> QueryFeatureNames => new[] { QueryFeatureName };
+
+        /// <inheritdoc/>
+        public override void Validate(SequencePoolingContext context)
+        {
+            base.Validate(context);
+            if (HiddenLayers is null || HiddenLayers.Length == 0 || HiddenLayers.Any(h => h < 1))
+                throw new ArgumentOutOfRangeException(nameof(HiddenLayers), $"Sequence feature '{context.FeatureName}': TargetAttentionPooling.HiddenLayers needs at least one size, each >= 1.");
+        }
+
+        /// <inheritdoc/>
+        public override SequencePoolingModule CreateModule(SequencePoolingContext context)
+        {
+            Validate(context);
+            return new TargetAttentionModule(context.FeatureName, context.EmbeddingDimension, HiddenLayers, Normalize);
+        }
+    }
+
+    /// <summary>The local activation unit and the weighted sum; the first layer over <c>[q, k, q − k, q ⊙ k]</c> is computed as
+    /// <c>q(W_q + W_d) + k(W_k − W_d) + (q ⊙ k)W_p</c>, the last term as one product of the queries with <c>k ⊗ W_p</c>.</summary>
+    internal sealed class TargetAttentionModule : SequencePoolingModule
+    {
+        private readonly Linear first;
+        private readonly ModuleList<Linear> hidden = new();
+        private readonly Linear output;
+        private readonly int _d;
+        private readonly bool _normalize;
+
+        public TargetAttentionModule(string name, int d, int[] layers, bool normalize) : base(name)
+        {
+            _d = d;
+            _normalize = normalize;
+            first = nn.Linear(4 * d, layers[0]);
+            for (int i = 1; i < layers.Length; i++)
+                hidden.Add(nn.Linear(layers[i - 1], layers[i]));
+            output = nn.Linear(layers[^1], 1);
+            RegisterComponents();
+        }
+
+        public override Tensor forward(SequencePoolingBatch b)
+        {
+            var q = b.Queries[0];                          // [B, Q, d]
+            var qm = b.QueryMasks[0];                      // [B, Q]
+            var k = b.Embedded;                            // [R, L, d]
+            var m = b.Mask;                                // [R, L]
+            long h0 = first.weight!.shape[0], R = k.shape[0], L = k.shape[1], B = q.shape[0], Q = q.shape[1];
+            var w = first.weight!;
+            var wq = w.narrow(1, 0, _d);
+            var wk = w.narrow(1, _d, _d);
+            var wd = w.narrow(1, 2 * _d, _d);
+            var wp = w.narrow(1, 3 * _d, _d);
+            var hq = q.matmul((wq + wd).t()) + first.bias!;                               // [B, Q, h]
+            var hk = k.matmul((wk - wd).t());                                             // [R, L, h]
+            // (q ⊙ k) W_pᵀ = q · (k ⊗ W_pᵀ): kp[r, j, l·h + c] = k[r, l, j] · W_p[c, j]
+            var kp = (k.unsqueeze(3) * wp.t().unsqueeze(0).unsqueeze(0)).permute(0, 2, 1, 3).reshape(R, _d, L * h0);
+            var hp = q.matmul(kp).reshape(B, Q, L, h0);                                  // [B, Q, L, h]
+            var x = nn.functional.relu(hq.unsqueeze(2) + hk.unsqueeze(1) + hp);
+            foreach (var l in hidden)
+                x = nn.functional.relu(l.forward(x));
+            var s = output.forward(x).squeeze(-1);                                        // [B, Q, L]
+            var mm = m.unsqueeze(1);                                                      // [R, 1, L]
+            s = _normalize ? nn.functional.softmax(s + (mm - 1f) * 1e9f, -1) * mm : s * mm;
+            var o = s.matmul(k);                                                          // [B, Q, d]
+            return (o * qm.unsqueeze(2)).sum(1) / qm.sum(1, keepdim: true).clamp_min(1f);
+        }
+
+        public override string Export(SequencePoolingGraph x)
+        {
+            var g = x.Graph;
+            long h0 = first.weight!.shape[0];
+            string q = x.Queries[0], qm = x.QueryMasks[0], k = x.Embedded, m = x.Mask;
+            Tensor w = first.weight!;
+            using var wq = (w.narrow(1, 0, _d) + w.narrow(1, 2 * _d, _d)).t();            // [d, h]
+            using var wk = (w.narrow(1, _d, _d) - w.narrow(1, 2 * _d, _d)).t();
+            using var wpT = w.narrow(1, 3 * _d, _d).t().contiguous();                      // [d(j), h]
+            var hq = g.Add(g.MatMul(q, AddWeight(g, wq, "din_wq")), AddWeight(g, first.bias!, "din_b"));   // [B, Q, h]
+            var hk = g.MatMul(k, AddWeight(g, wk, "din_wk"));                                               // [R, L, h]
+            // kp [R, d, L·h] = k[r, l, j] · W_p[c, j]
+            var kp4 = g.Mul(g.Unsqueeze(k, new long[] { 3 }), AddWeight(g, wpT.reshape(1, 1, _d, h0), "din_wp"));   // [R, L, d, h]
+            var kp = g.Reshape(g.Transpose(kp4, new long[] { 0, 2, 1, 3 }), new long[] { 0, _d, -1 });
+            var hp = g.MatMul(q, kp);                                                                        // [B, Q, L·h]
+            var hp4 = g.Reshape(hp, new long[] { 0, 0, -1, h0 });                                            // [B, Q, L, h]
+            var a = g.Relu(g.Add(g.Add(g.Unsqueeze(hq, new long[] { 2 }), g.Unsqueeze(hk, new long[] { 1 })), hp4));
+            foreach (var l in hidden)
+                a = g.Relu(g.Add(g.MatMul(a, AddWeight(g, l.weight!.t(), "din_w")), AddWeight(g, l.bias!, "din_b")));
+            var s = g.Add(g.MatMul(a, AddWeight(g, output.weight!.t(), "din_wo")), AddWeight(g, output.bias!, "din_bo"));   // [B, Q, L, 1]
+            s = g.Squeeze(s, new long[] { 3 });
+            var mm = g.Unsqueeze(m, new long[] { 1 });                                                       // [R, 1, L]
+            if (_normalize)
+            {
+                var one = g.AddConstant(new[] { 1f }, new long[] { 1 }, "one");
+                var big = g.AddConstant(new[] { 1e9f }, new long[] { 1 }, "big");
+                s = g.Mul(g.Softmax(g.Add(s, g.Mul(g.Sub(mm, one), big)), -1), mm);
+            }
+            else
+                s = g.Mul(s, mm);
+            var o = g.MatMul(s, k);                                                                          // [B, Q, d]
+            var summed = g.ReduceSum(g.Mul(o, g.Unsqueeze(qm, new long[] { 2 })), new long[] { 1 }, keepDims: false);
+            var oneC = g.AddConstant(new[] { 1f }, new long[] { 1 }, "one");
+            var count = g.Max(new[] { g.ReduceSum(qm, new long[] { 1 }, keepDims: true), oneC });
+            return g.Div(summed, count);
+        }
+    }
+}

@@ -1,0 +1,326 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using MLNetRank.Onnx;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MLNetRank.Torch.MultiTask
+{
+    /// <summary>What <see cref="TransformerPooling"/> outputs.</summary>
+    public enum TransformerOutput
+    {
+        /// <summary>The final state of the room's summary token (a learned token placed before the room's tokens).</summary>
+        SummaryToken,
+        /// <summary>Scaled dot-product attention of the target feature's embedding (<see cref="TransformerPooling.TargetFeatureName"/>)
+        /// over all final token states.</summary>
+        TargetAttention,
+    }
+
+    /// <summary>
+    /// The live-stream transformer of 1688's V4 ranker: one token sequence of several token types — the room's tokens (each
+    /// query feature is one type, e.g. its historical core products <c>LiveCoreItems</c> and its real-time products
+    /// <c>LiveItemsOnSale</c>), then the user's clicked items (this sequence feature) — each token = id embedding + type
+    /// embedding + position embedding (position within its segment), preceded by a learned summary token; <see cref="Layers"/>
+    /// pre-norm layers of multi-head self-attention (one fused Q/K/V projection) and a ReLU feed-forward, each with layer
+    /// norm and a residual, then a final layer norm. Output: the summary token, or target-attended pooling
+    /// (<see cref="Output"/>).
+    /// <para>
+    /// Attention mask: the room's tokens (and the summary) attend to every token; the user's tokens attend to the user's
+    /// tokens only. The user's token states then depend on the user alone, so when the sequence is
+    /// <see cref="SequenceFeature.SameForAllCandidates"/> the exported graph computes them once per request (the request
+    /// scorer feeds one row) and each candidate pays only for its room's ~15 tokens. With <see cref="TransformerOutput.SummaryToken"/>
+    /// the last layer computes the summary token's query only. The token dimension is the embedding dimension d of the
+    /// sequence (the room's features must embed in d too), split into <see cref="Heads"/> heads.
+    /// </para>
+    /// </summary>
+    public sealed class TransformerPooling : SequencePooling
+    {
+        /// <summary>A transformer over the room's token features <paramref name="roomTokenFeatureNames"/> (declared sequence or
+        /// categorical features, one token type each) and this sequence (the user's clicked items, the last type).</summary>
+        public TransformerPooling(params string[] roomTokenFeatureNames)
+        {
+            if (roomTokenFeatureNames is null || roomTokenFeatureNames.Length == 0 || roomTokenFeatureNames.Any(string.IsNullOrWhiteSpace))
+                throw new ArgumentException("The transformer needs at least one room token feature name (e.g. the room's items on sale).", nameof(roomTokenFeatureNames));
+            RoomTokenFeatureNames = roomTokenFeatureNames.ToArray();
+        }
+
+        /// <summary>The room's token features, one token type each, in order.</summary>
+        public IReadOnlyList<string> RoomTokenFeatureNames { get; }
+
+        /// <summary>Transformer layers. Default 2.</summary>
+        public int Layers { get; set; } = 2;
+
+        /// <summary>Attention heads (must divide the embedding dimension). Default 4.</summary>
+        public int Heads { get; set; } = 4;
+
+        /// <summary>Hidden size of the feed-forward; 0 = 4 x the embedding dimension. Default 0.</summary>
+        public int FeedForwardDimension { get; set; }
+
+        /// <summary>The output. Default <see cref="TransformerOutput.SummaryToken"/>.</summary>
+        public TransformerOutput Output { get; set; } = TransformerOutput.SummaryToken;
+
+        /// <summary>For <see cref="TransformerOutput.TargetAttention"/>: the target (a categorical feature of the candidate, e.g. the
+        /// room id, embedded in the same dimension). Default null.</summary>
+        public string? TargetFeatureName { get; set; }
+
+        /// <inheritdoc/>
+        public override IReadOnlyList<string> QueryFeatureNames
+            => Output == TransformerOutput.TargetAttention && TargetFeatureName is not null ? RoomTokenFeatureNames.Append(TargetFeatureName).ToArray() : RoomTokenFeatureNames;
+
+        /// <inheritdoc/>
+        public override void Validate(SequencePoolingContext context)
+        {
+            base.Validate(context);
+            string f = context.FeatureName;
+            if (Layers < 1)
+                throw new ArgumentOutOfRangeException(nameof(Layers), $"Sequence feature '{f}': TransformerPooling.Layers must be >= 1 (was {Layers}).");
+            if (Heads < 1 || context.EmbeddingDimension % Heads != 0)
+                throw new ArgumentOutOfRangeException(nameof(Heads), $"Sequence feature '{f}': TransformerPooling.Heads ({Heads}) must be >= 1 and divide the embedding dimension ({context.EmbeddingDimension}).");
+            if (FeedForwardDimension < 0)
+                throw new ArgumentOutOfRangeException(nameof(FeedForwardDimension), $"Sequence feature '{f}': TransformerPooling.FeedForwardDimension must be >= 0.");
+            if (Output == TransformerOutput.TargetAttention && string.IsNullOrWhiteSpace(TargetFeatureName))
+                throw new ArgumentException($"Sequence feature '{f}': TransformerPooling with Output = TargetAttention needs TargetFeatureName (e.g. the room id feature).");
+        }
+
+        /// <inheritdoc/>
+        public override SequencePoolingModule CreateModule(SequencePoolingContext context)
+        {
+            Validate(context);
+            int d = context.EmbeddingDimension;
+            int segments = RoomTokenFeatureNames.Count;
+            int positions = Math.Max(context.MaximumLength, context.QueryMaximumLengths.Take(segments).DefaultIfEmpty(1).Max());
+            return new TransformerModule(context.FeatureName, d, Heads, Layers, FeedForwardDimension > 0 ? FeedForwardDimension : 4 * d,
+                segments, positions, Output == TransformerOutput.TargetAttention);
+        }
+    }
+
+    internal sealed class TransformerLayer : nn.Module<Tensor, Tensor>
+    {
+        public readonly LayerNorm ln1, ln2;
+        public readonly Linear qkv, proj, ff1, ff2;
+
+        public TransformerLayer(string name, int d, int ff) : base(name)
+        {
+            ln1 = nn.LayerNorm(d);
+            ln2 = nn.LayerNorm(d);
+            qkv = nn.Linear(d, 3 * d);
+            proj = nn.Linear(d, d);
+            ff1 = nn.Linear(d, ff);
+            ff2 = nn.Linear(ff, d);
+            RegisterComponents();
+        }
+
+        public override Tensor forward(Tensor x) => throw new NotSupportedException("Called through TransformerModule.");
+    }
+
+    internal sealed class TransformerModule : SequencePoolingModule
+    {
+        private readonly Embedding type_embedding, position_embedding;
+        private readonly Parameter summary;
+        private readonly ModuleList<TransformerLayer> layers = new();
+        private readonly LayerNorm final_norm;
+        private readonly int _d, _heads, _segments;
+        private readonly bool _target;
+        private readonly float _scale;
+        private const float Big = 1e9f;
+
+        public TransformerModule(string name, int d, int heads, int layerCount, int ff, int segments, int positions, bool targetOutput) : base(name)
+        {
+            _d = d;
+            _heads = heads;
+            _segments = segments;
+            _target = targetOutput;
+            _scale = 1f / MathF.Sqrt(d / heads);
+            type_embedding = nn.Embedding(segments + 2, d);        // room segments..., user, summary
+            position_embedding = nn.Embedding(positions, d);
+            using (no_grad())
+            {
+                nn.init.normal_(type_embedding.weight!, 0, 0.02);
+                nn.init.normal_(position_embedding.weight!, 0, 0.02);
+            }
+            summary = nn.Parameter(zeros(d));
+            for (int i = 0; i < layerCount; i++)
+                layers.Add(new TransformerLayer($"layer{i}", d, ff));
+            final_norm = nn.LayerNorm(d);
+            RegisterComponents();
+        }
+
+        // ---------------- TorchSharp ----------------
+
+        private Tensor Heads(Tensor x) => x.reshape(x.shape[0], x.shape[1], _heads, _d / _heads).transpose(1, 2);   // [N, h, T, dh]
+
+        private Tensor Merge(Tensor x) => x.transpose(1, 2).reshape(x.shape[0], x.shape[2], _d);
+
+        private Tensor Ffn(TransformerLayer l, Tensor x) => x + l.ff2.forward(nn.functional.relu(l.ff1.forward(l.ln2.forward(x))));
+
+        public override Tensor forward(SequencePoolingBatch b)
+        {
+            var u = b.Embedded;                                                       // [R, L, d]
+            long L = u.shape[1];
+            var posw = position_embedding.weight!;
+            var typew = type_embedding.weight!;
+            u = u + typew[_segments] + posw.narrow(0, 0, L);
+            var biasU = ((b.Mask - 1f) * Big).unsqueeze(1).unsqueeze(1);             // [R, 1, 1, L]
+            long B = b.Queries[0].shape[0];
+            var parts = new List<Tensor> { (summary + typew[_segments + 1]).reshape(1, 1, _d).expand(B, 1, _d) };
+            var masks = new List<Tensor> { ones(B, 1, dtype: ScalarType.Float32, device: u.device) };
+            for (int s = 0; s < _segments; s++)
+            {
+                var q = b.Queries[s];
+                parts.Add(q + typew[s] + posw.narrow(0, 0, q.shape[1]));
+                masks.Add(b.QueryMasks[s]);
+            }
+            var x = cat(parts, 1);                                                   // [B, Lr, d]
+            var biasR = ((cat(masks, 1) - 1f) * Big).unsqueeze(1).unsqueeze(1);      // [B, 1, 1, Lr]
+            for (int i = 0; i < layers.Count; i++)
+            {
+                var l = layers[i];
+                bool last = i == layers.Count - 1;
+                var un = l.ln1.forward(u);
+                var qkvU = l.qkv.forward(un).chunk(3, -1);
+                Tensor qU = Heads(qkvU[0]), kU = Heads(qkvU[1]), vU = Heads(qkvU[2]);
+                var xn = l.ln1.forward(x);
+                var qkvX = l.qkv.forward(xn).chunk(3, -1);
+                Tensor qX = Heads(qkvX[0]), kX = Heads(qkvX[1]), vX = Heads(qkvX[2]);
+                bool summaryOnly = last && !_target;
+                if (summaryOnly)
+                    qX = qX.narrow(2, 0, 1);
+                // room (and summary) queries over room and user keys
+                var sR = qX.matmul(kX.transpose(-2, -1)) * _scale + biasR;
+                var sU = qX.matmul(kU.transpose(-2, -1)) * _scale + biasU;
+                var p = nn.functional.softmax(cat(new[] { sR, sU }, -1), -1);
+                long lr = kX.shape[2];
+                var a = p.narrow(-1, 0, lr).matmul(vX) + p.narrow(-1, lr, p.shape[3] - lr).matmul(vU);
+                var xr = summaryOnly ? x.narrow(1, 0, 1) : x;
+                x = Ffn(l, xr + l.proj.forward(Merge(a)));
+                if (!summaryOnly)
+                {
+                    // user queries over user keys only
+                    var pu = nn.functional.softmax(qU.matmul(kU.transpose(-2, -1)) * _scale + biasU, -1);
+                    u = Ffn(l, u + l.proj.forward(Merge(pu.matmul(vU))));
+                }
+            }
+            if (!_target)
+                return final_norm.forward(x).squeeze(1);                            // [B, d]
+            var xf = final_norm.forward(x);
+            var uf = final_norm.forward(u);
+            var t = b.Queries[_segments];                                            // [B, 1, d]
+            float sc = 1f / MathF.Sqrt(_d);
+            var tsR = t.matmul(xf.transpose(1, 2)) * sc + biasR.squeeze(1);          // [B, 1, Lr]
+            var tsU = t.matmul(uf.transpose(1, 2)) * sc + biasU.squeeze(1);          // [B, 1, L]
+            var tp = nn.functional.softmax(cat(new[] { tsR, tsU }, -1), -1);
+            long n = xf.shape[1];
+            return (tp.narrow(-1, 0, n).matmul(xf) + tp.narrow(-1, n, tp.shape[2] - n).matmul(uf)).squeeze(1);
+        }
+
+        // ---------------- ONNX ----------------
+
+        private string G_Heads(OnnxGraphBuilder g, string x) => g.Transpose(g.Reshape(x, new long[] { 0, 0, _heads, _d / _heads }), new long[] { 0, 2, 1, 3 });
+
+        private string G_HeadsT(OnnxGraphBuilder g, string x) => g.Transpose(g.Reshape(x, new long[] { 0, 0, _heads, _d / _heads }), new long[] { 0, 2, 3, 1 });
+
+        private string G_Merge(OnnxGraphBuilder g, string x) => g.Reshape(g.Transpose(x, new long[] { 0, 2, 1, 3 }), new long[] { 0, 0, _d });
+
+        private static string G_Linear(OnnxGraphBuilder g, string x, Linear l)
+            => g.Add(g.MatMul(x, AddWeight(g, l.weight!.t(), "tf_w")), AddWeight(g, l.bias!, "tf_b"));
+
+        private static string G_Norm(OnnxGraphBuilder g, string x, LayerNorm n)
+        {
+            using var w = n.weight!.detach().cpu().contiguous();
+            using var bb = n.bias!.detach().cpu().contiguous();
+            return g.LayerNormalization(x, w.data<float>().ToArray(), bb.data<float>().ToArray(), 1e-5f);
+        }
+
+        private static string G_Ffn(OnnxGraphBuilder g, TransformerLayer l, string x)
+            => g.Add(x, G_Linear(g, g.Relu(G_Linear(g, G_Norm(g, x, l.ln2), l.ff1)), l.ff2));
+
+        /// <summary>Rows [0, Shape(like)[axis]) of a 2-D table.</summary>
+        private static string G_Prefix(OnnxGraphBuilder g, string table, string like, long axis)
+        {
+            var ends = g.Slice(g.Shape(like), new[] { axis }, new[] { axis + 1 }, new long[] { 0 });
+            return g.AddNode("Slice", new[] { table, g.AddConstant(new long[] { 0 }, new long[] { 1 }, "starts"), ends, g.AddConstant(new long[] { 0 }, new long[] { 1 }, "axes") },
+                new[] { g.UniqueName("prefix") });
+        }
+
+        public override string Export(SequencePoolingGraph input)
+        {
+            var g = input.Graph;
+            var one = g.AddConstant(new[] { 1f }, new long[] { 1 }, "one");
+            var big = g.AddConstant(new[] { Big }, new long[] { 1 }, "big");
+            var scale = g.AddConstant(new[] { _scale }, new long[] { 1 }, "scale");
+            var posw = AddWeight(g, position_embedding.weight!, "tf_pos");
+            Tensor typew = type_embedding.weight!;
+            string Bias(string mask) => g.Mul(g.Sub(mask, one), big);
+            // user tokens [R, L, d]
+            var u = g.Add(g.Add(input.Embedded, AddWeight(g, typew[_segments], "tf_type")), G_Prefix(g, posw, input.Embedded, 1));
+            var biasU = g.Unsqueeze(Bias(input.Mask), new long[] { 1, 2 });                                  // [R, 1, 1, L]
+            // room tokens [B, Lr, d]: the summary token (expanded to the batch), then each segment
+            var q0 = input.Queries[0];
+            var batch = g.Slice(g.Shape(q0), new long[] { 0 }, new long[] { 1 }, new long[] { 0 });
+            var sumShape = g.Concat(0, new[] { batch, g.AddConstant(new long[] { 1, _d }, new long[] { 2 }, "dims") });
+            using var sumInit = (summary + typew[_segments + 1]).reshape(1, 1, _d);
+            var parts = new List<string> { g.Expand(AddWeight(g, sumInit, "tf_summary"), sumShape) };
+            var maskParts = new List<string> { g.Expand(g.AddConstant(new[] { 1f }, new long[] { 1, 1 }, "one"), g.Concat(0, new[] { batch, g.AddConstant(new long[] { 1 }, new long[] { 1 }, "dims") })) };
+            for (int s = 0; s < _segments; s++)
+            {
+                var q = input.Queries[s];
+                parts.Add(g.Add(g.Add(q, AddWeight(g, typew[s], "tf_type")), G_Prefix(g, posw, q, 1)));
+                maskParts.Add(input.QueryMasks[s]);
+            }
+            var x = g.Concat(1, parts.ToArray());
+            var biasR = g.Unsqueeze(Bias(g.Concat(1, maskParts.ToArray())), new long[] { 1, 2 });             // [B, 1, 1, Lr]
+            for (int i = 0; i < layers.Count; i++)
+            {
+                var l = layers[i];
+                bool last = i == layers.Count - 1;
+                bool summaryOnly = last && !_target;
+                var un = G_Norm(g, u, l.ln1);
+                var qkvU = g.Split(G_Linear(g, un, l.qkv), new long[] { _d, _d, _d }, axis: -1);
+                string qU = G_Heads(g, qkvU[0]), kUT = G_HeadsT(g, qkvU[1]), vU = G_Heads(g, qkvU[2]);
+                var xn = G_Norm(g, x, l.ln1);
+                var qkvX = g.Split(G_Linear(g, xn, l.qkv), new long[] { _d, _d, _d }, axis: -1);
+                string qXsrc = qkvX[0];
+                string xr = x;
+                if (summaryOnly)
+                {
+                    qXsrc = g.Slice(qXsrc, new long[] { 0 }, new long[] { 1 }, new long[] { 1 });
+                    xr = g.Slice(x, new long[] { 0 }, new long[] { 1 }, new long[] { 1 });
+                }
+                string qX = G_Heads(g, qXsrc), kXT = G_HeadsT(g, qkvX[1]), vX = G_Heads(g, qkvX[2]);
+                var sR = g.Add(g.Mul(g.MatMul(qX, kXT), scale), biasR);
+                var sU = g.Add(g.Mul(g.MatMul(qX, kUT), scale), biasU);
+                var p = g.Softmax(g.Concat(-1, new[] { sR, sU }), -1);
+                // split the probabilities at the room's token count (dynamic): Lr = Shape(kXT)[3]
+                var lr = g.Slice(g.Shape(kXT), new long[] { 3 }, new long[] { 4 }, new long[] { 0 });
+                var zero = g.AddConstant(new long[] { 0 }, new long[] { 1 }, "zero");
+                var ax = g.AddConstant(new long[] { 3 }, new long[] { 1 }, "axes");
+                var pR = g.AddNode("Slice", new[] { p, zero, lr, ax }, new[] { g.UniqueName("pR") });
+                var pU = g.AddNode("Slice", new[] { p, lr, g.AddConstant(new[] { long.MaxValue }, new long[] { 1 }, "ends"), ax }, new[] { g.UniqueName("pU") });
+                var a = g.Add(g.MatMul(pR, vX), g.MatMul(pU, vU));
+                x = G_Ffn(g, l, g.Add(xr, G_Linear(g, G_Merge(g, a), l.proj)));
+                if (!summaryOnly)
+                {
+                    var pu = g.Softmax(g.Add(g.Mul(g.MatMul(qU, kUT), scale), biasU), -1);
+                    u = G_Ffn(g, l, g.Add(u, G_Linear(g, G_Merge(g, g.MatMul(pu, vU)), l.proj)));
+                }
+            }
+            if (!_target)
+                return g.Squeeze(G_Norm(g, x, final_norm), new long[] { 1 });
+            var xf = G_Norm(g, x, final_norm);
+            var uf = G_Norm(g, u, final_norm);
+            var t = input.Queries[_segments];
+            var sc = g.AddConstant(new[] { 1f / MathF.Sqrt(_d) }, new long[] { 1 }, "scale");
+            var tsR = g.Add(g.Mul(g.MatMul(t, g.Transpose(xf, new long[] { 0, 2, 1 })), sc), g.Squeeze(biasR, new long[] { 1 }));
+            var tsU = g.Add(g.Mul(g.MatMul(t, g.Transpose(uf, new long[] { 0, 2, 1 })), sc), g.Squeeze(biasU, new long[] { 1 }));
+            var tp = g.Softmax(g.Concat(-1, new[] { tsR, tsU }), -1);
+            var n = g.Slice(g.Shape(xf), new long[] { 1 }, new long[] { 2 }, new long[] { 0 });
+            var z = g.AddConstant(new long[] { 0 }, new long[] { 1 }, "zero");
+            var ax2 = g.AddConstant(new long[] { 2 }, new long[] { 1 }, "axes");
+            var tpR = g.AddNode("Slice", new[] { tp, z, n, ax2 }, new[] { g.UniqueName("tpR") });
+            var tpU = g.AddNode("Slice", new[] { tp, n, g.AddConstant(new[] { long.MaxValue }, new long[] { 1 }, "ends"), ax2 }, new[] { g.UniqueName("tpU") });
+            return g.Squeeze(g.Add(g.MatMul(tpR, xf), g.MatMul(tpU, uf)), new long[] { 1 });
+        }
+    }
+}

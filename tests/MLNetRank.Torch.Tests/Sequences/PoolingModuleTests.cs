@@ -1,0 +1,168 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using MLNetRank.Onnx;
+using MLNetRank.Torch.MultiTask;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace MLNetRank.Torch.Tests.Sequences
+{
+    /// <summary>Each pooling module's ONNX export equals its TorchSharp forward (to 1e-5), also when the sequence comes with one
+    /// row for the whole batch (a request's user history under the request scorer).</summary>
+    [Collection("TorchSharp")]
+    public class PoolingModuleTests
+    {
+        private const int B = 6, L = 7, D = 8;
+
+        /// <summary>A batch with ragged masks: row 1's sequence is empty, row 2's query set is empty.</summary>
+        internal static SequencePoolingBatch Batch(int seed, int rows, int[] queryLengths, bool sameSequenceForAll = false)
+        {
+            var g = new Generator((ulong)seed);
+            var emb = randn(new long[] { rows, L, D }, generator: g);
+            var mask = (rand(new long[] { rows, L }, generator: g) > 0.3f).to_type(ScalarType.Float32);
+            mask[TensorIndex.Colon, 0] = ones(rows);
+            if (rows > 1)
+                mask[1] = zeros(L);
+            if (sameSequenceForAll)
+            {
+                emb = emb.narrow(0, 0, 1).expand(rows, L, D).contiguous();
+                mask = mask.narrow(0, 0, 1).expand(rows, L).contiguous();
+            }
+            var qs = new List<Tensor>();
+            var qms = new List<Tensor>();
+            foreach (var q in queryLengths)
+            {
+                qs.Add(randn(new long[] { rows, q, D }, generator: g));
+                var qm = (rand(new long[] { rows, q }, generator: g) > 0.2f).to_type(ScalarType.Float32);
+                qm[TensorIndex.Colon, 0] = ones(rows);
+                if (rows > 2 && q > 1)
+                    qm[2] = zeros(q);
+                qms.Add(qm);
+            }
+            return new SequencePoolingBatch(emb, mask, qs, qms);
+        }
+
+        public static IEnumerable<object[]> Poolings()
+        {
+            yield return new object[] { "mean", new MeanSequencePooling(), Array.Empty<int>() };
+            yield return new object[] { "din", new TargetAttentionPooling("room"), new[] { 1 } };
+            yield return new object[] { "din-softmax-2layers", new TargetAttentionPooling("room") { Normalize = true, HiddenLayers = new[] { 16, 8 } }, new[] { 1 } };
+            yield return new object[] { "dual-set-query", new TargetAttentionPooling("onsale"), new[] { 5 } };
+            yield return new object[] { "transformer-summary", new TransformerPooling("core", "onsale") { Layers = 2, Heads = 4 }, new[] { 3, 5 } };
+            yield return new object[] { "transformer-1layer-2heads", new TransformerPooling("core") { Layers = 1, Heads = 2 }, new[] { 4 } };
+            yield return new object[] { "transformer-target", new TransformerPooling("core", "onsale") { Output = TransformerOutput.TargetAttention, TargetFeatureName = "room" }, new[] { 3, 5, 1 } };
+        }
+
+        private static SequencePoolingModule Create(SequencePooling p, int[] q)
+        {
+            torch.manual_seed(3);
+            var m = p.CreateModule(new SequencePoolingContext("UserItemSeq", D, L, q.Select(_ => D).ToArray(), q));
+            // move every parameter off its init (biases start at 0, layer norms at 1) so the check sees all of them
+            using (no_grad())
+                foreach (var w in m.parameters())
+                    w.add_(randn_like(w) * 0.3f);
+            return m;
+        }
+
+        [Theory]
+        [MemberData(nameof(Poolings))]
+        public void OnnxExportEqualsTorchSharpForward(string name, SequencePooling pooling, int[] queryLengths)
+        {
+            using var scope = NewDisposeScope();
+            var module = Create(pooling, queryLengths);
+            var batch = Batch(11, B, queryLengths);
+            double worst = PoolingAgreement.Check(name, module, batch, tolerance: 1e-5);
+            using (no_grad())
+            {
+                var y = module.forward(batch);
+                Assert.Equal(new long[] { B, D }, y.shape);
+                Assert.True(y.isfinite().all().item<bool>(), $"{name}: non-finite output");
+                // not a constant: rows differ
+                Assert.True((y[0] - y[3]).abs().max().item<float>() > 1e-3, $"{name}: rows 0 and 3 pool to the same vector");
+            }
+            Assert.True(worst <= 1e-5, $"{name}: {worst}");
+        }
+
+        [Theory]
+        [MemberData(nameof(Poolings))]
+        public void OneRowSequence_BroadcastsAgainstTheCandidates(string name, SequencePooling pooling, int[] queryLengths)
+        {
+            if (queryLengths.Length == 0)
+                return;   // without queries the caller broadcasts the pooled row
+            using var scope = NewDisposeScope();
+            var module = Create(pooling, queryLengths);
+            var full = Batch(5, B, queryLengths, sameSequenceForAll: true);
+            var shared = new SequencePoolingBatch(full.Embedded.narrow(0, 0, 1), full.Mask.narrow(0, 0, 1), full.Queries, full.QueryMasks);
+            using (no_grad())
+            {
+                var a = module.forward(full);
+                var b = module.forward(shared);
+                Assert.Equal(a.shape, b.shape);
+                Assert.True((a - b).abs().max().item<float>() < 1e-5, $"{name}: one-row sequence differs from the repeated one");
+            }
+            PoolingAgreement.Check(name, module, shared, tolerance: 1e-5);
+        }
+
+        [Fact]
+        public void DinWeights_AreNotNormalisedByDefault_AndMaskPadding()
+        {
+            using var scope = NewDisposeScope();
+            var module = Create(new TargetAttentionPooling("room"), new[] { 1 });
+            var batch = Batch(2, B, new[] { 1 });
+            using (no_grad())
+            {
+                // padding never matters: change the padded steps' embeddings, the output stays
+                var changed = batch.Embedded + (1 - batch.Mask).unsqueeze(2) * 5f;
+                var a = module.forward(batch);
+                var b = module.forward(new SequencePoolingBatch(changed, batch.Mask, batch.Queries, batch.QueryMasks));
+                Assert.True((a - b).abs().max().item<float>() < 1e-5);
+                // the empty sequence pools to zeros; DIN's sum is not a convex combination: doubling every key's embedding
+                // changes the output by more than a factor of 2 somewhere (weights depend on the keys too)
+                Assert.True(a[1].abs().max().item<float>() == 0f);
+            }
+        }
+
+        [Fact]
+        public void WrongExport_IsCaught_NamingTheFeatureAndTheOutput()
+        {
+            using var scope = NewDisposeScope();
+            var module = new OffByOneExport();
+            var batch = Batch(1, B, Array.Empty<int>());
+            var ex = Assert.Throws<InvalidOperationException>(() => PoolingAgreement.Check("UserItemSeq", module, batch));
+            Assert.Contains("UserItemSeq", ex.Message);
+            Assert.Contains("output row", ex.Message);
+            Assert.Contains(nameof(OffByOneExport), ex.Message);
+        }
+
+        [Fact]
+        public void Options_AreValidated_WithTheFeatureNamed()
+        {
+            var ctx = new SequencePoolingContext("UserItemSeq", 8, 50, new[] { 8, 8 }, new[] { 5, 8 });
+            var ex = Assert.Throws<ArgumentOutOfRangeException>(() => new TransformerPooling("core", "onsale") { Heads = 3 }.Validate(ctx));
+            Assert.Contains("UserItemSeq", ex.Message);
+            Assert.Contains("Heads", ex.Message);
+            var ex2 = Assert.Throws<ArgumentException>(() => new TargetAttentionPooling("room").Validate(new SequencePoolingContext("UserLiveSeq", 8, 10, new[] { 4 })));
+            Assert.Contains("room", ex2.Message);
+            Assert.Contains("4", ex2.Message);
+            Assert.Throws<ArgumentException>(() => new TransformerPooling("core") { Output = TransformerOutput.TargetAttention }.Validate(ctx));
+            Assert.Throws<ArgumentException>(() => new TargetAttentionPooling(" "));
+        }
+
+        /// <summary>A user-written pooling whose export adds 1 to the mean: the check must catch it.</summary>
+        private sealed class OffByOneExport : SequencePoolingModule
+        {
+            public OffByOneExport() : base("off_by_one") => RegisterComponents();
+
+            public override Tensor forward(SequencePoolingBatch b) => (b.Embedded * b.Mask.unsqueeze(2)).sum(1);
+
+            public override string Export(SequencePoolingGraph x)
+            {
+                var g = x.Graph;
+                var s = g.ReduceSum(g.Mul(x.Embedded, g.Unsqueeze(x.Mask, new long[] { 2 })), new long[] { 1 }, keepDims: false);
+                return g.Add(s, g.AddConstant(new[] { 1f }, new long[] { 1 }, "one"));
+            }
+        }
+    }
+}
