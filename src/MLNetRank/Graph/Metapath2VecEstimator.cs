@@ -161,6 +161,10 @@ namespace MLNetRank.Graph
 
         private Metapath2VecTransformer FitCore(IDataView? input, List<EmbeddingLookup.ColumnPlan> plans, CancellationToken cancellationToken)
         {
+            // The token of the call and the one of the options: either stops training.
+            using var linked = cancellationToken.CanBeCanceled && _options.CancellationToken.CanBeCanceled
+                ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _options.CancellationToken) : null;
+            cancellationToken = linked?.Token ?? (cancellationToken.CanBeCanceled ? cancellationToken : _options.CancellationToken);
             var o = _options;
             int seed = ContextSeed.Resolve(_context, o.Seed);
             int threads = o.NumberOfThreads ?? Environment.ProcessorCount;

@@ -158,6 +158,11 @@ namespace MLNetRank.Graph
         /// thread that called <c>Fit</c>.</summary>
         public IProgress<Metapath2VecProgress>? Progress { get; set; }
 
+        /// <summary>Stops training (as the token given to <c>Fit(data, token)</c> or <c>FitGraph(token)</c> does; either
+        /// stops it): every training thread checks it at each learning-rate update, so training throws
+        /// <see cref="OperationCanceledException"/> within a few thousand walk tokens. Default <c>CancellationToken.None</c>.</summary>
+        public System.Threading.CancellationToken CancellationToken { get; set; }
+
         /// <summary>How often training reports progress during an epoch (to <see cref="Progress"/> and <c>MLContext.Log</c>).
         /// Default 10 seconds.</summary>
         public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromSeconds(10);

@@ -154,6 +154,11 @@ namespace MLNetRank.Tests.Graph
             Assert.DoesNotContain(reports, p => p.Stage == "training" && !p.InEpoch);
             // A token cancelled before the fit stops it before training.
             Assert.ThrowsAny<OperationCanceledException>(() => estimator.Fit(GraphTestUtil.Rows(ml, (0, 0)), cts.Token));
+            // The options' token (the project's pattern for trainers) stops it too, and a live call token does not mask it.
+            var o2 = GraphTestUtil.Small("User-Live-User");
+            o2.CancellationToken = cts.Token;
+            using var live = new CancellationTokenSource();
+            Assert.ThrowsAny<OperationCanceledException>(() => ml.Ranker().Transforms.Metapath2Vec(Planted.EdgesView(ml), o2).FitGraph(live.Token));
         }
 
         [Fact]
