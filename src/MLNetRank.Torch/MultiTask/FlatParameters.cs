@@ -46,6 +46,9 @@ namespace MLNetRank.Torch.MultiTask
         /// <summary>All weights, as one parameter for the optimizer.</summary>
         public Parameter Flat { get; }
 
+        /// <summary>All gradients, in the layout of <see cref="Flat"/>.</summary>
+        public Tensor Grad => _grad;
+
         /// <summary>Zeroes every gradient (one operation).</summary>
         public void ZeroGrad() => _grad.zero_();
 

@@ -83,13 +83,8 @@ namespace MLNetRank.Torch.MultiTask
             // every parameter a view of one buffer (its gradient of another): the elementwise optimizers below then run a few
             // operations over all weights per step instead of about ten per parameter tensor
             using var flat = new FlatParameters(net.parameters(), _device);
-            var parameters = new[] { flat.Flat };
-            TorchSharp.Modules.OptimizerHelper opt = _o.Optimizer switch
-            {
-                MultiTaskOptimizer.AdamW => optim.AdamW(parameters, _o.LearningRate, weight_decay: _o.L2Regularization),
-                MultiTaskOptimizer.Adagrad => optim.Adagrad(parameters, _o.LearningRate, weight_decay: _o.L2Regularization),
-                _ => optim.Adam(parameters, _o.LearningRate, weight_decay: _o.L2Regularization),
-            };
+            // PyTorch's Adam/AdamW/Adagrad arithmetic over the flat buffer, with every native Scalar kept alive (FlatOptimizer)
+            var opt = new FlatOptimizer(_o.Optimizer, flat.Flat, flat.Grad, _o.LearningRate, _o.L2Regularization);
 
             int startEpoch = 1;
             double best = double.NaN;
@@ -117,7 +112,7 @@ namespace MLNetRank.Torch.MultiTask
                     using (var r = new BinaryReader(new MemoryStream(modelBytes)))
                         net.load(r);
                     using (var r = new BinaryReader(new MemoryStream(optBytes)))
-                        opt.load_state_dict(r);
+                        opt.Load(r);
                     History.AddRange(state.History.Select(h => h.ToEpoch()));
                     startEpoch = state.Epoch + 1;
                     best = state.Best;
@@ -174,7 +169,7 @@ namespace MLNetRank.Torch.MultiTask
                         flat.ZeroGrad();
                         loss.backward();
                         prof[2].Stop(); prof[3].Start();
-                        opt.step();
+                        opt.Step();
                         prof[3].Stop(); prof[4].Start();
                         float value = loss.item<float>();
                         CheckLoss(value, epoch, batch, ref initialLoss);
@@ -245,7 +240,7 @@ namespace MLNetRank.Torch.MultiTask
                         var sections = new List<(string, byte[])>
                         {
                             ("model", Serialize(w => net.save(w))),
-                            ("optimizer", Serialize(w => opt.save_state_dict(w))),
+                            ("optimizer", Serialize(w => opt.Save(w))),
                         };
                         if (bestBytes is not null)
                             sections.Add(("best", bestBytes));
