@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Linq;
 using MLNetRank.Common;
 using MLNetRank.Evaluation;
+using MLNetRank.Torch.Layers;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -118,7 +119,8 @@ namespace MLNetRank.Torch.Ensemble
             var net = new EnsembleNetwork(K, o.TwoStep, o.EncodingDimension, LabelCorrelations, _seed);
             try
             {
-                TrainLoop(net, d, z, log);
+                lock (TorchGate.Sync)    // one TorchSharp training at a time per process (TorchGate says why)
+                    TrainLoop(net, d, z, log);
                 return net;
             }
             catch

@@ -4,6 +4,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
+using MLNetRank.Torch.Layers;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNetRank.Common;
@@ -229,8 +230,11 @@ namespace MLNetRank.Torch.MultiTask
                 _consumed = true;
                 try
                 {
-                    foreach (var batch in _full.GetConsumingEnumerable())
+                    using var batches = _full.GetConsumingEnumerable().GetEnumerator();
+                    // the read-ahead fills batches while this thread waits (the gate let go), never during its TorchSharp work
+                    while (TorchGate.Released(batches.MoveNext))
                     {
+                        var batch = batches.Current;
                         consume(batch);
                         batch.Count = 0;
                         _free.Add(batch);
@@ -241,7 +245,7 @@ namespace MLNetRank.Torch.MultiTask
                     Stop();
                     throw;
                 }
-                _producer.Wait();
+                TorchGate.Released(() => _producer.Wait());
                 if (_producerError is not null)
                     throw _producerError is InvalidOperationException or ArgumentException
                         ? _producerError
@@ -251,7 +255,7 @@ namespace MLNetRank.Torch.MultiTask
             private void Stop()
             {
                 _cts.Cancel();
-                try { _producer.Wait(); } catch (AggregateException) { }
+                try { TorchGate.Released(() => _producer.Wait()); } catch (AggregateException) { }
             }
 
             public void Dispose()
@@ -270,7 +274,10 @@ namespace MLNetRank.Torch.MultiTask
             BlockingCollection<RowStore> free, BlockingCollection<RowStore> full, CancellationToken token)
         {
             token.ThrowIfCancellationRequested();
-            using var row = new RowReader(_data, _layout, _cols);
+            // every row read (ML.NET cursors allocate) holds the gate, so no collection it starts runs beside the trainer's
+            // TorchSharp calls (TorchGate says why)
+            RowReader NewReader() { lock (TorchGate.Sync) return new RowReader(_data, _layout, _cols); }
+            using var row = NewReader();
             RowStore batch = free.Take(token);
             void Emit(RowStore src, int slot)
             {
@@ -288,8 +295,13 @@ namespace MLNetRank.Torch.MultiTask
             {
                 var rng = new Random(shuffleSeed ?? 0);
                 long index = -1;
-                while (row.MoveNext())
+                while (true)
                 {
+                    bool more;
+                    lock (TorchGate.Sync)
+                        more = row.MoveNext();
+                    if (!more)
+                        break;
                     token.ThrowIfCancellationRequested();    // a stream disposed unread stops within a row, not a buffer fill
                     index++;
                     if (subset != RowSubset.All)
@@ -300,18 +312,21 @@ namespace MLNetRank.Torch.MultiTask
                     }
                     if (!shuffle)
                     {
-                        row.Read(pool, 0, index);
+                        lock (TorchGate.Sync)
+                            row.Read(pool, 0, index);
                         Emit(pool, 0);
                         continue;
                     }
                     if (pool.Count < pool.Capacity)
                     {
-                        row.Read(pool, pool.Count++, index);
+                        lock (TorchGate.Sync)
+                            row.Read(pool, pool.Count++, index);
                         continue;
                     }
                     int j = rng.Next(pool.Capacity);
                     Emit(pool, j);
-                    row.Read(pool, j, index);
+                    lock (TorchGate.Sync)
+                        row.Read(pool, j, index);
                 }
                 if (shuffle)
                 {

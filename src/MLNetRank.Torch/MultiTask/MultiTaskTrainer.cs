@@ -5,6 +5,7 @@ using System.IO;
 using System.Linq;
 using System.Text.Json;
 using MLNetRank.Common;
+using MLNetRank.Torch.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -60,13 +61,10 @@ namespace MLNetRank.Torch.MultiTask
 
         public long TrainingRows { get; private set; }
 
-        /// <summary>libtorch's random generator and thread count are process-wide: trainings in one process run one at a
-        /// time so that each stays deterministic for its seed.</summary>
-        private static readonly object TorchGate = new();
-
         public MultiTaskNetwork Train(BatchReader train, BatchReader? validation, RowSubset trainSubset, RowSubset validationSubset, RankerLog log)
         {
-            lock (TorchGate)
+            // one training at a time per process, and no row reading beside its TorchSharp work (TorchGate says why)
+            lock (TorchGate.Sync)
                 return TrainCore(train, validation, trainSubset, validationSubset, log);
         }
 
