@@ -31,14 +31,14 @@ for id in MLNetRank MLNetRank.Simulation MLNetRank.Torch; do
     grep -q " $f\$" <<<"$listing" || { echo "$id: $f missing from the package"; exit 1; }
   done
   [ -f "$feed/$id.$version.snupkg" ] || { echo "$id: no symbol package (.snupkg)"; exit 1; }
-  unzip -l "$feed/$id.$version.snupkg" | grep -q "lib/net10.0/$id.pdb" || { echo "$id: no pdb in the .snupkg"; exit 1; }
+  grep -q "lib/net10.0/$id.pdb" <<<"$(unzip -l "$feed/$id.$version.snupkg")" || { echo "$id: no pdb in the .snupkg"; exit 1; }
   nuspec="$(unzip -p "$pkg" "$id.nuspec")"
   grep -q "<readme>README.md</readme>" <<<"$nuspec" || { echo "$id: nuspec has no readme"; exit 1; }
   grep -q "<tags>" <<<"$nuspec" || { echo "$id: nuspec has no tags"; exit 1; }
 done
-unzip -p "$feed/MLNetRank.Simulation.$version.nupkg" MLNetRank.Simulation.nuspec | grep -q 'id="MLNetRank"' &&
+grep -q 'id="MLNetRank"' <<<"$(unzip -p "$feed/MLNetRank.Simulation.$version.nupkg" MLNetRank.Simulation.nuspec)" &&
   { echo "MLNetRank.Simulation must not depend on the core package"; exit 1; }
-unzip -l "$feed/MLNetRank.Torch.$version.nupkg" | grep -q "buildTransitive/MLNetRank.Torch.targets" ||
+grep -q "buildTransitive/MLNetRank.Torch.targets" <<<"$(unzip -l "$feed/MLNetRank.Torch.$version.nupkg")" ||
   { echo "MLNetRank.Torch: buildTransitive target (libstdc++ fix) missing"; exit 1; }
 echo "ok: readme, LICENSE, dll + XML docs, snupkg with pdb, tags; Simulation without the core; Torch with its buildTransitive target"
 
