@@ -52,8 +52,9 @@ namespace MLNetRank.Notebooks.Tests
 
         private (int Exit, string Output) RunApp(string name, string source, bool expectSuccess = true, bool emptyPackagesFolderAtRunTime = false)
         {
-            // One fixed folder per app: `dotnet run app.cs` keeps its build output (TorchSharp's native libraries, hundreds
-            // of MB) in a folder named after the app's path, so a fixed path reuses it run after run instead of piling up.
+            // One fixed folder per app, deleted afterwards with the build output in it: `dotnet run app.cs` would otherwise
+            // keep its output (TorchSharp's native libraries for every platform, about 1.4 GB) in the user's runfile
+            // folder after the test, and a CI machine's disk fills up.
             var dir = Path.Combine(Path.GetTempPath(), $"mlnetrank-consumer-{name}");
             if (Directory.Exists(dir))
                 Directory.Delete(dir, recursive: true);
@@ -65,7 +66,7 @@ namespace MLNetRank.Notebooks.Tests
                     $"<configuration><packageSources><add key=\"mlnetrank-packed\" value=\"{_feed.Folder}\" /></packageSources></configuration>");
                 File.WriteAllText(Path.Combine(dir, "app.cs"), source);
                 // restore and build must succeed in every case; only running may fail (and then must fail as expected)
-                PackedFeed.Run("dotnet", "build app.cs", dir, TimeSpan.FromMinutes(10));
+                PackedFeed.Run("dotnet", "build app.cs --artifacts-path artifacts", dir, TimeSpan.FromMinutes(10));
                 System.Collections.Generic.Dictionary<string, string>? env = null;
                 if (emptyPackagesFolderAtRunTime)
                 {
@@ -77,7 +78,7 @@ namespace MLNetRank.Notebooks.Tests
                 }
                 try
                 {
-                    var output = PackedFeed.Run("dotnet", "run app.cs --no-build", dir, TimeSpan.FromMinutes(10), env);
+                    var output = PackedFeed.Run("dotnet", "run app.cs --no-build --artifacts-path artifacts", dir, TimeSpan.FromMinutes(10), env);
                     _output.WriteLine(output);
                     return (0, output);
                 }
