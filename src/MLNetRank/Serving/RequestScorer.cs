@@ -53,59 +53,10 @@ namespace MLNetRank.Serving
         private readonly object _positionLock = new object();
         private long _nextPosition;
 
-        private RequestScorer(DataViewSchema inputSchema, ScoringStage[] stages, ITransformer? tail, DataViewSchema tailInputSchema)
+        private RequestScorer(DataViewSchema inputSchema, ScoringPlan plan)
         {
             InputSchema = inputSchema;
-            Stages = stages;
-            Tail = tail;
-            TailInputSchema = tailInputSchema;
-
-            // Backward pass: which columns each segment must compute, and which the request must carry.
-            var needed = new HashSet<string>(StringComparer.Ordinal);
-            if (tail != null)
-            {
-                // The transforms after the last network: their visible, fixed-size new columns are outputs too.
-                var mapper = tail.GetRowToRowMapper(tailInputSchema);
-                var producedNames = ScoringStage.ProducedNames(tail, tailInputSchema);
-                var produced = mapper.OutputSchema.Where(c => !c.IsHidden && producedNames.Contains(c.Name) && IsFixedSize(c.Type)).ToArray();
-                TailProduced = produced.Select(c => c.Name).ToArray();
-                TailOutputColumns = produced.Select(c => ScoringStage.ColumnOf(c.Name, c.Type)).ToArray();
-                TailInputs = mapper.GetDependencies(produced).Select(c => c.Name).Distinct(StringComparer.Ordinal).ToArray();
-                needed.UnionWith(TailInputs);
-            }
-            for (int k = stages.Length - 1; k >= 0; k--)
-            {
-                var stage = stages[k];
-                needed.ExceptWith(stage.OutputNames);
-                needed.UnionWith(stage.InputNames);
-                if (stage.Segment != null)
-                {
-                    var mapper = stage.CreateMapper();
-                    var columns = needed.Select(n => mapper.OutputSchema.GetColumnOrNull(n)
-                        ?? throw new InvalidDataException($"No column '{n}' reaches the input of ONNX network {k + 1}.")).ToArray();
-                    var producedNames = ScoringStage.ProducedNames(stage.Segment, stage.SchemaBefore);
-                    stage.Produced = columns.Where(c => producedNames.Contains(c.Name)).Select(c => c.Name).ToArray();
-                    var before = new HashSet<string>(mapper.GetDependencies(columns).Select(c => c.Name), StringComparer.Ordinal);
-                    before.UnionWith(columns.Where(c => !producedNames.Contains(c.Name)).Select(c => c.Name));
-                    stage.SegmentInputs = before.ToArray();
-                    needed = before;
-                }
-                else
-                    stage.SegmentInputs = needed.ToArray();
-            }
-            var outputs = new Dictionary<string, RequestColumn>(StringComparer.Ordinal);
-            foreach (var stage in stages)
-                for (int i = 0; i < stage.Outputs.Length; i++)
-                    outputs[stage.OutputNames[i]] = ScoringStage.ColumnOf(stage.OutputNames[i], stage.OutputColumnTypes[i]);
-            foreach (var c in TailOutputColumns)
-                outputs[c.Name] = c;
-            OutputColumns = outputs.Values.ToArray();
-            RequestColumns = needed.OrderBy(n => n, StringComparer.Ordinal).Select(n =>
-            {
-                var col = inputSchema.GetColumnOrNull(n)
-                    ?? throw new InvalidDataException($"The model's input schema has no column '{n}', which its first stage reads.");
-                return ScoringStage.ColumnOf(n, col.Type);
-            }).ToArray();
+            Plan = plan;
         }
 
         /// <summary>Opens a model saved with <c>mlContext.Model.Save</c>.</summary>
@@ -210,7 +161,7 @@ namespace MLNetRank.Serving
                         throw new NotSupportedException("A transform after the last ONNX network is not a row-to-row mapper; the request scorer cannot apply it.");
                 }
                 var lastOutput = flat[networks[^1]].GetOutputSchema(stages[^1].SegmentOutputSchema);
-                scorer = new RequestScorer(inputSchema, stages.ToArray(), tail, lastOutput);
+                scorer = new RequestScorer(inputSchema, new ScoringPlan(inputSchema, stages.ToArray(), tail, lastOutput));
             }
             catch
             {
@@ -240,44 +191,28 @@ namespace MLNetRank.Serving
         public DataViewSchema InputSchema { get; }
 
         /// <summary>The columns a request carries: the network inputs, or, when ML.NET transforms run before the network, the input columns they read.</summary>
-        public IReadOnlyList<RequestColumn> RequestColumns { get; }
+        public IReadOnlyList<RequestColumn> RequestColumns => Plan.RequestColumns;
 
         /// <summary>The inputs of the last ONNX network of the chain (ONNX names = ML.NET column names).</summary>
-        public IReadOnlyList<OnnxTensorSpec> NetworkInputs => Stages[^1].Inputs;
+        public IReadOnlyList<OnnxTensorSpec> NetworkInputs => Plan.LastStage.Inputs;
 
         /// <summary>The outputs of the last ONNX network (read them with <see cref="ScoringRequest.GetOutput{T}"/>).</summary>
-        public IReadOnlyList<OnnxTensorSpec> NetworkOutputs => Stages[^1].Outputs;
+        public IReadOnlyList<OnnxTensorSpec> NetworkOutputs => Plan.LastStage.Outputs;
 
         /// <summary>The number of ONNX networks in the chain; each runs once per request, batched.</summary>
-        public int NetworkCount => Stages.Length;
+        public int NetworkCount => Plan.Steps.Length;
 
         /// <summary>True when anything runs before the last network: ML.NET transforms (row by row, through ML.NET's row mapper) or other networks.</summary>
-        public bool HasPrefix => Stages.Length > 1 || Stages[0].Segment != null;
+        public bool HasPrefix => Plan.Steps.Length > 1 || Plan.Steps[0].Stage.Segment != null;
 
         /// <summary>
         /// What <see cref="ScoringRequest.GetOutput{T}"/> can read: every network's outputs, and the visible known-size columns that
         /// the transforms after the last network add (e.g. a renamed score, an <c>Expression</c>, GBDT leaf ids).
         /// </summary>
-        public IReadOnlyList<RequestColumn> OutputColumns { get; }
+        public IReadOnlyList<RequestColumn> OutputColumns => Plan.OutputColumns;
 
-        internal ScoringStage[] Stages { get; }
-        internal ITransformer? Tail { get; }
-        internal DataViewSchema TailInputSchema { get; }
-        internal string[] TailProduced { get; } = Array.Empty<string>();
-        internal string[] TailInputs { get; } = Array.Empty<string>();
-        private RequestColumn[] TailOutputColumns { get; } = Array.Empty<RequestColumn>();
-
-        internal IRowToRowMapper CreateTailMapper() => Tail!.GetRowToRowMapper(TailInputSchema);
-
-        private static bool IsFixedSize(DataViewType type)
-        {
-            if (type is VectorDataViewType v && !v.IsKnownSize)
-                return false;
-            var raw = (type is VectorDataViewType vt ? vt.ItemType : type).RawType;
-            return raw == typeof(float) || raw == typeof(double) || raw == typeof(int) || raw == typeof(long) || raw == typeof(uint)
-                || raw == typeof(ulong) || raw == typeof(short) || raw == typeof(ushort) || raw == typeof(byte) || raw == typeof(sbyte)
-                || raw == typeof(bool) || raw == typeof(ReadOnlyMemory<char>);
-        }
+        /// <summary>The immutable execution plan every request is laid out from.</summary>
+        internal ScoringPlan Plan { get; }
 
         /// <summary>A request of up to <paramref name="capacity"/> rows, with its own reusable buffers.</summary>
         /// <param name="capacity">The most candidates a request will hold.</param>
@@ -391,11 +326,7 @@ namespace MLNetRank.Serving
         /// <summary>Releases the ONNX Runtime sessions and the loaded transforms.</summary>
         public void Dispose()
         {
-            foreach (var stage in Stages)
-                stage.Dispose();
-            if (Tail is IEnumerable<ITransformer> tail)
-                foreach (var t in tail)
-                    (t as IDisposable)?.Dispose();
+            Plan.Dispose();
             _runOptions.Dispose();
         }
     }

@@ -35,15 +35,16 @@ namespace MLNetRank.Serving
             var runs = new List<StageRun>();
             try
             {
-                foreach (var stage in scorer.Stages)
+                foreach (var step in scorer.Plan.Steps)
                 {
+                    var stage = step.Stage;
                     RequestRow? row = null;
                     var loaders = Array.Empty<Action<int>>();
-                    if (stage.Segment != null && stage.Produced.Length > 0)
+                    if (stage.Segment != null && step.Produced.Length > 0)
                     {
-                        row = new RequestRow(stage.SchemaBefore, stage.SegmentInputs.Select(n => Stored(store, n, stage)));
+                        row = new RequestRow(stage.SchemaBefore, step.SegmentInputs.Select(n => Stored(store, n, stage)));
                         var mapper = stage.CreateMapper();
-                        var produced = stage.Produced.Select(n => mapper.OutputSchema[n]).ToArray();
+                        var produced = step.Produced.Select(n => mapper.OutputSchema[n]).ToArray();
                         var mapped = mapper.GetRow(row, produced);
                         var computed = produced.Select(c => InputBuffer.Create(ScoringStage.ColumnOf(c.Name, c.Type), capacity)).ToArray();
                         loaders = computed.Select((b, i) => b.MakeLoader(mapped, produced[i])).ToArray();
@@ -81,15 +82,16 @@ namespace MLNetRank.Serving
             }
             Runs = runs.ToArray();
             _outputs = new Dictionary<string, InputBuffer>(StringComparer.Ordinal);
-            foreach (var stage in scorer.Stages)
-                foreach (var name in stage.OutputNames)
+            foreach (var step in scorer.Plan.Steps)
+                foreach (var name in step.Stage.OutputNames)
                     _outputs[name] = store[name];
-            if (scorer.Tail != null && scorer.TailProduced.Length > 0)
+            var plan = scorer.Plan;
+            if (plan.Tail != null && plan.TailProduced.Length > 0)
             {
-                TailRow = new RequestRow(scorer.TailInputSchema, scorer.TailInputs.Select(n => store.TryGetValue(n, out var b) ? b
+                TailRow = new RequestRow(plan.TailInputSchema, plan.TailInputs.Select(n => store.TryGetValue(n, out var b) ? b
                     : throw new InvalidOperationException($"Column '{n}', read after the last ONNX network, is not available to the request scorer.")));
-                var mapper = scorer.CreateTailMapper();
-                var produced = scorer.TailProduced.Select(n => mapper.OutputSchema[n]).ToArray();
+                var mapper = plan.CreateTailMapper();
+                var produced = plan.TailProduced.Select(n => mapper.OutputSchema[n]).ToArray();
                 var mapped = mapper.GetRow(TailRow, produced);
                 var computed = produced.Select(c => InputBuffer.Create(ScoringStage.ColumnOf(c.Name, c.Type), capacity)).ToArray();
                 TailLoaders = computed.Select((b, i) => b.MakeLoader(mapped, produced[i])).ToArray();

@@ -13,7 +13,8 @@ namespace MLNetRank.Serving
     /// <summary>
     /// One ONNX network of a saved chain, with the ML.NET transforms between the previous network (or the chain's input)
     /// and it (its "segment"). The request scorer runs each segment row by row through ML.NET's row mapper and each
-    /// network once per request, batched.
+    /// network once per request, batched. Fixed once built; which of its columns a request needs is in the
+    /// <see cref="ScoringPlan"/>.
     /// </summary>
     internal sealed class ScoringStage : IDisposable
     {
@@ -93,20 +94,14 @@ namespace MLNetRank.Serving
         public bool[] InputIsVariable { get; }
 
         /// <summary>Per input: 0 is padding (<see cref="ServingMetadata.ZeroPaddedInputs"/>).</summary>
-        public bool[] InputZeroPadded { get; private set; } = Array.Empty<bool>();
+        public bool[] InputZeroPadded { get; }
 
         /// <summary>Per input: one row per request (<see cref="ServingMetadata.RequestLevelInputs"/>).</summary>
-        public bool[] InputRequestLevel { get; private set; } = Array.Empty<bool>();
+        public bool[] InputRequestLevel { get; }
 
         /// <summary>Product of an input's known non-batch dimensions.</summary>
         public long[] InputStep { get; }
         public InferenceSession Session { get; }
-
-        /// <summary>Names needed at the segment's input (set by the scorer's dependency pass).</summary>
-        public string[] SegmentInputs { get; set; } = Array.Empty<string>();
-
-        /// <summary>Columns the segment computes that later stages read (names in <see cref="SegmentOutputSchema"/>).</summary>
-        public string[] Produced { get; set; } = Array.Empty<string>();
 
         public IRowToRowMapper CreateMapper() => Segment!.GetRowToRowMapper(SchemaBefore);
 
