@@ -134,5 +134,36 @@ namespace Microsoft.ML
                 throw new ArgumentNullException(nameof(catalog));
             return new PositionAsFeatureEstimator(catalog.Context, options ?? throw new ArgumentNullException(nameof(options)));
         }
+
+        /// <summary>
+        /// Unbiased learning to rank by the dual learning algorithm (DLA, Ai et al., SIGIR 2018): a ranker on the features and
+        /// the propensity of each position learned together from an ordinary click log (no randomized traffic).
+        /// </summary>
+        /// <param name="catalog">The MLNetRank trainers catalog.</param>
+        /// <param name="featureColumnName">Ranker input: known-size vector of Single. Default <c>"Features"</c>.</param>
+        /// <param name="positionColumnName">1-based display position. Default <c>"Position"</c>.</param>
+        /// <param name="labelColumnName">Click label (Boolean, or Single &gt; 0). Default <c>"Click"</c>.</param>
+        /// <param name="sessionColumnName">Id of the displayed list. Default <c>"Session"</c>.</param>
+        /// <param name="maximumPosition">K: positions 1..K get their own propensity, later positions share one more. Default 10.</param>
+        public static DualLearningEstimator DualLearning(this RankerCatalog.RankerTrainers catalog, string featureColumnName = "Features",
+            string positionColumnName = "Position", string labelColumnName = "Click", string sessionColumnName = "Session", int maximumPosition = 10)
+            => DualLearning(catalog, new DualLearningEstimator.Options
+            {
+                FeatureColumnName = featureColumnName,
+                PositionColumnName = positionColumnName,
+                LabelColumnName = labelColumnName,
+                SessionColumnName = sessionColumnName,
+                MaximumPosition = maximumPosition,
+            });
+
+        /// <summary>The dual learning algorithm with all options (ranker layers, epochs, learning rates, clip, item column, seed).</summary>
+        /// <param name="catalog">The MLNetRank trainers catalog.</param>
+        /// <param name="options">Options; see <see cref="DualLearningEstimator.Options"/> for the defaults.</param>
+        public static DualLearningEstimator DualLearning(this RankerCatalog.RankerTrainers catalog, DualLearningEstimator.Options options)
+        {
+            if (catalog is null)
+                throw new ArgumentNullException(nameof(catalog));
+            return new DualLearningEstimator(catalog.Context, options ?? throw new ArgumentNullException(nameof(options)));
+        }
     }
 }
