@@ -62,8 +62,11 @@ namespace MLNetRank.Debiasing
             /// <summary>K: positions 1..K get their own propensity, later positions share one more bucket. Default 10.</summary>
             public int MaximumPosition { get; set; } = 10;
 
-            /// <summary>Hidden ReLU layers of the ranker; empty = a linear ranker. Default one layer of 32.</summary>
-            public int[] HiddenLayers { get; set; } = { 32 };
+            /// <summary>Hidden ReLU layers of the ranker; empty (default) = a linear ranker. Under a logger that shows each item at
+            /// (nearly) always the same position, a flexible ranker can memorize items and absorb the position effect, which
+            /// drives the propensities off (on the LETOR benchmark at η = 2: RMSE 0.06–0.15 with one layer of 32 against
+            /// 0.01–0.03 linear); add layers when the log shows items at varied positions.</summary>
+            public int[] HiddenLayers { get; set; } = Array.Empty<int>();
 
             /// <summary>Passes over the clicked lists. Default 10.</summary>
             public int Epochs { get; set; } = 10;
@@ -315,6 +318,9 @@ namespace MLNetRank.Debiasing
                     $"epoch {epoch}/{o.Epochs}: ranker loss {lr:G6}, propensity loss {le:G6}, propensities {string.Join(", ", algo.Propensities().Select(p => p.ToString("G3", CultureInfo.InvariantCulture)))}"));
             });
             var curve = algo.Propensities();
+            if (curve.Any(c => !(c > 0) || !double.IsFinite(c)))
+                throw new InvalidOperationException(
+                    $"Dual learning diverged: the learned propensities are not finite and positive ({string.Join(", ", curve.Select(c => c.ToString("G3", CultureInfo.InvariantCulture)))}); lower PropensityLearningRate or LearningRate.");
 
             var onnx = Export(algo, mean, sd, o);
             var scorer = OnnxTransformerFactory.Create(_context, onnx, new[] { o.OutputColumnName }, new[] { o.FeatureColumnName }, schema, out var file);

@@ -100,22 +100,24 @@ namespace MLNetRank.Tests.Debiasing
             return good / pairs;
         }
 
-        private static DualLearningEstimator.Options Options(int seed, double maximumWeight = 100) => new()
+        private static DualLearningEstimator.Options Options(int seed, double maximumWeight = 100, int[]? hidden = null) => new()
         {
-            HiddenLayers = new[] { 16 }, Epochs = 8, MaximumPosition = 9, ItemColumnName = "Item", Seed = seed, MaximumWeight = maximumWeight,
+            HiddenLayers = hidden ?? Array.Empty<int>(), Epochs = 8, MaximumPosition = 9, ItemColumnName = "Item", Seed = seed, MaximumWeight = maximumWeight,
         };
 
         [Theory]
-        [InlineData(1.0)]
-        [InlineData(2.0)]
-        public void LearnsTheSimulatedCurve_AndRanksBetterThanTheSameNetworkOnRawClicks(double eta)
+        [InlineData(2.0, 0)]
+        [InlineData(1.0, 16)]
+        [InlineData(2.0, 16)]
+        public void LearnsTheSimulatedCurve_AndRanksBetterThanTheSameNetworkOnRawClicks(double eta, int hidden)
         {
             var ml = new MLContext(1);
             var (log, _) = Simulate(queries: 1000, sessions: 20000, eta, seed: 5);
             var view = ml.Data.LoadFromEnumerable(log);
-            using var dla = ml.Ranker().Trainers.DualLearning(Options(seed: 1)).Fit(view);
+            var h = hidden > 0 ? new[] { hidden } : Array.Empty<int>();
+            using var dla = ml.Ranker().Trainers.DualLearning(Options(seed: 1, hidden: h)).Fit(view);
             // MaximumWeight = 1 clips every inverse propensity ratio (≥ 1) to 1: the same network and loss on raw clicks
-            using var naive = ml.Ranker().Trainers.DualLearning(Options(seed: 1, maximumWeight: 1)).Fit(view);
+            using var naive = ml.Ranker().Trainers.DualLearning(Options(seed: 1, maximumWeight: 1, hidden: h)).Fit(view);
             double worst = 0;
             for (int k = 1; k <= 10; k++)
             {
@@ -124,7 +126,7 @@ namespace MLNetRank.Tests.Debiasing
                 worst = Math.Max(worst, Math.Abs(dla.GetPropensity(k) - truth));
             }
             double cDla = Concordance(ml, dla, 99), cNaive = Concordance(ml, naive, 99);
-            _out.WriteLine($"eta {eta}: max |error| {worst:F4}; concordance with the true relevance DLA {cDla:F4}, naive {cNaive:F4}; losses {string.Join(", ", dla.RankerLoss.Select(l => l.ToString("F3")))}");
+            _out.WriteLine($"eta {eta}, hidden {hidden}: max |error| {worst:F4}; concordance with the true relevance DLA {cDla:F4}, naive {cNaive:F4}; losses {string.Join(", ", dla.RankerLoss.Select(l => l.ToString("F3")))}");
             Assert.True(worst < 0.06, $"max propensity error {worst:F4}");
             Assert.True(cDla > cNaive + 0.03, $"DLA {cDla:F4} vs naive {cNaive:F4}");
             Assert.Equal(1.0, dla.Propensities[0], 12);
@@ -137,9 +139,10 @@ namespace MLNetRank.Tests.Debiasing
             var ml = new MLContext(1);
             var (log, _) = Simulate(queries: 1000, sessions: 20000, eta: 1, seed: 7);
             var view = ml.Data.LoadFromEnumerable(log);
-            using var a = ml.Ranker().Trainers.DualLearning(Options(seed: 3)).Fit(view);
-            using var b = ml.Ranker().Trainers.DualLearning(Options(seed: 3)).Fit(view);
-            using var c = ml.Ranker().Trainers.DualLearning(Options(seed: 4)).Fit(view);
+            var h = new[] { 16 };
+            using var a = ml.Ranker().Trainers.DualLearning(Options(seed: 3, hidden: h)).Fit(view);
+            using var b = ml.Ranker().Trainers.DualLearning(Options(seed: 3, hidden: h)).Fit(view);
+            using var c = ml.Ranker().Trainers.DualLearning(Options(seed: 4, hidden: h)).Fit(view);
             var docs = ml.Data.LoadFromEnumerable(Enumerable.Range(0, 200).Select(i => new Doc { Features = log[i].Features }));
             float[] Scores(ITransformer t) => t.Transform(docs).GetColumn<float[]>("Score").Select(v => v[0]).ToArray();
             Assert.Equal(Scores(a), Scores(b));
