@@ -293,7 +293,12 @@ namespace MLNetRank.Debiasing
                     }
                 }
             }
-            var (mean, sd) = Standardize(x, dim);
+            // statistics over the impressions used (an item counts once per impression), so that the model does not depend on
+            // whether an item column is given
+            var count = new int[slots];
+            foreach (int slot in lists.Item)
+                count[slot]++;
+            var (mean, sd) = Standardize(x, dim, count);
 
             int seed = ContextSeed.Resolve(_context, o.Seed);
             var algo = new DualLearningAlgorithm(dim, buckets, new DualLearningAlgorithm.Settings
@@ -386,8 +391,9 @@ namespace MLNetRank.Debiasing
             return g.ToBytes();
         }
 
-        /// <summary>Standardizes each slot in place (NaN = missing → 0, the mean); returns the means and standard deviations.</summary>
-        private static (double[] Mean, double[] Sd) Standardize(float[] x, int dim)
+        /// <summary>Standardizes each slot in place (NaN = missing → 0, the mean), row i counted <paramref name="count"/>[i] times;
+        /// returns the means and standard deviations.</summary>
+        private static (double[] Mean, double[] Sd) Standardize(float[] x, int dim, int[] count)
         {
             long n = x.Length / dim;
             var mean = new double[dim];
@@ -401,9 +407,10 @@ namespace MLNetRank.Debiasing
                     float v = x[i * dim + j];
                     if (float.IsNaN(v))
                         continue;
-                    s += v;
-                    s2 += (double)v * v;
-                    c++;
+                    int w = count[i];
+                    s += (double)w * v;
+                    s2 += (double)w * v * v;
+                    c += w;
                 }
                 double m = c > 0 ? s / c : 0;
                 double var = c > 1 ? Math.Max(s2 / c - m * m, 0) : 0;

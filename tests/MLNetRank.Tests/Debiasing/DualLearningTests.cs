@@ -160,6 +160,12 @@ namespace MLNetRank.Tests.Debiasing
             using var d1 = new MLContext(11).Ranker().Trainers.DualLearning(o).Fit(view);
             using var d2 = new MLContext(11).Ranker().Trainers.DualLearning(o).Fit(view);
             Assert.Equal(Scores(d1), Scores(d2));
+            // the item column only saves memory: without it (one feature vector per impression) the model is the same
+            var perRow = Options(seed: 3, hidden: h);
+            perRow.ItemColumnName = null;
+            using var e = ml.Ranker().Trainers.DualLearning(perRow).Fit(view);
+            Assert.Equal(a.Propensities, e.Propensities);
+            Assert.Equal(Scores(a), Scores(e));
         }
 
         [Fact]
