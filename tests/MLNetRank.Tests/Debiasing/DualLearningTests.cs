@@ -177,7 +177,11 @@ namespace MLNetRank.Tests.Debiasing
             var docs = ml.Data.LoadFromEnumerable(Enumerable.Range(0, 50).Select(i => new Doc { Features = i == 0 ? new[] { float.NaN, 1f, 0f, 0f, 0f } : log[i].Features }));
             var o = Options(seed: 1);
             o.Epochs = 2;
-            using var model = ml.Ranker().Trainers.DualLearning(o).Fit(ml.Data.LoadFromEnumerable(log));
+            var estimator = ml.Ranker().Trainers.DualLearning(o);
+            var shape = estimator.GetOutputSchema(ShapeOf(ml.Data.LoadFromEnumerable(log)));
+            Assert.Contains(shape, c => c.Name == "Score" && c.ItemType == NumberDataViewType.Single);
+            using var model = estimator.Fit(ml.Data.LoadFromEnumerable(log));
+            Assert.Equal(NumberDataViewType.Single, ((VectorDataViewType)model.GetOutputSchema(docs.Schema)["Score"].Type).ItemType);
             var expected = model.Transform(docs).GetColumn<float[]>("Score").Select(v => v[0]).ToArray();
             Assert.All(expected, v => Assert.True(float.IsFinite(v)));
             string dir = Path.Combine(Path.GetTempPath(), "mlnetrank-dla-" + Guid.NewGuid().ToString("N"));
