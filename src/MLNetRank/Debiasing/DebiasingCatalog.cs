@@ -140,13 +140,15 @@ namespace Microsoft.ML
         /// the propensity of each position learned together from an ordinary click log (no randomized traffic).
         /// </summary>
         /// <param name="catalog">The MLNetRank trainers catalog.</param>
+        /// <param name="labelColumnName">Click label (Boolean, or Single &gt; 0 = click). Default <c>"Click"</c>.</param>
         /// <param name="featureColumnName">Ranker input: known-size vector of Single. Default <c>"Features"</c>.</param>
-        /// <param name="positionColumnName">1-based display position. Default <c>"Position"</c>.</param>
-        /// <param name="labelColumnName">Click label (Boolean, or Single &gt; 0). Default <c>"Click"</c>.</param>
-        /// <param name="sessionColumnName">Id of the displayed list. Default <c>"Session"</c>.</param>
+        /// <param name="positionColumnName">1-based display position (Int32, Int64, Single or Double). Default <c>"Position"</c>.</param>
+        /// <param name="sessionColumnName">Id of the displayed list (UInt32, Int32, UInt64, Int64 or String). Default <c>"Session"</c>.</param>
         /// <param name="maximumPosition">K: positions 1..K get their own propensity, later positions share one more. Default 10.</param>
-        public static DualLearningEstimator DualLearning(this RankerCatalog.RankerTrainers catalog, string featureColumnName = "Features",
-            string positionColumnName = "Position", string labelColumnName = "Click", string sessionColumnName = "Session", int maximumPosition = 10)
+        /// <returns>The estimator; its <see cref="DualLearningTransformer"/> adds <c>Score</c> and carries the learned curve.</returns>
+        /// <remarks>Parameters in ML.NET's trainer order (label, features, then the rest); the other options keep their defaults.</remarks>
+        public static DualLearningEstimator DualLearning(this RankerCatalog.RankerTrainers catalog, string labelColumnName = "Click",
+            string featureColumnName = "Features", string positionColumnName = "Position", string sessionColumnName = "Session", int maximumPosition = 10)
             => DualLearning(catalog, new DualLearningEstimator.Options
             {
                 FeatureColumnName = featureColumnName,

@@ -209,6 +209,32 @@ namespace MLNetRank.Tests.Debiasing
             }
         }
 
+        [Fact]
+        public void SimpleOverload_TakesTheColumnsInTrainerOrder_AndEqualsTheOptionsOverload()
+        {
+            var (log, _) = Simulate(queries: 200, sessions: 3000, eta: 1, seed: 13);
+            MLContext Ml() => new MLContext(21);
+            IDataView Renamed(MLContext ml) => ml.Transforms.CopyColumns("Clicked", "Click").Append(ml.Transforms.CopyColumns("X", "Features"))
+                .Append(ml.Transforms.CopyColumns("Rank", "Position")).Append(ml.Transforms.CopyColumns("List", "Session"))
+                .Fit(ml.Data.LoadFromEnumerable(log)).Transform(ml.Data.LoadFromEnumerable(log));
+            var m1 = Ml();
+            using var simple = m1.Ranker().Trainers.DualLearning("Clicked", "X", "Rank", "List", maximumPosition: 9).Fit(Renamed(m1));
+            var m2 = Ml();
+            using var full = m2.Ranker().Trainers.DualLearning(new DualLearningEstimator.Options
+            {
+                LabelColumnName = "Clicked", FeatureColumnName = "X", PositionColumnName = "Rank", SessionColumnName = "List", MaximumPosition = 9,
+            }).Fit(Renamed(m2));
+            Assert.Equal(full.Propensities, simple.Propensities);
+            Assert.True(simple.GetPropensity(2) < 0.8 && simple.GetPropensity(2) > 0.3, $"position 2: {simple.GetPropensity(2):F4}");
+            var docs = m1.Data.LoadFromEnumerable(Enumerable.Range(0, 50).Select(i => new Doc { Features = log[i].Features }));
+            var mapped = m1.Transforms.CopyColumns("X", "Features").Fit(docs).Transform(docs);
+            Assert.Equal(full.Transform(mapped).GetColumn<float[]>("Score").Select(v => v[0]), simple.Transform(mapped).GetColumn<float[]>("Score").Select(v => v[0]));
+            // the arguments in the old order (features before the label) fail naming the column and the type expected
+            var e = Assert.Throws<ArgumentOutOfRangeException>(() => Ml().Ranker().Trainers.DualLearning("X", "Clicked", "Rank", "List", 9).Fit(Renamed(Ml())));
+            Assert.Contains("'Clicked'", e.Message);
+            Assert.Contains("vector of Single", e.Message);
+        }
+
         private sealed class BadImpression
         {
             [VectorType(Dim)]
