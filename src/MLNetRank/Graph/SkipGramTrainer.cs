@@ -490,7 +490,7 @@ namespace MLNetRank.Graph
         /// (the target first, then the negatives) the score, then neu1e += g·l2 and l2 += g·l1 in one pass; finally
         /// l1 += neu1e. Two dot-product accumulators break the dependency chain of the score.
         /// </summary>
-        private static bool Rows512(ref float l1, ref float syn1, int d, int[] nodes, int count, float a, float[] neu1eArray)
+        internal static bool Rows512(ref float l1, ref float syn1, int d, int[] nodes, int count, float a, float[] neu1eArray)
         {
             const int W = 16;
             ref float e = ref MemoryMarshal.GetArrayDataReference(neu1eArray);
@@ -535,7 +535,7 @@ namespace MLNetRank.Graph
         }
 
         /// <summary><see cref="Rows512"/> with 256-bit vectors (AVX2 + FMA CPUs).</summary>
-        private static bool Rows256(ref float l1, ref float syn1, int d, int[] nodes, int count, float a, float[] neu1eArray)
+        internal static bool Rows256(ref float l1, ref float syn1, int d, int[] nodes, int count, float a, float[] neu1eArray)
         {
             const int W = 8;
             ref float e = ref MemoryMarshal.GetArrayDataReference(neu1eArray);
@@ -579,7 +579,7 @@ namespace MLNetRank.Graph
         }
 
         /// <summary>Any dimension, any CPU: <see cref="TensorPrimitives"/> and <see cref="Vector{T}"/>.</summary>
-        private static bool RowsPortable(Span<float> l1, ref float syn1, int d, int[] nodes, int count, float a, float[] neu1e)
+        internal static bool RowsPortable(Span<float> l1, ref float syn1, int d, int[] nodes, int count, float a, float[] neu1e)
         {
             Array.Clear(neu1e);
             bool finite = true;
