@@ -56,6 +56,7 @@ namespace LiveStreamRanking
             var sim = new LiveStreamSimulator(new LiveStreamSimulatorOptions
             {
                 Seed = a.Seed, RequestCount = a.Requests, UserCount = a.Users, LiveCount = a.Lives, ItemCount = a.Items,
+                ItemInterestScale = a.ItemInterest,
             });
             if (!a.Quiet)
                 Console.Write(sim.Describe());
@@ -152,9 +153,9 @@ namespace LiveStreamRanking
             Console.Write(Report.Markdown(results));
             string load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "n/a";
             var (mdPath, csvPath) = Report.Write(results, a.OutputFolder, string.Format(CultureInfo.InvariantCulture,
-                "Simulator seed {0}: {1:N0} requests x {2} positions, {3:N0} users, {4:N0} rooms, {5:N0} items; train / test = first 80% / last 20% of requests (the network validates its epochs on a fixed 10% draw of the training rows). " +
+                "Simulator seed {0}: {1:N0} requests x {2} positions, {3:N0} users, {4:N0} rooms, {5:N0} items, item-level interest {10}; train / test = first 80% / last 20% of requests (the network validates its epochs on a fixed 10% draw of the training rows). " +
                 "{6} cores, load average {7} at the end, run of {8:0} s. Scoring latency: one simulated request ({2} candidates), {9} requests, after one warm-up pass.",
-                a.Seed, a.Requests, sim.Options.ListSize, a.Users, a.Lives, a.Items, Environment.ProcessorCount, load, total.Elapsed.TotalSeconds, requests.Count));
+                a.Seed, a.Requests, sim.Options.ListSize, a.Users, a.Lives, a.Items, Environment.ProcessorCount, load, total.Elapsed.TotalSeconds, requests.Count, a.ItemInterest));
             Console.WriteLine($"written: {mdPath}, {csvPath}");
 
             // ------------------------------------------------------------------ plots
@@ -275,7 +276,12 @@ namespace LiveStreamRanking
             if (r.GraphEmbeddings) parts.Add("metapath2vec");
             if (r.GbdtLeaves) parts.Add("GBDT leaves");
             parts.AddRange(r.SequenceInputs.Select(s => s.Name));
-            parts.Add(r.Scorer == ScorerKind.Gbdt ? "weighted GBDT" : "MMoE (click, buy, stay)" + (r.PositionBiasTower ? " + PAL tower" : ""));
+            parts.Add(r.Scorer switch
+            {
+                ScorerKind.Gbdt => "weighted GBDT",
+                ScorerKind.ClickNetwork => "click network",
+                _ => "MMoE (click, buy, stay)" + (r.PositionBiasTower ? " + PAL tower" : ""),
+            });
             if (r.Fusion != null) parts.Add("ensemble");
             return string.Join(" + ", parts);
         }
