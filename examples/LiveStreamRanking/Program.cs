@@ -91,6 +91,8 @@ namespace LiveStreamRanking
                     continue;
                 }
                 var recipe = Stages.RecipeOf(stage);
+                var stageClock = Stopwatch.StartNew();
+                var stageCpu = Process.GetCurrentProcess().TotalProcessorTime;
                 var sw = Stopwatch.StartNew();
                 var cpu = Process.GetCurrentProcess().TotalProcessorTime;
                 ITransformer model;
@@ -128,6 +130,8 @@ namespace LiveStreamRanking
                 Console.WriteLine(string.Format(CultureInfo.InvariantCulture,
                     "{0}: click AUC {1:0.0000}, buy AUC {2:0.0000}, nDCG@10 {3:0.0000}, AUC vs true attraction {4:0.0000}; trained in {5:0.0} s ({10:0.0} s CPU); {6:0} KiB; {7} p50 {8:0.000} ms / p99 {9:0.000} ms per request",
                     stage.Name, result.ClickAuc, result.BuyAuc, result.Ndcg10, result.AttractionAuc, seconds, result.ModelBytes / 1024.0, path, p50, p99, cpuSeconds));
+                log.Line(string.Format(CultureInfo.InvariantCulture, "{0}: whole stage (fit, evaluation, save, latency) {1:0.0} s, {2:0.0} s CPU",
+                    stage.Name, stageClock.Elapsed.TotalSeconds, (Process.GetCurrentProcess().TotalProcessorTime - stageCpu).TotalSeconds));
                 if (previous.Model != null && !previous.Keep)
                     (previous.Model as IDisposable)?.Dispose();
                 if (stage.Name == finalStage)
