@@ -44,7 +44,7 @@ namespace MLNetRank.Torch.Ensemble
         public ObjectiveEnsembleOptions Options => _options;
 
         /// <summary>Output columns of a fitted ensemble, in order: the fused score, then (two-step) <c>{Objective}SubScore</c>.</summary>
-        public IReadOnlyList<string> OutputColumnNames => EnsembleOnnx.OutputNames(_options);
+        public IReadOnlyList<string> OutputColumnNames => EnsembleSavedForm.OutputNames(_options);
 
         internal static void ValidateOptions(ObjectiveEnsembleOptions o)
         {
@@ -82,7 +82,7 @@ namespace MLNetRank.Torch.Ensemble
             if (!(o.LearningRate > 0) || !double.IsFinite(o.LearningRate)) throw new ArgumentOutOfRangeException(nameof(o.LearningRate), "LearningRate must be a finite number > 0.");
             if (!(o.L2Regularization >= 0)) throw new ArgumentOutOfRangeException(nameof(o.L2Regularization), "L2Regularization must be >= 0.");
             if (o.NumberOfThreads < 0) throw new ArgumentOutOfRangeException(nameof(o.NumberOfThreads), "NumberOfThreads must be >= 0.");
-            var names = EnsembleOnnx.OutputNames(o);
+            var names = EnsembleSavedForm.OutputNames(o);
             var clash = names.GroupBy(n => n).FirstOrDefault(g => g.Count() > 1);
             if (clash is not null)
                 throw new ArgumentException($"Output column '{clash.Key}' would be produced twice; rename an objective or OutputColumnName.", nameof(o.Objectives));
@@ -100,7 +100,7 @@ namespace MLNetRank.Torch.Ensemble
                 Check.Column(inputSchema, x.ScoreColumnName, $"score (objective '{x.Name}')", EnsembleData.ScoreTypes,
                     c => Check.IsFloatScalar(c) || Check.IsFloatVector(c));
             // a graph with the same signature gives the output shape through ML.NET's own ONNX estimator (no pass over data)
-            var placeholder = EnsembleOnnx.Fixed(_options, ObjectiveEnsembleMethod.WeightedLogitSum);
+            var placeholder = EnsembleSavedForm.Fixed(_options, ObjectiveEnsembleMethod.WeightedLogitSum);
             return _context.Ranker().Transforms.ApplyOnnxNetwork(placeholder).GetOutputSchema(inputSchema);
         }
 
@@ -110,12 +110,12 @@ namespace MLNetRank.Torch.Ensemble
             if (input is null)
                 throw new ArgumentNullException(nameof(input));
             var o = _options;
-            bool learned = EnsembleOnnx.IsLearned(o.Method);
+            bool learned = EnsembleSavedForm.IsLearned(o.Method);
             EnsembleData.ValidateSchema(input.Schema, o, training: learned);
             using var log = new RankerLog(_context, "ObjectiveEnsemble");
             if (!learned)
             {
-                var bytes = EnsembleOnnx.Fixed(o, o.Method);
+                var bytes = EnsembleSavedForm.Fixed(o, o.Method);
                 log.Info($"{o.Method} of {o.Objectives.Count} objectives with weights {string.Join(", ", o.Objectives.Select(x => $"{x.Name} {x.Weight}"))}.");
                 var onnx = _context.Ranker().Transforms.ApplyOnnxNetwork(bytes).Fit(input);
                 return new ObjectiveEnsembleTransformer(onnx, null, o, bytes, Array.Empty<ObjectiveEnsembleProgress>(), null, null, null, 0);
@@ -131,7 +131,7 @@ namespace MLNetRank.Torch.Ensemble
             var net = trainer.Train(data, log);
             try
             {
-                var bytes = EnsembleOnnx.Learned(o, net, trainer.Mean, trainer.Sigma);
+                var bytes = EnsembleSavedForm.Learned(o, net, trainer.Mean, trainer.Sigma);
                 var onnx = _context.Ranker().Transforms.ApplyOnnxNetwork(bytes).Fit(input);
                 return new ObjectiveEnsembleTransformer(onnx, net, o, bytes, trainer.History, trainer.LabelCorrelations, trainer.Mean, trainer.Sigma, seed);
             }

@@ -33,7 +33,7 @@ namespace MLNetRank.Torch.Ensemble
             _mean = mean;
             _sigma = sigma;
             Seed = seed;
-            OutputColumnNames = EnsembleOnnx.OutputNames(options);
+            OutputColumnNames = EnsembleSavedForm.OutputNames(options);
             var names = options.Objectives.Select(x => x.Name).ToArray();
             if (mean is not null && sigma is not null && network?.LogitWeights(sigma) is { } w)
                 LogitWeights = names.Select((n, k) => (n, (double)w[k])).ToDictionary(p => p.n, p => p.Item2);

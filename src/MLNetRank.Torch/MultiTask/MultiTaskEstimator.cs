@@ -389,7 +389,7 @@ namespace MLNetRank.Torch.MultiTask
             var plan = PreparationPlan.Create(_context, _options, inputSchema);
             var afterPrep = plan.Estimator.GetOutputSchema(inputSchema);
             // a placeholder graph with the same inputs and outputs lets ML.NET's ONNX estimator give the output shape
-            var afterOnnx = OnnxTransformerFactory.GetOutputSchema(_context, MultiTaskExport.Placeholder(plan, _options),
+            var afterOnnx = OnnxTransformerFactory.GetOutputSchema(_context, MultiTaskSavedForm.Placeholder(plan, _options),
                 OutputNames(_options), plan.OnnxInputs.ToArray(), afterPrep);
             return _context.Transforms.DropColumns(plan.TemporaryColumns.ToArray()).GetOutputSchema(afterOnnx);
         }
@@ -442,7 +442,7 @@ namespace MLNetRank.Torch.MultiTask
                 if (layout.Sequences.Count > 0)
                     CheckPoolings(net, layout, train, trainSubset, log);
                 // 5. Export to ONNX and compose ML.NET's own transforms.
-                var bytes = MultiTaskExport.Export(net, layout, plan, o);
+                var bytes = MultiTaskSavedForm.Export(net, layout, plan, o);
                 // ApplyOnnxNetwork owns its temporary model file (ApplyOnnxModel(Stream) would leave one behind per Fit).
                 var onnx = _context.Ranker().Transforms.ApplyOnnxNetwork(bytes).Fit(prepared);
                 var drop = _context.Transforms.DropColumns(plan.TemporaryColumns.ToArray()).Fit(onnx.Transform(prepared));

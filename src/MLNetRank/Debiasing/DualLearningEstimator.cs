@@ -143,16 +143,7 @@ namespace MLNetRank.Debiasing
             Check.Column(inputSchema, o.SessionColumnName, "session", IdTypes, c => c.Kind == SchemaShape.Column.VectorKind.Scalar && !c.IsKey && IsIdType(c.ItemType));
             if (o.ItemColumnName is not null)
                 Check.Column(inputSchema, o.ItemColumnName, "item", IdTypes, c => c.Kind == SchemaShape.Column.VectorKind.Scalar && !c.IsKey && IsIdType(c.ItemType));
-            return OnnxTransformerFactory.GetOutputSchema(_context, Placeholder(o), new[] { o.OutputColumnName }, new[] { o.FeatureColumnName }, inputSchema);
-        }
-
-        private static byte[] Placeholder(Options o)
-        {
-            var g = new OnnxGraphBuilder("MLNetRankDualLearning");
-            var x = g.AddInput(o.FeatureColumnName, new long[] { -1, -2 });
-            g.Identity(g.ReduceSum(x, new long[] { 1 }, keepDims: true), o.OutputColumnName);
-            g.AddOutput(o.OutputColumnName, new long[] { -1, 1 });
-            return g.ToBytes();
+            return OnnxTransformerFactory.GetOutputSchema(_context, DualLearningSavedForm.Placeholder(o), new[] { o.OutputColumnName }, new[] { o.FeatureColumnName }, inputSchema);
         }
 
         /// <summary>Trains the ranker and the propensities on the clicked lists of <paramref name="input"/>.</summary>
@@ -327,7 +318,7 @@ namespace MLNetRank.Debiasing
                 throw new InvalidOperationException(
                     $"Dual learning diverged: the learned propensities are not finite and positive ({string.Join(", ", curve.Select(c => c.ToString("G3", CultureInfo.InvariantCulture)))}); lower PropensityLearningRate or LearningRate.");
 
-            var onnx = Export(algo, mean, sd, o);
+            var onnx = DualLearningSavedForm.Ranker(algo, mean, sd, o);
             var scorer = OnnxTransformerFactory.Create(_context, onnx, new[] { o.OutputColumnName }, new[] { o.FeatureColumnName }, schema, out var file);
             try
             {
@@ -339,7 +330,7 @@ namespace MLNetRank.Debiasing
                     OutputColumnName = o.PropensityColumnName,
                     MaximumPosition = o.MaximumPosition,
                 };
-                var expression = PositionPropensityEstimator.BuildExpression(_context, o.PositionColumnName, o.PropensityColumnName, curve).Fit(input);
+                var expression = PropensitySavedForm.Build(_context, o.PositionColumnName, o.PropensityColumnName, curve).Fit(input);
                 var propensity = new PositionPropensityTransformer(expression, propensityOptions, curve, null, impressions, clicks, usedRows.Count,
                     o.Epochs, true, null, 0);
                 return new DualLearningTransformer(scorer, file, propensity, o, schema, curve, rankerLoss, propensityLoss, clicked, usedRows.Count);
@@ -350,45 +341,6 @@ namespace MLNetRank.Debiasing
                 file.Dispose();
                 throw;
             }
-        }
-
-        /// <summary>The ranker as ONNX: NaN → the training mean, standardization folded into the first layer, ReLU layers, a
-        /// [-1, 1] output.</summary>
-        private static byte[] Export(DualLearningAlgorithm algo, double[] mean, double[] sd, Options o)
-        {
-            var widths = algo.Widths;
-            int dim = widths[0];
-            var g = new OnnxGraphBuilder("MLNetRankDualLearning");
-            var x = g.AddInput(o.FeatureColumnName, new long[] { -1, dim });
-            var meanF = mean.Select(m => (float)m).ToArray();
-            var mu = g.AddConstant(meanF, new long[] { 1, dim }, "mean");
-            var h = g.Where(g.Compare("Equal", x, x), x, mu);   // NaN != NaN: missing -> the mean
-            int layers = widths.Length - 1;
-            for (int l = 0; l < layers; l++)
-            {
-                int nIn = widths[l], nOut = widths[l + 1];
-                var w = (float[])algo.Weights[l].Clone();
-                var b = (float[])algo.Biases[l].Clone();
-                if (l == 0)
-                {
-                    for (int r = 0; r < nOut; r++)
-                    {
-                        double shift = 0;
-                        for (int i = 0; i < nIn; i++)
-                        {
-                            double wi = w[r * nIn + i] / sd[i];
-                            w[r * nIn + i] = (float)wi;
-                            shift += wi * mean[i];
-                        }
-                        b[r] = (float)(b[r] - shift);
-                    }
-                }
-                h = g.Dense(h, w, b, nIn, nOut, weightIsOutByIn: true, output: l == layers - 1 ? o.OutputColumnName : null);
-                if (l < layers - 1)
-                    h = g.Relu(h);
-            }
-            g.AddOutput(o.OutputColumnName, new long[] { -1, 1 });
-            return g.ToBytes();
         }
 
         /// <summary>Standardizes each slot in place (NaN = missing → 0, the mean), row i counted <paramref name="count"/>[i] times;

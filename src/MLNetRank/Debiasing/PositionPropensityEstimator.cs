@@ -57,7 +57,7 @@ namespace MLNetRank.Debiasing
                         c => c.Kind == SchemaShape.Column.VectorKind.Scalar && (c.IsKey || c.ItemType == NumberDataViewType.UInt32 || c.ItemType == NumberDataViewType.Int32
                              || c.ItemType == NumberDataViewType.Int64 || c.ItemType == TextDataViewType.Instance));
             }
-            return BuildExpression(_context, o.PositionColumnName, o.OutputColumnName, new double[PositionBuckets.Count(o.MaximumPosition)]).GetOutputSchema(inputSchema);
+            return PropensitySavedForm.Build(_context, o.PositionColumnName, o.OutputColumnName, new double[PositionBuckets.Count(o.MaximumPosition)]).GetOutputSchema(inputSchema);
         }
 
         /// <summary>Estimates the propensity curve and returns the transformer that adds the propensity column.</summary>
@@ -178,7 +178,7 @@ namespace MLNetRank.Debiasing
                 }
             }
 
-            var inner = BuildExpression(_context, o.PositionColumnName, o.OutputColumnName, curve).Fit(input);
+            var inner = PropensitySavedForm.Build(_context, o.PositionColumnName, o.OutputColumnName, curve).Fit(input);
             return new PositionPropensityTransformer(inner, o, curve, intervals, impressions, clicks, used, iterations, converged, examination, o.BootstrapResamples - failed);
         }
 
@@ -226,18 +226,6 @@ namespace MLNetRank.Debiasing
                 foreach (var p in model.Transform(view).GetColumn<float>("Score"))
                     relevance[i2++] = Math.Clamp(p, 1e-6, 1 - 1e-6);
             };
-        }
-
-        /// <summary>The saved form: a chain of conditionals on the position, pooling positions ≥ K, NaN for invalid positions.</summary>
-        internal static IEstimator<ITransformer> BuildExpression(MLContext context, string positionColumn, string outputColumn, IReadOnlyList<double> curve)
-        {
-            int k = curve.Count;
-            var sb = new StringBuilder("p => ");
-            sb.Append("p >= ").Append(k).Append(" ? ").Append(DebiasingColumns.Literal(curve[k - 1])).Append(" : ");
-            for (int b = 0; b < k - 1; b++)
-                sb.Append("p == ").Append(b + 1).Append(" ? ").Append(DebiasingColumns.Literal(curve[b])).Append(" : ");
-            sb.Append("na(1.0)");
-            return context.Transforms.Expression(outputColumn, sb.ToString(), positionColumn);
         }
 
         private sealed class Data

@@ -165,7 +165,7 @@ namespace MLNetRank.Gbdt
             var featurizer = BuildFeaturizer(_context, model, o.FeatureColumnName, probeLeaves).Fit(schemaOnly);
             var nanLeft = NanRuleProbe.Learn(_context, featurizer, trees, featureCount, o.FeatureColumnName, probeLeaves);
             var encoder = GbdtLeafEncoder.Create(trees, featureCount, nanLeft);
-            var inner = BuildChain(_context, trees, encoder, o, out var onnxFile);
+            var inner = GbdtSavedForm.Build(_context, trees, encoder, o, out var onnxFile);
             log.Progress(o.Progress, "done", "GBDT leaf encoding: fitted.");
             return new GbdtLeafEncodingTransformer(inner, encoder, model, o.FeatureColumnName, o.OutputColumnName, o.IndicatorColumnName, o.MaximumDegreeOfParallelism, onnxFile);
         }
@@ -186,76 +186,6 @@ namespace MLNetRank.Gbdt
                 PathsColumnName = null,
                 LeavesColumnName = leavesColumn,
             });
-
-        private static ITransformer BuildChain(MLContext context, IReadOnlyList<RegressionTreeBase> trees, GbdtLeafEncoder encoder, GbdtLeafEncodingOptions o, out OnnxModelFile onnxFile)
-        {
-            string local = "__GbdtLeafIndex_" + o.OutputColumnName;
-            string global = "__GbdtGlobalLeaf_" + o.OutputColumnName;
-            string names = "__GbdtLeafName_" + o.OutputColumnName;
-            string nameKeys = "__GbdtLeafKey_" + o.OutputColumnName;
-            bool indicator = !string.IsNullOrEmpty(o.IndicatorColumnName);
-            var onnxBytes = LeafIndexOnnxGraph.Build(trees, encoder, o.FeatureColumnName, local, global);
-
-            var view = FeatureRows.Load(context, encoder.FeatureCount, o.FeatureColumnName, Array.Empty<float[]>());
-            var parts = new List<ITransformer>();
-            ITransformer Add(ITransformer t)
-            {
-                parts.Add(t);
-                view = t.Transform(view);
-                return t;
-            }
-
-            // The one door to ML.NET's OnnxTransformer: a temporary model file that lives with the transformer (disposed with
-            // it); the zip stores the bytes themselves.
-            Add(OnnxTransformerFactory.Create(context, onnxBytes, indicator ? new[] { local, global } : new[] { local }, new[] { o.FeatureColumnName },
-                view.Schema, out onnxFile));
-
-            // Per-tree leaf index (float) -> Key<UInt32, max leaves>: leaf j has raw key j + 1.
-            var leafKeys = new List<FloatRow>();
-            for (int j = 0; j < encoder.MaximumLeafCount; j++)
-                leafKeys.Add(new FloatRow { Value = j });
-            Add(context.Transforms.Conversion.MapValueToKey(o.OutputColumnName, local, keyData: context.Data.LoadFromEnumerable(leafKeys),
-                keyOrdinality: Microsoft.ML.Transforms.ValueToKeyMappingEstimator.KeyOrdinality.ByOccurrence).Fit(view));
-
-            var drop = new List<string> { local };
-            if (indicator)
-            {
-                // Global leaf index -> leaf name -> key over all leaves (key values = names) -> count vector over all leaves,
-                // which is the one-hot indicator with slot names TreeTTTLeafLLL.
-                var pairs = new List<KeyValuePair<float, string>>();
-                var nameRows = new List<TextRow>();
-                for (int t = 0; t < encoder.TreeCount; t++)
-                {
-                    for (int j = 0; j < encoder.LeafCounts[t]; j++)
-                    {
-                        string name = LeafName(t, j);
-                        pairs.Add(new KeyValuePair<float, string>(encoder.LeafOffsets[t] + j, name));
-                        nameRows.Add(new TextRow { Value = name });
-                    }
-                }
-                Add(context.Transforms.Conversion.MapValue(names, pairs, global).Fit(view));
-                Add(context.Transforms.Conversion.MapValueToKey(nameKeys, names, keyData: context.Data.LoadFromEnumerable(nameRows),
-                    keyOrdinality: Microsoft.ML.Transforms.ValueToKeyMappingEstimator.KeyOrdinality.ByOccurrence).Fit(view));
-                Add(context.Transforms.Conversion.MapKeyToVector(o.IndicatorColumnName!, nameKeys, outputCountVector: true).Fit(view));
-                drop.AddRange(new[] { global, names, nameKeys });
-            }
-            Add(context.Transforms.DropColumns(drop.ToArray()).Fit(view));
-            return new TransformerChain<ITransformer>(parts.ToArray());
-        }
-
-        /// <summary>Slot name of leaf <paramref name="leaf"/> of tree <paramref name="tree"/>, as ML.NET's tree featurizer names them.</summary>
-        internal static string LeafName(int tree, int leaf)
-            => string.Format(System.Globalization.CultureInfo.InvariantCulture, "Tree{0:000}Leaf{1:000}", tree, leaf);
-
-        private sealed class FloatRow
-        {
-            public float Value { get; set; }
-        }
-
-        private sealed class TextRow
-        {
-            public string Value { get; set; } = "";
-        }
 
         private TreeEnsembleModelParameters Train(IDataView input, RankerLog log)
         {

@@ -89,18 +89,18 @@ namespace MLNetRank.Graph
                 "name the column after the type (e.g. UserId for User) or map it in Metapath2VecOptions.ColumnNodeTypes.");
         }
 
-        private List<EmbeddingLookup.ColumnPlan> Plans(Func<string, (DataViewType ItemType, bool Scalar)?> find)
+        private List<Metapath2VecSavedForm.ColumnPlan> Plans(Func<string, (DataViewType ItemType, bool Scalar)?> find)
         {
-            var plans = new List<EmbeddingLookup.ColumnPlan>();
+            var plans = new List<Metapath2VecSavedForm.ColumnPlan>();
             foreach (var c in _columns)
             {
                 var col = find(c.InputColumnName) ?? throw new ArgumentOutOfRangeException(c.InputColumnName,
-                    $"The id column '{c.InputColumnName}' was not found in the input schema; expected {EmbeddingLookup.SupportedTypes}.");
-                var keyType = col.Scalar ? EmbeddingLookup.KeyTypeOf(col.ItemType) : null;
+                    $"The id column '{c.InputColumnName}' was not found in the input schema; expected {Metapath2VecSavedForm.SupportedTypes}.");
+                var keyType = col.Scalar ? Metapath2VecSavedForm.KeyTypeOf(col.ItemType) : null;
                 if (keyType is null)
                     throw new ArgumentOutOfRangeException(c.InputColumnName,
-                        $"The id column '{c.InputColumnName}' has type {(col.Scalar ? col.ItemType.ToString() : "Vector<" + col.ItemType + ">")}; expected {EmbeddingLookup.SupportedTypes}.");
-                plans.Add(new EmbeddingLookup.ColumnPlan { Output = c.OutputColumnName, Input = c.InputColumnName, NodeType = NodeTypeOf(c.InputColumnName), KeyType = keyType });
+                        $"The id column '{c.InputColumnName}' has type {(col.Scalar ? col.ItemType.ToString() : "Vector<" + col.ItemType + ">")}; expected {Metapath2VecSavedForm.SupportedTypes}.");
+                plans.Add(new Metapath2VecSavedForm.ColumnPlan { Output = c.OutputColumnName, Input = c.InputColumnName, NodeType = NodeTypeOf(c.InputColumnName), KeyType = keyType });
             }
             return plans;
         }
@@ -117,7 +117,7 @@ namespace MLNetRank.Graph
             });
             if (plans.Count == 0)
                 return inputSchema;
-            return EmbeddingLookup.Build(_context, plans, _options.Dimension, _options.AddKnownIndicator, null).GetOutputSchema(inputSchema);
+            return Metapath2VecSavedForm.Build(_context, plans, _options.Dimension, _options.AddKnownIndicator, null).GetOutputSchema(inputSchema);
         }
 
         /// <summary>Builds the graph from the edges table, generates the walks, trains the embeddings and returns the lookup transform.
@@ -156,10 +156,10 @@ namespace MLNetRank.Graph
                 throw new InvalidOperationException(
                     $"FitGraph trains without data, but this estimator maps {string.Join(", ", _columns.Select(c => "'" + c.InputColumnName + "'"))}: " +
                     "call Fit(data) with data that has those columns, or create the estimator without columns (Metapath2Vec(edges, options)).");
-            return FitCore(null, new List<EmbeddingLookup.ColumnPlan>(), cancellationToken);
+            return FitCore(null, new List<Metapath2VecSavedForm.ColumnPlan>(), cancellationToken);
         }
 
-        private Metapath2VecTransformer FitCore(IDataView? input, List<EmbeddingLookup.ColumnPlan> plans, CancellationToken cancellationToken)
+        private Metapath2VecTransformer FitCore(IDataView? input, List<Metapath2VecSavedForm.ColumnPlan> plans, CancellationToken cancellationToken)
         {
             // The token of the call and the one of the options: either stops training.
             using var linked = cancellationToken.CanBeCanceled && _options.CancellationToken.CanBeCanceled
@@ -234,7 +234,7 @@ namespace MLNetRank.Graph
             }
             else
             {
-                var chain = EmbeddingLookup.Build(_context, plans, d, o.AddKnownIndicator, p =>
+                var chain = Metapath2VecSavedForm.Build(_context, plans, d, o.AddKnownIndicator, p =>
                 {
                     var e = embeddings.TryGetValue(p.NodeType, out var x) ? x : null;
                     if (e is null)

@@ -2,12 +2,15 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using Microsoft.ML.Trainers.FastTree;
+using Microsoft.ML;
+using Microsoft.ML.Data;
 using MLNetRank.Onnx;
 
 namespace MLNetRank.Gbdt
 {
     /// <summary>
-    /// Writes the ONNX graph (opset 17 + ai.onnx.ml 3) that evaluates the trees and returns, per tree, the index of the
+    /// The GBDT leaf encoder's saved form (step 4 of the component story, docs/architecture.md): learned trees to built-in
+    /// ML.NET transformers. <see cref="LeafIndexGraph"/> writes the ONNX graph (opset 17 + ai.onnx.ml 3) that evaluates the trees and returns, per tree, the index of the
     /// leaf reached: one <c>TreeEnsembleRegressor</c> with one target per tree whose leaf weights are the leaf indices
     /// (so the sum over the single reached leaf is that index, exactly), plus an <c>Add</c> of each tree's leaf offset for
     /// the global leaf index. Split rule as ML.NET's: <c>BRANCH_LEQ</c> (x &lt;= threshold goes to LeftChild), NaN
@@ -16,9 +19,84 @@ namespace MLNetRank.Gbdt
     /// which stores the bytes in the saved zip, so the saved model needs no MLNetRank code.
     /// </summary>
     /// <remarks>Written with <see cref="OnnxGraphBuilder"/>, the project's one ONNX writer.</remarks>
-    internal static class LeafIndexOnnxGraph
+    internal static class GbdtSavedForm
     {
-        public static byte[] Build(IReadOnlyList<RegressionTreeBase> trees, GbdtLeafEncoder encoder, string inputName, string localOutput, string globalOutput)
+        /// <summary>
+        /// The saved form: the ONNX leaf-index graph applied by ML.NET's <c>OnnxTransformer</c> (through the one door,
+        /// <see cref="OnnxTransformerFactory"/>), then built-in key/value mappings to the leaf keys and the
+        /// optional one-hot indicator. Everything in the returned chain is a built-in ML.NET transformer.
+        /// </summary>
+        public static ITransformer Build(MLContext context, IReadOnlyList<RegressionTreeBase> trees, GbdtLeafEncoder encoder, GbdtLeafEncodingOptions o, out OnnxModelFile onnxFile)
+        {
+            string local = "__GbdtLeafIndex_" + o.OutputColumnName;
+            string global = "__GbdtGlobalLeaf_" + o.OutputColumnName;
+            string names = "__GbdtLeafName_" + o.OutputColumnName;
+            string nameKeys = "__GbdtLeafKey_" + o.OutputColumnName;
+            bool indicator = !string.IsNullOrEmpty(o.IndicatorColumnName);
+            var onnxBytes = LeafIndexGraph(trees, encoder, o.FeatureColumnName, local, global);
+
+            var view = FeatureRows.Load(context, encoder.FeatureCount, o.FeatureColumnName, Array.Empty<float[]>());
+            var parts = new List<ITransformer>();
+            ITransformer Add(ITransformer t)
+            {
+                parts.Add(t);
+                view = t.Transform(view);
+                return t;
+            }
+
+            // The one door to ML.NET's OnnxTransformer: a temporary model file that lives with the transformer (disposed with
+            // it); the zip stores the bytes themselves.
+            Add(OnnxTransformerFactory.Create(context, onnxBytes, indicator ? new[] { local, global } : new[] { local }, new[] { o.FeatureColumnName },
+                view.Schema, out onnxFile));
+
+            // Per-tree leaf index (float) -> Key<UInt32, max leaves>: leaf j has raw key j + 1.
+            var leafKeys = new List<FloatRow>();
+            for (int j = 0; j < encoder.MaximumLeafCount; j++)
+                leafKeys.Add(new FloatRow { Value = j });
+            Add(context.Transforms.Conversion.MapValueToKey(o.OutputColumnName, local, keyData: context.Data.LoadFromEnumerable(leafKeys),
+                keyOrdinality: Microsoft.ML.Transforms.ValueToKeyMappingEstimator.KeyOrdinality.ByOccurrence).Fit(view));
+
+            var drop = new List<string> { local };
+            if (indicator)
+            {
+                // Global leaf index -> leaf name -> key over all leaves (key values = names) -> count vector over all leaves,
+                // which is the one-hot indicator with slot names TreeTTTLeafLLL.
+                var pairs = new List<KeyValuePair<float, string>>();
+                var nameRows = new List<TextRow>();
+                for (int t = 0; t < encoder.TreeCount; t++)
+                {
+                    for (int j = 0; j < encoder.LeafCounts[t]; j++)
+                    {
+                        string name = LeafName(t, j);
+                        pairs.Add(new KeyValuePair<float, string>(encoder.LeafOffsets[t] + j, name));
+                        nameRows.Add(new TextRow { Value = name });
+                    }
+                }
+                Add(context.Transforms.Conversion.MapValue(names, pairs, global).Fit(view));
+                Add(context.Transforms.Conversion.MapValueToKey(nameKeys, names, keyData: context.Data.LoadFromEnumerable(nameRows),
+                    keyOrdinality: Microsoft.ML.Transforms.ValueToKeyMappingEstimator.KeyOrdinality.ByOccurrence).Fit(view));
+                Add(context.Transforms.Conversion.MapKeyToVector(o.IndicatorColumnName!, nameKeys, outputCountVector: true).Fit(view));
+                drop.AddRange(new[] { global, names, nameKeys });
+            }
+            Add(context.Transforms.DropColumns(drop.ToArray()).Fit(view));
+            return new TransformerChain<ITransformer>(parts.ToArray());
+        }
+
+        /// <summary>Slot name of leaf <paramref name="leaf"/> of tree <paramref name="tree"/>, as ML.NET's tree featurizer names them.</summary>
+        internal static string LeafName(int tree, int leaf)
+            => string.Format(System.Globalization.CultureInfo.InvariantCulture, "Tree{0:000}Leaf{1:000}", tree, leaf);
+
+        private sealed class FloatRow
+        {
+            public float Value { get; set; }
+        }
+
+        private sealed class TextRow
+        {
+            public string Value { get; set; } = "";
+        }
+
+        public static byte[] LeafIndexGraph(IReadOnlyList<RegressionTreeBase> trees, GbdtLeafEncoder encoder, string inputName, string localOutput, string globalOutput)
         {
             var treeIds = new List<long>();
             var nodeIds = new List<long>();

@@ -8,13 +8,13 @@ using Microsoft.ML.Data;
 namespace MLNetRank.Graph
 {
     /// <summary>
-    /// Builds the saved form of a fitted metapath2vec transform out of ML.NET's own transformers: per output column,
+    /// The metapath2vec saved form (step 4 of the component story, docs/architecture.md): builds a fitted transform out of ML.NET's own transformers: per output column,
     /// <c>ValueMapping</c> id -> row (UInt32; unknown ids get 0), <c>ValueMapping</c> row -> vector (row 0 = the default
     /// vector, so unknown ids get a full-length default rather than the empty vector ValueMapping gives an unknown key),
     /// optionally <c>ValueMapping</c> id -> true for the "known" indicator (unknown -> false), and a final
     /// <c>DropColumns</c> of the intermediate row columns.
     /// </summary>
-    internal static class EmbeddingLookup
+    internal static class Metapath2VecSavedForm
     {
         internal sealed class ColumnPlan
         {

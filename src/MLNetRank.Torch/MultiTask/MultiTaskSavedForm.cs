@@ -8,11 +8,12 @@ using MLNetRank.Torch.Layers;
 namespace MLNetRank.Torch.MultiTask
 {
     /// <summary>
-    /// The serving graph of a trained network (the saved form of the multi-task trainer: ONNX applied by ML.NET's
+    /// The multi-task trainer's saved form (step 4 of the component story, docs/architecture.md; the ML.NET preparation in
+    /// front of it is <see cref="PreparationPlan"/>): the serving graph of a trained network ( ONNX applied by ML.NET's
     /// <c>OnnxTransformer</c>): inputs are the prepared columns, outputs the task columns. Written with
     /// <see cref="OnnxGraphBuilder"/>, which checks every reference, so an exporter bug fails here with the tensor named.
     /// </summary>
-    internal static class MultiTaskExport
+    internal static class MultiTaskSavedForm
     {
         private const string GraphName = "mlnetrank_multitask";
         private const string Producer = "MLNetRank.Torch";

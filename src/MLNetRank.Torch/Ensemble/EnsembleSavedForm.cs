@@ -5,9 +5,10 @@ using MLNetRank.Onnx;
 
 namespace MLNetRank.Torch.Ensemble
 {
-    /// <summary>The ensemble as one ONNX graph: one input per score column ([N, 1] float), the fused score and, two-step, the
+    /// <summary>The objective ensemble's saved form (step 4 of the component story, docs/architecture.md), applied by ML.NET's
+    /// <c>OnnxTransformer</c> through <c>ApplyOnnxNetwork</c>: the ensemble as one ONNX graph: one input per score column ([N, 1] float), the fused score and, two-step, the
     /// sub-scores as outputs ([N, 1] float each).</summary>
-    internal static class EnsembleOnnx
+    internal static class EnsembleSavedForm
     {
         internal static string SubScoreName(EnsembleObjective o) => o.Name + "SubScore";
 
