@@ -194,6 +194,8 @@ namespace MLNetRank.Torch.Ensemble
                 double aucSum = AucSum(net, zAll, d);
                 var progress = new ObjectiveEnsembleProgress
                 {
+                    Stage = "epoch",
+                    Fraction = (double)epoch / o.Epochs,
                     Epoch = epoch,
                     Epochs = o.Epochs,
                     Loss = lossSum / Math.Max(1, lossCount),

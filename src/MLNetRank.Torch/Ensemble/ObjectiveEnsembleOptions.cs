@@ -76,8 +76,9 @@ namespace MLNetRank.Torch.Ensemble
         public float LabelThreshold { get; set; } = 0.5f;
     }
 
-    /// <summary>Progress of an objective-ensemble training run, reported once per epoch.</summary>
-    public sealed class ObjectiveEnsembleProgress
+    /// <summary>Progress of an objective-ensemble training run, reported once per epoch: the common <see cref="RankerProgress"/>
+    /// (stage "epoch", <see cref="RankerProgress.Fraction"/> = epochs done / epochs) with the ensemble's own figures.</summary>
+    public sealed class ObjectiveEnsembleProgress : RankerProgress
     {
         /// <summary>1-based epoch just finished.</summary>
         public int Epoch { get; init; }

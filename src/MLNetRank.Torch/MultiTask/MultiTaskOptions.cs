@@ -275,8 +275,10 @@ namespace MLNetRank.Torch.MultiTask
         public PerPositionTowers? PerPositionTowers { get; set; }
     }
 
-    /// <summary>Progress of a multi-task training run, reported once per epoch.</summary>
-    public sealed class MultiTaskProgress
+    /// <summary>Progress of a multi-task training run, reported once per epoch: the common <see cref="RankerProgress"/> (stage
+    /// "epoch", <see cref="RankerProgress.Fraction"/> = epochs done / epochs asked for; early stopping can end the run before 1)
+    /// with the trainer's own figures.</summary>
+    public sealed class MultiTaskProgress : RankerProgress
     {
         /// <summary>1-based epoch just finished.</summary>
         public int Epoch { get; init; }

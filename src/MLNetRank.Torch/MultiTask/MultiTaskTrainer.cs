@@ -226,6 +226,8 @@ namespace MLNetRank.Torch.MultiTask
                     string vm = metrics.Count == 0 ? "" : "; validation " + string.Join(", ", metrics.Select(kv => $"{kv.Key}={kv.Value:F5}"));
                     log.Progress(_o.Progress, new MultiTaskProgress
                     {
+                        Stage = "epoch",
+                        Fraction = (double)epoch / _o.Epochs,
                         Epoch = epoch,
                         Epochs = _o.Epochs,
                         TrainingLoss = ep.TrainingLoss,

@@ -90,8 +90,9 @@ namespace MLNetRank.Debiasing
             /// <summary>Seed of the initial weights and the list order; null draws one from the <see cref="MLContext"/>.</summary>
             public int? Seed { get; set; }
 
-            /// <summary>Optional progress: the fraction of epochs done. Each epoch's losses also go to <c>MLContext.Log</c>.</summary>
-            public IProgress<double>? Progress { get; set; }
+            /// <summary>Optional progress, once per epoch (stage <c>"epoch"</c>): <see cref="RankerProgress.Fraction"/> is the fraction
+            /// of epochs done; the message (each epoch's losses and curve) also goes to <c>MLContext.Log</c>.</summary>
+            public IProgress<RankerProgress>? Progress { get; set; }
 
             internal void Validate()
             {
@@ -310,7 +311,7 @@ namespace MLNetRank.Debiasing
             {
                 rankerLoss.Add(lr);
                 propensityLoss.Add(le);
-                log.Progress(o.Progress, (double)epoch / o.Epochs, FormattableString.Invariant(
+                log.Progress(o.Progress, "epoch", (double)epoch / o.Epochs, FormattableString.Invariant(
                     $"epoch {epoch}/{o.Epochs}: ranker loss {lr:G6}, propensity loss {le:G6}, propensities {string.Join(", ", algo.Propensities().Select(p => p.ToString("G3", CultureInfo.InvariantCulture)))}"));
             });
             var curve = algo.Propensities();

@@ -134,7 +134,7 @@ namespace MLNetRank.Debiasing
                 examination = r.Examination;
                 iterations = r.Iterations;
                 converged = r.Converged;
-                log.Progress(progress, 1 / Math.Max(totalWork, 1),
+                log.Progress(progress, "EM", 1 / Math.Max(totalWork, 1),
                     $"EM on {used} rows: {r.Iterations} iterations ({(r.Converged ? "converged" : "not converged")}), curve {string.Join(", ", curve.Select(c => c.ToString("G4", CultureInfo.InvariantCulture)))}");
                 if (!r.Converged)
                     log.Warning($"EM stopped after {r.Iterations} iterations without reaching the tolerance {o.Tolerance}; raise MaximumIterations for a tighter fit.");
@@ -164,7 +164,7 @@ namespace MLNetRank.Debiasing
                     for (int b = 0; b < k; b++)
                         samples[b].Add(c[b]);
                     if (em || (s + 1) % 100 == 0 || s + 1 == o.BootstrapResamples)
-                        log.Progress(progress, ((em ? 1 : 0) + s + 1) / totalWork, $"bootstrap resample {s + 1}/{o.BootstrapResamples}");
+                        log.Progress(progress, "bootstrap", ((em ? 1 : 0) + s + 1) / totalWork, $"bootstrap resample {s + 1}/{o.BootstrapResamples}");
                 }
                 if (failed > 0)
                     log.Warning($"{failed} of {o.BootstrapResamples} bootstrap resamples had no click at position 1 and were left out of the intervals.");

@@ -163,8 +163,9 @@ namespace MLNetRank.Debiasing
         /// <summary>Seed of the bootstrap; null draws one from the <see cref="Microsoft.ML.MLContext"/>. Default null.</summary>
         public int? Seed { get; set; }
 
-        /// <summary>Optional progress: the fraction of the work done (EM iterations, then bootstrap resamples). Default null.</summary>
-        public IProgress<double>? Progress { get; set; }
+        /// <summary>Optional progress: <see cref="RankerProgress.Fraction"/> is the part of the work done (EM, then bootstrap
+        /// resamples; stages <c>"EM"</c>, <c>"bootstrap"</c>). Default null.</summary>
+        public IProgress<RankerProgress>? Progress { get; set; }
 
         internal void Validate()
         {

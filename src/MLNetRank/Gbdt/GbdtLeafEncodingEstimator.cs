@@ -135,7 +135,7 @@ namespace MLNetRank.Gbdt
             if (o.ModelParameters is not null)
             {
                 model = o.ModelParameters;
-                log.Progress(o.Progress, "using the given tree ensemble", "GBDT leaf encoding: using the given tree ensemble.");
+                log.Progress(o.Progress, "using the given tree ensemble", 0, "GBDT leaf encoding: using the given tree ensemble.");
             }
             else
             {
@@ -158,7 +158,7 @@ namespace MLNetRank.Gbdt
                 throw new ArgumentOutOfRangeException(o.FeatureColumnName,
                     $"The feature column '{o.FeatureColumnName}' has {featureCount} slots but the trees split on feature {maxFeature}.");
 
-            log.Progress(o.Progress, "building the encoder", $"GBDT leaf encoding: {trees.Count} trees, {trees.Sum(t => t.NumberOfLeaves)} leaves; building the saved chain and the fast encoder.");
+            log.Progress(o.Progress, "building the encoder", null, $"GBDT leaf encoding: {trees.Count} trees, {trees.Sum(t => t.NumberOfLeaves)} leaves; building the saved chain and the fast encoder.");
             // ML.NET's featurizer is the reference evaluator: it tells the NaN direction of every split node.
             var schemaOnly = FeatureRows.Load(_context, featureCount, o.FeatureColumnName, Array.Empty<float[]>());
             const string probeLeaves = "__GbdtProbeLeaves";
@@ -166,7 +166,7 @@ namespace MLNetRank.Gbdt
             var nanLeft = NanRuleProbe.Learn(_context, featurizer, trees, featureCount, o.FeatureColumnName, probeLeaves);
             var encoder = GbdtLeafEncoder.Create(trees, featureCount, nanLeft);
             var inner = GbdtSavedForm.Build(_context, trees, encoder, o, out var onnxFile);
-            log.Progress(o.Progress, "done", "GBDT leaf encoding: fitted.");
+            log.Progress(o.Progress, "done", 1, "GBDT leaf encoding: fitted.");
             return new GbdtLeafEncodingTransformer(inner, encoder, model, o.FeatureColumnName, o.OutputColumnName, o.IndicatorColumnName, o.MaximumDegreeOfParallelism, onnxFile);
         }
 
@@ -263,7 +263,7 @@ namespace MLNetRank.Gbdt
                 data = _context.Transforms.Expression(label, "x => x > 0", o.LabelColumnName).Fit(data).Transform(data);
             }
 
-            log.Progress(o.Progress, "training trees",
+            log.Progress(o.Progress, "training trees", 0,
                 $"GBDT leaf encoding: training {o.NumberOfTrees} {o.Trainer} trees of {o.NumberOfLeaves} leaves ({o.Objective}) on {rows} rows, seed {seed}.");
             var bc = _context.BinaryClassification.Trainers;
             var rc = _context.Regression.Trainers;

@@ -95,8 +95,9 @@ namespace MLNetRank.Gbdt
         /// null uses all cores. Default null.</summary>
         public int? MaximumDegreeOfParallelism { get; set; }
 
-        /// <summary>Optional progress of <c>Fit</c> (stage messages, also written to <see cref="MLContext.Log"/>).</summary>
-        public IProgress<string>? Progress { get; set; }
+        /// <summary>Optional progress of <c>Fit</c>: stages <c>"training trees"</c>, <c>"building the encoder"</c>, <c>"done"</c>
+        /// (or <c>"using the given tree ensemble"</c>), the same messages as on <see cref="MLContext.Log"/>. Default null.</summary>
+        public IProgress<RankerProgress>? Progress { get; set; }
 
         internal GbdtLeafEncodingOptions Clone() => (GbdtLeafEncodingOptions)MemberwiseClone();
     }

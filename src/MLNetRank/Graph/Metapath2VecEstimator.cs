@@ -186,7 +186,7 @@ namespace MLNetRank.Graph
             }
             cancellationToken.ThrowIfCancellationRequested();
             var walker = new MetapathWalker(graph, _metapaths, o.WalksPerNode, o.WalkLength, seed);
-            log.Progress(o.Progress, new Metapath2VecProgress { Stage = "graph", Epochs = o.Epochs, LearningRate = o.InitialLearningRate, ElapsedSeconds = clock.Elapsed.TotalSeconds },
+            log.Progress(o.Progress, new Metapath2VecProgress { Stage = "graph", Fraction = 0, Epochs = o.Epochs, LearningRate = o.InitialLearningRate, ElapsedSeconds = clock.Elapsed.TotalSeconds },
                 $"Graph built in {clock.Elapsed.TotalSeconds:F2}s; {walker.WalkCount} walks per epoch over {_metapaths.Length} metapath(s).");
 
             var trainer = new SkipGramTrainer(walker, o.Dimension, o.WindowSize, o.NegativeSamples, o.Epochs, o.InitialLearningRate, o.MinLearningRateFraction,
@@ -194,15 +194,15 @@ namespace MLNetRank.Graph
             trainer.CountWalks();
             cancellationToken.ThrowIfCancellationRequested();
             long totalTokens = trainer.Statistics.TokensPerEpoch * (long)o.Epochs;
-            log.Progress(o.Progress, new Metapath2VecProgress { Stage = "walks", Epochs = o.Epochs, TotalTokens = totalTokens, LearningRate = o.InitialLearningRate, ElapsedSeconds = clock.Elapsed.TotalSeconds },
+            log.Progress(o.Progress, new Metapath2VecProgress { Stage = "walks", Fraction = 0, Epochs = o.Epochs, TotalTokens = totalTokens, LearningRate = o.InitialLearningRate, ElapsedSeconds = clock.Elapsed.TotalSeconds },
                 $"Walks: {trainer.Statistics.Walks} walks, {trainer.Statistics.TokensPerEpoch} tokens per epoch ({trainer.Statistics.WalkSeconds:F2}s).");
             try
             {
                 trainer.Train((epoch, tokens, lr) => log.Progress(o.Progress,
-                        new Metapath2VecProgress { Stage = "training", Epoch = epoch, Epochs = o.Epochs, TokensProcessed = tokens, TotalTokens = totalTokens, LearningRate = lr, ElapsedSeconds = clock.Elapsed.TotalSeconds },
+                        new Metapath2VecProgress { Stage = "training", Fraction = (double)epoch / o.Epochs, Epoch = epoch, Epochs = o.Epochs, TokensProcessed = tokens, TotalTokens = totalTokens, LearningRate = lr, ElapsedSeconds = clock.Elapsed.TotalSeconds },
                         $"Epoch {epoch}/{o.Epochs}: {tokens} tokens, learning rate {lr:G4}, {clock.Elapsed.TotalSeconds:F2}s."),
                     (epoch, tokens, lr) => log.Progress(o.Progress,
-                        new Metapath2VecProgress { Stage = "training", Epoch = epoch - 1, Epochs = o.Epochs, InEpoch = true, TokensProcessed = tokens, TotalTokens = totalTokens, LearningRate = lr, ElapsedSeconds = clock.Elapsed.TotalSeconds },
+                        new Metapath2VecProgress { Stage = "training", Fraction = totalTokens > 0 ? Math.Min(1.0, (double)tokens / totalTokens) : null, Epoch = epoch - 1, Epochs = o.Epochs, InEpoch = true, TokensProcessed = tokens, TotalTokens = totalTokens, LearningRate = lr, ElapsedSeconds = clock.Elapsed.TotalSeconds },
                         $"Epoch {epoch}/{o.Epochs} in progress: {tokens} of {totalTokens} tokens ({100.0 * tokens / Math.Max(1, totalTokens):F0}%), learning rate {lr:G4}, {clock.Elapsed.TotalSeconds:F0}s."),
                     cancellationToken, o.ProgressInterval);
             }

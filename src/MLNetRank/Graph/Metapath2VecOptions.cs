@@ -37,11 +37,11 @@ namespace MLNetRank.Graph
         Throw = 2,
     }
 
-    /// <summary>A progress report of <see cref="Metapath2VecEstimator"/> training, one per stage and per epoch.</summary>
-    public sealed class Metapath2VecProgress
+    /// <summary>A progress report of <see cref="Metapath2VecEstimator"/> training, one per stage and per epoch: the common
+    /// <see cref="RankerProgress"/> (<see cref="RankerProgress.Stage"/> is "graph", "walks" or "training";
+    /// <see cref="RankerProgress.Fraction"/> is the part of the training tokens processed) with metapath2vec's own figures.</summary>
+    public sealed class Metapath2VecProgress : RankerProgress
     {
-        /// <summary>"graph", "walks" or "training".</summary>
-        public string Stage { get; init; } = "";
 
         /// <summary>Epochs completed (0 before training; during an epoch, the epochs completed before it).</summary>
         public int Epoch { get; init; }

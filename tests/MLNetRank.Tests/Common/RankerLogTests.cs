@@ -8,10 +8,10 @@ namespace MLNetRank.Tests.Common
 {
     public class RankerLogTests
     {
-        private sealed class ListProgress : IProgress<int>
+        private sealed class ListProgress : IProgress<RankerProgress>
         {
-            public List<int> Values { get; } = new();
-            public void Report(int value) => Values.Add(value);
+            public List<RankerProgress> Values { get; } = new();
+            public void Report(RankerProgress value) => Values.Add(value);
         }
 
         [Fact]
@@ -23,12 +23,20 @@ namespace MLNetRank.Tests.Common
             var progress = new ListProgress();
             using (var log = new RankerLog(ml, "Test"))
             {
-                log.Progress(progress, 3, "epoch 3");
+                log.Progress(progress, "epoch", 0.3, "epoch 3");
                 log.Warning("careful");
+                // the one payload type: an IProgress<RankerProgress> also takes a component's subclass (IProgress<in T>)
+                IProgress<MLNetRank.Graph.Metapath2VecProgress> forGraph = progress;
+                log.Progress(forGraph, new MLNetRank.Graph.Metapath2VecProgress { Stage = "walks", Fraction = 0, TotalTokens = 7 }, "walks");
             }
             Assert.Contains("Info:epoch 3", seen);
+            Assert.Contains("Info:walks", seen);
             Assert.Contains("Warning:careful", seen);
-            Assert.Equal(new[] { 3 }, progress.Values);
+            Assert.Equal(2, progress.Values.Count);
+            var first = progress.Values[0];
+            Assert.Equal(("Test", "epoch", 0.3, "epoch 3"), (first.Component, first.Stage, first.Fraction!.Value, first.Message));
+            var second = Assert.IsType<MLNetRank.Graph.Metapath2VecProgress>(progress.Values[1]);
+            Assert.Equal(("Test", "walks", 7L, "walks"), (second.Component, second.Stage, second.TotalTokens, second.ToString()));
         }
     }
 }

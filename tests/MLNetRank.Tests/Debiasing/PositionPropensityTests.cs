@@ -309,7 +309,7 @@ namespace MLNetRank.Tests.Debiasing
             var ml = new MLContext(1);
             var data = ml.Data.LoadFromEnumerable(BiasedLog(3000, new[] { 1.0, 0.6, 0.4 }, items: 60, seed: 2, out _));
             var seen = new List<double>();
-            PositionPropensityTransformer Fit(IProgress<double>? p, int seed = 4) => new MLContext(seed).Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
+            PositionPropensityTransformer Fit(IProgress<RankerProgress>? p, int seed = 4) => new MLContext(seed).Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
             {
                 Method = PropensityEstimationMethod.RegressionEm,
                 RelevanceGroupColumnName = "ItemId",
@@ -327,11 +327,11 @@ namespace MLNetRank.Tests.Debiasing
             Assert.True(seen.Zip(seen.Skip(1)).All(t => t.Second > t.First));
         }
 
-        private sealed class SyncProgress : IProgress<double>
+        private sealed class SyncProgress : IProgress<RankerProgress>
         {
             private readonly List<double> _values;
             public SyncProgress(List<double> values) => _values = values;
-            public void Report(double value) => _values.Add(value);
+            public void Report(RankerProgress value) => _values.Add(value.Fraction!.Value);
         }
 
         private sealed class WideRow

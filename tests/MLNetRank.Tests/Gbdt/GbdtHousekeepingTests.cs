@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using Microsoft.ML;
 using MLNetRank.Gbdt;
 using Xunit;
@@ -9,10 +10,10 @@ namespace MLNetRank.Tests.Gbdt
 {
     public class GbdtHousekeepingTests
     {
-        private sealed class ListProgress : IProgress<string>
+        private sealed class ListProgress : IProgress<RankerProgress>
         {
-            public List<string> Values { get; } = new();
-            public void Report(string value) => Values.Add(value);
+            public List<RankerProgress> Values { get; } = new();
+            public void Report(RankerProgress value) => Values.Add(value);
         }
 
         [Fact]
@@ -31,7 +32,10 @@ namespace MLNetRank.Tests.Gbdt
                 {
                     NumberOfTrees = 3, NumberOfLeaves = 4, MinimumExampleCountPerLeaf = 5, Progress = progress,
                 }).Fit(data);
-                Assert.Equal(new[] { "training trees", "building the encoder", "done" }, progress.Values);
+                Assert.Equal(new[] { "training trees", "building the encoder", "done" }, progress.Values.Select(p => p.Stage));
+                Assert.All(progress.Values, p => Assert.Equal("Gbdt", p.Component));
+                Assert.All(progress.Values, p => Assert.Contains(p.Message, log));
+                Assert.Equal(new double?[] { 0, null, 1 }, progress.Values.Select(p => p.Fraction));
                 Assert.Contains(log, m => m.Contains("training 3 FastTree trees of 4 leaves"));
                 // The ONNX model file lives in the context's temp folder (the process's MLNetRank-onnx-<pid> folder in it, the
                 // one temp-file scheme of the ONNX bridge) while the transformer lives, and it still saves.
