@@ -277,38 +277,37 @@ namespace MLNetRank.Torch.MultiTask
                 maskParts.Add(input.QueryMasks[s]);
             }
             var x = g.Concat(1, parts.ToArray());
-            // The room queries attend over one key/value set per candidate: its room tokens, then the user's tokens broadcast
-            // from the request's row (R = 1 under the request scorer, R = B otherwise). ONNX Runtime's fused multi-head
-            // attention (com.microsoft MultiHeadAttention: heads split, scores, key padding mask, softmax and value product in
-            // one kernel) takes the [B, T, d] projections as they are: no head transposes, no [B, h, Tq, T] score tensors
-            // between nodes.
-            g.ImportOpset("com.microsoft", 1);
-            string ToBatch(string t, int rank) => g.Expand(t, g.Concat(0, new[] { batch, g.Slice(g.Shape(t), new long[] { 1 }, new long[] { rank }, new long[] { 0 }) }));
-            var keyMask = g.Cast(g.Concat(1, new[] { g.Concat(1, maskParts.ToArray()), ToBatch(input.Mask, 2) }), Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Int32);   // [B, Lr + L]
+            var biasR = g.Unsqueeze(Bias(g.Concat(1, maskParts.ToArray())), new long[] { 1, 2 });             // [B, 1, 1, Lr]
+            // the room queries attend over one key/value set per candidate: its room tokens, then the user's tokens
+            // broadcast from the request's row (R = 1 under the request scorer, R = B otherwise): one score MatMul, one
+            // Softmax and one value MatMul on [B, h, Tq, Lr + L], no concatenation and slicing of the (larger) score tensors
+            string ToBatch(string t) => g.Expand(t, g.Concat(0, new[] { batch, g.Slice(g.Shape(t), new long[] { 1 }, new long[] { 4 }, new long[] { 0 }) }));
+            var biasAll = g.Concat(-1, new[] { biasR, ToBatch(biasU) });                                       // [B, 1, 1, Lr + L]
             for (int i = 0; i < layers.Count; i++)
             {
                 var l = layers[i];
                 bool last = i == layers.Count - 1;
                 bool summaryOnly = last && !_target;
                 var un = G_Norm(g, u, l.ln1);
-                var qkvU = g.Split(G_Linear(g, un, l.qkv), new long[] { _d, _d, _d }, axis: -1);              // [R, L, d] each
+                var qkvU = g.Split(G_Linear(g, un, l.qkv), new long[] { _d, _d, _d }, axis: -1);
+                string qU = G_Heads(g, qkvU[0]), kUT = G_HeadsT(g, qkvU[1]), vU = G_Heads(g, qkvU[2]);
                 var xn = G_Norm(g, x, l.ln1);
-                var qkvX = g.Split(G_Linear(g, xn, l.qkv), new long[] { _d, _d, _d }, axis: -1);              // [B, Lr, d] each
-                string qX = qkvX[0];
+                var qkvX = g.Split(G_Linear(g, xn, l.qkv), new long[] { _d, _d, _d }, axis: -1);
+                string qXsrc = qkvX[0];
                 string xr = x;
                 if (summaryOnly)
                 {
-                    qX = g.Slice(qX, new long[] { 0 }, new long[] { 1 }, new long[] { 1 });
+                    qXsrc = g.Slice(qXsrc, new long[] { 0 }, new long[] { 1 }, new long[] { 1 });
                     xr = g.Slice(x, new long[] { 0 }, new long[] { 1 }, new long[] { 1 });
                 }
-                var kAll = g.Concat(1, new[] { qkvX[1], ToBatch(qkvU[1], 3) });                                // [B, Lr + L, d]
-                var vAll = g.Concat(1, new[] { qkvX[2], ToBatch(qkvU[2], 3) });
-                var a = g.AddNodeInDomain("com.microsoft", "MultiHeadAttention", new[] { qX, kAll, vAll, "", keyMask }, new[] { g.UniqueName("mha") },
-                    OnnxAttribute.Int("num_heads", _heads), OnnxAttribute.Float("scale", _scale));               // [B, Tq, d]
-                x = G_Ffn(g, l, g.Add(xr, G_Linear(g, a, l.proj)));
+                string qX = G_Heads(g, qXsrc), kXT = G_HeadsT(g, qkvX[1]), vX = G_Heads(g, qkvX[2]);
+                var kAllT = g.Concat(-1, new[] { kXT, ToBatch(kUT) });                                          // [B, h, dh, Lr + L]
+                var vAll = g.Concat(2, new[] { vX, ToBatch(vU) });                                              // [B, h, Lr + L, dh]
+                var p = g.Softmax(g.Add(g.Mul(g.MatMul(qX, kAllT), scale), biasAll), -1);
+                var a = g.MatMul(p, vAll);
+                x = G_Ffn(g, l, g.Add(xr, G_Linear(g, G_Merge(g, a), l.proj)));
                 if (!summaryOnly)
                 {
-                    string qU = G_Heads(g, qkvU[0]), kUT = G_HeadsT(g, qkvU[1]), vU = G_Heads(g, qkvU[2]);
                     var pu = g.Softmax(g.Add(g.Mul(g.MatMul(qU, kUT), scale), biasU), -1);
                     u = G_Ffn(g, l, g.Add(u, G_Linear(g, G_Merge(g, g.MatMul(pu, vU)), l.proj)));
                 }
@@ -317,7 +316,6 @@ namespace MLNetRank.Torch.MultiTask
                 return g.Squeeze(G_Norm(g, x, final_norm), new long[] { 1 });
             var xf = G_Norm(g, x, final_norm);
             var uf = G_Norm(g, u, final_norm);
-            var biasR = g.Unsqueeze(Bias(g.Concat(1, maskParts.ToArray())), new long[] { 1, 2 });             // [B, 1, 1, Lr]
             var t = input.Queries[_segments];
             var sc = g.AddConstant(new[] { 1f / MathF.Sqrt(_d) }, new long[] { 1 }, "scale");
             var tsR = g.Add(g.Mul(g.MatMul(t, g.Transpose(xf, new long[] { 0, 2, 1 })), sc), g.Squeeze(biasR, new long[] { 1 }));
