@@ -119,8 +119,8 @@ namespace MLNetRank.Torch.Ensemble
             var net = new EnsembleNetwork(K, o.TwoStep, o.EncodingDimension, LabelCorrelations, _seed);
             try
             {
-                lock (TorchGate.Sync)    // one TorchSharp training at a time per process (TorchGate says why)
-                    TrainLoop(net, d, z, log);
+                // one TorchSharp training at a time per process (TorchGate says why)
+                TorchGate.Exclusive(() => { TrainLoop(net, d, z, log); return 0; });
                 return net;
             }
             catch

@@ -63,9 +63,9 @@ namespace MLNetRank.Torch.MultiTask
 
         public MultiTaskNetwork Train(BatchReader train, BatchReader? validation, RowSubset trainSubset, RowSubset validationSubset, RankerLog log)
         {
-            // one training at a time per process, and no row reading beside its TorchSharp work (TorchGate says why)
-            lock (TorchGate.Sync)
-                return TrainCore(train, validation, trainSubset, validationSubset, log);
+            // one training at a time per process, and no row reading beside its TorchSharp work except during backward and
+            // the optimizer step (TorchGate says why)
+            return TorchGate.Exclusive(() => TrainCore(train, validation, trainSubset, validationSubset, log));
         }
 
         private MultiTaskNetwork TrainCore(BatchReader train, BatchReader? validation, RowSubset trainSubset, RowSubset validationSubset, RankerLog log)
@@ -165,9 +165,11 @@ namespace MLNetRank.Torch.MultiTask
                         var loss = Objective(net, logits, b);
                         prof[1].Stop(); prof[2].Start();
                         flat.ZeroGrad();
-                        loss.backward();
+                        // backward and the optimizer step read no TorchSharp-owned Scalar: the read-ahead fills the next
+                        // batch meanwhile (TorchGate.ReleasedFor says why this is safe)
+                        TorchGate.ReleasedFor(() => loss.backward());
                         prof[2].Stop(); prof[3].Start();
-                        opt.Step();
+                        TorchGate.ReleasedFor(opt.Step);
                         prof[3].Stop(); prof[4].Start();
                         float value = loss.item<float>();
                         CheckLoss(value, epoch, batch, ref initialLoss);
@@ -309,7 +311,7 @@ namespace MLNetRank.Torch.MultiTask
                 ["Format"] = "flat-parameters",
                 ["Seed"] = _seed.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Data"] = _dataDigest.ToString("X16", System.Globalization.CultureInfo.InvariantCulture),
-                ["Architecture"] = $"{_o.Architecture} experts [{L(_o.ExpertLayers)}] x{_o.Experts}, PLE {_o.SharedExperts}+{_o.TaskExperts} x{_o.Levels} levels",
+                ["Architecture"] = $"{_o.Architecture} experts [{L(_o.ExpertLayers)}] x{_o.Experts}{(_o.WidePartRouting == WidePartRouting.ExpertsAndGates ? "" : $" wide part {_o.WidePartRouting}")}, PLE {_o.SharedExperts}+{_o.TaskExperts} x{_o.Levels} levels",
                 ["Inputs"] = $"{_layout.EncodedSize} encoded, dense {_layout.DenseSize}, tables {string.Join(",", _layout.Tables.Select(t => $"{t.Rows}x{t.Dimension}"))}",
                 ["Features"] = string.Join(", ", _o.Features.Select(x => x switch
                 {

@@ -4,6 +4,8 @@ using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using System.Threading;
 using System.Threading.Tasks;
 using MLNetRank.Common;
@@ -462,29 +464,137 @@ namespace MLNetRank.Graph
                 for (int i = 0; i < count; i++)
                     Prefetch(ref Unsafe.Add(ref syn1, (nint)nodes[i] * d), d);
             }
-            var l1 = MemoryMarshal.CreateSpan(ref Unsafe.Add(ref syn0, (nint)context * d), d);
+            ref float l1 = ref Unsafe.Add(ref syn0, (nint)context * d);
+            if (Vector512.IsHardwareAccelerated && d % Vector512<float>.Count == 0)
+                return Rows512(ref l1, ref syn1, d, nodes, count, a, neu1e);
+            if (Vector256.IsHardwareAccelerated && Fma.IsSupported && d % Vector256<float>.Count == 0)
+                return Rows256(ref l1, ref syn1, d, nodes, count, a, neu1e);
+            return RowsPortable(MemoryMarshal.CreateSpan(ref l1, d), ref syn1, d, nodes, count, a, neu1e);
+        }
+
+        /// <summary>The gradient factor g = (label - sigmoid(f)) * a, word2vec's tabulated sigmoid; NaN when f is NaN.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static float Gradient(float f, float label, float a)
+        {
+            if (f > MaxExp)
+                return (label - 1) * a;
+            if (f < -MaxExp)
+                return label * a;
+            if (float.IsNaN(f))
+                return float.NaN;
+            return (label - s_expTable[(int)((f + MaxExp) * (ExpTableSize / MaxExp / 2))]) * a;
+        }
+
+        /// <summary>
+        /// The pair's rows with 512-bit vectors and fused multiply-adds: for each of <paramref name="count"/> output rows
+        /// (the target first, then the negatives) the score, then neu1e += g·l2 and l2 += g·l1 in one pass; finally
+        /// l1 += neu1e. Two dot-product accumulators break the dependency chain of the score.
+        /// </summary>
+        internal static bool Rows512(ref float l1, ref float syn1, int d, int[] nodes, int count, float a, float[] neu1eArray)
+        {
+            const int W = 16;
+            ref float e = ref MemoryMarshal.GetArrayDataReference(neu1eArray);
+            for (int i = 0; i < d; i += W)
+                Vector512<float>.Zero.StoreUnsafe(ref e, (nuint)i);
+            bool finite = true;
+            for (int j = 0; j < count; j++)
+            {
+                ref float o = ref Unsafe.Add(ref syn1, (nint)nodes[j] * d);
+                var acc0 = Vector512<float>.Zero;
+                var acc1 = Vector512<float>.Zero;
+                int i = 0;
+                for (; i + 2 * W <= d; i += 2 * W)
+                {
+                    acc0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref l1, (nuint)i), Vector512.LoadUnsafe(ref o, (nuint)i), acc0);
+                    acc1 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref l1, (nuint)(i + W)), Vector512.LoadUnsafe(ref o, (nuint)(i + W)), acc1);
+                }
+                if (i < d)
+                    acc0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref l1, (nuint)i), Vector512.LoadUnsafe(ref o, (nuint)i), acc0);
+                float f = Vector512.Sum(acc0 + acc1);
+                float g = Gradient(f, j == 0 ? 1f : 0f, a);
+                if (!float.IsFinite(f))
+                {
+                    // NaN or infinite (an infinite row): the model has diverged; the caller stops the run
+                    finite = false;
+                    if (float.IsNaN(g))
+                        continue;
+                }
+                if (g == 0)
+                    continue;
+                var gv = Vector512.Create(g);
+                for (i = 0; i < d; i += W)
+                {
+                    var ov = Vector512.LoadUnsafe(ref o, (nuint)i);
+                    Vector512.FusedMultiplyAdd(gv, ov, Vector512.LoadUnsafe(ref e, (nuint)i)).StoreUnsafe(ref e, (nuint)i);
+                    Vector512.FusedMultiplyAdd(gv, Vector512.LoadUnsafe(ref l1, (nuint)i), ov).StoreUnsafe(ref o, (nuint)i);
+                }
+            }
+            for (int i = 0; i < d; i += W)
+                (Vector512.LoadUnsafe(ref l1, (nuint)i) + Vector512.LoadUnsafe(ref e, (nuint)i)).StoreUnsafe(ref l1, (nuint)i);
+            return finite;
+        }
+
+        /// <summary><see cref="Rows512"/> with 256-bit vectors (AVX2 + FMA CPUs).</summary>
+        internal static bool Rows256(ref float l1, ref float syn1, int d, int[] nodes, int count, float a, float[] neu1eArray)
+        {
+            const int W = 8;
+            ref float e = ref MemoryMarshal.GetArrayDataReference(neu1eArray);
+            for (int i = 0; i < d; i += W)
+                Vector256<float>.Zero.StoreUnsafe(ref e, (nuint)i);
+            bool finite = true;
+            for (int j = 0; j < count; j++)
+            {
+                ref float o = ref Unsafe.Add(ref syn1, (nint)nodes[j] * d);
+                var acc0 = Vector256<float>.Zero;
+                var acc1 = Vector256<float>.Zero;
+                int i = 0;
+                for (; i + 2 * W <= d; i += 2 * W)
+                {
+                    acc0 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref l1, (nuint)i), Vector256.LoadUnsafe(ref o, (nuint)i), acc0);
+                    acc1 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref l1, (nuint)(i + W)), Vector256.LoadUnsafe(ref o, (nuint)(i + W)), acc1);
+                }
+                if (i < d)
+                    acc0 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref l1, (nuint)i), Vector256.LoadUnsafe(ref o, (nuint)i), acc0);
+                float f = Vector256.Sum(acc0 + acc1);
+                float g = Gradient(f, j == 0 ? 1f : 0f, a);
+                if (!float.IsFinite(f))
+                {
+                    finite = false;
+                    if (float.IsNaN(g))
+                        continue;
+                }
+                if (g == 0)
+                    continue;
+                var gv = Vector256.Create(g);
+                for (i = 0; i < d; i += W)
+                {
+                    var ov = Vector256.LoadUnsafe(ref o, (nuint)i);
+                    Vector256.FusedMultiplyAdd(gv, ov, Vector256.LoadUnsafe(ref e, (nuint)i)).StoreUnsafe(ref e, (nuint)i);
+                    Vector256.FusedMultiplyAdd(gv, Vector256.LoadUnsafe(ref l1, (nuint)i), ov).StoreUnsafe(ref o, (nuint)i);
+                }
+            }
+            for (int i = 0; i < d; i += W)
+                (Vector256.LoadUnsafe(ref l1, (nuint)i) + Vector256.LoadUnsafe(ref e, (nuint)i)).StoreUnsafe(ref l1, (nuint)i);
+            return finite;
+        }
+
+        /// <summary>Any dimension, any CPU: <see cref="TensorPrimitives"/> and <see cref="Vector{T}"/>.</summary>
+        internal static bool RowsPortable(Span<float> l1, ref float syn1, int d, int[] nodes, int count, float a, float[] neu1e)
+        {
             Array.Clear(neu1e);
             bool finite = true;
             for (int i = 0; i < count; i++)
             {
-                float label = i == 0 ? 1f : 0f;
                 var l2 = MemoryMarshal.CreateSpan(ref Unsafe.Add(ref syn1, (nint)nodes[i] * d), d);
                 float f = TensorPrimitives.Dot(l1, l2);
-                float g;
-                if (f > MaxExp)
-                    g = (label - 1) * a;
-                else if (f < -MaxExp)
-                    g = label * a;
-                else if (!float.IsNaN(f))
-                    g = (label - s_expTable[(int)((f + MaxExp) * (ExpTableSize / MaxExp / 2))]) * a;
-                else
+                float g = Gradient(f, i == 0 ? 1f : 0f, a);
+                if (!float.IsFinite(f))
                 {
                     // NaN (an infinite row): the model has diverged; leave the rows alone and let the caller stop.
                     finite = false;
-                    continue;
+                    if (float.IsNaN(g))
+                        continue;
                 }
-                if (!float.IsFinite(f))
-                    finite = false;
                 if (g == 0)
                     continue;
                 FusedUpdate(neu1e, l2, l1, g);
