@@ -75,6 +75,7 @@ namespace LiveStreamRanking
             var selected = a.Stages.Count == 0 ? Stages.All.ToList() : Stages.All.Where(s => a.Stages.Contains(s.Name, StringComparer.OrdinalIgnoreCase)).ToList();
             var results = new List<StageResult>();
             ITransformer? finalModel = null;
+            IReadOnlyDictionary<string, float[]>? finalScores = null;
             Recipe? finalRecipe = null;
             string finalStage = Stages.LastAvailable.Name;
             string finalZip = Path.Combine(a.OutputFolder, "final.zip");
@@ -116,7 +117,8 @@ namespace LiveStreamRanking
                 double seconds = sw.Elapsed.TotalSeconds + earlier;
                 double cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
                 var network = StageEvaluation.Flatten(model).OfType<MultiTaskTransformer>().FirstOrDefault();
-                var quality = StageEvaluation.Quality(model, recipe, test, truth);
+                var testScores = StageEvaluation.ScoreOnce(model, test, StageEvaluation.ScoreColumns(recipe));
+                var quality = StageEvaluation.Quality(testScores, recipe, truth);
                 string zip = stage.Name == finalStage ? finalZip : Path.Combine(a.OutputFolder, $"stage-{stage.Name}.zip");
                 ml.Model.Save(model, train.Schema, zip);
                 var (p50, p99, path) = StageEvaluation.Latency(zip, recipe.RankingScoreColumn, requests);
@@ -138,6 +140,7 @@ namespace LiveStreamRanking
                 {
                     finalModel = model;
                     finalRecipe = recipe;
+                    finalScores = testScores;
                     previous = (stage.Name, recipe, model, seconds, true);
                 }
                 else
@@ -155,27 +158,26 @@ namespace LiveStreamRanking
             Header("Evolution of the ranker (time-split test)");
             Console.WriteLine();
             Console.Write(Report.Markdown(results));
-            string load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "n/a";
+            string load = LoadAverage();
             var (mdPath, csvPath) = Report.Write(results, a.OutputFolder, string.Format(CultureInfo.InvariantCulture,
                 "Simulator seed {0}: {1:N0} requests x {2} positions, {3:N0} users, {4:N0} rooms, {5:N0} items, item-level interest {10}; train / test = first 80% / last 20% of requests (the network validates its epochs on a fixed 10% draw of the training rows). " +
-                "{6} cores, load average {7} at the end, run of {8:0} s. Scoring latency: one simulated request ({2} candidates), {9} requests, after one warm-up pass.",
-                a.Seed, a.Requests, sim.Options.ListSize, a.Users, a.Lives, a.Items, Environment.ProcessorCount, load, total.Elapsed.TotalSeconds, requests.Count, a.ItemInterest));
+                "{6} cores, load average {7} at the end, run of {8:0} s ({11:0} s CPU). Scoring latency: one simulated request ({2} candidates), {9} requests, after one warm-up pass.",
+                a.Seed, a.Requests, sim.Options.ListSize, a.Users, a.Lives, a.Items, Environment.ProcessorCount, load, total.Elapsed.TotalSeconds, requests.Count, a.ItemInterest, Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds));
             Console.WriteLine($"written: {mdPath}, {csvPath}");
 
             // ------------------------------------------------------------------ plots
             var plots = new List<string> { Plots.Evolution(results, a.OutputFolder) };
             plots.AddRange(Plots.TrainingCurves(results, a.OutputFolder));
-            if (finalModel != null && finalRecipe != null)
+            if (finalModel != null && finalRecipe != null && finalScores != null)
             {
                 // A debiased model's P(click) is position-free (the click rate of a candidate shown first), so it is compared
                 // with the clicks at position 1, where the examination is the simulator's maximum; P(click and buy) likewise.
-                var scored = finalModel.Transform(test);
                 var top = Enumerable.Range(0, truth.Position.Length).Where(i => truth.Position[i] == 1).ToArray();
-                var click = StageEvaluation.Scores(scored, finalRecipe.ClickProbabilityColumn ?? finalRecipe.ClickScoreColumn);
+                var click = finalScores[finalRecipe.ClickProbabilityColumn ?? finalRecipe.ClickScoreColumn];
                 var curves = new List<(string, float[], bool[])> { ("P(click), position 1", top.Select(i => click[i]).ToArray(), top.Select(i => truth.Click[i]).ToArray()) };
                 if (finalRecipe.ClickAndBuyProbabilityColumn != null)
                 {
-                    var buy = StageEvaluation.Scores(scored, finalRecipe.ClickAndBuyProbabilityColumn);
+                    var buy = finalScores[finalRecipe.ClickAndBuyProbabilityColumn];
                     curves.Add(("P(click and buy), position 1", top.Select(i => buy[i]).ToArray(), top.Select(i => truth.Buy[i]).ToArray()));
                 }
                 plots.Add(Plots.Calibration(finalStage, curves, a.OutputFolder));
@@ -196,28 +198,28 @@ namespace LiveStreamRanking
             Console.WriteLine("plots: " + string.Join(", ", plots));
 
             // ------------------------------------------------------------------ serve final.zip
-            if (finalModel != null && finalRecipe != null)
+            if (finalModel != null && finalRecipe != null && finalScores != null)
             {
                 Header($"Serve {finalZip}: a fresh MLContext and the request scorer score it as trained");
-                ServeFinal(finalZip, finalModel, finalRecipe, test, sim, validEnd);
+                ServeFinal(finalZip, finalScores[finalRecipe.RankingScoreColumn], finalRecipe, test, sim, validEnd);
                 (finalModel as IDisposable)?.Dispose();
             }
             else
                 Console.WriteLine($"final.zip not written: the last available stage ({finalStage}) was not selected.");
 
             Console.WriteLine();
-            Console.WriteLine($"done in {total.Elapsed.TotalSeconds:0.0} s; outputs in {Path.GetFullPath(a.OutputFolder)}");
+            Console.WriteLine(string.Format(CultureInfo.InvariantCulture, "done in {0:0.0} s ({1:0.0} s CPU, load average {2}); outputs in {3}",
+                total.Elapsed.TotalSeconds, Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds, LoadAverage(), Path.GetFullPath(a.OutputFolder)));
             return 0;
         }
 
         /// <summary>Loads final.zip in a new context, checks every ranking score equals the trained model's, scores one
         /// request with the request scorer (checked against ML.NET's), and prints its top 10 next to the truth.</summary>
-        private static void ServeFinal(string zip, ITransformer trained, Recipe recipe, IDataView test, LiveStreamSimulator sim, long firstTestRequest)
+        private static void ServeFinal(string zip, float[] expected, Recipe recipe, IDataView test, LiveStreamSimulator sim, long firstTestRequest)
         {
             var serving = new MLContext(seed: 0);
             var loaded = serving.Model.Load(zip, out _);
-            var expected = StageEvaluation.Scores(trained.Transform(test), recipe.RankingScoreColumn);
-            var again = StageEvaluation.Scores(loaded.Transform(test), recipe.RankingScoreColumn);
+            var again = StageEvaluation.ScoreOnce(loaded, test, new[] { recipe.RankingScoreColumn })[recipe.RankingScoreColumn];
             if (!expected.SequenceEqual(again))
                 throw new InvalidOperationException("final.zip scored differently after loading it in a fresh MLContext.");
             Console.WriteLine($"loaded {Path.GetFileName(zip)} ({StageEvaluation.SizeOf(zip) / 1024.0:0} KiB) as {string.Join(" -> ", StageEvaluation.Flatten(loaded).Select(t => t.GetType().Name).Distinct())}");
@@ -273,6 +275,9 @@ namespace LiveStreamRanking
             }
             return list;
         }
+
+        /// <summary>The 1-minute load average (Linux), or "n/a".</summary>
+        private static string LoadAverage() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "n/a";
 
         private static string Describe(Recipe r)
         {

@@ -149,7 +149,7 @@ namespace LiveStreamRanking
                 ShuffleBufferSize = 100_000,
                 ValidationFraction = 0.1f,
                 EarlyStoppingMetric = "Click.Auc",
-                EarlyStoppingPatience = 2,
+                EarlyStoppingPatience = 1,
                 NumberOfThreads = sizes.Threads,
                 Progress = progress,
             };

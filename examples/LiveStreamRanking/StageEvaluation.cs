@@ -96,17 +96,59 @@ namespace LiveStreamRanking
                 : scored.GetColumn<float>(column).ToArray();
         }
 
-        /// <summary>Quality metrics of <paramref name="model"/> on the test period.</summary>
-        public static StageResult Quality(ITransformer model, Recipe recipe, IDataView test, TestTruth truth)
+        /// <summary>
+        /// Reads <paramref name="columns"/> of <paramref name="model"/>'s output on <paramref name="data"/> in one pass (each
+        /// column a scalar or the one-element vector the network outputs): the pipeline runs once, however many columns are read.
+        /// </summary>
+        public static Dictionary<string, float[]> ScoreOnce(ITransformer model, IDataView data, IEnumerable<string> columns)
         {
-            var scored = model.Transform(test);
-            var click = Scores(scored, recipe.ClickScoreColumn);
-            var buy = Scores(scored, recipe.BuyScoreColumn);
-            var rank = Scores(scored, recipe.RankingScoreColumn);
+            var scored = model.Transform(data);
+            var names = columns.Distinct().ToArray();
+            var cols = names.Select(n => scored.Schema[n]).ToArray();
+            var values = names.ToDictionary(n => n, _ => new List<float>());
+            using var cursor = scored.GetRowCursor(cols);
+            var getters = cols.Select<DataViewSchema.Column, Func<float>>(c =>
+            {
+                if (c.Type is VectorDataViewType)
+                {
+                    var g = cursor.GetGetter<VBuffer<float>>(c);
+                    VBuffer<float> v = default;
+                    return () => { g(ref v); return v.GetItemOrDefault(0); };
+                }
+                var s = cursor.GetGetter<float>(c);
+                float x = 0;
+                return () => { s(ref x); return x; };
+            }).ToArray();
+            while (cursor.MoveNext())
+                for (int k = 0; k < names.Length; k++)
+                    values[names[k]].Add(getters[k]());
+            return values.ToDictionary(p => p.Key, p => p.Value.ToArray());
+        }
+
+        /// <summary>The score columns a recipe's metrics, calibration plot and serving check read.</summary>
+        public static IEnumerable<string> ScoreColumns(Recipe recipe)
+        {
+            yield return recipe.ClickScoreColumn;
+            yield return recipe.BuyScoreColumn;
+            yield return recipe.RankingScoreColumn;
+            if (recipe.StayTimeColumn != null)
+                yield return recipe.StayTimeColumn;
+            if (recipe.ClickProbabilityColumn != null)
+                yield return recipe.ClickProbabilityColumn;
+            if (recipe.ClickAndBuyProbabilityColumn != null)
+                yield return recipe.ClickAndBuyProbabilityColumn;
+        }
+
+        /// <summary>Quality metrics on the test period, from the test scores of <see cref="ScoreOnce"/> over <see cref="ScoreColumns"/>.</summary>
+        public static StageResult Quality(IReadOnlyDictionary<string, float[]> scores, Recipe recipe, TestTruth truth)
+        {
+            var click = scores[recipe.ClickScoreColumn];
+            var buy = scores[recipe.BuyScoreColumn];
+            var rank = scores[recipe.RankingScoreColumn];
             double stay = double.NaN;
             if (recipe.StayTimeColumn != null)
             {
-                var predicted = Scores(scored, recipe.StayTimeColumn);
+                var predicted = scores[recipe.StayTimeColumn];
                 var clicked = Enumerable.Range(0, truth.Click.Length).Where(i => truth.Click[i]).ToArray();
                 stay = RankerMetrics.RmseLog1p(clicked.Select(i => Math.Max(predicted[i], 0f)).ToArray(), clicked.Select(i => truth.StayTime[i]).ToArray());
             }

@@ -65,6 +65,15 @@ namespace LiveStreamRanking
 
         /// <summary>The stay-time prediction (seconds), or null when the model has none.</summary>
         public string? StayTimeColumn => Scorer == ScorerKind.MultiTask ? "StayTimeScore" : null;
+
+        /// <summary>Two recipes are equal when they build the same pipeline: the sequence inputs compare element by element
+        /// (each stage builds a new list), so a stage that only adds a fusion is recognised as the previous stage plus a step.</summary>
+        public bool Equals(Recipe? other) => other is not null && Scorer == other.Scorer && GraphEmbeddings == other.GraphEmbeddings
+            && GbdtLeaves == other.GbdtLeaves && PositionBiasTower == other.PositionBiasTower
+            && SequenceInputs.SequenceEqual(other.SequenceInputs) && Equals(Fusion, other.Fusion);
+
+        /// <inheritdoc/>
+        public override int GetHashCode() => HashCode.Combine(Scorer, GraphEmbeddings, GbdtLeaves, PositionBiasTower, SequenceInputs.Count, Fusion);
     }
 
     /// <summary>Declared network inputs added by a stage (e.g. a <c>SequenceFeature</c> with an attention pooling).</summary>
