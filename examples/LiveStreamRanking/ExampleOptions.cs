@@ -18,6 +18,9 @@ namespace LiveStreamRanking
         public int Lives { get; private set; } = 600;
         /// <summary>Items.</summary>
         public int Items { get; private set; } = 6_000;
+        /// <summary>The simulator's item-level interest κ (<c>ItemInterestScale</c>): the behaviour-sequence signal that no
+        /// statistic summarises (0 = none).</summary>
+        public double ItemInterest { get; private set; } = 1.5;
         /// <summary>Seed of the simulator and the MLContext.</summary>
         public int Seed { get; private set; } = 1;
         /// <summary>Output folder.</summary>
@@ -58,6 +61,11 @@ namespace LiveStreamRanking
                     case "--lives": a.Lives = Int(); break;
                     case "--items": a.Items = Int(); break;
                     case "--seed": a.Seed = Int(); break;
+                    case "--item-interest":
+                        a.ItemInterest = double.TryParse(Next(), NumberStyles.Float, CultureInfo.InvariantCulture, out double k) && double.IsFinite(k)
+                            ? k : throw new ArgumentException($"{name} needs a number (was '{args[i]}').");
+                        break;
+                    case "--transformer-layers": a.Sizes = a.Sizes with { TransformerLayers = Int() }; break;
                     case "--out": a.OutputFolder = Next(); break;
                     case "--trees": a.Sizes = a.Sizes with { ScorerTrees = Int() }; break;
                     case "--leaf-trees": a.Sizes = a.Sizes with { LeafTrees = Int() }; break;
@@ -72,6 +80,7 @@ namespace LiveStreamRanking
             if (a.Users < 1 || a.Lives < 10 || a.Items < 10) throw new ArgumentException("--users must be >= 1, --lives and --items >= 10.");
             if (a.Sizes.ScorerTrees < 1 || a.Sizes.LeafTrees < 1) throw new ArgumentException("--trees and --leaf-trees must be >= 1.");
             if (a.Sizes.Epochs < 1 || a.Sizes.BatchSize < 1) throw new ArgumentException("--epochs and --batch must be >= 1.");
+            if (a.Sizes.TransformerLayers < 1) throw new ArgumentException("--transformer-layers must be >= 1.");
             if (a.Sizes.Threads < 0) throw new ArgumentException("--threads must be >= 0 (0: libtorch's default).");
             if (a.LatencyRequests < 1) throw new ArgumentException("--latency-requests must be >= 1.");
             return a;
@@ -94,11 +103,13 @@ namespace LiveStreamRanking
             sb.AppendLine($"  --users N               users (default {d.Users:N0})");
             sb.AppendLine($"  --lives N               live rooms (default {d.Lives:N0})");
             sb.AppendLine($"  --items N               items (default {d.Items:N0})");
+            sb.AppendLine($"  --item-interest K       the simulator's item-level interest (ItemInterestScale; the sequence signal no statistic has; 0 = none; default {d.ItemInterest.ToString(CultureInfo.InvariantCulture)})");
             sb.AppendLine($"  --seed N                seed of the simulator and the MLContext (default {d.Seed})");
             sb.AppendLine($"  --out DIR               output folder (default {d.OutputFolder})");
             sb.AppendLine($"  --trees N               trees of the V1/V3 GBDT (default {d.Sizes.ScorerTrees})");
             sb.AppendLine($"  --leaf-trees N          trees of the final system's GBDT leaf encoder (default {d.Sizes.LeafTrees})");
             sb.AppendLine($"  --epochs N              network epochs; the best validation epoch is kept (default {d.Sizes.Epochs})");
+            sb.AppendLine($"  --transformer-layers N  layers of the V4 live-stream transformer (default {d.Sizes.TransformerLayers}; {d.Sizes.TransformerHeads} heads over {d.Sizes.IdDimension}-dimensional tokens)");
             sb.AppendLine($"  --batch N               network mini-batch (default {d.Sizes.BatchSize})");
             sb.AppendLine("  --threads N             libtorch threads (default 1; 0: libtorch's choice)");
             sb.AppendLine($"  --latency-requests N    requests timed per stage for the scoring p50/p99 (default {d.LatencyRequests})");

@@ -56,6 +56,7 @@ namespace LiveStreamRanking
             var sim = new LiveStreamSimulator(new LiveStreamSimulatorOptions
             {
                 Seed = a.Seed, RequestCount = a.Requests, UserCount = a.Users, LiveCount = a.Lives, ItemCount = a.Items,
+                ItemInterestScale = a.ItemInterest,
             });
             if (!a.Quiet)
                 Console.Write(sim.Describe());
@@ -90,6 +91,8 @@ namespace LiveStreamRanking
                     continue;
                 }
                 var recipe = Stages.RecipeOf(stage);
+                var stageClock = Stopwatch.StartNew();
+                var stageCpu = Process.GetCurrentProcess().TotalProcessorTime;
                 var sw = Stopwatch.StartNew();
                 var cpu = Process.GetCurrentProcess().TotalProcessorTime;
                 ITransformer model;
@@ -127,6 +130,8 @@ namespace LiveStreamRanking
                 Console.WriteLine(string.Format(CultureInfo.InvariantCulture,
                     "{0}: click AUC {1:0.0000}, buy AUC {2:0.0000}, nDCG@10 {3:0.0000}, AUC vs true attraction {4:0.0000}; trained in {5:0.0} s ({10:0.0} s CPU); {6:0} KiB; {7} p50 {8:0.000} ms / p99 {9:0.000} ms per request",
                     stage.Name, result.ClickAuc, result.BuyAuc, result.Ndcg10, result.AttractionAuc, seconds, result.ModelBytes / 1024.0, path, p50, p99, cpuSeconds));
+                log.Line(string.Format(CultureInfo.InvariantCulture, "{0}: whole stage (fit, evaluation, save, latency) {1:0.0} s, {2:0.0} s CPU",
+                    stage.Name, stageClock.Elapsed.TotalSeconds, (Process.GetCurrentProcess().TotalProcessorTime - stageCpu).TotalSeconds));
                 if (previous.Model != null && !previous.Keep)
                     (previous.Model as IDisposable)?.Dispose();
                 if (stage.Name == finalStage)
@@ -152,9 +157,9 @@ namespace LiveStreamRanking
             Console.Write(Report.Markdown(results));
             string load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "n/a";
             var (mdPath, csvPath) = Report.Write(results, a.OutputFolder, string.Format(CultureInfo.InvariantCulture,
-                "Simulator seed {0}: {1:N0} requests x {2} positions, {3:N0} users, {4:N0} rooms, {5:N0} items; train / test = first 80% / last 20% of requests (the network validates its epochs on a fixed 10% draw of the training rows). " +
+                "Simulator seed {0}: {1:N0} requests x {2} positions, {3:N0} users, {4:N0} rooms, {5:N0} items, item-level interest {10}; train / test = first 80% / last 20% of requests (the network validates its epochs on a fixed 10% draw of the training rows). " +
                 "{6} cores, load average {7} at the end, run of {8:0} s. Scoring latency: one simulated request ({2} candidates), {9} requests, after one warm-up pass.",
-                a.Seed, a.Requests, sim.Options.ListSize, a.Users, a.Lives, a.Items, Environment.ProcessorCount, load, total.Elapsed.TotalSeconds, requests.Count));
+                a.Seed, a.Requests, sim.Options.ListSize, a.Users, a.Lives, a.Items, Environment.ProcessorCount, load, total.Elapsed.TotalSeconds, requests.Count, a.ItemInterest));
             Console.WriteLine($"written: {mdPath}, {csvPath}");
 
             // ------------------------------------------------------------------ plots
@@ -275,7 +280,12 @@ namespace LiveStreamRanking
             if (r.GraphEmbeddings) parts.Add("metapath2vec");
             if (r.GbdtLeaves) parts.Add("GBDT leaves");
             parts.AddRange(r.SequenceInputs.Select(s => s.Name));
-            parts.Add(r.Scorer == ScorerKind.Gbdt ? "weighted GBDT" : "MMoE (click, buy, stay)" + (r.PositionBiasTower ? " + PAL tower" : ""));
+            parts.Add(r.Scorer switch
+            {
+                ScorerKind.Gbdt => "weighted GBDT",
+                ScorerKind.ClickNetwork => "click network",
+                _ => "MMoE (click, buy, stay)" + (r.PositionBiasTower ? " + PAL tower" : ""),
+            });
             if (r.Fusion != null) parts.Add("ensemble");
             return string.Join(" + ", parts);
         }

@@ -6,6 +6,7 @@ using Microsoft.ML.Data;
 using MLNetRank.Baselines;
 using MLNetRank.Gbdt;
 using MLNetRank.Graph;
+using MLNetRank.Simulation;
 using MLNetRank.Torch.Ensemble;
 using MLNetRank.Torch.MultiTask;
 
@@ -34,6 +35,15 @@ namespace LiveStreamRanking
 
         /// <summary>Network mini-batch.</summary>
         public int BatchSize { get; init; } = 512;
+
+        /// <summary>Embedding dimension of the room ids and the item ids (the sequences share these tables). Default 8.</summary>
+        public int IdDimension { get; init; } = 8;
+
+        /// <summary>Layers of the live-stream transformer (V4 on). Default 1.</summary>
+        public int TransformerLayers { get; init; } = 1;
+
+        /// <summary>Attention heads of the live-stream transformer (must divide <see cref="IdDimension"/>). Default 2.</summary>
+        public int TransformerHeads { get; init; } = 2;
 
         /// <summary>libtorch threads (0 = libtorch's default). Default 1: the small network gains little from a second thread, and
         /// an oversubscribed libtorch is many times slower on a busy machine.</summary>
@@ -105,6 +115,7 @@ namespace LiveStreamRanking
             }
             else
             {
+                // the network stages (V2 on)
                 if (dense.Count > 1)
                     steps.Add(ml.Transforms.Concatenate("Dense", dense.ToArray()));
                 steps.Add(ml.Ranker().Trainers.MultiTask(NetworkOptions(recipe, dense.Count > 1 ? "Dense" : "StatFeatures", sizes, progress)));
@@ -124,9 +135,11 @@ namespace LiveStreamRanking
         public static MultiTaskOptions NetworkOptions(Recipe recipe, string denseColumn, ModelSizes sizes,
             IProgress<MultiTaskProgress>? progress)
         {
+            bool multiTask = recipe.Scorer == ScorerKind.MultiTask;
             var o = new MultiTaskOptions
             {
-                Architecture = MultiTaskArchitecture.MMoE,
+                // V2-V4: one click task over a shared MLP; MTL on: MMoE over click, buy and stay time
+                Architecture = multiTask ? MultiTaskArchitecture.MMoE : MultiTaskArchitecture.SharedBottom,
                 Experts = 4,
                 ExpertLayers = new[] { 64, 32 },
                 TowerLayers = new[] { 16 },
@@ -141,21 +154,71 @@ namespace LiveStreamRanking
                 Progress = progress,
             };
             o.Features.Add(new DenseFeature(denseColumn));
-            o.Features.Add(new CategoricalFeature("LiveId", 8));
+            o.Features.Add(new CategoricalFeature("LiveId", sizes.IdDimension));
             if (recipe.GbdtLeaves)
                 o.Features.Add(new CategoricalFeature("LeafIds", 4));
+            // Sequence inputs: a column declared by two inputs (the room's items on sale: V2's set query, V4's tokens) is
+            // declared once, by the first.
             foreach (var input in recipe.SequenceInputs)
-                foreach (var f in input.Features())
-                    o.Features.Add(f);
+                foreach (var f in input.Features(sizes))
+                    if (!o.Features.Any(e => e.ColumnName == f.ColumnName))
+                        o.Features.Add(f);
 
             var click = new TaskSpec("Click", "Click");
             if (recipe.PositionBiasTower)
                 click.TrainingOnlyLogitAdjustments.Add(new PositionBiasTower("Position") { Combine = BiasCombination.Product });
             o.Tasks.Add(click);
+            if (!multiTask)
+                return o;
             o.Tasks.Add(new TaskSpec("Buy", "Buy") { ConditionedOn = "Click" });
             o.Tasks.Add(new TaskSpec("StayTime", StayLabelColumn, MultiTaskKind.Regression) { LabelTransform = LabelTransform.Log1p, Weight = 0.5f });
             return o;
         }
+
+        /// <summary>The room's products on sale now (<c>LiveItemsOnSale</c>, at most 8): owns the item embedding table that the
+        /// clicked-item sequence and the room's core products share; mean-pooled as an input of its own.</summary>
+        private static SequenceFeature ItemsOnSale(ModelSizes sizes) => new(ImpressionColumns.LiveItemsOnSale, sizes.IdDimension) { MaximumLength = 8 };
+
+        /// <summary>V2, first half of the dual target attention: every product the candidate room has on sale now attends over
+        /// the user's clicked items (DIN's local activation unit; a set query, averaged over the products), item table shared
+        /// with the products on sale.</summary>
+        public static NetworkInput ClickedItemsBySetQuery { get; } = new("clicked items x products on sale", sizes => new FeatureSpec[]
+        {
+            ItemsOnSale(sizes),
+            new SequenceFeature(ImpressionColumns.UserItemSeq)
+            {
+                SharedEmbeddingWith = ImpressionColumns.LiveItemsOnSale, SameForAllCandidates = true, MaximumLength = 20,
+                Pooling = new TargetAttentionPooling(ImpressionColumns.LiveItemsOnSale),
+            },
+        });
+
+        /// <summary>V2, second half: the user's watched rooms attended by the candidate room id, sharing the room-id table of the
+        /// <c>LiveId</c> categorical column.</summary>
+        public static NetworkInput WatchedRoomsByRoom { get; } = new("watched rooms x room", sizes => new FeatureSpec[]
+        {
+            new SequenceFeature(ImpressionColumns.UserLiveSeq)
+            {
+                SharedEmbeddingWith = ImpressionColumns.LiveId, SameForAllCandidates = true, MaximumLength = 10,
+                Pooling = new TargetAttentionPooling(ImpressionColumns.LiveId),
+            },
+        });
+
+        /// <summary>V4: the live-stream transformer over one token sequence of three types (the room's historical core products,
+        /// its products on sale now, the user's clicked items; each token = id + type + recency embedding), the room's
+        /// summary token as output; one item table.</summary>
+        public static NetworkInput LiveStreamTransformer { get; } = new("live-stream transformer", sizes => new FeatureSpec[]
+        {
+            ItemsOnSale(sizes),
+            new SequenceFeature(ImpressionColumns.LiveCoreItems) { SharedEmbeddingWith = ImpressionColumns.LiveItemsOnSale, MaximumLength = 5 },
+            new SequenceFeature(ImpressionColumns.UserItemSeq)
+            {
+                SharedEmbeddingWith = ImpressionColumns.LiveItemsOnSale, SameForAllCandidates = true, MaximumLength = 20,
+                Pooling = new TransformerPooling(ImpressionColumns.LiveCoreItems, ImpressionColumns.LiveItemsOnSale)
+                {
+                    Layers = sizes.TransformerLayers, Heads = sizes.TransformerHeads,
+                },
+            },
+        });
 
         /// <summary>The fused ranking score (the ensemble stage): HarmonRank's learned two-step ensemble of P(click) and
         /// P(click and buy), trained on the sum of the two objectives' AUCs within requests.</summary>

@@ -9,6 +9,9 @@ namespace LiveStreamRanking
     {
         /// <summary>A point-wise GBDT of click with engagement sample weights (V1's model): output <c>Probability</c>.</summary>
         Gbdt,
+        /// <summary>A click-only network (V2-V4's deep CTR model: the statistics, the room id and the stage's sequence inputs
+        /// through an MLP): output <c>ClickProbability</c>.</summary>
+        ClickNetwork,
         /// <summary>The multi-task network (click, buy through ESMM, log stay time): outputs <c>ClickProbability</c>,
         /// <c>BuyJointProbability</c>, <c>StayTimeScore</c>, ...</summary>
         MultiTask,
@@ -47,22 +50,27 @@ namespace LiveStreamRanking
         public string ClickScoreColumn => Fusion?.OutputColumnName ?? (Scorer == ScorerKind.Gbdt ? "Probability" : "ClickProbability");
 
         /// <summary>The column scored against purchases over all impressions (pCTCVR for the network; the fused score once there is one).</summary>
-        public string BuyScoreColumn => Fusion?.OutputColumnName ?? (Scorer == ScorerKind.Gbdt ? "Probability" : "BuyJointProbability");
+        public string BuyScoreColumn => Fusion?.OutputColumnName ?? Scorer switch
+        {
+            ScorerKind.Gbdt => "Probability",
+            ScorerKind.ClickNetwork => "ClickProbability",
+            _ => "BuyJointProbability",
+        };
 
         /// <summary>The network's own click probability (calibration plot), or null for a GBDT scorer.</summary>
         public string? ClickProbabilityColumn => Scorer == ScorerKind.Gbdt ? null : "ClickProbability";
 
-        /// <summary>The network's own P(click and buy) (calibration plot), or null for a GBDT scorer.</summary>
-        public string? ClickAndBuyProbabilityColumn => Scorer == ScorerKind.Gbdt ? null : "BuyJointProbability";
+        /// <summary>The network's own P(click and buy) (calibration plot), or null without a buy task.</summary>
+        public string? ClickAndBuyProbabilityColumn => Scorer == ScorerKind.MultiTask ? "BuyJointProbability" : null;
 
         /// <summary>The stay-time prediction (seconds), or null when the model has none.</summary>
-        public string? StayTimeColumn => Scorer == ScorerKind.Gbdt ? null : "StayTimeScore";
+        public string? StayTimeColumn => Scorer == ScorerKind.MultiTask ? "StayTimeScore" : null;
     }
 
     /// <summary>Declared network inputs added by a stage (e.g. a <c>SequenceFeature</c> with an attention pooling).</summary>
     /// <param name="Name">Name shown in the pipeline description.</param>
-    /// <param name="Features">Creates the feature specs (fresh objects for every fit).</param>
-    public sealed record NetworkInput(string Name, Func<IEnumerable<MLNetRank.Torch.MultiTask.FeatureSpec>> Features);
+    /// <param name="Features">Creates the feature specs for the model sizes (fresh objects for every fit).</param>
+    public sealed record NetworkInput(string Name, Func<ModelSizes, IEnumerable<MLNetRank.Torch.MultiTask.FeatureSpec>> Features);
 
     /// <summary>A score-fusion step appended after the network (the multi-objective ensemble).</summary>
     /// <param name="OutputColumnName">The fused ranking score column.</param>
@@ -85,11 +93,8 @@ namespace LiveStreamRanking
     /// run alone (<c>--stages final</c>) still contains every available earlier part.
     /// </summary>
     /// <remarks>
-    /// A stage whose layers do not exist yet has <see cref="Stage.Apply"/> = null and is skipped with its reason. To
-    /// enable one, replace its <c>null</c> by a recipe change, e.g. for V2 (dual target attention, the behaviour-sequence
-    /// issue): <c>r =&gt; r with { Scorer = ScorerKind.MultiTask, SequenceInputs = [.. r.SequenceInputs, new NetworkInput("dual
-    /// target attention", () =&gt; new[] { new SequenceFeature("UserItemSeq") { Pooling = ... }, ... })] }</c>; for the ensemble:
-    /// <c>r =&gt; r with { Fusion = new ScoreFusion("Score", ml =&gt; ml.Ranker().Trainers.ObjectiveEnsemble(...)) }</c>.
+    /// A stage whose layers do not exist (yet) has <see cref="Stage.Apply"/> = null and is skipped with its reason; a stage
+    /// is enabled by a recipe change (e.g. the ensemble: <c>r =&gt; r with { Fusion = RankingPipelines.Ensemble() }</c>).
     /// Nothing else changes: the pipeline builder, the evaluation, the table and the plots read the recipe.
     /// </remarks>
     public static class Stages
@@ -98,11 +103,21 @@ namespace LiveStreamRanking
         public static IReadOnlyList<Stage> All { get; } = new[]
         {
             new Stage("V1", "point-wise GBDT on the 25 statistics, engagement-weighted", r => r),
-            new Stage("V2", "+ dual target attention (clicked items by the room's products on sale, watched rooms by the room)", null,
-                "needs the behaviour-sequence layers (dual target attention) of the sequence issue, not in this build yet"),
+            new Stage("V2", "click network + dual target attention (clicked items by the room's products on sale, watched rooms by the room)",
+                r => r with
+                {
+                    Scorer = ScorerKind.ClickNetwork,
+                    SequenceInputs = [.. r.SequenceInputs, RankingPipelines.ClickedItemsBySetQuery, RankingPipelines.WatchedRoomsByRoom],
+                }),
             new Stage("V3", "+ metapath2vec user and room embeddings (user-room-item graph)", r => r with { GraphEmbeddings = true }),
-            new Stage("V4", "+ live-stream transformer (room core/real-time products and the user's clicks)", null,
-                "needs the live-stream transformer layer of the sequence issue, not in this build yet"),
+            new Stage("V4", "+ live-stream transformer (room core/real-time products and the user's clicks)",
+                r => r with
+                {
+                    // The transformer takes over the clicked-item sequence: its room tokens (core products, products on sale)
+                    // attend over the clicked items, which subsumes V2's set query on that sequence; the watched-room
+                    // target attention stays.
+                    SequenceInputs = [.. r.SequenceInputs.Where(i => i != RankingPipelines.ClickedItemsBySetQuery), RankingPipelines.LiveStreamTransformer],
+                }),
             new Stage("MTL", "MMoE network: click, buy (ESMM), log stay time", r => r with { Scorer = ScorerKind.MultiTask }),
             new Stage("debiasing", "+ PAL position-bias tower on click (training only)", r => r with { PositionBiasTower = true }),
             new Stage("final", "+ GBDT leaves as per-tree ids (the final system)", r => r with { GbdtLeaves = true }),

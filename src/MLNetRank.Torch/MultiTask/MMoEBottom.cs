@@ -25,7 +25,9 @@ namespace MLNetRank.Torch.MultiTask
         private readonly Dropout? dropout;
         private readonly int _experts, _tasks, _h1;
 
-        public MMoEBottom(int inputSize, int tasks, int expertCount, int[] layers, float dropout) : base("mmoe")
+        // gateInputSize: width of the gates' input when it differs from the experts' (forward and Export then take two
+        // inputs, the experts' and the gates'); -1 = the gates read the experts' input.
+        public MMoEBottom(int inputSize, int tasks, int expertCount, int[] layers, float dropout, int gateInputSize = -1) : base("mmoe")
         {
             if (layers.Length == 0)
                 throw new ArgumentException("MMoE experts need at least one layer.", nameof(layers));
@@ -41,7 +43,7 @@ namespace MLNetRank.Torch.MultiTask
                 biases.Add(new Parameter(empty(expertCount, 1, layers[i]).uniform_(-bound, bound)));
             }
             OutputSize = layers[^1];
-            gates = nn.Linear(inputSize, tasks * expertCount);
+            gates = nn.Linear(gateInputSize < 0 ? inputSize : gateInputSize, tasks * expertCount);
             if (dropout > 0)
                 this.dropout = nn.Dropout(dropout);
             RegisterComponents();
@@ -63,7 +65,7 @@ namespace MLNetRank.Torch.MultiTask
                 if (dropout is not null)
                     h = dropout.forward(h);
             }
-            var g = nn.functional.softmax(gates.forward(input).view(b, _tasks, _experts), 2); // [B, T, E]
+            var g = nn.functional.softmax(gates.forward(x.Length > 1 ? x[1] : input).view(b, _tasks, _experts), 2); // [B, T, E]
             var mixed = bmm(g, h.transpose(0, 1));                                  // [B, T, h]
             var outputs = new Tensor[_tasks];
             for (int t = 0; t < _tasks; t++)
@@ -77,7 +79,7 @@ namespace MLNetRank.Torch.MultiTask
             h = g.Transpose(g.Reshape(h, new long[] { 0, _experts, _h1 }), new long[] { 1, 0, 2 }); // [E, N, h1]
             for (int i = 0; i < weights.Count; i++)
                 h = g.Relu(g.Add(g.MatMul(h, g.AddTensor(weights[i], "expert_weight")), g.AddTensor(biases[i], "expert_bias")));
-            var gate = g.Softmax(g.Reshape(g.Linear(x[0], gates), new long[] { 0, _tasks, _experts }), 2); // [N, T, E]
+            var gate = g.Softmax(g.Reshape(g.Linear(x.Length > 1 ? x[1] : x[0], gates), new long[] { 0, _tasks, _experts }), 2); // [N, T, E]
             var mixed = g.MatMul(gate, g.Transpose(h, new long[] { 1, 0, 2 }));      // [N, T, h]
             var outputs = new string[_tasks];
             for (int t = 0; t < _tasks; t++)

@@ -237,6 +237,7 @@ namespace MLNetRank.Torch.MultiTask
             if (o.Architecture == MultiTaskArchitecture.Ple && o.Levels > 1 && o.SharedExperts < 1)
                 throw new ArgumentOutOfRangeException(nameof(o.SharedExperts), "PLE with more than one level needs SharedExperts >= 1.");
             if (o.Levels < 1) throw new ArgumentOutOfRangeException(nameof(o.Levels), "Levels must be >= 1.");
+            WideRouting.Validate(o);
             if (!(o.Dropout >= 0 && o.Dropout < 1)) throw new ArgumentOutOfRangeException(nameof(o.Dropout), "Dropout must be in [0, 1).");
             if (!(o.LearningRate > 0)) throw new ArgumentOutOfRangeException(nameof(o.LearningRate), "LearningRate must be > 0.");
             if (!(o.L2Regularization >= 0)) throw new ArgumentOutOfRangeException(nameof(o.L2Regularization), "L2Regularization must be >= 0.");

@@ -28,6 +28,8 @@ namespace MLNetRank.Torch.MultiTask
         private readonly Parameter? log_vars;
         private readonly long[] _wideCats;
         private readonly Tensor? wide_slots;
+        private readonly (long[] Experts, long[] Gates)? _routing;   // WidePartRouting other than ExpertsAndGates
+        private readonly Tensor? expert_columns, gate_columns;
 
         public MultiTaskNetwork(NetworkLayout layout, MultiTaskOptions o) : base("multitask")
         {
@@ -37,11 +39,20 @@ namespace MLNetRank.Torch.MultiTask
             for (int i = 0; i < encoders_; i++)
                 encoders.Add(new InputEncoder($"encoder{i}", layout));
             int inSize = layout.EncodedSize;
+            // Lying Flat's variants: the wide features' encoded columns go to the experts, the gates, both or neither
+            _routing = o.Architecture == MultiTaskArchitecture.MMoE ? WideRouting.Columns(layout, o.WidePartRouting) : null;
+            if (_routing is { } r)
+            {
+                expert_columns = tensor(r.Experts);
+                gate_columns = tensor(r.Gates);
+            }
             bottom = o.Architecture switch
             {
                 MultiTaskArchitecture.SingleTask => new SingleTaskBottom(inSize, tasks, o.ExpertLayers, o.Dropout),
                 MultiTaskArchitecture.SharedBottom => new SharedBottom(inSize, tasks, o.ExpertLayers, o.Dropout),
-                MultiTaskArchitecture.MMoE => new MMoEBottom(inSize, tasks, o.Experts, o.ExpertLayers, o.Dropout),
+                MultiTaskArchitecture.MMoE => _routing is { } rc
+                    ? new MMoEBottom(rc.Experts.Length, tasks, o.Experts, o.ExpertLayers, o.Dropout, rc.Gates.Length)
+                    : new MMoEBottom(inSize, tasks, o.Experts, o.ExpertLayers, o.Dropout),
                 _ => new PleBottom(inSize, tasks, o.SharedExperts, o.TaskExperts, o.Levels, o.ExpertLayers, o.Dropout),
             };
             // a task has one tower, or (per-position towers) a set of K + 1 towers
@@ -99,6 +110,8 @@ namespace MLNetRank.Torch.MultiTask
         public Tensor Logits(BatchTensors b, bool training, bool matchPositions, out Tensor?[] positionLogits)
         {
             var x = encoders.Select(e => e.forward(b)).ToArray();
+            if (expert_columns is not null)
+                x = new[] { x[0].index_select(1, expert_columns), x[0].index_select(1, gate_columns!) };
             var h = bottom.forward(x);
             int tasks = _towerOf.Length;
             var cols = new Tensor[tasks];
@@ -199,6 +212,8 @@ namespace MLNetRank.Torch.MultiTask
         public string[] Export(OnnxGraphBuilder g, string? dense, IReadOnlyList<string> cats, IReadOnlyList<string> seqs, out string?[] positionLogits)
         {
             var x = encoders.Select(e => e.Export(g, dense, cats, seqs)).ToArray();
+            if (_routing is { } r)
+                x = new[] { g.Gather(x[0], g.Int64s("expert_columns", r.Experts), 1), g.Gather(x[0], g.Int64s("gate_columns", r.Gates), 1) };
             var h = bottom.Export(g, x);
             int tasks = _towerOf.Length;
             var logits = new string[tasks];

@@ -103,7 +103,8 @@ namespace MLNetRank.Torch.MultiTask
         public string ColumnName { get; }
 
         /// <summary>True to also feed this feature to the linear (wide) part added to every task's logit
-        /// (the feature still enters the experts and gates). Default false.</summary>
+        /// (the feature still enters the experts and gates, unless <see cref="MultiTaskOptions.WidePartRouting"/> says
+        /// otherwise). Default false.</summary>
         public bool Wide { get; set; }
     }
 
@@ -323,6 +324,11 @@ namespace MLNetRank.Torch.MultiTask
 
         /// <summary>MMoE: number of shared experts. Default 4.</summary>
         public int Experts { get; set; } = 4;
+
+        /// <summary>MMoE: where the features declared <see cref="FeatureSpec.Wide"/> enter besides the linear part — the
+        /// experts and the gates (default), the experts only, the gates only, or neither (the variants of Taobao's "Lying
+        /// Flat" MMoE; see docs/sequences.md). Default <see cref="MultiTask.WidePartRouting.ExpertsAndGates"/>.</summary>
+        public WidePartRouting WidePartRouting { get; set; } = WidePartRouting.ExpertsAndGates;
 
         /// <summary>PLE: shared experts per level. Default 2.</summary>
         public int SharedExperts { get; set; } = 2;

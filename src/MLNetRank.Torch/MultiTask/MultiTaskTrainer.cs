@@ -311,7 +311,7 @@ namespace MLNetRank.Torch.MultiTask
                 ["Format"] = "flat-parameters",
                 ["Seed"] = _seed.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Data"] = _dataDigest.ToString("X16", System.Globalization.CultureInfo.InvariantCulture),
-                ["Architecture"] = $"{_o.Architecture} experts [{L(_o.ExpertLayers)}] x{_o.Experts}, PLE {_o.SharedExperts}+{_o.TaskExperts} x{_o.Levels} levels",
+                ["Architecture"] = $"{_o.Architecture} experts [{L(_o.ExpertLayers)}] x{_o.Experts}{(_o.WidePartRouting == WidePartRouting.ExpertsAndGates ? "" : $" wide part {_o.WidePartRouting}")}, PLE {_o.SharedExperts}+{_o.TaskExperts} x{_o.Levels} levels",
                 ["Inputs"] = $"{_layout.EncodedSize} encoded, dense {_layout.DenseSize}, tables {string.Join(",", _layout.Tables.Select(t => $"{t.Rows}x{t.Dimension}"))}",
                 ["Features"] = string.Join(", ", _o.Features.Select(x => x switch
                 {

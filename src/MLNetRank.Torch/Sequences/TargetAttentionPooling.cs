@@ -64,7 +64,8 @@ namespace MLNetRank.Torch.MultiTask
     }
 
     /// <summary>The local activation unit and the weighted sum; the first layer over <c>[q, k, q − k, q ⊙ k]</c> is computed as
-    /// <c>q(W_q + W_d) + k(W_k − W_d) + (q ⊙ k)W_p</c>, the last term as one product of the queries with <c>k ⊗ W_p</c>.</summary>
+    /// <c>q(W_q + W_d) + k(W_k − W_d) + (q ⊙ k)W_p</c>, the last term as one product of the queries with <c>k ⊗ W_p</c>; the exported graph folds the
+    /// whole first layer into that product (one GEMM per request for a request-level sequence, no broadcast additions).</summary>
     internal sealed class TargetAttentionModule : SequencePoolingModule
     {
         private readonly Linear first;
@@ -117,17 +118,26 @@ namespace MLNetRank.Torch.MultiTask
             long h0 = first.weight!.shape[0];
             string q = x.Queries[0], qm = x.QueryMasks[0], k = x.Embedded, m = x.Mask;
             Tensor w = first.weight!;
-            using var wq = (w.narrow(1, 0, _d) + w.narrow(1, 2 * _d, _d)).t();            // [d, h]
-            using var wk = (w.narrow(1, _d, _d) - w.narrow(1, 2 * _d, _d)).t();
-            using var wpT = w.narrow(1, 3 * _d, _d).t().contiguous();                      // [d(j), h]
-            var hq = g.Add(g.MatMul(q, AddWeight(g, wq, "din_wq")), AddWeight(g, first.bias!, "din_b"));   // [B, Q, h]
-            var hk = g.MatMul(k, AddWeight(g, wk, "din_wk"));                                               // [R, L, h]
-            // kp [R, d, L·h] = k[r, l, j] · W_p[c, j]
-            var kp4 = g.Mul(g.Unsqueeze(k, new long[] { 3 }), AddWeight(g, wpT.reshape(1, 1, _d, h0), "din_wp"));   // [R, L, d, h]
-            var kp = g.Reshape(g.Transpose(kp4, new long[] { 0, 2, 1, 3 }), new long[] { 0, _d, -1 });
-            var hp = g.MatMul(q, kp);                                                                        // [B, Q, L·h]
-            var hp4 = g.Reshape(hp, new long[] { 0, 0, -1, h0 });                                            // [B, Q, L, h]
-            var a = g.Relu(g.Add(g.Add(g.Unsqueeze(hq, new long[] { 2 }), g.Unsqueeze(hk, new long[] { 1 })), hp4));
+            // The whole first layer is one MatMul: with q' = [q, qm] and, per history step l,
+            //   K'[l] = [ k_l ⊗ W_pᵀ + (W_q + W_d)ᵀ ; k_l (W_k − W_d)ᵀ + b ]   ([d + 1, h]),
+            // q'·K'[l] = q(W_q + W_d)ᵀ + (q ⊙ k_l)W_pᵀ + k_l(W_k − W_d)ᵀ + b for a real query (qm = 1); a padded query's output
+            // is zeroed below. K' holds the user side only: computed once per request when the sequence is request-level.
+            using var wq = (w.narrow(1, 0, _d) + w.narrow(1, 2 * _d, _d)).t().contiguous();             // [d, h]
+            using var wk = (w.narrow(1, _d, _d) - w.narrow(1, 2 * _d, _d)).t();                          // [d, h]
+            using var wpT = w.narrow(1, 3 * _d, _d).t().contiguous();                                    // [d(j), h]
+            var kp4 = g.Add(g.Mul(g.Unsqueeze(k, new long[] { 3 }), AddWeight(g, wpT.reshape(1, 1, _d, h0), "din_wp")),
+                AddWeight(g, wq.reshape(1, 1, _d, h0), "din_wq"));                                       // [R, L, d, h]
+            var hk = g.Add(g.MatMul(k, AddWeight(g, wk, "din_wk")), AddWeight(g, first.bias!, "din_b"));  // [R, L, h]
+            var kAll = g.Concat(2, new[] { kp4, g.Unsqueeze(hk, new long[] { 2 }) });                    // [R, L, d + 1, h]
+            var kp = g.Reshape(g.Transpose(kAll, new long[] { 0, 2, 1, 3 }), new long[] { 0, _d + 1, -1 }); // [R, d + 1, L·h]
+            var qa = g.Concat(2, new[] { q, g.Unsqueeze(qm, new long[] { 2 }) });                        // [B, Q, d + 1]
+            // B = R (one sequence per candidate) or R = 1 (one per request): [R, B·Q / R, ·] makes the shared case one GEMM
+            var r = g.Slice(g.Shape(k), new long[] { 0 }, new long[] { 1 }, new long[] { 0 });
+            var bq = g.Slice(g.Shape(q), new long[] { 0 }, new long[] { 2 }, new long[] { 0 });
+            string ReshapeTo(string t, string shape) => g.AddNode("Reshape", new[] { t, shape }, new[] { g.UniqueName("Reshape") });
+            var perR = ReshapeTo(qa, g.Concat(0, new[] { r, g.AddConstant(new long[] { -1, _d + 1 }, new long[] { 2 }, "shape") }));
+            var hp = ReshapeTo(g.MatMul(perR, kp), g.Concat(0, new[] { bq, g.AddConstant(new long[] { -1, h0 }, new long[] { 2 }, "shape") }));   // [B, Q, L, h]
+            var a = g.Relu(hp);
             foreach (var l in hidden)
                 a = g.Relu(g.Add(g.MatMul(a, AddWeight(g, l.weight!.t(), "din_w")), AddWeight(g, l.bias!, "din_b")));
             var s = g.Add(g.MatMul(a, AddWeight(g, output.weight!.t(), "din_wo")), AddWeight(g, output.bias!, "din_bo"));   // [B, Q, L, 1]
@@ -141,7 +151,9 @@ namespace MLNetRank.Torch.MultiTask
             }
             else
                 s = g.Mul(s, mm);
-            var o = g.MatMul(s, k);                                                                          // [B, Q, d]
+            // Σ_l s_l k_l, again one GEMM per request-level sequence
+            var sR = ReshapeTo(s, g.Concat(0, new[] { r, g.AddConstant(new long[] { -1 }, new long[] { 1 }, "shape"), g.Slice(g.Shape(k), new long[] { 1 }, new long[] { 2 }, new long[] { 0 }) }));
+            var o = ReshapeTo(g.MatMul(sR, k), g.Concat(0, new[] { bq, g.AddConstant(new long[] { _d }, new long[] { 1 }, "shape") }));   // [B, Q, d]
             var summed = g.ReduceSum(g.Mul(o, g.Unsqueeze(qm, new long[] { 2 })), new long[] { 1 }, keepDims: false);
             var oneC = g.AddConstant(new[] { 1f }, new long[] { 1 }, "one");
             var count = g.Max(new[] { g.ReduceSum(qm, new long[] { 1 }, keepDims: true), oneC });

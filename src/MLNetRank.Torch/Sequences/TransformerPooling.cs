@@ -278,6 +278,11 @@ namespace MLNetRank.Torch.MultiTask
             }
             var x = g.Concat(1, parts.ToArray());
             var biasR = g.Unsqueeze(Bias(g.Concat(1, maskParts.ToArray())), new long[] { 1, 2 });             // [B, 1, 1, Lr]
+            // the room queries attend over one key/value set per candidate: its room tokens, then the user's tokens
+            // broadcast from the request's row (R = 1 under the request scorer, R = B otherwise): one score MatMul, one
+            // Softmax and one value MatMul on [B, h, Tq, Lr + L], no concatenation and slicing of the (larger) score tensors
+            string ToBatch(string t) => g.Expand(t, g.Concat(0, new[] { batch, g.Slice(g.Shape(t), new long[] { 1 }, new long[] { 4 }, new long[] { 0 }) }));
+            var biasAll = g.Concat(-1, new[] { biasR, ToBatch(biasU) });                                       // [B, 1, 1, Lr + L]
             for (int i = 0; i < layers.Count; i++)
             {
                 var l = layers[i];
@@ -296,16 +301,10 @@ namespace MLNetRank.Torch.MultiTask
                     xr = g.Slice(x, new long[] { 0 }, new long[] { 1 }, new long[] { 1 });
                 }
                 string qX = G_Heads(g, qXsrc), kXT = G_HeadsT(g, qkvX[1]), vX = G_Heads(g, qkvX[2]);
-                var sR = g.Add(g.Mul(g.MatMul(qX, kXT), scale), biasR);
-                var sU = g.Add(g.Mul(g.MatMul(qX, kUT), scale), biasU);
-                var p = g.Softmax(g.Concat(-1, new[] { sR, sU }), -1);
-                // split the probabilities at the room's token count (dynamic): Lr = Shape(kXT)[3]
-                var lr = g.Slice(g.Shape(kXT), new long[] { 3 }, new long[] { 4 }, new long[] { 0 });
-                var zero = g.AddConstant(new long[] { 0 }, new long[] { 1 }, "zero");
-                var ax = g.AddConstant(new long[] { 3 }, new long[] { 1 }, "axes");
-                var pR = g.AddNode("Slice", new[] { p, zero, lr, ax }, new[] { g.UniqueName("pR") });
-                var pU = g.AddNode("Slice", new[] { p, lr, g.AddConstant(new[] { long.MaxValue }, new long[] { 1 }, "ends"), ax }, new[] { g.UniqueName("pU") });
-                var a = g.Add(g.MatMul(pR, vX), g.MatMul(pU, vU));
+                var kAllT = g.Concat(-1, new[] { kXT, ToBatch(kUT) });                                          // [B, h, dh, Lr + L]
+                var vAll = g.Concat(2, new[] { vX, ToBatch(vU) });                                              // [B, h, Lr + L, dh]
+                var p = g.Softmax(g.Add(g.Mul(g.MatMul(qX, kAllT), scale), biasAll), -1);
+                var a = g.MatMul(p, vAll);
                 x = G_Ffn(g, l, g.Add(xr, G_Linear(g, G_Merge(g, a), l.proj)));
                 if (!summaryOnly)
                 {

@@ -47,30 +47,17 @@ namespace MLNetRank.Common
             return Inner.Transform(input);
         }
 
-        private (string Name, DataViewType Type, string Role)[] _expected = Array.Empty<(string, DataViewType, string)>();
+        private InputColumnCheck _expected = InputColumnCheck.None;
 
         /// <summary>Records the input columns scoring reads, with the types they had in training: scoring data whose column
         /// has another type (a String id where a key or integer was trained) then fails at once, naming the column and both
         /// types, instead of deep in ML.NET ("Invalid TValue in GetGetter") when a cursor reaches it.</summary>
         private protected void ExpectInputs(DataViewSchema trainingSchema, IEnumerable<(string Name, string Role)> columns)
         {
-            _expected = columns.Select(c => (c.Name, trainingSchema[c.Name].Type, c.Role)).ToArray();
+            _expected = InputColumnCheck.From(trainingSchema, columns);
         }
 
-        private void CheckInput(DataViewSchema schema)
-        {
-            if (schema is null)
-                throw new ArgumentNullException(nameof(schema));
-            foreach (var (name, type, role) in _expected)
-            {
-                var col = schema.GetColumnOrNull(name);
-                if (col is null)
-                    throw new ArgumentOutOfRangeException(name, $"The input has no column '{name}' ({role}); the model was trained with it as {type}.");
-                if (!col.Value.Type.Equals(type))
-                    throw new ArgumentOutOfRangeException(name, $"Column '{name}' ({role}) has type {col.Value.Type}; the model was trained with {type}. " +
-                        "Convert it to that type before scoring (e.g. mlContext.Transforms.Conversion.ConvertType, or MapValueToKey for ids).");
-            }
-        }
+        private void CheckInput(DataViewSchema schema) => _expected.Check(schema);
 
         /// <summary>Saves the inner ML.NET transformer: the zip holds only built-in ML.NET types.</summary>
         void ICanSaveModel.Save(ModelSaveContext ctx) => Inner.Save(ctx);

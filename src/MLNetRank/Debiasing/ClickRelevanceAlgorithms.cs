@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using MLNetRank.Common;
 
 namespace MLNetRank.Debiasing
 {
@@ -133,14 +134,8 @@ namespace MLNetRank.Debiasing
             return count == 0 ? double.NaN : sum / count;
         }
 
-        private static ulong Mix(ulong z)
-        {
-            // SplitMix64 finalizer
-            z += 0x9E3779B97F4A7C15UL;
-            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-            return z ^ (z >> 31);
-        }
+        /// <summary>One SplitMix64 step from <paramref name="z"/> (the project's one implementation, <see cref="SplitMix64"/>).</summary>
+        private static ulong Mix(ulong z) => SplitMix64.Mix(z + 0x9E3779B97F4A7C15UL);
 
         private static ulong Fnv(string s, int seed)
         {

@@ -134,5 +134,38 @@ namespace Microsoft.ML
                 throw new ArgumentNullException(nameof(catalog));
             return new PositionAsFeatureEstimator(catalog.Context, options ?? throw new ArgumentNullException(nameof(options)));
         }
+
+        /// <summary>
+        /// Unbiased learning to rank by the dual learning algorithm (DLA, Ai et al., SIGIR 2018): a ranker on the features and
+        /// the propensity of each position learned together from an ordinary click log (no randomized traffic).
+        /// </summary>
+        /// <param name="catalog">The MLNetRank trainers catalog.</param>
+        /// <param name="labelColumnName">Click label (Boolean, or Single &gt; 0 = click). Default <c>"Click"</c>.</param>
+        /// <param name="featureColumnName">Ranker input: known-size vector of Single. Default <c>"Features"</c>.</param>
+        /// <param name="positionColumnName">1-based display position (Int32, Int64, Single or Double). Default <c>"Position"</c>.</param>
+        /// <param name="sessionColumnName">Id of the displayed list (UInt32, Int32, UInt64, Int64 or String). Default <c>"Session"</c>.</param>
+        /// <param name="maximumPosition">K: positions 1..K get their own propensity, later positions share one more. Default 10.</param>
+        /// <returns>The estimator; its <see cref="DualLearningTransformer"/> adds <c>Score</c> and carries the learned curve.</returns>
+        /// <remarks>Parameters in ML.NET's trainer order (label, features, then the rest); the other options keep their defaults.</remarks>
+        public static DualLearningEstimator DualLearning(this RankerCatalog.RankerTrainers catalog, string labelColumnName = "Click",
+            string featureColumnName = "Features", string positionColumnName = "Position", string sessionColumnName = "Session", int maximumPosition = 10)
+            => DualLearning(catalog, new DualLearningEstimator.Options
+            {
+                FeatureColumnName = featureColumnName,
+                PositionColumnName = positionColumnName,
+                LabelColumnName = labelColumnName,
+                SessionColumnName = sessionColumnName,
+                MaximumPosition = maximumPosition,
+            });
+
+        /// <summary>The dual learning algorithm with all options (ranker layers, epochs, learning rates, clip, item column, seed).</summary>
+        /// <param name="catalog">The MLNetRank trainers catalog.</param>
+        /// <param name="options">Options; see <see cref="DualLearningEstimator.Options"/> for the defaults.</param>
+        public static DualLearningEstimator DualLearning(this RankerCatalog.RankerTrainers catalog, DualLearningEstimator.Options options)
+        {
+            if (catalog is null)
+                throw new ArgumentNullException(nameof(catalog));
+            return new DualLearningEstimator(catalog.Context, options ?? throw new ArgumentNullException(nameof(options)));
+        }
     }
 }

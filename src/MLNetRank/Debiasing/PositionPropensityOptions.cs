@@ -24,6 +24,14 @@ namespace MLNetRank.Debiasing
         /// that generalize across positions): without that variation θ and γ are not identifiable.
         /// </summary>
         RegressionEm,
+
+        /// <summary>
+        /// The dual learning algorithm (Ai et al., SIGIR 2018): the curve learned jointly with a ranker by
+        /// <c>mlContext.Ranker().Trainers.DualLearning(...)</c> (<see cref="DualLearningEstimator"/>), whose
+        /// <see cref="DualLearningTransformer.PropensityTransformer"/> reports this method. <see cref="PositionPropensityEstimator"/>
+        /// does not run it (it needs a session column and a ranker): setting it there throws.
+        /// </summary>
+        DualLearning,
     }
 
     /// <summary>What <see cref="PositionPropensityOptions.Smoothing"/> shrinks each position's click-through rate towards
@@ -179,6 +187,8 @@ namespace MLNetRank.Debiasing
                 throw new ArgumentOutOfRangeException(nameof(BootstrapResamples), BootstrapResamples, "BootstrapResamples must be >= 0.");
             if (!(ConfidenceLevel > 0 && ConfidenceLevel < 1))
                 throw new ArgumentOutOfRangeException(nameof(ConfidenceLevel), ConfidenceLevel, "ConfidenceLevel must be in (0, 1).");
+            if (Method == PropensityEstimationMethod.DualLearning)
+                throw new ArgumentException("Method = DualLearning is learned together with a ranker: use mlContext.Ranker().Trainers.DualLearning(...) and its PropensityTransformer.", nameof(Method));
             if (Method == PropensityEstimationMethod.RegressionEm)
             {
                 if (FeatureColumnName is null && RelevanceGroupColumnName is null)

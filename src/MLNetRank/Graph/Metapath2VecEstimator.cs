@@ -261,7 +261,11 @@ namespace MLNetRank.Graph
                 FinalLearningRate = trainer.Statistics.FinalLearningRate,
             };
             log.Info($"Trained {summary.TokensPerEpoch * (long)summary.Epochs} tokens in {summary.TrainSeconds:F2}s ({summary.TokensPerSecond:F0} tokens/s, {summary.Threads} threads).");
-            return new Metapath2VecTransformer(inner, embeddings, contexts, walker, summary);
+            return new Metapath2VecTransformer(inner, embeddings, contexts, walker, summary)
+            {
+                Inputs = plans.Count == 0 ? MLNetRank.Common.InputColumnCheck.None
+                    : MLNetRank.Common.InputColumnCheck.From(input!.Schema, plans.Select(p => (p.Input, $"id column of node type '{p.NodeType}'"))),
+            };
         }
 
         /// <summary>Checks the metapaths against the graph's types and returns the relations the walks step through.</summary>

@@ -217,17 +217,35 @@ namespace MLNetRank.Graph
 
         internal MetapathWalker Walker => _walker;
 
+        /// <summary>The id columns scoring reads, with their training types (checked before the inner chain sees a schema).</summary>
+        internal MLNetRank.Common.InputColumnCheck Inputs { get; init; } = MLNetRank.Common.InputColumnCheck.None;
+
         /// <summary>Always true: the transform maps rows one by one.</summary>
         public bool IsRowToRowMapper => _inner.IsRowToRowMapper;
 
         /// <summary>The output schema for <paramref name="inputSchema"/>.</summary>
-        public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => _inner.GetOutputSchema(inputSchema);
+        public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
+        {
+            Inputs.Check(inputSchema);
+            return _inner.GetOutputSchema(inputSchema);
+        }
 
         /// <summary>The row-to-row mapper of the inner chain.</summary>
-        public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => _inner.GetRowToRowMapper(inputSchema);
+        public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
+        {
+            Inputs.Check(inputSchema);
+            return _inner.GetRowToRowMapper(inputSchema);
+        }
 
         /// <summary>Adds the embedding columns (and the optional "Known" columns) to <paramref name="input"/>.</summary>
-        public IDataView Transform(IDataView input) => _inner.Transform(input);
+        /// <exception cref="ArgumentOutOfRangeException">An id column is missing or has another type than in training (named).</exception>
+        public IDataView Transform(IDataView input)
+        {
+            if (input is null)
+                throw new ArgumentNullException(nameof(input));
+            Inputs.Check(input.Schema);
+            return _inner.Transform(input);
+        }
 
         /// <summary>Saves the inner chain of built-in transformers (what <c>mlContext.Model.Save</c> calls).</summary>
         void ICanSaveModel.Save(ModelSaveContext ctx) => _inner.Save(ctx);

@@ -5,7 +5,7 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 namespace MLNetRank.Onnx
 {
     /// <summary>The kind of an <see cref="OnnxAttribute"/>, numbered as ONNX's <c>AttributeProto.AttributeType</c>.</summary>
-    public enum OnnxAttributeKind
+    internal enum OnnxAttributeKind
     {
         /// <summary>A 32-bit float (<c>FLOAT</c> = 1).</summary>
         Float = 1,
@@ -27,7 +27,7 @@ namespace MLNetRank.Onnx
     /// An attribute of an ONNX node (ONNX <c>AttributeProto</c>): create it with <see cref="Int"/>, <see cref="Float"/>,
     /// <see cref="Ints"/>, <see cref="Floats"/>, <see cref="String"/>, <see cref="Strings"/> or <see cref="Tensor(string, float[], long[])"/>.
     /// </summary>
-    public sealed class OnnxAttribute
+    internal sealed class OnnxAttribute
     {
         private OnnxAttribute(string name, OnnxAttributeKind kind)
         {

@@ -26,7 +26,7 @@ namespace MLNetRank.Onnx
     /// add one node (plus the constant inputs that opset 17 requires, e.g. the <c>axes</c> input of
     /// <c>ReduceSum</c>, <c>Squeeze</c> and <c>Unsqueeze</c>) and return the name of its output.</para>
     /// </remarks>
-    public sealed class OnnxGraphBuilder
+    internal sealed class OnnxGraphBuilder
     {
         /// <summary>The default-domain opset the graph is written for.</summary>
         public const int OpsetVersion = 17;

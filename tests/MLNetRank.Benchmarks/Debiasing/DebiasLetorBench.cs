@@ -27,7 +27,7 @@ namespace MLNetRank.Benchmarks.Debiasing
         public string Name => "debias-letor";
 
         public string Description => "unbiased LTR on LightGBM's lambdarank data, top-k PBM clicks: naive vs IPS (pointwise/pairwise) vs ceiling, nDCG@10 over a session curve "
-            + "(args key=value: sessions=1000,10000,100000 eta=1,2 topk=10 noise=0 loggerQueries=2 seeds=5 epsMinus=0.1 epsPlus=1 clip=100 randomShare=0.1 iterations=100 pairwise=1 networks=1 grades=0 folds=0 smoothing=1000 modelPrior=0 data=../shared/data/lightgbm-lambdarank; see docs/benchmarks-debiasing.md section 2)";
+            + "(args key=value: sessions=1000,10000,100000 eta=1,2 topk=10 noise=0 loggerQueries=2 seeds=5 epsMinus=0.1 epsPlus=1 clip=100 randomShare=0.1 iterations=100 pairwise=1 networks=1 grades=0 folds=0 smoothing=1000 modelPrior=0 dla=1 dlaHidden=0 dlaEpochs=0 onlyFolds= extra=1 data=../shared/data/lightgbm-lambdarank; see docs/benchmarks-debiasing.md section 2)";
 
         /// <summary>Settings of one run (see <see cref="Description"/> for the command-line keys and defaults).</summary>
         public sealed class Settings
@@ -55,6 +55,18 @@ namespace MLNetRank.Benchmarks.Debiasing
             public double Smoothing = 1000;
             /// <summary>Also the doubly robust rows whose prior is a model (exposure-weighted regression on SNIPS).</summary>
             public bool ModelPrior;
+            /// <summary>Dual learning (DLA): its own ranker row and "θ by DLA" for the click-label estimators; `dla=0` skips it.</summary>
+            public bool Dla = true;
+            /// <summary>Hidden layers of the DLA ranker (`dlaHidden=32`; `dlaHidden=0`, the default, = linear as the library's default).</summary>
+            public int[] DlaHidden = Array.Empty<int>();
+            /// <summary>DLA epochs (0 = a budget of about 100,000 list visits: 10 epochs at 10k sessions, 3 at 100k).</summary>
+            public int DlaEpochs;
+            /// <summary>DLA learning rates (ranker, propensity); 0 = the library's defaults.</summary>
+            public double DlaLearningRate, DlaPropensityLearningRate;
+            /// <summary>Only these folds (1-based; empty = all), for quick looks.</summary>
+            public int[] OnlyFolds = Array.Empty<int>();
+            /// <summary>Skip the LambdaRank-on-levels rows and the clip-tuned IPS rows (`extra=0`), which never led.</summary>
+            public bool Extra = true;
         }
 
         public int Run(string[] args)
@@ -89,6 +101,13 @@ namespace MLNetRank.Benchmarks.Debiasing
                     case "folds": s.Folds = int.Parse(kv[1], CultureInfo.InvariantCulture); break;
                     case "smoothing": s.Smoothing = D(kv[1]); break;
                     case "modelPrior": s.ModelPrior = kv[1] != "0"; break;
+                    case "dla": s.Dla = kv[1] != "0"; break;
+                    case "dlaHidden": s.DlaHidden = kv[1] == "0" ? Array.Empty<int>() : kv[1].Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray(); break;
+                    case "dlaEpochs": s.DlaEpochs = int.Parse(kv[1], CultureInfo.InvariantCulture); break;
+                    case "dlaLr": s.DlaLearningRate = D(kv[1]); break;
+                    case "dlaPropensityLr": s.DlaPropensityLearningRate = D(kv[1]); break;
+                    case "onlyFolds": s.OnlyFolds = kv[1].Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray(); break;
+                    case "extra": s.Extra = kv[1] != "0"; break;
                     default:
                         Console.Error.WriteLine($"unknown key '{kv[0]}'");
                         return 2;
@@ -322,7 +341,8 @@ namespace MLNetRank.Benchmarks.Debiasing
                 for (int i = 0; i < perm.Length; i++)
                     foldOf[perm[i]] = i % s.Folds;
                 for (int f = 0; f < s.Folds; f++)
-                    splits.Add(new Split($"fold {f + 1}", Enumerable.Range(0, docs.Count).Where(i => foldOf[docs[i].Query] != f).ToArray(),
+                    if (s.OnlyFolds.Length == 0 || s.OnlyFolds.Contains(f + 1))
+                        splits.Add(new Split($"fold {f + 1}", Enumerable.Range(0, docs.Count).Where(i => foldOf[docs[i].Query] != f).ToArray(),
                         Enumerable.Range(0, docs.Count).Where(i => foldOf[docs[i].Query] == f).ToArray(),
                         Enumerable.Range(1, s.Seeds).Select(k => 100 * (f + 1) + k).ToArray()));
             }
@@ -550,7 +570,36 @@ namespace MLNetRank.Benchmarks.Debiasing
                 }).Fit(logView);
                 variants.Add(("θ by regression EM", em.Transform(logView), "Propensity"));
             }
-            string table = PropensityTable(s.TopK, eta, rand, em, R, N);
+            DualLearningTransformer? dla = null;
+            IDataView ImpressionView() => Load(ml, Enumerable.Range(0, rows.Count).Select(k => new ImpressionRow
+            {
+                Features = all[p.Docs[rows.Doc[k]]].Features, Position = rows.Position[k], Click = rows.Click[k], Session = rows.Session[k], QueryDoc = (uint)rows.Doc[k],
+            }), dim, false);
+            double dlaSeconds = 0;
+            if (s.Dla)
+            {
+                // the dual learning algorithm on the logged sessions only (no randomized traffic): a budget of about
+                // 100,000 list visits (10 epochs at 10k sessions, 3 at 100k), the library's other defaults
+                var dsw = Stopwatch.StartNew();
+                var dlo = new DualLearningEstimator.Options
+                {
+                    ItemColumnName = "QueryDoc", MaximumPosition = s.TopK - 1, HiddenLayers = s.DlaHidden, Seed = seed,
+                    Epochs = s.DlaEpochs > 0 ? s.DlaEpochs : Math.Clamp(100_000 / N, 3, 20),
+                };
+                if (s.DlaLearningRate > 0)
+                    dlo.LearningRate = s.DlaLearningRate;
+                if (s.DlaPropensityLearningRate > 0)
+                    dlo.PropensityLearningRate = s.DlaPropensityLearningRate;
+                dla = ml.Ranker().Trainers.DualLearning(dlo).Fit(ImpressionView());
+                dlaSeconds = dsw.Elapsed.TotalSeconds;
+                variants.Add(("θ by DLA", dla.PropensityTransformer.Transform(logView), "Propensity"));
+            }
+            string table = PropensityTable(s.TopK, eta, rand, em, dla, R, N);
+            string Rmse(object? t)
+            {
+                Func<int, double>? get = t switch { PositionPropensityTransformer pt => pt.GetPropensity, DualLearningTransformer d => d.GetPropensity, _ => null };
+                return get is null ? "–" : Math.Sqrt(Enumerable.Range(1, s.TopK).Average(r => Math.Pow(get(r) - Math.Pow(1.0 / r, eta), 2))).ToString("F4", CultureInfo.InvariantCulture);
+            }
 
             // relevance estimates per (query, document), by the library's transform
             (float[] Rel, float[] Imp, float[] Exp) Estimate(IDataView view, string? propensity, ClickRelevanceMethod method = ClickRelevanceMethod.InversePropensity,
@@ -616,14 +665,16 @@ namespace MLNetRank.Benchmarks.Debiasing
             void Add(string name, double ndcg) => cell.Add(name, ndcg / p.Ceiling, ndcg);
             Add("naive: regression on CTR", Regression(naive));
             Add("naive: regression on CTR, weighted by impressions", Regression((naive.Rel, naive.Imp, naive.Imp), true));
-            Add("naive: LambdaRank on CTR levels", LambdaRankLevels(naive));
+            if (s.Extra)
+                Add("naive: LambdaRank on CTR levels", LambdaRankLevels(naive));
             if (s.Pairwise)
                 Add("naive: pairwise LambdaRank on clicks", Pairwise(naive));
             foreach (var (name, view, column) in variants)
             {
                 var ips = Estimate(view, column);
                 Add($"IPS ({name}, clip {s.Clip}): regression", Regression(ips));
-                Add($"IPS ({name}, clip chosen on held-out clicks): regression", Regression(Estimate(view, column, ClickRelevanceMethod.InversePropensity, true)));
+                if (s.Extra)
+                    Add($"IPS ({name}, clip chosen on held-out clicks): regression", Regression(Estimate(view, column, ClickRelevanceMethod.InversePropensity, true)));
                 var sn = Estimate(view, column, ClickRelevanceMethod.SelfNormalized);
                 Add($"SNIPS ({name}): regression weighted by exposure", Regression(sn, true));
                 var dr = Estimate(view, column, ClickRelevanceMethod.DoublyRobust, true);
@@ -643,33 +694,37 @@ namespace MLNetRank.Benchmarks.Debiasing
                 }
                 if (name == "true θ")
                 {
-                    Add($"IPS ({name}, clip {s.Clip}): LambdaRank on IPS relevance levels", LambdaRankLevels(ips));
+                    if (s.Extra)
+                        Add($"IPS ({name}, clip {s.Clip}): LambdaRank on IPS relevance levels", LambdaRankLevels(ips));
                     if (s.Pairwise)
                         Add($"IPS ({name}, clip {s.Clip}): pairwise LambdaRank, IPS-weighted clicks", Pairwise(ips));
                 }
             }
             var towerRows = new List<(string Name, float[] Scores)>();
+            if (dla is not null)
+            {
+                towerRows.Add(("DLA: the jointly learned ranker (network, θ learned from the logged clicks)",
+                    dla.Transform(p.TestView).GetColumn<float[]>("Score").Select(v => v[0]).ToArray()));
+                dla.Dispose();
+            }
             if (s.Networks)
-                TrainBiasTower(new BiasTowerInput(ml, () => Load(ml, Enumerable.Range(0, rows.Count).Select(k => new ImpressionRow
-                {
-                    Features = all[p.Docs[rows.Doc[k]]].Features, Position = rows.Position[k], Click = rows.Click[k], Session = rows.Session[k], QueryDoc = (uint)rows.Doc[k],
-                }), dim, false), p.TestView, eta, seed), towerRows);
+                TrainBiasTower(new BiasTowerInput(ml, ImpressionView, p.TestView, eta, seed), towerRows);
             foreach (var (towerName, towerScores) in towerRows)
                 Add(towerName, RankerMetrics.Ndcg(towerScores, p.TestGrades, p.TestQueries, 10));
             // oracle labels on the shown documents: what an estimator that recovers every shown document's grade can reach
             Add("true grades of the shown documents only (LambdaRank)", Score(ml.Ranking.Trainers.LightGbm(RankOptions(s.Iterations, seed)).Fit(Grades(ml, all, p, shown, dim))));
-            log(FormattableString.Invariant($"{p.Split.Name}, eta {eta}, {N} sessions, seed {seed}: {rows.Count} impressions, {clicks} clicks, {shown.Length} documents shown, {R} randomized sessions; {sw.Elapsed.TotalSeconds:F1} s"));
+            log(FormattableString.Invariant($"{p.Split.Name}, eta {eta}, {N} sessions, seed {seed}: {rows.Count} impressions, {clicks} clicks, {shown.Length} documents shown, {R} randomized sessions; {sw.Elapsed.TotalSeconds:F1} s (DLA fit {dlaSeconds:F1} s); θ RMSE randomization {Rmse(rand)}, DLA {Rmse(dla)}"));
             return table;
         }
 
-        private static string PropensityTable(int k, double eta, PositionPropensityTransformer? rand, PositionPropensityTransformer? em, int randomSessions, int sessions)
+        private static string PropensityTable(int k, double eta, PositionPropensityTransformer? rand, PositionPropensityTransformer? em, DualLearningTransformer? dla, int randomSessions, int sessions)
         {
             var sb = new System.Text.StringBuilder();
             sb.AppendLine(FormattableString.Invariant($"Propensities at η = {eta}, {sessions} sessions, first simulation ({randomSessions} randomized sessions):"));
             sb.AppendLine();
-            sb.AppendLine("| position | true (1/rank)^η | randomization | regression EM |");
-            sb.AppendLine("|---|---|---|---|");
-            double r2 = 0, e2 = 0;
+            sb.AppendLine("| position | true (1/rank)^η | randomization | regression EM | DLA (logged sessions only) |");
+            sb.AppendLine("|---|---|---|---|---|");
+            double r2 = 0, e2 = 0, d2 = 0;
             for (int p = 1; p <= k; p++)
             {
                 double t = Math.Pow(1.0 / p, eta);
@@ -679,9 +734,12 @@ namespace MLNetRank.Benchmarks.Debiasing
                     r2 += Math.Pow(rand.GetPropensity(p) - t, 2);
                 if (em is not null)
                     e2 += Math.Pow(em.GetPropensity(p) - t, 2);
-                sb.AppendLine(FormattableString.Invariant($"| {p} | {t:F4} | {R} | {E} |"));
+                string D = dla is null ? "–" : dla.GetPropensity(p).ToString("F4", CultureInfo.InvariantCulture);
+                if (dla is not null)
+                    d2 += Math.Pow(dla.GetPropensity(p) - t, 2);
+                sb.AppendLine(FormattableString.Invariant($"| {p} | {t:F4} | {R} | {E} | {D} |"));
             }
-            sb.AppendLine(FormattableString.Invariant($"| RMSE | | {(rand is null ? "–" : Math.Sqrt(r2 / k).ToString("F4", CultureInfo.InvariantCulture))} | {(em is null ? "–" : Math.Sqrt(e2 / k).ToString("F4", CultureInfo.InvariantCulture))} |"));
+            sb.AppendLine(FormattableString.Invariant($"| RMSE | | {(rand is null ? "–" : Math.Sqrt(r2 / k).ToString("F4", CultureInfo.InvariantCulture))} | {(em is null ? "–" : Math.Sqrt(e2 / k).ToString("F4", CultureInfo.InvariantCulture))} | {(dla is null ? "–" : Math.Sqrt(d2 / k).ToString("F4", CultureInfo.InvariantCulture))} |"));
             return sb.ToString();
         }
     }

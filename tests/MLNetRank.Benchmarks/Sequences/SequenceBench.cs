@@ -203,7 +203,7 @@ namespace MLNetRank.Benchmarks.Sequences
 
         /// <summary>CPU time of the calling thread (ONNX Runtime with one intra-op thread computes on it): what a core spends,
         /// whatever else the machine runs.</summary>
-        private static double ThreadCpuMs()
+        internal static double ThreadCpuMs()
         {
             ClockGetTime(3 /* CLOCK_THREAD_CPUTIME_ID */, out var ts);
             return ts.Seconds * 1e3 + ts.Nanoseconds / 1e6;

@@ -6,6 +6,7 @@ using System.IO.Compression;
 using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MLNetRank.Evaluation;
 using MLNetRank.Simulation;
 using MLNetRank.Torch.MultiTask;
 
@@ -116,21 +117,8 @@ namespace MLNetRank.Benchmarks.Torch
             return o;
         }
 
-        /// <summary>AUC against the true probability: each row a positive with weight p and a negative with weight 1 - p.</summary>
-        private static double ExpectedAuc(float[] scores, float[] truth)
-        {
-            int n = scores.Length;
-            var s = new float[2 * n];
-            var y = new float[2 * n];
-            var w = new float[2 * n];
-            for (int i = 0; i < n; i++)
-            {
-                s[2 * i] = s[2 * i + 1] = scores[i];
-                y[2 * i] = 1; w[2 * i] = truth[i];
-                w[2 * i + 1] = 1 - truth[i];
-            }
-            return Metrics.Auc(s, y, w);
-        }
+        /// <summary>AUC against the true probability: the library's one implementation (<see cref="RankerMetrics.ExpectedAuc"/>).</summary>
+        private static double ExpectedAuc(float[] scores, float[] truth) => RankerMetrics.ExpectedAuc(scores, truth);
 
         private static float[] Col(IDataView v, string name) => v.GetColumn<float[]>(v.Schema[name]).Select(a => a[0]).ToArray();
 
@@ -244,7 +232,7 @@ namespace MLNetRank.Benchmarks.Torch
             Console.WriteLine("| model | pCVR, all impressions (vs true CVR) | pCVR, clicked impressions (vs true CVR) | pCVR, clicked, observed Buy AUC | pCTCVR, all (vs true CTCVR) | s per fit |");
             Console.WriteLine("|---|---|---|---|---|---|");
             var clickedCvrTruth = clickedIdx.Select(i => truth.Cvr[i]).ToArray();
-            var clickedBuy = clickedIdx.Select(i => truth.Buy[i] ? 1f : 0f).ToArray();
+            var clickedBuy = clickedIdx.Select(i => truth.Buy[i]).ToArray();
             foreach (var (name, fit) in models)
             {
                 var all = new List<double>();
@@ -258,7 +246,7 @@ namespace MLNetRank.Benchmarks.Torch
                     all.Add(ExpectedAuc(cvr, truth.Cvr));
                     var c = clickedIdx.Select(i => cvr[i]).ToArray();
                     clk.Add(ExpectedAuc(c, clickedCvrTruth));
-                    obs.Add(Metrics.Auc(c, clickedBuy));
+                    obs.Add(RankerMetrics.Auc(c, clickedBuy));
                     if (ctcvr is not null)
                         joint.Add(ExpectedAuc(ctcvr, truth.Ctcvr));
                 }
@@ -481,10 +469,10 @@ namespace MLNetRank.Benchmarks.Torch
                     var s = m.Transform(test);
                     auc.Add(ExpectedAuc(Col(s, "ClickProbability"), pClick));
                     var pred = Col(s, "StayScore").Select(v => (float)Math.Log(1 + Math.Max(v, -0.999999f))).ToArray();
-                    rmse.Add(Math.Sqrt(Metrics.Mse(pred, stay)));
+                    rmse.Add(RankerMetrics.Rmse(pred, stay));
                     var ci = Enumerable.Range(0, pred.Length).Where(i => clicked[i]).ToArray();
-                    rmseClicked.Add(Math.Sqrt(Metrics.Mse(ci.Select(i => pred[i]).ToArray(), ci.Select(i => stay[i]).ToArray())));
-                    stayAuc.Add(Metrics.Auc(pred, clicked.Select(c => c ? 1f : 0f).ToArray()));
+                    rmseClicked.Add(RankerMetrics.Rmse(ci.Select(i => pred[i]).ToArray(), ci.Select(i => stay[i]).ToArray()));
+                    stayAuc.Add(RankerMetrics.Auc(pred, clicked));
                     learned = Effective(m);
                 }
                 Console.WriteLine($"| {name} | {Pm(auc)} | {Pm(rmse)} | {Pm(rmseClicked)} | {Pm(stayAuc)} | {(learned.Length > 0 ? learned : "-")} |");
@@ -725,7 +713,7 @@ namespace MLNetRank.Benchmarks.Torch
                         var conv = test.GetColumn<float>(ImpressionColumns.TrueConversion).ToArray();
                         var pClick = exam.Zip(attr, (e, a) => e * a).ToArray();
                         var pBuy = pClick.Zip(conv, (c, v) => c * v).ToArray();
-                        var followLabel = test.GetColumn<bool>(ImpressionColumns.Follow).Select(b => b ? 1f : 0f).ToArray();
+                        var followLabel = test.GetColumn<bool>(ImpressionColumns.Follow).ToArray();
                         buyRate += test.GetColumn<bool>(ImpressionColumns.Buy).Average(b => b ? 1.0 : 0.0) / seeds;
                         int encoded = ((Microsoft.ML.Data.VectorDataViewType)test.Schema[ImpressionColumns.StatFeatures].Type).Size + 4 * 8;
                         foreach (var model in models)
@@ -761,7 +749,7 @@ namespace MLNetRank.Benchmarks.Torch
                             else
                                 buy[model.Key].Add(ExpectedAuc(Col(s, "BuyProbability"), pBuy));
                             if (follow)
-                                fol[model.Key].Add(Metrics.Auc(Col(s, "FollowProbability"), followLabel));
+                                fol[model.Key].Add(RankerMetrics.Auc(Col(s, "FollowProbability"), followLabel));
                             Console.WriteLine($"# requests {n} rho {rho} seed {seed} {model.Key}: {sparse} {buy[model.Key][^1]:F4}{(cvr ? $" pCTRxpCVR {joint[model.Key][^1]:F4}" : "")} Click {click[model.Key][^1]:F4}{(follow ? $" Follow {fol[model.Key][^1]:F4}" : "")} {secs[model.Key][^1]:F0} s{(valid > 0 ? $" best epoch {m.BestEpoch}" : "")}");
                         }
                     }
@@ -888,8 +876,8 @@ namespace MLNetRank.Benchmarks.Torch
                 using var m = ml.Ranker().Trainers.MultiTask(o).Fit(train);
                 double secs = sw.Elapsed.TotalSeconds;
                 var s = m.Transform(test);
-                double income = Metrics.Auc(Col(s, "IncomeProbability"), testRows.Select(r => r.Income ? 1f : 0f).ToArray());
-                double marital = Metrics.Auc(Col(s, "MaritalProbability"), testRows.Select(r => r.NeverMarried ? 1f : 0f).ToArray());
+                double income = RankerMetrics.Auc(Col(s, "IncomeProbability"), testRows.Select(r => r.Income).ToArray());
+                double marital = RankerMetrics.Auc(Col(s, "MaritalProbability"), testRows.Select(r => r.NeverMarried).ToArray());
                 Console.WriteLine($"| {arch} | {income:F4} | {marital:F4} | {(published.TryGetValue(arch, out var p) ? p : "-")} | {secs:F0} |");
             }
         }

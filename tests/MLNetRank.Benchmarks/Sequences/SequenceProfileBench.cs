@@ -1,0 +1,118 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using Microsoft.ML;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using MLNetRank.Benchmarks.Onnx;
+using MLNetRank.Simulation;
+
+namespace MLNetRank.Benchmarks.Sequences
+{
+    /// <summary>
+    /// Where a request's time goes in a sequence layer's exported graph: trains one layer's network (as
+    /// <c>sequence-latency</c>: d = 16, clicked items L = 50, 1 epoch), runs its ONNX graph in ONNX Runtime (1 intra-op
+    /// thread, all graph optimisations) on 200-candidate requests with the user-side sequences fed once (one row), with
+    /// ONNX Runtime's profiler on, and prints the kernel time per operator type and the costliest nodes.
+    /// Args: [--layer transformer|din|dual|mean] [--requests K (200)] [--candidates C (200)] [--length L (50)] [--dim d (16)].
+    /// </summary>
+    public sealed class SequenceProfileBench : IBench
+    {
+        public string Name => "sequence-profile";
+
+        public string Description => "ONNX Runtime profile of one sequence layer's graph per 200-candidate request (kernel time by operator)";
+
+        public int Run(string[] args)
+        {
+            int i0 = Array.IndexOf(args, "--layer");
+            string layer = i0 >= 0 ? args[i0 + 1] : "transformer";
+            int requests = SequenceModels.Arg(args, "--requests", 200);
+            int candidates = SequenceModels.Arg(args, "--candidates", 200);
+            int length = SequenceModels.Arg(args, "--length", 50);
+            int d = SequenceModels.Arg(args, "--dim", 16);
+            Console.WriteLine($"Load average at the start: {ScoringMeasures.LoadAverage()}.");
+            var ml = new MLContext(1);
+            var sim = new LiveStreamSimulator(new LiveStreamSimulatorOptions { Seed = 7, RequestCount = 600, MaxItemSequenceLength = length, MeanItemHistory = 3 * length, ItemInterestScale = 1.0 });
+            var train = ml.Data.Cache(sim.GetImpressions(ml));
+            byte[] onnx;
+            using (var model = ml.Ranker().Trainers.MultiTask(SequenceModels.Options(layer, d, 1, epochs: 1, itemLength: length, threads: 1)).Fit(train))
+                onnx = model.OnnxModel.ToArray();
+            string dir = Path.Combine(Path.GetTempPath(), "mlnetrank-seq-profile-" + Environment.ProcessId);
+            Directory.CreateDirectory(dir);
+            try
+            {
+                using var so = new SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+                using var plain = new InferenceSession(onnx, so);
+                var rng = new Random(3);
+                var inputs = new List<NamedOnnxValue>();
+                foreach (var (name, meta) in plain.InputMetadata)
+                {
+                    bool user = name.Contains("User", StringComparison.Ordinal);
+                    var dims = meta.Dimensions.Select((x, k) => x >= 0 ? x : k == 0 ? (user ? 1 : candidates) : name.Contains("UserItemSeq") ? length : name.Contains("UserLiveSeq") ? 10 : name.Contains("OnSale") ? 8 : 5).ToArray();
+                    int n = dims.Aggregate(1, (a, b) => a * b);
+                    Console.WriteLine($"  input {name}: {meta.ElementDataType} [{string.Join(", ", dims)}]");
+                    if (meta.ElementDataType == TensorElementType.Float)
+                        inputs.Add(NamedOnnxValue.CreateFromTensor(name, new DenseTensor<float>(Enumerable.Range(0, n).Select(_ => (float)rng.NextDouble()).ToArray(), dims)));
+                    else if (meta.ElementDataType == TensorElementType.Int64)
+                        inputs.Add(NamedOnnxValue.CreateFromTensor(name, new DenseTensor<long>(Enumerable.Range(0, n).Select(_ => (long)rng.Next(1, 20)).ToArray(), dims)));
+                    else
+                        inputs.Add(NamedOnnxValue.CreateFromTensor(name, new DenseTensor<uint>(Enumerable.Range(0, n).Select(_ => (uint)rng.Next(1, 20)).ToArray(), dims)));
+                }
+                for (int w = 0; w < 20; w++)
+                    using (plain.Run(inputs)) { }
+                var sw = Stopwatch.StartNew();
+                var lat = new List<double>();
+                var cpu = new List<double>();
+                for (int r = 0; r < requests; r++)
+                {
+                    double c0 = SequenceLatencyBench.ThreadCpuMs();
+                    sw.Restart();
+                    using (plain.Run(inputs)) { }
+                    lat.Add(sw.Elapsed.TotalMilliseconds);
+                    cpu.Add(SequenceLatencyBench.ThreadCpuMs() - c0);
+                }
+                Console.WriteLine($"{layer}: {plain.InputMetadata.Count} inputs, graph run per {candidates}-candidate request: wall p50 {ScoringMeasures.Percentile(lat, 0.5):F3} ms, p99 {ScoringMeasures.Percentile(lat, 0.99):F3} ms; thread CPU p50 {ScoringMeasures.Percentile(cpu, 0.5):F3} ms, p99 {ScoringMeasures.Percentile(cpu, 0.99):F3} ms (no profiler)");
+                so.EnableProfiling = true;
+                so.ProfileOutputPathPrefix = Path.Combine(dir, "profile");
+                string file;
+                using (var session = new InferenceSession(onnx, so))
+                {
+                    for (int r = 0; r < requests; r++)
+                        using (session.Run(inputs)) { }
+                    file = session.EndProfiling();
+                }
+                using var doc = JsonDocument.Parse(File.ReadAllText(file));
+                var byOp = new Dictionary<string, (double Us, int Count)>();
+                var byNode = new Dictionary<string, (string Op, double Us)>();
+                foreach (var e in doc.RootElement.EnumerateArray())
+                {
+                    if (e.GetProperty("cat").GetString() != "Node" || !e.GetProperty("name").GetString()!.EndsWith("_kernel_time"))
+                        continue;
+                    string op = e.GetProperty("args").GetProperty("op_name").GetString()!;
+                    string node = e.GetProperty("name").GetString()!;
+                    double us = e.GetProperty("dur").GetDouble();
+                    byOp[op] = byOp.TryGetValue(op, out var a) ? (a.Us + us, a.Count + 1) : (us, 1);
+                    byNode[node] = byNode.TryGetValue(node, out var b) ? (op, b.Us + us) : (op, us);
+                }
+                double total = byOp.Values.Sum(v => v.Us) / requests;
+                Console.WriteLine($"Kernel time per request: {total / 1000:F3} ms over {byNode.Count} nodes.");
+                Console.WriteLine("| operator | ms per request | share | nodes |");
+                Console.WriteLine("|---|---|---|---|");
+                foreach (var (op, v) in byOp.OrderByDescending(p => p.Value.Us))
+                    Console.WriteLine($"| {op} | {v.Us / requests / 1000:F3} | {v.Us / requests / total:P0} | {v.Count / requests} |");
+                Console.WriteLine("Costliest nodes:");
+                foreach (var (node, v) in byNode.OrderByDescending(p => p.Value.Us).Take(25))
+                    Console.WriteLine($"  {v.Us / requests / 1000:F3} ms  {v.Op}  {node}");
+            }
+            finally
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+            Console.WriteLine($"Load average at the end: {ScoringMeasures.LoadAverage()}.");
+            return 0;
+        }
+    }
+}
