@@ -80,7 +80,7 @@ namespace LiveStreamRanking
             string finalStage = Stages.LastAvailable.Name;
             string finalZip = Path.Combine(a.OutputFolder, "final.zip");
             // the last fitted stage: a stage that only adds a score fusion is fitted on it
-            (string Name, Recipe? Recipe, ITransformer? Model, double Seconds, bool Keep) previous = ("", null, null, 0, false);
+            (string Name, Recipe? Recipe, ITransformer? Model, double Seconds, bool Keep, string Zip) previous = ("", null, null, 0, false, "");
             int k = 0;
             foreach (var stage in selected)
             {
@@ -102,8 +102,12 @@ namespace LiveStreamRanking
                 {
                     // Only the fusion is new: it is fitted on the previous stage's fitted pipeline and appended to it (its
                     // training time is the previous pipeline's plus its own).
+                    // The previous pipeline's outputs on the training rows come from its saved zip through the request
+                    // scorer, one request per batched call (ML.NET's OnnxTransformer would call ONNX Runtime once per row).
+                    log.Line($"scoring the training rows with the {previous.Name} pipeline (request scorer, one request per call)");
+                    var fusionRows = FusionTrainingRows(previous.Zip, train, sim.Options.ListSize, previous.Model!.GetOutputSchema(train.Schema));
                     log.Line($"fitting the score fusion on the {previous.Name} pipeline's outputs");
-                    var fusion = recipe.Fusion.Create(ml).Fit(previous.Model!.Transform(train));
+                    var fusion = recipe.Fusion.Create(ml).Fit(fusionRows);
                     model = previous.Model!.Append(fusion);
                     earlier = previous.Seconds;
                     previous.Keep = true;
@@ -117,11 +121,27 @@ namespace LiveStreamRanking
                 double seconds = sw.Elapsed.TotalSeconds + earlier;
                 double cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
                 var network = StageEvaluation.Flatten(model).OfType<MultiTaskTransformer>().FirstOrDefault();
-                var testScores = StageEvaluation.ScoreOnce(model, test, StageEvaluation.ScoreColumns(recipe));
-                var quality = StageEvaluation.Quality(testScores, recipe, truth);
                 string zip = stage.Name == finalStage ? finalZip : Path.Combine(a.OutputFolder, $"stage-{stage.Name}.zip");
                 ml.Model.Save(model, train.Schema, zip);
-                var (p50, p99, path) = StageEvaluation.Latency(zip, recipe.RankingScoreColumn, requests);
+                // The test period is scored as it is served: a chain with an ONNX network through the request scorer opened
+                // on the saved zip, one request per batched call; a GBDT-only chain through ML.NET.
+                Dictionary<string, float[]> testScores;
+                double p50, p99;
+                string path;
+                if (StageEvaluation.HasNetwork(zip))
+                {
+                    using var scorer = RequestScorer.Open(zip, new RequestScorerOptions { Context = new MLContext(seed: 0) });
+                    testScores = StageEvaluation.ScoreByRequest(scorer, test, truth.RequestId, sim.Options.ListSize);
+                    (p50, p99) = StageEvaluation.Latency(scorer, recipe.RankingScoreColumn, requests);
+                    path = "RequestScorer";
+                }
+                else
+                {
+                    testScores = StageEvaluation.ScoreOnce(model, test, StageEvaluation.ScoreColumns(recipe));
+                    (p50, p99) = StageEvaluation.LatencyMlNet(zip, recipe.RankingScoreColumn, requests);
+                    path = "ML.NET";
+                }
+                var quality = StageEvaluation.Quality(testScores, recipe, truth);
                 var result = quality with
                 {
                     Stage = stage.Name, Title = stage.Title, TrainSeconds = seconds, ModelBytes = StageEvaluation.SizeOf(zip),
@@ -141,10 +161,10 @@ namespace LiveStreamRanking
                     finalModel = model;
                     finalRecipe = recipe;
                     finalScores = testScores;
-                    previous = (stage.Name, recipe, model, seconds, true);
+                    previous = (stage.Name, recipe, model, seconds, true, zip);
                 }
                 else
-                    previous = (stage.Name, recipe, model, seconds, false);
+                    previous = (stage.Name, recipe, model, seconds, false, zip);
             }
             if (previous.Model != null && !previous.Keep && !ReferenceEquals(previous.Model, finalModel))
                 (previous.Model as IDisposable)?.Dispose();
@@ -201,7 +221,7 @@ namespace LiveStreamRanking
             if (finalModel != null && finalRecipe != null && finalScores != null)
             {
                 Header($"Serve {finalZip}: a fresh MLContext and the request scorer score it as trained");
-                ServeFinal(finalZip, finalScores[finalRecipe.RankingScoreColumn], finalRecipe, test, sim, validEnd);
+                ServeFinal(finalZip, finalModel, finalScores[finalRecipe.RankingScoreColumn], finalRecipe, test, sim, validEnd);
                 (finalModel as IDisposable)?.Dispose();
             }
             else
@@ -213,17 +233,27 @@ namespace LiveStreamRanking
             return 0;
         }
 
-        /// <summary>Loads final.zip in a new context, checks every ranking score equals the trained model's, scores one
-        /// request with the request scorer (checked against ML.NET's), and prints its top 10 next to the truth.</summary>
-        private static void ServeFinal(string zip, float[] expected, Recipe recipe, IDataView test, LiveStreamSimulator sim, long firstTestRequest)
+        /// <summary>Loads final.zip in a new context and checks it scores the first test requests exactly as the trained
+        /// pipeline does (both through ML.NET), and that the scores the metrics were computed from (the request scorer's, one
+        /// request per call) equal ML.NET's to float32 rounding; then scores one request with the request scorer and prints
+        /// its top 10 next to the truth.</summary>
+        private static void ServeFinal(string zip, ITransformer trained, float[] metricScores, Recipe recipe, IDataView test, LiveStreamSimulator sim, long firstTestRequest)
         {
             var serving = new MLContext(seed: 0);
             var loaded = serving.Model.Load(zip, out _);
-            var again = StageEvaluation.ScoreOnce(loaded, test, new[] { recipe.RankingScoreColumn })[recipe.RankingScoreColumn];
+            // ML.NET's OnnxTransformer calls ONNX Runtime once per row: the check reads the first 1,000 test requests.
+            int checkedRows = (int)Math.Min(metricScores.Length, 1_000L * sim.Options.ListSize);
+            var head = serving.Data.TakeRows(test, checkedRows);
+            var expected = StageEvaluation.ScoreOnce(trained, head, new[] { recipe.RankingScoreColumn })[recipe.RankingScoreColumn];
+            var again = StageEvaluation.ScoreOnce(loaded, head, new[] { recipe.RankingScoreColumn })[recipe.RankingScoreColumn];
             if (!expected.SequenceEqual(again))
                 throw new InvalidOperationException("final.zip scored differently after loading it in a fresh MLContext.");
+            double metricsDiff = expected.Select((x, i) => Math.Abs(x - metricScores[i]) / Math.Max(1.0, Math.Abs(x))).Max();
+            if (metricsDiff > 1e-4)
+                throw new InvalidOperationException($"The scores the metrics read differ from ML.NET's by {metricsDiff} on final.zip.");
             Console.WriteLine($"loaded {Path.GetFileName(zip)} ({StageEvaluation.SizeOf(zip) / 1024.0:0} KiB) as {string.Join(" -> ", StageEvaluation.Flatten(loaded).Select(t => t.GetType().Name).Distinct())}");
-            Console.WriteLine($"{expected.Length:N0} test scores identical to the trained pipeline's");
+            Console.WriteLine($"{checkedRows:N0} test scores (the first {checkedRows / sim.Options.ListSize:N0} test requests) identical to the trained pipeline's; " +
+                $"the request-scored test scores of the metrics equal ML.NET's to {metricsDiff:G2} (float32 rounding)");
 
             var request = serving.Data.Cache(sim.GetImpressions(serving, firstTestRequest + 7, 1));
             float[] mlnet = StageEvaluation.Scores(loaded.Transform(request), recipe.RankingScoreColumn);
@@ -258,6 +288,29 @@ namespace LiveStreamRanking
             foreach (int i in Enumerable.Range(0, fast.Length).OrderByDescending(i => fast[i]).Take(10))
                 Console.WriteLine(string.Format(CultureInfo.InvariantCulture, "{0,4} | {1,9} | {2,8} | {3:0.0000} | {4,15:0.0000} | {5,14:0.##}",
                     ++rank, rows[i], shownAt[i], fast[i], attraction[i], relevance[i]));
+        }
+
+        /// <summary>The score fusion's training rows: the fitted pipeline's outputs (every float score, with the types the
+        /// pipeline outputs) on the training rows, scored through its saved zip by the request scorer one request per call,
+        /// next to the training rows' request ids and click and buy labels.</summary>
+        private static IDataView FusionTrainingRows(string zip, IDataView train, int listSize, DataViewSchema modelOutput)
+        {
+            var ids = train.GetColumn<uint>(ImpressionColumns.RequestId).ToArray();
+            using var scorer = RequestScorer.Open(zip, new RequestScorerOptions { Context = new MLContext(seed: 0) });
+            var scores = StageEvaluation.ScoreByRequest(scorer, train, ids, listSize);
+            var view = new ArrayDataView(ids.Length)
+                .Add(ImpressionColumns.RequestId, NumberDataViewType.UInt32, ids)
+                .Add(ImpressionColumns.Click, BooleanDataViewType.Instance, train.GetColumn<bool>(ImpressionColumns.Click).ToArray())
+                .Add(ImpressionColumns.Buy, BooleanDataViewType.Instance, train.GetColumn<bool>(ImpressionColumns.Buy).ToArray());
+            foreach (var (name, values) in scores)
+            {
+                var type = modelOutput.GetColumnOrNull(name)?.Type;
+                if (type is VectorDataViewType { Size: 1 })
+                    view.AddVector(name, values, 1);
+                else if (type == NumberDataViewType.Single)
+                    view.Add(name, NumberDataViewType.Single, values);
+            }
+            return view;
         }
 
         /// <summary>Requests of the test period, each cached and read once, for the latency measurement.</summary>

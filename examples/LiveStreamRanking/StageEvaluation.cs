@@ -125,6 +125,29 @@ namespace LiveStreamRanking
             return values.ToDictionary(p => p.Key, p => p.Value.ToArray());
         }
 
+        /// <summary>
+        /// Scores <paramref name="data"/> through the request scorer, one request (<paramref name="listSize"/> contiguous rows of
+        /// one <c>RequestId</c>) per batched ONNX Runtime call, as the service does: <see cref="RequestScorer.ScoreAll"/> with
+        /// a batch of one request. Returns every float output of width 1 (the task probabilities, pCTCVR, stay time, the fused
+        /// score) by name. Throws when the rows are not whole contiguous requests (a batch must be one request: the user's
+        /// sequences are request-level inputs).
+        /// </summary>
+        public static Dictionary<string, float[]> ScoreByRequest(RequestScorer scorer, IDataView data, uint[] requestIds, int listSize)
+        {
+            if (requestIds.Length % listSize != 0)
+                throw new InvalidOperationException($"{requestIds.Length} rows are not whole requests of {listSize} candidates.");
+            for (int r = 0; r < requestIds.Length; r += listSize)
+                for (int i = r + 1; i < r + listSize; i++)
+                    if (requestIds[i] != requestIds[r])
+                        throw new InvalidOperationException($"Rows {r}..{r + listSize - 1} are not one request (RequestId {requestIds[r]} and {requestIds[i]}).");
+            var all = scorer.ScoreAll(data, batchSize: listSize);
+            var scores = new Dictionary<string, float[]>(StringComparer.Ordinal);
+            foreach (var (name, values) in all)
+                if (values is float[] f && f.Length == requestIds.Length)
+                    scores[name] = f;
+            return scores;
+        }
+
         /// <summary>The score columns a recipe's metrics, calibration plot and serving check read.</summary>
         public static IEnumerable<string> ScoreColumns(Recipe recipe)
         {
@@ -165,52 +188,59 @@ namespace LiveStreamRanking
         }
 
         /// <summary>
-        /// Scoring latency per request of the saved zip: the request scorer (one batched ONNX Runtime call per network) when
-        /// the chain has an ONNX network, else ML.NET's own transform of the request's rows. Requests are the simulator's
-        /// ranked lists of the test period, cached beforehand, so the time is the model's alone.
+        /// Scoring latency per request through the request scorer (one batched ONNX Runtime call per network). Requests are
+        /// the simulator's ranked lists of the test period, cached beforehand, so the time is the model's alone; one warm-up
+        /// pass, then one timed pass.
         /// </summary>
-        public static (double P50, double P99, string Path) Latency(string zip, string scoreColumn, IReadOnlyList<IDataView> requests)
+        public static (double P50, double P99) Latency(RequestScorer scorer, string scoreColumn, IReadOnlyList<IDataView> requests)
+        {
+            var times = new List<double>(requests.Count);
+            using var request = scorer.CreateRequest(capacity: 64);
+            for (int round = 0; round < 2; round++)
+                foreach (var r in requests)
+                {
+                    var sw = Stopwatch.StartNew();
+                    request.Load(r);
+                    scorer.Score(request);
+                    _ = request.GetOutput<float>(scoreColumn)[0];
+                    if (round == 1)
+                        times.Add(sw.Elapsed.TotalMilliseconds);
+                }
+            times.Sort();
+            return (Percentile(times, 0.50), Percentile(times, 0.99));
+        }
+
+        /// <summary>
+        /// Scoring latency per request of a saved zip without an ONNX network (the GBDT stages): ML.NET's own transform of
+        /// the request's rows; one warm-up pass, then one timed pass.
+        /// </summary>
+        public static (double P50, double P99) LatencyMlNet(string zip, string scoreColumn, IReadOnlyList<IDataView> requests)
         {
             var times = new List<double>(requests.Count);
             var ml = new MLContext(seed: 0);
-            bool hasNetwork;
-            {
-                var probe = ml.Model.Load(zip, out _);
-                hasNetwork = Flatten(probe).Any(t => t is Microsoft.ML.Transforms.Onnx.OnnxTransformer);
-                (probe as IDisposable)?.Dispose();
-            }
-            if (hasNetwork)
-            {
-                using var scorer = RequestScorer.Open(zip, new RequestScorerOptions { Context = ml });
-                using var request = scorer.CreateRequest(capacity: 64);
-                for (int round = 0; round < 2; round++)
-                    foreach (var r in requests)
-                    {
-                        var sw = Stopwatch.StartNew();
-                        request.Load(r);
-                        scorer.Score(request);
-                        _ = request.GetOutput<float>(scoreColumn)[0];
-                        if (round == 1)
-                            times.Add(sw.Elapsed.TotalMilliseconds);
-                    }
-            }
-            else
-            {
-                var model = ml.Model.Load(zip, out _);
-                for (int round = 0; round < 2; round++)
-                    foreach (var r in requests)
-                    {
-                        var sw = Stopwatch.StartNew();
-                        float best = float.MinValue;
-                        foreach (var s in model.Transform(r).GetColumn<float>(scoreColumn))
-                            best = Math.Max(best, s);
-                        if (round == 1)
-                            times.Add(sw.Elapsed.TotalMilliseconds);
-                    }
-                (model as IDisposable)?.Dispose();
-            }
+            var model = ml.Model.Load(zip, out _);
+            for (int round = 0; round < 2; round++)
+                foreach (var r in requests)
+                {
+                    var sw = Stopwatch.StartNew();
+                    float best = float.MinValue;
+                    foreach (var s in model.Transform(r).GetColumn<float>(scoreColumn))
+                        best = Math.Max(best, s);
+                    if (round == 1)
+                        times.Add(sw.Elapsed.TotalMilliseconds);
+                }
+            (model as IDisposable)?.Dispose();
             times.Sort();
-            return (Percentile(times, 0.50), Percentile(times, 0.99), hasNetwork ? "RequestScorer" : "ML.NET");
+            return (Percentile(times, 0.50), Percentile(times, 0.99));
+        }
+
+        /// <summary>True when the saved chain has an ONNX network (the request scorer can serve it).</summary>
+        public static bool HasNetwork(string zip)
+        {
+            var model = new MLContext(seed: 0).Model.Load(zip, out _);
+            bool has = Flatten(model).Any(t => t is Microsoft.ML.Transforms.Onnx.OnnxTransformer);
+            (model as IDisposable)?.Dispose();
+            return has;
         }
 
         private static double Percentile(List<double> sorted, double q)
