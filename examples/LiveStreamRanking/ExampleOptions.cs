@@ -11,7 +11,7 @@ namespace LiveStreamRanking
     public sealed class ExampleOptions
     {
         /// <summary>Requests (ranked lists of 10) simulated.</summary>
-        public long Requests { get; private set; } = 30_000;
+        public long Requests { get; private set; } = 15_000;
         /// <summary>Users.</summary>
         public int Users { get; private set; } = 10_000;
         /// <summary>Live rooms.</summary>
@@ -33,6 +33,11 @@ namespace LiveStreamRanking
         public bool Help { get; private set; }
         /// <summary>Requests timed per stage for the latency columns.</summary>
         public int LatencyRequests { get; private set; } = 300;
+        /// <summary>Seeds of a seed-spread run (<c>--seeds</c>): the whole evolution once per seed, then
+        /// <c>seed-spread.md</c>; empty for one run.</summary>
+        public IReadOnlyList<int> Seeds { get; private set; } = Array.Empty<int>();
+        /// <summary>Folders of earlier runs whose <c>evolution.csv</c> the seed spread reads (<c>--spread</c>); empty: none.</summary>
+        public IReadOnlyList<string> SpreadFolders { get; private set; } = Array.Empty<string>();
         /// <summary>Model sizes.</summary>
         public ModelSizes Sizes { get; private set; } = new ModelSizes();
 
@@ -61,6 +66,17 @@ namespace LiveStreamRanking
                     case "--lives": a.Lives = Int(); break;
                     case "--items": a.Items = Int(); break;
                     case "--seed": a.Seed = Int(); break;
+                    case "--seeds":
+                        a.Seeds = Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                            .Select(x => int.TryParse(x, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) ? v : throw new ArgumentException($"--seeds needs integers (was '{x}').")).Distinct().ToArray();
+                        if (a.Seeds.Count < 2)
+                            throw new ArgumentException("--seeds needs at least two different seeds.");
+                        break;
+                    case "--spread":
+                        a.SpreadFolders = Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                        if (a.SpreadFolders.Count < 2)
+                            throw new ArgumentException("--spread needs at least two run folders.");
+                        break;
                     case "--item-interest":
                         a.ItemInterest = double.TryParse(Next(), NumberStyles.Float, CultureInfo.InvariantCulture, out double k) && double.IsFinite(k)
                             ? k : throw new ArgumentException($"{name} needs a number (was '{args[i]}').");
@@ -86,6 +102,16 @@ namespace LiveStreamRanking
             return a;
         }
 
+        /// <summary>These options for one run of a seed-spread run: seed <paramref name="seed"/>, output in a sub-folder.</summary>
+        public ExampleOptions ForSeed(int seed)
+        {
+            var o = (ExampleOptions)MemberwiseClone();
+            o.Seed = seed;
+            o.Seeds = Array.Empty<int>();
+            o.OutputFolder = Path.Combine(OutputFolder, $"seed-{seed}");
+            return o;
+        }
+
         /// <summary>The text of <c>--help</c>: every option and every stage.</summary>
         public static string HelpText()
         {
@@ -105,6 +131,9 @@ namespace LiveStreamRanking
             sb.AppendLine($"  --items N               items (default {d.Items:N0})");
             sb.AppendLine($"  --item-interest K       the simulator's item-level interest (ItemInterestScale; the sequence signal no statistic has; 0 = none; default {d.ItemInterest.ToString(CultureInfo.InvariantCulture)})");
             sb.AppendLine($"  --seed N                seed of the simulator and the MLContext (default {d.Seed})");
+            sb.AppendLine("  --seeds A,B,...         run the whole evolution once per seed (into DIR/seed-N), then write seed-spread.md: each stage's");
+            sb.AppendLine("                          gain over the previous one, paired by seed, against the seed spread");
+            sb.AppendLine("  --spread DIR,DIR,...    write seed-spread.md (into --out) from earlier runs' evolution.csv, without training");
             sb.AppendLine($"  --out DIR               output folder (default {d.OutputFolder})");
             sb.AppendLine($"  --trees N               trees of the V1/V3 GBDT (default {d.Sizes.ScorerTrees})");
             sb.AppendLine($"  --leaf-trees N          trees of the final system's GBDT leaf encoder (default {d.Sizes.LeafTrees})");

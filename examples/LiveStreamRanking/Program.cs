@@ -41,7 +41,27 @@ namespace LiveStreamRanking
                 Console.Write(ExampleOptions.HelpText());
                 return 0;
             }
-            return Run(a);
+            if (a.SpreadFolders.Count > 0)
+                return Spread(a.SpreadFolders.Select(f => (f, Path.Combine(f, "evolution.csv"))).ToList(), a.OutputFolder);
+            if (a.Seeds.Count == 0)
+                return Run(a);
+            foreach (int seed in a.Seeds)
+            {
+                Header($"Seed {seed} ({a.Seeds.Count} seeds)");
+                int code = Run(a.ForSeed(seed));
+                if (code != 0)
+                    return code;
+            }
+            return Spread(a.Seeds.Select(s => (s.ToString(CultureInfo.InvariantCulture), Path.Combine(a.ForSeed(s).OutputFolder, "evolution.csv"))).ToList(), a.OutputFolder);
+        }
+
+        private static int Spread(IReadOnlyList<(string Seed, string CsvPath)> runs, string folder)
+        {
+            Header("Stage gains against the seed spread");
+            Console.WriteLine();
+            Console.Write(SeedSpread.Write(runs, folder));
+            Console.WriteLine($"written: {Path.Combine(folder, "seed-spread.md")}");
+            return 0;
         }
 
         private static int Run(ExampleOptions a)
@@ -80,7 +100,7 @@ namespace LiveStreamRanking
             string finalStage = Stages.LastAvailable.Name;
             string finalZip = Path.Combine(a.OutputFolder, "final.zip");
             // the last fitted stage: a stage that only adds a score fusion is fitted on it
-            (string Name, Recipe? Recipe, ITransformer? Model, double Seconds, bool Keep, string Zip) previous = ("", null, null, 0, false, "");
+            (string Name, Recipe? Recipe, ITransformer? Model, double Seconds, double CpuSeconds, bool Keep, string Zip) previous = ("", null, null, 0, 0, false, "");
             int k = 0;
             foreach (var stage in selected)
             {
@@ -97,7 +117,7 @@ namespace LiveStreamRanking
                 var sw = Stopwatch.StartNew();
                 var cpu = Process.GetCurrentProcess().TotalProcessorTime;
                 ITransformer model;
-                double earlier = 0;
+                double earlier = 0, earlierCpu = 0;
                 if (recipe.Fusion != null && previous.Recipe != null && recipe with { Fusion = null } == previous.Recipe)
                 {
                     // Only the fusion is new: it is fitted on the previous stage's fitted pipeline and appended to it (its
@@ -110,6 +130,7 @@ namespace LiveStreamRanking
                     var fusion = recipe.Fusion.Create(ml).Fit(fusionRows);
                     model = previous.Model!.Append(fusion);
                     earlier = previous.Seconds;
+                    earlierCpu = previous.CpuSeconds;
                     previous.Keep = true;
                 }
                 else
@@ -119,7 +140,7 @@ namespace LiveStreamRanking
                     model = pipeline.Fit(train);
                 }
                 double seconds = sw.Elapsed.TotalSeconds + earlier;
-                double cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
+                double cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds + earlierCpu;
                 var network = StageEvaluation.Flatten(model).OfType<MultiTaskTransformer>().FirstOrDefault();
                 string zip = stage.Name == finalStage ? finalZip : Path.Combine(a.OutputFolder, $"stage-{stage.Name}.zip");
                 ml.Model.Save(model, train.Schema, zip);
@@ -144,7 +165,7 @@ namespace LiveStreamRanking
                 var quality = StageEvaluation.Quality(testScores, recipe, truth);
                 var result = quality with
                 {
-                    Stage = stage.Name, Title = stage.Title, TrainSeconds = seconds, ModelBytes = StageEvaluation.SizeOf(zip),
+                    Stage = stage.Name, Title = stage.Title, TrainSeconds = seconds, TrainCpuSeconds = cpuSeconds, ModelBytes = StageEvaluation.SizeOf(zip),
                     ScoreP50Ms = p50, ScoreP99Ms = p99, ScoringPath = path,
                     History = network?.History ?? (IReadOnlyList<MultiTaskEpoch>)Array.Empty<MultiTaskEpoch>(), BestEpoch = network?.BestEpoch ?? 0,
                 };
@@ -161,10 +182,10 @@ namespace LiveStreamRanking
                     finalModel = model;
                     finalRecipe = recipe;
                     finalScores = testScores;
-                    previous = (stage.Name, recipe, model, seconds, true, zip);
+                    previous = (stage.Name, recipe, model, seconds, cpuSeconds, true, zip);
                 }
                 else
-                    previous = (stage.Name, recipe, model, seconds, false, zip);
+                    previous = (stage.Name, recipe, model, seconds, cpuSeconds, false, zip);
             }
             if (previous.Model != null && !previous.Keep && !ReferenceEquals(previous.Model, finalModel))
                 (previous.Model as IDisposable)?.Dispose();
@@ -370,7 +391,7 @@ namespace LiveStreamRanking
         public void Line(string text)
         {
             if (!_quiet)
-                Console.WriteLine($"[{_clock.Elapsed.TotalSeconds,6:0.0} s] {text}");
+                Console.WriteLine($"[{_clock.Elapsed.TotalSeconds,6:0.0} s, {Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds,6:0.0} s CPU] {text}");
         }
 
         public IProgress<MultiTaskProgress>? Epochs(string stage) => _quiet ? null : new EpochPrinter(this, stage);

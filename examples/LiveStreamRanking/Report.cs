@@ -13,14 +13,14 @@ namespace LiveStreamRanking
         private static readonly string[] Headers =
         {
             "stage", "Click AUC", "Click GAUC", "Buy AUC", "Buy GAUC", "log stay RMSE", "nDCG@10 (truth)", "AUC vs true attraction",
-            "train s", "model KiB", "score p50 ms", "score p99 ms",
+            "train s", "train CPU s", "model KiB", "score p50 ms", "score p99 ms",
         };
 
         private static string[] Cells(StageResult r) => new[]
         {
             r.Stage, F4(r.ClickAuc), F4(r.ClickGauc), F4(r.BuyAuc), F4(r.BuyGauc), double.IsNaN(r.StayRmseLog) ? "-" : F4(r.StayRmseLog),
             F4(r.Ndcg10), F4(r.AttractionAuc), r.TrainSeconds.ToString("0.0", CultureInfo.InvariantCulture),
-            (r.ModelBytes / 1024.0).ToString("0", CultureInfo.InvariantCulture),
+            r.TrainCpuSeconds.ToString("0.0", CultureInfo.InvariantCulture), (r.ModelBytes / 1024.0).ToString("0", CultureInfo.InvariantCulture),
             r.ScoreP50Ms.ToString("0.000", CultureInfo.InvariantCulture), r.ScoreP99Ms.ToString("0.000", CultureInfo.InvariantCulture),
         };
 
@@ -41,12 +41,12 @@ namespace LiveStreamRanking
         public static string Csv(IReadOnlyList<StageResult> results)
         {
             var sb = new StringBuilder();
-            sb.AppendLine("stage,title,click_auc,click_gauc,buy_auc,buy_gauc,log_stay_rmse,ndcg10_truth,auc_true_attraction,train_seconds,model_bytes,score_p50_ms,score_p99_ms,scoring_path,best_epoch");
+            sb.AppendLine("stage,title,click_auc,click_gauc,buy_auc,buy_gauc,log_stay_rmse,ndcg10_truth,auc_true_attraction,train_seconds,train_cpu_seconds,model_bytes,score_p50_ms,score_p99_ms,scoring_path,best_epoch");
             foreach (var r in results)
             {
                 string G(double v) => double.IsNaN(v) ? "" : v.ToString("R", CultureInfo.InvariantCulture);
                 sb.AppendLine(string.Join(",", r.Stage, Quote(r.Title), G(r.ClickAuc), G(r.ClickGauc), G(r.BuyAuc), G(r.BuyGauc), G(r.StayRmseLog),
-                    G(r.Ndcg10), G(r.AttractionAuc), G(r.TrainSeconds), r.ModelBytes.ToString(CultureInfo.InvariantCulture), G(r.ScoreP50Ms), G(r.ScoreP99Ms),
+                    G(r.Ndcg10), G(r.AttractionAuc), G(r.TrainSeconds), G(r.TrainCpuSeconds), r.ModelBytes.ToString(CultureInfo.InvariantCulture), G(r.ScoreP50Ms), G(r.ScoreP99Ms),
                     r.ScoringPath, r.BestEpoch.ToString(CultureInfo.InvariantCulture)));
             }
             return sb.ToString();

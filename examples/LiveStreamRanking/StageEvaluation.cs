@@ -35,6 +35,8 @@ namespace LiveStreamRanking
         public double AttractionAuc { get; init; }
         /// <summary>Training seconds (the whole pipeline's Fit).</summary>
         public double TrainSeconds { get; init; }
+        /// <summary>CPU seconds of the process during the training (all threads; the fair figure on a shared machine).</summary>
+        public double TrainCpuSeconds { get; init; }
         /// <summary>Saved zip size in bytes.</summary>
         public long ModelBytes { get; init; }
         /// <summary>Scoring latency per request, median, milliseconds.</summary>
