@@ -114,7 +114,9 @@ namespace RankingService
         private static string LoadAverage() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "n/a";
 
         /// <summary>A request body of <paramref name="count"/> candidates with deterministic pseudo-random values of the
-        /// model's input columns (ids 1..500, numbers in [0, 1), sequences of 5 ids).</summary>
+        /// model's input columns (ids 1..500, numbers in [0, 1), sequences of 5 ids). A request is one user's: the columns
+        /// named <c>User...</c> (the simulator's user id and behaviour sequences, request-level inputs of the sequence layers)
+        /// take the first candidate's values in every candidate.</summary>
         public static string SampleBody(IReadOnlyList<RequestColumn> columns, int count, int seed)
         {
             var rng = new Random(seed);
@@ -124,6 +126,11 @@ namespace RankingService
                 var c = new Dictionary<string, object>();
                 foreach (var col in columns)
                 {
+                    if (i > 0 && col.Name.StartsWith("User", StringComparison.Ordinal))
+                    {
+                        c[col.Name] = candidates[0][col.Name];
+                        continue;
+                    }
                     object One() => col.RawItemType == typeof(float) || col.RawItemType == typeof(double) ? Math.Round(rng.NextDouble(), 4)
                         : col.RawItemType == typeof(bool) ? rng.Next(2) == 1
                         : col.RawItemType == typeof(ReadOnlyMemory<char>) ? "v" + rng.Next(100)

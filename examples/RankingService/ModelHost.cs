@@ -137,7 +137,15 @@ namespace RankingService
                     }
                     row++;
                 }
-                _scorer.Score(request);
+                try
+                {
+                    _scorer.Score(request);
+                }
+                catch (InvalidOperationException e) when (e.Message.Contains("SameForAllCandidates", StringComparison.Ordinal))
+                {
+                    // A request-level input (the user's behaviour sequences: one user per request) differs between candidates.
+                    throw RequestLevelMismatch(e.Message);
+                }
                 var score = request.GetOutput<float>(ScoreColumn);
                 var outputs = _scalarOutputs.Select(o => (Name: o, Values: request.GetOutput<float>(o).ToArray())).ToArray();
                 var ranked = new RankedCandidate[n];
@@ -154,6 +162,18 @@ namespace RankingService
             {
                 _pool.Add(request);
             }
+        }
+
+        /// <summary>The 400 for a request-level input (declared <c>SameForAllCandidates</c>: the user's sequences) that differs
+        /// between candidates, naming the request column and the first differing candidate from the scorer's message.</summary>
+        private RequestValidationException RequestLevelMismatch(string message)
+        {
+            var column = _scorer.RequestColumns.Where(c => message.Contains(c.Name, StringComparison.Ordinal))
+                .OrderByDescending(c => c.Name.Length).FirstOrDefault()?.Name;
+            var rows = System.Text.RegularExpressions.Regex.Match(message, @"rows (\d+) and (\d+)");
+            string field = column is null ? "candidates" : rows.Success ? $"candidates[{rows.Groups[2].Value}].{column}" : $"candidates[].{column}";
+            string first = rows.Success ? $"candidates[{rows.Groups[1].Value}]" : "the first candidate";
+            return new RequestValidationException(field, $"must be the same for every candidate of a request (a request-level input: one user per request); it differs from {first}'s.");
         }
 
         private static bool TryGetProperty(JsonElement obj, string name, out JsonElement value)

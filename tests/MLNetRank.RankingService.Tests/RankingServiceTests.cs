@@ -196,6 +196,14 @@ namespace MLNetRank.RankingService.Tests
                 "candidates[0].StatFeatures[4]", "String");
             await Expect(Body(request, columns, rows => rows[3]["UserId"] = "abc"), "candidates[3].UserId", "non-negative integer");
             await Expect(Body(request, columns, rows => rows[3]["LiveId"] = -4), "candidates[3].LiveId", "non-negative integer");
+            // one user per request: the user's behaviour sequences (request-level inputs of the sequence layers) must agree
+            await Expect(Body(request, columns, rows =>
+                {
+                    var clicked = (uint[])rows[0][ImpressionColumns.UserItemSeq];
+                    Assert.NotEmpty(clicked); // same length, other items: the candidates stay in one group of equal lengths
+                    rows[2][ImpressionColumns.UserItemSeq] = clicked.Select(v => v + 1).ToArray();
+                }),
+                $"candidates[2].{ImpressionColumns.UserItemSeq}", "same for every candidate");
             await Expect("{\"items\": []}", "candidates", "missing");
             await Expect("{\"candidates\": []}", "candidates", "empty");
             await Expect("{\"candidates\": [1, 2]}", "candidates[0]", "object");
