@@ -38,6 +38,8 @@ namespace LiveStreamRanking
         public IReadOnlyList<int> Seeds { get; private set; } = Array.Empty<int>();
         /// <summary>Folders of earlier runs whose <c>evolution.csv</c> the seed spread reads (<c>--spread</c>); empty: none.</summary>
         public IReadOnlyList<string> SpreadFolders { get; private set; } = Array.Empty<string>();
+        /// <summary>A run folder whose <c>evolution.png</c> is redrawn from its <c>evolution.csv</c> (<c>--replot</c>), or null.</summary>
+        public string? ReplotFolder { get; private set; }
         /// <summary>Model sizes.</summary>
         public ModelSizes Sizes { get; private set; } = new ModelSizes();
 
@@ -72,6 +74,7 @@ namespace LiveStreamRanking
                         if (a.Seeds.Count < 2)
                             throw new ArgumentException("--seeds needs at least two different seeds.");
                         break;
+                    case "--replot": a.ReplotFolder = Next(); break;
                     case "--spread":
                         a.SpreadFolders = Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
                         if (a.SpreadFolders.Count < 2)
@@ -134,6 +137,7 @@ namespace LiveStreamRanking
             sb.AppendLine("  --seeds A,B,...         run the whole evolution once per seed (into DIR/seed-N), then write seed-spread.md: each stage's");
             sb.AppendLine("                          gain over the previous one, paired by seed, against the seed spread");
             sb.AppendLine("  --spread DIR,DIR,...    write seed-spread.md (into --out) from earlier runs' evolution.csv, without training");
+            sb.AppendLine("  --replot DIR            redraw DIR/evolution.png from DIR/evolution.csv, without training");
             sb.AppendLine($"  --out DIR               output folder (default {d.OutputFolder})");
             sb.AppendLine($"  --trees N               trees of the V1/V3 GBDT (default {d.Sizes.ScorerTrees})");
             sb.AppendLine($"  --leaf-trees N          trees of the final system's GBDT leaf encoder (default {d.Sizes.LeafTrees})");

@@ -34,7 +34,7 @@ namespace LiveStreamRanking
             plt.Title("Ranking quality by stage (time-split test, simulator with known truth)");
             plt.XLabel("stage");
             plt.YLabel("metric");
-            plt.ShowLegend(ScottPlot.Alignment.LowerRight);
+            plt.ShowLegend(ScottPlot.Edge.Right); // outside the data: the late stages' points stay visible
             return Save(plt, folder, "evolution.png");
         }
 

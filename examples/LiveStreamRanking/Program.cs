@@ -41,6 +41,11 @@ namespace LiveStreamRanking
                 Console.Write(ExampleOptions.HelpText());
                 return 0;
             }
+            if (a.ReplotFolder != null)
+            {
+                Console.WriteLine("plot: " + Plots.Evolution(SeedSpread.ReadResults(Path.Combine(a.ReplotFolder, "evolution.csv")), a.ReplotFolder));
+                return 0;
+            }
             if (a.SpreadFolders.Count > 0)
                 return Spread(a.SpreadFolders.Select(f => (f, Path.Combine(f, "evolution.csv"))).ToList(), a.OutputFolder);
             if (a.Seeds.Count == 0)

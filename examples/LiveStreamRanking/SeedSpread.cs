@@ -112,13 +112,27 @@ namespace LiveStreamRanking
             return sb.ToString();
         }
 
+        /// <summary>The quality columns of a run's <c>evolution.csv</c> as table rows (for <c>--replot</c>).</summary>
+        public static List<StageResult> ReadResults(string csvPath)
+        {
+            var table = ReadCsv(csvPath);
+            double V(Dictionary<string, string> row, string column)
+                => row.TryGetValue(column, out var text) && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v : double.NaN;
+            return table.Select(r => new StageResult
+            {
+                Stage = r["stage"], Title = r.TryGetValue("title", out var t) ? t : "",
+                ClickAuc = V(r, "click_auc"), ClickGauc = V(r, "click_gauc"), BuyAuc = V(r, "buy_auc"), BuyGauc = V(r, "buy_gauc"),
+                StayRmseLog = V(r, "log_stay_rmse"), Ndcg10 = V(r, "ndcg10_truth"), AttractionAuc = V(r, "auc_true_attraction"),
+            }).ToList();
+        }
+
         private static double Value(List<Dictionary<string, string>> table, string stage, string column)
         {
             var row = table.First(r => r["stage"] == stage);
             return row.TryGetValue(column, out var text) && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v : double.NaN;
         }
 
-        private static List<Dictionary<string, string>> ReadCsv(string path)
+        internal static List<Dictionary<string, string>> ReadCsv(string path)
         {
             if (!File.Exists(path))
                 throw new FileNotFoundException($"No evolution table at '{path}'.", path);
