@@ -274,8 +274,11 @@ namespace LiveStreamRanking
             var again = StageEvaluation.ScoreOnce(loaded, head, new[] { recipe.RankingScoreColumn })[recipe.RankingScoreColumn];
             if (!expected.SequenceEqual(again))
                 throw new InvalidOperationException("final.zip scored differently after loading it in a fresh MLContext.");
+            // Batched ONNX Runtime calls sum in another order than ML.NET's row-at-a-time calls: float32 rounding, which the
+            // fused score's logits of small probabilities (P(click and buy) ~ 1e-3) amplify: measured 4e-5 (seed 1) and
+            // 1.7e-4 (seed 2) relative to max(1, |score|); a wrong input or model gives differences of order 1e-1.
             double metricsDiff = expected.Select((x, i) => Math.Abs(x - metricScores[i]) / Math.Max(1.0, Math.Abs(x))).Max();
-            if (metricsDiff > 1e-4)
+            if (metricsDiff > 1e-3)
                 throw new InvalidOperationException($"The scores the metrics read differ from ML.NET's by {metricsDiff} on final.zip.");
             Console.WriteLine($"loaded {Path.GetFileName(zip)} ({StageEvaluation.SizeOf(zip) / 1024.0:0} KiB) as {string.Join(" -> ", StageEvaluation.Flatten(loaded).Select(t => t.GetType().Name).Distinct())}");
             Console.WriteLine($"{checkedRows:N0} test scores (the first {checkedRows / sim.Options.ListSize:N0} test requests) identical to the trained pipeline's; " +

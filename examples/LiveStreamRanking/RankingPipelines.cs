@@ -83,6 +83,8 @@ namespace LiveStreamRanking
                     {
                         Metapaths = new[] { "User-Live-User", "User-Item-Live-Item-User" },
                         Dimension = sizes.GraphDimension, WalksPerNode = sizes.GraphWalksPerNode, WalkLength = 20, Epochs = 1,
+                        // one thread: Hogwild SGD on several threads depends on their interleaving, and the run must repeat
+                        NumberOfThreads = 1,
                     },
                     new InputOutputColumnPair("UserEmbedding", "UserId"), new InputOutputColumnPair("LiveEmbedding", "LiveId")));
                 dense.Add("UserEmbedding");
