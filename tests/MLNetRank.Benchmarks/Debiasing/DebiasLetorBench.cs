@@ -27,9 +27,9 @@ namespace MLNetRank.Benchmarks.Debiasing
         public string Name => "debias-letor";
 
         public string Description => "unbiased LTR on LightGBM's lambdarank data, top-k PBM clicks: naive vs IPS (pointwise/pairwise) vs ceiling, nDCG@10 over a session curve "
-            + "(args key=value: sessions=1000,10000,100000 eta=1,2 topk=10 noise=0 loggerQueries=2 seeds=5 epsMinus=0.1 epsPlus=1 clip=100 randomShare=0.1 iterations=100 pairwise=1 networks=1 grades=0 folds=0 smoothing=1000 modelPrior=0 dla=1 dlaHidden=0 dlaEpochs=0 onlyFolds= extra=1 data=../shared/data/lightgbm-lambdarank; see docs/benchmarks-debiasing.md section 2)";
+            + "(debias-letor --help: the options; see docs/benchmarks-debiasing.md section 2)";
 
-        /// <summary>Settings of one run (see <see cref="Description"/> for the command-line keys and defaults).</summary>
+        /// <summary>Settings of one run (the command-line options below set them; <c>debias-letor --help</c> lists them with their defaults).</summary>
         public sealed class Settings
         {
             public int[] Sessions = { 1000, 10000, 100000 };
@@ -69,50 +69,49 @@ namespace MLNetRank.Benchmarks.Debiasing
             public bool Extra = true;
         }
 
-        public int Run(string[] args)
+        private static readonly Settings Defaults = new();
+        private static readonly Option<int[]> SessionsOption = BenchOption.List("--sessions", Defaults.Sessions, "session counts of the curve");
+        private static readonly Option<double[]> EtaOption = BenchOption.List("--eta", Defaults.Etas, "position-bias severities η");
+        private static readonly Option<int> TopKOption = BenchOption.Of("--topk", Defaults.TopK, "documents shown per session");
+        private static readonly Option<double> NoiseOption = BenchOption.Of("--noise", Defaults.LoggerNoise, "logger noise (0: deterministic logger)");
+        private static readonly Option<int> LoggerQueriesOption = BenchOption.Of("--logger-queries", Defaults.LoggerQueries, "queries per session");
+        private static readonly Option<int> SeedsOption = BenchOption.Of("--seeds", Defaults.Seeds, "click simulations");
+        private static readonly Option<double> EpsMinusOption = BenchOption.Of("--eps-minus", Defaults.EpsMinus, "click noise on irrelevant documents");
+        private static readonly Option<double> EpsPlusOption = BenchOption.Of("--eps-plus", Defaults.EpsPlus, "click probability of the most relevant grade");
+        private static readonly Option<double> ClipOption = BenchOption.Of("--clip", Defaults.Clip, "IPS weight clip");
+        private static readonly Option<double> RandomShareOption = BenchOption.Of("--random-share", Defaults.RandomShare, "share of randomized sessions");
+        private static readonly Option<int> IterationsOption = BenchOption.Of("--iterations", Defaults.Iterations, "GBDT iterations");
+        private static readonly Option<bool> PairwiseOption = BenchOption.Of("--pairwise", Defaults.Pairwise, "also the pairwise IPS rows");
+        private static readonly Option<bool> NetworksOption = BenchOption.Of("--networks", Defaults.Networks, "also the multi-task network rows (naive, bias tower, PAL)");
+        private static readonly Option<string> DataOption = BenchOption.Of("--data", Defaults.Folder, "lightgbm-lambdarank data folder");
+        private static readonly Option<int> GradesOption = BenchOption.Of("--grades", Defaults.Grades, "grades after reduction (0: as in the file)");
+        private static readonly Option<int> FoldsOption = BenchOption.Of("--folds", Defaults.Folds, "folds over all queries (0: the files' own split)");
+        private static readonly Option<double> SmoothingOption = BenchOption.Of("--smoothing", Defaults.Smoothing, "pseudo-impressions of the prior in the randomization estimate");
+        private static readonly Option<bool> ModelPriorOption = BenchOption.Of("--model-prior", Defaults.ModelPrior, "also the doubly robust rows with a model prior");
+        private static readonly Option<bool> DlaOption = BenchOption.Of("--dla", Defaults.Dla, "dual learning (DLA) rows");
+        private static readonly Option<int[]> DlaHiddenOption = BenchOption.List("--dla-hidden", Defaults.DlaHidden, "hidden layers of the DLA ranker (0 or empty: linear)");
+        private static readonly Option<int> DlaEpochsOption = BenchOption.Of("--dla-epochs", Defaults.DlaEpochs, "DLA epochs (0: about 100,000 list visits)");
+        private static readonly Option<double> DlaLrOption = BenchOption.Of("--dla-lr", Defaults.DlaLearningRate, "DLA ranker learning rate (0: the library's default)");
+        private static readonly Option<double> DlaPropensityLrOption = BenchOption.Of("--dla-propensity-lr", Defaults.DlaPropensityLearningRate, "DLA propensity learning rate (0: the library's default)");
+        private static readonly Option<int[]> OnlyFoldsOption = BenchOption.List("--only-folds", Defaults.OnlyFolds, "only these folds (1-based; empty: all)");
+        private static readonly Option<bool> ExtraOption = BenchOption.Of("--extra", Defaults.Extra, "the LambdaRank-on-levels and clip-tuned IPS rows");
+
+        public int Run(ParseResult args)
         {
-            var s = new Settings();
-            foreach (var a in args)
+            var dlaHidden = args.GetValue(DlaHiddenOption)!;
+            var s = new Settings
             {
-                var kv = a.Split('=', 2);
-                if (kv.Length != 2)
-                {
-                    Console.Error.WriteLine($"argument '{a}': expected key=value");
-                    return 2;
-                }
-                double D(string v) => double.Parse(v, CultureInfo.InvariantCulture);
-                switch (kv[0])
-                {
-                    case "sessions": s.Sessions = kv[1].Split(',').Select(v => (int)D(v)).ToArray(); break;
-                    case "eta": s.Etas = kv[1].Split(',').Select(D).ToArray(); break;
-                    case "topk": s.TopK = int.Parse(kv[1], CultureInfo.InvariantCulture); break;
-                    case "noise": s.LoggerNoise = D(kv[1]); break;
-                    case "loggerQueries": s.LoggerQueries = int.Parse(kv[1], CultureInfo.InvariantCulture); break;
-                    case "seeds": s.Seeds = int.Parse(kv[1], CultureInfo.InvariantCulture); break;
-                    case "epsMinus": s.EpsMinus = D(kv[1]); break;
-                    case "epsPlus": s.EpsPlus = D(kv[1]); break;
-                    case "clip": s.Clip = D(kv[1]); break;
-                    case "randomShare": s.RandomShare = D(kv[1]); break;
-                    case "iterations": s.Iterations = int.Parse(kv[1], CultureInfo.InvariantCulture); break;
-                    case "pairwise": s.Pairwise = kv[1] != "0"; break;
-                    case "networks": s.Networks = kv[1] != "0"; break;
-                    case "data": s.Folder = kv[1]; break;
-                    case "grades": s.Grades = int.Parse(kv[1], CultureInfo.InvariantCulture); break;
-                    case "folds": s.Folds = int.Parse(kv[1], CultureInfo.InvariantCulture); break;
-                    case "smoothing": s.Smoothing = D(kv[1]); break;
-                    case "modelPrior": s.ModelPrior = kv[1] != "0"; break;
-                    case "dla": s.Dla = kv[1] != "0"; break;
-                    case "dlaHidden": s.DlaHidden = kv[1] == "0" ? Array.Empty<int>() : kv[1].Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray(); break;
-                    case "dlaEpochs": s.DlaEpochs = int.Parse(kv[1], CultureInfo.InvariantCulture); break;
-                    case "dlaLr": s.DlaLearningRate = D(kv[1]); break;
-                    case "dlaPropensityLr": s.DlaPropensityLearningRate = D(kv[1]); break;
-                    case "onlyFolds": s.OnlyFolds = kv[1].Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray(); break;
-                    case "extra": s.Extra = kv[1] != "0"; break;
-                    default:
-                        Console.Error.WriteLine($"unknown key '{kv[0]}'");
-                        return 2;
-                }
-            }
+                Sessions = args.GetValue(SessionsOption)!, Etas = args.GetValue(EtaOption)!, TopK = args.GetValue(TopKOption),
+                LoggerNoise = args.GetValue(NoiseOption), LoggerQueries = args.GetValue(LoggerQueriesOption), Seeds = args.GetValue(SeedsOption),
+                EpsMinus = args.GetValue(EpsMinusOption), EpsPlus = args.GetValue(EpsPlusOption), Clip = args.GetValue(ClipOption),
+                RandomShare = args.GetValue(RandomShareOption), Iterations = args.GetValue(IterationsOption), Pairwise = args.GetValue(PairwiseOption),
+                Networks = args.GetValue(NetworksOption), Folder = args.GetValue(DataOption)!, Grades = args.GetValue(GradesOption),
+                Folds = args.GetValue(FoldsOption), Smoothing = args.GetValue(SmoothingOption), ModelPrior = args.GetValue(ModelPriorOption),
+                Dla = args.GetValue(DlaOption), DlaHidden = dlaHidden.All(h => h == 0) ? Array.Empty<int>() : dlaHidden,
+                DlaEpochs = args.GetValue(DlaEpochsOption), DlaLearningRate = args.GetValue(DlaLrOption),
+                DlaPropensityLearningRate = args.GetValue(DlaPropensityLrOption), OnlyFolds = args.GetValue(OnlyFoldsOption)!,
+                Extra = args.GetValue(ExtraOption),
+            };
             if (!Directory.Exists(s.Folder))
             {
                 Console.Error.WriteLine($"data folder '{s.Folder}' not found (expected ../shared/data/lightgbm-lambdarank from the repo root)");

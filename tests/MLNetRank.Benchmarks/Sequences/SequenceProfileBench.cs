@@ -25,14 +25,19 @@ namespace MLNetRank.Benchmarks.Sequences
 
         public string Description => "ONNX Runtime profile of one sequence layer's graph per 200-candidate request (kernel time by operator)";
 
-        public int Run(string[] args)
+        private static readonly Option<string> LayerOption = BenchOption.Of("--layer", "transformer", "sequence layer to profile");
+        private static readonly Option<int> RequestsOption = BenchOption.Of("--requests", 200, "requests timed");
+        private static readonly Option<int> CandidatesOption = BenchOption.Of("--candidates", 200, "candidates per request");
+        private static readonly Option<int> LengthOption = BenchOption.Of("--length", 50, "sequence length");
+        private static readonly Option<int> DimOption = BenchOption.Of("--dim", 16, "token dimension d");
+
+        public int Run(ParseResult args)
         {
-            int i0 = Array.IndexOf(args, "--layer");
-            string layer = i0 >= 0 ? args[i0 + 1] : "transformer";
-            int requests = SequenceModels.Arg(args, "--requests", 200);
-            int candidates = SequenceModels.Arg(args, "--candidates", 200);
-            int length = SequenceModels.Arg(args, "--length", 50);
-            int d = SequenceModels.Arg(args, "--dim", 16);
+            string layer = args.GetValue(LayerOption)!;
+            int requests = args.GetValue(RequestsOption);
+            int candidates = args.GetValue(CandidatesOption);
+            int length = args.GetValue(LengthOption);
+            int d = args.GetValue(DimOption);
             Console.WriteLine($"Load average at the start: {ScoringMeasures.LoadAverage()}.");
             var ml = new MLContext(1);
             var sim = new LiveStreamSimulator(new LiveStreamSimulatorOptions { Seed = 7, RequestCount = 600, MaxItemSequenceLength = length, MeanItemHistory = 3 * length, ItemInterestScale = 1.0 });
