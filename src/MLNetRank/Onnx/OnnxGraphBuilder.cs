@@ -13,9 +13,9 @@ namespace MLNetRank.Onnx
     /// and outputs. The bytes load in ONNX Runtime and in ML.NET's <c>OnnxTransformer</c>.
     /// </summary>
     /// <remarks>
-    /// <para>The protobuf is written directly in wire format with Google.Protobuf's <c>CodedOutputStream</c>
-    /// (no generated code, no protoc at build time): MLNetRank only ever writes ONNX, and ONNX Runtime
-    /// validates what it reads. Tensor values go into <c>raw_data</c> (little-endian).</para>
+    /// <para>The protobuf messages are the classes generated from the ONNX spec's <c>onnx.proto</c>
+    /// (<c>Onnx/onnx.proto</c>, protoc of Grpc.Tools at build time; docs/architecture.md has the measurements).
+    /// Tensor values go into <c>raw_data</c> (little-endian).</para>
     /// <para>Nodes must be added in topological order (every input defined before it is used); <see cref="ToBytes"/>
     /// checks this and every other reference, and names the offending tensor in its error.</para>
     /// <para>A dimension of <c>-1</c> in <see cref="AddInput(string, TensorElementType, long[])"/> or
