@@ -222,6 +222,16 @@ namespace MLNetRank.Torch.MultiTask
         }
 
         // ---------------- ONNX ----------------
+        //
+        // Serving layout. The user's tokens come as R rows (R = 1 under the request scorer: one row per request; R = B
+        // otherwise), the candidates' room tokens as B rows, N = B / R candidates per user row. Every attention tensor of
+        // the room queries is laid out [R, h, N, T, ·] (head-major), so that the scores and the value products against the
+        // user's keys are one MatMul per (user row, head) over all N·T room queries ([N·T, dh+1] x [dh+1, L]: four GEMMs
+        // per layer for a request) instead of one tiny product per (candidate, head) against keys broadcast to every
+        // candidate; only the room-to-room part (T x Lr per candidate and head) stays per candidate. The 1/sqrt(dh) scale
+        // is folded into the query weights, and the padding mask into the products: each head's query carries an extra
+        // constant 1 (a zero weight column with bias 1) and each key an extra row with the key's mask bias (0 or -1e9),
+        // so no [B, h, T, Lr + L] tensor is scaled or masked by separate nodes and no user key or value is expanded.
 
         private string G_Heads(OnnxGraphBuilder g, string x) => g.Transpose(g.Reshape(x, new long[] { 0, 0, _heads, _d / _heads }), new long[] { 0, 2, 1, 3 });
 
@@ -242,6 +252,52 @@ namespace MLNetRank.Torch.MultiTask
         private static string G_Ffn(OnnxGraphBuilder g, TransformerLayer l, string x)
             => g.Add(x, G_Linear(g, g.Relu(G_Linear(g, G_Norm(g, x, l.ln2), l.ff1)), l.ff2));
 
+        /// <summary>The layer's projection weights for export, [d, outputs] (x · W + b): the query part with the scale folded in
+        /// and a constant-1 column after each head (<paramref name="query"/>), then the keys and values if asked.</summary>
+        private (float[] W, float[] B, int Columns) Projection(TransformerLayer l, bool query, bool keysValues)
+        {
+            int dh = _d / _heads, dq = dh + 1;
+            using var wt = l.qkv.weight!.detach().cpu().t().contiguous();            // [d, 3d]
+            using var bt = l.qkv.bias!.detach().cpu().contiguous();
+            float[] w = wt.data<float>().ToArray(), b = bt.data<float>().ToArray();
+            int cols = (query ? _heads * dq : 0) + (keysValues ? 2 * _d : 0);
+            var W = new float[_d * cols];
+            var B = new float[cols];
+            for (int r = 0; r < _d; r++)
+            {
+                int c = 0;
+                if (query)
+                    for (int h = 0; h < _heads; h++)
+                    {
+                        for (int j = 0; j < dh; j++)
+                            W[r * cols + c++] = w[r * 3 * _d + h * dh + j] * _scale;
+                        W[r * cols + c++] = 0f;
+                    }
+                if (keysValues)
+                    for (int j = _d; j < 3 * _d; j++)
+                        W[r * cols + c++] = w[r * 3 * _d + j];
+            }
+            int k = 0;
+            if (query)
+                for (int h = 0; h < _heads; h++)
+                {
+                    for (int j = 0; j < dh; j++)
+                        B[k++] = b[h * dh + j] * _scale;
+                    B[k++] = 1f;
+                }
+            if (keysValues)
+                for (int j = _d; j < 3 * _d; j++)
+                    B[k++] = b[j];
+            return (W, B, cols);
+        }
+
+        private static string G_Project(OnnxGraphBuilder g, string x, (float[] W, float[] B, int Columns) p, int d)
+            => g.Add(g.MatMul(x, g.AddInitializer(g.UniqueName("tf_w"), p.W, new long[] { d, p.Columns })), g.AddInitializer(g.UniqueName("tf_b"), p.B, new long[] { p.Columns }));
+
+        private static string DynReshape(OnnxGraphBuilder g, string x, string shape) => g.AddNode("Reshape", new[] { x, shape }, new[] { g.UniqueName("Reshape") });
+
+        private static string Dim(OnnxGraphBuilder g, string shape, long i) => g.Slice(shape, new long[] { i }, new long[] { i + 1 }, new long[] { 0 });
+
         /// <summary>Recency position embeddings of a [N, T] mask: CumSum(exclusive, reverse) counts the real tokens after each.</summary>
         private string G_Positions(OnnxGraphBuilder g, string table, string mask)
         {
@@ -254,18 +310,22 @@ namespace MLNetRank.Torch.MultiTask
         public override string Export(SequencePoolingGraph input)
         {
             var g = input.Graph;
+            int dh = _d / _heads, dq = dh + 1;
             var one = g.AddConstant(new[] { 1f }, new long[] { 1 }, "one");
             var big = g.AddConstant(new[] { Big }, new long[] { 1 }, "big");
-            var scale = g.AddConstant(new[] { _scale }, new long[] { 1 }, "scale");
             var posw = AddWeight(g, position_embedding.weight!, "tf_pos");
             Tensor typew = type_embedding.weight!;
             string Bias(string mask) => g.Mul(g.Sub(mask, one), big);
             // user tokens [R, L, d]
             var u = g.Add(g.Add(input.Embedded, AddWeight(g, typew[_segments], "tf_type")), G_Positions(g, posw, input.Mask));
-            var biasU = g.Unsqueeze(Bias(input.Mask), new long[] { 1, 2 });                                  // [R, 1, 1, L]
+            var biasUFlat = Bias(input.Mask);                                                                 // [R, L]
+            var biasU = g.Unsqueeze(biasUFlat, new long[] { 1, 2 });                                            // [R, 1, 1, L]
+            var headsShape = g.AddConstant(new long[] { 1, _heads, 1, 1 }, new long[] { 4 }, "heads");
+            var biasUKeys = g.Expand(biasU, headsShape);                                                        // [R, h, 1, L]
             // room tokens [B, Lr, d]: the summary token (expanded to the batch), then each segment
             var q0 = input.Queries[0];
-            var batch = g.Slice(g.Shape(q0), new long[] { 0 }, new long[] { 1 }, new long[] { 0 });
+            var batch = Dim(g, g.Shape(q0), 0);
+            var rows = Dim(g, g.Shape(input.Embedded), 0);
             var sumShape = g.Concat(0, new[] { batch, g.AddConstant(new long[] { 1, _d }, new long[] { 2 }, "dims") });
             using var sumInit = (summary + typew[_segments + 1]).reshape(1, 1, _d);
             var parts = new List<string> { g.Expand(AddWeight(g, sumInit, "tf_summary"), sumShape) };
@@ -277,48 +337,78 @@ namespace MLNetRank.Torch.MultiTask
                 maskParts.Add(input.QueryMasks[s]);
             }
             var x = g.Concat(1, parts.ToArray());
-            var biasR = g.Unsqueeze(Bias(g.Concat(1, maskParts.ToArray())), new long[] { 1, 2 });             // [B, 1, 1, Lr]
-            // the room queries attend over one key/value set per candidate: its room tokens, then the user's tokens
-            // broadcast from the request's row (R = 1 under the request scorer, R = B otherwise): one score MatMul, one
-            // Softmax and one value MatMul on [B, h, Tq, Lr + L], no concatenation and slicing of the (larger) score tensors
-            string ToBatch(string t) => g.Expand(t, g.Concat(0, new[] { batch, g.Slice(g.Shape(t), new long[] { 1 }, new long[] { 4 }, new long[] { 0 }) }));
-            var biasAll = g.Concat(-1, new[] { biasR, ToBatch(biasU) });                                       // [B, 1, 1, Lr + L]
+            var biasRFlat = Bias(g.Concat(1, maskParts.ToArray()));                                             // [B, Lr]
+            var lr = Dim(g, g.Shape(biasRFlat), 1);
+            // [R, N, Lr] -> the room keys' bias row [R, h, N, 1, Lr]
+            var minusOne = g.AddConstant(new long[] { -1 }, new long[] { 1 }, "minus_one");
+            var biasRKeys = g.Expand(DynReshape(g, biasRFlat, g.Concat(0, new[] { rows, g.AddConstant(new long[] { 1, -1, 1 }, new long[] { 3 }, "dims"), lr })),
+                g.AddConstant(new long[] { 1, _heads, 1, 1, 1 }, new long[] { 5 }, "heads"));
+            var headDims = g.AddConstant(new long[] { _heads, dh }, new long[] { 2 }, "dims");
+            var headDimsQ = g.AddConstant(new long[] { _heads, dq }, new long[] { 2 }, "dims");
+            // [B, T, h·k] -> [R, N, T, h, k] for T = the token count of t
+            string Split5(string t, string tokens, string hk) => DynReshape(g, t, g.Concat(0, new[] { rows, minusOne, tokens, hk }));
             for (int i = 0; i < layers.Count; i++)
             {
                 var l = layers[i];
                 bool last = i == layers.Count - 1;
                 bool summaryOnly = last && !_target;
+                // user tokens: query (scaled, with the constant column), keys, values in one MatMul
                 var un = G_Norm(g, u, l.ln1);
-                var qkvU = g.Split(G_Linear(g, un, l.qkv), new long[] { _d, _d, _d }, axis: -1);
-                string qU = G_Heads(g, qkvU[0]), kUT = G_HeadsT(g, qkvU[1]), vU = G_Heads(g, qkvU[2]);
+                var qkvU = g.Split(G_Project(g, un, Projection(l, true, true), _d), new long[] { _heads * dq, _d, _d }, axis: -1);
+                string kU = G_HeadsT(g, qkvU[1]);                                                               // [R, h, dh, L]
+                string kUb = g.Concat(2, new[] { kU, biasUKeys });                                              // [R, h, dq, L]
+                string vU = G_Heads(g, qkvU[2]);                                                                // [R, h, L, dh]
+                // room tokens
                 var xn = G_Norm(g, x, l.ln1);
-                var qkvX = g.Split(G_Linear(g, xn, l.qkv), new long[] { _d, _d, _d }, axis: -1);
-                string qXsrc = qkvX[0];
-                string xr = x;
+                string qX, kvX, xr;
                 if (summaryOnly)
                 {
-                    qXsrc = g.Slice(qXsrc, new long[] { 0 }, new long[] { 1 }, new long[] { 1 });
                     xr = g.Slice(x, new long[] { 0 }, new long[] { 1 }, new long[] { 1 });
+                    qX = G_Project(g, g.Slice(xn, new long[] { 0 }, new long[] { 1 }, new long[] { 1 }), Projection(l, true, false), _d);
+                    kvX = G_Project(g, xn, Projection(l, false, true), _d);
                 }
-                string qX = G_Heads(g, qXsrc), kXT = G_HeadsT(g, qkvX[1]), vX = G_Heads(g, qkvX[2]);
-                var kAllT = g.Concat(-1, new[] { kXT, ToBatch(kUT) });                                          // [B, h, dh, Lr + L]
-                var vAll = g.Concat(2, new[] { vX, ToBatch(vU) });                                              // [B, h, Lr + L, dh]
-                var p = g.Softmax(g.Add(g.Mul(g.MatMul(qX, kAllT), scale), biasAll), -1);
-                var a = g.MatMul(p, vAll);
-                x = G_Ffn(g, l, g.Add(xr, G_Linear(g, G_Merge(g, a), l.proj)));
+                else
+                {
+                    xr = x;
+                    var qkvX = g.Split(G_Project(g, xn, Projection(l, true, true), _d), new long[] { _heads * dq, 2 * _d }, axis: -1);
+                    qX = qkvX[0];
+                    kvX = qkvX[1];
+                }
+                var tq = summaryOnly ? g.AddConstant(new long[] { 1 }, new long[] { 1 }, "one_token") : lr;
+                var kvXs = g.Split(kvX, new long[] { _d, _d }, axis: -1);
+                string qh = g.Transpose(Split5(qX, tq, headDimsQ), new long[] { 0, 3, 1, 2, 4 });                // [R, h, N, T, dq]
+                string kXT = g.Concat(3, new[] { g.Transpose(Split5(kvXs[0], lr, headDims), new long[] { 0, 3, 1, 4, 2 }), biasRKeys }); // [R, h, N, dq, Lr]
+                string vX = g.Transpose(Split5(kvXs[1], lr, headDims), new long[] { 0, 3, 1, 2, 4 });            // [R, h, N, Lr, dh]
+                // scores: room keys per candidate, user keys shared by the row's N candidates
+                var sR = g.MatMul(qh, kXT);                                                                     // [R, h, N, T, Lr]
+                var sU = g.MatMul(g.Reshape(qh, new long[] { 0, 0, -1, dq }), kUb);                              // [R, h, N·T, L]
+                var sRShape = g.Shape(sR);
+                var sU5 = DynReshape(g, sU, g.Concat(0, new[] { g.Slice(sRShape, new long[] { 0 }, new long[] { 4 }, new long[] { 0 }), minusOne }));
+                var p = g.Softmax(g.Concat(-1, new[] { sR, sU5 }), -1);                                         // [R, h, N, T, Lr + L]
+                var ax = g.AddConstant(new long[] { 4 }, new long[] { 1 }, "axes");
+                var pR = g.AddNode("Slice", new[] { p, g.AddConstant(new long[] { 0 }, new long[] { 1 }, "zero"), lr, ax }, new[] { g.UniqueName("Slice") });
+                var pU = g.AddNode("Slice", new[] { p, lr, g.AddConstant(new[] { long.MaxValue }, new long[] { 1 }, "ends"), ax }, new[] { g.UniqueName("Slice") });
+                var aR = g.MatMul(pR, vX);                                                                      // [R, h, N, T, dh]
+                var aU = g.MatMul(DynReshape(g, pU, g.Shape(sU)), vU);                                           // [R, h, N·T, dh]
+                var a = g.Add(aR, DynReshape(g, aU, g.Shape(aR)));
+                var merged = DynReshape(g, g.Transpose(a, new long[] { 0, 2, 3, 1, 4 }), g.Shape(xr));           // [B, T, d]
+                x = G_Ffn(g, l, g.Add(xr, G_Linear(g, merged, l.proj)));
                 if (!summaryOnly)
                 {
-                    var pu = g.Softmax(g.Add(g.Mul(g.MatMul(qU, kUT), scale), biasU), -1);
+                    // user queries over user keys only
+                    string qU = g.Transpose(g.Reshape(qkvU[0], new long[] { 0, 0, _heads, dq }), new long[] { 0, 2, 1, 3 });   // [R, h, L, dq]
+                    var pu = g.Softmax(g.MatMul(qU, kUb), -1);
                     u = G_Ffn(g, l, g.Add(u, G_Linear(g, G_Merge(g, g.MatMul(pu, vU)), l.proj)));
                 }
             }
             if (!_target)
                 return g.Squeeze(G_Norm(g, x, final_norm), new long[] { 1 });
+            var biasR = g.Unsqueeze(biasRFlat, new long[] { 1 });                                               // [B, 1, Lr]
             var xf = G_Norm(g, x, final_norm);
             var uf = G_Norm(g, u, final_norm);
             var t = input.Queries[_segments];
             var sc = g.AddConstant(new[] { 1f / MathF.Sqrt(_d) }, new long[] { 1 }, "scale");
-            var tsR = g.Add(g.Mul(g.MatMul(t, g.Transpose(xf, new long[] { 0, 2, 1 })), sc), g.Squeeze(biasR, new long[] { 1 }));
+            var tsR = g.Add(g.Mul(g.MatMul(t, g.Transpose(xf, new long[] { 0, 2, 1 })), sc), biasR);
             var tsU = g.Add(g.Mul(g.MatMul(t, g.Transpose(uf, new long[] { 0, 2, 1 })), sc), g.Squeeze(biasU, new long[] { 1 }));
             var tp = g.Softmax(g.Concat(-1, new[] { tsR, tsU }), -1);
             var n = g.Slice(g.Shape(xf), new long[] { 1 }, new long[] { 2 }, new long[] { 0 });
