@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using MLNetRank.Onnx;
+using MLNetRank.Torch.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -224,23 +225,16 @@ namespace MLNetRank.Torch.MultiTask
         // ---------------- ONNX ----------------
         //
         // Serving layout. The user's tokens come as R rows (R = 1 under the request scorer: one row per request; R = B
-        // otherwise), the candidates' room tokens as B rows, N = B / R candidates per user row. Every attention tensor of
-        // the room queries is laid out [R, h, N, T, ·] (head-major), so that the scores and the value products against the
-        // user's keys are one MatMul per (user row, head) over all N·T room queries ([N·T, dh+1] x [dh+1, L]: four GEMMs
-        // per layer for a request) instead of one tiny product per (candidate, head) against keys broadcast to every
-        // candidate; only the room-to-room part (T x Lr per candidate and head) stays per candidate. The 1/sqrt(dh) scale
-        // is folded into the query weights, and the padding mask into the products: each head's query carries an extra
-        // constant 1 (a zero weight column with bias 1) and each key an extra row with the key's mask bias (0 or -1e9),
-        // so no [B, h, T, Lr + L] tensor is scaled or masked by separate nodes and no user key or value is expanded.
-
-        private string G_Heads(OnnxGraphBuilder g, string x) => g.Transpose(g.Reshape(x, new long[] { 0, 0, _heads, _d / _heads }), new long[] { 0, 2, 1, 3 });
-
-        private string G_HeadsT(OnnxGraphBuilder g, string x) => g.Transpose(g.Reshape(x, new long[] { 0, 0, _heads, _d / _heads }), new long[] { 0, 2, 3, 1 });
-
-        private string G_Merge(OnnxGraphBuilder g, string x) => g.Reshape(g.Transpose(x, new long[] { 0, 2, 1, 3 }), new long[] { 0, 0, _d });
-
-        private static string G_Linear(OnnxGraphBuilder g, string x, Linear l)
-            => g.Add(g.MatMul(x, AddWeight(g, l.weight!.t(), "tf_w")), AddWeight(g, l.bias!, "tf_b"));
+        // otherwise), the candidates' room tokens as B rows, N = B / R candidates per user row. Attention runs head-major,
+        // [R, h, N·T, ·], so that no tensor is ever transposed: each head's query, key and value come out of one MatMul of
+        // the tokens [R, 1, M, d + 2] with the per-head weights [h, d + 2, ·] (the two extra input columns are a constant 1,
+        // which carries the biases, and the token's padding bias 0 or -1e9, which each key copies into an extra column that
+        // meets a constant 1 in each query, so masking costs no node; the 1/sqrt(dh) scale is folded into the query
+        // weights). The room queries' scores against the user's keys are then one MatMul per (user row, head) over all
+        // N·T room queries (four GEMMs per layer for a request, the user's keys never broadcast to the candidates); only the
+        // room-to-room part (T x Lr per candidate and head) stays per candidate. The heads are merged by the output
+        // projection's per-head MatMul and a sum over the heads. The room tokens' states stay [B·Lr, d] between layers, so
+        // every linear layer is one Gemm.
 
         private static string G_Norm(OnnxGraphBuilder g, string x, LayerNorm n)
         {
@@ -249,54 +243,64 @@ namespace MLNetRank.Torch.MultiTask
             return g.LayerNormalization(x, w.data<float>().ToArray(), bb.data<float>().ToArray(), 1e-5f);
         }
 
-        private static string G_Ffn(OnnxGraphBuilder g, TransformerLayer l, string x)
-            => g.Add(x, G_Linear(g, g.Relu(G_Linear(g, G_Norm(g, x, l.ln2), l.ff1)), l.ff2));
+        /// <summary>x + FFN(LN(x)) of 2-D [M, d] states (each linear layer one Gemm).</summary>
+        private static string G_Ffn2(OnnxGraphBuilder g, TransformerLayer l, string x)
+            => g.Add(x, g.Linear(g.Relu(g.Linear(G_Norm(g, x, l.ln2), l.ff1)), l.ff2));
 
-        /// <summary>The layer's projection weights for export, [d, outputs] (x · W + b): the query part with the scale folded in
-        /// and a constant-1 column after each head (<paramref name="query"/>), then the keys and values if asked.</summary>
-        private (float[] W, float[] B, int Columns) Projection(TransformerLayer l, bool query, bool keysValues)
+        /// <summary>x + FFN(LN(x)) of [R, L, d] states.</summary>
+        private static string G_Ffn3(OnnxGraphBuilder g, TransformerLayer l, string x)
         {
-            int dh = _d / _heads, dq = dh + 1;
-            using var wt = l.qkv.weight!.detach().cpu().t().contiguous();            // [d, 3d]
-            using var bt = l.qkv.bias!.detach().cpu().contiguous();
-            float[] w = wt.data<float>().ToArray(), b = bt.data<float>().ToArray();
-            int cols = (query ? _heads * dq : 0) + (keysValues ? 2 * _d : 0);
-            var W = new float[_d * cols];
-            var B = new float[cols];
-            for (int r = 0; r < _d; r++)
-            {
-                int c = 0;
-                if (query)
-                    for (int h = 0; h < _heads; h++)
-                    {
-                        for (int j = 0; j < dh; j++)
-                            W[r * cols + c++] = w[r * 3 * _d + h * dh + j] * _scale;
-                        W[r * cols + c++] = 0f;
-                    }
-                if (keysValues)
-                    for (int j = _d; j < 3 * _d; j++)
-                        W[r * cols + c++] = w[r * 3 * _d + j];
-            }
-            int k = 0;
-            if (query)
-                for (int h = 0; h < _heads; h++)
-                {
-                    for (int j = 0; j < dh; j++)
-                        B[k++] = b[h * dh + j] * _scale;
-                    B[k++] = 1f;
-                }
-            if (keysValues)
-                for (int j = _d; j < 3 * _d; j++)
-                    B[k++] = b[j];
-            return (W, B, cols);
+            string Lin(string t, Linear lin) => g.Add(g.MatMul(t, g.AddTensor(lin.weight!.t(), "tf_w")), g.AddTensor(lin.bias!, "tf_b"));
+            return g.Add(x, Lin(g.Relu(Lin(G_Norm(g, x, l.ln2), l.ff1)), l.ff2));
         }
 
-        private static string G_Project(OnnxGraphBuilder g, string x, (float[] W, float[] B, int Columns) p, int d)
-            => g.Add(g.MatMul(x, g.AddInitializer(g.UniqueName("tf_w"), p.W, new long[] { d, p.Columns })), g.AddInitializer(g.UniqueName("tf_b"), p.B, new long[] { p.Columns }));
+        /// <summary>The layer's per-head projection [h, d + 2, 3·dh + 2] of tokens [x, 1, padding bias]: per head the query
+        /// (scaled) and a constant 1, the key and the token's padding bias, then the value.</summary>
+        private string HeadProjection(OnnxGraphBuilder g, TransformerLayer l)
+        {
+            int dh = _d / _heads, rowsIn = _d + 2, cols = 3 * dh + 2;
+            using var wt = l.qkv.weight!.detach().cpu().contiguous();               // [3d, d] (out x in)
+            using var bt = l.qkv.bias!.detach().cpu().contiguous();
+            float[] w = wt.data<float>().ToArray(), b = bt.data<float>().ToArray();
+            var W = new float[_heads * rowsIn * cols];
+            for (int h = 0; h < _heads; h++)
+            {
+                int At(int row, int col) => (h * rowsIn + row) * cols + col;
+                for (int j = 0; j < dh; j++)
+                    for (int part = 0; part < 3; part++)
+                    {
+                        int o = part * _d + h * dh + j;                                // output unit of the fused Linear
+                        int col = part * (dh + 1) + j;
+                        float f = part == 0 ? _scale : 1f;
+                        for (int i = 0; i < _d; i++)
+                            W[At(i, col)] = w[o * _d + i] * f;
+                        W[At(_d, col)] = b[o] * f;
+                    }
+                W[At(_d, dh)] = 1f;                                                  // the query's constant 1
+                W[At(_d + 1, 2 * dh + 1)] = 1f;                                      // the key's padding bias
+            }
+            return g.AddInitializer(g.UniqueName("tf_heads_w"), W, new long[] { _heads, rowsIn, cols });
+        }
+
+        /// <summary>The output projection per head, [h, dh, d] (the bias is added after the heads are summed).</summary>
+        private string HeadOutput(OnnxGraphBuilder g, TransformerLayer l)
+        {
+            int dh = _d / _heads;
+            using var wt = l.proj.weight!.detach().cpu().contiguous();              // [d, d] (out x in)
+            float[] w = wt.data<float>().ToArray();
+            var W = new float[_heads * dh * _d];
+            for (int h = 0; h < _heads; h++)
+                for (int j = 0; j < dh; j++)
+                    for (int o = 0; o < _d; o++)
+                        W[(h * dh + j) * _d + o] = w[o * _d + h * dh + j];
+            return g.AddInitializer(g.UniqueName("tf_out_w"), W, new long[] { _heads, dh, _d });
+        }
 
         private static string DynReshape(OnnxGraphBuilder g, string x, string shape) => g.AddNode("Reshape", new[] { x, shape }, new[] { g.UniqueName("Reshape") });
 
         private static string Dim(OnnxGraphBuilder g, string shape, long i) => g.Slice(shape, new long[] { i }, new long[] { i + 1 }, new long[] { 0 });
+
+        private static string Longs(OnnxGraphBuilder g, params long[] v) => g.AddConstant(v, new long[] { v.Length }, "dims");
 
         /// <summary>Recency position embeddings of a [N, T] mask: CumSum(exclusive, reverse) counts the real tokens after each.</summary>
         private string G_Positions(OnnxGraphBuilder g, string table, string mask)
@@ -316,107 +320,98 @@ namespace MLNetRank.Torch.MultiTask
             var posw = AddWeight(g, position_embedding.weight!, "tf_pos");
             Tensor typew = type_embedding.weight!;
             string Bias(string mask) => g.Mul(g.Sub(mask, one), big);
-            // user tokens [R, L, d]
+            var swapLast = new long[] { 0, 1, 3, 2 };
+            // user tokens [R, L, d], their padding bias [R, L]
             var u = g.Add(g.Add(input.Embedded, AddWeight(g, typew[_segments], "tf_type")), G_Positions(g, posw, input.Mask));
-            var biasUFlat = Bias(input.Mask);                                                                 // [R, L]
-            var biasU = g.Unsqueeze(biasUFlat, new long[] { 1, 2 });                                            // [R, 1, 1, L]
-            var headsShape = g.AddConstant(new long[] { 1, _heads, 1, 1 }, new long[] { 4 }, "heads");
-            var biasUKeys = g.Expand(biasU, headsShape);                                                        // [R, h, 1, L]
+            var biasUFlat = Bias(input.Mask);
+            var biasUCol = g.Unsqueeze(biasUFlat, new long[] { 2 });                                             // [R, L, 1]
+            var extraU = g.Concat(-1, new[] { g.Add(g.Mul(biasUCol, g.AddConstant(new[] { 0f }, new long[] { 1 }, "zero")), one), biasUCol });   // [R, L, 2]: 1, bias
             // room tokens [B, Lr, d]: the summary token (expanded to the batch), then each segment
             var q0 = input.Queries[0];
             var batch = Dim(g, g.Shape(q0), 0);
             var rows = Dim(g, g.Shape(input.Embedded), 0);
-            var sumShape = g.Concat(0, new[] { batch, g.AddConstant(new long[] { 1, _d }, new long[] { 2 }, "dims") });
+            var sumShape = g.Concat(0, new[] { batch, Longs(g, 1, _d) });
             using var sumInit = (summary + typew[_segments + 1]).reshape(1, 1, _d);
             var parts = new List<string> { g.Expand(AddWeight(g, sumInit, "tf_summary"), sumShape) };
-            var maskParts = new List<string> { g.Expand(g.AddConstant(new[] { 1f }, new long[] { 1, 1 }, "one"), g.Concat(0, new[] { batch, g.AddConstant(new long[] { 1 }, new long[] { 1 }, "dims") })) };
+            var maskParts = new List<string> { g.Expand(g.AddConstant(new[] { 1f }, new long[] { 1, 1 }, "one"), g.Concat(0, new[] { batch, Longs(g, 1) })) };
             for (int s = 0; s < _segments; s++)
             {
                 var q = input.Queries[s];
                 parts.Add(g.Add(g.Add(q, AddWeight(g, typew[s], "tf_type")), G_Positions(g, posw, input.QueryMasks[s])));
                 maskParts.Add(input.QueryMasks[s]);
             }
-            var x = g.Concat(1, parts.ToArray());
-            var biasRFlat = Bias(g.Concat(1, maskParts.ToArray()));                                             // [B, Lr]
+            var x3 = g.Concat(1, parts.ToArray());                                                                 // [B, Lr, d]
+            var biasRFlat = Bias(g.Concat(1, maskParts.ToArray()));                                              // [B, Lr]
             var lr = Dim(g, g.Shape(biasRFlat), 1);
-            // [R, N, Lr] -> the room keys' bias row [R, h, N, 1, Lr]
-            var minusOne = g.AddConstant(new long[] { -1 }, new long[] { 1 }, "minus_one");
-            var biasRKeys = g.Expand(DynReshape(g, biasRFlat, g.Concat(0, new[] { rows, g.AddConstant(new long[] { 1, -1, 1 }, new long[] { 3 }, "dims"), lr })),
-                g.AddConstant(new long[] { 1, _heads, 1, 1, 1 }, new long[] { 5 }, "heads"));
-            var headDims = g.AddConstant(new long[] { _heads, dh }, new long[] { 2 }, "dims");
-            var headDimsQ = g.AddConstant(new long[] { _heads, dq }, new long[] { 2 }, "dims");
-            // [B, T, h·k] -> [R, N, T, h, k] for T = the token count of t
-            string Split5(string t, string tokens, string hk) => DynReshape(g, t, g.Concat(0, new[] { rows, minusOne, tokens, hk }));
+            var x = g.Reshape(x3, new long[] { -1, _d });                                                        // [B·Lr, d]
+            var biasRCol = g.Reshape(biasRFlat, new long[] { -1, 1 });
+            var extraR = g.Concat(-1, new[] { g.Add(g.Mul(biasRCol, g.AddConstant(new[] { 0f }, new long[] { 1 }, "zero")), one), biasRCol });   // [B·Lr, 2]
+            var roomTokens = g.Concat(0, new[] { rows, Longs(g, 1, -1, _d + 2) });                                // -> [R, 1, N·Lr, d + 2]
+            var perCandidate = g.Concat(0, new[] { Longs(g, 0, 0, -1), lr });                                     // [R, h, N·Lr, c] -> [R, h, N, Lr, c] (with c appended)
+            string last5(string t, long c) => DynReshape(g, t, g.Concat(0, new[] { perCandidate, Longs(g, c) }));
             for (int i = 0; i < layers.Count; i++)
             {
                 var l = layers[i];
-                bool last = i == layers.Count - 1;
-                bool summaryOnly = last && !_target;
-                // user tokens: query (scaled, with the constant column), keys, values in one MatMul
-                var un = G_Norm(g, u, l.ln1);
-                var qkvU = g.Split(G_Project(g, un, Projection(l, true, true), _d), new long[] { _heads * dq, _d, _d }, axis: -1);
-                string kU = G_HeadsT(g, qkvU[1]);                                                               // [R, h, dh, L]
-                string kUb = g.Concat(2, new[] { kU, biasUKeys });                                              // [R, h, dq, L]
-                string vU = G_Heads(g, qkvU[2]);                                                                // [R, h, L, dh]
-                // room tokens
-                var xn = G_Norm(g, x, l.ln1);
-                string qX, kvX, xr;
+                bool lastLayer = i == layers.Count - 1;
+                bool summaryOnly = lastLayer && !_target;
+                var wHeads = HeadProjection(g, l);
+                var wOut = HeadOutput(g, l);
+                var projBias = g.AddTensor(l.proj.bias!, "tf_b");
+                // user tokens: per head [R, h, L, ·] query (+1), key (+bias), value
+                var uh = g.MatMul(g.Unsqueeze(g.Concat(-1, new[] { G_Norm(g, u, l.ln1), extraU }), new long[] { 1 }), wHeads);     // [R, h, L, 3dh + 2]
+                var qkvU = g.Split(uh, new long[] { dq, dq, dh }, axis: -1);
+                string kUT = g.Transpose(qkvU[1], swapLast);                                                     // [R, h, dq, L]
+                string vU = qkvU[2];                                                                             // [R, h, L, dh]
+                // room tokens: per head [R, h, N·Lr, ·]
+                var xh = g.MatMul(DynReshape(g, g.Concat(-1, new[] { G_Norm(g, x, l.ln1), extraR }), roomTokens), wHeads);
+                var qkvX = g.Split(xh, new long[] { dq, dq, dh }, axis: -1);
+                string qX = last5(qkvX[0], dq);                                                                  // [R, h, N, Lr, dq]
+                string xr = x;
                 if (summaryOnly)
                 {
-                    xr = g.Slice(x, new long[] { 0 }, new long[] { 1 }, new long[] { 1 });
-                    qX = G_Project(g, g.Slice(xn, new long[] { 0 }, new long[] { 1 }, new long[] { 1 }), Projection(l, true, false), _d);
-                    kvX = G_Project(g, xn, Projection(l, false, true), _d);
+                    qX = g.Slice(qX, new long[] { 0 }, new long[] { 1 }, new long[] { 3 });                        // [R, h, N, 1, dq]
+                    xr = g.Reshape(g.Slice(x3Of(x), new long[] { 0 }, new long[] { 1 }, new long[] { 1 }), new long[] { -1, _d });
                 }
-                else
-                {
-                    xr = x;
-                    var qkvX = g.Split(G_Project(g, xn, Projection(l, true, true), _d), new long[] { _heads * dq, 2 * _d }, axis: -1);
-                    qX = qkvX[0];
-                    kvX = qkvX[1];
-                }
-                var tq = summaryOnly ? g.AddConstant(new long[] { 1 }, new long[] { 1 }, "one_token") : lr;
-                var kvXs = g.Split(kvX, new long[] { _d, _d }, axis: -1);
-                string qh = g.Transpose(Split5(qX, tq, headDimsQ), new long[] { 0, 3, 1, 2, 4 });                // [R, h, N, T, dq]
-                string kXT = g.Concat(3, new[] { g.Transpose(Split5(kvXs[0], lr, headDims), new long[] { 0, 3, 1, 4, 2 }), biasRKeys }); // [R, h, N, dq, Lr]
-                string vX = g.Transpose(Split5(kvXs[1], lr, headDims), new long[] { 0, 3, 1, 2, 4 });            // [R, h, N, Lr, dh]
+                string kXT = g.Transpose(last5(qkvX[1], dq), new long[] { 0, 1, 2, 4, 3 });                       // [R, h, N, dq, Lr]
+                string vX = last5(qkvX[2], dh);                                                                  // [R, h, N, Lr, dh]
                 // scores: room keys per candidate, user keys shared by the row's N candidates
-                var sR = g.MatMul(qh, kXT);                                                                     // [R, h, N, T, Lr]
-                var sU = g.MatMul(g.Reshape(qh, new long[] { 0, 0, -1, dq }), kUb);                              // [R, h, N·T, L]
+                var sR = g.MatMul(qX, kXT);                                                                      // [R, h, N, T, Lr]
+                var sU = g.MatMul(g.Reshape(qX, new long[] { 0, 0, -1, dq }), kUT);                               // [R, h, N·T, L]
                 var sRShape = g.Shape(sR);
-                var sU5 = DynReshape(g, sU, g.Concat(0, new[] { g.Slice(sRShape, new long[] { 0 }, new long[] { 4 }, new long[] { 0 }), minusOne }));
-                var p = g.Softmax(g.Concat(-1, new[] { sR, sU5 }), -1);                                         // [R, h, N, T, Lr + L]
-                var ax = g.AddConstant(new long[] { 4 }, new long[] { 1 }, "axes");
-                var pR = g.AddNode("Slice", new[] { p, g.AddConstant(new long[] { 0 }, new long[] { 1 }, "zero"), lr, ax }, new[] { g.UniqueName("Slice") });
-                var pU = g.AddNode("Slice", new[] { p, lr, g.AddConstant(new[] { long.MaxValue }, new long[] { 1 }, "ends"), ax }, new[] { g.UniqueName("Slice") });
-                var aR = g.MatMul(pR, vX);                                                                      // [R, h, N, T, dh]
-                var aU = g.MatMul(DynReshape(g, pU, g.Shape(sU)), vU);                                           // [R, h, N·T, dh]
-                var a = g.Add(aR, DynReshape(g, aU, g.Shape(aR)));
-                var merged = DynReshape(g, g.Transpose(a, new long[] { 0, 2, 3, 1, 4 }), g.Shape(xr));           // [B, T, d]
-                x = G_Ffn(g, l, g.Add(xr, G_Linear(g, merged, l.proj)));
+                var sU5 = DynReshape(g, sU, g.Concat(0, new[] { g.Slice(sRShape, new long[] { 0 }, new long[] { 4 }, new long[] { 0 }), Longs(g, -1) }));
+                var p = g.Softmax(g.Concat(-1, new[] { sR, sU5 }), -1);                                          // [R, h, N, T, Lr + L]
+                var ax = Longs(g, 4);
+                var pR = g.AddNode("Slice", new[] { p, Longs(g, 0), lr, ax }, new[] { g.UniqueName("Slice") });
+                var pU = g.AddNode("Slice", new[] { p, lr, Longs(g, long.MaxValue), ax }, new[] { g.UniqueName("Slice") });
+                var aR = g.Reshape(g.MatMul(pR, vX), new long[] { 0, 0, -1, dh });                                // [R, h, N·T, dh]
+                var aU = g.MatMul(DynReshape(g, pU, g.Shape(sU)), vU);                                            // [R, h, N·T, dh]
+                var o = g.ReduceSum(g.MatMul(g.Add(aR, aU), wOut), new long[] { 1 }, keepDims: false);            // [R, N·T, d]
+                x = G_Ffn2(g, l, g.Add(xr, g.Add(g.Reshape(o, new long[] { -1, _d }), projBias)));
                 if (!summaryOnly)
                 {
                     // user queries over user keys only
-                    string qU = g.Transpose(g.Reshape(qkvU[0], new long[] { 0, 0, _heads, dq }), new long[] { 0, 2, 1, 3 });   // [R, h, L, dq]
-                    var pu = g.Softmax(g.MatMul(qU, kUb), -1);
-                    u = G_Ffn(g, l, g.Add(u, G_Linear(g, G_Merge(g, g.MatMul(pu, vU)), l.proj)));
+                    var pu = g.Softmax(g.MatMul(qkvU[0], kUT), -1);                                               // [R, h, L, L]
+                    var ou = g.ReduceSum(g.MatMul(g.MatMul(pu, vU), wOut), new long[] { 1 }, keepDims: false);     // [R, L, d]
+                    u = G_Ffn3(g, l, g.Add(u, g.Add(ou, projBias)));
                 }
             }
             if (!_target)
-                return g.Squeeze(G_Norm(g, x, final_norm), new long[] { 1 });
-            var biasR = g.Unsqueeze(biasRFlat, new long[] { 1 });                                               // [B, 1, Lr]
-            var xf = G_Norm(g, x, final_norm);
+                return G_Norm(g, x, final_norm);                                                                 // [B, d]
+            var biasR = g.Unsqueeze(biasRFlat, new long[] { 1 });                                                // [B, 1, Lr]
+            var biasU = g.Unsqueeze(biasUFlat, new long[] { 1 });                                                // [R, 1, L]
+            var xf = G_Norm(g, x3Of(x), final_norm);
             var uf = G_Norm(g, u, final_norm);
             var t = input.Queries[_segments];
             var sc = g.AddConstant(new[] { 1f / MathF.Sqrt(_d) }, new long[] { 1 }, "scale");
             var tsR = g.Add(g.Mul(g.MatMul(t, g.Transpose(xf, new long[] { 0, 2, 1 })), sc), biasR);
-            var tsU = g.Add(g.Mul(g.MatMul(t, g.Transpose(uf, new long[] { 0, 2, 1 })), sc), g.Squeeze(biasU, new long[] { 1 }));
+            var tsU = g.Add(g.Mul(g.MatMul(t, g.Transpose(uf, new long[] { 0, 2, 1 })), sc), biasU);
             var tp = g.Softmax(g.Concat(-1, new[] { tsR, tsU }), -1);
-            var n = g.Slice(g.Shape(xf), new long[] { 1 }, new long[] { 2 }, new long[] { 0 });
-            var z = g.AddConstant(new long[] { 0 }, new long[] { 1 }, "zero");
-            var ax2 = g.AddConstant(new long[] { 2 }, new long[] { 1 }, "axes");
-            var tpR = g.AddNode("Slice", new[] { tp, z, n, ax2 }, new[] { g.UniqueName("tpR") });
-            var tpU = g.AddNode("Slice", new[] { tp, n, g.AddConstant(new[] { long.MaxValue }, new long[] { 1 }, "ends"), ax2 }, new[] { g.UniqueName("tpU") });
+            var ax2 = Longs(g, 2);
+            var tpR = g.AddNode("Slice", new[] { tp, Longs(g, 0), lr, ax2 }, new[] { g.UniqueName("tpR") });
+            var tpU = g.AddNode("Slice", new[] { tp, lr, Longs(g, long.MaxValue), ax2 }, new[] { g.UniqueName("tpU") });
             return g.Squeeze(g.Add(g.MatMul(tpR, xf), g.MatMul(tpU, uf)), new long[] { 1 });
+
+            string x3Of(string x2) => DynReshape(g, x2, g.Concat(0, new[] { Longs(g, -1), lr, Longs(g, _d) }));   // [B·Lr, d] -> [B, Lr, d]
         }
     }
 }
