@@ -224,17 +224,17 @@ namespace MLNetRank.Torch.MultiTask
 
         // ---------------- ONNX ----------------
         //
-        // Serving layout. The user's tokens come as R rows (R = 1 under the request scorer: one row per request; R = B
-        // otherwise), the candidates' room tokens as B rows, N = B / R candidates per user row. Attention runs head-major,
-        // [R, h, N·T, ·], so that no tensor is ever transposed: each head's query, key and value come out of one MatMul of
-        // the tokens [R, 1, M, d + 2] with the per-head weights [h, d + 2, ·] (the two extra input columns are a constant 1,
-        // which carries the biases, and the token's padding bias 0 or -1e9, which each key copies into an extra column that
-        // meets a constant 1 in each query, so masking costs no node; the 1/sqrt(dh) scale is folded into the query
-        // weights). The room queries' scores against the user's keys are then one MatMul per (user row, head) over all
-        // N·T room queries (four GEMMs per layer for a request, the user's keys never broadcast to the candidates); only the
-        // room-to-room part (T x Lr per candidate and head) stays per candidate. The heads are merged by the output
-        // projection's per-head MatMul and a sum over the heads. The room tokens' states stay [B·Lr, d] between layers, so
-        // every linear layer is one Gemm.
+        // Serving form. The user's tokens come as R rows (R = 1 under the request scorer: one row per request; R = B
+        // otherwise), the candidates' room tokens as B rows, N = B / R candidates per user row. Each token enters attention
+        // as a = [LN(x), 1, padding bias (0 or -1e9)] (d + 2 values). The key projection is absorbed into the query side
+        // and the value projection into the output side, per head: score(q-token, k-token) = a_q · Wqk_h · a_kᵀ with
+        // Wqk_h = Wq_h·Wk_hᵀ (scale 1/sqrt(dh) and the biases included; the padding bias reaches every score with weight
+        // exactly 1), and the attention output = Σ_h (Σ_k p_hk · a_k) · Wvo_h with Wvo_h = Wv_h·Wo_h. So no key or value
+        // is ever computed or broadcast: the room queries' scores against the user's tokens are ONE MatMul for all
+        // candidates, tokens and heads ([N·T·h, d + 2] x [d + 2, L] per user row), their value products one more, the
+        // room-to-room part one product per candidate (all heads at once), and the heads are merged by one Gemm
+        // ([B·T, h·(d + 2)] x [h·(d + 2), d]) — no transpose, no per-head node. The room tokens' states stay [B·Lr, d]
+        // between layers, so every linear layer is one Gemm.
 
         private static string G_Norm(OnnxGraphBuilder g, string x, LayerNorm n)
         {
@@ -254,46 +254,41 @@ namespace MLNetRank.Torch.MultiTask
             return g.Add(x, Lin(g.Relu(Lin(G_Norm(g, x, l.ln2), l.ff1)), l.ff2));
         }
 
-        /// <summary>The layer's per-head projection [h, d + 2, 3·dh + 2] of tokens [x, 1, padding bias]: per head the query
-        /// (scaled) and a constant 1, the key and the token's padding bias, then the value.</summary>
-        private string HeadProjection(OnnxGraphBuilder g, TransformerLayer l)
+        /// <summary>The absorbed weights of a layer: Wqk [d + 2, h·(d + 2)] (block h = Wq_h·Wk_hᵀ over token inputs
+        /// [x, 1, padding bias], scaled by 1/sqrt(dh), the bias column passed through with weight 1) and Wvo [h·(d + 2), d]
+        /// (block h = Wv_h·Wo_h), computed in double.</summary>
+        private (float[] Wqk, float[] Wvo) Absorbed(TransformerLayer l)
         {
-            int dh = _d / _heads, rowsIn = _d + 2, cols = 3 * dh + 2;
+            int dh = _d / _heads, a = _d + 2;
             using var wt = l.qkv.weight!.detach().cpu().contiguous();               // [3d, d] (out x in)
             using var bt = l.qkv.bias!.detach().cpu().contiguous();
-            float[] w = wt.data<float>().ToArray(), b = bt.data<float>().ToArray();
-            var W = new float[_heads * rowsIn * cols];
+            using var pt = l.proj.weight!.detach().cpu().contiguous();              // [d, d] (out x in)
+            float[] w = wt.data<float>().ToArray(), b = bt.data<float>().ToArray(), wo = pt.data<float>().ToArray();
+            // the projection of input i (i < d: x_i, d: the constant 1, d + 1: the padding bias) to output unit o of the fused Linear
+            double P(int o, int i) => i < _d ? w[o * _d + i] : i == _d ? b[o] : 0.0;
+            var wqk = new float[a * _heads * a];
+            var wvo = new float[_heads * a * _d];
             for (int h = 0; h < _heads; h++)
-            {
-                int At(int row, int col) => (h * rowsIn + row) * cols + col;
-                for (int j = 0; j < dh; j++)
-                    for (int part = 0; part < 3; part++)
+                for (int i = 0; i < a; i++)
+                {
+                    for (int k = 0; k < a; k++)
                     {
-                        int o = part * _d + h * dh + j;                                // output unit of the fused Linear
-                        int col = part * (dh + 1) + j;
-                        float f = part == 0 ? _scale : 1f;
-                        for (int i = 0; i < _d; i++)
-                            W[At(i, col)] = w[o * _d + i] * f;
-                        W[At(_d, col)] = b[o] * f;
+                        double sum = 0;
+                        for (int j = 0; j < dh; j++)
+                            sum += P(h * dh + j, i) * P(_d + h * dh + j, k);
+                        wqk[i * _heads * a + h * a + k] = (float)(sum * _scale);
                     }
-                W[At(_d, dh)] = 1f;                                                  // the query's constant 1
-                W[At(_d + 1, 2 * dh + 1)] = 1f;                                      // the key's padding bias
-            }
-            return g.AddInitializer(g.UniqueName("tf_heads_w"), W, new long[] { _heads, rowsIn, cols });
-        }
-
-        /// <summary>The output projection per head, [h, dh, d] (the bias is added after the heads are summed).</summary>
-        private string HeadOutput(OnnxGraphBuilder g, TransformerLayer l)
-        {
-            int dh = _d / _heads;
-            using var wt = l.proj.weight!.detach().cpu().contiguous();              // [d, d] (out x in)
-            float[] w = wt.data<float>().ToArray();
-            var W = new float[_heads * dh * _d];
-            for (int h = 0; h < _heads; h++)
-                for (int j = 0; j < dh; j++)
                     for (int o = 0; o < _d; o++)
-                        W[(h * dh + j) * _d + o] = w[o * _d + h * dh + j];
-            return g.AddInitializer(g.UniqueName("tf_out_w"), W, new long[] { _heads, dh, _d });
+                    {
+                        double sum = 0;
+                        for (int j = 0; j < dh; j++)
+                            sum += P(2 * _d + h * dh + j, i) * wo[o * _d + h * dh + j];
+                        wvo[(h * a + i) * _d + o] = (float)sum;
+                    }
+                }
+            for (int h = 0; h < _heads; h++)
+                wqk[_d * _heads * a + h * a + _d + 1] = 1f;                          // the constant 1 meets the key's padding bias
+            return (wqk, wvo);
         }
 
         private static string DynReshape(OnnxGraphBuilder g, string x, string shape) => g.AddNode("Reshape", new[] { x, shape }, new[] { g.UniqueName("Reshape") });
@@ -314,18 +309,19 @@ namespace MLNetRank.Torch.MultiTask
         public override string Export(SequencePoolingGraph input)
         {
             var g = input.Graph;
-            int dh = _d / _heads, dq = dh + 1;
+            int a = _d + 2, ha = _heads * a;
             var one = g.AddConstant(new[] { 1f }, new long[] { 1 }, "one");
+            var zero = g.AddConstant(new[] { 0f }, new long[] { 1 }, "zero");
             var big = g.AddConstant(new[] { Big }, new long[] { 1 }, "big");
             var posw = AddWeight(g, position_embedding.weight!, "tf_pos");
             Tensor typew = type_embedding.weight!;
             string Bias(string mask) => g.Mul(g.Sub(mask, one), big);
-            var swapLast = new long[] { 0, 1, 3, 2 };
+            var swap = new long[] { 0, 2, 1 };
             // user tokens [R, L, d], their padding bias [R, L]
             var u = g.Add(g.Add(input.Embedded, AddWeight(g, typew[_segments], "tf_type")), G_Positions(g, posw, input.Mask));
             var biasUFlat = Bias(input.Mask);
             var biasUCol = g.Unsqueeze(biasUFlat, new long[] { 2 });                                             // [R, L, 1]
-            var extraU = g.Concat(-1, new[] { g.Add(g.Mul(biasUCol, g.AddConstant(new[] { 0f }, new long[] { 1 }, "zero")), one), biasUCol });   // [R, L, 2]: 1, bias
+            var extraU = g.Concat(-1, new[] { g.Add(g.Mul(biasUCol, zero), one), biasUCol });                     // [R, L, 2]: 1, bias
             // room tokens [B, Lr, d]: the summary token (expanded to the batch), then each segment
             var q0 = input.Queries[0];
             var batch = Dim(g, g.Shape(q0), 0);
@@ -345,54 +341,49 @@ namespace MLNetRank.Torch.MultiTask
             var lr = Dim(g, g.Shape(biasRFlat), 1);
             var x = g.Reshape(x3, new long[] { -1, _d });                                                        // [B·Lr, d]
             var biasRCol = g.Reshape(biasRFlat, new long[] { -1, 1 });
-            var extraR = g.Concat(-1, new[] { g.Add(g.Mul(biasRCol, g.AddConstant(new[] { 0f }, new long[] { 1 }, "zero")), one), biasRCol });   // [B·Lr, 2]
-            var roomTokens = g.Concat(0, new[] { rows, Longs(g, 1, -1, _d + 2) });                                // -> [R, 1, N·Lr, d + 2]
-            var perCandidate = g.Concat(0, new[] { Longs(g, 0, 0, -1), lr });                                     // [R, h, N·Lr, c] -> [R, h, N, Lr, c] (with c appended)
-            string last5(string t, long c) => DynReshape(g, t, g.Concat(0, new[] { perCandidate, Longs(g, c) }));
+            var extraR = g.Concat(-1, new[] { g.Add(g.Mul(biasRCol, zero), one), biasRCol });                     // [B·Lr, 2]
+            var perCandidate = g.Concat(0, new[] { Longs(g, -1), lr, Longs(g, a) });                               // -> [B, Lr, d + 2]
+            var perCandidateRows = g.Concat(0, new[] { batch, Longs(g, -1, a) });                                  // -> [B, T·h, d + 2]
+            var perUserRow = g.Concat(0, new[] { rows, Longs(g, -1, a) });                                         // -> [R, N·T·h, d + 2]
             for (int i = 0; i < layers.Count; i++)
             {
                 var l = layers[i];
-                bool lastLayer = i == layers.Count - 1;
-                bool summaryOnly = lastLayer && !_target;
-                var wHeads = HeadProjection(g, l);
-                var wOut = HeadOutput(g, l);
+                bool summaryOnly = i == layers.Count - 1 && !_target;
+                var (wqkArr, wvoArr) = Absorbed(l);
+                var wqk = g.AddInitializer(g.UniqueName("tf_wqk"), wqkArr, new long[] { a, ha });
+                var wvo = g.AddInitializer(g.UniqueName("tf_wvo"), wvoArr, new long[] { ha, _d });
                 var projBias = g.AddTensor(l.proj.bias!, "tf_b");
-                // user tokens: per head [R, h, L, ·] query (+1), key (+bias), value
-                var uh = g.MatMul(g.Unsqueeze(g.Concat(-1, new[] { G_Norm(g, u, l.ln1), extraU }), new long[] { 1 }), wHeads);     // [R, h, L, 3dh + 2]
-                var qkvU = g.Split(uh, new long[] { dq, dq, dh }, axis: -1);
-                string kUT = g.Transpose(qkvU[1], swapLast);                                                     // [R, h, dq, L]
-                string vU = qkvU[2];                                                                             // [R, h, L, dh]
-                // room tokens: per head [R, h, N·Lr, ·]
-                var xh = g.MatMul(DynReshape(g, g.Concat(-1, new[] { G_Norm(g, x, l.ln1), extraR }), roomTokens), wHeads);
-                var qkvX = g.Split(xh, new long[] { dq, dq, dh }, axis: -1);
-                string qX = last5(qkvX[0], dq);                                                                  // [R, h, N, Lr, dq]
-                string xr = x;
+                // user tokens [R, L, d + 2]
+                var ua = g.Concat(-1, new[] { G_Norm(g, u, l.ln1), extraU });
+                var uaT = g.Transpose(ua, swap);                                                                 // [R, d + 2, L]
+                // room tokens [B·Lr, d + 2]
+                var xa = g.Concat(-1, new[] { G_Norm(g, x, l.ln1), extraR });
+                var xa3 = DynReshape(g, xa, perCandidate);                                                       // [B, Lr, d + 2]
+                string qSrc = xa, xr = x;
                 if (summaryOnly)
                 {
-                    qX = g.Slice(qX, new long[] { 0 }, new long[] { 1 }, new long[] { 3 });                        // [R, h, N, 1, dq]
+                    qSrc = g.Reshape(g.Slice(xa3, new long[] { 0 }, new long[] { 1 }, new long[] { 1 }), new long[] { -1, a });
                     xr = g.Reshape(g.Slice(x3Of(x), new long[] { 0 }, new long[] { 1 }, new long[] { 1 }), new long[] { -1, _d });
                 }
-                string kXT = g.Transpose(last5(qkvX[1], dq), new long[] { 0, 1, 2, 4, 3 });                       // [R, h, N, dq, Lr]
-                string vX = last5(qkvX[2], dh);                                                                  // [R, h, N, Lr, dh]
-                // scores: room keys per candidate, user keys shared by the row's N candidates
-                var sR = g.MatMul(qX, kXT);                                                                      // [R, h, N, T, Lr]
-                var sU = g.MatMul(g.Reshape(qX, new long[] { 0, 0, -1, dq }), kUT);                               // [R, h, N·T, L]
-                var sRShape = g.Shape(sR);
-                var sU5 = DynReshape(g, sU, g.Concat(0, new[] { g.Slice(sRShape, new long[] { 0 }, new long[] { 4 }, new long[] { 0 }), Longs(g, -1) }));
-                var p = g.Softmax(g.Concat(-1, new[] { sR, sU5 }), -1);                                          // [R, h, N, T, Lr + L]
-                var ax = Longs(g, 4);
+                var qt = DynReshape(g, g.MatMul(qSrc, wqk), perCandidateRows);                                    // [B, T·h, d + 2]
+                var sR = g.MatMul(qt, g.Transpose(xa3, swap));                                                    // [B, T·h, Lr]
+                var sU = g.MatMul(DynReshape(g, qt, perUserRow), uaT);                                            // [R, N·T·h, L]
+                var sU3 = DynReshape(g, sU, g.Concat(0, new[] { g.Slice(g.Shape(sR), new long[] { 0 }, new long[] { 2 }, new long[] { 0 }), Longs(g, -1) }));
+                var p = g.Softmax(g.Concat(-1, new[] { sR, sU3 }), -1);                                          // [B, T·h, Lr + L]
+                var ax = Longs(g, 2);
                 var pR = g.AddNode("Slice", new[] { p, Longs(g, 0), lr, ax }, new[] { g.UniqueName("Slice") });
                 var pU = g.AddNode("Slice", new[] { p, lr, Longs(g, long.MaxValue), ax }, new[] { g.UniqueName("Slice") });
-                var aR = g.Reshape(g.MatMul(pR, vX), new long[] { 0, 0, -1, dh });                                // [R, h, N·T, dh]
-                var aU = g.MatMul(DynReshape(g, pU, g.Shape(sU)), vU);                                            // [R, h, N·T, dh]
-                var o = g.ReduceSum(g.MatMul(g.Add(aR, aU), wOut), new long[] { 1 }, keepDims: false);            // [R, N·T, d]
-                x = G_Ffn2(g, l, g.Add(xr, g.Add(g.Reshape(o, new long[] { -1, _d }), projBias)));
+                var cR = g.MatMul(pR, xa3);                                                                       // [B, T·h, d + 2]
+                var cU = g.MatMul(DynReshape(g, pU, g.Shape(sU)), ua);                                             // [R, N·T·h, d + 2]
+                var c = g.Reshape(g.Add(cR, DynReshape(g, cU, g.Shape(cR))), new long[] { -1, ha });              // [B·T, h·(d + 2)]
+                x = G_Ffn2(g, l, g.Add(xr, g.Gemm(c, wvo, projBias)));
                 if (!summaryOnly)
                 {
                     // user queries over user keys only
-                    var pu = g.Softmax(g.MatMul(qkvU[0], kUT), -1);                                               // [R, h, L, L]
-                    var ou = g.ReduceSum(g.MatMul(g.MatMul(pu, vU), wOut), new long[] { 1 }, keepDims: false);     // [R, L, d]
-                    u = G_Ffn3(g, l, g.Add(u, g.Add(ou, projBias)));
+                    var qu = g.Reshape(g.MatMul(ua, wqk), new long[] { 0, -1, a });                                 // [R, L·h, d + 2]
+                    var cu = g.MatMul(g.Softmax(g.MatMul(qu, uaT), -1), ua);                                        // [R, L·h, d + 2]
+                    var ou = g.Add(g.MatMul(g.Reshape(cu, new long[] { 0, -1, ha }), wvo), projBias);             // [R, L, d]
+                    u = G_Ffn3(g, l, g.Add(u, ou));
                 }
             }
             if (!_target)
