@@ -291,6 +291,38 @@ namespace MLNetRank.Torch.MultiTask
             return (wqk, wvo);
         }
 
+        /// <summary>The per-head projections of tokens [x, 1, padding bias]: queries [h, d + 2, dh + 1] (scaled, then a constant
+        /// 1), keys [h, d + 2, dh + 1] (then the padding bias), values [h, d + 2, dh], and the output projection [h, dh, d].</summary>
+        private (float[] Q, float[] K, float[] V, float[] O) PerHead(TransformerLayer l)
+        {
+            int dh = _d / _heads, a = _d + 2, dq = dh + 1;
+            using var wt = l.qkv.weight!.detach().cpu().contiguous();
+            using var bt = l.qkv.bias!.detach().cpu().contiguous();
+            using var pt = l.proj.weight!.detach().cpu().contiguous();
+            float[] w = wt.data<float>().ToArray(), b = bt.data<float>().ToArray(), wo = pt.data<float>().ToArray();
+            float P(int o, int i) => i < _d ? w[o * _d + i] : i == _d ? b[o] : 0f;
+            var q = new float[_heads * a * dq];
+            var k = new float[_heads * a * dq];
+            var v = new float[_heads * a * dh];
+            var oo = new float[_heads * dh * _d];
+            for (int h = 0; h < _heads; h++)
+            {
+                for (int i = 0; i < a; i++)
+                    for (int j = 0; j < dh; j++)
+                    {
+                        q[(h * a + i) * dq + j] = P(h * dh + j, i) * _scale;
+                        k[(h * a + i) * dq + j] = P(_d + h * dh + j, i);
+                        v[(h * a + i) * dh + j] = P(2 * _d + h * dh + j, i);
+                    }
+                q[(h * a + _d) * dq + dh] = 1f;
+                k[(h * a + _d + 1) * dq + dh] = 1f;
+                for (int j = 0; j < dh; j++)
+                    for (int o = 0; o < _d; o++)
+                        oo[(h * dh + j) * _d + o] = wo[o * _d + h * dh + j];
+            }
+            return (q, k, v, oo);
+        }
+
         private static string DynReshape(OnnxGraphBuilder g, string x, string shape) => g.AddNode("Reshape", new[] { x, shape }, new[] { g.UniqueName("Reshape") });
 
         private static string Dim(OnnxGraphBuilder g, string shape, long i) => g.Slice(shape, new long[] { i }, new long[] { i + 1 }, new long[] { 0 });
@@ -344,7 +376,9 @@ namespace MLNetRank.Torch.MultiTask
             var extraR = g.Concat(-1, new[] { g.Add(g.Mul(biasRCol, zero), one), biasRCol });                     // [B·Lr, 2]
             var perCandidate = g.Concat(0, new[] { Longs(g, -1), lr, Longs(g, a) });                               // -> [B, Lr, d + 2]
             var perCandidateRows = g.Concat(0, new[] { batch, Longs(g, -1, a) });                                  // -> [B, T·h, d + 2]
-            var perUserRow = g.Concat(0, new[] { rows, Longs(g, -1, a) });                                         // -> [R, N·T·h, d + 2]
+            int dh = _d / _heads, dq = dh + 1;
+            var swapLast = new long[] { 0, 1, 3, 2 };
+            var userRowTokens = g.Concat(0, new[] { rows, Longs(g, 1, -1, a) });                                   // -> [R, 1, N·T, d + 2]
             for (int i = 0; i < layers.Count; i++)
             {
                 var l = layers[i];
@@ -352,37 +386,51 @@ namespace MLNetRank.Torch.MultiTask
                 var (wqkArr, wvoArr) = Absorbed(l);
                 var wqk = g.AddInitializer(g.UniqueName("tf_wqk"), wqkArr, new long[] { a, ha });
                 var wvo = g.AddInitializer(g.UniqueName("tf_wvo"), wvoArr, new long[] { ha, _d });
+                var (wqArr, wkArr, wvArr, woArr) = PerHead(l);
+                var wq = g.AddInitializer(g.UniqueName("tf_wq"), wqArr, new long[] { _heads, a, dq });
+                var wk = g.AddInitializer(g.UniqueName("tf_wk"), wkArr, new long[] { _heads, a, dq });
+                var wv = g.AddInitializer(g.UniqueName("tf_wv"), wvArr, new long[] { _heads, a, dh });
+                var wo = g.AddInitializer(g.UniqueName("tf_wo"), woArr, new long[] { _heads, dh, _d });
                 var projBias = g.AddTensor(l.proj.bias!, "tf_b");
-                // user tokens [R, L, d + 2]
-                var ua = g.Concat(-1, new[] { G_Norm(g, u, l.ln1), extraU });
-                var uaT = g.Transpose(ua, swap);                                                                 // [R, d + 2, L]
+                // user tokens [R, 1, L, d + 2] -> per head keys [R, h, L, dq] and values [R, h, L, dh]
+                var ua4 = g.Unsqueeze(g.Concat(-1, new[] { G_Norm(g, u, l.ln1), extraU }), new long[] { 1 });
+                var kU = g.MatMul(ua4, wk);
+                var vU = g.MatMul(ua4, wv);
                 // room tokens [B·Lr, d + 2]
                 var xa = g.Concat(-1, new[] { G_Norm(g, x, l.ln1), extraR });
                 var xa3 = DynReshape(g, xa, perCandidate);                                                       // [B, Lr, d + 2]
-                string qSrc = xa, xr = x;
+                string qSrc = xa, xr = x, tq = lr;
                 if (summaryOnly)
                 {
                     qSrc = g.Reshape(g.Slice(xa3, new long[] { 0 }, new long[] { 1 }, new long[] { 1 }), new long[] { -1, a });
                     xr = g.Reshape(g.Slice(x3Of(x), new long[] { 0 }, new long[] { 1 }, new long[] { 1 }), new long[] { -1, _d });
+                    tq = Longs(g, 1);
                 }
+                // room-to-room scores per candidate, all heads at once (key projection absorbed), to head-major [R, h, N·T, Lr]
                 var qt = DynReshape(g, g.MatMul(qSrc, wqk), perCandidateRows);                                    // [B, T·h, d + 2]
                 var sR = g.MatMul(qt, g.Transpose(xa3, swap));                                                    // [B, T·h, Lr]
-                var sU = g.MatMul(DynReshape(g, qt, perUserRow), uaT);                                            // [R, N·T·h, L]
-                var sU3 = DynReshape(g, sU, g.Concat(0, new[] { g.Slice(g.Shape(sR), new long[] { 0 }, new long[] { 2 }, new long[] { 0 }), Longs(g, -1) }));
-                var p = g.Softmax(g.Concat(-1, new[] { sR, sU3 }), -1);                                          // [B, T·h, Lr + L]
-                var ax = Longs(g, 2);
+                var split5 = g.Concat(0, new[] { rows, Longs(g, -1), tq, Longs(g, _heads), lr });
+                var sRh = DynReshape(g, g.Transpose(DynReshape(g, sR, split5), new long[] { 0, 3, 1, 2, 4 }), g.Concat(0, new[] { Longs(g, 0, 0, -1), lr }));  // [R, h, N·T, Lr]
+                // room queries over the user's keys: one MatMul per (user row, head) for all N·T queries
+                var qh = g.MatMul(DynReshape(g, qSrc, userRowTokens), wq);                                        // [R, h, N·T, dq]
+                var sU = g.MatMul(qh, g.Transpose(kU, swapLast));                                                 // [R, h, N·T, L]
+                var p = g.Softmax(g.Concat(-1, new[] { sRh, sU }), -1);                                          // [R, h, N·T, Lr + L]
+                var ax = Longs(g, 3);
                 var pR = g.AddNode("Slice", new[] { p, Longs(g, 0), lr, ax }, new[] { g.UniqueName("Slice") });
                 var pU = g.AddNode("Slice", new[] { p, lr, Longs(g, long.MaxValue), ax }, new[] { g.UniqueName("Slice") });
-                var cR = g.MatMul(pR, xa3);                                                                       // [B, T·h, d + 2]
-                var cU = g.MatMul(DynReshape(g, pU, g.Shape(sU)), ua);                                             // [R, N·T·h, d + 2]
-                var c = g.Reshape(g.Add(cR, DynReshape(g, cU, g.Shape(cR))), new long[] { -1, ha });              // [B·T, h·(d + 2)]
-                x = G_Ffn2(g, l, g.Add(xr, g.Gemm(c, wvo, projBias)));
+                // room values: back to [B, T·h, Lr], one product per candidate, heads merged by one Gemm
+                var pRc = DynReshape(g, g.Transpose(DynReshape(g, pR, g.Concat(0, new[] { Longs(g, 0, 0, -1), tq, lr })), new long[] { 0, 2, 3, 1, 4 }),
+                    g.Concat(0, new[] { batch, Longs(g, -1), lr }));
+                var oR = g.Gemm(g.Reshape(g.MatMul(pRc, xa3), new long[] { -1, ha }), wvo, projBias);            // [B·T, d]
+                // user values per head, then the output projection per head summed over the heads
+                var oU = g.Reshape(g.ReduceSum(g.MatMul(g.MatMul(pU, vU), wo), new long[] { 1 }, keepDims: false), new long[] { -1, _d });
+                x = G_Ffn2(g, l, g.Add(xr, g.Add(oR, oU)));
                 if (!summaryOnly)
                 {
                     // user queries over user keys only
-                    var qu = g.Reshape(g.MatMul(ua, wqk), new long[] { 0, -1, a });                                 // [R, L·h, d + 2]
-                    var cu = g.MatMul(g.Softmax(g.MatMul(qu, uaT), -1), ua);                                        // [R, L·h, d + 2]
-                    var ou = g.Add(g.MatMul(g.Reshape(cu, new long[] { 0, -1, ha }), wvo), projBias);             // [R, L, d]
+                    var qU = g.MatMul(ua4, wq);                                                                  // [R, h, L, dq]
+                    var pu = g.Softmax(g.MatMul(qU, g.Transpose(kU, swapLast)), -1);
+                    var ou = g.Add(g.ReduceSum(g.MatMul(g.MatMul(pu, vU), wo), new long[] { 1 }, keepDims: false), projBias);   // [R, L, d]
                     u = G_Ffn3(g, l, g.Add(u, ou));
                 }
             }
