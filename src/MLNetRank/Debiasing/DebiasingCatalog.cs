@@ -176,6 +176,7 @@ namespace Microsoft.ML
         /// <param name="validationClicks">The validation log, one row per impression: item id, click and (for logged, not
         /// randomized, sessions) the propensity of its position. Read once, here.</param>
         /// <param name="options">Column names, clip and cut-off; default <see cref="ClickValidationOptions"/> (a randomized log).</param>
+        /// <example>Runnable: <c>tests/MLNetRank.Tests/Debiasing/ClickValidatorTests.cs</c> (<c>dotnet test</c>).</example>
         public static ClickValidator CreateClickValidator(this RankerCatalog catalog, IDataView validationClicks, ClickValidationOptions? options = null)
         {
             if (catalog is null)
