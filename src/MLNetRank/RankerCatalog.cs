@@ -13,6 +13,7 @@ namespace Microsoft.ML
         /// <summary>Returns the MLNetRank catalog bound to <paramref name="mlContext"/>.</summary>
         /// <param name="mlContext">The ML.NET context: its seed makes MLNetRank estimators deterministic and its
         /// <see cref="MLContext.Log"/> channel receives their progress.</param>
+        /// <example>Runnable: <c>examples/LiveStreamRanking/Program.cs</c> (<c>dotnet run --project examples/LiveStreamRanking</c>); <c>notebooks/00-quick-start.ipynb</c> (a Polyglot notebook, executed by the test suite).</example>
         public static RankerCatalog Ranker(this MLContext mlContext)
         {
             if (mlContext is null)

@@ -36,4 +36,21 @@ namespace MLNetRank.Benchmarks
             return psi;
         }
     }
+
+    /// <summary>How the fresh-process benchmarks start this program again (a child that loads a saved model with plain
+    /// ML.NET): the same executable, or <c>dotnet</c> with this assembly when running under <c>dotnet</c>.</summary>
+    internal static class BenchProcess
+    {
+        /// <summary>A start description for this program with <paramref name="arguments"/> (e.g. the bench name and its
+        /// <c>--key value</c> options); standard output redirected when <paramref name="redirectOutput"/>.</summary>
+        public static ProcessStartInfo Self(bool redirectOutput, params string[] arguments)
+        {
+            var psi = new ProcessStartInfo(System.Environment.ProcessPath!) { RedirectStandardOutput = redirectOutput, UseShellExecute = false };
+            if (System.IO.Path.GetFileName(System.Environment.ProcessPath!) is "dotnet" or "dotnet.exe")
+                psi.ArgumentList.Add(typeof(Program).Assembly.Location); // running under `dotnet`: pass the assembly
+            foreach (var a in arguments)
+                psi.ArgumentList.Add(a);
+            return psi;
+        }
+    }
 }

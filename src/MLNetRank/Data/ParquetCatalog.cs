@@ -36,12 +36,14 @@ namespace Microsoft.ML
         /// <param name="paths">The files (at least one).</param>
         /// <exception cref="ArgumentException">No path, or a file whose schema differs from the first file's.</exception>
         /// <exception cref="NotSupportedException">A column of a type listed as unsupported (its name and type are given).</exception>
+        /// <example>Runnable: <c>tests/MLNetRank.Tests/Data/ParquetTests.cs</c> (<c>dotnet test</c>).</example>
         public static IDataView LoadFromParquet(this DataOperationsCatalog catalog, params string[] paths) =>
             LoadFromParquet(catalog, paths, columns: null);
 
         /// <summary>As <see cref="LoadFromParquet(DataOperationsCatalog, string[])"/>, loading only <paramref name="columns"/>
         /// (top-level column names, in the order given; null loads every column).</summary>
         /// <exception cref="ArgumentOutOfRangeException">A requested column is not in the files.</exception>
+        /// <example>Runnable: <c>tests/MLNetRank.Tests/Data/ParquetTests.cs</c> (<c>dotnet test</c>).</example>
         public static IDataView LoadFromParquet(this DataOperationsCatalog catalog, IReadOnlyList<string> paths, IReadOnlyList<string>? columns)
         {
             if (catalog is null)
@@ -57,6 +59,7 @@ namespace Microsoft.ML
         /// <summary>Writes <paramref name="data"/> as a Parquet file (to a temporary file renamed into place, so a reader
         /// never sees a partial file), <paramref name="rowGroupSize"/> rows per row group. Hidden columns are not written.</summary>
         /// <exception cref="NotSupportedException">A column whose type cannot be written (named).</exception>
+        /// <example>Runnable: <c>tests/MLNetRank.Tests/Data/ParquetTests.cs</c> (<c>dotnet test</c>).</example>
         public static void SaveAsParquet(this DataOperationsCatalog catalog, IDataView data, string path, int rowGroupSize = DefaultRowGroupSize)
         {
             if (path is null)
@@ -78,6 +81,7 @@ namespace Microsoft.ML
 
         /// <summary>Writes <paramref name="data"/> as Parquet to <paramref name="stream"/> (left open).</summary>
         /// <exception cref="NotSupportedException">A column whose type cannot be written (named).</exception>
+        /// <example>Runnable: <c>tests/MLNetRank.Tests/Data/ParquetTests.cs</c> (<c>dotnet test</c>).</example>
         public static void SaveAsParquet(this DataOperationsCatalog catalog, IDataView data, Stream stream, int rowGroupSize = DefaultRowGroupSize)
         {
             if (catalog is null)

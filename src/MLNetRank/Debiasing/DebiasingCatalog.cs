@@ -19,6 +19,7 @@ namespace Microsoft.ML
         /// <param name="randomizedColumnName">Optional Boolean column marking randomized lists (only those are used). Default null (all rows).</param>
         /// <param name="maximumPosition">K: positions 1..K get their own propensity, later positions share one more bucket. Default 10.</param>
         /// <param name="bootstrapResamples">Bootstrap resamples for confidence intervals; 0 = none. Default 0.</param>
+        /// <example>Runnable: <c>examples/LiveStreamRanking/Program.cs</c> (<c>dotnet run --project examples/LiveStreamRanking</c>); <c>tests/MLNetRank.Tests/Debiasing/PositionPropensityTests.cs</c> (<c>dotnet test</c>).</example>
         public static PositionPropensityEstimator EstimatePositionPropensity(this RankerCatalog.RankerTransforms catalog,
             string outputColumnName = "Propensity", string positionColumnName = "Position", string labelColumnName = "Click",
             string? randomizedColumnName = null, int maximumPosition = 10, int bootstrapResamples = 0)
@@ -35,6 +36,7 @@ namespace Microsoft.ML
         /// <summary>Estimates position propensities with all options (method, EM relevance model, smoothing, bootstrap, seed).</summary>
         /// <param name="catalog">The MLNetRank transforms catalog.</param>
         /// <param name="options">Options; see <see cref="PositionPropensityOptions"/> for the defaults.</param>
+        /// <example>Runnable: <c>examples/LiveStreamRanking/Program.cs</c> (<c>dotnet run --project examples/LiveStreamRanking</c>); <c>tests/MLNetRank.Tests/Debiasing/PositionPropensityTests.cs</c> (<c>dotnet test</c>).</example>
         public static PositionPropensityEstimator EstimatePositionPropensity(this RankerCatalog.RankerTransforms catalog, PositionPropensityOptions options)
         {
             if (catalog is null)
@@ -51,6 +53,7 @@ namespace Microsoft.ML
         /// <param name="propensityColumnName">Propensity column (Single &gt; 0). Default <c>"Propensity"</c>.</param>
         /// <param name="labelColumnName">Click label. Default <c>"Click"</c>.</param>
         /// <param name="maximumWeight">Clip of 1/propensity. Default 10.</param>
+        /// <example>Runnable: <c>tests/MLNetRank.Tests/Debiasing/InversePropensityWeightTests.cs</c> (<c>dotnet test</c>); <c>tests/MLNetRank.Tests/Debiasing/SimulatorDebiasingTests.cs</c> (<c>dotnet test</c>).</example>
         public static InversePropensityWeightEstimator InversePropensityWeight(this RankerCatalog.RankerTransforms catalog,
             string outputColumnName = "Weight", string propensityColumnName = "Propensity", string labelColumnName = "Click", double maximumWeight = 10)
             => InversePropensityWeight(catalog, new InversePropensityWeightOptions
@@ -64,6 +67,7 @@ namespace Microsoft.ML
         /// <summary>Inverse-propensity weights with all options (rows weighted, clipping, normalization).</summary>
         /// <param name="catalog">The MLNetRank transforms catalog.</param>
         /// <param name="options">Options; see <see cref="InversePropensityWeightOptions"/> for the defaults.</param>
+        /// <example>Runnable: <c>tests/MLNetRank.Tests/Debiasing/InversePropensityWeightTests.cs</c> (<c>dotnet test</c>); <c>tests/MLNetRank.Tests/Debiasing/SimulatorDebiasingTests.cs</c> (<c>dotnet test</c>).</example>
         public static InversePropensityWeightEstimator InversePropensityWeight(this RankerCatalog.RankerTransforms catalog, InversePropensityWeightOptions options)
         {
             if (catalog is null)
@@ -81,6 +85,7 @@ namespace Microsoft.ML
         /// <param name="propensityColumnName">Propensity column (Single &gt; 0); null = plain click-through rate. Default <c>"Propensity"</c>.</param>
         /// <param name="labelColumnName">Click label. Default <c>"Click"</c>.</param>
         /// <param name="maximumWeight">Clip of 1/propensity. Default 10.</param>
+        /// <example>Runnable: <c>tests/MLNetRank.Tests/Debiasing/ClickRelevanceTests.cs</c> (<c>dotnet test</c>).</example>
         public static ClickRelevanceEstimator EstimateClickRelevance(this RankerCatalog.RankerTransforms catalog,
             string outputColumnName = "Relevance", string itemColumnName = "ItemId", string? propensityColumnName = "Propensity",
             string labelColumnName = "Click", double maximumWeight = 10)
@@ -96,6 +101,7 @@ namespace Microsoft.ML
         /// <summary>Click-based relevance estimates with all options (clipping, impression count, value for unseen items).</summary>
         /// <param name="catalog">The MLNetRank transforms catalog.</param>
         /// <param name="options">Options; see <see cref="ClickRelevanceOptions"/> for the defaults.</param>
+        /// <example>Runnable: <c>tests/MLNetRank.Tests/Debiasing/ClickRelevanceTests.cs</c> (<c>dotnet test</c>).</example>
         public static ClickRelevanceEstimator EstimateClickRelevance(this RankerCatalog.RankerTransforms catalog, ClickRelevanceOptions options)
         {
             if (catalog is null)
@@ -113,6 +119,7 @@ namespace Microsoft.ML
         /// <param name="positionColumnName">Position column, read during training only. Default <c>"Position"</c>.</param>
         /// <param name="outputFeatureColumnName">Features plus the position slot, read by the trainer. Default <c>"FeaturesWithPosition"</c>.</param>
         /// <param name="neutralPosition">Position used at serving. Default 1.</param>
+        /// <example>Runnable: <c>tests/MLNetRank.Tests/Debiasing/PositionAsFeatureTests.cs</c> (<c>dotnet test</c>).</example>
         public static PositionAsFeatureEstimator PositionAsFeature(this RankerCatalog.RankerTrainers catalog, IEstimator<ITransformer> trainer,
             string featureColumnName = "Features", string positionColumnName = "Position", string outputFeatureColumnName = "FeaturesWithPosition",
             float neutralPosition = 1)
@@ -128,6 +135,7 @@ namespace Microsoft.ML
         /// <summary>Position as a feature with all options.</summary>
         /// <param name="catalog">The MLNetRank trainers catalog.</param>
         /// <param name="options">Options; see <see cref="PositionAsFeatureOptions"/>.</param>
+        /// <example>Runnable: <c>tests/MLNetRank.Tests/Debiasing/PositionAsFeatureTests.cs</c> (<c>dotnet test</c>).</example>
         public static PositionAsFeatureEstimator PositionAsFeature(this RankerCatalog.RankerTrainers catalog, PositionAsFeatureOptions options)
         {
             if (catalog is null)
@@ -147,6 +155,7 @@ namespace Microsoft.ML
         /// <param name="maximumPosition">K: positions 1..K get their own propensity, later positions share one more. Default 10.</param>
         /// <returns>The estimator; its <see cref="DualLearningTransformer"/> adds <c>Score</c> and carries the learned curve.</returns>
         /// <remarks>Parameters in ML.NET's trainer order (label, features, then the rest); the other options keep their defaults.</remarks>
+        /// <example>Runnable: <c>tests/MLNetRank.Tests/Debiasing/DualLearningTests.cs</c> (<c>dotnet test</c>); <c>tests/MLNetRank.Tests/Debiasing/DualLearningFreshProcessTests.cs</c> (<c>dotnet test</c>).</example>
         public static DualLearningEstimator DualLearning(this RankerCatalog.RankerTrainers catalog, string labelColumnName = "Click",
             string featureColumnName = "Features", string positionColumnName = "Position", string sessionColumnName = "Session", int maximumPosition = 10)
             => DualLearning(catalog, new DualLearningEstimator.Options
@@ -158,9 +167,27 @@ namespace Microsoft.ML
                 MaximumPosition = maximumPosition,
             });
 
+        /// <summary>
+        /// A validator that chooses among click-trained rankers (naive, IPS with any clip, SNIPS, doubly robust, with propensities
+        /// from randomization, regression EM or dual learning) by their click nDCG@k on a held-out validation click log — the
+        /// selection uses validation clicks only, never true relevance. See <see cref="ClickValidator"/>.
+        /// </summary>
+        /// <param name="catalog">The MLNetRank catalog.</param>
+        /// <param name="validationClicks">The validation log, one row per impression: item id, click and (for logged, not
+        /// randomized, sessions) the propensity of its position. Read once, here.</param>
+        /// <param name="options">Column names, clip and cut-off; default <see cref="ClickValidationOptions"/> (a randomized log).</param>
+        /// <example>Runnable: <c>tests/MLNetRank.Tests/Debiasing/ClickValidatorTests.cs</c> (<c>dotnet test</c>).</example>
+        public static ClickValidator CreateClickValidator(this RankerCatalog catalog, IDataView validationClicks, ClickValidationOptions? options = null)
+        {
+            if (catalog is null)
+                throw new ArgumentNullException(nameof(catalog));
+            return new ClickValidator(validationClicks, options ?? new ClickValidationOptions());
+        }
+
         /// <summary>The dual learning algorithm with all options (ranker layers, epochs, learning rates, clip, item column, seed).</summary>
         /// <param name="catalog">The MLNetRank trainers catalog.</param>
         /// <param name="options">Options; see <see cref="DualLearningEstimator.Options"/> for the defaults.</param>
+        /// <example>Runnable: <c>tests/MLNetRank.Tests/Debiasing/DualLearningTests.cs</c> (<c>dotnet test</c>); <c>tests/MLNetRank.Tests/Debiasing/DualLearningFreshProcessTests.cs</c> (<c>dotnet test</c>).</example>
         public static DualLearningEstimator DualLearning(this RankerCatalog.RankerTrainers catalog, DualLearningEstimator.Options options)
         {
             if (catalog is null)

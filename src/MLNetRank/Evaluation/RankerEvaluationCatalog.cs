@@ -32,6 +32,7 @@ namespace Microsoft.ML
         /// <param name="data">Scored data: labels, the model's scores / probabilities, and the group and request ids.</param>
         /// <param name="options">Tasks, group columns, request column and metric rules.</param>
         /// <returns>Metrics per task and the overall list metrics; print them with <see cref="RankingEvaluationResult.ToMarkdownTable"/>.</returns>
+        /// <example>Runnable: <c>notebooks/00-quick-start.ipynb</c> (a Polyglot notebook, executed by the test suite); <c>tests/MLNetRank.Tests/Evaluation/RankerEvaluateTests.cs</c> (<c>dotnet test</c>).</example>
         public static RankingEvaluationResult Evaluate(this RankerCatalog catalog, IDataView data, RankingEvaluationOptions options)
         {
             if (catalog is null)
@@ -49,6 +50,7 @@ namespace Microsoft.ML
         /// <param name="groupColumnNames">Columns of group AUC (e.g. user and request); none by default.</param>
         /// <param name="requestColumnName">Request column of nDCG@k and MRR; null computes no list metrics.</param>
         /// <param name="ndcgAt">Cut-offs of nDCG@k; null gives 1, 3, 5, 10.</param>
+        /// <example>Runnable: <c>notebooks/00-quick-start.ipynb</c> (a Polyglot notebook, executed by the test suite); <c>tests/MLNetRank.Tests/Evaluation/RankerEvaluateTests.cs</c> (<c>dotnet test</c>).</example>
         public static RankingEvaluationResult Evaluate(this RankerCatalog catalog, IDataView data, IEnumerable<RankingTaskSpec> tasks,
             IEnumerable<string>? groupColumnNames = null, string? requestColumnName = null, IEnumerable<int>? ndcgAt = null)
         {
@@ -75,6 +77,7 @@ namespace Microsoft.ML
         /// <param name="labelColumnName">Boolean or Single label column (Single &gt; 0 is positive).</param>
         /// <param name="scoreColumnNameA">Single score column of the first model.</param>
         /// <param name="scoreColumnNameB">Single score column of the second model.</param>
+        /// <example>Runnable: <c>tests/MLNetRank.Tests/Evaluation/AucComparisonTests.cs</c> (<c>dotnet test</c>).</example>
         public static AucComparison CompareAuc(this RankerCatalog catalog, IDataView data, string labelColumnName, string scoreColumnNameA, string scoreColumnNameB)
         {
             if (catalog is null)
@@ -94,6 +97,7 @@ namespace Microsoft.ML
         /// <param name="probabilityColumnName">Optional Single probability column for log-loss and calibration.</param>
         /// <param name="scoreIsProbability">Without a probability column: whether the score column holds probabilities
         /// (true by default; false for raw scores, which leaves log-loss and calibration NaN).</param>
+        /// <example>Runnable: <c>notebooks/00-quick-start.ipynb</c> (a Polyglot notebook, executed by the test suite); <c>tests/MLNetRank.Tests/Evaluation/RankerEvaluateTests.cs</c> (<c>dotnet test</c>).</example>
         public static BinaryTaskMetrics Evaluate(this RankerCatalog catalog, IDataView data, string labelColumnName = "Label",
             string scoreColumnName = "Score", string? groupColumnName = null, string? probabilityColumnName = null, bool scoreIsProbability = true)
         {

@@ -23,6 +23,7 @@ namespace Microsoft.ML
         /// <param name="indicatorColumnName">Optional one-hot indicator column over all leaves. Default null.</param>
         /// <param name="numberOfTrees">Number of trees. Default 100.</param>
         /// <param name="numberOfLeaves">Maximum leaves per tree. Default 31.</param>
+        /// <example>Runnable: <c>notebooks/02-gbdt-leaves.ipynb</c> (a Polyglot notebook, executed by the test suite); <c>examples/LiveStreamRanking/RankingPipelines.cs</c> (<c>dotnet run --project examples/LiveStreamRanking</c>).</example>
         public static GbdtLeafEncodingEstimator EncodeGbdtLeaves(this RankerCatalog.RankerTransforms catalog,
             string outputColumnName = "LeafIds", string featureColumnName = "Features", string labelColumnName = "Label",
             string? indicatorColumnName = null, int numberOfTrees = 100, int numberOfLeaves = 31)
@@ -39,6 +40,7 @@ namespace Microsoft.ML
         /// <summary>GBDT leaf encoding with all options (trainer, objective, weights, leakage control, seed, ...).</summary>
         /// <param name="catalog">The MLNetRank transforms catalog.</param>
         /// <param name="options">Options; see <see cref="GbdtLeafEncodingOptions"/> for the defaults.</param>
+        /// <example>Runnable: <c>notebooks/02-gbdt-leaves.ipynb</c> (a Polyglot notebook, executed by the test suite); <c>examples/LiveStreamRanking/RankingPipelines.cs</c> (<c>dotnet run --project examples/LiveStreamRanking</c>).</example>
         public static GbdtLeafEncodingEstimator EncodeGbdtLeaves(this RankerCatalog.RankerTransforms catalog, GbdtLeafEncodingOptions options)
         {
             if (catalog is null)
@@ -55,6 +57,7 @@ namespace Microsoft.ML
         /// <param name="outputColumnName">Leaf-id key vector column. Default <c>"LeafIds"</c>.</param>
         /// <param name="featureColumnName">Feature column the trees were trained on. Default <c>"Features"</c>.</param>
         /// <param name="indicatorColumnName">Optional one-hot indicator column over all leaves. Default null.</param>
+        /// <example>Runnable: <c>notebooks/02-gbdt-leaves.ipynb</c> (a Polyglot notebook, executed by the test suite); <c>examples/LiveStreamRanking/RankingPipelines.cs</c> (<c>dotnet run --project examples/LiveStreamRanking</c>).</example>
         public static GbdtLeafEncodingEstimator EncodeGbdtLeaves(this RankerCatalog.RankerTransforms catalog, TreeEnsembleModelParameters modelParameters,
             string outputColumnName = "LeafIds", string featureColumnName = "Features", string? indicatorColumnName = null)
         {
@@ -81,6 +84,7 @@ namespace Microsoft.ML
         /// <param name="encoding">Options of the tree encoding (trees, leaves, trainer, fitting data, ...).</param>
         /// <param name="labelColumnName">Boolean label of the logistic regression. Default <c>"Label"</c>.</param>
         /// <param name="l2Regularization">L2 weight of the logistic regression. Default 1.</param>
+        /// <example>Runnable: <c>notebooks/02-gbdt-leaves.ipynb</c> (a Polyglot notebook, executed by the test suite); <c>tests/MLNetRank.Tests/Gbdt/GbdtPipelineTests.cs</c> (<c>dotnet test</c>).</example>
         public static EstimatorChain<BinaryPredictionTransformer<CalibratedModelParametersBase<LinearBinaryModelParameters, PlattCalibrator>>> GbdtLogisticRegression(
             this RankerCatalog.RankerTrainers catalog, GbdtLeafEncodingOptions encoding, string labelColumnName = "Label", float l2Regularization = 1f)
         {

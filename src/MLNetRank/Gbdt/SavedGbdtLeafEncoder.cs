@@ -1,7 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
-using Google.Protobuf;
+using System.Linq;
 using MLNetRank.Onnx;
 using MLNetRank.Serving;
 
@@ -59,44 +59,23 @@ namespace MLNetRank.Gbdt
 
         private static SavedGbdtLeafEncoder? TryParse(byte[] model)
         {
-            List<ProtoField> graph;
+            Onnx.Spec.GraphProto? graph;
             try
             {
-                var graphField = ProtoReader.Fields(model).Find(f => f.Number == OnnxFields.ModelGraph);
-                if (graphField.Bytes is null)
+                graph = OnnxModelProto.Parse(model).Graph;
+                if (graph is null)
                     return null;
-                graph = ProtoReader.Fields(graphField.Bytes);
             }
             catch (InvalidDataException)
             {
                 return null;   // not an ONNX model MLNetRank wrote: another network of the chain
             }
-            string? name = null, input = null, output = null;
-            long width = -1;
-            ByteString? ensemble = null;
-            foreach (var f in graph)
-            {
-                switch (f.Number)
-                {
-                    case OnnxFields.GraphName:
-                        name = f.AsString();
-                        break;
-                    case OnnxFields.GraphNode:
-                        var node = ProtoReader.Fields(f.Bytes!);
-                        if (node.Find(nf => nf.Number == OnnxFields.NodeOpType).AsString() == "TreeEnsembleRegressor")
-                        {
-                            ensemble = f.Bytes;
-                            output ??= node.Find(nf => nf.Number == OnnxFields.NodeOutput).AsString();
-                        }
-                        break;
-                    case OnnxFields.GraphInput:
-                        var spec = OnnxModelProto.ParseValueInfo(f.Bytes!);
-                        input = spec.Name;
-                        width = spec.Dims.Count > 0 ? spec.Dims[^1] : -1;
-                        break;
-                }
-            }
-            if (name != "MLNetRankGbdtLeafIndex" || ensemble is null || input is null || string.IsNullOrEmpty(output) || width < 1
+            var ensemble = graph.Node.FirstOrDefault(n => n.OpType == "TreeEnsembleRegressor");
+            string? output = ensemble?.Output.FirstOrDefault();
+            var inputSpec = graph.Input.Count > 0 ? OnnxModelProto.ParseValueInfo(graph.Input[^1]) : null;
+            string? input = inputSpec?.Name;
+            long width = inputSpec is { Dims.Count: > 0 } ? inputSpec.Dims[^1] : -1;
+            if (graph.Name != "MLNetRankGbdtLeafIndex" || ensemble is null || input is null || string.IsNullOrEmpty(output) || width < 1
                 || !output.StartsWith(LocalPrefix, StringComparison.Ordinal))
                 return null;
 
@@ -104,31 +83,13 @@ namespace MLNetRank.Gbdt
             var floats = new Dictionary<string, List<float>>();
             var strings = new Dictionary<string, List<string>>();
             long targets = 0;
-            foreach (var f in ProtoReader.Fields(ensemble))
+            foreach (var a in ensemble.Attribute)
             {
-                if (f.Number != OnnxFields.NodeAttribute)
-                    continue;
-                string attr = "";
-                var iv = new List<long>();
-                var fv = new List<float>();
-                var sv = new List<string>();
-                long single = 0;
-                foreach (var af in ProtoReader.Fields(f.Bytes!))
-                {
-                    switch (af.Number)
-                    {
-                        case OnnxFields.AttributeName: attr = af.AsString(); break;
-                        case OnnxFields.AttributeInt: single = (long)af.Scalar; break;
-                        case OnnxFields.AttributeFloats: ProtoReader.ReadFloats(af, fv); break;
-                        case OnnxFields.AttributeInts: ProtoReader.ReadInt64s(af, iv); break;
-                        case OnnxFields.AttributeStrings: sv.Add(af.AsString()); break;
-                    }
-                }
-                if (attr == "n_targets")
-                    targets = single;
-                ints[attr] = iv;
-                floats[attr] = fv;
-                strings[attr] = sv;
+                if (a.Name == "n_targets")
+                    targets = a.I;
+                ints[a.Name] = a.Ints.ToList();
+                floats[a.Name] = a.Floats.ToList();
+                strings[a.Name] = a.Strings.Select(b => b.ToStringUtf8()).ToList();
             }
             var treeIds = ints["nodes_treeids"];
             var nodeIds = ints["nodes_nodeids"];

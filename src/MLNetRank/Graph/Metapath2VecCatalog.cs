@@ -17,6 +17,7 @@ namespace Microsoft.ML
         /// <param name="columns">Output embedding column / input id column pairs, e.g. <c>new InputOutputColumnPair("UserEmbedding", "UserId")</c>.
         /// An input column maps to the node type named like it without "Id" (or per <see cref="Metapath2VecOptions.ColumnNodeTypes"/>).</param>
         /// <returns>The estimator; its <c>Fit</c> trains the embeddings.</returns>
+        /// <example>Runnable: <c>notebooks/03-metapath2vec.ipynb</c> (a Polyglot notebook, executed by the test suite); <c>examples/LiveStreamRanking/RankingPipelines.cs</c> (<c>dotnet run --project examples/LiveStreamRanking</c>).</example>
         public static Metapath2VecEstimator Metapath2Vec(this RankerCatalog.RankerTransforms catalog, IDataView edges, Metapath2VecOptions options, params InputOutputColumnPair[] columns)
         {
             if (catalog is null)
@@ -34,6 +35,7 @@ namespace Microsoft.ML
         /// <param name="metapaths">Metapaths such as "User-Live-User".</param>
         /// <param name="inputColumnName">The id column; null = <paramref name="outputColumnName"/>.</param>
         /// <returns>The estimator.</returns>
+        /// <example>Runnable: <c>notebooks/03-metapath2vec.ipynb</c> (a Polyglot notebook, executed by the test suite); <c>examples/LiveStreamRanking/RankingPipelines.cs</c> (<c>dotnet run --project examples/LiveStreamRanking</c>).</example>
         public static Metapath2VecEstimator Metapath2Vec(this RankerCatalog.RankerTransforms catalog, string outputColumnName, IDataView edges, string[] metapaths, string? inputColumnName = null)
         {
             if (catalog is null)

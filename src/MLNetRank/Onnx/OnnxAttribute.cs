@@ -1,5 +1,6 @@
 using System;
 using System.Linq;
+using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace MLNetRank.Onnx
@@ -99,26 +100,21 @@ namespace MLNetRank.Onnx
         public static OnnxAttribute Tensor(string name, long[] data, long[] dims)
             => new OnnxAttribute(name, OnnxAttributeKind.Tensor) { TensorValue = OnnxTensorData.Create(name, data, dims) };
 
-        internal ProtoWriter ToProto()
+        internal Spec.AttributeProto ToProto()
         {
-            var w = new ProtoWriter();
-            w.WriteString(OnnxFields.AttributeName, Name);
+            var a = new Spec.AttributeProto { Name = Name, Type = (Spec.AttributeProto.Types.AttributeType)(int)Kind };
             switch (Kind)
             {
-                case OnnxAttributeKind.Float: w.WriteFloat(OnnxFields.AttributeFloat, FloatValue); break;
-                case OnnxAttributeKind.Int: w.WriteInt64(OnnxFields.AttributeInt, IntValue); break;
-                case OnnxAttributeKind.String: w.WriteBytes(OnnxFields.AttributeString, System.Text.Encoding.UTF8.GetBytes(StringValue)); break;
-                case OnnxAttributeKind.Tensor: w.WriteMessage(OnnxFields.AttributeTensor, TensorValue!.ToProto()); break;
-                case OnnxAttributeKind.Floats: w.WritePackedFloat(OnnxFields.AttributeFloats, FloatValues); break;
-                case OnnxAttributeKind.Ints: w.WritePackedInt64(OnnxFields.AttributeInts, IntValues); break;
-                case OnnxAttributeKind.Strings:
-                    foreach (var s in StringValues)
-                        w.WriteBytes(OnnxFields.AttributeStrings, System.Text.Encoding.UTF8.GetBytes(s));
-                    break;
+                case OnnxAttributeKind.Float: a.F = FloatValue; break;
+                case OnnxAttributeKind.Int: a.I = IntValue; break;
+                case OnnxAttributeKind.String: a.S = ByteString.CopyFromUtf8(StringValue); break;
+                case OnnxAttributeKind.Tensor: a.T = TensorValue!.ToProto(); break;
+                case OnnxAttributeKind.Floats: a.Floats.Add(FloatValues); break;
+                case OnnxAttributeKind.Ints: a.Ints.Add(IntValues); break;
+                case OnnxAttributeKind.Strings: a.Strings.Add(StringValues.Select(ByteString.CopyFromUtf8)); break;
                 default: throw new InvalidOperationException($"Unsupported attribute kind {Kind}.");
             }
-            w.WriteInt32(OnnxFields.AttributeType, (int)Kind);
-            return w;
+            return a;
         }
     }
 
@@ -139,13 +135,13 @@ namespace MLNetRank.Onnx
         public byte[] Raw { get; }
 
         public static OnnxTensorData Create(string name, float[] data, long[] dims)
-            => new OnnxTensorData(name, TensorElementType.Float, CheckShape(name, data?.Length, dims), ProtoWriter.LittleEndianBytes<float>(data));
+            => new OnnxTensorData(name, TensorElementType.Float, CheckShape(name, data?.Length, dims), LittleEndianBytes<float>(data));
 
         public static OnnxTensorData Create(string name, long[] data, long[] dims)
-            => new OnnxTensorData(name, TensorElementType.Int64, CheckShape(name, data?.Length, dims), ProtoWriter.LittleEndianBytes<long>(data));
+            => new OnnxTensorData(name, TensorElementType.Int64, CheckShape(name, data?.Length, dims), LittleEndianBytes<long>(data));
 
         public static OnnxTensorData Create(string name, int[] data, long[] dims)
-            => new OnnxTensorData(name, TensorElementType.Int32, CheckShape(name, data?.Length, dims), ProtoWriter.LittleEndianBytes<int>(data));
+            => new OnnxTensorData(name, TensorElementType.Int32, CheckShape(name, data?.Length, dims), LittleEndianBytes<int>(data));
 
         private static long[] CheckShape(string name, int? length, long[] dims)
         {
@@ -165,14 +161,18 @@ namespace MLNetRank.Onnx
             return dims.ToArray();
         }
 
-        public ProtoWriter ToProto()
+        public Spec.TensorProto ToProto()
         {
-            var w = new ProtoWriter();
-            w.WritePackedInt64(OnnxFields.TensorDims, Dims);
-            w.WriteInt32(OnnxFields.TensorDataType, (int)ElementType);
-            w.WriteString(OnnxFields.TensorName, Name);
-            w.WriteBytes(OnnxFields.TensorRawData, Raw);
-            return w;
+            var t = new Spec.TensorProto { DataType = (int)ElementType, Name = Name, RawData = UnsafeByteOperations.UnsafeWrap(Raw) };   // Raw is never changed after creation
+            t.Dims.Add(Dims);
+            return t;
+        }
+
+        internal static byte[] LittleEndianBytes<T>(ReadOnlySpan<T> values) where T : unmanaged
+        {
+            if (!BitConverter.IsLittleEndian)
+                throw new PlatformNotSupportedException("ONNX raw tensor data is little-endian; big-endian hosts are not supported.");
+            return System.Runtime.InteropServices.MemoryMarshal.AsBytes(values).ToArray();
         }
     }
 }

@@ -24,12 +24,8 @@ namespace MLNetRank.Onnx
                 throw new ArgumentException("An ONNX model is needed.", nameof(model));
             if (Check(model, "the ONNX model") is not null)
                 return model;
-            var entry = new ProtoWriter();
-            entry.WriteString(OnnxFields.EntryKey, Key);
-            entry.WriteString(OnnxFields.EntryValue, Convert.ToHexString(SHA256.HashData(model)));
-            var field = new ProtoWriter();
-            field.WriteMessage(OnnxFields.ModelMetadataProps, entry);
-            var tail = field.ToArray();
+            var digest = new Spec.StringStringEntryProto { Key = Key, Value = Convert.ToHexString(SHA256.HashData(model)) };
+            var tail = new Spec.ModelProto { MetadataProps = { digest } }.ToByteArray();   // one metadata_props field
             var sealedModel = new byte[model.Length + tail.Length];
             model.CopyTo(sealedModel, 0);
             tail.CopyTo(sealedModel, model.Length);
@@ -45,47 +41,65 @@ namespace MLNetRank.Onnx
         /// <summary>The digest when present and matching; null when absent; throws when present and not matching.</summary>
         private static string? Check(byte[] model, string name)
         {
-            var fields = ProtoReader.Fields(model);
-            int found = -1;
-            string? value = null;
-            for (int i = 0; i < fields.Count; i++)
-            {
-                var f = fields[i];
-                if (f.Number != OnnxFields.ModelMetadataProps || f.WireType != WireFormat.WireType.LengthDelimited)
-                    continue;
-                var entry = ProtoReader.Fields(f.Bytes!);
-                if (entry.FirstOrDefault(e => e.Number == OnnxFields.EntryKey).AsString() != Key)
-                    continue;
-                found = i;
-                value = entry.FirstOrDefault(e => e.Number == OnnxFields.EntryValue).AsString();
-            }
+            var parsed = OnnxModelProto.Parse(model);
+            bool sealedByKey = parsed.MetadataProps.Any(e => e.Key == Key);
+            var (start, number) = LastField(model);
+            var (key, value) = number == MetadataProps ? Entry(model.AsSpan(start).ToArray()) : (null, null);
             string Damaged(string why) => $"ONNX network {name} is damaged: {why}. The model file was changed after it was saved (a bit flip on disk or in transfer, an edit); " +
                 "restore it from a good copy or save the model again.";
-            if (found < 0)
+            if (!sealedByKey)
             {
                 // a digest entry whose key was damaged must not pass for a network without a digest
-                var tail = fields.Count > 0 ? fields[^1] : default;
-                if (tail.Number == OnnxFields.ModelMetadataProps && tail.Bytes is not null)
-                {
-                    var entry = ProtoReader.Fields(tail.Bytes);
-                    var k = entry.FirstOrDefault(e => e.Number == OnnxFields.EntryKey).Bytes;
-                    var v = entry.FirstOrDefault(e => e.Number == OnnxFields.EntryValue).Bytes;
-                    if (k is not null && v is not null && k.Length == Key.Length && v.Length == 64)
-                        throw new System.IO.InvalidDataException(Damaged($"its last metadata entry has the shape of the '{Key}' digest but the key '{k.ToStringUtf8()}'"));
-                }
+                if (key is not null && value is not null && key.Length == Key.Length && value.Length == 64)
+                    throw new System.IO.InvalidDataException(Damaged($"its last metadata entry has the shape of the '{Key}' digest but the key '{key.ToStringUtf8()}'"));
                 return null;
             }
-            if (found != fields.Count - 1)
+            if (key is null || key.ToStringUtf8() != Key)
                 throw new System.IO.InvalidDataException(Damaged($"its '{Key}' digest is not its last field"));
-            var last = fields[found];
-            int payload = last.Bytes!.Length;
-            int size = CodedOutputStream.ComputeTagSize(OnnxFields.ModelMetadataProps) + CodedOutputStream.ComputeLengthSize(payload) + payload;
-            if (size > model.Length)
-                throw new System.IO.InvalidDataException(Damaged("its digest field is larger than the network"));
-            string actual = Convert.ToHexString(SHA256.HashData(model.AsSpan(0, model.Length - size)));
-            if (!string.Equals(actual, value, StringComparison.OrdinalIgnoreCase))
-                throw new System.IO.InvalidDataException(Damaged($"its SHA-256 is {actual[..16]}..., the digest written at save is {(value is { Length: >= 16 } ? value[..16] : value)}..."));
-            return value;
+            string expected = value?.ToStringUtf8() ?? "";
+            string actual = Convert.ToHexString(SHA256.HashData(model.AsSpan(0, start)));
+            if (!string.Equals(actual, expected, StringComparison.OrdinalIgnoreCase))
+                throw new System.IO.InvalidDataException(Damaged($"its SHA-256 is {actual[..16]}..., the digest written at save is {(expected.Length >= 16 ? expected[..16] : expected)}..."));
+            return expected;
+        }
+
+        private const int MetadataProps = Spec.ModelProto.MetadataPropsFieldNumber;
+
+        /// <summary>Where the model's last top-level field starts, and its field number (the digest is a byte suffix).</summary>
+        private static (int Start, int Number) LastField(byte[] model)
+        {
+            var input = new CodedInputStream(model);
+            int start = model.Length, number = 0;
+            while (true)
+            {
+                int position = (int)input.Position;
+                uint tag = input.ReadTag();
+                if (tag == 0)
+                    return (start, number);
+                start = position;
+                number = WireFormat.GetTagFieldNumber(tag);
+                input.SkipLastField();
+            }
+        }
+
+        /// <summary>The raw key and value bytes of the metadata entry that <paramref name="field"/> (tag, length, entry) holds.</summary>
+        private static (ByteString? Key, ByteString? Value) Entry(byte[] field)
+        {
+            var outer = new CodedInputStream(field);
+            outer.ReadTag();
+            var entry = new CodedInputStream(outer.ReadBytes().ToByteArray());
+            ByteString? key = null, value = null;
+            uint tag;
+            while ((tag = entry.ReadTag()) != 0)
+            {
+                switch (WireFormat.GetTagFieldNumber(tag))
+                {
+                    case Spec.StringStringEntryProto.KeyFieldNumber: key = entry.ReadBytes(); break;
+                    case Spec.StringStringEntryProto.ValueFieldNumber: value = entry.ReadBytes(); break;
+                    default: entry.SkipLastField(); break;
+                }
+            }
+            return (key, value);
         }
     }
 }

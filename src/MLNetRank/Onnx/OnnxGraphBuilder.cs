@@ -1,4 +1,5 @@
 using System;
+using Google.Protobuf;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
@@ -12,9 +13,9 @@ namespace MLNetRank.Onnx
     /// and outputs. The bytes load in ONNX Runtime and in ML.NET's <c>OnnxTransformer</c>.
     /// </summary>
     /// <remarks>
-    /// <para>The protobuf is written directly in wire format with Google.Protobuf's <c>CodedOutputStream</c>
-    /// (no generated code, no protoc at build time): MLNetRank only ever writes ONNX, and ONNX Runtime
-    /// validates what it reads. Tensor values go into <c>raw_data</c> (little-endian).</para>
+    /// <para>The protobuf messages are the classes generated from the ONNX spec's <c>onnx.proto</c>
+    /// (<c>Onnx/onnx.proto</c>, protoc of Grpc.Tools at build time; docs/architecture.md has the measurements).
+    /// Tensor values go into <c>raw_data</c> (little-endian).</para>
     /// <para>Nodes must be added in topological order (every input defined before it is used); <see cref="ToBytes"/>
     /// checks this and every other reference, and names the offending tensor in its error.</para>
     /// <para>A dimension of <c>-1</c> in <see cref="AddInput(string, TensorElementType, long[])"/> or
@@ -303,43 +304,31 @@ namespace MLNetRank.Onnx
             if (_outputs.Count == 0)
                 throw new InvalidOperationException("The ONNX graph has no output: call AddOutput for the tensors to return.");
 
-            var graph = new ProtoWriter();
+            var graph = new Spec.GraphProto { Name = GraphName };
             foreach (var node in _nodes)
-                graph.WriteMessage(OnnxFields.GraphNode, NodeProto(node));
-            graph.WriteString(OnnxFields.GraphName, GraphName);
+                graph.Node.Add(NodeProto(node));
             foreach (var init in _initializers)
-                graph.WriteMessage(OnnxFields.GraphInitializer, init.ToProto());
+                graph.Initializer.Add(init.ToProto());
             foreach (var input in _inputs)
-                graph.WriteMessage(OnnxFields.GraphInput, ValueInfoProto(input));
+                graph.Input.Add(ValueInfoProto(input));
             foreach (var output in _outputs)
-                graph.WriteMessage(OnnxFields.GraphOutput, ValueInfoProto(output));
+                graph.Output.Add(ValueInfoProto(output));
 
-            var model = new ProtoWriter();
-            model.WriteInt64(OnnxFields.ModelIrVersion, IrVersion);
-            model.WriteString(OnnxFields.ModelProducerName, ProducerName ?? "");
-            model.WriteString(OnnxFields.ModelProducerVersion, typeof(OnnxGraphBuilder).Assembly.GetName().Version?.ToString() ?? "0");
+            var model = new Spec.ModelProto
+            {
+                IrVersion = IrVersion,
+                ProducerName = ProducerName ?? "",
+                ProducerVersion = typeof(OnnxGraphBuilder).Assembly.GetName().Version?.ToString() ?? "0",
+                Graph = graph,
+            };
             if (!string.IsNullOrEmpty(DocString))
-                model.WriteString(OnnxFields.ModelDocString, DocString);
-            model.WriteMessage(OnnxFields.ModelGraph, graph);
-            var opset = new ProtoWriter();
-            opset.WriteString(OnnxFields.OpsetDomain, "");
-            opset.WriteInt64(OnnxFields.OpsetVersion, OpsetVersion);
-            model.WriteMessage(OnnxFields.ModelOpsetImport, opset);
+                model.DocString = DocString;
+            model.OpsetImport.Add(new Spec.OperatorSetIdProto { Domain = "", Version = OpsetVersion });
             foreach (var kv in _opsets)
-            {
-                var extra = new ProtoWriter();
-                extra.WriteString(OnnxFields.OpsetDomain, kv.Key);
-                extra.WriteInt64(OnnxFields.OpsetVersion, kv.Value);
-                model.WriteMessage(OnnxFields.ModelOpsetImport, extra);
-            }
+                model.OpsetImport.Add(new Spec.OperatorSetIdProto { Domain = kv.Key, Version = kv.Value });
             foreach (var kv in _metadata)
-            {
-                var entry = new ProtoWriter();
-                entry.WriteString(OnnxFields.EntryKey, kv.Key);
-                entry.WriteString(OnnxFields.EntryValue, kv.Value);
-                model.WriteMessage(OnnxFields.ModelMetadataProps, entry);
-            }
-            return model.ToArray();
+                model.MetadataProps.Add(new Spec.StringStringEntryProto { Key = kv.Key, Value = kv.Value });
+            return model.ToByteArray();
         }
 
         /// <summary>Writes <see cref="ToBytes"/> to <paramref name="path"/>.</summary>
@@ -763,14 +752,14 @@ namespace MLNetRank.Onnx
             return dims.ToArray();
         }
 
-        private static ProtoWriter ValueInfoProto(ValueInfo v) => OnnxModelProto.ValueInfo(new OnnxTensorSpec(v.Name, v.ElementType, v.Dims!));
+        private static Spec.ValueInfoProto ValueInfoProto(ValueInfo v) => OnnxModelProto.ValueInfo(new OnnxTensorSpec(v.Name, v.ElementType, v.Dims!));
 
-        private static ProtoWriter NodeProto(Node n)
+        private static Spec.NodeProto NodeProto(Node n)
         {
-            var w = OnnxModelProto.Node(n.OpType, n.Inputs, n.Outputs, n.Name, n.Attributes);
+            var node = OnnxModelProto.Node(n.OpType, n.Inputs, n.Outputs, n.Name, n.Attributes);
             if (n.Domain.Length > 0)
-                w.WriteString(OnnxFields.NodeDomain, n.Domain);
-            return w;
+                node.Domain = n.Domain;
+            return node;
         }
     }
 }

@@ -7,25 +7,35 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 namespace MLNetRank.Onnx
 {
     /// <summary>
-    /// Wire-level inspection and rewriting of ONNX models (ModelProto), without generated protobuf classes:
-    /// reads the graph's input/output signature, and adapts a graph to the ML.NET columns it will read
+    /// Inspection and rewriting of ONNX models (ModelProto) on the classes generated from the spec's <c>onnx.proto</c>
+    /// (namespace <c>MLNetRank.Onnx.Spec</c>; fields the spec file does not know are kept through parse and write): reads the graph's input/output signature, and adapts a graph to the ML.NET columns it will read
     /// (renamed inputs and outputs, inputs cast from the column's element type), so that the ML.NET chain is
     /// a single <c>OnnxTransformer</c>.
     /// </summary>
     internal static class OnnxModelProto
     {
-        private const int ModelGraph = OnnxFields.ModelGraph, GraphNode = OnnxFields.GraphNode, GraphInitializer = OnnxFields.GraphInitializer,
-            GraphInput = OnnxFields.GraphInput, GraphOutput = OnnxFields.GraphOutput;
+        /// <summary>Parses an ONNX model; garbage or an empty array is an <see cref="System.IO.InvalidDataException"/>.</summary>
+        public static Spec.ModelProto Parse(byte[] model)
+        {
+            if (model is null || model.Length == 0)
+                throw new System.IO.InvalidDataException("The ONNX model is empty.");
+            try
+            {
+                return Spec.ModelProto.Parser.ParseFrom(model);
+            }
+            catch (InvalidProtocolBufferException e)
+            {
+                throw new System.IO.InvalidDataException("The bytes are not a valid protobuf message (ONNX model): " + e.Message, e);
+            }
+        }
 
         /// <summary>The graph inputs (initializers excluded) and outputs of an ONNX model.</summary>
         public static (OnnxTensorSpec[] Inputs, OnnxTensorSpec[] Outputs) ReadSignature(byte[] model)
         {
-            var graph = GraphFields(model, out _);
-            var initializers = new HashSet<string>(graph.Where(f => f.Number == GraphInitializer)
-                .Select(f => ProtoReader.Fields(f.Bytes!).FirstOrDefault(t => t.Number == OnnxFields.TensorName).AsString()), StringComparer.Ordinal);
-            var inputs = graph.Where(f => f.Number == GraphInput).Select(f => ParseValueInfo(f.Bytes!))
-                .Where(s => !initializers.Contains(s.Name)).ToArray();
-            var outputs = graph.Where(f => f.Number == GraphOutput).Select(f => ParseValueInfo(f.Bytes!)).ToArray();
+            var graph = Parse(model).Graph ?? throw new System.IO.InvalidDataException("The bytes are not an ONNX model: no graph found.");
+            var initializers = new HashSet<string>(graph.Initializer.Select(t => t.Name), StringComparer.Ordinal);
+            var inputs = graph.Input.Select(ParseValueInfo).Where(s => !initializers.Contains(s.Name)).ToArray();
+            var outputs = graph.Output.Select(ParseValueInfo).ToArray();
             return (inputs, outputs);
         }
 
@@ -37,25 +47,20 @@ namespace MLNetRank.Onnx
         public static byte[] Adapt(byte[] model, IReadOnlyDictionary<string, string> inputColumns,
             IReadOnlyDictionary<string, TensorElementType> inputTypes, IReadOnlyDictionary<string, string> outputColumns)
         {
-            var modelFields = ProtoReader.Fields(model);
-            int graphIndex = modelFields.FindIndex(f => f.Number == ModelGraph);
-            if (graphIndex < 0)
-                throw new System.IO.InvalidDataException("The ONNX model has no graph.");
-            var graph = ProtoReader.Fields(modelFields[graphIndex].Bytes!);
+            var m = Parse(model);
+            var graph = m.Graph ?? throw new System.IO.InvalidDataException("The ONNX model has no graph.");
 
             // Every tensor name of the graph, to keep new names unique.
             var names = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var f in graph)
+            foreach (var node in graph.Node)
             {
-                if (f.Number == GraphNode)
-                    foreach (var nf in ProtoReader.Fields(f.Bytes!))
-                        if (nf.Number is OnnxFields.NodeInput or OnnxFields.NodeOutput)
-                            names.Add(nf.AsString());
-                if (f.Number == GraphInitializer)
-                    names.Add(ProtoReader.Fields(f.Bytes!).FirstOrDefault(t => t.Number == OnnxFields.TensorName).AsString());
-                if (f.Number is GraphInput or GraphOutput)
-                    names.Add(ParseValueInfo(f.Bytes!).Name);
+                names.UnionWith(node.Input);
+                names.UnionWith(node.Output);
             }
+            foreach (var t in graph.Initializer)
+                names.Add(t.Name);
+            foreach (var v in graph.Input.Concat(graph.Output))
+                names.Add(ParseValueInfo(v).Name);
             string Fresh(string prefix)
             {
                 for (int k = 0; ; k++)
@@ -66,20 +71,15 @@ namespace MLNetRank.Onnx
                 }
             }
 
-            var prepend = new List<ProtoWriter>();
-            var append = new List<ProtoWriter>();
+            var prepend = new List<Spec.NodeProto>();
+            var append = new List<Spec.NodeProto>();
             var renameInNodes = new Dictionary<string, string>(StringComparer.Ordinal);
-            var newGraph = new List<Action<ProtoWriter>>();
-            var graphOutputNames = new HashSet<string>(graph.Where(f => f.Number == GraphOutput).Select(f => ParseValueInfo(f.Bytes!).Name), StringComparer.Ordinal);
+            var graphOutputNames = new HashSet<string>(graph.Output.Select(v => ParseValueInfo(v).Name), StringComparer.Ordinal);
 
-            // First pass: decide how each graph input is fed (so node inputs can be renamed wherever nodes appear).
-            var inputReplacements = new Dictionary<int, ProtoWriter>();
-            for (int fi = 0; fi < graph.Count; fi++)
+            // How each graph input is fed (so node inputs can be renamed wherever nodes appear).
+            foreach (var input in graph.Input)
             {
-                var f = graph[fi];
-                if (f.Number != GraphInput)
-                    continue;
-                var spec = ParseValueInfo(f.Bytes!);
+                var spec = ParseValueInfo(input);
                 string column = inputColumns.TryGetValue(spec.Name, out var c) ? c : spec.Name;
                 var type = inputTypes.TryGetValue(spec.Name, out var t) ? t : spec.ElementType;
                 if (column == spec.Name && type == spec.ElementType)
@@ -97,198 +97,87 @@ namespace MLNetRank.Onnx
                     target = Fresh(spec.Name);
                     renameInNodes[spec.Name] = target;
                 }
-                inputReplacements[fi] = RewriteValueInfo(f.Bytes!, column, type);
+                input.Name = column;
+                if (input.Type?.TensorType is { } tensorType)
+                    tensorType.ElemType = (int)type;
                 prepend.Add(type == spec.ElementType
                     ? Node("Identity", new[] { column }, new[] { target }, Fresh("Identity"))
                     : Node("Cast", new[] { column }, new[] { target }, Fresh("Cast"), OnnxAttribute.Int("to", (long)spec.ElementType)));
             }
 
-            for (int fi = 0; fi < graph.Count; fi++)
+            foreach (var output in graph.Output)
             {
-                var f = graph[fi];
-                if (f.Number == GraphInput)
-                {
-                    if (inputReplacements.TryGetValue(fi, out var replacement))
-                        newGraph.Add(w => w.WriteMessage(GraphInput, replacement));
-                    else
-                        newGraph.Add(w => f.WriteTo(w));
-                }
-                else if (f.Number == GraphOutput)
-                {
-                    var spec = ParseValueInfo(f.Bytes!);
-                    if (!outputColumns.TryGetValue(spec.Name, out var column) || column == spec.Name)
-                    {
-                        newGraph.Add(w => f.WriteTo(w));
-                        continue;
-                    }
-                    if (names.Contains(column))
-                        throw new InvalidOperationException(
-                            $"Cannot expose ONNX output '{spec.Name}' as column '{column}': the graph already has a tensor named '{column}'.");
-                    names.Add(column);
-                    var originalOut = f.Bytes!;
-                    newGraph.Add(w => w.WriteMessage(GraphOutput, RewriteValueInfo(originalOut, column, null)));
-                    append.Add(Node("Identity", new[] { spec.Name }, new[] { column }, Fresh("Identity")));
-                }
-                else if (f.Number == GraphNode && renameInNodes.Count > 0)
-                {
-                    newGraph.Add(w => w.WriteMessage(GraphNode, RenameNodeInputs(f.Bytes!, renameInNodes)));
-                }
-                else
-                {
-                    newGraph.Add(w => f.WriteTo(w));
-                }
+                var spec = ParseValueInfo(output);
+                if (!outputColumns.TryGetValue(spec.Name, out var column) || column == spec.Name)
+                    continue;
+                if (names.Contains(column))
+                    throw new InvalidOperationException(
+                        $"Cannot expose ONNX output '{spec.Name}' as column '{column}': the graph already has a tensor named '{column}'.");
+                names.Add(column);
+                output.Name = column;
+                append.Add(Node("Identity", new[] { spec.Name }, new[] { column }, Fresh("Identity")));
             }
 
-            var g = new ProtoWriter();
-            foreach (var n in prepend)
-                g.WriteMessage(GraphNode, n);
-            foreach (var write in newGraph)
-                write(g);
-            foreach (var n in append)
-                g.WriteMessage(GraphNode, n);
+            if (renameInNodes.Count > 0)
+                foreach (var node in graph.Node)
+                    for (int i = 0; i < node.Input.Count; i++)
+                        if (renameInNodes.TryGetValue(node.Input[i], out var renamed))
+                            node.Input[i] = renamed;
 
-            var m = new ProtoWriter();
-            for (int i = 0; i < modelFields.Count; i++)
-            {
-                if (i == graphIndex)
-                    m.WriteMessage(ModelGraph, g);
-                else
-                    modelFields[i].WriteTo(m);
-            }
-            return m.ToArray();
+            var nodes = graph.Node.ToList();
+            graph.Node.Clear();
+            graph.Node.AddRange(prepend);
+            graph.Node.AddRange(nodes);
+            graph.Node.AddRange(append);
+            return m.ToByteArray();
         }
 
-        private static List<ProtoField> GraphFields(byte[] model, out List<ProtoField> modelFields)
+        internal static OnnxTensorSpec ParseValueInfo(Spec.ValueInfoProto valueInfo)
         {
-            if (model is null || model.Length == 0)
-                throw new System.IO.InvalidDataException("The ONNX model is empty.");
-            modelFields = ProtoReader.Fields(model);
-            var graph = modelFields.FirstOrDefault(f => f.Number == ModelGraph && f.WireType == WireFormat.WireType.LengthDelimited);
-            if (graph.Bytes is null)
-                throw new System.IO.InvalidDataException("The bytes are not an ONNX model: no graph found.");
-            return ProtoReader.Fields(graph.Bytes);
-        }
-
-        private static ProtoWriter RenameNodeInputs(ByteString node, IReadOnlyDictionary<string, string> renames)
-        {
-            var w = new ProtoWriter();
-            foreach (var f in ProtoReader.Fields(node))
-            {
-                if (f.Number == OnnxFields.NodeInput && renames.TryGetValue(f.AsString(), out var renamed))
-                    w.WriteString(OnnxFields.NodeInput, renamed);
-                else
-                    f.WriteTo(w);
-            }
-            return w;
-        }
-
-        /// <summary>A copy of a ValueInfoProto with a new name and, optionally, a new tensor element type (shape kept as is, symbolic names included).</summary>
-        private static ProtoWriter RewriteValueInfo(ByteString valueInfo, string name, TensorElementType? elementType)
-        {
-            var w = new ProtoWriter();
-            foreach (var f in ProtoReader.Fields(valueInfo))
-            {
-                if (f.Number == OnnxFields.ValueInfoName)
-                    w.WriteString(OnnxFields.ValueInfoName, name);
-                else if (f.Number == OnnxFields.ValueInfoType && elementType.HasValue)
-                {
-                    var type = new ProtoWriter();
-                    foreach (var tf in ProtoReader.Fields(f.Bytes!))
-                    {
-                        if (tf.Number != OnnxFields.TypeTensor)
-                        {
-                            tf.WriteTo(type);
-                            continue;
-                        }
-                        var tensor = new ProtoWriter();
-                        foreach (var tt in ProtoReader.Fields(tf.Bytes!))
-                        {
-                            if (tt.Number == OnnxFields.TensorTypeElementType)
-                                tensor.WriteInt32(OnnxFields.TensorTypeElementType, (int)elementType.Value);
-                            else
-                                tt.WriteTo(tensor);
-                        }
-                        type.WriteMessage(OnnxFields.TypeTensor, tensor);
-                    }
-                    w.WriteMessage(OnnxFields.ValueInfoType, type);
-                }
-                else
-                    f.WriteTo(w);
-            }
-            return w;
-        }
-
-        internal static OnnxTensorSpec ParseValueInfo(ByteString valueInfo)
-        {
-            string name = "";
             var type = TensorElementType.DataTypeMax;
             var dims = new List<long>();
-            foreach (var f in ProtoReader.Fields(valueInfo))
+            // not a tensor (sequence, map, ...): element type stays undefined
+            if (valueInfo.Type?.TensorType is { } tensor)
             {
-                if (f.Number == OnnxFields.ValueInfoName)
-                    name = f.AsString();
-                else if (f.Number == OnnxFields.ValueInfoType)
-                {
-                    foreach (var tf in ProtoReader.Fields(f.Bytes!))
-                    {
-                        if (tf.Number != OnnxFields.TypeTensor)
-                            continue; // not a tensor (sequence, map, ...): element type stays undefined
-                        foreach (var tt in ProtoReader.Fields(tf.Bytes!))
-                        {
-                            if (tt.Number == OnnxFields.TensorTypeElementType)
-                                type = (TensorElementType)(int)tt.Scalar;
-                            else if (tt.Number == OnnxFields.TensorTypeShape)
-                                foreach (var dim in ProtoReader.Fields(tt.Bytes!).Where(d => d.Number == OnnxFields.ShapeDim))
-                                {
-                                    var value = ProtoReader.Fields(dim.Bytes!).FirstOrDefault(d => d.Number == OnnxFields.DimValue);
-                                    dims.Add(value.Number == OnnxFields.DimValue ? (long)value.Scalar : -1);
-                                }
-                        }
-                    }
-                }
+                if (tensor.HasElemType)
+                    type = (TensorElementType)tensor.ElemType;
+                if (tensor.Shape is { } shape)
+                    foreach (var dim in shape.Dim)
+                        dims.Add(dim.ValueCase == Spec.TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue ? dim.DimValue : -1);
             }
-            if (name.Length == 0)
+            if (string.IsNullOrEmpty(valueInfo.Name))
                 throw new System.IO.InvalidDataException("An ONNX graph input or output has no name.");
-            return new OnnxTensorSpec(name, type, dims);
+            return new OnnxTensorSpec(valueInfo.Name, type, dims);
         }
 
-        internal static ProtoWriter ValueInfo(OnnxTensorSpec spec)
+        internal static Spec.ValueInfoProto ValueInfo(OnnxTensorSpec spec)
         {
-            var shape = new ProtoWriter();
+            var shape = new Spec.TensorShapeProto();
             foreach (long d in spec.Dims)
             {
-                var dim = new ProtoWriter();
+                var dim = new Spec.TensorShapeProto.Types.Dimension();
                 if (d == -1)
-                    dim.WriteString(OnnxFields.DimParam, OnnxGraphBuilder.BatchDimension);
+                    dim.DimParam = OnnxGraphBuilder.BatchDimension;
                 else if (d < -1)
-                    dim.WriteString(OnnxFields.DimParam, "d" + (-d).ToString(System.Globalization.CultureInfo.InvariantCulture));
+                    dim.DimParam = "d" + (-d).ToString(System.Globalization.CultureInfo.InvariantCulture);
                 else
-                    dim.WriteInt64(OnnxFields.DimValue, d);
-                shape.WriteMessage(OnnxFields.ShapeDim, dim);
+                    dim.DimValue = d;
+                shape.Dim.Add(dim);
             }
-            var tensor = new ProtoWriter();
-            tensor.WriteInt32(OnnxFields.TensorTypeElementType, (int)spec.ElementType);
-            tensor.WriteMessage(OnnxFields.TensorTypeShape, shape);
-            var type = new ProtoWriter();
-            type.WriteMessage(OnnxFields.TypeTensor, tensor);
-            var info = new ProtoWriter();
-            info.WriteString(OnnxFields.ValueInfoName, spec.Name);
-            info.WriteMessage(OnnxFields.ValueInfoType, type);
-            return info;
+            return new Spec.ValueInfoProto
+            {
+                Name = spec.Name,
+                Type = new Spec.TypeProto { TensorType = new Spec.TypeProto.Types.Tensor { ElemType = (int)spec.ElementType, Shape = shape } },
+            };
         }
 
-        internal static ProtoWriter Node(string opType, string[] inputs, string[] outputs, string name, params OnnxAttribute[] attributes)
+        internal static Spec.NodeProto Node(string opType, string[] inputs, string[] outputs, string name, params OnnxAttribute[] attributes)
         {
-            var w = new ProtoWriter();
-            foreach (var i in inputs)
-                w.WriteString(OnnxFields.NodeInput, i);
-            foreach (var o in outputs)
-                w.WriteString(OnnxFields.NodeOutput, o);
-            w.WriteString(OnnxFields.NodeName, name);
-            w.WriteString(OnnxFields.NodeOpType, opType);
-            foreach (var a in attributes)
-                w.WriteMessage(OnnxFields.NodeAttribute, a.ToProto());
-            return w;
+            var node = new Spec.NodeProto { Name = name, OpType = opType };
+            node.Input.Add(inputs);
+            node.Output.Add(outputs);
+            node.Attribute.Add(attributes.Select(a => a.ToProto()));
+            return node;
         }
     }
 }

@@ -16,12 +16,15 @@ namespace MLNetRank.Benchmarks.Debiasing
     {
         public string Name => "debias-openbandit";
 
-        public string Description => "position propensities of Open Bandit's random policy with bootstrap CIs (args: [resamples] [dataFolder])";
+        public string Description => "position propensities of Open Bandit's random policy with bootstrap CIs";
 
-        public int Run(string[] args)
+        private static readonly Option<int> Resamples = BenchOption.Of("--resamples", 1000, "bootstrap resamples");
+        private static readonly Option<string> Data = BenchOption.Of("--data", Path.Combine("..", "shared", "data", "open-bandit-small"), "Open Bandit data folder");
+
+        public int Run(ParseResult args)
         {
-            int resamples = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 1000;
-            string folder = args.Length > 1 ? args[1] : Path.Combine("..", "shared", "data", "open-bandit-small");
+            int resamples = args.GetValue(Resamples);
+            string folder = args.GetValue(Data)!;
             foreach (var campaign in new[] { "men", "women" })
             {
                 string path = Path.Combine(folder, "random", campaign, campaign + ".csv");

@@ -19,22 +19,27 @@ namespace MLNetRank.Benchmarks.Debiasing
     /// Metrics on held-out requests: expected AUC against TrueAttraction, nDCG@10 on TrueRelevance, exposure Gini over rooms,
     /// and the expected clicks of the re-ranked list of each request under the simulator's true examination x attraction.
     /// A synthetic section, where the position curve depends on the item, shows where allocation can help.
-    /// Args: [trainRequests=8000] [testRequests=2000] [seeds=3] [setting=both (popular + default)|popular|default|synthetic|all].
+    /// Options: <c>--train-requests 8000 --test-requests 2000 --seeds 3 --setting both</c> (popular + default) | popular | default | synthetic | all.
     /// </summary>
     public sealed class DebiasPerPositionBench : IBench
     {
         public string Name => "debias-per-position";
 
-        public string Description => "naive tower vs per-position towers vs greedy/optimal allocation, simulator + synthetic (args: trainRequests testRequests seeds both|popular|default|synthetic|all)";
+        public string Description => "naive tower vs per-position towers vs greedy/optimal allocation, simulator + synthetic";
 
         private const int K = 5;
 
-        public int Run(string[] args)
+        private static readonly Option<long> TrainRequests = BenchOption.Of("--train-requests", 8000L, "training requests");
+        private static readonly Option<long> TestRequests = BenchOption.Of("--test-requests", 2000L, "test requests");
+        private static readonly Option<int> Seeds = BenchOption.Of("--seeds", 3, "worlds (seeds)");
+        private static readonly Option<string> Setting = BenchOption.OneOf("--setting", "both", "which worlds", "both", "popular", "default", "synthetic", "all");
+
+        public int Run(ParseResult args)
         {
-            long trainRequests = args.Length > 0 ? long.Parse(args[0], CultureInfo.InvariantCulture) : 8000;
-            long testRequests = args.Length > 1 ? long.Parse(args[1], CultureInfo.InvariantCulture) : 2000;
-            int seeds = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 3;
-            string setting = args.Length > 3 ? args[3] : "both";
+            long trainRequests = args.GetValue(TrainRequests);
+            long testRequests = args.GetValue(TestRequests);
+            int seeds = args.GetValue(Seeds);
+            string setting = args.GetValue(Setting)!;
             if (setting is "all" or "both" or "popular")
                 Evaluate(trainRequests, testRequests, seeds, eta: 1.5, popularity: 1.5, Console.WriteLine);
             if (setting is "all" or "both" or "default")

@@ -21,14 +21,19 @@ namespace MLNetRank.Benchmarks.Debiasing
     {
         public string Name => "debias-simulator";
 
-        public string Description => "propensity recovery + naive vs IPS vs position-as-feature GBDT on the simulator (args: requests [eta] [trees] [policyPopularityWeight])";
+        public string Description => "propensity recovery + naive vs IPS vs position-as-feature GBDT on the simulator";
 
-        public int Run(string[] args)
+        private static readonly Option<long> Requests = BenchOption.Of("--requests", 30000L, "simulator requests");
+        private static readonly Option<double> Eta = BenchOption.Of("--eta", 1.0, "position-bias severity η");
+        private static readonly Option<int> Trees = BenchOption.Of("--trees", 100, "GBDT trees");
+        private static readonly Option<double> Popularity = BenchOption.Of("--popularity", 0.5, "logging policy's popularity weight");
+
+        public int Run(ParseResult args)
         {
-            long requests = args.Length > 0 ? long.Parse(args[0], CultureInfo.InvariantCulture) : 30000;
-            double eta = args.Length > 1 ? double.Parse(args[1], CultureInfo.InvariantCulture) : 1.0;
-            int trees = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 100;
-            double popularity = args.Length > 3 ? double.Parse(args[3], CultureInfo.InvariantCulture) : 0.5;
+            long requests = args.GetValue(Requests);
+            double eta = args.GetValue(Eta);
+            int trees = args.GetValue(Trees);
+            double popularity = args.GetValue(Popularity);
             var result = Evaluate(requests, eta, trees, popularity, seed: 42, log: Console.WriteLine);
             return result.Count > 0 ? 0 : 1;
         }

@@ -23,23 +23,27 @@ namespace MLNetRank.Benchmarks.Debiasing
     {
         public string Name => "debias-simulator-torch";
 
-        public string Description => "naive vs position-as-feature vs bias tower vs PAL vs IPS in the multi-task trainer on the simulator (args: requests [eta] [policyPopularityWeight] [seeds] [epochs]; or: curve [requests] [eta] [popularity] [epochs])";
+        public string Description => "naive vs position-as-feature vs bias tower vs PAL vs IPS in the multi-task trainer on the simulator (--curve: the training-length curve)";
 
-        public int Run(string[] args)
+        private static readonly Option<bool> CurveMode = BenchOption.Flag("--curve", "the training-length curve instead of the comparison");
+        private static readonly Option<long> Requests = BenchOption.Of("--requests", 20000L, "simulator requests");
+        private static readonly Option<double?> Eta = BenchOption.Optional<double?>("--eta", "position-bias severity η (default 1.0; 1.5 with --curve)");
+        private static readonly Option<double?> Popularity = BenchOption.Optional<double?>("--popularity", "logging policy's popularity weight (default 0.5; 1.5 with --curve)");
+        private static readonly Option<int> Seeds = BenchOption.Of("--seeds", 3, "worlds (seeds)");
+        private static readonly Option<int> Epochs = BenchOption.Of("--epochs", 4, "epochs");
+
+        public int Run(ParseResult args)
         {
-            if (args.Length > 0 && args[0] == "curve")
+            if (args.GetValue(CurveMode))
             {
-                Curve(args.Length > 1 ? long.Parse(args[1], CultureInfo.InvariantCulture) : 20000,
-                    args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 1.5,
-                    args.Length > 3 ? double.Parse(args[3], CultureInfo.InvariantCulture) : 1.5,
-                    args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 4);
+                Curve(args.GetValue(Requests), args.GetValue(Eta) ?? 1.5, args.GetValue(Popularity) ?? 1.5, args.GetValue(Epochs));
                 return 0;
             }
-            long requests = args.Length > 0 ? long.Parse(args[0], CultureInfo.InvariantCulture) : 20000;
-            double eta = args.Length > 1 ? double.Parse(args[1], CultureInfo.InvariantCulture) : 1.0;
-            double popularity = args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 0.5;
-            int seeds = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 3;
-            int epochs = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 4;
+            long requests = args.GetValue(Requests);
+            double eta = args.GetValue(Eta) ?? 1.0;
+            double popularity = args.GetValue(Popularity) ?? 0.5;
+            int seeds = args.GetValue(Seeds);
+            int epochs = args.GetValue(Epochs);
             Evaluate(requests, eta, popularity, seeds, epochs, Console.WriteLine);
             return 0;
         }

@@ -13,7 +13,7 @@ namespace MLNetRank.Benchmarks.Ensemble
     /// The objective ensemble on the five-objective simulator (click, buy, long stay, follow, comment; comment partly dependent
     /// on buy): per variant, AUC and GAUC (by request) of the fused score for every objective and the AUC sum, paired over seeds;
     /// and a trade-off plot of two objectives as the fixed formula's weights vary, with the learned variants marked.
-    /// Args: key=value: seeds=5 requests=6000 epochs=8 threads=1 plot=docs/figures/ensemble-tradeoff.png only=probe.
+    /// Options: <c>--seeds 5 --requests 6000 --epochs 8 --threads 1 --plot docs/figures/ensemble-tradeoff.png --only probe</c> (<c>ensemble --help</c>).
     /// </summary>
     public sealed class ObjectiveEnsembleBench : IBench
     {
@@ -31,16 +31,23 @@ namespace MLNetRank.Benchmarks.Ensemble
             ("HarmonRank, two-step", ObjectiveEnsembleMethod.HarmonRank, true),
         };
 
-        public int Run(string[] args)
+        private static readonly Option<int> Seeds = BenchOption.Of("--seeds", 5, "worlds (seeds)");
+        private static readonly Option<long> Requests = BenchOption.Of("--requests", 6000L, "requests per world");
+        private static readonly Option<int> Epochs = BenchOption.Of("--epochs", 8, "epochs");
+        private static readonly Option<int> Threads = BenchOption.Of("--threads", 1, "libtorch threads");
+        private static readonly Option<int> Batch = BenchOption.Of("--batch", 512, "batch size");
+        private static readonly Option<string?> Only = BenchOption.Optional<string>("--only", "probe: only the HarmonRank probe");
+        private static readonly Option<string> PlotOption = BenchOption.Of("--plot", "docs/figures/ensemble-tradeoff.png", "trade-off plot (PNG)");
+
+        public int Run(ParseResult args)
         {
-            var a = args.Select(x => x.Split('=', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1]);
-            int seeds = int.Parse(a.GetValueOrDefault("seeds", "5"), CultureInfo.InvariantCulture);
-            long requests = long.Parse(a.GetValueOrDefault("requests", "6000"), CultureInfo.InvariantCulture);
-            int epochs = int.Parse(a.GetValueOrDefault("epochs", "8"), CultureInfo.InvariantCulture);
-            int threads = int.Parse(a.GetValueOrDefault("threads", "1"), CultureInfo.InvariantCulture);
-            int batch = int.Parse(a.GetValueOrDefault("batch", "512"), CultureInfo.InvariantCulture);
-            string? only = a.GetValueOrDefault("only");
-            string plot = a.GetValueOrDefault("plot", "docs/figures/ensemble-tradeoff.png");
+            int seeds = args.GetValue(Seeds);
+            long requests = args.GetValue(Requests);
+            int epochs = args.GetValue(Epochs);
+            int threads = args.GetValue(Threads);
+            int batch = args.GetValue(Batch);
+            string? only = args.GetValue(Only);
+            string plot = args.GetValue(PlotOption)!;
             Console.WriteLine($"seeds {seeds}, {requests} requests per world (70% train / 30% test by request), {epochs} epochs, batch {batch}, {threads} libtorch thread(s)");
 
             int K = EnsembleSimulation.Names.Count;

@@ -31,12 +31,17 @@ namespace MLNetRank.Benchmarks.Evaluation
             public float Relevance { get; set; }
         }
 
-        public int Run(string[] args)
+        private static readonly Option<int> Rows = BenchOption.Of("--rows", 1_000_000, "rows scored");
+        private static readonly Option<int> List = BenchOption.Of("--list", 20, "rows per request");
+        private static readonly Option<int> Repeats = BenchOption.Of("--repeats", 3, "repeats (best is reported)");
+        private static readonly Option<bool> NoPython = BenchOption.Flag("--no-python", "skip the scikit-learn peer");
+
+        public int Run(ParseResult args)
         {
-            int rows = Arg(args, "--rows", 1_000_000);
-            int list = Arg(args, "--list", 20);
-            int repeats = Arg(args, "--repeats", 3);
-            bool python = !args.Contains("--no-python");
+            int rows = args.GetValue(Rows);
+            int list = args.GetValue(List);
+            int repeats = args.GetValue(Repeats);
+            bool python = !args.GetValue(NoPython);
             Console.WriteLine($"rows {rows:N0}, requests of {list}, {rows / 200:N0} users; best of {repeats}; {Environment.ProcessorCount} cores (shared machine: times are indicative).");
             Console.WriteLine();
 
@@ -169,12 +174,6 @@ print('version', sklearn.__version__)
             {
                 Directory.Delete(dir, true);
             }
-        }
-
-        private static int Arg(string[] args, string name, int fallback)
-        {
-            int i = Array.IndexOf(args, name);
-            return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
         }
     }
 }

@@ -105,15 +105,6 @@ namespace MLNetRank.Benchmarks.Gbdt
 
         public static string Rate(double rows, double seconds) => (rows / seconds).ToString("N0", CultureInfo.InvariantCulture);
 
-        public static string ArgValue(string[] args, string name, string fallback)
-        {
-            int i = Array.IndexOf(args, name);
-            return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
-        }
-
-        public static int ArgInt(string[] args, string name, int fallback)
-            => int.Parse(ArgValue(args, name, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
-
         /// <summary>Runs Debian's python3 with a script; returns stdout, or null with the reason on stderr.</summary>
         public static string? Python(string script, string args)
         {

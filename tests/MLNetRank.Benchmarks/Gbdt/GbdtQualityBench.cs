@@ -29,15 +29,23 @@ namespace MLNetRank.Benchmarks.Gbdt
 
         public string Description => "GBDT alone vs LR alone vs GBDT+LR (log-loss, AUC) on census-income, synthetic and simulator data (--simulator REQUESTS)";
 
-        public int Run(string[] args)
+        private static readonly Option<int> Trees = BenchOption.Of("--trees", 100, "FastTree trees");
+        private static readonly Option<int> Leaves = BenchOption.Of("--leaves", 31, "leaves per tree");
+        private static readonly Option<int> SyntheticRows = BenchOption.Of("--synthetic-rows", 60_000, "rows of the synthetic data (0: skip it)");
+        private static readonly Option<int> Simulator = BenchOption.Of("--simulator", 0, "simulator requests (0: skip the simulator data)");
+        private static readonly Option<int> Epochs = BenchOption.Of("--epochs", 3, "epochs");
+        private static readonly Option<float[]> L2 = BenchOption.List("--l2", new[] { 1f }, "L2 weights of the LR on leaves");
+        private static readonly Option<string> Census = BenchOption.Of("--census", FindCensus() ?? "", "census-income CSV ('none': skip it)");
+
+        public int Run(ParseResult args)
         {
-            int trees = ArgInt(args, "--trees", 100);
-            int leaves = ArgInt(args, "--leaves", 31);
-            int syntheticRows = ArgInt(args, "--synthetic-rows", 60_000);
-            int simulatorRequests = ArgInt(args, "--simulator", 0);
-            int epochs = ArgInt(args, "--epochs", 3);
-            var l2 = ArgValue(args, "--l2", "1").Split(',').Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray();
-            string? census = ArgValue(args, "--census", FindCensus() ?? "");
+            int trees = args.GetValue(Trees);
+            int leaves = args.GetValue(Leaves);
+            int syntheticRows = args.GetValue(SyntheticRows);
+            int simulatorRequests = args.GetValue(Simulator);
+            int epochs = args.GetValue(Epochs);
+            var l2 = args.GetValue(L2)!;
+            string? census = args.GetValue(Census);
             Console.WriteLine($"{trees} FastTree trees x {leaves} leaves, learning rate 0.1, min 20 rows per leaf; LR = L-BFGS logistic regression (L2 1), mean-variance normalized raw features.");
             Console.WriteLine("Splits (seeded): 40% tree split, 40% LR split, 20% test. Metrics on the test split.");
             (float[] X, bool[] Y, int F)? censusData = !string.IsNullOrEmpty(census) && File.Exists(census) ? LoadCensus(census) : null;

@@ -20,14 +20,21 @@ namespace MLNetRank.Benchmarks.Gbdt
 
         public string Description => "GBDT leaf encoding rows/s: fast encoder vs ML.NET featurizer vs LightGBM C API vs xgboost pred_leaf";
 
-        public int Run(string[] args)
+        private static readonly Option<int> Rows = BenchOption.Of("--rows", 200_000, "rows encoded");
+        private static readonly Option<int> TrainRows = BenchOption.Of("--train-rows", 50_000, "rows the ensemble is trained on");
+        private static readonly Option<int> Features = BenchOption.Of("--features", 50, "features per row");
+        private static readonly Option<int> Trees = BenchOption.Of("--trees", 100, "trees");
+        private static readonly Option<int> Leaves = BenchOption.Of("--leaves", 31, "leaves per tree");
+        private static readonly Option<int> Repeats = BenchOption.Of("--repeats", 3, "repeats (best is reported)");
+
+        public int Run(ParseResult args)
         {
-            int rows = ArgInt(args, "--rows", 200_000);
-            int trainRows = ArgInt(args, "--train-rows", 50_000);
-            int features = ArgInt(args, "--features", 50);
-            int trees = ArgInt(args, "--trees", 100);
-            int leaves = ArgInt(args, "--leaves", 31);
-            int repeats = ArgInt(args, "--repeats", 3);
+            int rows = args.GetValue(Rows);
+            int trainRows = args.GetValue(TrainRows);
+            int features = args.GetValue(Features);
+            int trees = args.GetValue(Trees);
+            int leaves = args.GetValue(Leaves);
+            int repeats = args.GetValue(Repeats);
             int cores = Environment.ProcessorCount;
             Console.WriteLine($"rows {rows:N0} (encoded), train rows {trainRows:N0}, {features} features, {trees} trees x {leaves} leaves; best of {repeats}; {cores} cores.");
             if (File.Exists("/proc/loadavg"))

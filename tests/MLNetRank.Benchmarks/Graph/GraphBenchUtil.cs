@@ -189,19 +189,5 @@ namespace MLNetRank.Benchmarks.Graph
                     return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
             return -1;
         }
-
-        public static Dictionary<string, string> Args(string[] args)
-        {
-            var d = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-            foreach (var a in args)
-            {
-                var i = a.IndexOf('=');
-                if (i > 0)
-                    d[a[..i].TrimStart('-')] = a[(i + 1)..];
-            }
-            return d;
-        }
-
-        public static int Int(this Dictionary<string, string> d, string k, int def) => d.TryGetValue(k, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : def;
     }
 }

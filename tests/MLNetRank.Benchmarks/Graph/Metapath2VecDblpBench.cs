@@ -20,7 +20,7 @@ namespace MLNetRank.Benchmarks.Graph
         public string Name => "metapath2vec-dblp";
 
         /// <inheritdoc />
-        public string Description => "DBLP four-area author classification Macro/Micro-F1 (args: path=<MAGNN data/raw/DBLP> [metapath=..] [variant=plus])";
+        public string Description => "DBLP four-area author classification Macro/Micro-F1 (--path <MAGNN data/raw/DBLP>)";
 
         private sealed class AuthorRow
         {
@@ -28,30 +28,36 @@ namespace MLNetRank.Benchmarks.Graph
             public uint Label { get; set; }
         }
 
+        private static readonly Option<string> DataPath = BenchOption.Required<string>("--path", "MAGNN's data/raw/DBLP folder");
+        private static readonly Option<string> Metapaths = BenchOption.Of("--metapath", "Author-Paper-Conf-Paper-Author", "metapaths, comma-separated");
+        private static readonly Option<string> Variant = BenchOption.OneOf("--variant", "plain", "metapath2vec or metapath2vec++", "plain", "plus");
+        private static readonly Option<int> Dim = BenchOption.Of("--dim", 128, "embedding dimension");
+        private static readonly Option<int> Walks = BenchOption.Of("--walks", 40, "walks per node");
+        private static readonly Option<int> Length = BenchOption.Of("--length", 100, "walk length");
+        private static readonly Option<int> Window = BenchOption.Of("--window", 7, "skip-gram window");
+        private static readonly Option<int> Epochs = BenchOption.Of("--epochs", 1, "epochs");
+        private static readonly Option<int> Threads = BenchOption.Of("--threads", 2, "threads (NumberOfThreads)");
+        private static readonly Option<int> Splits = BenchOption.Of("--splits", 5, "cross-validation splits");
+
         /// <inheritdoc />
-        public int Run(string[] args)
+        public int Run(ParseResult args)
         {
-            var a = GraphBenchUtil.Args(args);
-            if (!a.TryGetValue("path", out var path))
-            {
-                Console.Error.WriteLine("usage: metapath2vec-dblp path=<folder of MAGNN data/raw/DBLP> [metapath=Author-Paper-Conf-Paper-Author] [dim=128] [walks=..] [variant=plus]");
-                return 2;
-            }
+            string path = args.GetValue(DataPath)!;
             var ml = new MLContext(1);
             var sw = Stopwatch.StartNew();
             var dblp = DblpFourArea.Load(path);
             Console.WriteLine($"DBLP: {dblp.AuthorCount} authors, {dblp.PaperCount} papers, {dblp.ConferenceCount} conferences, {dblp.TermCount} terms, {dblp.Edges.Count} edges, {dblp.AuthorLabels.Count} labelled authors (loaded in {sw.Elapsed.TotalSeconds:F1}s)");
             var o = new Metapath2VecOptions
             {
-                Metapaths = (a.TryGetValue("metapath", out var mp) ? mp : "Author-Paper-Conf-Paper-Author").Split(','),
-                Dimension = a.Int("dim", 128),
-                WalksPerNode = a.Int("walks", 40),
-                WalkLength = a.Int("length", 100),
-                WindowSize = a.Int("window", 7),
+                Metapaths = args.GetValue(Metapaths)!.Split(','),
+                Dimension = args.GetValue(Dim),
+                WalksPerNode = args.GetValue(Walks),
+                WalkLength = args.GetValue(Length),
+                WindowSize = args.GetValue(Window),
                 NegativeSamples = 5,
-                Epochs = a.Int("epochs", 1),
-                NumberOfThreads = a.Int("threads", 2),
-                Variant = a.TryGetValue("variant", out var v) && v.StartsWith("plus", StringComparison.OrdinalIgnoreCase) ? Metapath2VecVariant.Metapath2VecPlusPlus : Metapath2VecVariant.Metapath2Vec,
+                Epochs = args.GetValue(Epochs),
+                NumberOfThreads = args.GetValue(Threads),
+                Variant = args.GetValue(Variant) == "plus" ? Metapath2VecVariant.Metapath2VecPlusPlus : Metapath2VecVariant.Metapath2Vec,
                 Seed = 1,
             };
             var labels = dblp.GetAuthorLabels(ml);
@@ -61,7 +67,7 @@ namespace MLNetRank.Benchmarks.Graph
                               $"{model.Summary.TokensPerEpoch:N0} tokens, fit {sw.Elapsed.TotalSeconds:F1}s ({model.Summary.TokensPerSecond:N0} tokens/s)");
             var rows = ml.Data.CreateEnumerable<AuthorRow>(labels, false).ToList();
             var emb = model.Transform(labels).GetColumn<float[]>("Features").ToArray();
-            int splits = a.Int("splits", 5);
+            int splits = args.GetValue(Splits);
             Console.WriteLine();
             Console.WriteLine("| train share | Macro-F1 | Micro-F1 |");
             Console.WriteLine("|---|---|---|");

@@ -47,14 +47,26 @@ namespace MLNetRank.Benchmarks.Graph
             return $"| {name} | {rss:N0} | {hwm:N0} | {GC.GetGCMemoryInfo().HeapSizeBytes / 1048576.0:N0} | {GC.GetTotalMemory(false) / 1048576.0:N0} |";
         }
 
+        private static readonly Option<string?> Load = BenchOption.Optional<string>("--load", "child process: load this saved zip with plain ML.NET and score one row");
+        private static readonly Option<int> Users = BenchOption.Of("--users", 150_000, "users");
+        private static readonly Option<int> Lives = BenchOption.Of("--lives", 10_000, "live streams");
+        private static readonly Option<int> Items = BenchOption.Of("--items", 40_000, "items");
+        private static readonly Option<int> UlEdges = BenchOption.Of("--ul-edges", 600_000, "user-live edges");
+        private static readonly Option<int> LiEdges = BenchOption.Of("--li-edges", 300_000, "live-item edges");
+        private static readonly Option<int> Dim = BenchOption.Of("--dim", 64, "embedding dimension");
+        private static readonly Option<int> Walks = BenchOption.Of("--walks", 1, "walks per node");
+        private static readonly Option<int> Length = BenchOption.Of("--length", 20, "walk length");
+        private static readonly Option<int> Epochs = BenchOption.Of("--epochs", 1, "epochs");
+        private static readonly Option<int> Threads = BenchOption.Of("--threads", 2, "threads (NumberOfThreads)");
+
         /// <inheritdoc />
-        public int Run(string[] args)
+        public int Run(ParseResult args)
         {
-            if (args.Length >= 2 && args[0] == "load")
+            if (args.GetValue(Load) is string savedZip)
             {
                 var sw0 = Stopwatch.StartNew();
                 var fresh = new MLContext(1);
-                var loaded = fresh.Model.Load(args[1], out _);
+                var loaded = fresh.Model.Load(savedZip, out _);
                 double load = sw0.Elapsed.TotalSeconds;
                 var one = fresh.Data.LoadFromEnumerable(new[] { new Row { UserId = 1, ItemId = 2 } });
                 sw0.Restart();
@@ -63,9 +75,8 @@ namespace MLNetRank.Benchmarks.Graph
                 Console.WriteLine($"child: load {load:F2} s, score one row {score:F2} s (vector length {v.Length}); peak RSS {Rss().Hwm:N0} MB");
                 return 0;
             }
-            var a = GraphBenchUtil.Args(args);
-            int users = a.Int("users", 150_000), lives = a.Int("lives", 10_000), items = a.Int("items", 40_000);
-            long ul = a.Int("ulEdges", 600_000), li = a.Int("liEdges", 300_000);
+            int users = args.GetValue(Users), lives = args.GetValue(Lives), items = args.GetValue(Items);
+            long ul = args.GetValue(UlEdges), li = args.GetValue(LiEdges);
             var ml = new MLContext(1);
             var edges = ml.Data.LoadFromEnumerable(Metapath2VecScaleBench.Stream(users, lives, items, ul, li));
             Console.WriteLine("| stage | RSS MB | peak RSS MB | GC heap MB | live managed MB |");
@@ -74,11 +85,11 @@ namespace MLNetRank.Benchmarks.Graph
             var o = new Metapath2VecOptions
             {
                 Metapaths = new[] { "User-Live-Item-Live-User" },
-                Dimension = a.Int("dim", 64),
-                WalksPerNode = a.Int("walks", 1),
-                WalkLength = a.Int("length", 20),
-                Epochs = a.Int("epochs", 1),
-                NumberOfThreads = a.Int("threads", 2),
+                Dimension = args.GetValue(Dim),
+                WalksPerNode = args.GetValue(Walks),
+                WalkLength = args.GetValue(Length),
+                Epochs = args.GetValue(Epochs),
+                NumberOfThreads = args.GetValue(Threads),
                 Seed = 1,
                 Progress = new Reporter(p => { if (!p.InEpoch) Console.WriteLine(Stage("after " + p.Stage + (p.Epoch > 0 ? " epoch " + p.Epoch : ""))); }),
             };
@@ -102,12 +113,7 @@ namespace MLNetRank.Benchmarks.Graph
                 Console.WriteLine($"graph: {model.Summary.Nodes:N0} nodes, {model.Summary.EdgeRows:N0} edge rows; dim {d}; fit {fit:F1} s; " +
                                   $"users embedded {model.GetEmbeddings("User").Count:N0}, items {model.GetEmbeddings("Item").Count:N0}; " +
                                   $"two training tables {2 * model.Summary.Nodes * d * 4 / 1048576.0:N0} MB; save {save:F1} s; zip {new FileInfo(zip).Length / 1048576.0:F1} MB");
-                var psi = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
-                if (Path.GetFileName(Environment.ProcessPath!) is "dotnet" or "dotnet.exe")
-                    psi.ArgumentList.Add(typeof(Program).Assembly.Location); // running under `dotnet`: pass the assembly
-                psi.ArgumentList.Add(Name);
-                psi.ArgumentList.Add("load");
-                psi.ArgumentList.Add(zip);
+                var psi = BenchProcess.Self(true, Name, "--load", zip);
                 sw.Restart();
                 using var p = Process.Start(psi)!;
                 Console.WriteLine(p.StandardOutput.ReadToEnd().Trim() + $" (process wall {sw.Elapsed.TotalSeconds:F1} s)");

@@ -26,32 +26,46 @@ namespace MLNetRank.Benchmarks.Graph
         /// <inheritdoc />
         public string Description => "metapath2vec vs gensim Word2Vec on the same walks: tokens/s, walk steps/s, k-NN community purity";
 
+        private static readonly Option<int> Users = BenchOption.Of("--users", 20000, "users");
+        private static readonly Option<int> Lives = BenchOption.Of("--lives", 2000, "live streams");
+        private static readonly Option<int> Items = BenchOption.Of("--items", 10000, "items");
+        private static readonly Option<int> Communities = BenchOption.Of("--communities", 8, "planted communities");
+        private static readonly Option<int> Threads = BenchOption.Of("--threads", 2, "threads (NumberOfThreads)");
+        private static readonly Option<int> LivesPerUser = BenchOption.Of("--lives-per-user", 5, "lives per user");
+        private static readonly Option<int> ItemsPerLive = BenchOption.Of("--items-per-live", 10, "items per live");
+        private static readonly Option<int> Dim = BenchOption.Of("--dim", 64, "embedding dimension");
+        private static readonly Option<int> Walks = BenchOption.Of("--walks", 5, "walks per node");
+        private static readonly Option<int> Length = BenchOption.Of("--length", 40, "walk length");
+        private static readonly Option<int> Window = BenchOption.Of("--window", 5, "skip-gram window");
+        private static readonly Option<int> Epochs = BenchOption.Of("--epochs", 3, "epochs");
+        private static readonly Option<int> Repeats = BenchOption.Of("--repeats", 2, "repeats (best is reported)");
+        private static readonly Option<bool> Iterable = BenchOption.Flag("--iterable", "feed the edges as a streaming IEnumerable");
+
         /// <inheritdoc />
-        public int Run(string[] args)
+        public int Run(ParseResult args)
         {
-            var a = GraphBenchUtil.Args(args);
-            int users = a.Int("users", 20000), lives = a.Int("lives", 2000), items = a.Int("items", 10000), communities = a.Int("communities", 8);
-            int threads = a.Int("threads", 2);
-            var sbm = PlantedSbm.Create(communities, users, lives, items, a.Int("livesPerUser", 5), a.Int("itemsPerLive", 10), 0.8, 1);
+            int users = args.GetValue(Users), lives = args.GetValue(Lives), items = args.GetValue(Items), communities = args.GetValue(Communities);
+            int threads = args.GetValue(Threads);
+            var sbm = PlantedSbm.Create(communities, users, lives, items, args.GetValue(LivesPerUser), args.GetValue(ItemsPerLive), 0.8, 1);
             var ml = new MLContext(1);
             var edges = ml.Data.LoadFromEnumerable(sbm.Edges);
             var o = new Metapath2VecOptions
             {
                 Metapaths = new[] { "User-Live-User", "User-Live-Item-Live-User" },
-                Dimension = a.Int("dim", 64),
-                WalksPerNode = a.Int("walks", 5),
-                WalkLength = a.Int("length", 40),
-                WindowSize = a.Int("window", 5),
+                Dimension = args.GetValue(Dim),
+                WalksPerNode = args.GetValue(Walks),
+                WalkLength = args.GetValue(Length),
+                WindowSize = args.GetValue(Window),
                 NegativeSamples = 5,
-                Epochs = a.Int("epochs", 3),
+                Epochs = args.GetValue(Epochs),
                 NumberOfThreads = threads,
                 Seed = 1,
             };
             Console.WriteLine($"graph: {users} users, {lives} lives, {items} items, {communities} communities, {sbm.Edges.Count} edges; " +
                               $"dim {o.Dimension}, window {o.WindowSize}, negative 5, epochs {o.Epochs}, {o.WalksPerNode} walks/node of length {o.WalkLength}, sample {o.SubsamplingThreshold}, threads {threads}");
             var data = ml.Data.LoadFromEnumerable(new[] { new BenchUserRow { UserId = 0 } });
-            int repeats = a.Int("repeats", 2);
-            bool iterable = a.Int("iterable", 0) == 1;
+            int repeats = args.GetValue(Repeats);
+            bool iterable = args.GetValue(Iterable);
             Console.WriteLine($"load average at start: {GraphBenchUtil.LoadAverage()}; repeats {repeats}, alternating MLNetRank and gensim; affinity: {GraphBenchUtil.Affinity()}");
             // (name, threads) -> tokens/s of every repeat, train s of the best, purities of the last.
             var runs = new System.Collections.Generic.List<(string Name, double TokensPerSecond, double TrainSeconds, double Fit, double Pu, double Pi, double TokensPerCpuSecond)>();

@@ -39,16 +39,19 @@ namespace MLNetRank.Benchmarks.Graph
                 string.Join(' ', u[i].Concat(l[i]).Select(x => BitConverter.SingleToInt32Bits(x).ToString(CultureInfo.InvariantCulture))) + " " + k[i]));
         }
 
+        private static readonly Option<string?> Load = BenchOption.Optional<string>("--load", "child process: load this saved zip with plain ML.NET");
+        private static readonly Option<string?> Expected = BenchOption.Optional<string>("--expected", "child process: the parent's outputs to compare with");
+
         /// <inheritdoc />
-        public int Run(string[] args)
+        public int Run(ParseResult args)
         {
-            if (args.Length == 3 && args[0] == "load")
+            if (args.GetValue(Load) is string savedZip && args.GetValue(Expected) is string expectedFile)
             {
                 // The child: plain ML.NET only.
                 var fresh = new MLContext(123);
-                var loaded = fresh.Model.Load(args[1], out _);
+                var loaded = fresh.Model.Load(savedZip, out _);
                 var got = Dump(loaded.Transform(Rows(fresh)));
-                bool same = got == File.ReadAllText(args[2]);
+                bool same = got == File.ReadAllText(expectedFile);
                 Console.WriteLine($"child process {Environment.ProcessId}: loaded {loaded.GetType().Name}; outputs identical: {same}");
                 return same ? 0 : 1;
             }
@@ -70,12 +73,7 @@ namespace MLNetRank.Benchmarks.Graph
                 var expected = Path.Combine(dir, "expected.txt");
                 ml.Model.Save(model, data.Schema, zip);
                 File.WriteAllText(expected, Dump(model.Transform(data)));
-                var psi = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false };
-                var entry = typeof(Program).Assembly.Location;
-                if (Path.GetFileName(Environment.ProcessPath!) is "dotnet" or "dotnet.exe")
-                    psi.ArgumentList.Add(entry); // running under `dotnet`: pass the assembly
-                foreach (var s in new[] { Name, "load", zip, expected })
-                    psi.ArgumentList.Add(s);
+                var psi = BenchProcess.Self(false, Name, "--load", zip, "--expected", expected);
                 using var p = Process.Start(psi)!;
                 p.WaitForExit();
                 Console.WriteLine($"parent process {Environment.ProcessId}: saved {new FileInfo(zip).Length / 1024} KiB zip; child exit code {p.ExitCode} ({(p.ExitCode == 0 ? "identical" : "MISMATCH")})");

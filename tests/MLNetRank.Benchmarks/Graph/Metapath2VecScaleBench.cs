@@ -17,25 +17,35 @@ namespace MLNetRank.Benchmarks.Graph
         public string Name => "metapath2vec-scale";
 
         /// <inheritdoc />
-        public string Description => "1M nodes / 10M edges: graph build, walks, training time and peak RSS (args: users= lives= items= ulEdges= liEdges=)";
+        public string Description => "1M nodes / 10M edges: graph build, walks, training time and peak RSS";
+
+        private static readonly Option<int> Users = BenchOption.Of("--users", 700_000, "users");
+        private static readonly Option<int> Lives = BenchOption.Of("--lives", 50_000, "live streams");
+        private static readonly Option<int> Items = BenchOption.Of("--items", 250_000, "items");
+        private static readonly Option<int> UlEdges = BenchOption.Of("--ul-edges", 7_000_000, "user-live edges");
+        private static readonly Option<int> LiEdges = BenchOption.Of("--li-edges", 3_000_000, "live-item edges");
+        private static readonly Option<int> Dim = BenchOption.Of("--dim", 64, "embedding dimension");
+        private static readonly Option<int> Walks = BenchOption.Of("--walks", 1, "walks per node");
+        private static readonly Option<int> Length = BenchOption.Of("--length", 20, "walk length");
+        private static readonly Option<int> Epochs = BenchOption.Of("--epochs", 1, "epochs");
+        private static readonly Option<int> Threads = BenchOption.Of("--threads", 2, "threads (NumberOfThreads)");
 
         /// <inheritdoc />
-        public int Run(string[] args)
+        public int Run(ParseResult args)
         {
-            var a = GraphBenchUtil.Args(args);
-            int users = a.Int("users", 700_000), lives = a.Int("lives", 50_000), items = a.Int("items", 250_000);
-            long ul = a.Int("ulEdges", 7_000_000), li = a.Int("liEdges", 3_000_000);
+            int users = args.GetValue(Users), lives = args.GetValue(Lives), items = args.GetValue(Items);
+            long ul = args.GetValue(UlEdges), li = args.GetValue(LiEdges);
             var ml = new MLContext(1);
             var edges = ml.Data.LoadFromEnumerable(Stream(users, lives, items, ul, li));
             var o = new Metapath2VecOptions
             {
                 Metapaths = new[] { "User-Live-Item-Live-User" },
-                Dimension = a.Int("dim", 64),
-                WalksPerNode = a.Int("walks", 1),
-                WalkLength = a.Int("length", 20),
+                Dimension = args.GetValue(Dim),
+                WalksPerNode = args.GetValue(Walks),
+                WalkLength = args.GetValue(Length),
                 WindowSize = 5,
-                Epochs = a.Int("epochs", 1),
-                NumberOfThreads = a.Int("threads", 2),
+                Epochs = args.GetValue(Epochs),
+                NumberOfThreads = args.GetValue(Threads),
                 Seed = 1,
             };
             var total = Stopwatch.StartNew();

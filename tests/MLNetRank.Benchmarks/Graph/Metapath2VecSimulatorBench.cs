@@ -22,11 +22,17 @@ namespace MLNetRank.Benchmarks.Graph
         /// <inheritdoc />
         public string Description => "metapath2vec on the simulator: community k-NN purity; CVR/CTR AUC and GAUC with vs without embeddings";
 
+        private static readonly Option<int> Requests = BenchOption.Of("--requests", 30000, "simulator requests");
+        private static readonly Option<int> Seed = BenchOption.Of("--seed", 42, "simulator seed");
+        private static readonly Option<int> Trees = BenchOption.Of("--trees", 100, "GBDT trees");
+        private static readonly Option<int> Dim = BenchOption.Of("--dim", 32, "embedding dimension");
+        private static readonly Option<int> Walks = BenchOption.Of("--walks", 10, "walks per node");
+        private static readonly Option<int> Epochs = BenchOption.Of("--epochs", 3, "epochs");
+
         /// <inheritdoc />
-        public int Run(string[] args)
+        public int Run(ParseResult args)
         {
-            var a = GraphBenchUtil.Args(args);
-            int requests = a.Int("requests", 30000), seed = a.Int("seed", 42), trees = a.Int("trees", 100);
+            int requests = args.GetValue(Requests), seed = args.GetValue(Seed), trees = args.GetValue(Trees);
             var ml = new MLContext(seed);
             var sim = new LiveStreamSimulator(new LiveStreamSimulatorOptions { Seed = seed, RequestCount = requests });
             Console.Write(sim.Describe());
@@ -39,10 +45,10 @@ namespace MLNetRank.Benchmarks.Graph
             {
                 Metapaths = new[] { "User-Live-User", "User-Item-User", "User-Live-Item-Live-User", "Live-Item-Category-Item-Live" },
                 WeightColumnName = "Weight",
-                Dimension = a.Int("dim", 32),
-                WalksPerNode = a.Int("walks", 10),
+                Dimension = args.GetValue(Dim),
+                WalksPerNode = args.GetValue(Walks),
                 WalkLength = 40,
-                Epochs = a.Int("epochs", 3),
+                Epochs = args.GetValue(Epochs),
                 NumberOfThreads = 2,
                 AddKnownIndicator = true,
                 Seed = seed,

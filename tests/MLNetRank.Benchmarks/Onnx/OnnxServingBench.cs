@@ -52,11 +52,15 @@ namespace MLNetRank.Benchmarks.Onnx
             public float[] BuyProbability { get; set; } = Array.Empty<float>();
         }
 
-        public int Run(string[] args)
+        private static readonly Option<int> Rows = BenchOption.Of("--rows", 20000, "rows scored through ML.NET");
+        private static readonly Option<int> Requests = BenchOption.Of("--requests", 400, "requests timed");
+        private static readonly Option<int> Candidates = BenchOption.Of("--candidates", 200, "candidates per request");
+
+        public int Run(ParseResult args)
         {
-            int rows = Arg(args, "--rows", 20000);
-            int requests = Arg(args, "--requests", 400);
-            int candidates = Arg(args, "--candidates", 200);
+            int rows = args.GetValue(Rows);
+            int requests = args.GetValue(Requests);
+            int candidates = args.GetValue(Candidates);
 
             var spec = new ReferenceNetworks.MmoeSpec();
             byte[] onnx = ReferenceNetworks.Mmoe(spec);
@@ -301,12 +305,6 @@ namespace MLNetRank.Benchmarks.Onnx
             var sw = Stopwatch.StartNew();
             ScoringMeasures.Drain(model.Transform(view), "ClickProbability", "BuyProbability");
             return data.Length / sw.Elapsed.TotalSeconds;
-        }
-
-        private static int Arg(string[] args, string name, int fallback)
-        {
-            int i = Array.IndexOf(args, name);
-            return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], out int v) && v > 0 ? v : fallback;
         }
     }
 }

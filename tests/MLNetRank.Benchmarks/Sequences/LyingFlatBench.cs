@@ -62,15 +62,23 @@ namespace MLNetRank.Benchmarks.Sequences
             return o;
         }
 
-        public int Run(string[] args)
+        private static readonly Option<int> SeedsOption = BenchOption.Of("--seeds", 5, "seeds (paired worlds)");
+        private static readonly Option<int> TrainRequestsOption = BenchOption.Of("--train-requests", 1000, "training requests");
+        private static readonly Option<int> TestRequestsOption = BenchOption.Of("--test-requests", 1000, "test requests");
+        private static readonly Option<int> EpochsOption = BenchOption.Of("--epochs", 3, "epochs");
+        private static readonly Option<int> DimOption = BenchOption.Of("--dim", 8, "token dimension d");
+        private static readonly Option<int> ThreadsOption = BenchOption.Of("--threads", 1, "threads");
+        private static readonly Option<double> KappaOption = BenchOption.Of("--kappa", 1.5, "item-interest knob κ");
+
+        public int Run(ParseResult args)
         {
-            int seeds = SequenceModels.Arg(args, "--seeds", 5);
-            int trainRequests = SequenceModels.Arg(args, "--train-requests", 1000);
-            int testRequests = SequenceModels.Arg(args, "--test-requests", 1000);
-            int epochs = SequenceModels.Arg(args, "--epochs", 3);
-            int d = SequenceModels.Arg(args, "--dim", 8);
-            int threads = SequenceModels.Arg(args, "--threads", 1);
-            double kappa = SequenceModels.ArgD(args, "--kappa", 1.5);
+            int seeds = args.GetValue(SeedsOption);
+            int trainRequests = args.GetValue(TrainRequestsOption);
+            int testRequests = args.GetValue(TestRequestsOption);
+            int epochs = args.GetValue(EpochsOption);
+            int d = args.GetValue(DimOption);
+            int threads = args.GetValue(ThreadsOption);
+            double kappa = args.GetValue(KappaOption);
             Console.WriteLine();
             Console.WriteLine($"Load average at the start: {ScoringMeasures.LoadAverage()}.");
             // [variant][objective][seed]

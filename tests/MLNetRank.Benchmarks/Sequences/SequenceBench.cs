@@ -60,17 +60,6 @@ namespace MLNetRank.Benchmarks.Sequences
             return o;
         }
 
-        public static int Arg(string[] args, string name, int fallback)
-        {
-            int i = Array.IndexOf(args, name);
-            return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture) : fallback;
-        }
-
-        public static double ArgD(string[] args, string name, double fallback)
-        {
-            int i = Array.IndexOf(args, name);
-            return i >= 0 && i + 1 < args.Length ? double.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture) : fallback;
-        }
     }
 
     /// <summary>
@@ -86,13 +75,19 @@ namespace MLNetRank.Benchmarks.Sequences
 
         public string Description => "request scorer latency per 200-candidate request added by DIN / dual / transformer over mean pooling (L = 50)";
 
-        public int Run(string[] args)
+        private static readonly Option<int> RequestsOption = BenchOption.Of("--requests", 300, "requests timed");
+        private static readonly Option<int> CandidatesOption = BenchOption.Of("--candidates", 200, "candidates per request");
+        private static readonly Option<int> LengthOption = BenchOption.Of("--length", 50, "sequence length");
+        private static readonly Option<int> DimOption = BenchOption.Of("--dim", 16, "token dimension d");
+        private static readonly Option<int> TrainRequestsOption = BenchOption.Of("--train-requests", 600, "training requests");
+
+        public int Run(ParseResult args)
         {
-            int requests = SequenceModels.Arg(args, "--requests", 300);
-            int candidates = SequenceModels.Arg(args, "--candidates", 200);
-            int length = SequenceModels.Arg(args, "--length", 50);
-            int d = SequenceModels.Arg(args, "--dim", 16);
-            int trainRequests = SequenceModels.Arg(args, "--train-requests", 600);
+            int requests = args.GetValue(RequestsOption);
+            int candidates = args.GetValue(CandidatesOption);
+            int length = args.GetValue(LengthOption);
+            int d = args.GetValue(DimOption);
+            int trainRequests = args.GetValue(TrainRequestsOption);
             Console.WriteLine();
             Console.WriteLine($"Load average at the start: {ScoringMeasures.LoadAverage()}.");
             var (dyn, packed) = ScoringMeasures.SgemmGflops();
@@ -232,20 +227,28 @@ namespace MLNetRank.Benchmarks.Sequences
 
         public string Description => "Click/Buy AUC and GAUC of mean pooling vs DIN vs dual attention vs transformer, item-interest knob on/off, paired seeds";
 
-        public int Run(string[] args)
+        private static readonly Option<int> SeedsOption = BenchOption.Of("--seeds", 5, "seeds (paired worlds)");
+        private static readonly Option<int> TrainRequestsOption = BenchOption.Of("--train-requests", 3000, "training requests");
+        private static readonly Option<int> TestRequestsOption = BenchOption.Of("--test-requests", 1500, "test requests");
+        private static readonly Option<int> EpochsOption = BenchOption.Of("--epochs", 3, "epochs");
+        private static readonly Option<int> DimOption = BenchOption.Of("--dim", 8, "token dimension d");
+        private static readonly Option<int> ThreadsOption = BenchOption.Of("--threads", 1, "threads");
+        private static readonly Option<double> KappaOption = BenchOption.Of("--kappa", 1.5, "item-interest knob κ");
+        private static readonly Option<double[]> KappasOption = BenchOption.List("--kappas", Array.Empty<double>(), "κ values (empty: --kappa and 0)");
+
+        public int Run(ParseResult args)
         {
-            int seeds = SequenceModels.Arg(args, "--seeds", 5);
-            int trainRequests = SequenceModels.Arg(args, "--train-requests", 3000);
-            int testRequests = SequenceModels.Arg(args, "--test-requests", 1500);
-            int epochs = SequenceModels.Arg(args, "--epochs", 3);
-            int d = SequenceModels.Arg(args, "--dim", 8);
-            int threads = SequenceModels.Arg(args, "--threads", 1);
-            double kappa = SequenceModels.ArgD(args, "--kappa", 1.5);
+            int seeds = args.GetValue(SeedsOption);
+            int trainRequests = args.GetValue(TrainRequestsOption);
+            int testRequests = args.GetValue(TestRequestsOption);
+            int epochs = args.GetValue(EpochsOption);
+            int d = args.GetValue(DimOption);
+            int threads = args.GetValue(ThreadsOption);
+            double kappa = args.GetValue(KappaOption);
             Console.WriteLine();
             Console.WriteLine($"Load average at the start: {ScoringMeasures.LoadAverage()}.");
             var metrics = new[] { "Click AUC", "Click GAUC", "Buy AUC", "Buy GAUC" };
-            int i0 = Array.IndexOf(args, "--kappas");
-            var kappas = i0 >= 0 ? args[i0 + 1].Split(',').Select(x => double.Parse(x, System.Globalization.CultureInfo.InvariantCulture)).ToArray() : new[] { kappa, 0.0 };
+            var kappas = args.GetValue(KappasOption) is { Length: > 0 } given ? given : new[] { kappa, 0.0 };
             foreach (var k in kappas)
             {
                 // [layer][metric][seed]
@@ -315,12 +318,17 @@ namespace MLNetRank.Benchmarks.Sequences
 
         public string Description => "training samples/s of the V4 transformer network: MLNetRank (TorchSharp) vs a PyTorch peer";
 
-        public int Run(string[] args)
+        private static readonly Option<int> RowsOption = BenchOption.Of("--rows", 20000, "training rows");
+        private static readonly Option<int> EpochsOption = BenchOption.Of("--epochs", 2, "epochs");
+        private static readonly Option<int> ThreadsOption = BenchOption.Of("--threads", 1, "threads");
+        private static readonly Option<int> RepeatsOption = BenchOption.Of("--repeats", 2, "repeats (median is reported)");
+
+        public int Run(ParseResult args)
         {
-            int rows = SequenceModels.Arg(args, "--rows", 20000);
-            int epochs = SequenceModels.Arg(args, "--epochs", 2);
-            int threads = SequenceModels.Arg(args, "--threads", 1);
-            int repeats = SequenceModels.Arg(args, "--repeats", 2);
+            int rows = args.GetValue(RowsOption);
+            int epochs = args.GetValue(EpochsOption);
+            int threads = args.GetValue(ThreadsOption);
+            int repeats = args.GetValue(RepeatsOption);
             const int d = 16, length = 20;
             Console.WriteLine();
             Console.WriteLine($"Load average at the start: {ScoringMeasures.LoadAverage()}.");

@@ -10,18 +10,21 @@ namespace MLNetRank.Benchmarks.Simulation
     /// <summary>
     /// Throughput of the live-stream simulator: world build time and impressions generated per second through an
     /// IDataView cursor (all columns read), at the default size and at a larger world.
-    /// Usage: <c>sim-throughput [requests=100000] [scale=1]</c> (scale multiplies the entity counts of the default world).
+    /// Usage: <c>sim-throughput [--requests 100000] [--scale 1]</c> (scale multiplies the entity counts of the default world).
     /// </summary>
     public sealed class SimulatorThroughputBench : IBench
     {
         public string Name => "sim-throughput";
 
-        public string Description => "Live-stream simulator: world build time and impressions/s through a cursor (args: requests scale)";
+        public string Description => "Live-stream simulator: world build time and impressions/s through a cursor";
 
-        public int Run(string[] args)
+        private static readonly Option<long> Requests = BenchOption.Of("--requests", 100_000L, "requests drawn");
+        private static readonly Option<int> Scale = BenchOption.Of("--scale", 1, "multiplies the default world's entity counts (1: the default world only)");
+
+        public int Run(ParseResult args)
         {
-            long requests = args.Length > 0 ? long.Parse(args[0], CultureInfo.InvariantCulture) : 100_000;
-            int scale = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1;
+            long requests = args.GetValue(Requests);
+            int scale = args.GetValue(Scale);
             Console.WriteLine();
             Console.WriteLine("```");
             Console.Write(new LiveStreamSimulator(new LiveStreamSimulatorOptions()).Describe());

@@ -28,31 +28,48 @@ namespace MLNetRank.Benchmarks.Torch
 
         public string Description => "Multi-task quality: architectures, ESMM, uncertainty weighting (synthetic truth) and Census-Income AUC";
 
-        public int Run(string[] args)
+        private static readonly Option<string> SectionOption = BenchOption.OneOf("--section", "all", "what to run (all: arch, esmm, weights, census, sim)",
+            "all", "arch", "esmm", "weights", "esmm-epochs", "esmm-sim", "census", "sim", "sim-sweep");
+        private static readonly Option<int> SeedsOption = BenchOption.Of("--seeds", 3, "seeds (worlds)");
+        private static readonly Option<long[]> RequestsOption = BenchOption.List("--requests", Array.Empty<long>(),
+            "simulator requests (default 4000; sim: 6000); sim-sweep takes a list; esmm-epochs with --data synthetic: training impressions");
+        private static readonly Option<string> OnlyOption = BenchOption.OneOf("--only", "", "esmm-epochs: only one variant", "", "early", "mmoe", "paper", "separate");
+        private static readonly Option<int> WorldsOption = BenchOption.Of("--worlds", 1, "esmm-epochs: worlds");
+        private static readonly Option<string> DataOption = BenchOption.OneOf("--data", "sim", "esmm-epochs: data", "sim", "synthetic");
+        private static readonly Option<int> FirstOption = BenchOption.Of("--first", 1, "sim-sweep: first seed");
+        private static readonly Option<double[]> RhoOption = BenchOption.List("--rho", new[] { 0, 0.3, 0.5, 0.8 }, "sim-sweep: task relatedness ρ values");
+        private static readonly Option<string[]> ModelsOption = BenchOption.List("--models", new[] { "single", "shared", "shared-wide", "mmoe", "cgc", "ple" }, "sim-sweep: models");
+        private static readonly Option<string> TasksOption = BenchOption.Of("--tasks", "cb", "sim-sweep: tasks (c click, b buy, f follow, s stay time; cvr: click + CVR)");
+        private static readonly Option<int> EpochsOption = BenchOption.Of("--epochs", 4, "sim-sweep: epochs");
+        private static readonly Option<double> LrOption = BenchOption.Of("--lr", 0.002, "sim-sweep: Adam learning rate");
+        private static readonly Option<long> TestOption = BenchOption.Of("--test", 3000L, "sim-sweep: test requests");
+        private static readonly Option<int> ThreadsOption = BenchOption.Of("--threads", 1, "sim-sweep: threads");
+        private static readonly Option<float> ValidOption = BenchOption.Of("--valid", 0f, "sim-sweep: validation fraction (early stopping)");
+        private static readonly Option<int> PatienceOption = BenchOption.Of("--patience", 0, "sim-sweep: early-stopping patience");
+        private static readonly Option<string> StopOption = BenchOption.Of("--stop", "Loss", "sim-sweep: early-stopping metric");
+
+        public int Run(ParseResult args)
         {
-            string section = args.Length > 0 ? args[0] : "all";
+            string section = args.GetValue(SectionOption)!;
             if (section is "sim-sweep")
             {
-                SimulatorSweep(args.Skip(1).ToArray());
+                SimulatorSweep(args);
                 return 0;
             }
-            int seeds = args.Length > 1 ? int.Parse(args[1]) : 3;
+            int seeds = args.GetValue(SeedsOption);
+            var requestList = args.GetValue(RequestsOption)!;
+            long Requests(long fallback) => requestList.Length > 0 ? requestList[0] : fallback;
             if (section is "all" or "arch")
                 Architectures(seeds);
             if (section is "all" or "esmm")
                 Esmm(seeds);
             if (section is "all" or "weights")
-                Weights(seeds, args.Length > 2 ? long.Parse(args[2]) : 4000);
+                Weights(seeds, Requests(4000));
             if (section is "esmm-epochs")
-            {
-                // esmm-epochs SEEDS REQUESTS [only=early|mmoe|paper|separate] [worlds=1] [data=sim|synthetic] (synthetic: REQUESTS
-                // is the number of training impressions)
-                string Key(string k, string d) => args.Skip(3).Select(a => a.Split('=', 2)).FirstOrDefault(p => p.Length == 2 && p[0] == k)?[1] ?? d;
-                EsmmEpochs(seeds, args.Length > 2 ? long.Parse(args[2]) : 4000, Key("only", ""), int.Parse(Key("worlds", "1")), Key("data", "sim") == "synthetic");
-            }
+                EsmmEpochs(seeds, Requests(4000), args.GetValue(OnlyOption)!, args.GetValue(WorldsOption), args.GetValue(DataOption) == "synthetic");
             if (section is "esmm-sim")
             {
-                long requests = args.Length > 2 ? long.Parse(args[2]) : 4000;
+                long requests = Requests(4000);
                 var ml = new MLContext(1);
                 var sim = new LiveStreamSimulator(new LiveStreamSimulatorOptions { Seed = 2024, RequestCount = requests + 3000 });
                 EsmmSimulator(ml, ml.Data.Cache(sim.GetImpressions(ml, 0, requests)), ml.Data.Cache(sim.GetImpressions(ml, requests, 3000)), seeds);
@@ -60,7 +77,7 @@ namespace MLNetRank.Benchmarks.Torch
             if (section is "all" or "census")
                 Census();
             if (section is "all" or "sim")
-                Simulator(seeds, args.Length > 2 ? long.Parse(args[2]) : 6000);
+                Simulator(seeds, Requests(6000));
             return 0;
         }
 
@@ -662,32 +679,29 @@ namespace MLNetRank.Benchmarks.Torch
         /// impressions and missing (NaN) elsewhere, judged against P(buy | click) on every test impression (its own
         /// relatedness to Click is exactly ρ's), with pCTR x pCVR judged against P(buy).
         /// </summary>
-        private static void SimulatorSweep(string[] args)
+        private static void SimulatorSweep(ParseResult args)
         {
-            var kv = args.Select(a => a.Split('=', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1]);
-            string Get(string k, string d) => kv.TryGetValue(k, out var v) ? v : d;
-            var inv = System.Globalization.CultureInfo.InvariantCulture;
-            int seeds = int.Parse(Get("seeds", "3"), inv);
-            int first = int.Parse(Get("first", "1"), inv);
-            var sizes = Get("requests", "4000").Split(',').Select(x => long.Parse(x, inv)).ToArray();
-            var rhos = Get("rho", "0,0.3,0.5,0.8").Split(',').Select(x => double.Parse(x, inv)).ToArray();
-            var keys = Get("models", "single,shared,shared-wide,mmoe,cgc,ple").Split(',');
+            int seeds = args.GetValue(SeedsOption);
+            int first = args.GetValue(FirstOption);
+            var sizes = args.GetValue(RequestsOption) is { Length: > 0 } given ? given : new[] { 4000L };
+            var rhos = args.GetValue(RhoOption)!;
+            var keys = args.GetValue(ModelsOption)!;
             var models = keys.Select(k => SweepModels.FirstOrDefault(m => m.Key == k) ?? throw new ArgumentException($"Unknown model '{k}'; known: {string.Join(", ", SweepModels.Select(m => m.Key))}")).ToArray();
-            string tasks = Get("tasks", "cb");
-            int epochs = int.Parse(Get("epochs", "4"), inv);
-            double lr = double.Parse(Get("lr", "0.002"), inv);
-            long testRequests = long.Parse(Get("test", "3000"), inv);
-            int threads = int.Parse(Get("threads", "1"), inv);
-            float valid = float.Parse(Get("valid", "0"), inv);
-            int patience = int.Parse(Get("patience", "0"), inv);
-            string stop = Get("stop", "Loss");
+            string tasks = args.GetValue(TasksOption)!;
+            int epochs = args.GetValue(EpochsOption);
+            double lr = args.GetValue(LrOption);
+            long testRequests = args.GetValue(TestOption);
+            int threads = args.GetValue(ThreadsOption);
+            float valid = args.GetValue(ValidOption);
+            int patience = args.GetValue(PatienceOption);
+            string stop = args.GetValue(StopOption)!;
             bool cvr = tasks == "cvr";
             bool follow = !cvr && tasks.Contains('f'), stay = !cvr && tasks.Contains('s');
             int taskCount = 2 + (follow ? 1 : 0) + (stay ? 1 : 0);
             string sparse = cvr ? "CVR" : "Buy";
             var ml = new MLContext(1);
             Console.WriteLine();
-            Console.WriteLine($"## Simulator sweep: {string.Join(" ", args)} (tasks: Click, Buy{(follow ? ", Follow" : "")}{(stay ? ", StayTime (log1p)" : "")}; {epochs} epochs, Adam {lr}, batch 256, {threads} thread(s))");
+            Console.WriteLine($"## Simulator sweep: {string.Join(" ", args.Tokens.Where(t => t.Type != System.CommandLine.Parsing.TokenType.Command).Select(t => t.Value))} (tasks: Click, Buy{(follow ? ", Follow" : "")}{(stay ? ", StayTime (log1p)" : "")}; {epochs} epochs, Adam {lr}, batch 256, {threads} thread(s))");
             var summary = new List<(long N, double Rho, SweepModel M, List<double> Buy, List<double> Diff)>();
             foreach (var n in sizes)
                 foreach (var rho in rhos)

@@ -47,12 +47,17 @@ namespace MLNetRank.Benchmarks.Torch
 
         private static readonly string[] Outputs = { "ClickScore", "ClickProbability", "BuyScore", "BuyProbability" };
 
-        public int Run(string[] args)
+        private static readonly Option<int> Rows = BenchOption.Of("--rows", 20000, "rows scored through ML.NET");
+        private static readonly Option<int> Requests = BenchOption.Of("--requests", 400, "requests timed");
+        private static readonly Option<int> Candidates = BenchOption.Of("--candidates", 200, "candidates per request");
+        private static readonly Option<int> TrainRows = BenchOption.Of("--train-rows", 4000, "rows the network is trained on");
+
+        public int Run(ParseResult args)
         {
-            int rows = Arg(args, "--rows", 20000);
-            int requests = Arg(args, "--requests", 400);
-            int candidates = Arg(args, "--candidates", 200);
-            int trainRows = Arg(args, "--train-rows", 4000);
+            int rows = args.GetValue(Rows);
+            int requests = args.GetValue(Requests);
+            int candidates = args.GetValue(Candidates);
+            int trainRows = args.GetValue(TrainRows);
             string dir = Path.Combine(Path.GetTempPath(), "mlnetrank-multitask-scoring-" + Environment.ProcessId);
             Directory.CreateDirectory(dir);
             try
@@ -297,11 +302,5 @@ namespace MLNetRank.Benchmarks.Torch
 
         private static IEnumerable<ScoreIn> Slice(ScoreIn[] data, int request, int candidates)
             => new ArraySegment<ScoreIn>(data, Start(data.Length, request, candidates), candidates);
-
-        private static int Arg(string[] args, string name, int fallback)
-        {
-            int i = Array.IndexOf(args, name);
-            return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], out int v) && v > 0 ? v : fallback;
-        }
     }
 }

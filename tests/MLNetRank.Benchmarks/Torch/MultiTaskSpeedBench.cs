@@ -142,56 +142,25 @@ namespace MLNetRank.Benchmarks.Torch
                 root.TryGetProperty("mkl", out var mkl) && mkl.GetBoolean());
         }
 
-        private static int Named(string[] args, string name, int fallback)
-        {
-            int i = Array.IndexOf(args, name);
-            return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1]) : fallback;
-        }
+        private static readonly Option<string> PeerOption = BenchOption.OneOf("--peer", "fused", "PyTorch peer: fused (one MMoE module) or unfused (a layer per expert)", "fused", "unfused");
+        private static readonly Option<string> NetworkOption = BenchOption.OneOf("--network", "issue", "issue: the issue's MMoE with embeddings; small: a small dense MMoE", "issue", "small");
+        private static readonly Option<int?> RowsOption = BenchOption.Optional<int?>("--rows", "training rows (default 20000 for issue, 50000 for small)");
+        private static readonly Option<int> EpochsOption = BenchOption.Of("--epochs", 3, "epochs");
+        private static readonly Option<int[]> ThreadsOption = BenchOption.List("--threads", new[] { 1, 2 }, "thread counts, both sides");
+        private static readonly Option<int[]> BatchOption = BenchOption.List("--batch", new[] { 256 }, "batch sizes");
+        private static readonly Option<int> RepeatsOption = BenchOption.Of("--repeats", 1, "repeats (best is reported)");
 
-        private static int[] NamedList(string[] args, string name, int[] fallback)
-        {
-            int i = Array.IndexOf(args, name);
-            return i >= 0 && i + 1 < args.Length ? args[i + 1].Split(',').Select(int.Parse).ToArray() : fallback;
-        }
-
-        public int Run(string[] args)
+        public int Run(ParseResult args)
         {
             // the bench opts in to MklCpuDispatch (the trainer does it only when asked: EnableMklCpuDispatch), before any
             // libtorch computation
             Console.WriteLine(MLNetRank.Torch.MklCpuDispatch.Prepare());
-            int pi = Array.IndexOf(args, "--peer");
-            string peerMode = pi >= 0 && pi + 1 < args.Length ? args[pi + 1] : "fused";
-            if (peerMode is not ("fused" or "unfused"))
-            {
-                Console.Error.WriteLine($"--peer must be 'fused' or 'unfused' (was '{peerMode}').");
-                return 2;
-            }
+            string peerMode = args.GetValue(PeerOption)!;
             Console.WriteLine($"PyTorch peer: {peerMode}; {Graph.GraphBenchUtil.Affinity()} (run under taskset to pin both sides: the peer inherits the affinity).");
-            bool named = args.Length > 0 && args[0].StartsWith("--", StringComparison.Ordinal);
-            string network = "small";
-            int rows, epochs, repeats = Math.Max(1, Named(args, "--repeats", 1));
-            int[] threadList, batchList;
-            if (named)
-            {
-                int ni = Array.IndexOf(args, "--network");
-                network = ni >= 0 && ni + 1 < args.Length ? args[ni + 1] : "issue";
-                if (network is not ("issue" or "small"))
-                {
-                    Console.Error.WriteLine($"--network must be 'issue' or 'small' (was '{network}').");
-                    return 2;
-                }
-                rows = Named(args, "--rows", network == "issue" ? 20_000 : 50_000);
-                epochs = Named(args, "--epochs", 3);
-                threadList = NamedList(args, "--threads", new[] { 1, 2 });
-                batchList = NamedList(args, "--batch", new[] { 256 });
-            }
-            else
-            {
-                rows = args.Length > 0 ? int.Parse(args[0]) : 50_000;
-                threadList = new[] { args.Length > 1 ? int.Parse(args[1]) : 2 };
-                epochs = args.Length > 2 ? int.Parse(args[2]) : 3;
-                batchList = new[] { args.Length > 3 ? int.Parse(args[3]) : 256 };
-            }
+            string network = args.GetValue(NetworkOption)!;
+            int rows = args.GetValue(RowsOption) ?? (network == "issue" ? 20_000 : 50_000);
+            int epochs = args.GetValue(EpochsOption), repeats = Math.Max(1, args.GetValue(RepeatsOption));
+            int[] threadList = args.GetValue(ThreadsOption)!, batchList = args.GetValue(BatchOption)!;
 
             var ml = new MLContext(1);
             // the trainer's per-epoch time split (Trace level): "Epoch N time (ms): waiting for batches A, batch tensors B, forward C, ..."

@@ -22,12 +22,15 @@ namespace MLNetRank.Benchmarks.Torch
 
         public string Description => "Linear forward / forward+backward GFLOPS per layer shape: libtorch (oneMKL) vs PyTorch (OpenBLAS)";
 
-        public int Run(string[] args)
+        private static readonly Option<int> Batch = BenchOption.Of("--batch", 256, "batch size (rows per product)");
+        private static readonly Option<int> Threads = BenchOption.Of("--threads", 1, "threads, both sides");
+        private static readonly Option<bool> MklDefault = BenchOption.Flag("--mkl-default", "leave oneMKL's CPU dispatch alone");
+
+        public int Run(ParseResult args)
         {
-            var positional = args.Where(a => !a.Contains('-')).ToArray();
-            int b = positional.Length > 0 ? int.Parse(positional[0], CultureInfo.InvariantCulture) : 256;
-            int threads = positional.Length > 1 ? int.Parse(positional[1], CultureInfo.InvariantCulture) : 1;
-            string dispatch = args.Contains("mkl-default") ? "oneMKL dispatch left alone (mkl-default)" : MLNetRank.Torch.MklCpuDispatch.Prepare();
+            int b = args.GetValue(Batch);
+            int threads = args.GetValue(Threads);
+            string dispatch = args.GetValue(MklDefault) ? "oneMKL dispatch left alone (mkl-default)" : MLNetRank.Torch.MklCpuDispatch.Prepare();
             set_num_threads(threads);
             manual_seed(0);
             var ours = Shapes.Select(s => Measure(s.In, s.Out, b)).ToArray();

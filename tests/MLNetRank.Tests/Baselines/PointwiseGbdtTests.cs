@@ -79,6 +79,28 @@ namespace MLNetRank.Tests.Baselines
         }
 
         [Fact]
+        public void EngagementWeight_OutputColumnNameFirstOverload_WritesTheNamedColumnWithTheDefaultWeights()
+        {
+            var ml = new MLContext(1);
+            var rows = new[]
+            {
+                new Row { StatFeatures = new float[4], Click = true, Buy = true, StayTime = 30 },
+                new Row { StatFeatures = new float[4], Click = false, Buy = false, StayTime = 0 },
+                new Row { StatFeatures = new float[4], Click = true, Buy = false, StayTime = 5 },
+            };
+            var data = ml.Data.LoadFromEnumerable(rows);
+            var scored = ml.Ranker().Transforms.EngagementWeight("SampleWeight").Fit(data).Transform(data);
+            Assert.False(scored.Schema.GetColumnOrNull("Weight").HasValue);
+            var w = scored.GetColumn<float>("SampleWeight").ToArray();
+            Assert.Equal(1 + 4 + 0.25 * Math.Log(31), w[0], 5);
+            Assert.Equal(1, w[1], 6);
+            Assert.Equal(1 + 0.25 * Math.Log(6), w[2], 5);
+            // without the conversion term the buy drops out
+            var noBuy = ml.Ranker().Transforms.EngagementWeight("SampleWeight", buyColumnName: null).Fit(data).Transform(data).GetColumn<float>("SampleWeight").ToArray();
+            Assert.Equal(1 + 0.25 * Math.Log(31), noBuy[0], 5);
+        }
+
+        [Fact]
         public void EngagementWeight_RejectsBadOptionsAndColumns()
         {
             var ml = new MLContext(1);

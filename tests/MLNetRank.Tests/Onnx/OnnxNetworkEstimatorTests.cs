@@ -226,6 +226,35 @@ namespace MLNetRank.Tests.Onnx
             Assert.Equal(a.Scores, b.Scores);
         }
 
+        [Fact]
+        public void OutputColumnNameFirstOverloadMapsTheOnlyInputAndOutputAndRejectsWiderGraphs()
+        {
+            // y = sigmoid(x · w) over a graph whose tensor names are not the columns' names
+            var w = new[] { 0.5f, -1f, 2f };
+            var g = new OnnxGraphBuilder("single");
+            var x = g.AddInput("x", new long[] { -1, 3 });
+            g.Sigmoid(g.MatMul(x, g.AddConstant(w, new long[] { 3, 1 })), "y");
+            g.AddOutput("y", new long[] { -1, 1 });
+            var rows = Enumerable.Range(0, 6).Select(i => new NarrowRow { Features = new[] { i * 0.3f, 1f - i * 0.2f, (i % 3) - 1f } }).ToList();
+            var ml = new MLContext(seed: 1);
+            var data = ml.Data.LoadFromEnumerable(rows);
+            using var model = ml.Ranker().Transforms.ApplyOnnxNetwork("Score", "Features", g.ToBytes()).Fit(data);
+            var scored = model.Transform(data);
+            Assert.False(scored.Schema.GetColumnOrNull("y").HasValue);
+            var score = Rows.Column(scored, "Score");
+            for (int i = 0; i < rows.Count; i++)
+            {
+                var f = rows[i].Features;
+                double expected = 1 / (1 + Math.Exp(-(f[0] * w[0] + f[1] * w[1] + f[2] * w[2])));
+                Assert.True(Math.Abs(expected - score[i]) < 1e-6, $"row {i}: {score[i]} vs {expected}");
+            }
+
+            // two inputs (and three outputs): the overload cannot guess the mapping and says which names the graph has
+            var ex = Assert.Throws<ArgumentException>(() => ml.Ranker().Transforms.ApplyOnnxNetwork("Score", "Features", TinyRanker.Create(3).Build()));
+            Assert.Contains("Features", ex.Message);
+            Assert.Contains("UserId", ex.Message);
+        }
+
         private sealed class TextRow
         {
             [VectorType(TinyRanker.Dense)]
