@@ -37,6 +37,10 @@ namespace MLNetRank.Benchmarks.Sequences
             {
                 case "mean":
                     break;
+                case "mean-reseed":
+                    // the noise reference: mean pooling again, another training seed (initialisation and batch order)
+                    o.Seed = seed + 1000;
+                    break;
                 case "din":
                     // DIN: the candidate room id attends over both histories
                     items.Pooling = new TargetAttentionPooling(ImpressionColumns.LiveId);
@@ -246,11 +250,14 @@ namespace MLNetRank.Benchmarks.Sequences
             var metrics = new[] { "Click AUC", "Click GAUC", "Buy AUC", "Buy GAUC" };
             int i0 = Array.IndexOf(args, "--kappas");
             var kappas = i0 >= 0 ? args[i0 + 1].Split(',').Select(x => double.Parse(x, System.Globalization.CultureInfo.InvariantCulture)).ToArray() : new[] { kappa, 0.0 };
+            int li = Array.IndexOf(args, "--layers");
+            // mean pooling always runs first: every other layer is compared with it
+            var layers = li >= 0 ? new[] { "mean" }.Concat(args[li + 1].Split(',').Where(x => x != "mean")).ToArray() : SequenceModels.Layers;
             foreach (var k in kappas)
             {
                 // [layer][metric][seed]
-                var values = SequenceModels.Layers.Select(_ => metrics.Select(_ => new double[seeds]).ToArray()).ToArray();
-                var seconds = new double[SequenceModels.Layers.Length];
+                var values = layers.Select(_ => metrics.Select(_ => new double[seeds]).ToArray()).ToArray();
+                var seconds = new double[layers.Length];
                 for (int s = 0; s < seeds; s++)
                 {
                     var ml = new MLContext(s);
@@ -260,10 +267,10 @@ namespace MLNetRank.Benchmarks.Sequences
                     var click = test.GetColumn<bool>(ImpressionColumns.Click).ToArray();
                     var buy = test.GetColumn<bool>(ImpressionColumns.Buy).ToArray();
                     var groups = test.GetColumn<uint>(ImpressionColumns.RequestId).ToArray();
-                    for (int l = 0; l < SequenceModels.Layers.Length; l++)
+                    for (int l = 0; l < layers.Length; l++)
                     {
                         var sw = Stopwatch.StartNew();
-                        using var model = ml.Ranker().Trainers.MultiTask(SequenceModels.Options(SequenceModels.Layers[l], d, s + 1, epochs, threads: threads)).Fit(train);
+                        using var model = ml.Ranker().Trainers.MultiTask(SequenceModels.Options(layers[l], d, s + 1, epochs, threads: threads)).Fit(train);
                         seconds[l] += sw.Elapsed.TotalSeconds;
                         var scored = model.Transform(test);
                         var pc = scored.GetColumn<float[]>("ClickScore").Select(v => v[0]).ToArray();
@@ -272,7 +279,7 @@ namespace MLNetRank.Benchmarks.Sequences
                         values[l][1][s] = RankerMetrics.GroupAuc<uint>(pc, click, groups);
                         values[l][2][s] = RankerMetrics.Auc(pb, buy);
                         values[l][3][s] = RankerMetrics.GroupAuc<uint>(pb, buy, groups);
-                        Console.WriteLine($"  kappa {k}, seed {s}, {SequenceModels.Layers[l]}: click AUC {values[l][0][s]:F4}, GAUC {values[l][1][s]:F4}, buy AUC {values[l][2][s]:F4}, GAUC {values[l][3][s]:F4} ({sw.Elapsed.TotalSeconds:F0} s, load {ScoringMeasures.LoadAverage()})");
+                        Console.WriteLine($"  kappa {k}, seed {s}, {layers[l]}: click AUC {values[l][0][s]:F4}, GAUC {values[l][1][s]:F4}, buy AUC {values[l][2][s]:F4}, GAUC {values[l][3][s]:F4} ({sw.Elapsed.TotalSeconds:F0} s, load {ScoringMeasures.LoadAverage()})");
                     }
                 }
                 Console.WriteLine();
@@ -280,7 +287,7 @@ namespace MLNetRank.Benchmarks.Sequences
                 Console.WriteLine();
                 Console.WriteLine("| layer | " + string.Join(" | ", metrics.Select(m => $"{m} (mean) | Δ vs mean pooling (± sd over seeds)")) + " | train s / seed |");
                 Console.WriteLine("|---|" + string.Concat(metrics.Select(_ => "---|---|")) + "---|");
-                for (int l = 0; l < SequenceModels.Layers.Length; l++)
+                for (int l = 0; l < layers.Length; l++)
                 {
                     var cells = new List<string>();
                     for (int m = 0; m < metrics.Length; m++)
@@ -291,7 +298,7 @@ namespace MLNetRank.Benchmarks.Sequences
                         cells.Add($"{values[l][m].Average():F4}");
                         cells.Add(l == 0 ? "—" : $"{mean:+0.0000;-0.0000} ± {sd:0.0000} ({diffs.Count(x => x > 0)}/{seeds} up)");
                     }
-                    Console.WriteLine($"| {SequenceModels.Layers[l]} | {string.Join(" | ", cells)} | {seconds[l] / seeds:F0} |");
+                    Console.WriteLine($"| {layers[l]} | {string.Join(" | ", cells)} | {seconds[l] / seeds:F0} |");
                 }
             }
             Console.WriteLine();
