@@ -17,7 +17,7 @@ namespace MLNetRank.Benchmarks.Sequences
     /// gates / experts only / gates only / neither, plus the same network with mean pooling; Click, Buy and Follow with
     /// loss weights 1:1:1. Paired over seeds (each seed its own world and traffic, every variant the same rows and seed).
     /// Args: [--seeds S (5)] [--train-requests N (1000)] [--test-requests M (1000)] [--epochs E (3)] [--dim d (8)]
-    /// [--threads T (1)] [--kappa κ (1.5)].
+    /// [--threads T (1)] [--kappa κ (1.5)] [--variants i,j,... (indices into the variant list, 0 = Lying Flat, always run; default all)].
     /// </summary>
     public sealed class LyingFlatBench : IBench
     {
@@ -71,6 +71,10 @@ namespace MLNetRank.Benchmarks.Sequences
             int d = SequenceModels.Arg(args, "--dim", 8);
             int threads = SequenceModels.Arg(args, "--threads", 1);
             double kappa = SequenceModels.ArgD(args, "--kappa", 1.5);
+            int vi = Array.IndexOf(args, "--variants");
+            var Variants = vi >= 0
+                ? new[] { 0 }.Concat(args[vi + 1].Split(',').Select(x => int.Parse(x, System.Globalization.CultureInfo.InvariantCulture)).Where(x => x != 0)).Select(x => LyingFlatBench.Variants[x]).ToArray()
+                : LyingFlatBench.Variants;
             Console.WriteLine();
             Console.WriteLine($"Load average at the start: {ScoringMeasures.LoadAverage()}.");
             // [variant][objective][seed]
