@@ -85,6 +85,29 @@ namespace MLNetRank.Notebooks.Tests
                 Assert.Contains(run.Displayed, d => d.Contains("data:image/png;base64,", StringComparison.Ordinal));
                 Assert.Contains(run.Displayed, d => d.Contains("<table>", StringComparison.Ordinal) && d.Contains("transformer", StringComparison.Ordinal));
             },
+            ["07-ensemble.ipynb"] = run =>
+            {
+                // scores with independent errors (the true probability's logit plus noise per objective): every objective's
+                // information adds up, so the fused score's AUC sum beats the best single score's clearly, the BCE ensemble's
+                // beats it too, and HarmonRank (which trains for the AUC sum) beats BCE (which the frequent click dominates)
+                double best = run.Get<double>("bestSingleAucSum"), bce = run.Get<double>("bceAucSum"), hr = run.Get<double>("harmonRankAucSum");
+                Assert.True(hr > best + 0.02, $"HarmonRank AUC sum {hr} vs the best single score's {best}");
+                Assert.True(bce > best, $"BCE AUC sum {bce} vs the best single score's {best}");
+                Assert.True(hr > bce, $"HarmonRank AUC sum {hr} vs BCE's {bce}");
+                // the buy weight of the logit sum trades click AUC for buy AUC (weights 0, 0.25, 0.5, 1, 2, 4, 8)
+                var click = run.Get<double[]>("clickAucByBuyWeight");
+                var buy = run.Get<double[]>("buyAucByBuyWeight");
+                Assert.True(click[^1] < click[0], $"click AUC at buy weight 8 {click[^1]} vs 0 {click[0]}");
+                Assert.True(buy[4] > buy[0], $"buy AUC at buy weight 2 {buy[4]} vs 0 {buy[0]}");
+                // a buyer comments more (CommentBuyDependence): the labels' correlation shows it
+                double buyComment = run.Get<double>("phiBuyComment"), buyFollow = run.Get<double>("phiBuyFollow");
+                Assert.True(buyComment > buyFollow + 0.1, $"phi(buy, comment) {buyComment} vs phi(buy, follow) {buyFollow}");
+                // the MMoE + ensemble pipeline learns click and its reloaded zip scores identically
+                Assert.True(run.Get<double>("pipelineClickAuc") > 0.70, $"click AUC {run.Get<double>("pipelineClickAuc")}");
+                Assert.True(run.Get<bool>("sameScores"));
+                Assert.Contains(run.Displayed, d => d.Contains("data:image/png;base64,", StringComparison.Ordinal));
+                Assert.Contains(run.Displayed, d => d.Contains("<table>", StringComparison.Ordinal) && d.Contains("HarmonRank, one-step", StringComparison.Ordinal));
+            },
             ["01-live-stream-ranking-v1.ipynb"] = run =>
             {
                 Assert.Contains(run.Displayed, d => d.Contains("LiveStreamSimulator", StringComparison.Ordinal));
