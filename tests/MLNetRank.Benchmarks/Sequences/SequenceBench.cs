@@ -228,7 +228,7 @@ namespace MLNetRank.Benchmarks.Sequences
     /// Click and Buy AUC / GAUC (per request) of mean pooling vs DIN vs V2 dual target attention vs the V4 transformer on the
     /// simulator, with the item-level interest knob on and off, paired over seeds (each seed: its own world, traffic and
     /// training seed; every layer trains on the same rows). Args: [--seeds S (5)] [--train-requests T (3000)]
-    /// [--test-requests E (1500)] [--epochs N (3)] [--kappa K (1.5)] [--dim d (8)] [--threads n (1)].
+    /// [--test-requests E (1500)] [--first-seed F (0)] [--epochs N (3)] [--kappa K (1.5)] [--dim d (8)] [--threads n (1)].
     /// </summary>
     public sealed class SequenceQualityBench : IBench
     {
@@ -239,6 +239,7 @@ namespace MLNetRank.Benchmarks.Sequences
         public int Run(string[] args)
         {
             int seeds = SequenceModels.Arg(args, "--seeds", 5);
+            int firstSeed = SequenceModels.Arg(args, "--first-seed", 0);
             int trainRequests = SequenceModels.Arg(args, "--train-requests", 3000);
             int testRequests = SequenceModels.Arg(args, "--test-requests", 1500);
             int epochs = SequenceModels.Arg(args, "--epochs", 3);
@@ -260,8 +261,9 @@ namespace MLNetRank.Benchmarks.Sequences
                 var seconds = new double[layers.Length];
                 for (int s = 0; s < seeds; s++)
                 {
-                    var ml = new MLContext(s);
-                    var sim = new LiveStreamSimulator(new LiveStreamSimulatorOptions { Seed = 100 + s, RequestCount = trainRequests + testRequests, ItemInterestScale = k });
+                    int seed = firstSeed + s;
+                    var ml = new MLContext(seed);
+                    var sim = new LiveStreamSimulator(new LiveStreamSimulatorOptions { Seed = 100 + seed, RequestCount = trainRequests + testRequests, ItemInterestScale = k });
                     var train = ml.Data.Cache(sim.GetImpressions(ml, 0, trainRequests));
                     var test = ml.Data.Cache(sim.GetImpressions(ml, trainRequests, testRequests));
                     var click = test.GetColumn<bool>(ImpressionColumns.Click).ToArray();
@@ -270,7 +272,7 @@ namespace MLNetRank.Benchmarks.Sequences
                     for (int l = 0; l < layers.Length; l++)
                     {
                         var sw = Stopwatch.StartNew();
-                        using var model = ml.Ranker().Trainers.MultiTask(SequenceModels.Options(layers[l], d, s + 1, epochs, threads: threads)).Fit(train);
+                        using var model = ml.Ranker().Trainers.MultiTask(SequenceModels.Options(layers[l], d, seed + 1, epochs, threads: threads)).Fit(train);
                         seconds[l] += sw.Elapsed.TotalSeconds;
                         var scored = model.Transform(test);
                         var pc = scored.GetColumn<float[]>("ClickScore").Select(v => v[0]).ToArray();
@@ -279,7 +281,7 @@ namespace MLNetRank.Benchmarks.Sequences
                         values[l][1][s] = RankerMetrics.GroupAuc<uint>(pc, click, groups);
                         values[l][2][s] = RankerMetrics.Auc(pb, buy);
                         values[l][3][s] = RankerMetrics.GroupAuc<uint>(pb, buy, groups);
-                        Console.WriteLine($"  kappa {k}, seed {s}, {layers[l]}: click AUC {values[l][0][s]:F4}, GAUC {values[l][1][s]:F4}, buy AUC {values[l][2][s]:F4}, GAUC {values[l][3][s]:F4} ({sw.Elapsed.TotalSeconds:F0} s, load {ScoringMeasures.LoadAverage()})");
+                        Console.WriteLine($"  kappa {k}, seed {seed}, {layers[l]}: click AUC {values[l][0][s]:F4}, GAUC {values[l][1][s]:F4}, buy AUC {values[l][2][s]:F4}, GAUC {values[l][3][s]:F4} ({sw.Elapsed.TotalSeconds:F0} s, load {ScoringMeasures.LoadAverage()})");
                     }
                 }
                 Console.WriteLine();
