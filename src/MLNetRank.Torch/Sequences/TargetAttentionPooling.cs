@@ -8,11 +8,31 @@ using static TorchSharp.torch;
 
 namespace MLNetRank.Torch.MultiTask
 {
+    /// <summary>How <see cref="TargetAttentionPooling"/> turns the activation unit's weights <c>a(q, k)</c> into the pooled vector
+    /// (n = the number of present steps; padding never counts). The unit starts as an equal-weight pooling (its output layer's
+    /// weights are zero at initialisation): mean pooling for <see cref="Mean"/> and <see cref="Softmax"/>, sum pooling for
+    /// <see cref="Sum"/>; training moves the weights from there.</summary>
+    public enum AttentionWeighting
+    {
+        /// <summary><c>Σ a·k</c>: the DIN paper's un-normalised weights. The pooled vector's scale grows with the history's
+        /// length (a per-user shift of every score).</summary>
+        Sum = 0,
+
+        /// <summary><c>Σ a·k / n</c>: DIN's un-normalised weights (the relative intensity of interest is kept: a history that
+        /// matches the query in more steps weighs more) without the growth with the history's length.</summary>
+        Mean = 1,
+
+        /// <summary><c>Σ softmax(a)·k</c> over the present steps: attention in the usual sense (weights sum to 1; what DIN's
+        /// released code computes).</summary>
+        Softmax = 2,
+    }
+
     /// <summary>
     /// DIN target attention (Zhou et al., KDD 2018): each step k of the sequence gets the weight
     /// <c>a(q, k) = MLP([q, k, q − k, q ⊙ k])</c> (the local activation unit: ReLU hidden layers, one linear output), padding
-    /// masked, and the pooled vector is <c>Σ a(q, k) · k</c> — not normalised by default (DIN keeps the intensity of interest),
-    /// softmax over the steps with <see cref="Normalize"/>. The query is another declared feature of the candidate:
+    /// masked, and the pooled vector is <c>Σ a(q, k) · k / n</c> over the n present steps by default (DIN's un-normalised
+    /// weights, which keep the intensity of interest, without the paper's growth with the history's length); the paper's raw sum
+    /// or a softmax over the steps with <see cref="Weighting"/>. The query is another declared feature of the candidate:
     /// <list type="bullet">
     /// <item>a <see cref="CategoricalFeature"/> (e.g. the room id: V2's watched-room sequence attended by the candidate room);</item>
     /// <item>a <see cref="SequenceFeature"/> or a vector categorical feature: a <em>set query</em> (V2's dual target attention:
@@ -40,9 +60,9 @@ namespace MLNetRank.Torch.MultiTask
         /// <summary>Hidden layers of the local activation unit. Default [32].</summary>
         public int[] HiddenLayers { get; set; } = new[] { 32 };
 
-        /// <summary>Softmax the weights over the non-missing steps (attention in the usual sense) instead of DIN's raw
-        /// weights. Default false.</summary>
-        public bool Normalize { get; set; }
+        /// <summary>How the activation unit's weights pool the steps. Default <see cref="AttentionWeighting.Mean"/>
+        /// (<c>Σ a·k / n</c>: DIN's un-normalised weights divided by the number of present steps).</summary>
+        public AttentionWeighting Weighting { get; set; } = AttentionWeighting.Mean;
 
         /// <inheritdoc/>
         public override IReadOnlyList<string> QueryFeatureNames => new[] { QueryFeatureName };
@@ -51,6 +71,8 @@ namespace MLNetRank.Torch.MultiTask
         public override void Validate(SequencePoolingContext context)
         {
             base.Validate(context);
+            if (!Enum.IsDefined(Weighting))
+                throw new ArgumentOutOfRangeException(nameof(Weighting), $"Sequence feature '{context.FeatureName}': TargetAttentionPooling.Weighting {(int)Weighting} is not an AttentionWeighting.");
             if (HiddenLayers is null || HiddenLayers.Length == 0 || HiddenLayers.Any(h => h < 1))
                 throw new ArgumentOutOfRangeException(nameof(HiddenLayers), $"Sequence feature '{context.FeatureName}': TargetAttentionPooling.HiddenLayers needs at least one size, each >= 1.");
         }
@@ -59,7 +81,7 @@ namespace MLNetRank.Torch.MultiTask
         public override SequencePoolingModule CreateModule(SequencePoolingContext context)
         {
             Validate(context);
-            return new TargetAttentionModule(context.FeatureName, context.EmbeddingDimension, HiddenLayers, Normalize);
+            return new TargetAttentionModule(context.FeatureName, context.EmbeddingDimension, HiddenLayers, Weighting);
         }
     }
 
@@ -73,15 +95,24 @@ namespace MLNetRank.Torch.MultiTask
         private readonly Linear output;
         private readonly int _d;
         private readonly bool _normalize;
+        private readonly bool _divide;
 
-        public TargetAttentionModule(string name, int d, int[] layers, bool normalize) : base(name)
+        public TargetAttentionModule(string name, int d, int[] layers, AttentionWeighting weighting) : base(name)
         {
             _d = d;
-            _normalize = normalize;
+            _normalize = weighting == AttentionWeighting.Softmax;
+            _divide = weighting == AttentionWeighting.Mean;
             first = nn.Linear(4 * d, layers[0]);
             for (int i = 1; i < layers.Length; i++)
                 hidden.Add(nn.Linear(layers[i - 1], layers[i]));
             output = nn.Linear(layers[^1], 1);
+            // start as an equal-weight pooling (a = 1; any constant under softmax): the network begins where mean (or sum)
+            // pooling is and learns how far the candidate should move the weights
+            using (no_grad())
+            {
+                output.weight!.zero_();
+                output.bias!.fill_(_normalize ? 0f : 1f);
+            }
             RegisterComponents();
         }
 
@@ -108,6 +139,8 @@ namespace MLNetRank.Torch.MultiTask
             var s = output.forward(x).squeeze(-1);                                        // [B, Q, L]
             var mm = m.unsqueeze(1);                                                      // [R, 1, L]
             s = _normalize ? nn.functional.softmax(s + (mm - 1f) * 1e9f, -1) * mm : s * mm;
+            if (_divide)
+                s = s / mm.sum(-1, keepdim: true).clamp_min(1f);
             var o = s.matmul(k);                                                          // [B, Q, d]
             return (o * qm.unsqueeze(2)).sum(1) / qm.sum(1, keepdim: true).clamp_min(1f);
         }
@@ -150,7 +183,14 @@ namespace MLNetRank.Torch.MultiTask
                 s = g.Mul(g.Softmax(g.Add(s, g.Mul(g.Sub(mm, one), big)), -1), mm);
             }
             else
+            {
                 s = g.Mul(s, mm);
+                if (_divide)
+                {
+                    var one = g.AddConstant(new[] { 1f }, new long[] { 1 }, "one");
+                    s = g.Div(s, g.Max(new[] { g.ReduceSum(mm, new long[] { 2 }, keepDims: true), one }));   // [R, 1, 1]
+                }
+            }
             // Σ_l s_l k_l, again one GEMM per request-level sequence
             var sR = ReshapeTo(s, g.Concat(0, new[] { r, g.AddConstant(new long[] { -1 }, new long[] { 1 }, "shape"), g.Slice(g.Shape(k), new long[] { 1 }, new long[] { 2 }, new long[] { 0 }) }));
             var o = ReshapeTo(g.MatMul(sR, k), g.Concat(0, new[] { bq, g.AddConstant(new long[] { _d }, new long[] { 1 }, "shape") }));   // [B, Q, d]

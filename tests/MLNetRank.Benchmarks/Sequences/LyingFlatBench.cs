@@ -17,7 +17,7 @@ namespace MLNetRank.Benchmarks.Sequences
     /// gates / experts only / gates only / neither, plus the same network with mean pooling; Click, Buy and Follow with
     /// loss weights 1:1:1. Paired over seeds (each seed its own world and traffic, every variant the same rows and seed).
     /// Args: [--seeds S (5)] [--train-requests N (1000)] [--test-requests M (1000)] [--epochs E (3)] [--dim d (8)]
-    /// [--threads T (1)] [--kappa κ (1.5)].
+    /// [--threads T (1)] [--kappa κ (1.5)] [--variants i,j,... (indices into the variant list, 0 = Lying Flat, always run; default all)].
     /// </summary>
     public sealed class LyingFlatBench : IBench
     {
@@ -69,6 +69,7 @@ namespace MLNetRank.Benchmarks.Sequences
         private static readonly Option<int> DimOption = BenchOption.Of("--dim", 8, "token dimension d");
         private static readonly Option<int> ThreadsOption = BenchOption.Of("--threads", 1, "threads");
         private static readonly Option<double> KappaOption = BenchOption.Of("--kappa", 1.5, "item-interest knob κ");
+        private static readonly Option<int[]> VariantsOption = BenchOption.List("--variants", Array.Empty<int>(), "variant indexes to run besides Lying Flat (0, always run); empty: all");
 
         public int Run(ParseResult args)
         {
@@ -79,6 +80,10 @@ namespace MLNetRank.Benchmarks.Sequences
             int d = args.GetValue(DimOption);
             int threads = args.GetValue(ThreadsOption);
             double kappa = args.GetValue(KappaOption);
+            var chosen = args.GetValue(VariantsOption) ?? Array.Empty<int>();
+            var Variants = chosen.Length > 0
+                ? new[] { 0 }.Concat(chosen.Where(x => x != 0)).Select(x => LyingFlatBench.Variants[x]).ToArray()
+                : LyingFlatBench.Variants;
             Console.WriteLine();
             Console.WriteLine($"Load average at the start: {ScoringMeasures.LoadAverage()}.");
             // [variant][objective][seed]

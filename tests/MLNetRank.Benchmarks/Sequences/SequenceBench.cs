@@ -37,6 +37,10 @@ namespace MLNetRank.Benchmarks.Sequences
             {
                 case "mean":
                     break;
+                case "mean-reseed":
+                    // the noise reference: mean pooling again, another training seed (initialisation and batch order)
+                    o.Seed = seed + 1000;
+                    break;
                 case "din":
                     // DIN: the candidate room id attends over both histories
                     items.Pooling = new TargetAttentionPooling(ImpressionColumns.LiveId);
@@ -219,7 +223,7 @@ namespace MLNetRank.Benchmarks.Sequences
     /// Click and Buy AUC / GAUC (per request) of mean pooling vs DIN vs V2 dual target attention vs the V4 transformer on the
     /// simulator, with the item-level interest knob on and off, paired over seeds (each seed: its own world, traffic and
     /// training seed; every layer trains on the same rows). Args: [--seeds S (5)] [--train-requests T (3000)]
-    /// [--test-requests E (1500)] [--epochs N (3)] [--kappa K (1.5)] [--dim d (8)] [--threads n (1)].
+    /// [--test-requests E (1500)] [--first-seed F (0)] [--epochs N (3)] [--kappa K (1.5)] [--dim d (8)] [--threads n (1)].
     /// </summary>
     public sealed class SequenceQualityBench : IBench
     {
@@ -234,11 +238,14 @@ namespace MLNetRank.Benchmarks.Sequences
         private static readonly Option<int> DimOption = BenchOption.Of("--dim", 8, "token dimension d");
         private static readonly Option<int> ThreadsOption = BenchOption.Of("--threads", 1, "threads");
         private static readonly Option<double> KappaOption = BenchOption.Of("--kappa", 1.5, "item-interest knob κ");
+        private static readonly Option<int> FirstSeedOption = BenchOption.Of("--first-seed", 0, "first seed (split a run's seeds over processes)");
+        private static readonly Option<string[]> LayersOption = BenchOption.List("--layers", Array.Empty<string>(), "layers besides mean pooling (mean, mean-reseed, din, dual, transformer); empty: all");
         private static readonly Option<double[]> KappasOption = BenchOption.List("--kappas", Array.Empty<double>(), "κ values (empty: --kappa and 0)");
 
         public int Run(ParseResult args)
         {
             int seeds = args.GetValue(SeedsOption);
+            int firstSeed = args.GetValue(FirstSeedOption);
             int trainRequests = args.GetValue(TrainRequestsOption);
             int testRequests = args.GetValue(TestRequestsOption);
             int epochs = args.GetValue(EpochsOption);
@@ -249,24 +256,28 @@ namespace MLNetRank.Benchmarks.Sequences
             Console.WriteLine($"Load average at the start: {ScoringMeasures.LoadAverage()}.");
             var metrics = new[] { "Click AUC", "Click GAUC", "Buy AUC", "Buy GAUC" };
             var kappas = args.GetValue(KappasOption) is { Length: > 0 } given ? given : new[] { kappa, 0.0 };
+            var chosenLayers = args.GetValue(LayersOption) ?? Array.Empty<string>();
+            // mean pooling always runs first: every other layer is compared with it
+            var layers = chosenLayers.Length > 0 ? new[] { "mean" }.Concat(chosenLayers.Where(x => x != "mean")).ToArray() : SequenceModels.Layers;
             foreach (var k in kappas)
             {
                 // [layer][metric][seed]
-                var values = SequenceModels.Layers.Select(_ => metrics.Select(_ => new double[seeds]).ToArray()).ToArray();
-                var seconds = new double[SequenceModels.Layers.Length];
+                var values = layers.Select(_ => metrics.Select(_ => new double[seeds]).ToArray()).ToArray();
+                var seconds = new double[layers.Length];
                 for (int s = 0; s < seeds; s++)
                 {
-                    var ml = new MLContext(s);
-                    var sim = new LiveStreamSimulator(new LiveStreamSimulatorOptions { Seed = 100 + s, RequestCount = trainRequests + testRequests, ItemInterestScale = k });
+                    int seed = firstSeed + s;
+                    var ml = new MLContext(seed);
+                    var sim = new LiveStreamSimulator(new LiveStreamSimulatorOptions { Seed = 100 + seed, RequestCount = trainRequests + testRequests, ItemInterestScale = k });
                     var train = ml.Data.Cache(sim.GetImpressions(ml, 0, trainRequests));
                     var test = ml.Data.Cache(sim.GetImpressions(ml, trainRequests, testRequests));
                     var click = test.GetColumn<bool>(ImpressionColumns.Click).ToArray();
                     var buy = test.GetColumn<bool>(ImpressionColumns.Buy).ToArray();
                     var groups = test.GetColumn<uint>(ImpressionColumns.RequestId).ToArray();
-                    for (int l = 0; l < SequenceModels.Layers.Length; l++)
+                    for (int l = 0; l < layers.Length; l++)
                     {
                         var sw = Stopwatch.StartNew();
-                        using var model = ml.Ranker().Trainers.MultiTask(SequenceModels.Options(SequenceModels.Layers[l], d, s + 1, epochs, threads: threads)).Fit(train);
+                        using var model = ml.Ranker().Trainers.MultiTask(SequenceModels.Options(layers[l], d, seed + 1, epochs, threads: threads)).Fit(train);
                         seconds[l] += sw.Elapsed.TotalSeconds;
                         var scored = model.Transform(test);
                         var pc = scored.GetColumn<float[]>("ClickScore").Select(v => v[0]).ToArray();
@@ -275,7 +286,7 @@ namespace MLNetRank.Benchmarks.Sequences
                         values[l][1][s] = RankerMetrics.GroupAuc<uint>(pc, click, groups);
                         values[l][2][s] = RankerMetrics.Auc(pb, buy);
                         values[l][3][s] = RankerMetrics.GroupAuc<uint>(pb, buy, groups);
-                        Console.WriteLine($"  kappa {k}, seed {s}, {SequenceModels.Layers[l]}: click AUC {values[l][0][s]:F4}, GAUC {values[l][1][s]:F4}, buy AUC {values[l][2][s]:F4}, GAUC {values[l][3][s]:F4} ({sw.Elapsed.TotalSeconds:F0} s, load {ScoringMeasures.LoadAverage()})");
+                        Console.WriteLine($"  kappa {k}, seed {seed}, {layers[l]}: click AUC {values[l][0][s]:F4}, GAUC {values[l][1][s]:F4}, buy AUC {values[l][2][s]:F4}, GAUC {values[l][3][s]:F4} ({sw.Elapsed.TotalSeconds:F0} s, load {ScoringMeasures.LoadAverage()})");
                     }
                 }
                 Console.WriteLine();
@@ -283,7 +294,7 @@ namespace MLNetRank.Benchmarks.Sequences
                 Console.WriteLine();
                 Console.WriteLine("| layer | " + string.Join(" | ", metrics.Select(m => $"{m} (mean) | Δ vs mean pooling (± sd over seeds)")) + " | train s / seed |");
                 Console.WriteLine("|---|" + string.Concat(metrics.Select(_ => "---|---|")) + "---|");
-                for (int l = 0; l < SequenceModels.Layers.Length; l++)
+                for (int l = 0; l < layers.Length; l++)
                 {
                     var cells = new List<string>();
                     for (int m = 0; m < metrics.Length; m++)
@@ -294,7 +305,7 @@ namespace MLNetRank.Benchmarks.Sequences
                         cells.Add($"{values[l][m].Average():F4}");
                         cells.Add(l == 0 ? "—" : $"{mean:+0.0000;-0.0000} ± {sd:0.0000} ({diffs.Count(x => x > 0)}/{seeds} up)");
                     }
-                    Console.WriteLine($"| {SequenceModels.Layers[l]} | {string.Join(" | ", cells)} | {seconds[l] / seeds:F0} |");
+                    Console.WriteLine($"| {layers[l]} | {string.Join(" | ", cells)} | {seconds[l] / seeds:F0} |");
                 }
             }
             Console.WriteLine();

@@ -47,7 +47,9 @@ namespace MLNetRank.Torch.Tests.Sequences
         {
             yield return new object[] { "mean", new MeanSequencePooling(), Array.Empty<int>() };
             yield return new object[] { "din", new TargetAttentionPooling("room"), new[] { 1 } };
-            yield return new object[] { "din-softmax-2layers", new TargetAttentionPooling("room") { Normalize = true, HiddenLayers = new[] { 16, 8 } }, new[] { 1 } };
+            yield return new object[] { "din-sum", new TargetAttentionPooling("room") { Weighting = AttentionWeighting.Sum }, new[] { 1 } };
+            yield return new object[] { "din-softmax-2layers", new TargetAttentionPooling("room") { Weighting = AttentionWeighting.Softmax, HiddenLayers = new[] { 16, 8 } }, new[] { 1 } };
+            yield return new object[] { "dual-set-query-sum", new TargetAttentionPooling("onsale") { Weighting = AttentionWeighting.Sum }, new[] { 5 } };
             yield return new object[] { "dual-set-query", new TargetAttentionPooling("onsale"), new[] { 5 } };
             yield return new object[] { "transformer-summary", new TransformerPooling("core", "onsale") { Layers = 2, Heads = 4 }, new[] { 3, 5 } };
             yield return new object[] { "transformer-1layer-2heads", new TransformerPooling("core") { Layers = 1, Heads = 2 }, new[] { 4 } };
@@ -132,7 +134,7 @@ namespace MLNetRank.Torch.Tests.Sequences
         }
 
         [Fact]
-        public void DinWeights_AreNotNormalisedByDefault_AndMaskPadding()
+        public void Din_MasksPadding_AndAnEmptyHistoryPoolsToZero()
         {
             using var scope = NewDisposeScope();
             var module = Create(new TargetAttentionPooling("room"), new[] { 1 });
@@ -148,6 +150,34 @@ namespace MLNetRank.Torch.Tests.Sequences
                 // changes the output by more than a factor of 2 somewhere (weights depend on the keys too)
                 Assert.True(a[1].abs().max().item<float>() == 0f);
             }
+        }
+
+        /// <summary>The activation unit starts as an equal-weight pooling: before training, Mean and Softmax pool exactly like
+        /// mean pooling and Sum like a sum over the present steps, whatever the query; after the weights move, the query matters.</summary>
+        [Theory]
+        [InlineData(AttentionWeighting.Mean)]
+        [InlineData(AttentionWeighting.Softmax)]
+        [InlineData(AttentionWeighting.Sum)]
+        public void Din_StartsAsEqualWeightPooling_AndLeavesItWhenTrained(AttentionWeighting weighting)
+        {
+            using var scope = NewDisposeScope();
+            torch.manual_seed(5);
+            var module = new TargetAttentionPooling("room") { Weighting = weighting }.CreateModule(new SequencePoolingContext("UserItemSeq", D, L, new[] { D }, new[] { 1 }));
+            var mean = new MeanSequencePooling().CreateModule(new SequencePoolingContext("UserItemSeq", D, L));
+            var batch = Batch(4, B, new[] { 1 });
+            using (no_grad())
+            {
+                var expected = mean.forward(batch);
+                if (weighting == AttentionWeighting.Sum)
+                    expected = expected * batch.Mask.sum(1, keepdim: true);
+                var a = module.forward(batch);
+                Assert.True((a - expected).abs().max().item<float>() < 1e-5, $"{weighting}: the untrained unit does not pool with equal weights");
+                foreach (var w in module.parameters())
+                    w.add_(randn_like(w) * 0.3f);
+                var b = module.forward(batch);
+                Assert.True((b - expected).abs().max().item<float>() > 1e-2, $"{weighting}: moved weights left the pooling unchanged");
+            }
+            PoolingAgreement.Check(weighting.ToString(), module, batch, tolerance: 1e-5);
         }
 
         [Fact]
@@ -174,6 +204,9 @@ namespace MLNetRank.Torch.Tests.Sequences
             Assert.Contains("4", ex2.Message);
             Assert.Throws<ArgumentException>(() => new TransformerPooling("core") { Output = TransformerOutput.TargetAttention }.Validate(ctx));
             Assert.Throws<ArgumentException>(() => new TargetAttentionPooling(" "));
+            var ex3 = Assert.Throws<ArgumentOutOfRangeException>(() => new TargetAttentionPooling("room") { Weighting = (AttentionWeighting)7 }.Validate(new SequencePoolingContext("UserLiveSeq", 8, 10, new[] { 8 })));
+            Assert.Contains("UserLiveSeq", ex3.Message);
+            Assert.Contains("Weighting", ex3.Message);
         }
 
         /// <summary>A user-written pooling whose export adds 1 to the mean: the check must catch it.</summary>

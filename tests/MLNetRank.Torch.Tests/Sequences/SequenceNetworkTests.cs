@@ -47,7 +47,7 @@ namespace MLNetRank.Torch.Tests.Sequences
                     break;
                 case "dual":
                     items.Pooling = new TargetAttentionPooling(ImpressionColumns.LiveItemsOnSale);
-                    rooms.Pooling = new TargetAttentionPooling(ImpressionColumns.LiveId) { Normalize = true };
+                    rooms.Pooling = new TargetAttentionPooling(ImpressionColumns.LiveId) { Weighting = AttentionWeighting.Softmax };
                     break;
                 case "transformer":
                     o.Features.Add(new SequenceFeature(ImpressionColumns.LiveCoreItems) { SharedEmbeddingWith = ImpressionColumns.LiveItemsOnSale, MaximumLength = 5 });
