@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using MLNetRank.Onnx;
+using MLNetRank.Torch.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -222,15 +223,18 @@ namespace MLNetRank.Torch.MultiTask
         }
 
         // ---------------- ONNX ----------------
-
-        private string G_Heads(OnnxGraphBuilder g, string x) => g.Transpose(g.Reshape(x, new long[] { 0, 0, _heads, _d / _heads }), new long[] { 0, 2, 1, 3 });
-
-        private string G_HeadsT(OnnxGraphBuilder g, string x) => g.Transpose(g.Reshape(x, new long[] { 0, 0, _heads, _d / _heads }), new long[] { 0, 2, 3, 1 });
-
-        private string G_Merge(OnnxGraphBuilder g, string x) => g.Reshape(g.Transpose(x, new long[] { 0, 2, 1, 3 }), new long[] { 0, 0, _d });
-
-        private static string G_Linear(OnnxGraphBuilder g, string x, Linear l)
-            => g.Add(g.MatMul(x, AddWeight(g, l.weight!.t(), "tf_w")), AddWeight(g, l.bias!, "tf_b"));
+        //
+        // Serving form. The user's tokens come as R rows (R = 1 under the request scorer: one row per request; R = B
+        // otherwise), the candidates' room tokens as B rows, N = B / R candidates per user row. Each token enters attention
+        // as a = [LN(x), 1, padding bias (0 or -1e9)] (d + 2 values). The key projection is absorbed into the query side
+        // and the value projection into the output side, per head: score(q-token, k-token) = a_q · Wqk_h · a_kᵀ with
+        // Wqk_h = Wq_h·Wk_hᵀ (scale 1/sqrt(dh) and the biases included; the padding bias reaches every score with weight
+        // exactly 1), and the attention output = Σ_h (Σ_k p_hk · a_k) · Wvo_h with Wvo_h = Wv_h·Wo_h. So no key or value
+        // is ever computed or broadcast: the room queries' scores against the user's tokens are ONE MatMul for all
+        // candidates, tokens and heads ([N·T·h, d + 2] x [d + 2, L] per user row), their value products one more, the
+        // room-to-room part one product per candidate (all heads at once), and the heads are merged by one Gemm
+        // ([B·T, h·(d + 2)] x [h·(d + 2), d]) — no transpose, no per-head node. The room tokens' states stay [B·Lr, d]
+        // between layers, so every linear layer is one Gemm.
 
         private static string G_Norm(OnnxGraphBuilder g, string x, LayerNorm n)
         {
@@ -239,8 +243,91 @@ namespace MLNetRank.Torch.MultiTask
             return g.LayerNormalization(x, w.data<float>().ToArray(), bb.data<float>().ToArray(), 1e-5f);
         }
 
-        private static string G_Ffn(OnnxGraphBuilder g, TransformerLayer l, string x)
-            => g.Add(x, G_Linear(g, g.Relu(G_Linear(g, G_Norm(g, x, l.ln2), l.ff1)), l.ff2));
+        /// <summary>x + FFN(LN(x)) of 2-D [M, d] states (each linear layer one Gemm).</summary>
+        private static string G_Ffn2(OnnxGraphBuilder g, TransformerLayer l, string x)
+            => g.Add(x, g.Linear(g.Relu(g.Linear(G_Norm(g, x, l.ln2), l.ff1)), l.ff2));
+
+        /// <summary>x + FFN(LN(x)) of [R, L, d] states.</summary>
+        private static string G_Ffn3(OnnxGraphBuilder g, TransformerLayer l, string x)
+        {
+            string Lin(string t, Linear lin) => g.Add(g.MatMul(t, g.AddTensor(lin.weight!.t(), "tf_w")), g.AddTensor(lin.bias!, "tf_b"));
+            return g.Add(x, Lin(g.Relu(Lin(G_Norm(g, x, l.ln2), l.ff1)), l.ff2));
+        }
+
+        /// <summary>The absorbed weights of a layer: Wqk [d + 2, h·(d + 2)] (block h = Wq_h·Wk_hᵀ over token inputs
+        /// [x, 1, padding bias], scaled by 1/sqrt(dh), the bias column passed through with weight 1) and Wvo [h·(d + 2), d]
+        /// (block h = Wv_h·Wo_h), computed in double.</summary>
+        private (float[] Wqk, float[] Wvo) Absorbed(TransformerLayer l)
+        {
+            int dh = _d / _heads, a = _d + 2;
+            using var wt = l.qkv.weight!.detach().cpu().contiguous();               // [3d, d] (out x in)
+            using var bt = l.qkv.bias!.detach().cpu().contiguous();
+            using var pt = l.proj.weight!.detach().cpu().contiguous();              // [d, d] (out x in)
+            float[] w = wt.data<float>().ToArray(), b = bt.data<float>().ToArray(), wo = pt.data<float>().ToArray();
+            // the projection of input i (i < d: x_i, d: the constant 1, d + 1: the padding bias) to output unit o of the fused Linear
+            double P(int o, int i) => i < _d ? w[o * _d + i] : i == _d ? b[o] : 0.0;
+            var wqk = new float[a * _heads * a];
+            var wvo = new float[_heads * a * _d];
+            for (int h = 0; h < _heads; h++)
+                for (int i = 0; i < a; i++)
+                {
+                    for (int k = 0; k < a; k++)
+                    {
+                        double sum = 0;
+                        for (int j = 0; j < dh; j++)
+                            sum += P(h * dh + j, i) * P(_d + h * dh + j, k);
+                        wqk[i * _heads * a + h * a + k] = (float)(sum * _scale);
+                    }
+                    for (int o = 0; o < _d; o++)
+                    {
+                        double sum = 0;
+                        for (int j = 0; j < dh; j++)
+                            sum += P(2 * _d + h * dh + j, i) * wo[o * _d + h * dh + j];
+                        wvo[(h * a + i) * _d + o] = (float)sum;
+                    }
+                }
+            for (int h = 0; h < _heads; h++)
+                wqk[_d * _heads * a + h * a + _d + 1] = 1f;                          // the constant 1 meets the key's padding bias
+            return (wqk, wvo);
+        }
+
+        /// <summary>The per-head projections of tokens [x, 1, padding bias]: queries [h, d + 2, dh + 1] (scaled, then a constant
+        /// 1), keys [h, d + 2, dh + 1] (then the padding bias), values [h, d + 2, dh], and the output projection [h, dh, d].</summary>
+        private (float[] Q, float[] K, float[] V, float[] O) PerHead(TransformerLayer l)
+        {
+            int dh = _d / _heads, a = _d + 2, dq = dh + 1;
+            using var wt = l.qkv.weight!.detach().cpu().contiguous();
+            using var bt = l.qkv.bias!.detach().cpu().contiguous();
+            using var pt = l.proj.weight!.detach().cpu().contiguous();
+            float[] w = wt.data<float>().ToArray(), b = bt.data<float>().ToArray(), wo = pt.data<float>().ToArray();
+            float P(int o, int i) => i < _d ? w[o * _d + i] : i == _d ? b[o] : 0f;
+            var q = new float[_heads * a * dq];
+            var k = new float[_heads * a * dq];
+            var v = new float[_heads * a * dh];
+            var oo = new float[_heads * dh * _d];
+            for (int h = 0; h < _heads; h++)
+            {
+                for (int i = 0; i < a; i++)
+                    for (int j = 0; j < dh; j++)
+                    {
+                        q[(h * a + i) * dq + j] = P(h * dh + j, i) * _scale;
+                        k[(h * a + i) * dq + j] = P(_d + h * dh + j, i);
+                        v[(h * a + i) * dh + j] = P(2 * _d + h * dh + j, i);
+                    }
+                q[(h * a + _d) * dq + dh] = 1f;
+                k[(h * a + _d + 1) * dq + dh] = 1f;
+                for (int j = 0; j < dh; j++)
+                    for (int o = 0; o < _d; o++)
+                        oo[(h * dh + j) * _d + o] = wo[o * _d + h * dh + j];
+            }
+            return (q, k, v, oo);
+        }
+
+        private static string DynReshape(OnnxGraphBuilder g, string x, string shape) => g.AddNode("Reshape", new[] { x, shape }, new[] { g.UniqueName("Reshape") });
+
+        private static string Dim(OnnxGraphBuilder g, string shape, long i) => g.Slice(shape, new long[] { i }, new long[] { i + 1 }, new long[] { 0 });
+
+        private static string Longs(OnnxGraphBuilder g, params long[] v) => g.AddConstant(v, new long[] { v.Length }, "dims");
 
         /// <summary>Recency position embeddings of a [N, T] mask: CumSum(exclusive, reverse) counts the real tokens after each.</summary>
         private string G_Positions(OnnxGraphBuilder g, string table, string mask)
@@ -254,79 +341,116 @@ namespace MLNetRank.Torch.MultiTask
         public override string Export(SequencePoolingGraph input)
         {
             var g = input.Graph;
+            int a = _d + 2, ha = _heads * a;
             var one = g.AddConstant(new[] { 1f }, new long[] { 1 }, "one");
+            var zero = g.AddConstant(new[] { 0f }, new long[] { 1 }, "zero");
             var big = g.AddConstant(new[] { Big }, new long[] { 1 }, "big");
-            var scale = g.AddConstant(new[] { _scale }, new long[] { 1 }, "scale");
             var posw = AddWeight(g, position_embedding.weight!, "tf_pos");
             Tensor typew = type_embedding.weight!;
             string Bias(string mask) => g.Mul(g.Sub(mask, one), big);
-            // user tokens [R, L, d]
+            var swap = new long[] { 0, 2, 1 };
+            // user tokens [R, L, d], their padding bias [R, L]
             var u = g.Add(g.Add(input.Embedded, AddWeight(g, typew[_segments], "tf_type")), G_Positions(g, posw, input.Mask));
-            var biasU = g.Unsqueeze(Bias(input.Mask), new long[] { 1, 2 });                                  // [R, 1, 1, L]
+            var biasUFlat = Bias(input.Mask);
+            var biasUCol = g.Unsqueeze(biasUFlat, new long[] { 2 });                                             // [R, L, 1]
+            var extraU = g.Concat(-1, new[] { g.Add(g.Mul(biasUCol, zero), one), biasUCol });                     // [R, L, 2]: 1, bias
             // room tokens [B, Lr, d]: the summary token (expanded to the batch), then each segment
             var q0 = input.Queries[0];
-            var batch = g.Slice(g.Shape(q0), new long[] { 0 }, new long[] { 1 }, new long[] { 0 });
-            var sumShape = g.Concat(0, new[] { batch, g.AddConstant(new long[] { 1, _d }, new long[] { 2 }, "dims") });
+            var batch = Dim(g, g.Shape(q0), 0);
+            var rows = Dim(g, g.Shape(input.Embedded), 0);
+            var sumShape = g.Concat(0, new[] { batch, Longs(g, 1, _d) });
             using var sumInit = (summary + typew[_segments + 1]).reshape(1, 1, _d);
             var parts = new List<string> { g.Expand(AddWeight(g, sumInit, "tf_summary"), sumShape) };
-            var maskParts = new List<string> { g.Expand(g.AddConstant(new[] { 1f }, new long[] { 1, 1 }, "one"), g.Concat(0, new[] { batch, g.AddConstant(new long[] { 1 }, new long[] { 1 }, "dims") })) };
+            var maskParts = new List<string> { g.Expand(g.AddConstant(new[] { 1f }, new long[] { 1, 1 }, "one"), g.Concat(0, new[] { batch, Longs(g, 1) })) };
             for (int s = 0; s < _segments; s++)
             {
                 var q = input.Queries[s];
                 parts.Add(g.Add(g.Add(q, AddWeight(g, typew[s], "tf_type")), G_Positions(g, posw, input.QueryMasks[s])));
                 maskParts.Add(input.QueryMasks[s]);
             }
-            var x = g.Concat(1, parts.ToArray());
-            var biasR = g.Unsqueeze(Bias(g.Concat(1, maskParts.ToArray())), new long[] { 1, 2 });             // [B, 1, 1, Lr]
-            // the room queries attend over one key/value set per candidate: its room tokens, then the user's tokens
-            // broadcast from the request's row (R = 1 under the request scorer, R = B otherwise): one score MatMul, one
-            // Softmax and one value MatMul on [B, h, Tq, Lr + L], no concatenation and slicing of the (larger) score tensors
-            string ToBatch(string t) => g.Expand(t, g.Concat(0, new[] { batch, g.Slice(g.Shape(t), new long[] { 1 }, new long[] { 4 }, new long[] { 0 }) }));
-            var biasAll = g.Concat(-1, new[] { biasR, ToBatch(biasU) });                                       // [B, 1, 1, Lr + L]
+            var x3 = g.Concat(1, parts.ToArray());                                                                 // [B, Lr, d]
+            var biasRFlat = Bias(g.Concat(1, maskParts.ToArray()));                                              // [B, Lr]
+            var lr = Dim(g, g.Shape(biasRFlat), 1);
+            var x = g.Reshape(x3, new long[] { -1, _d });                                                        // [B·Lr, d]
+            var biasRCol = g.Reshape(biasRFlat, new long[] { -1, 1 });
+            var extraR = g.Concat(-1, new[] { g.Add(g.Mul(biasRCol, zero), one), biasRCol });                     // [B·Lr, 2]
+            var perCandidate = g.Concat(0, new[] { Longs(g, -1), lr, Longs(g, a) });                               // -> [B, Lr, d + 2]
+            var perCandidateRows = g.Concat(0, new[] { batch, Longs(g, -1, a) });                                  // -> [B, T·h, d + 2]
+            int dh = _d / _heads, dq = dh + 1;
+            var swapLast = new long[] { 0, 1, 3, 2 };
+            var userRowTokens = g.Concat(0, new[] { rows, Longs(g, 1, -1, a) });                                   // -> [R, 1, N·T, d + 2]
             for (int i = 0; i < layers.Count; i++)
             {
                 var l = layers[i];
-                bool last = i == layers.Count - 1;
-                bool summaryOnly = last && !_target;
-                var un = G_Norm(g, u, l.ln1);
-                var qkvU = g.Split(G_Linear(g, un, l.qkv), new long[] { _d, _d, _d }, axis: -1);
-                string qU = G_Heads(g, qkvU[0]), kUT = G_HeadsT(g, qkvU[1]), vU = G_Heads(g, qkvU[2]);
-                var xn = G_Norm(g, x, l.ln1);
-                var qkvX = g.Split(G_Linear(g, xn, l.qkv), new long[] { _d, _d, _d }, axis: -1);
-                string qXsrc = qkvX[0];
-                string xr = x;
+                bool summaryOnly = i == layers.Count - 1 && !_target;
+                var (wqkArr, wvoArr) = Absorbed(l);
+                var wqk = g.AddInitializer(g.UniqueName("tf_wqk"), wqkArr, new long[] { a, ha });
+                var wvo = g.AddInitializer(g.UniqueName("tf_wvo"), wvoArr, new long[] { ha, _d });
+                var (wqArr, wkArr, wvArr, woArr) = PerHead(l);
+                var wq = g.AddInitializer(g.UniqueName("tf_wq"), wqArr, new long[] { _heads, a, dq });
+                var wk = g.AddInitializer(g.UniqueName("tf_wk"), wkArr, new long[] { _heads, a, dq });
+                var wv = g.AddInitializer(g.UniqueName("tf_wv"), wvArr, new long[] { _heads, a, dh });
+                var wo = g.AddInitializer(g.UniqueName("tf_wo"), woArr, new long[] { _heads, dh, _d });
+                var projBias = g.AddTensor(l.proj.bias!, "tf_b");
+                // user tokens [R, 1, L, d + 2] -> per head keys [R, h, L, dq] and values [R, h, L, dh]
+                var ua4 = g.Unsqueeze(g.Concat(-1, new[] { G_Norm(g, u, l.ln1), extraU }), new long[] { 1 });
+                var kU = g.MatMul(ua4, wk);
+                var vU = g.MatMul(ua4, wv);
+                // room tokens [B·Lr, d + 2]
+                var xa = g.Concat(-1, new[] { G_Norm(g, x, l.ln1), extraR });
+                var xa3 = DynReshape(g, xa, perCandidate);                                                       // [B, Lr, d + 2]
+                string qSrc = xa, xr = x, tq = lr;
                 if (summaryOnly)
                 {
-                    qXsrc = g.Slice(qXsrc, new long[] { 0 }, new long[] { 1 }, new long[] { 1 });
-                    xr = g.Slice(x, new long[] { 0 }, new long[] { 1 }, new long[] { 1 });
+                    qSrc = g.Reshape(g.Slice(xa3, new long[] { 0 }, new long[] { 1 }, new long[] { 1 }), new long[] { -1, a });
+                    xr = g.Reshape(g.Slice(x3Of(x), new long[] { 0 }, new long[] { 1 }, new long[] { 1 }), new long[] { -1, _d });
+                    tq = Longs(g, 1);
                 }
-                string qX = G_Heads(g, qXsrc), kXT = G_HeadsT(g, qkvX[1]), vX = G_Heads(g, qkvX[2]);
-                var kAllT = g.Concat(-1, new[] { kXT, ToBatch(kUT) });                                          // [B, h, dh, Lr + L]
-                var vAll = g.Concat(2, new[] { vX, ToBatch(vU) });                                              // [B, h, Lr + L, dh]
-                var p = g.Softmax(g.Add(g.Mul(g.MatMul(qX, kAllT), scale), biasAll), -1);
-                var a = g.MatMul(p, vAll);
-                x = G_Ffn(g, l, g.Add(xr, G_Linear(g, G_Merge(g, a), l.proj)));
+                // room-to-room scores per candidate, all heads at once (key projection absorbed), to head-major [R, h, N·T, Lr]
+                var qt = DynReshape(g, g.MatMul(qSrc, wqk), perCandidateRows);                                    // [B, T·h, d + 2]
+                var sR = g.MatMul(qt, g.Transpose(xa3, swap));                                                    // [B, T·h, Lr]
+                var split5 = g.Concat(0, new[] { rows, Longs(g, -1), tq, Longs(g, _heads), lr });
+                var sRh = DynReshape(g, g.Transpose(DynReshape(g, sR, split5), new long[] { 0, 3, 1, 2, 4 }), g.Concat(0, new[] { Longs(g, 0, 0, -1), lr }));  // [R, h, N·T, Lr]
+                // room queries over the user's keys: one MatMul per (user row, head) for all N·T queries
+                var qh = g.MatMul(DynReshape(g, qSrc, userRowTokens), wq);                                        // [R, h, N·T, dq]
+                var sU = g.MatMul(qh, g.Transpose(kU, swapLast));                                                 // [R, h, N·T, L]
+                var p = g.Softmax(g.Concat(-1, new[] { sRh, sU }), -1);                                          // [R, h, N·T, Lr + L]
+                var ax = Longs(g, 3);
+                var pR = g.AddNode("Slice", new[] { p, Longs(g, 0), lr, ax }, new[] { g.UniqueName("Slice") });
+                var pU = g.AddNode("Slice", new[] { p, lr, Longs(g, long.MaxValue), ax }, new[] { g.UniqueName("Slice") });
+                // room values: back to [B, T·h, Lr], one product per candidate, heads merged by one Gemm
+                var pRc = DynReshape(g, g.Transpose(DynReshape(g, pR, g.Concat(0, new[] { Longs(g, 0, 0, -1), tq, lr })), new long[] { 0, 2, 3, 1, 4 }),
+                    g.Concat(0, new[] { batch, Longs(g, -1), lr }));
+                var oR = g.Gemm(g.Reshape(g.MatMul(pRc, xa3), new long[] { -1, ha }), wvo, projBias);            // [B·T, d]
+                // user values per head, then the output projection per head summed over the heads
+                var oU = g.Reshape(g.ReduceSum(g.MatMul(g.MatMul(pU, vU), wo), new long[] { 1 }, keepDims: false), new long[] { -1, _d });
+                x = G_Ffn2(g, l, g.Add(xr, g.Add(oR, oU)));
                 if (!summaryOnly)
                 {
-                    var pu = g.Softmax(g.Add(g.Mul(g.MatMul(qU, kUT), scale), biasU), -1);
-                    u = G_Ffn(g, l, g.Add(u, G_Linear(g, G_Merge(g, g.MatMul(pu, vU)), l.proj)));
+                    // user queries over user keys only
+                    var qU = g.MatMul(ua4, wq);                                                                  // [R, h, L, dq]
+                    var pu = g.Softmax(g.MatMul(qU, g.Transpose(kU, swapLast)), -1);
+                    var ou = g.Add(g.ReduceSum(g.MatMul(g.MatMul(pu, vU), wo), new long[] { 1 }, keepDims: false), projBias);   // [R, L, d]
+                    u = G_Ffn3(g, l, g.Add(u, ou));
                 }
             }
             if (!_target)
-                return g.Squeeze(G_Norm(g, x, final_norm), new long[] { 1 });
-            var xf = G_Norm(g, x, final_norm);
+                return G_Norm(g, x, final_norm);                                                                 // [B, d]
+            var biasR = g.Unsqueeze(biasRFlat, new long[] { 1 });                                                // [B, 1, Lr]
+            var biasU = g.Unsqueeze(biasUFlat, new long[] { 1 });                                                // [R, 1, L]
+            var xf = G_Norm(g, x3Of(x), final_norm);
             var uf = G_Norm(g, u, final_norm);
             var t = input.Queries[_segments];
             var sc = g.AddConstant(new[] { 1f / MathF.Sqrt(_d) }, new long[] { 1 }, "scale");
-            var tsR = g.Add(g.Mul(g.MatMul(t, g.Transpose(xf, new long[] { 0, 2, 1 })), sc), g.Squeeze(biasR, new long[] { 1 }));
-            var tsU = g.Add(g.Mul(g.MatMul(t, g.Transpose(uf, new long[] { 0, 2, 1 })), sc), g.Squeeze(biasU, new long[] { 1 }));
+            var tsR = g.Add(g.Mul(g.MatMul(t, g.Transpose(xf, new long[] { 0, 2, 1 })), sc), biasR);
+            var tsU = g.Add(g.Mul(g.MatMul(t, g.Transpose(uf, new long[] { 0, 2, 1 })), sc), biasU);
             var tp = g.Softmax(g.Concat(-1, new[] { tsR, tsU }), -1);
-            var n = g.Slice(g.Shape(xf), new long[] { 1 }, new long[] { 2 }, new long[] { 0 });
-            var z = g.AddConstant(new long[] { 0 }, new long[] { 1 }, "zero");
-            var ax2 = g.AddConstant(new long[] { 2 }, new long[] { 1 }, "axes");
-            var tpR = g.AddNode("Slice", new[] { tp, z, n, ax2 }, new[] { g.UniqueName("tpR") });
-            var tpU = g.AddNode("Slice", new[] { tp, n, g.AddConstant(new[] { long.MaxValue }, new long[] { 1 }, "ends"), ax2 }, new[] { g.UniqueName("tpU") });
+            var ax2 = Longs(g, 2);
+            var tpR = g.AddNode("Slice", new[] { tp, Longs(g, 0), lr, ax2 }, new[] { g.UniqueName("tpR") });
+            var tpU = g.AddNode("Slice", new[] { tp, lr, Longs(g, long.MaxValue), ax2 }, new[] { g.UniqueName("tpU") });
             return g.Squeeze(g.Add(g.MatMul(tpR, xf), g.MatMul(tpU, uf)), new long[] { 1 });
+
+            string x3Of(string x2) => DynReshape(g, x2, g.Concat(0, new[] { Longs(g, -1), lr, Longs(g, _d) }));   // [B·Lr, d] -> [B, Lr, d]
         }
     }
 }

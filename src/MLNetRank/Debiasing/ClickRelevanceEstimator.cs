@@ -153,7 +153,7 @@ namespace MLNetRank.Debiasing
         private const string ValueColumn = "__clickrel_value";
         private const string CountColumn = "__clickrel_count";
         private const string ExposureColumn = "__clickrel_exposure";
-        private const string IdTypes = "a scalar String, UInt32, Int32, UInt64 or Int64 id column";
+        internal const string IdTypes = "a scalar String, UInt32, Int32, UInt64 or Int64 id column";
         private readonly MLContext _context;
         private readonly ClickRelevanceOptions _options;
 
@@ -186,7 +186,7 @@ namespace MLNetRank.Debiasing
                 throw new ArgumentException("OutputColumnName, ImpressionsColumnName and ExposureColumnName must differ.", nameof(options));
         }
 
-        private static bool IsId(DataViewType t)
+        internal static bool IsId(DataViewType t)
             => t is TextDataViewType || t == NumberDataViewType.UInt32 || t == NumberDataViewType.Int32 || t == NumberDataViewType.UInt64 || t == NumberDataViewType.Int64;
 
         /// <inheritdoc />
@@ -306,7 +306,7 @@ namespace MLNetRank.Debiasing
                 o.Method, shrinkage, validationLoss, tried);
         }
 
-        private static Func<string> IdGetter(DataViewRow row, DataViewSchema.Column col)
+        internal static Func<string> IdGetter(DataViewRow row, DataViewSchema.Column col)
         {
             var t = col.Type;
             if (t is TextDataViewType)

@@ -158,6 +158,22 @@ namespace Microsoft.ML
                 MaximumPosition = maximumPosition,
             });
 
+        /// <summary>
+        /// A validator that chooses among click-trained rankers (naive, IPS with any clip, SNIPS, doubly robust, with propensities
+        /// from randomization, regression EM or dual learning) by their click nDCG@k on a held-out validation click log — the
+        /// selection uses validation clicks only, never true relevance. See <see cref="ClickValidator"/>.
+        /// </summary>
+        /// <param name="catalog">The MLNetRank catalog.</param>
+        /// <param name="validationClicks">The validation log, one row per impression: item id, click and (for logged, not
+        /// randomized, sessions) the propensity of its position. Read once, here.</param>
+        /// <param name="options">Column names, clip and cut-off; default <see cref="ClickValidationOptions"/> (a randomized log).</param>
+        public static ClickValidator CreateClickValidator(this RankerCatalog catalog, IDataView validationClicks, ClickValidationOptions? options = null)
+        {
+            if (catalog is null)
+                throw new ArgumentNullException(nameof(catalog));
+            return new ClickValidator(validationClicks, options ?? new ClickValidationOptions());
+        }
+
         /// <summary>The dual learning algorithm with all options (ranker layers, epochs, learning rates, clip, item column, seed).</summary>
         /// <param name="catalog">The MLNetRank trainers catalog.</param>
         /// <param name="options">Options; see <see cref="DualLearningEstimator.Options"/> for the defaults.</param>

@@ -27,7 +27,7 @@ namespace MLNetRank.Benchmarks.Debiasing
         public string Name => "debias-letor";
 
         public string Description => "unbiased LTR on LightGBM's lambdarank data, top-k PBM clicks: naive vs IPS (pointwise/pairwise) vs ceiling, nDCG@10 over a session curve "
-            + "(args key=value: sessions=1000,10000,100000 eta=1,2 topk=10 noise=0 loggerQueries=2 seeds=5 epsMinus=0.1 epsPlus=1 clip=100 randomShare=0.1 iterations=100 pairwise=1 networks=1 grades=0 folds=0 smoothing=1000 modelPrior=0 dla=1 dlaHidden=0 dlaEpochs=0 onlyFolds= extra=1 data=../shared/data/lightgbm-lambdarank; see docs/benchmarks-debiasing.md section 2)";
+            + "(args key=value: sessions=1000,10000,100000 eta=1,2 topk=10 noise=0 loggerQueries=2 seeds=5 epsMinus=0.1 epsPlus=1 clip=100 randomShare=0.1 iterations=100 pairwise=1 networks=1 grades=0 folds=0 smoothing=1000 modelPrior=0 dla=1 dlaHidden=0 dlaEpochs=0 onlyFolds= extra=1 validShare=0.1 data=../shared/data/lightgbm-lambdarank; see docs/benchmarks-debiasing.md section 2)";
 
         /// <summary>Settings of one run (see <see cref="Description"/> for the command-line keys and defaults).</summary>
         public sealed class Settings
@@ -67,6 +67,11 @@ namespace MLNetRank.Benchmarks.Debiasing
             public int[] OnlyFolds = Array.Empty<int>();
             /// <summary>Skip the LambdaRank-on-levels rows and the clip-tuned IPS rows (`extra=0`), which never led.</summary>
             public bool Extra = true;
+            /// <summary>Validation bucket: extra uniformly randomized sessions (share of `sessions`, own random stream) whose clicks
+            /// choose the best naive and the best debiased learner (<see cref="ClickValidator"/>); 0 = no selection.</summary>
+            public double ValidShare = 0.1;
+            /// <summary>Clips of 1/θ tried as IPS candidates (estimated θ) besides <see cref="Clip"/>, for the validation choice.</summary>
+            public double[] ValidClips = { 2, 5, 10, 20, 50 };
         }
 
         public int Run(string[] args)
@@ -108,6 +113,7 @@ namespace MLNetRank.Benchmarks.Debiasing
                     case "dlaPropensityLr": s.DlaPropensityLearningRate = D(kv[1]); break;
                     case "onlyFolds": s.OnlyFolds = kv[1].Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray(); break;
                     case "extra": s.Extra = kv[1] != "0"; break;
+                    case "validShare": s.ValidShare = D(kv[1]); break;
                     default:
                         Console.Error.WriteLine($"unknown key '{kv[0]}'");
                         return 2;
@@ -188,6 +194,24 @@ namespace MLNetRank.Benchmarks.Debiasing
         {
             public uint QueryDoc { get; set; }
         }
+
+        /// <summary>A training document to be scored for the validation choice: features, id, query.</summary>
+        private sealed class ValidDocRow
+        {
+            public float[] Features { get; set; } = Array.Empty<float>();
+            public uint QueryDoc { get; set; }
+            public uint Group { get; set; }
+        }
+
+        private sealed class ScoredDocRow
+        {
+            public uint QueryDoc { get; set; }
+            public uint Group { get; set; }
+            public float Score { get; set; }
+        }
+
+        internal const string SelectedNaive = "selected on validation clicks: naive";
+        internal const string SelectedDebiased = "selected on validation clicks: debiased (estimated θ)";
 
         /// <summary>Input of the bias-tower hook: the session-level click log with features, and the test documents.</summary>
         /// <param name="Context">The ML.NET context (seeded).</param>
@@ -276,6 +300,8 @@ namespace MLNetRank.Benchmarks.Debiasing
             public readonly Dictionary<string, List<double>> Values = new();
             public readonly Dictionary<string, List<double>> Raw = new();
             public readonly List<string> Order = new();
+            /// <summary>Per selection row (chosen on validation clicks), the learner chosen in each run.</summary>
+            public readonly Dictionary<string, List<string>> Chosen = new();
 
             /// <summary>Adds one run of a model: its share of the split's ceiling and its nDCG@10.</summary>
             public void Add(string name, double share, double ndcg)
@@ -416,6 +442,15 @@ namespace MLNetRank.Benchmarks.Debiasing
                         string mark = nm == naive ? " **(best naive)**" : nm == debiased ? " **(best debiased)**" : nm == debiasedEstimated ? " **(best debiased, estimated θ)**" : "";
                         log($"| {nm}{mark} | {string.Join(" | ", v.Select(x => x.ToString("P1", CultureInfo.InvariantCulture)))}{(v.Count < runLabels.Count ? " | (incomplete)" : "")} | {v.Average().ToString("P1", CultureInfo.InvariantCulture)} |");
                     }
+                    if (cell.Values.ContainsKey(SelectedNaive) && cell.Values.ContainsKey(SelectedDebiased))
+                    {
+                        var sd = cell.Values[SelectedDebiased];
+                        var d = sd.Zip(cell.Values[SelectedNaive], (a, b) => a - b).ToList();
+                        log("");
+                        log(FormattableString.Invariant($"**Goal check, chosen on validation clicks only**, η = {eta}, {N:N0} sessions: debiased {sd.Average():P1} vs naive {cell.Values[SelectedNaive].Average():P1}; wins {d.Count(x => x > 0)} of {d.Count} runs (differences {string.Join(", ", d.Select(x => (100 * x).ToString("+0.0;-0.0", CultureInfo.InvariantCulture)))} points); runs at ≥ 95% of the ceiling: {sd.Count(x => x >= 0.95)} of {d.Count}"));
+                        foreach (var row in new[] { SelectedNaive, SelectedDebiased })
+                            log($"  {row}, per run: {string.Join(" | ", cell.Chosen[row].Zip(cell.Values[row], (c, v) => $"{c} ({v.ToString("P1", CultureInfo.InvariantCulture)})"))}");
+                    }
                     foreach (var (label, best) in new[] { ("best debiased", debiased), ("best debiased with estimated θ", debiasedEstimated) })
                     {
                         if (naive is null || best is null)
@@ -432,7 +467,8 @@ namespace MLNetRank.Benchmarks.Debiasing
         }
 
         private static bool IsDebiased(string name)
-            => !name.StartsWith("naive", StringComparison.Ordinal) && !name.StartsWith("true grades", StringComparison.Ordinal);
+            => !name.StartsWith("naive", StringComparison.Ordinal) && !name.StartsWith("true grades", StringComparison.Ordinal)
+                && !name.StartsWith("selected", StringComparison.Ordinal);
 
         private static string MeanSd(List<double> v)
         {
@@ -533,6 +569,20 @@ namespace MLNetRank.Benchmarks.Debiasing
             int R = (int)Math.Round(s.RandomShare * N);
             for (int t = 0; t < R; t++)
                 Session(rng.Next(Q), true, randomRows, 0);
+            // validation bucket: randomized sessions from their own random stream (every other figure is unchanged by it); only
+            // its clicks choose among the learners (the library's ClickValidator), never the test grades
+            int V = (int)Math.Round(s.ValidShare * N);
+            var validRows = new ImpressionLog(V * s.TopK);
+            rng = new Random(seed * 7919 + N + (int)(eta * 1000) + 1_000_003);
+            for (int t = 0; t < V; t++)
+                Session(rng.Next(Q), true, validRows, 0);
+            ClickValidator? validator = validRows.Clicks > 0
+                ? ml.Ranker().CreateClickValidator(ml.Data.LoadFromEnumerable(validRows.Rows()), new ClickValidationOptions { ItemColumnName = "QueryDoc", GroupColumnName = "Group" })
+                : null;
+            var validDocs = Load(ml, Enumerable.Range(0, n).Select(i => new ValidDocRow { Features = all[p.Docs[i]].Features, QueryDoc = (uint)i, Group = (uint)p.QueryOf[i] }), dim, false);
+            var candidates = new List<KeyValuePair<string, IDataView>>();
+            var runNdcg = new Dictionary<string, double>();
+            IDataView? pending = null;
             var logView = ml.Data.Cache(ml.Data.LoadFromEnumerable(rows.Rows()));
             long clicks = rows.Clicks;
             var docView = ml.Data.LoadFromEnumerable(Enumerable.Range(0, n).Select(i => new DocRow { QueryDoc = (uint)i }));
@@ -629,7 +679,11 @@ namespace MLNetRank.Benchmarks.Debiasing
             var naive = Estimate(logView, null);
             var shown = Enumerable.Range(0, n).Where(i => naive.Imp[i] > 0).ToArray();
 
-            double Score(ITransformer m) => Ndcg(p, m);
+            double Score(ITransformer m)
+            {
+                pending = m.Transform(validDocs);
+                return Ndcg(p, m);
+            }
             // learners on a relevance estimate over the shown documents; weighted = example weight ∝ the document's exposure Σθ
             double Regression((float[] Rel, float[] Imp, float[] Exp) e, bool weighted = false)
             {
@@ -662,7 +716,14 @@ namespace MLNetRank.Benchmarks.Debiasing
                 return Score(ml.Ranking.Trainers.LightGbm(RankOptions(s.Iterations, seed)).Fit(Load(ml, groups, dim, true)));
             }
 
-            void Add(string name, double ndcg) => cell.Add(name, ndcg / p.Ceiling, ndcg);
+            void Add(string name, double ndcg)
+            {
+                cell.Add(name, ndcg / p.Ceiling, ndcg);
+                runNdcg[name] = ndcg;
+                if (pending is not null)
+                    candidates.Add(new KeyValuePair<string, IDataView>(name, pending));
+                pending = null;
+            }
             Add("naive: regression on CTR", Regression(naive));
             Add("naive: regression on CTR, weighted by impressions", Regression((naive.Rel, naive.Imp, naive.Imp), true));
             if (s.Extra)
@@ -673,6 +734,15 @@ namespace MLNetRank.Benchmarks.Debiasing
             {
                 var ips = Estimate(view, column);
                 Add($"IPS ({name}, clip {s.Clip}): regression", Regression(ips));
+                if (validator is not null && name != "true θ")
+                    foreach (var c in s.ValidClips.Where(c => c != s.Clip))
+                    {
+                        var keep = s.Clip;
+                        s.Clip = c;
+                        var clipped = Estimate(view, column);
+                        s.Clip = keep;
+                        Add($"IPS ({name}, clip {c}): regression", Regression(clipped));
+                    }
                 if (s.Extra)
                     Add($"IPS ({name}, clip chosen on held-out clicks): regression", Regression(Estimate(view, column, ClickRelevanceMethod.InversePropensity, true)));
                 var sn = Estimate(view, column, ClickRelevanceMethod.SelfNormalized);
@@ -701,19 +771,44 @@ namespace MLNetRank.Benchmarks.Debiasing
                 }
             }
             var towerRows = new List<(string Name, float[] Scores)>();
+            IDataView? dlaPending = null;
             if (dla is not null)
             {
                 towerRows.Add(("DLA: the jointly learned ranker (network, θ learned from the logged clicks)",
                     dla.Transform(p.TestView).GetColumn<float[]>("Score").Select(v => v[0]).ToArray()));
+                var dlaTrain = dla.Transform(validDocs).GetColumn<float[]>("Score").Select(v => v[0]).ToArray();
+                dlaPending = ml.Data.LoadFromEnumerable(Enumerable.Range(0, n).Select(i => new ScoredDocRow { QueryDoc = (uint)i, Group = (uint)p.QueryOf[i], Score = dlaTrain[i] }));
                 dla.Dispose();
             }
             if (s.Networks)
                 TrainBiasTower(new BiasTowerInput(ml, ImpressionView, p.TestView, eta, seed), towerRows);
             foreach (var (towerName, towerScores) in towerRows)
+            {
+                if (towerName.StartsWith("DLA:", StringComparison.Ordinal))
+                    pending = dlaPending;
                 Add(towerName, RankerMetrics.Ndcg(towerScores, p.TestGrades, p.TestQueries, 10));
+            }
+            pending = null;
             // oracle labels on the shown documents: what an estimator that recovers every shown document's grade can reach
             Add("true grades of the shown documents only (LambdaRank)", Score(ml.Ranking.Trainers.LightGbm(RankOptions(s.Iterations, seed)).Fit(Grades(ml, all, p, shown, dim))));
-            log(FormattableString.Invariant($"{p.Split.Name}, eta {eta}, {N} sessions, seed {seed}: {rows.Count} impressions, {clicks} clicks, {shown.Length} documents shown, {R} randomized sessions; {sw.Elapsed.TotalSeconds:F1} s (DLA fit {dlaSeconds:F1} s); θ RMSE randomization {Rmse(rand)}, DLA {Rmse(dla)}"));
+            if (validator is not null)
+            {
+                // the choice on validation clicks only, by the library's selector, for each side
+                foreach (var (row, pool) in new[]
+                {
+                    (SelectedNaive, candidates.Where(c => c.Key.StartsWith("naive", StringComparison.Ordinal))),
+                    (SelectedDebiased, candidates.Where(c => IsDebiased(c.Key) && !c.Key.Contains("true θ", StringComparison.Ordinal))),
+                })
+                {
+                    var pick = validator.Select(pool);
+                    cell.Add(row, runNdcg[pick.Best] / p.Ceiling, runNdcg[pick.Best]);
+                    if (!cell.Chosen.TryGetValue(row, out var chosen))
+                        cell.Chosen[row] = chosen = new List<string>();
+                    chosen.Add(pick.Best);
+                    log(FormattableString.Invariant($"  {row}: \"{pick.Best}\" (click nDCG@10 {pick.BestValue:F4}; next: {string.Join("; ", pick.Scores.Skip(1).Take(3).Select(x => $"{x.Name} {x.Value:F4}"))}); test {runNdcg[pick.Best] / p.Ceiling:P1} of the ceiling"));
+                }
+            }
+            log(FormattableString.Invariant($"{p.Split.Name}, eta {eta}, {N} sessions, seed {seed}: {V} validation sessions ({validRows.Clicks} clicks), {rows.Count} impressions, {clicks} clicks, {shown.Length} documents shown, {R} randomized sessions; {sw.Elapsed.TotalSeconds:F1} s (DLA fit {dlaSeconds:F1} s); θ RMSE randomization {Rmse(rand)}, DLA {Rmse(dla)}"));
             return table;
         }
 

@@ -75,18 +75,23 @@ namespace MLNetRank.Benchmarks.Sequences
                     cpu.Add(SequenceLatencyBench.ThreadCpuMs() - c0);
                 }
                 Console.WriteLine($"{layer}: {plain.InputMetadata.Count} inputs, graph run per {candidates}-candidate request: wall p50 {ScoringMeasures.Percentile(lat, 0.5):F3} ms, p99 {ScoringMeasures.Percentile(lat, 0.99):F3} ms; thread CPU p50 {ScoringMeasures.Percentile(cpu, 0.5):F3} ms, p99 {ScoringMeasures.Percentile(cpu, 0.99):F3} ms (no profiler)");
-                so.EnableProfiling = true;
+                // the prefix must be set before profiling is enabled: ONNX Runtime reads it when EnableProfiling is set (set
+                // after, the profile lands in the working directory as onnxruntime_profile__*.json)
                 so.ProfileOutputPathPrefix = Path.Combine(dir, "profile");
+                so.EnableProfiling = true;
                 string file;
                 using (var session = new InferenceSession(onnx, so))
                 {
                     for (int r = 0; r < requests; r++)
                         using (session.Run(inputs)) { }
-                    file = session.EndProfiling();
+                    file = Path.GetFullPath(session.EndProfiling());
                 }
+                if (!file.StartsWith(Path.GetFullPath(dir), StringComparison.Ordinal))
+                    throw new InvalidOperationException($"ONNX Runtime wrote its profile outside the temporary folder: {file}.");
                 using var doc = JsonDocument.Parse(File.ReadAllText(file));
                 var byOp = new Dictionary<string, (double Us, int Count)>();
                 var byNode = new Dictionary<string, (string Op, double Us)>();
+                var shapes = new Dictionary<string, string>();
                 foreach (var e in doc.RootElement.EnumerateArray())
                 {
                     if (e.GetProperty("cat").GetString() != "Node" || !e.GetProperty("name").GetString()!.EndsWith("_kernel_time"))
@@ -96,6 +101,8 @@ namespace MLNetRank.Benchmarks.Sequences
                     double us = e.GetProperty("dur").GetDouble();
                     byOp[op] = byOp.TryGetValue(op, out var a) ? (a.Us + us, a.Count + 1) : (us, 1);
                     byNode[node] = byNode.TryGetValue(node, out var b) ? (op, b.Us + us) : (op, us);
+                    if (!shapes.ContainsKey(node) && e.GetProperty("args").TryGetProperty("input_type_shape", out var ins) && e.GetProperty("args").TryGetProperty("output_type_shape", out var outs))
+                        shapes[node] = $"{Shapes(ins)} -> {Shapes(outs)}";
                 }
                 double total = byOp.Values.Sum(v => v.Us) / requests;
                 Console.WriteLine($"Kernel time per request: {total / 1000:F3} ms over {byNode.Count} nodes.");
@@ -105,7 +112,7 @@ namespace MLNetRank.Benchmarks.Sequences
                     Console.WriteLine($"| {op} | {v.Us / requests / 1000:F3} | {v.Us / requests / total:P0} | {v.Count / requests} |");
                 Console.WriteLine("Costliest nodes:");
                 foreach (var (node, v) in byNode.OrderByDescending(p => p.Value.Us).Take(25))
-                    Console.WriteLine($"  {v.Us / requests / 1000:F3} ms  {v.Op}  {node}");
+                    Console.WriteLine($"  {v.Us / requests / 1000:F3} ms  {v.Op}  {node}  {shapes.GetValueOrDefault(node)}");
             }
             finally
             {
@@ -114,5 +121,9 @@ namespace MLNetRank.Benchmarks.Sequences
             Console.WriteLine($"Load average at the end: {ScoringMeasures.LoadAverage()}.");
             return 0;
         }
+
+        /// <summary>The tensor shapes of a profiler event's <c>input_type_shape</c>/<c>output_type_shape</c> list, e.g. <c>[200x14x16, 16x48]</c>.</summary>
+        private static string Shapes(JsonElement list)
+            => "[" + string.Join(", ", list.EnumerateArray().SelectMany(o => o.EnumerateObject()).Select(p => string.Join("x", p.Value.EnumerateArray().Select(d => d.GetInt64())))) + "]";
     }
 }
