@@ -7,7 +7,8 @@ namespace MLNetRank.Benchmarks
     /// <c>/usr/bin/python3</c>, output redirected, and OpenBLAS left to pick its own kernel for this CPU. Some machines
     /// set <c>OPENBLAS_CORETYPE</c> (and <c>OPENBLAS_L2_SIZE</c>) to an older core for old OpenBLAS builds; measured
     /// here, Debian's OpenBLAS 0.3.21 then runs PyTorch's matrix products at about half the speed of the kernel it
-    /// picks itself (Cooperlake on an AVX-512 AMD EPYC, correct results), which would flatter MLNetRank.
+    /// picks itself (Cooperlake on an AVX-512 AMD EPYC, correct results), which would flatter MLNetRank. To emulate an
+    /// older CPU on purpose, <c>MLNETRANK_PEER_OPENBLAS_CORETYPE</c> (e.g. <c>Haswell</c>) sets the peer's kernel.
     /// </summary>
     internal static class PythonPeer
     {
@@ -27,6 +28,10 @@ namespace MLNetRank.Benchmarks
             };
             psi.Environment.Remove("OPENBLAS_CORETYPE");
             psi.Environment.Remove("OPENBLAS_L2_SIZE");
+            // emulating an older CPU on purpose (e.g. MLNETRANK_PEER_OPENBLAS_CORETYPE=Haswell for AVX2): the peer's kernel is
+            // named explicitly, and the bench prints the kernel OpenBLAS ran
+            if (System.Environment.GetEnvironmentVariable("MLNETRANK_PEER_OPENBLAS_CORETYPE") is { Length: > 0 } core)
+                psi.Environment["OPENBLAS_CORETYPE"] = core;
             if (threads is int t)
             {
                 psi.Environment["OMP_NUM_THREADS"] = t.ToString(System.Globalization.CultureInfo.InvariantCulture);

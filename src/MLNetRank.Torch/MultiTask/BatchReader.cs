@@ -130,7 +130,8 @@ namespace MLNetRank.Torch.MultiTask
     /// Streams a prepared <see cref="IDataView"/> into mini-batches through a bounded shuffle buffer: a pass holds at most
     /// <c>ShuffleBufferSize + 3 x BatchSize</c> rows (the trainer runs at most two passes at once: the current epoch and
     /// the next one, read ahead; spare shuffle buffers are kept for reuse while the reader lives). Batches are assembled
-    /// on a background thread while the network trains on the previous one.
+    /// on a background thread while the network trains on the previous one. When all rows of a shuffled pass fit its
+    /// buffer, they stay resident and later passes reshuffle them without reading the data view again.
     /// </summary>
     internal sealed class BatchReader
     {
@@ -277,7 +278,6 @@ namespace MLNetRank.Torch.MultiTask
             // every row read (ML.NET cursors allocate) holds the gate, so no collection it starts runs beside the trainer's
             // TorchSharp calls (TorchGate says why)
             RowReader NewReader() { lock (TorchGate.Sync) return new RowReader(_data, _layout, _cols); }
-            using var row = NewReader();
             RowStore batch = free.Take(token);
             void Emit(RowStore src, int slot)
             {
@@ -290,7 +290,38 @@ namespace MLNetRank.Torch.MultiTask
             }
 
             bool shuffle = shuffleSeed.HasValue && shuffleBuffer > 1;
+            // a shuffled pass whose rows all fit its buffer leaves them resident: later passes over the same rows with the
+            // same buffer size shuffle them again without reading the IDataView (the trainer's epochs after the first)
+            TaskCompletionSource<RowStore?>? loading = null;
+            if (shuffle)
+            {
+                Task<RowStore?>? resident;
+                lock (_resident)
+                {
+                    if (!_resident.TryGetValue((subset, shuffleBuffer), out resident))
+                    {
+                        loading = new TaskCompletionSource<RowStore?>(TaskCreationOptions.RunContinuationsAsynchronously);
+                        _resident[(subset, shuffleBuffer)] = loading.Task;
+                    }
+                }
+                if (resident is not null)
+                {
+                    // a pass that is still reading the rows finishes first (the trainer starts the next epoch early)
+                    resident.Wait(token);
+                    if (resident.Result is RowStore rows)
+                    {
+                        EmitShuffled(rows, new Random(shuffleSeed!.Value));
+                        if (batch.Count > 0)
+                            full.Add(batch, token);
+                        else
+                            free.Add(batch);
+                        return;
+                    }
+                }
+            }
+            using var row = NewReader();
             var pool = RentStore(shuffle ? shuffleBuffer : 1);
+            bool keep = false, overflowed = false;
             try
             {
                 var rng = new Random(shuffleSeed ?? 0);
@@ -323,6 +354,7 @@ namespace MLNetRank.Torch.MultiTask
                             row.Read(pool, pool.Count++, index);
                         continue;
                     }
+                    overflowed = true;
                     int j = rng.Next(pool.Capacity);
                     Emit(pool, j);
                     lock (TorchGate.Sync)
@@ -330,14 +362,14 @@ namespace MLNetRank.Torch.MultiTask
                 }
                 if (shuffle)
                 {
-                    var order = Enumerable.Range(0, pool.Count).ToArray();
-                    for (int i = order.Length - 1; i > 0; i--)
+                    if (loading is not null && !overflowed)
                     {
-                        int j = rng.Next(i + 1);
-                        (order[i], order[j]) = (order[j], order[i]);
+                        // every row is in the buffer, in data order (the shuffle below only reads it): keep it for later passes
+                        keep = true;
+                        loading.SetResult(pool);
+                        loading = null;
                     }
-                    foreach (var i in order)
-                        Emit(pool, i);
+                    EmitShuffled(pool, rng);
                 }
                 if (batch.Count > 0)
                     full.Add(batch, token);
@@ -346,9 +378,36 @@ namespace MLNetRank.Torch.MultiTask
             }
             finally
             {
-                ReturnStore(pool);
+                if (loading is not null)
+                {
+                    // the rows did not fit (or the pass stopped early): later passes read the data themselves
+                    if (!overflowed)
+                        lock (_resident)
+                            _resident.Remove((subset, shuffleBuffer));
+                    loading.SetResult(null);
+                }
+                if (!keep)
+                    ReturnStore(pool);
+            }
+
+            // the rows of the buffer in a uniformly random order (Fisher-Yates): the same order whether the rows were just
+            // read or were left resident by an earlier pass
+            void EmitShuffled(RowStore rows, Random random)
+            {
+                var order = Enumerable.Range(0, rows.Count).ToArray();
+                for (int i = order.Length - 1; i > 0; i--)
+                {
+                    int j = random.Next(i + 1);
+                    (order[i], order[j]) = (order[j], order[i]);
+                }
+                foreach (var i in order)
+                    Emit(rows, i);
             }
         }
+
+        /// <summary>Rows of a training subset that a shuffled pass found small enough for its buffer, in data order, by
+        /// (subset, buffer size); null when they did not fit. Read-only once set; kept while the reader lives (the fit).</summary>
+        private readonly Dictionary<(RowSubset, int), Task<RowStore?>> _resident = new();
 
         private readonly List<RowStore> _spareStores = new();
 

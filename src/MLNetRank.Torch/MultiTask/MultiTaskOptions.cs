@@ -368,7 +368,9 @@ namespace MLNetRank.Torch.MultiTask
         /// <summary>Rows held in the bounded shuffle buffer (the data are streamed). 0 or 1 = no shuffling. Default 100,000.
         /// During training at most two such buffers are in memory: the next epoch's is filled on a worker thread while the
         /// current epoch trains, through a second cursor on the training data (so the training <see cref="Microsoft.ML.IDataView"/>
-        /// is read by up to three cursors at once, with validation; every ML.NET data view allows that).</summary>
+        /// is read by up to three cursors at once, with validation; every ML.NET data view allows that). When every training
+        /// row fits the buffer, the rows are read from the data view once and kept for the later epochs, which reshuffle them
+        /// in memory (in the same order as reading them again would give), so small data sets do not pay for reading each epoch.</summary>
         public int ShuffleBufferSize { get; set; } = 100_000;
 
         /// <summary>Validation data (same schema as the training data). When null, <see cref="ValidationFraction"/> of the

@@ -384,6 +384,78 @@ namespace MLNetRank.Torch.Tests.MultiTask
             Assert.Throws<FormatException>(() => failing.Consume(_ => throw new FormatException("consumer")));
         }
 
+        /// <summary>Counts the cursors opened on a data view.</summary>
+        private sealed class CountingView : IDataView
+        {
+            private readonly IDataView _inner;
+            public int Cursors;
+            public CountingView(IDataView inner) => _inner = inner;
+            public bool CanShuffle => _inner.CanShuffle;
+            public DataViewSchema Schema => _inner.Schema;
+            public long? GetRowCount() => _inner.GetRowCount();
+            public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null)
+            {
+                System.Threading.Interlocked.Increment(ref Cursors);
+                return _inner.GetRowCursor(columnsNeeded, rand);
+            }
+            public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null)
+            {
+                System.Threading.Interlocked.Increment(ref Cursors);
+                return _inner.GetRowCursorSet(columnsNeeded, n, rand);
+            }
+        }
+
+        [Fact]
+        public void RowsThatFitTheShuffleBufferAreReadOnceAndReshuffledAsIfReadAgain()
+        {
+            var ml = new MLContext(1);
+            var o = new MultiTaskOptions();
+            o.Features.Add(new DenseFeature("RowIndex") { Standardize = false });
+            o.Tasks.Add(new TaskSpec("Click", "Click"));
+            var data = Fixture.Load(ml, Fixture.Make(700, 3));
+            var plan = PreparationPlan.Create(ml, o, data.Schema, null);
+            var prepared = plan.Estimator.Fit(data).Transform(data);
+            var layout = plan.Layout(prepared.Schema, o, out var cols);
+            List<float> Pass(BatchReader reader, RowSubset subset, int buffer, int? seed)
+            {
+                var rows = new List<float>();
+                reader.Run(subset, 64, buffer, seed, b => { for (int r = 0; r < b.Count; r++) rows.Add(b.Dense[r]); });
+                return rows;
+            }
+
+            // every training row fits the buffer: the first pass reads the data, later ones reshuffle the resident rows
+            var view = new CountingView(prepared);
+            var reader = new BatchReader(view, layout, cols, 0.2f, 4);
+            var first = Pass(reader, RowSubset.TrainingPart, 1000, 17);
+            var second = Pass(reader, RowSubset.TrainingPart, 1000, 18);
+            var again = Pass(reader, RowSubset.TrainingPart, 1000, 17);
+            Assert.Equal(1, view.Cursors);
+            Assert.Equal(first, again);
+            Assert.NotEqual(first, second);
+            Assert.Equal(first.OrderBy(v => v), second.OrderBy(v => v));
+            // ...in exactly the order a pass that reads the data gives (a fresh reader reads it)
+            var freshView = new CountingView(prepared);
+            var fresh = new BatchReader(freshView, layout, cols, 0.2f, 4);
+            Assert.Equal(second, Pass(fresh, RowSubset.TrainingPart, 1000, 18));
+            Assert.Equal(1, freshView.Cursors);
+            // other subsets, buffer sizes and unshuffled passes read the data themselves, and never see the resident rows
+            var validation = Pass(reader, RowSubset.ValidationPart, 1000, 17);
+            Assert.Empty(validation.Intersect(first));
+            Assert.Equal(700, validation.Count + first.Count);
+            Assert.Equal(2, view.Cursors);
+            Assert.Equal(first.OrderBy(v => v), Pass(reader, RowSubset.TrainingPart, 0, null));
+            Assert.Equal(3, view.Cursors);
+
+            // rows that do not fit the buffer are read again by every pass (a bounded buffer holds no full copy)
+            var small = new CountingView(prepared);
+            var streaming = new BatchReader(small, layout, cols, 0f, 0);
+            var s1 = Pass(streaming, RowSubset.All, 100, 5);
+            var s2 = Pass(streaming, RowSubset.All, 100, 5);
+            Assert.Equal(2, small.Cursors);
+            Assert.Equal(s1, s2);
+            Assert.Equal(Enumerable.Range(0, 700).Select(i => (float)i), s1.OrderBy(v => v));
+        }
+
         [Fact]
         public void ValidationAndEarlyStoppingKeepTheBestEpoch()
         {
