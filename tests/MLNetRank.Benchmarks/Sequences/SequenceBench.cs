@@ -97,79 +97,16 @@ namespace MLNetRank.Benchmarks.Sequences
             var (dyn, packed) = ScoringMeasures.SgemmGflops();
             Console.WriteLine($"ONNX Runtime sgemm on one thread (1024^3): {dyn:F1} GFLOPS (MatMul of inputs), {packed:F1} GFLOPS (Gemm, packed weight).");
             var ml = new MLContext(1);
-            var simOptions = new LiveStreamSimulatorOptions { Seed = 7, RequestCount = trainRequests + 400, MaxItemSequenceLength = length, MeanItemHistory = 3 * length, ItemInterestScale = 1.0 };
-            var sim = new LiveStreamSimulator(simOptions);
-            var train = ml.Data.Cache(sim.GetImpressions(ml, 0, trainRequests));
-            // rows to fill requests from: room-side columns of consecutive rows, the user-side sequences of a long-history row
-            var rows = ml.Data.CreateEnumerable<Row>(sim.GetImpressions(ml, trainRequests, 400), reuseRowObject: false).ToArray();
-            var users = rows.Where(r => r.UserItemSeq.Length == length).ToArray();
-            if (users.Length == 0)
-                throw new InvalidOperationException($"No row has a clicked-item sequence of length {length}; raise MeanItemHistory.");
+            var (train, source) = PrepareData(ml, trainRequests, length, candidates);
             string dir = Path.Combine(Path.GetTempPath(), "mlnetrank-sequence-latency-" + Environment.ProcessId);
             Directory.CreateDirectory(dir);
-            var results = new List<(string Name, double P50, double Mean, double P99)>();
+            var results = new List<LatencyResult>();
             var scorers = new List<(string Name, RequestScorer Scorer, ScoringRequest Request)>();
             try
             {
-                var variants = SequenceModels.Layers.Select(l => (Name: l, Layer: l, Shared: true)).Append(("transformer, user side not shared", "transformer", false)).ToList();
-                foreach (var (name, layer, shared) in variants)
-                {
-                    var o = SequenceModels.Options(layer, d, 1, epochs: 1, itemLength: length, shared: shared, threads: 1);
-                    using var model = ml.Ranker().Trainers.MultiTask(o).Fit(train);
-                    string zip = Path.Combine(dir, name.Replace(' ', '_').Replace(",", "") + ".zip");
-                    ml.Model.Save(model, train.Schema, zip);
-                    var scorer = RequestScorer.Open(zip, new RequestScorerOptions { IntraOpNumThreads = 1 });
-                    scorers.Add((name, scorer, scorer.CreateRequest(candidates)));
-                }
-                void Fill(ScoringRequest request, int r)
-                {
-                    request.Count = candidates;
-                    var user = users[r % users.Length];
-                    for (int i = 0; i < candidates; i++)
-                    {
-                        var row = rows[(r * 37 + i) % rows.Length];
-                        request.SetValues<float>(ImpressionColumns.StatFeatures, i, row.StatFeatures);
-                        request.SetValue(ImpressionColumns.LiveId, i, row.LiveId);
-                        request.SetValues<uint>(ImpressionColumns.LiveItemsOnSale, i, row.LiveItemsOnSale);
-                        request.SetValues<uint>(ImpressionColumns.LiveCoreItems, i, row.LiveCoreItems);
-                        request.SetValues<uint>(ImpressionColumns.UserItemSeq, i, user.UserItemSeq);
-                        request.SetValues<uint>(ImpressionColumns.UserLiveSeq, i, user.UserLiveSeq);
-                    }
-                }
-                foreach (var (_, scorer, request) in scorers)
-                    for (int w = 0; w < 20; w++)
-                    {
-                        Fill(request, w);
-                        scorer.Score(request);
-                    }
-                // rounds: every model in turn times a slice of the requests, so the (shared) machine's load hits all alike
-                const int rounds = 10;
-                var lat = scorers.Select(_ => new List<double>()).ToArray();
-                var cpu = scorers.Select(_ => new List<double>()).ToArray();
-                var roundMedians = scorers.Select(_ => new List<double>()).ToArray();
-                var sw = new Stopwatch();
-                for (int round = 0; round < rounds; round++)
-                    for (int m = 0; m < scorers.Count; m++)
-                    {
-                        var (_, scorer, request) = scorers[m];
-                        var slice = new List<double>();
-                        for (int r = round * requests / rounds; r < (round + 1) * requests / rounds; r++)
-                        {
-                            Fill(request, r);
-                            double c0 = ThreadCpuMs();
-                            sw.Restart();
-                            scorer.Score(request);
-                            slice.Add(sw.Elapsed.TotalMilliseconds);
-                            cpu[m].Add(ThreadCpuMs() - c0);
-                        }
-                        lat[m].AddRange(slice);
-                        roundMedians[m].Add(ScoringMeasures.Percentile(slice, 0.5));
-                    }
-                for (int m = 0; m < scorers.Count; m++)
-                {
-                    results.Add((scorers[m].Name, ScoringMeasures.Percentile(lat[m], 0.5), ScoringMeasures.Percentile(cpu[m], 0.5), roundMedians[m].Min()));
-                    Console.WriteLine($"  {scorers[m].Name}: wall p50 {results[^1].P50:F3} ms; thread CPU p50 {results[^1].Mean:F3} ms; best round wall median {roundMedians[m].Min():F3} ms");
-                }
+                TrainScorers(ml, train, d, length, candidates, dir, scorers);
+                WarmUp(scorers, source);
+                results.AddRange(MeasureInRounds(scorers, source, requests));
             }
             finally
             {
@@ -180,6 +117,114 @@ namespace MLNetRank.Benchmarks.Sequences
                 }
                 Directory.Delete(dir, recursive: true);
             }
+            PrintTable(results, length, d, candidates);
+            return 0;
+        }
+
+        /// <summary>One model's figures: wall p50, thread-CPU p50 (<c>Mean</c>) and the best round's wall median (<c>P99</c>);
+        /// the field names are the ones the table code has always used.</summary>
+        private sealed record LatencyResult(string Name, double P50, double Mean, double P99);
+
+        /// <summary>The rows requests are filled from: room-side columns of consecutive rows, the user-side sequences of a
+        /// long-history row.</summary>
+        private sealed record RequestSource(Row[] Rows, Row[] Users, int Candidates)
+        {
+            public void Fill(ScoringRequest request, int r)
+            {
+                request.Count = Candidates;
+                var user = Users[r % Users.Length];
+                for (int i = 0; i < Candidates; i++)
+                {
+                    var row = Rows[(r * 37 + i) % Rows.Length];
+                    request.SetValues<float>(ImpressionColumns.StatFeatures, i, row.StatFeatures);
+                    request.SetValue(ImpressionColumns.LiveId, i, row.LiveId);
+                    request.SetValues<uint>(ImpressionColumns.LiveItemsOnSale, i, row.LiveItemsOnSale);
+                    request.SetValues<uint>(ImpressionColumns.LiveCoreItems, i, row.LiveCoreItems);
+                    request.SetValues<uint>(ImpressionColumns.UserItemSeq, i, user.UserItemSeq);
+                    request.SetValues<uint>(ImpressionColumns.UserLiveSeq, i, user.UserLiveSeq);
+                }
+            }
+        }
+
+        /// <summary>The simulator's training rows, and the 400 requests after them to fill the timed requests from.</summary>
+        private static (IDataView Train, RequestSource Source) PrepareData(MLContext ml, int trainRequests, int length, int candidates)
+        {
+            var simOptions = new LiveStreamSimulatorOptions { Seed = 7, RequestCount = trainRequests + 400, MaxItemSequenceLength = length, MeanItemHistory = 3 * length, ItemInterestScale = 1.0 };
+            var sim = new LiveStreamSimulator(simOptions);
+            var train = ml.Data.Cache(sim.GetImpressions(ml, 0, trainRequests));
+            // rows to fill requests from: room-side columns of consecutive rows, the user-side sequences of a long-history row
+            var rows = ml.Data.CreateEnumerable<Row>(sim.GetImpressions(ml, trainRequests, 400), reuseRowObject: false).ToArray();
+            var users = rows.Where(r => r.UserItemSeq.Length == length).ToArray();
+            if (users.Length == 0)
+                throw new InvalidOperationException($"No row has a clicked-item sequence of length {length}; raise MeanItemHistory.");
+            return (train, new RequestSource(rows, users, candidates));
+        }
+
+        /// <summary>Trains one model per layer (and the transformer with the user side not shared), saves it and opens a
+        /// one-thread request scorer on it; each is added to <paramref name="scorers"/> as soon as it opens.</summary>
+        private static void TrainScorers(MLContext ml, IDataView train, int d, int length, int candidates, string dir,
+            List<(string Name, RequestScorer Scorer, ScoringRequest Request)> scorers)
+        {
+            var variants = SequenceModels.Layers.Select(l => (Name: l, Layer: l, Shared: true)).Append(("transformer, user side not shared", "transformer", false)).ToList();
+            foreach (var (name, layer, shared) in variants)
+            {
+                var o = SequenceModels.Options(layer, d, 1, epochs: 1, itemLength: length, shared: shared, threads: 1);
+                using var model = ml.Ranker().Trainers.MultiTask(o).Fit(train);
+                string zip = Path.Combine(dir, name.Replace(' ', '_').Replace(",", "") + ".zip");
+                ml.Model.Save(model, train.Schema, zip);
+                var scorer = RequestScorer.Open(zip, new RequestScorerOptions { IntraOpNumThreads = 1 });
+                scorers.Add((name, scorer, scorer.CreateRequest(candidates)));
+            }
+        }
+
+        private static void WarmUp(List<(string Name, RequestScorer Scorer, ScoringRequest Request)> scorers, RequestSource source)
+        {
+            foreach (var (_, scorer, request) in scorers)
+                for (int w = 0; w < 20; w++)
+                {
+                    source.Fill(request, w);
+                    scorer.Score(request);
+                }
+        }
+
+        /// <summary>Rounds: every model in turn times a slice of the requests, so the (shared) machine's load hits all alike.
+        /// Prints each model's line as it is summarised.</summary>
+        private static List<LatencyResult> MeasureInRounds(List<(string Name, RequestScorer Scorer, ScoringRequest Request)> scorers,
+            RequestSource source, int requests)
+        {
+            const int rounds = 10;
+            var lat = scorers.Select(_ => new List<double>()).ToArray();
+            var cpu = scorers.Select(_ => new List<double>()).ToArray();
+            var roundMedians = scorers.Select(_ => new List<double>()).ToArray();
+            var sw = new Stopwatch();
+            for (int round = 0; round < rounds; round++)
+                for (int m = 0; m < scorers.Count; m++)
+                {
+                    var (_, scorer, request) = scorers[m];
+                    var slice = new List<double>();
+                    for (int r = round * requests / rounds; r < (round + 1) * requests / rounds; r++)
+                    {
+                        source.Fill(request, r);
+                        double c0 = ThreadCpuMs();
+                        sw.Restart();
+                        scorer.Score(request);
+                        slice.Add(sw.Elapsed.TotalMilliseconds);
+                        cpu[m].Add(ThreadCpuMs() - c0);
+                    }
+                    lat[m].AddRange(slice);
+                    roundMedians[m].Add(ScoringMeasures.Percentile(slice, 0.5));
+                }
+            var results = new List<LatencyResult>();
+            for (int m = 0; m < scorers.Count; m++)
+            {
+                results.Add(new LatencyResult(scorers[m].Name, ScoringMeasures.Percentile(lat[m], 0.5), ScoringMeasures.Percentile(cpu[m], 0.5), roundMedians[m].Min()));
+                Console.WriteLine($"  {scorers[m].Name}: wall p50 {results[^1].P50:F3} ms; thread CPU p50 {results[^1].Mean:F3} ms; best round wall median {roundMedians[m].Min():F3} ms");
+            }
+            return results;
+        }
+
+        private static void PrintTable(List<LatencyResult> results, int length, int d, int candidates)
+        {
             var baseCpu = results[0].Mean;
             Console.WriteLine();
             Console.WriteLine($"| layer on the user's sequences (L = {length}, d = {d}) | CPU time per request, p50 (ms) | added CPU over mean pooling (ms) | wall p50 (ms) | best round's wall median (ms) |");
@@ -188,7 +233,6 @@ namespace MLNetRank.Benchmarks.Sequences
                 Console.WriteLine($"| {r.Name} | {r.Mean:F3} | {(r.Name == "mean" ? "—" : (r.Mean - baseCpu).ToString("F3"))} | {r.P50:F3} | {r.P99:F3} |");
             Console.WriteLine();
             Console.WriteLine($"{candidates}-candidate requests, request scorer with 1 intra-op thread; load average at the end: {ScoringMeasures.LoadAverage()}.");
-            return 0;
         }
 
         [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "clock_gettime")]
