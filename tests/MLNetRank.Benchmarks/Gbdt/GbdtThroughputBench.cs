@@ -6,6 +6,7 @@ using Microsoft.ML;
 using Microsoft.ML.Trainers.FastTree;
 using MLNetRank.Gbdt;
 using static MLNetRank.Benchmarks.Gbdt.GbdtBenchData;
+using Table = System.Collections.Generic.List<(string Method, string Trees, string Threads, double Rows, (double Wall, double Cpu) Time)>;
 
 namespace MLNetRank.Benchmarks.Gbdt
 {
@@ -45,23 +46,41 @@ namespace MLNetRank.Benchmarks.Gbdt
             var ml = new MLContext(seed: 1);
             var train = Load(ml, x, y, features, 0, trainRows);
             var all = Load(ml, x, y, features);
-
-            var sw = System.Diagnostics.Stopwatch.StartNew();
-            using var fastTree = ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingOptions
+            using var fastTree = FitTimed(ml, train, new GbdtLeafEncodingOptions
             {
                 NumberOfTrees = trees, NumberOfLeaves = leaves, MinimumExampleCountPerLeaf = 20,
-            }).Fit(train);
-            double fitSeconds = sw.Elapsed.TotalSeconds;
-            sw.Restart();
-            using var lightGbm = ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingOptions
+            }, out double fitSeconds);
+            using var lightGbm = FitTimed(ml, train, new GbdtLeafEncodingOptions
             {
                 Trainer = GbdtLeafTrainer.LightGbm, NumberOfTrees = trees, NumberOfLeaves = leaves, MinimumExampleCountPerLeaf = 20,
-            }).Fit(train);
-            double fitLgbSeconds = sw.Elapsed.TotalSeconds;
+            }, out double fitLgbSeconds);
             Console.WriteLine($"Fit (train + build encoder and saved chain): FastTree {fitSeconds:F1} s, LightGBM {fitLgbSeconds:F1} s; " +
                 $"leaves per tree: FastTree mean {fastTree.LeafCounts.Average():F1}, LightGBM mean {lightGbm.LeafCounts.Average():F1}.");
 
-            var table = new System.Collections.Generic.List<(string Method, string Trees, string Threads, double Rows, (double Wall, double Cpu) Time)>();
+            var table = new Table();
+            var output = MeasureFastEncoder(table, fastTree, x, rows, all, repeats, cores);
+            var builtIn = MeasureMlNetFeaturizer(table, ml, fastTree, all, rows, repeats);
+            int mismatches = CountMismatches(builtIn, fastTree.Encoder, output);
+            MeasureTransformerAndSavedChain(table, ml, fastTree, x, y, rows, features, all, repeats);
+            MeasureLightGbmEncoder(table, lightGbm, x, rows, repeats, cores);
+            MeasureNativeLightGbm(table, x, y, rows, trainRows, features, trees, leaves, repeats, cores);
+            MeasureXgboost(table, x, y, rows, features, trainRows, trees, leaves, repeats, cores);
+            PrintTable(table);
+            return mismatches == 0 ? 0 : 1;
+        }
+
+        private static GbdtLeafEncodingTransformer FitTimed(MLContext ml, IDataView train, GbdtLeafEncodingOptions options, out double seconds)
+        {
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            var model = ml.Ranker().Transforms.EncodeGbdtLeaves(options).Fit(train);
+            seconds = sw.Elapsed.TotalSeconds;
+            return model;
+        }
+
+        /// <summary>Our fast encoder on the FastTree ensemble: one thread, all cores, and behind an IDataView cursor. Returns the
+        /// leaf ids of the all-cores run (checked against ML.NET's featurizer).</summary>
+        private static int[] MeasureFastEncoder(Table table, GbdtLeafEncodingTransformer fastTree, float[] x, int rows, IDataView all, int repeats, int cores)
+        {
             var enc = fastTree.Encoder;
             var output = new int[rows * enc.TreeCount];
             table.Add(("MLNetRank GbdtLeafEncoder.EncodeBatch (float[] in, int[] out)", "FastTree", "1", rows,
@@ -70,7 +89,12 @@ namespace MLNetRank.Benchmarks.Gbdt
                 BestWithCpu(repeats, () => enc.EncodeBatch(x, rows, output, null))));
             table.Add(("MLNetRank EncodeToArray (IDataView cursor in)", "FastTree", $"{cores}", rows,
                 BestWithCpu(repeats, () => fastTree.EncodeToArray(all, out _))));
+            return output;
+        }
 
+        /// <summary>ML.NET's tree featurizer on the same trees (cursor and row-to-row mapper); returns its output view.</summary>
+        private static IDataView MeasureMlNetFeaturizer(Table table, MLContext ml, GbdtLeafEncodingTransformer fastTree, IDataView all, int rows, int repeats)
+        {
             var featurizer = ml.Transforms.FeaturizeByPretrainTreeEnsemble(new PretrainedTreeFeaturizationEstimator.Options
             {
                 InputColumnName = "Features", ModelParameters = fastTree.ModelParameters, TreesColumnName = null, PathsColumnName = null, LeavesColumnName = "Leaves",
@@ -82,7 +106,12 @@ namespace MLNetRank.Benchmarks.Gbdt
                 BestWithCpu(repeats, () => DrainVector<float>(builtIn, "Leaves"))));
             table.Add(("ML.NET FeaturizeByPretrainTreeEnsemble, row-to-row mapper over Leaves", "FastTree", "1", rows,
                 BestWithCpu(repeats, () => DrainMapper(featurizer, all, "Leaves"))));
-            // Check the encoder against the built-in featurizer on a sample (the tests do it on NaN/Inf data).
+            return builtIn;
+        }
+
+        /// <summary>Checks the encoder against the built-in featurizer on a sample (the tests do it on NaN/Inf data).</summary>
+        private static int CountMismatches(IDataView builtIn, GbdtLeafEncoder enc, int[] output)
+        {
             var reference = builtIn.Preview(maxRows: 2000);
             int mismatches = 0;
             for (int r = 0; r < reference.RowView.Length; r++)
@@ -97,7 +126,12 @@ namespace MLNetRank.Benchmarks.Gbdt
                 }
             }
             Console.WriteLine($"Encoder vs ML.NET featurizer on {reference.RowView.Length} rows: {mismatches} mismatching leaves.");
+            return mismatches;
+        }
 
+        private static void MeasureTransformerAndSavedChain(Table table, MLContext ml, GbdtLeafEncodingTransformer fastTree, float[] x, bool[] y,
+            int rows, int features, IDataView all, int repeats)
+        {
             var fastView = fastTree.Transform(all);
             table.Add(("MLNetRank transformer.Transform (fast encoder behind an IDataView), cursor over LeafIds", "FastTree", "ML.NET's choice", rows,
                 BestWithCpu(repeats, () => DrainVector<uint>(fastView, "LeafIds"))));
@@ -106,12 +140,19 @@ namespace MLNetRank.Benchmarks.Gbdt
             var saved = fastTree.SavedTransformer.Transform(savedInput);
             table.Add(("Saved chain (OnnxTransformer TreeEnsemble + MapValueToKey), cursor over LeafIds", "FastTree", "ML.NET's choice", savedRows,
                 BestWithCpu(repeats, () => DrainVector<uint>(saved, "LeafIds"))));
+        }
 
+        private static void MeasureLightGbmEncoder(Table table, GbdtLeafEncodingTransformer lightGbm, float[] x, int rows, int repeats, int cores)
+        {
             var encL = lightGbm.Encoder;
             var outputL = new int[rows * encL.TreeCount];
             table.Add(("MLNetRank GbdtLeafEncoder.EncodeBatch", "LightGBM (ML.NET)", "1", rows, BestWithCpu(repeats, () => encL.EncodeBatch(x, rows, outputL, 1))));
             table.Add(("MLNetRank GbdtLeafEncoder.EncodeBatch", "LightGBM (ML.NET)", $"{cores}", rows, BestWithCpu(repeats, () => encL.EncodeBatch(x, rows, outputL, null))));
+        }
 
+        /// <summary>The native peer: LightGBM's C API leaf prediction on a same-size ensemble trained natively.</summary>
+        private static void MeasureNativeLightGbm(Table table, float[] x, bool[] y, int rows, int trainRows, int features, int trees, int leaves, int repeats, int cores)
+        {
             try
             {
                 using var native = new NativeLightGbm(x.AsSpan(0, trainRows * features).ToArray(), y.Take(trainRows).ToArray(), trainRows, features, trees, leaves, 20, cores);
@@ -125,8 +166,11 @@ namespace MLNetRank.Benchmarks.Gbdt
             {
                 Console.WriteLine($"LightGBM native: not measured ({e.Message}).");
             }
+        }
 
-            // xgboost pred_leaf, same data, same run.
+        /// <summary>The Python peer: xgboost pred_leaf, same data, same run.</summary>
+        private static void MeasureXgboost(Table table, float[] x, bool[] y, int rows, int features, int trainRows, int trees, int leaves, int repeats, int cores)
+        {
             var dataPath = Path.Combine(Path.GetTempPath(), $"mlnetrank-gbdt-{Guid.NewGuid():N}.bin");
             try
             {
@@ -157,7 +201,10 @@ namespace MLNetRank.Benchmarks.Gbdt
             {
                 File.Delete(dataPath);
             }
+        }
 
+        private static void PrintTable(Table table)
+        {
             if (File.Exists("/proc/loadavg"))
                 Console.WriteLine($"Load average at end: {string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3))}.");
             Console.WriteLine();
@@ -172,7 +219,6 @@ namespace MLNetRank.Benchmarks.Gbdt
                     : int.TryParse(threads, out int k) ? Rate(n, time.Wall * k) + " (wall x threads)" : "n/a";
                 Console.WriteLine($"| {method} | {t} | {threads} | {n:N0} | {Rate(n, time.Wall)} | {perCore} | {(double.IsNaN(time.Cpu) ? "n/a" : (time.Cpu / time.Wall).ToString("F2", CultureInfo.InvariantCulture))} |");
             }
-            return mismatches == 0 ? 0 : 1;
         }
 
         private static long DrainMapper(ITransformer transformer, IDataView input, string column)
