@@ -163,16 +163,69 @@ namespace MLNetRank.Benchmarks.Torch
             int[] threadList = args.GetValue(ThreadsOption)!, batchList = args.GetValue(BatchOption)!;
 
             var ml = new MLContext(1);
-            // the trainer's per-epoch time split (Trace level): "Epoch N time (ms): waiting for batches A, batch tensors B, forward C, ..."
-            string? lastSplit = null;
-            ml.Log += (_, e) =>
+            var split = TrainerTimeSplit.Attach(ml);
+            var view = LoadData(ml, network, rows, out string description);
+            Console.WriteLine();
+            Console.WriteLine($"{description}; {rows} rows, {epochs} epochs; load average at the start: {Onnx.ScoringMeasures.LoadAverage()}.");
+
+            var report = new Report();
+            foreach (int batch in batchList)
             {
-                int at = e.Message.IndexOf("time (ms): ", StringComparison.Ordinal);
-                if (at >= 0)
-                    lastSplit = e.Message.Substring(at + "time (ms): ".Length).TrimEnd('.');
-            };
+                foreach (int threads in threadList)
+                {
+                    var o = CreateOptions(network, batch, epochs, threads, rows);
+                    var repeatBests = new List<(double Net, double Py)>();
+                    for (int repeat = 0; repeat < repeats; repeat++)
+                    {
+                        var ours = TrainOurs(ml, o, view);
+                        string peerArgs = PeerArguments(network, rows, batch, epochs, threads, ours.Tables, peerMode);
+                        PeerResult py;
+                        try
+                        {
+                            py = RunPeerBestPool(peerArgs, threads);
+                        }
+                        catch (InvalidOperationException e)
+                        {
+                            Console.Error.WriteLine(e.Message);
+                            return 3;
+                        }
+                        if (py.Parameters != ours.Parameters)
+                        {
+                            Console.Error.WriteLine($"The networks differ: MLNetRank has {ours.Parameters:N0} parameters, the PyTorch peer {py.Parameters:N0} (tables {ours.Tables}).");
+                            return 4;
+                        }
+                        repeatBests.Add(report.AddRepeat(network, batch, threads, ours, py, split.Last));
+                    }
+                    if (repeats > 1)
+                        report.AddRepeatSummary(network, batch, threads, repeatBests);
+                }
+            }
+            report.Print(repeats);
+            return 0;
+        }
+
+        /// <summary>The trainer's per-epoch time split (Trace level): "Epoch N time (ms): waiting for batches A, batch tensors
+        /// B, forward C, ..."; <see cref="Last"/> holds the last one logged.</summary>
+        private sealed class TrainerTimeSplit
+        {
+            public string? Last;
+
+            public static TrainerTimeSplit Attach(MLContext ml)
+            {
+                var split = new TrainerTimeSplit();
+                ml.Log += (_, e) =>
+                {
+                    int at = e.Message.IndexOf("time (ms): ", StringComparison.Ordinal);
+                    if (at >= 0)
+                        split.Last = e.Message.Substring(at + "time (ms): ".Length).TrimEnd('.');
+                };
+                return split;
+            }
+        }
+
+        private static IDataView LoadData(MLContext ml, string network, int rows, out string description)
+        {
             IDataView view;
-            string description;
             if (network == "issue")
             {
                 view = ml.Data.LoadFromEnumerable(IssueNetwork.Rows(rows, 1));
@@ -190,133 +243,143 @@ namespace MLNetRank.Benchmarks.Torch
                 }).ToList());
                 description = "MMoE: 32 dense inputs, 4 experts [64, 32], 2 softmax gates, 2 towers [16], Adam lr 1e-3";
             }
-            Console.WriteLine();
-            Console.WriteLine($"{description}; {rows} rows, {epochs} epochs; load average at the start: {Onnx.ScoringMeasures.LoadAverage()}.");
+            return view;
+        }
 
-            var table = new List<string>();
-            var memoryLines = new List<string>();
-            var splitLines = new List<string>();
-            var repeatLines = new List<string>();
-            string? peerInfo = null;
-            foreach (int batch in batchList)
+        private static MultiTaskOptions CreateOptions(string network, int batch, int epochs, int threads, int rows)
+        {
+            MultiTaskOptions o;
+            if (network == "issue")
+                o = IssueNetwork.Options(batch, epochs, threads, rows);
+            else
             {
-                foreach (int threads in threadList)
+                o = new MultiTaskOptions
                 {
-                    MultiTaskOptions o;
-                    if (network == "issue")
-                        o = IssueNetwork.Options(batch, epochs, threads, rows);
-                    else
-                    {
-                        o = new MultiTaskOptions
-                        {
-                            Architecture = MultiTaskArchitecture.MMoE,
-                            Experts = 4,
-                            ExpertLayers = new[] { 64, 32 },
-                            TowerLayers = new[] { 16 },
-                            BatchSize = batch,
-                            Epochs = epochs,
-                            NumberOfThreads = threads,
-                            ShuffleBufferSize = rows,
-                            Seed = 1,
-                        };
-                        o.Features.Add(new DenseFeature("Features"));
-                        o.Tasks.Add(new TaskSpec("Click", "Click"));
-                        o.Tasks.Add(new TaskSpec("Buy", "Buy"));
-                    }
-                    var repeatBests = new List<(double Net, double Py)>();
-                    for (int repeat = 0; repeat < repeats; repeat++)
-                    {
-                    GC.Collect();
-                    GC.WaitForPendingFinalizers();
-                    long memBefore = Environment.WorkingSet;
-                    var memory = new List<(long WorkingSet, long Managed)>();
-                    o.Progress = new EpochMemory(memory);
-                    double[] net;
-                    long netParams;
-                    string tables;
-                    using (var model = ml.Ranker().Trainers.MultiTask(o).Fit(view))
-                    {
-                        net = model.History.Select(h => h.SamplesPerSecond).ToArray();
-                        netParams = ParameterCount(model);
-                        tables = string.Join(",", model.Layout.Tables.Select(t => $"{t.Rows}x{t.Dimension}"));
-                    }
-                    string peerArgs = network == "issue"
-                        ? $"{rows} {IssueNetwork.Dense} {IssueNetwork.Experts} {string.Join(",", IssueNetwork.Hidden)} {IssueNetwork.Tower} {batch} {epochs} {threads} {tables} {peerMode}"
-                        : $"{rows} 32 4 64,32 16 {batch} {epochs} {threads} - {peerMode}";
-                    PeerResult py;
-                    try
-                    {
-                        // with several threads, PyTorch gets the better of two pool settings: OpenBLAS with as many threads
-                        // as PyTorch's own pool, or single-threaded BLAS under PyTorch's intra-op parallelism (in Debian's
-                        // build the first oversubscribes the cores on this network)
-                        py = RunPeer(peerArgs, threads, threads);
-                        if (threads > 1)
-                        {
-                            var single = RunPeer(peerArgs, threads, 1);
-                            if (single.Rates.Skip(1).DefaultIfEmpty(single.Rates[0]).Max() > py.Rates.Skip(1).DefaultIfEmpty(py.Rates[0]).Max())
-                                py = single;
-                        }
-                    }
-                    catch (InvalidOperationException e)
-                    {
-                        Console.Error.WriteLine(e.Message);
-                        return 3;
-                    }
-                    if (py.Parameters != netParams)
-                    {
-                        Console.Error.WriteLine($"The networks differ: MLNetRank has {netParams:N0} parameters, the PyTorch peer {py.Parameters:N0} (tables {tables}).");
-                        return 4;
-                    }
-                    peerInfo ??= $"PyTorch {py.Version}, BLAS: {py.Blas}" + (py.Blas.Contains("openblas", StringComparison.OrdinalIgnoreCase) ? "" : " (NOT OpenBLAS: install libopenblas0-pthread, the reference BLAS is several times slower)");
-                    // the first epoch warms both up; report each epoch and the best of the later ones
-                    double netBest = net.Skip(1).DefaultIfEmpty(net[0]).Max();
-                    double pyBest = py.Rates.Skip(1).DefaultIfEmpty(py.Rates[0]).Max();
-                    table.Add($"| {network} | {batch} | {threads} | {Graph.GraphBenchUtil.Affinity()} | {py.Mode}, {py.BlasName} | {netParams:N0} | {string.Join(" / ", net.Select(v => v.ToString("N0")))} | {string.Join(" / ", py.Rates.Select(v => v.ToString("N0")))} | {netBest:N0} | {pyBest:N0} | **{netBest / pyBest:F2}x** |");
-                    splitLines.Add($"| {batch} | {threads} | {lastSplit} | forward {py.LastEpochPhases[0]:F0}, backward {py.LastEpochPhases[1]:F0}, optimizer {py.LastEpochPhases[2]:F0} |");
-                    memoryLines.Add($"| {network} | {batch} | {threads} | {memBefore / (1 << 20)} | {string.Join(" / ", memory.Select(m => (m.WorkingSet / (1 << 20)).ToString()))} | {string.Join(" / ", memory.Select(m => (m.Managed / (1 << 20)).ToString()))} |");
-                    Console.WriteLine($"  batch {batch}, {threads} threads: MLNetRank {netBest:N0}, PyTorch {pyBest:N0} samples/s (best after warm-up), {netParams:N0} parameters in both; PyTorch's OpenBLAS pool: {py.BlasThreads} threads, kernel {py.BlasCore}.");
-                    repeatBests.Add((netBest, pyBest));
-                    }
-                    if (repeats > 1)
-                    {
-                        double Median(IEnumerable<double> v) { var a = v.OrderBy(x => x).ToArray(); return a.Length % 2 == 1 ? a[a.Length / 2] : (a[a.Length / 2 - 1] + a[a.Length / 2]) / 2; }
-                        double mNet = Median(repeatBests.Select(r => r.Net)), mPy = Median(repeatBests.Select(r => r.Py));
-                        repeatLines.Add($"| {network} | {batch} | {threads} | {string.Join(" / ", repeatBests.Select(r => r.Net.ToString("N0")))} | {string.Join(" / ", repeatBests.Select(r => r.Py.ToString("N0")))} | {string.Join(" / ", repeatBests.Select(r => (r.Net / r.Py).ToString("F2")))} | {mNet:N0} | {mPy:N0} | **{mNet / mPy:F2}x** |");
-                    }
-                }
+                    Architecture = MultiTaskArchitecture.MMoE,
+                    Experts = 4,
+                    ExpertLayers = new[] { 64, 32 },
+                    TowerLayers = new[] { 16 },
+                    BatchSize = batch,
+                    Epochs = epochs,
+                    NumberOfThreads = threads,
+                    ShuffleBufferSize = rows,
+                    Seed = 1,
+                };
+                o.Features.Add(new DenseFeature("Features"));
+                o.Tasks.Add(new TaskSpec("Click", "Click"));
+                o.Tasks.Add(new TaskSpec("Buy", "Buy"));
             }
-            Console.WriteLine();
-            Console.WriteLine($"MLNetRank: TorchSharp {typeof(TorchSharp.torch).Assembly.GetName().Version}, streaming the IDataView; {peerInfo}, tensors in memory. Load average at the end: {Onnx.ScoringMeasures.LoadAverage()}.");
-            Console.WriteLine();
-            Console.WriteLine("| network | batch | threads | pinned | PyTorch peer, BLAS | parameters (both) | MLNetRank samples/s per epoch | PyTorch samples/s per epoch | MLNetRank best after warm-up | PyTorch best after warm-up | ratio |");
-            Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|");
-            foreach (var line in table)
-                Console.WriteLine(line);
-            if (repeatLines.Count > 0)
+            return o;
+        }
+
+        /// <summary>Our side of one repeat: samples/s per epoch, parameters, embedding tables, and the process's memory.</summary>
+        private sealed record OurResult(double[] Rates, long Parameters, string Tables, long MemoryBefore, List<(long WorkingSet, long Managed)> Memory);
+
+        private static OurResult TrainOurs(MLContext ml, MultiTaskOptions o, IDataView view)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            long memBefore = Environment.WorkingSet;
+            var memory = new List<(long WorkingSet, long Managed)>();
+            o.Progress = new EpochMemory(memory);
+            double[] net;
+            long netParams;
+            string tables;
+            using (var model = ml.Ranker().Trainers.MultiTask(o).Fit(view))
+            {
+                net = model.History.Select(h => h.SamplesPerSecond).ToArray();
+                netParams = ParameterCount(model);
+                tables = string.Join(",", model.Layout.Tables.Select(t => $"{t.Rows}x{t.Dimension}"));
+            }
+            return new OurResult(net, netParams, tables, memBefore, memory);
+        }
+
+        private static string PeerArguments(string network, int rows, int batch, int epochs, int threads, string tables, string peerMode) => network == "issue"
+            ? $"{rows} {IssueNetwork.Dense} {IssueNetwork.Experts} {string.Join(",", IssueNetwork.Hidden)} {IssueNetwork.Tower} {batch} {epochs} {threads} {tables} {peerMode}"
+            : $"{rows} 32 4 64,32 16 {batch} {epochs} {threads} - {peerMode}";
+
+        /// <summary>The peer's side of one repeat. With several threads, PyTorch gets the better of two pool settings: OpenBLAS
+        /// with as many threads as PyTorch's own pool, or single-threaded BLAS under PyTorch's intra-op parallelism (in
+        /// Debian's build the first oversubscribes the cores on this network).</summary>
+        private static PeerResult RunPeerBestPool(string peerArgs, int threads)
+        {
+            var py = RunPeer(peerArgs, threads, threads);
+            if (threads > 1)
+            {
+                var single = RunPeer(peerArgs, threads, 1);
+                if (single.Rates.Skip(1).DefaultIfEmpty(single.Rates[0]).Max() > py.Rates.Skip(1).DefaultIfEmpty(py.Rates[0]).Max())
+                    py = single;
+            }
+            return py;
+        }
+
+        /// <summary>The lines of the printed tables, gathered configuration by configuration.</summary>
+        private sealed class Report
+        {
+            private readonly List<string> _table = new();
+            private readonly List<string> _memoryLines = new();
+            private readonly List<string> _splitLines = new();
+            private readonly List<string> _repeatLines = new();
+            private string? _peerInfo;
+
+            /// <summary>Records one repeat (and prints its line); returns both sides' best epoch after warm-up.</summary>
+            public (double Net, double Py) AddRepeat(string network, int batch, int threads, OurResult ours, PeerResult py, string? lastSplit)
+            {
+                var net = ours.Rates;
+                long netParams = ours.Parameters;
+                var memory = ours.Memory;
+                _peerInfo ??= $"PyTorch {py.Version}, BLAS: {py.Blas}" + (py.Blas.Contains("openblas", StringComparison.OrdinalIgnoreCase) ? "" : " (NOT OpenBLAS: install libopenblas0-pthread, the reference BLAS is several times slower)");
+                // the first epoch warms both up; report each epoch and the best of the later ones
+                double netBest = net.Skip(1).DefaultIfEmpty(net[0]).Max();
+                double pyBest = py.Rates.Skip(1).DefaultIfEmpty(py.Rates[0]).Max();
+                _table.Add($"| {network} | {batch} | {threads} | {Graph.GraphBenchUtil.Affinity()} | {py.Mode}, {py.BlasName} | {netParams:N0} | {string.Join(" / ", net.Select(v => v.ToString("N0")))} | {string.Join(" / ", py.Rates.Select(v => v.ToString("N0")))} | {netBest:N0} | {pyBest:N0} | **{netBest / pyBest:F2}x** |");
+                _splitLines.Add($"| {batch} | {threads} | {lastSplit} | forward {py.LastEpochPhases[0]:F0}, backward {py.LastEpochPhases[1]:F0}, optimizer {py.LastEpochPhases[2]:F0} |");
+                _memoryLines.Add($"| {network} | {batch} | {threads} | {ours.MemoryBefore / (1 << 20)} | {string.Join(" / ", memory.Select(m => (m.WorkingSet / (1 << 20)).ToString()))} | {string.Join(" / ", memory.Select(m => (m.Managed / (1 << 20)).ToString()))} |");
+                Console.WriteLine($"  batch {batch}, {threads} threads: MLNetRank {netBest:N0}, PyTorch {pyBest:N0} samples/s (best after warm-up), {netParams:N0} parameters in both; PyTorch's OpenBLAS pool: {py.BlasThreads} threads, kernel {py.BlasCore}.");
+                return (netBest, pyBest);
+            }
+
+            public void AddRepeatSummary(string network, int batch, int threads, List<(double Net, double Py)> repeatBests)
+            {
+                double Median(IEnumerable<double> v) { var a = v.OrderBy(x => x).ToArray(); return a.Length % 2 == 1 ? a[a.Length / 2] : (a[a.Length / 2 - 1] + a[a.Length / 2]) / 2; }
+                double mNet = Median(repeatBests.Select(r => r.Net)), mPy = Median(repeatBests.Select(r => r.Py));
+                _repeatLines.Add($"| {network} | {batch} | {threads} | {string.Join(" / ", repeatBests.Select(r => r.Net.ToString("N0")))} | {string.Join(" / ", repeatBests.Select(r => r.Py.ToString("N0")))} | {string.Join(" / ", repeatBests.Select(r => (r.Net / r.Py).ToString("F2")))} | {mNet:N0} | {mPy:N0} | **{mNet / mPy:F2}x** |");
+            }
+
+            public void Print(int repeats)
             {
                 Console.WriteLine();
-                Console.WriteLine($"Repeats (each configuration trained {repeats} times on each side, alternating MLNetRank and PyTorch; the table above shows the last):");
+                Console.WriteLine($"MLNetRank: TorchSharp {typeof(TorchSharp.torch).Assembly.GetName().Version}, streaming the IDataView; {_peerInfo}, tensors in memory. Load average at the end: {Onnx.ScoringMeasures.LoadAverage()}.");
                 Console.WriteLine();
-                Console.WriteLine("| network | batch | threads | MLNetRank best per repeat | PyTorch best per repeat | ratio per repeat | MLNetRank median | PyTorch median | ratio of medians |");
-                Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
-                foreach (var line in repeatLines)
+                Console.WriteLine("| network | batch | threads | pinned | PyTorch peer, BLAS | parameters (both) | MLNetRank samples/s per epoch | PyTorch samples/s per epoch | MLNetRank best after warm-up | PyTorch best after warm-up | ratio |");
+                Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|");
+                foreach (var line in _table)
+                    Console.WriteLine(line);
+                if (_repeatLines.Count > 0)
+                {
+                    Console.WriteLine();
+                    Console.WriteLine($"Repeats (each configuration trained {repeats} times on each side, alternating MLNetRank and PyTorch; the table above shows the last):");
+                    Console.WriteLine();
+                    Console.WriteLine("| network | batch | threads | MLNetRank best per repeat | PyTorch best per repeat | ratio per repeat | MLNetRank median | PyTorch median | ratio of medians |");
+                    Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
+                    foreach (var line in _repeatLines)
+                        Console.WriteLine(line);
+                }
+                Console.WriteLine();
+                Console.WriteLine("Time split of the last epoch (ms; MLNetRank from its Trace log, PyTorch timed around the same steps):");
+                Console.WriteLine();
+                Console.WriteLine("| batch | threads | MLNetRank | PyTorch |");
+                Console.WriteLine("|---|---|---|---|");
+                foreach (var line in _splitLines)
+                    Console.WriteLine(line);
+                Console.WriteLine();
+                Console.WriteLine("Memory of the MLNetRank process (MB; the configurations run one after another in it):");
+                Console.WriteLine();
+                Console.WriteLine("| network | batch | threads | working set before training | working set after each epoch | managed heap after each epoch |");
+                Console.WriteLine("|---|---|---|---|---|---|");
+                foreach (var line in _memoryLines)
                     Console.WriteLine(line);
             }
-            Console.WriteLine();
-            Console.WriteLine("Time split of the last epoch (ms; MLNetRank from its Trace log, PyTorch timed around the same steps):");
-            Console.WriteLine();
-            Console.WriteLine("| batch | threads | MLNetRank | PyTorch |");
-            Console.WriteLine("|---|---|---|---|");
-            foreach (var line in splitLines)
-                Console.WriteLine(line);
-            Console.WriteLine();
-            Console.WriteLine("Memory of the MLNetRank process (MB; the configurations run one after another in it):");
-            Console.WriteLine();
-            Console.WriteLine("| network | batch | threads | working set before training | working set after each epoch | managed heap after each epoch |");
-            Console.WriteLine("|---|---|---|---|---|---|");
-            foreach (var line in memoryLines)
-                Console.WriteLine(line);
-            return 0;
         }
     }
 }
