@@ -177,24 +177,9 @@ namespace MLNetRank.Benchmarks.Torch
                     var repeatBests = new List<(double Net, double Py)>();
                     for (int repeat = 0; repeat < repeats; repeat++)
                     {
-                        var ours = TrainOurs(ml, o, view);
-                        string peerArgs = PeerArguments(network, rows, batch, epochs, threads, ours.Tables, peerMode);
-                        PeerResult py;
-                        try
-                        {
-                            py = RunPeerBestPool(peerArgs, threads);
-                        }
-                        catch (InvalidOperationException e)
-                        {
-                            Console.Error.WriteLine(e.Message);
-                            return 3;
-                        }
-                        if (py.Parameters != ours.Parameters)
-                        {
-                            Console.Error.WriteLine($"The networks differ: MLNetRank has {ours.Parameters:N0} parameters, the PyTorch peer {py.Parameters:N0} (tables {ours.Tables}).");
-                            return 4;
-                        }
-                        repeatBests.Add(report.AddRepeat(network, batch, threads, ours, py, split.Last));
+                        // our side, then the peer's, alternating repeat by repeat
+                        if (MeasureRepeat(ml, o, view, network, rows, batch, epochs, threads, peerMode, split, report, repeatBests) is int exitCode)
+                            return exitCode;
                     }
                     if (repeats > 1)
                         report.AddRepeatSummary(network, batch, threads, repeatBests);
@@ -202,6 +187,32 @@ namespace MLNetRank.Benchmarks.Torch
             }
             report.Print(repeats);
             return 0;
+        }
+
+        /// <summary>One repeat of a configuration: our training, then the peer's on the same network; records both in the
+        /// report. Returns an exit code when the peer fails (3) or the networks differ (4), otherwise null.</summary>
+        private static int? MeasureRepeat(MLContext ml, MultiTaskOptions o, IDataView view, string network, int rows, int batch, int epochs, int threads,
+            string peerMode, TrainerTimeSplit split, Report report, List<(double Net, double Py)> repeatBests)
+        {
+            var ours = TrainOurs(ml, o, view);
+            string peerArgs = PeerArguments(network, rows, batch, epochs, threads, ours.Tables, peerMode);
+            PeerResult py;
+            try
+            {
+                py = RunPeerBestPool(peerArgs, threads);
+            }
+            catch (InvalidOperationException e)
+            {
+                Console.Error.WriteLine(e.Message);
+                return 3;
+            }
+            if (py.Parameters != ours.Parameters)
+            {
+                Console.Error.WriteLine($"The networks differ: MLNetRank has {ours.Parameters:N0} parameters, the PyTorch peer {py.Parameters:N0} (tables {ours.Tables}).");
+                return 4;
+            }
+            repeatBests.Add(report.AddRepeat(network, batch, threads, ours, py, split.Last));
+            return null;
         }
 
         /// <summary>The trainer's per-epoch time split (Trace level): "Epoch N time (ms): waiting for batches A, batch tensors
