@@ -73,6 +73,8 @@ namespace MLNetRank.Baselines
             /// included); column checks need the data and live in <c>GetOutputSchema</c>/<c>Fit</c>.</summary>
             internal void Validate()
             {
+                if (!Enum.IsDefined(Trainer))
+                    throw new ArgumentOutOfRangeException(nameof(Trainer), $"Trainer must be one of {string.Join(", ", Enum.GetNames<GbdtTrainerKind>())}; got {(int)Trainer}.");
                 if (NumberOfTrees < 1) throw new ArgumentOutOfRangeException(nameof(NumberOfTrees), "NumberOfTrees must be >= 1.");
                 if (NumberOfLeaves < 2) throw new ArgumentOutOfRangeException(nameof(NumberOfLeaves), "NumberOfLeaves must be >= 2.");
                 if (MinimumExampleCountPerLeaf < 1) throw new ArgumentOutOfRangeException(nameof(MinimumExampleCountPerLeaf), "MinimumExampleCountPerLeaf must be >= 1.");
