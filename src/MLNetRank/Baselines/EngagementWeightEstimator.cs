@@ -55,6 +55,20 @@ namespace MLNetRank.Baselines
 
             /// <summary>Multiplies <c>ln(1 + stay seconds)</c> on a clicked impression. Default 0.25.</summary>
             public float StayTimeWeight { get; set; } = 0.25f;
+
+            /// <summary>The one check of these options (the estimator's constructor and <see cref="PointwiseGbdtEstimator"/> call it);
+            /// column checks need the data and live in <c>GetOutputSchema</c>/<c>Fit</c>.</summary>
+            internal void Validate()
+            {
+                foreach (var (name, value) in new[] { (nameof(NonClickWeight), NonClickWeight), (nameof(ClickWeight), ClickWeight),
+                                                      (nameof(BuyWeight), BuyWeight), (nameof(StayTimeWeight), StayTimeWeight) })
+                {
+                    if (!float.IsFinite(value) || value < 0)
+                        throw new ArgumentOutOfRangeException(name, $"{name} must be a finite number >= 0; got {value}.");
+                }
+                if (NonClickWeight == 0 && ClickWeight == 0)
+                    throw new ArgumentOutOfRangeException(nameof(ClickWeight), "NonClickWeight and ClickWeight cannot both be 0.");
+            }
         }
 
         private readonly MLContext _context;
@@ -64,14 +78,7 @@ namespace MLNetRank.Baselines
         {
             _context = context ?? throw new ArgumentNullException(nameof(context));
             _options = options ?? throw new ArgumentNullException(nameof(options));
-            foreach (var (name, value) in new[] { (nameof(Options.NonClickWeight), options.NonClickWeight), (nameof(Options.ClickWeight), options.ClickWeight),
-                                                  (nameof(Options.BuyWeight), options.BuyWeight), (nameof(Options.StayTimeWeight), options.StayTimeWeight) })
-            {
-                if (!float.IsFinite(value) || value < 0)
-                    throw new ArgumentOutOfRangeException(name, $"{name} must be a finite number >= 0; got {value}.");
-            }
-            if (options.NonClickWeight == 0 && options.ClickWeight == 0)
-                throw new ArgumentOutOfRangeException(nameof(Options.ClickWeight), "NonClickWeight and ClickWeight cannot both be 0.");
+            options.Validate();
         }
 
                 private IEstimator<ITransformer> Build(Func<string, bool> isBoolean)

@@ -68,6 +68,26 @@ namespace MLNetRank.Baselines
 
             /// <summary>Seed; null draws one from the <see cref="MLContext"/>. Default null.</summary>
             public int? Seed { get; set; }
+
+            /// <summary>The one check of these options (called by the estimator's constructor; the weighting's own checks
+            /// included); column checks need the data and live in <c>GetOutputSchema</c>/<c>Fit</c>.</summary>
+            internal void Validate()
+            {
+                if (!Enum.IsDefined(Trainer))
+                    throw new ArgumentOutOfRangeException(nameof(Trainer), $"Trainer must be one of {string.Join(", ", Enum.GetNames<GbdtTrainerKind>())}; got {(int)Trainer}.");
+                if (NumberOfTrees < 1) throw new ArgumentOutOfRangeException(nameof(NumberOfTrees), "NumberOfTrees must be >= 1.");
+                if (NumberOfLeaves < 2) throw new ArgumentOutOfRangeException(nameof(NumberOfLeaves), "NumberOfLeaves must be >= 2.");
+                if (MinimumExampleCountPerLeaf < 1) throw new ArgumentOutOfRangeException(nameof(MinimumExampleCountPerLeaf), "MinimumExampleCountPerLeaf must be >= 1.");
+                if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) throw new ArgumentOutOfRangeException(nameof(LearningRate), "LearningRate must be a finite number > 0.");
+                if (Weighting is not null)
+                {
+                    Weighting.Validate();
+                    if (Weighting.ClickColumnName != LabelColumnName)
+                        throw new ArgumentException(
+                            $"LabelColumnName is '{LabelColumnName}' but Weighting.ClickColumnName is '{Weighting.ClickColumnName}': " +
+                            "with weighting, the click column of the weighting is the label; set both to the same column.", "options");
+                }
+            }
         }
 
         private readonly MLContext _context;
@@ -77,18 +97,7 @@ namespace MLNetRank.Baselines
         {
             _context = context ?? throw new ArgumentNullException(nameof(context));
             _options = options ?? throw new ArgumentNullException(nameof(options));
-            if (options.NumberOfTrees < 1) throw new ArgumentOutOfRangeException(nameof(Options.NumberOfTrees), "NumberOfTrees must be >= 1.");
-            if (options.NumberOfLeaves < 2) throw new ArgumentOutOfRangeException(nameof(Options.NumberOfLeaves), "NumberOfLeaves must be >= 2.");
-            if (options.MinimumExampleCountPerLeaf < 1) throw new ArgumentOutOfRangeException(nameof(Options.MinimumExampleCountPerLeaf), "MinimumExampleCountPerLeaf must be >= 1.");
-            if (!(options.LearningRate > 0) || double.IsInfinity(options.LearningRate)) throw new ArgumentOutOfRangeException(nameof(Options.LearningRate), "LearningRate must be a finite number > 0.");
-            if (options.Weighting is not null)
-            {
-                _ = new EngagementWeightEstimator(context, options.Weighting); // validates the weights
-                if (options.Weighting.ClickColumnName != options.LabelColumnName)
-                    throw new ArgumentException(
-                        $"LabelColumnName is '{options.LabelColumnName}' but Weighting.ClickColumnName is '{options.Weighting.ClickColumnName}': " +
-                        "with weighting, the click column of the weighting is the label; set both to the same column.", nameof(options));
-            }
+            options.Validate();
         }
 
         private string LabelColumn => _options.Weighting?.ClickColumnName ?? _options.LabelColumnName;

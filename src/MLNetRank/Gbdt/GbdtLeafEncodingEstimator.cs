@@ -65,6 +65,8 @@ namespace MLNetRank.Gbdt
                     throw new ArgumentOutOfRangeException(nameof(o.MinimumExampleCountPerLeaf), o.MinimumExampleCountPerLeaf, "Must be at least 1.");
                 if (!(o.TrainingFraction > 0 && o.TrainingFraction <= 1))
                     throw new ArgumentOutOfRangeException(nameof(o.TrainingFraction), o.TrainingFraction, "The training fraction must be in (0, 1].");
+                if (!Enum.IsDefined(o.Trainer) || !Enum.IsDefined(o.Objective))
+                    throw new ArgumentOutOfRangeException(nameof(o.Trainer), $"Unknown trainer {o.Trainer} / objective {o.Objective}.");
             }
             else if (o.ModelParameters is not TreeEnsembleModelParametersBasedOnRegressionTree
                      && o.ModelParameters is not TreeEnsembleModelParametersBasedOnQuantileRegressionTree)
@@ -296,6 +298,7 @@ namespace MLNetRank.Gbdt
                     MinimumExampleCountPerLeaf = o.MinimumExampleCountPerLeaf, Seed = seed, NumberOfThreads = o.NumberOfThreads,
                     Deterministic = true, Silent = true,
                 }).Fit(data).Model,
+                // Unreachable: Validate (called by the constructor) rejects undefined trainers and objectives.
                 _ => throw new ArgumentOutOfRangeException(nameof(o.Trainer), $"Unknown trainer {o.Trainer} / objective {o.Objective}."),
             };
             return model;

@@ -232,6 +232,9 @@ namespace MLNetRank.Tests.Baselines
             Assert.Contains("row 7", ioe.Message);
 
             Assert.Throws<ArgumentOutOfRangeException>(() => ml.Ranker().Trainers.PointwiseGbdt(new PointwiseGbdtEstimator.Options { NumberOfTrees = 0 }));
+            var unknownTrainer = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Ranker().Trainers.PointwiseGbdt(new PointwiseGbdtEstimator.Options { Trainer = (GbdtTrainerKind)7 }));
+            Assert.Equal("Trainer", unknownTrainer.ParamName);
+            Assert.Contains("got 7", unknownTrainer.Message);
 
             var negativeStay = Make(50, 1);
             var clicked = negativeStay.FindIndex(r => r.Click);

@@ -515,6 +515,10 @@ namespace MLNetRank.Tests.Gbdt
 
             Assert.Throws<ArgumentOutOfRangeException>(() => ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingOptions { TrainingFraction = 0 }));
             Assert.Throws<ArgumentOutOfRangeException>(() => ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingOptions { NumberOfLeaves = 1 }));
+            // An undefined trainer or objective is an options error at construction, not a surprise at Fit.
+            var unknown = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingOptions { Trainer = (GbdtLeafTrainer)7 }));
+            Assert.Contains("Unknown trainer 7", unknown.Message);
+            Assert.Throws<ArgumentOutOfRangeException>(() => ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingOptions { Objective = (GbdtLeafObjective)9 }));
         }
 
         [Fact]
