@@ -47,13 +47,13 @@ namespace MLNetRank.Benchmarks.Gbdt
             var all = Load(ml, x, y, features);
 
             var sw = System.Diagnostics.Stopwatch.StartNew();
-            using var fastTree = ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingOptions
+            using var fastTree = ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingEstimator.Options
             {
                 NumberOfTrees = trees, NumberOfLeaves = leaves, MinimumExampleCountPerLeaf = 20,
             }).Fit(train);
             double fitSeconds = sw.Elapsed.TotalSeconds;
             sw.Restart();
-            using var lightGbm = ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingOptions
+            using var lightGbm = ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingEstimator.Options
             {
                 Trainer = GbdtLeafTrainer.LightGbm, NumberOfTrees = trees, NumberOfLeaves = leaves, MinimumExampleCountPerLeaf = 20,
             }).Fit(train);

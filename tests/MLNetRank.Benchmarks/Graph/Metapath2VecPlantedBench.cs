@@ -49,7 +49,7 @@ namespace MLNetRank.Benchmarks.Graph
             var sbm = PlantedSbm.Create(communities, users, lives, items, args.GetValue(LivesPerUser), args.GetValue(ItemsPerLive), 0.8, 1);
             var ml = new MLContext(1);
             var edges = ml.Data.LoadFromEnumerable(sbm.Edges);
-            var o = new Metapath2VecOptions
+            var o = new Metapath2VecEstimator.Options
             {
                 Metapaths = new[] { "User-Live-User", "User-Live-Item-Live-User" },
                 Dimension = args.GetValue(Dim),

@@ -67,9 +67,9 @@ namespace MLNetRank.Benchmarks.Torch
                 }).ToArray();
             }
 
-            public static MultiTaskOptions Options(int batch, int epochs, int threads, int shuffle)
+            public static MultiTaskEstimator.Options Options(int batch, int epochs, int threads, int shuffle)
             {
-                var o = new MultiTaskOptions
+                var o = new MultiTaskEstimator.Options
                 {
                     Architecture = MultiTaskArchitecture.MMoE,
                     Experts = Experts,
@@ -202,12 +202,12 @@ namespace MLNetRank.Benchmarks.Torch
             {
                 foreach (int threads in threadList)
                 {
-                    MultiTaskOptions o;
+                    MultiTaskEstimator.Options o;
                     if (network == "issue")
                         o = IssueNetwork.Options(batch, epochs, threads, rows);
                     else
                     {
-                        o = new MultiTaskOptions
+                        o = new MultiTaskEstimator.Options
                         {
                             Architecture = MultiTaskArchitecture.MMoE,
                             Experts = 4,
