@@ -231,7 +231,7 @@ namespace LiveStreamRanking
             if (selected.Any(s => s.Name == "debiasing" && s.Available))
             {
                 // The position curve from the randomized share of the traffic (method 4), against the simulator's truth.
-                var propensity = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
+                var propensity = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityEstimator.Options
                 {
                     RandomizedColumnName = "IsRandomized", MaximumPosition = sim.Options.ListSize - 1,
                 }).Fit(train);

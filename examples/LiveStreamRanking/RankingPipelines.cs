@@ -79,7 +79,7 @@ namespace LiveStreamRanking
             if (recipe.GraphEmbeddings)
             {
                 steps.Add(ml.Ranker().Transforms.Metapath2Vec(edges,
-                    new Metapath2VecOptions
+                    new Metapath2VecEstimator.Options
                     {
                         Metapaths = new[] { "User-Live-User", "User-Item-Live-Item-User" },
                         Dimension = sizes.GraphDimension, WalksPerNode = sizes.GraphWalksPerNode, WalkLength = 20, Epochs = 1,
@@ -92,7 +92,7 @@ namespace LiveStreamRanking
             }
             if (recipe.GbdtLeaves)
             {
-                steps.Add(ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingOptions
+                steps.Add(ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingEstimator.Options
                 {
                     FeatureColumnName = "StatFeatures", LabelColumnName = "Click", OutputColumnName = "LeafIds",
                     NumberOfTrees = sizes.LeafTrees, NumberOfLeaves = sizes.LeafLeaves,
@@ -134,11 +134,11 @@ namespace LiveStreamRanking
         /// <summary>The multi-task network of a recipe: MMoE over the dense inputs, the room id, the GBDT leaves and
         /// the stage's sequence inputs; click, buy (ESMM: buy implies click) and log stay time on clicked rows. 10% of the
         /// training rows (a fixed per-row draw) validate each epoch; the best epoch by click AUC is kept.</summary>
-        public static MultiTaskOptions NetworkOptions(Recipe recipe, string denseColumn, ModelSizes sizes,
+        public static MultiTaskEstimator.Options NetworkOptions(Recipe recipe, string denseColumn, ModelSizes sizes,
             IProgress<MultiTaskProgress>? progress)
         {
             bool multiTask = recipe.Scorer == ScorerKind.MultiTask;
-            var o = new MultiTaskOptions
+            var o = new MultiTaskEstimator.Options
             {
                 // V2-V4: one click task over a shared MLP; MTL on: MMoE over click, buy and stay time
                 Architecture = multiTask ? MultiTaskArchitecture.MMoE : MultiTaskArchitecture.SharedBottom,
@@ -226,7 +226,7 @@ namespace LiveStreamRanking
         /// P(click and buy), trained on the sum of the two objectives' AUCs within requests.</summary>
         public static ScoreFusion Ensemble(int epochs = 3, int threads = 1) => new("Score", ml =>
         {
-            var o = new ObjectiveEnsembleOptions
+            var o = new ObjectiveEnsembleEstimator.Options
             {
                 Method = ObjectiveEnsembleMethod.HarmonRank,
                 GroupColumnName = "RequestId",

@@ -36,7 +36,7 @@ namespace LiveStreamRanking
         public bool PositionBiasTower { get; init; }
 
         /// <summary>Sequence inputs of the network (behaviour sequences with their pooling: V2's dual target attention, V4's
-        /// live-stream transformer). Each entry adds declared features to <c>MultiTaskOptions.Features</c>.</summary>
+        /// live-stream transformer). Each entry adds declared features to <c>MultiTaskEstimator.Options.Features</c>.</summary>
         public IReadOnlyList<NetworkInput> SequenceInputs { get; init; } = Array.Empty<NetworkInput>();
 
         /// <summary>A step after the network that fuses the task scores into one ranking score <c>Score</c> (the ensemble),

@@ -17,7 +17,7 @@ namespace MLNetRank.Torch
     /// 1.4x faster; on an AVX2-only EPYC about no gain: 9,858 against 9,317-10,021 samples/s).
     /// <para>
     /// Nothing happens unless asked for: call <see cref="Prepare()"/> (calling it is the consent), set
-    /// <c>MultiTaskOptions.EnableMklCpuDispatch</c>, or set the environment variable <c>MLNETRANK_MKL_CPU_DISPATCH=1</c>
+    /// <c>MultiTaskEstimator.Options.EnableMklCpuDispatch</c>, or set the environment variable <c>MLNETRANK_MKL_CPU_DISPATCH=1</c>
     /// (<c>0</c>, <c>off</c> or <c>false</c> there refuses it, whatever the code asks). Then, on Linux x64 with a
     /// non-Intel CPU, oneMKL's vendor query (<c>mkl_serv_intel_cpu_true</c>, exported by <c>libtorch_cpu.so</c>) is made to
     /// answer "yes" in this process only, so that oneMKL dispatches on the CPU's features (the effect of the common
@@ -74,7 +74,7 @@ namespace MLNetRank.Torch
             if (Interlocked.Exchange(ref _hinted, 1) == 0 && _outcome is null && OperatingSystem.IsLinux()
                 && RuntimeInformation.ProcessArchitecture == Architecture.X64 && CpuVendor() is { } v && v != "GenuineIntel")
                 info($"oneMKL CPU dispatch left alone (not opted in): on this {v} CPU oneMKL takes its generic kernels; " +
-                     $"MultiTaskOptions.EnableMklCpuDispatch = true (or {EnvironmentVariable}=1) lets it use AVX2/AVX-512 " +
+                     $"MultiTaskEstimator.Options.EnableMklCpuDispatch = true (or {EnvironmentVariable}=1) lets it use AVX2/AVX-512 " +
                      "(about 1.4x training speed on AVX-512, about none on AVX2 only) by rewriting one libtorch function in memory.");
         }
 

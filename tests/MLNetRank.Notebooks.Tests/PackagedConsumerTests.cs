@@ -37,7 +37,7 @@ namespace MLNetRank.Notebooks.Tests
             var sim = new LiveStreamSimulator(new LiveStreamSimulatorOptions { RequestCount = 1_500, UserCount = 300, LiveCount = 60, ItemCount = 600 });
             var train = ml.Data.Cache(sim.GetImpressions(ml, 0, 1_200));
             var test = sim.GetImpressions(ml, 1_200, 300);
-            var o = new MultiTaskOptions { Architecture = MultiTaskArchitecture.SharedBottom, Epochs = 2 };
+            var o = new MultiTaskEstimator.Options { Architecture = MultiTaskArchitecture.SharedBottom, Epochs = 2 };
             o.Features.Add(new DenseFeature("StatFeatures"));
             o.Tasks.Add(new TaskSpec("Click", "Click"));
             using var model = ml.Ranker().Trainers.MultiTask(o).Fit(train);

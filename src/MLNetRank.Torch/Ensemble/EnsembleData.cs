@@ -41,7 +41,7 @@ namespace MLNetRank.Torch.Ensemble
         internal const string GroupTypes = "a key (UInt32 or UInt64), UInt32, Int32, Int64, UInt64 or text";
 
         /// <summary>Checks the score columns (and, for training, labels and group) of a concrete schema.</summary>
-        internal static void ValidateSchema(DataViewSchema s, ObjectiveEnsembleOptions o, bool training)
+        internal static void ValidateSchema(DataViewSchema s, ObjectiveEnsembleEstimator.Options o, bool training)
         {
             foreach (var obj in o.Objectives)
             {
@@ -53,7 +53,7 @@ namespace MLNetRank.Torch.Ensemble
                 Check.Column(s, o.GroupColumnName, "group", GroupTypes, IsGroupType);
         }
 
-        public static EnsembleData Read(IDataView data, ObjectiveEnsembleOptions o)
+        public static EnsembleData Read(IDataView data, ObjectiveEnsembleEstimator.Options o)
         {
             var objectives = o.Objectives;
             int K = objectives.Count;

@@ -13,7 +13,7 @@ namespace MLNetRank.Torch.Ensemble
         internal static string SubScoreName(EnsembleObjective o) => o.Name + "SubScore";
 
         /// <summary>Output columns, in order: the fused score, then the sub-scores of a two-step learned ensemble.</summary>
-        internal static string[] OutputNames(ObjectiveEnsembleOptions o)
+        internal static string[] OutputNames(ObjectiveEnsembleEstimator.Options o)
         {
             var names = new List<string> { o.OutputColumnName };
             if (HasSubScores(o))
@@ -24,10 +24,10 @@ namespace MLNetRank.Torch.Ensemble
         internal static bool IsLearned(ObjectiveEnsembleMethod m)
             => m == ObjectiveEnsembleMethod.BinaryCrossEntropy || m == ObjectiveEnsembleMethod.HarmonRank;
 
-        internal static bool HasSubScores(ObjectiveEnsembleOptions o) => IsLearned(o.Method) && o.TwoStep;
+        internal static bool HasSubScores(ObjectiveEnsembleEstimator.Options o) => IsLearned(o.Method) && o.TwoStep;
 
         /// <summary>The objectives' logits [N, K] (probabilities clamped to [ε, 1 − ε], then log p − log(1 − p)).</summary>
-        private static string Logits(OnnxGraphBuilder g, ObjectiveEnsembleOptions o, Dictionary<string, string> inputs)
+        private static string Logits(OnnxGraphBuilder g, ObjectiveEnsembleEstimator.Options o, Dictionary<string, string> inputs)
         {
             var cols = new List<string>();
             foreach (var obj in o.Objectives)
@@ -45,7 +45,7 @@ namespace MLNetRank.Torch.Ensemble
         }
 
         /// <summary>Log-probabilities [N, K] for the product formula (a logit x gives log σ(x) = −softplus(−x)).</summary>
-        private static string LogProbabilities(OnnxGraphBuilder g, ObjectiveEnsembleOptions o, Dictionary<string, string> inputs)
+        private static string LogProbabilities(OnnxGraphBuilder g, ObjectiveEnsembleEstimator.Options o, Dictionary<string, string> inputs)
         {
             var cols = new List<string>();
             foreach (var obj in o.Objectives)
@@ -63,7 +63,7 @@ namespace MLNetRank.Torch.Ensemble
             return cols.Count == 1 ? cols[0] : g.Concat(1, cols.ToArray());
         }
 
-        private static (OnnxGraphBuilder g, Dictionary<string, string> inputs) Start(ObjectiveEnsembleOptions o)
+        private static (OnnxGraphBuilder g, Dictionary<string, string> inputs) Start(ObjectiveEnsembleEstimator.Options o)
         {
             var g = new OnnxGraphBuilder("MLNetRank.ObjectiveEnsemble") { DocString = $"MLNetRank objective ensemble ({o.Method}{(HasSubScores(o) ? ", two-step" : "")})" };
             var inputs = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -73,7 +73,7 @@ namespace MLNetRank.Torch.Ensemble
             return (g, inputs);
         }
 
-        private static byte[] Finish(OnnxGraphBuilder g, ObjectiveEnsembleOptions o, string score, string? sub)
+        private static byte[] Finish(OnnxGraphBuilder g, ObjectiveEnsembleEstimator.Options o, string score, string? sub)
         {
             g.Identity(score, o.OutputColumnName);
             g.AddOutput(o.OutputColumnName, new long[] { -1, 1 });
@@ -91,7 +91,7 @@ namespace MLNetRank.Torch.Ensemble
         }
 
         /// <summary>A fixed formula's graph (also the placeholder of a learned ensemble's signature).</summary>
-        internal static byte[] Fixed(ObjectiveEnsembleOptions o, ObjectiveEnsembleMethod method)
+        internal static byte[] Fixed(ObjectiveEnsembleEstimator.Options o, ObjectiveEnsembleMethod method)
         {
             var (g, inputs) = Start(o);
             int K = o.Objectives.Count;
@@ -106,7 +106,7 @@ namespace MLNetRank.Torch.Ensemble
         }
 
         /// <summary>A learned ensemble: logits, standardization with the training data's μ and σ, then the network.</summary>
-        internal static byte[] Learned(ObjectiveEnsembleOptions o, EnsembleNetwork net, float[] mean, float[] sigma)
+        internal static byte[] Learned(ObjectiveEnsembleEstimator.Options o, EnsembleNetwork net, float[] mean, float[] sigma)
         {
             var (g, inputs) = Start(o);
             int K = o.Objectives.Count;

@@ -13,10 +13,10 @@ namespace MLNetRank.Torch.Ensemble
     /// <summary>Trains <see cref="EnsembleNetwork"/> with the BCE or HarmonRank loss on <see cref="EnsembleData"/>.</summary>
     internal sealed class EnsembleTrainer
     {
-        private readonly ObjectiveEnsembleOptions _o;
+        private readonly ObjectiveEnsembleEstimator.Options _o;
         private readonly int _seed;
 
-        public EnsembleTrainer(ObjectiveEnsembleOptions o, int seed)
+        public EnsembleTrainer(ObjectiveEnsembleEstimator.Options o, int seed)
         {
             _o = o;
             _seed = seed;

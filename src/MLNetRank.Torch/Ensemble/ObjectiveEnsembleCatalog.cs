@@ -14,7 +14,7 @@ namespace Microsoft.ML
         /// <param name="catalog">The trainers of <c>mlContext.Ranker()</c>.</param>
         /// <param name="options">Objectives, method and training settings.</param>
         /// <example>Runnable: <c>examples/LiveStreamRanking/RankingPipelines.cs</c> (<c>dotnet run --project examples/LiveStreamRanking</c>); <c>tests/MLNetRank.Torch.Tests/Ensemble/ObjectiveEnsembleTests.cs</c> (<c>dotnet test</c>).</example>
-        public static ObjectiveEnsembleEstimator ObjectiveEnsemble(this RankerCatalog.RankerTrainers catalog, ObjectiveEnsembleOptions options)
+        public static ObjectiveEnsembleEstimator ObjectiveEnsemble(this RankerCatalog.RankerTrainers catalog, ObjectiveEnsembleEstimator.Options options)
         {
             if (catalog is null)
                 throw new ArgumentNullException(nameof(catalog));

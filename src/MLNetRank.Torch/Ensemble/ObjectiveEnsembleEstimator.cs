@@ -28,12 +28,12 @@ namespace MLNetRank.Torch.Ensemble
     /// | Saved as | ML.NET's `OnnxTransformer` (the ensemble as ONNX) |
     /// ]]></format>
     /// </remarks>
-    public sealed class ObjectiveEnsembleEstimator : IEstimator<ObjectiveEnsembleTransformer>
+    public sealed partial class ObjectiveEnsembleEstimator : IEstimator<ObjectiveEnsembleTransformer>
     {
         private readonly MLContext _context;
-        private readonly ObjectiveEnsembleOptions _options;
+        private readonly ObjectiveEnsembleEstimator.Options _options;
 
-        internal ObjectiveEnsembleEstimator(MLContext context, ObjectiveEnsembleOptions options)
+        internal ObjectiveEnsembleEstimator(MLContext context, ObjectiveEnsembleEstimator.Options options)
         {
             _context = context ?? throw new ArgumentNullException(nameof(context));
             _options = options ?? throw new ArgumentNullException(nameof(options));
@@ -41,17 +41,17 @@ namespace MLNetRank.Torch.Ensemble
         }
 
         /// <summary>The options this estimator fits with.</summary>
-        public ObjectiveEnsembleOptions Options => _options;
+        public ObjectiveEnsembleEstimator.Options TrainerOptions => _options;
 
         /// <summary>Output columns of a fitted ensemble, in order: the fused score, then (two-step) <c>{Objective}SubScore</c>.</summary>
         public IReadOnlyList<string> OutputColumnNames => EnsembleSavedForm.OutputNames(_options);
 
-        internal static void ValidateOptions(ObjectiveEnsembleOptions o)
+        internal static void ValidateOptions(ObjectiveEnsembleEstimator.Options o)
         {
             if (o.Objectives.Count == 0)
-                throw new ArgumentException("ObjectiveEnsembleOptions.Objectives is empty: declare at least one EnsembleObjective.", nameof(o.Objectives));
+                throw new ArgumentException("ObjectiveEnsembleEstimator.Options.Objectives is empty: declare at least one EnsembleObjective.", nameof(o.Objectives));
             if (o.Objectives.Any(x => x is null))
-                throw new ArgumentNullException(nameof(o.Objectives), "ObjectiveEnsembleOptions.Objectives holds a null objective.");
+                throw new ArgumentNullException(nameof(o.Objectives), "ObjectiveEnsembleEstimator.Options.Objectives holds a null objective.");
             var dup = o.Objectives.GroupBy(x => x.Name).FirstOrDefault(g => g.Count() > 1);
             if (dup is not null)
                 throw new ArgumentException($"Objective name '{dup.Key}' is used more than once.", nameof(o.Objectives));

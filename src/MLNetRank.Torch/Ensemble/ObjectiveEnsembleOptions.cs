@@ -96,61 +96,64 @@ namespace MLNetRank.Torch.Ensemble
         public long Rows { get; init; }
     }
 
-    /// <summary>Options of <see cref="ObjectiveEnsembleEstimator"/> (<c>mlContext.Ranker().Trainers.ObjectiveEnsemble(options)</c>).</summary>
-    public sealed class ObjectiveEnsembleOptions
+    public sealed partial class ObjectiveEnsembleEstimator
     {
-        /// <summary>The objectives (at least one; two or more to ensemble anything).</summary>
-        public IList<EnsembleObjective> Objectives { get; } = new List<EnsembleObjective>();
+        /// <summary>Options of <see cref="ObjectiveEnsembleEstimator"/> (<c>mlContext.Ranker().Trainers.ObjectiveEnsemble(options)</c>).</summary>
+        public sealed class Options
+        {
+            /// <summary>The objectives (at least one; two or more to ensemble anything).</summary>
+            public IList<EnsembleObjective> Objectives { get; } = new List<EnsembleObjective>();
 
-        /// <summary>The method. Default <see cref="ObjectiveEnsembleMethod.HarmonRank"/>.</summary>
-        public ObjectiveEnsembleMethod Method { get; set; } = ObjectiveEnsembleMethod.HarmonRank;
+            /// <summary>The method. Default <see cref="ObjectiveEnsembleMethod.HarmonRank"/>.</summary>
+            public ObjectiveEnsembleMethod Method { get; set; } = ObjectiveEnsembleMethod.HarmonRank;
 
-        /// <summary>Learned methods: the two-step relation-aware ensemble (step 1: each objective's encoding attends to the others,
-        /// with attention biased by the objectives' label correlations; step 2: a gate fuses the aligned sub-scores into
-        /// <c>Score</c>) instead of one learned weight per objective. Adds a <c>{Name}SubScore</c> output per objective. Default true.</summary>
-        public bool TwoStep { get; set; } = true;
+            /// <summary>Learned methods: the two-step relation-aware ensemble (step 1: each objective's encoding attends to the others,
+            /// with attention biased by the objectives' label correlations; step 2: a gate fuses the aligned sub-scores into
+            /// <c>Score</c>) instead of one learned weight per objective. Adds a <c>{Name}SubScore</c> output per objective. Default true.</summary>
+            public bool TwoStep { get; set; } = true;
 
-        /// <summary>Output column of the fused score (a vector of one Single, as ONNX outputs are in ML.NET). Default <c>Score</c>.</summary>
-        public string OutputColumnName { get; set; } = "Score";
+            /// <summary>Output column of the fused score (a vector of one Single, as ONNX outputs are in ML.NET). Default <c>Score</c>.</summary>
+            public string OutputColumnName { get; set; } = "Score";
 
-        /// <summary>Optional group column (request or user: key, integer or text). When set, training batches hold whole groups
-        /// and HarmonRank's soft AUC compares only rows of the same group (a group-AUC objective). Training only.</summary>
-        public string? GroupColumnName { get; set; }
+            /// <summary>Optional group column (request or user: key, integer or text). When set, training batches hold whole groups
+            /// and HarmonRank's soft AUC compares only rows of the same group (a group-AUC objective). Training only.</summary>
+            public string? GroupColumnName { get; set; }
 
-        /// <summary>Two-step: dimension of each objective's encoding. Default 8.</summary>
-        public int EncodingDimension { get; set; } = 8;
+            /// <summary>Two-step: dimension of each objective's encoding. Default 8.</summary>
+            public int EncodingDimension { get; set; } = 8;
 
-        /// <summary>HarmonRank: temperature of the pairwise sigmoid, relative to the batch's score standard deviation
-        /// (smaller = closer to the exact AUC, steeper gradients). Default 0.1.</summary>
-        public float Temperature { get; set; } = 0.1f;
+            /// <summary>HarmonRank: temperature of the pairwise sigmoid, relative to the batch's score standard deviation
+            /// (smaller = closer to the exact AUC, steeper gradients). Default 0.1.</summary>
+            public float Temperature { get; set; } = 0.1f;
 
-        /// <summary>Two-step: weight of the sub-scores' own losses (each sub-score supervised by its objective) beside the fused
-        /// score's loss. Default 0.5.</summary>
-        public float SubScoreLossWeight { get; set; } = 0.5f;
+            /// <summary>Two-step: weight of the sub-scores' own losses (each sub-score supervised by its objective) beside the fused
+            /// score's loss. Default 0.5.</summary>
+            public float SubScoreLossWeight { get; set; } = 0.5f;
 
-        /// <summary>Learned methods: passes over the data. Default 10.</summary>
-        public int Epochs { get; set; } = 10;
+            /// <summary>Learned methods: passes over the data. Default 10.</summary>
+            public int Epochs { get; set; } = 10;
 
-        /// <summary>Learned methods: rows per mini-batch (with a group column, whole groups are added until at least this many rows).
-        /// HarmonRank's cost per batch is O(B²) per score (see docs/ensemble.md). Default 512.</summary>
-        public int BatchSize { get; set; } = 512;
+            /// <summary>Learned methods: rows per mini-batch (with a group column, whole groups are added until at least this many rows).
+            /// HarmonRank's cost per batch is O(B²) per score (see docs/ensemble.md). Default 512.</summary>
+            public int BatchSize { get; set; } = 512;
 
-        /// <summary>Adam learning rate. Default 0.01.</summary>
-        public double LearningRate { get; set; } = 0.01;
+            /// <summary>Adam learning rate. Default 0.01.</summary>
+            public double LearningRate { get; set; } = 0.01;
 
-        /// <summary>L2 penalty (Adam weight decay). Default 0.</summary>
-        public double L2Regularization { get; set; }
+            /// <summary>L2 penalty (Adam weight decay). Default 0.</summary>
+            public double L2Regularization { get; set; }
 
-        /// <summary>Threads of libtorch (process-wide); 0 leaves libtorch's setting. Default 0.</summary>
-        public int NumberOfThreads { get; set; }
+            /// <summary>Threads of libtorch (process-wide); 0 leaves libtorch's setting. Default 0.</summary>
+            public int NumberOfThreads { get; set; }
 
-        /// <summary>Seed; null draws one from the <see cref="Microsoft.ML.MLContext"/> (same context seed, same model).</summary>
-        public int? Seed { get; set; }
+            /// <summary>Seed; null draws one from the <see cref="Microsoft.ML.MLContext"/> (same context seed, same model).</summary>
+            public int? Seed { get; set; }
 
-        /// <summary>Optional progress receiver, called after every epoch (also logged on <c>MLContext.Log</c>).</summary>
-        public IProgress<ObjectiveEnsembleProgress>? Progress { get; set; }
+            /// <summary>Optional progress receiver, called after every epoch (also logged on <c>MLContext.Log</c>).</summary>
+            public IProgress<ObjectiveEnsembleProgress>? Progress { get; set; }
 
-        /// <summary>Cancels training; checked before every mini-batch (<see cref="OperationCanceledException"/>).</summary>
-        public CancellationToken CancellationToken { get; set; }
+            /// <summary>Cancels training; checked before every mini-batch (<see cref="OperationCanceledException"/>).</summary>
+            public CancellationToken CancellationToken { get; set; }
+        }
     }
 }

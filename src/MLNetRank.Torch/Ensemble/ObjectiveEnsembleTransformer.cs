@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 namespace MLNetRank.Torch.Ensemble
 {
     /// <summary>
-    /// A fitted objective ensemble: scoring adds the fused score (<see cref="ObjectiveEnsembleOptions.OutputColumnName"/>,
+    /// A fitted objective ensemble: scoring adds the fused score (<see cref="ObjectiveEnsembleEstimator.Options.OutputColumnName"/>,
     /// default <c>Score</c>) and, for a two-step learned ensemble, <c>{Objective}SubScore</c>, each a vector of one Single.
     /// Scoring and saving go through ML.NET's <c>OnnxTransformer</c> (<see cref="WrappedTransformer.Inner"/>), so
     /// <c>mlContext.Model.Load</c> gives a model that needs no TorchSharp. Dispose it to release the network and the ONNX session.
@@ -20,7 +20,7 @@ namespace MLNetRank.Torch.Ensemble
         private readonly byte[] _onnxModel;
         private readonly float[]? _correlations, _mean, _sigma;
 
-        internal ObjectiveEnsembleTransformer(ITransformer onnx, EnsembleNetwork? network, ObjectiveEnsembleOptions options, byte[] onnxModel,
+        internal ObjectiveEnsembleTransformer(ITransformer onnx, EnsembleNetwork? network, ObjectiveEnsembleEstimator.Options options, byte[] onnxModel,
             IReadOnlyList<ObjectiveEnsembleProgress> history, float[]? labelCorrelations, float[]? mean, float[]? sigma, int seed)
             : base(onnx)
         {
@@ -46,7 +46,7 @@ namespace MLNetRank.Torch.Ensemble
         }
 
         /// <summary>The options the ensemble was fitted with.</summary>
-        public ObjectiveEnsembleOptions Options { get; }
+        public ObjectiveEnsembleEstimator.Options Options { get; }
 
         /// <summary>Per-epoch loss and training AUC sum (empty for fixed formulas).</summary>
         public IReadOnlyList<ObjectiveEnsembleProgress> History { get; }

@@ -13,7 +13,7 @@ namespace Microsoft.ML
         /// <param name="catalog">The trainers of <c>mlContext.Ranker()</c>.</param>
         /// <param name="options">Features, tasks, architecture and training settings.</param>
         /// <example>Runnable: <c>notebooks/04-multitask-debiasing.ipynb</c> (a Polyglot notebook, executed by the test suite); <c>examples/LiveStreamRanking/RankingPipelines.cs</c> (<c>dotnet run --project examples/LiveStreamRanking</c>).</example>
-        public static MultiTaskEstimator MultiTask(this RankerCatalog.RankerTrainers catalog, MultiTaskOptions options)
+        public static MultiTaskEstimator MultiTask(this RankerCatalog.RankerTrainers catalog, MultiTaskEstimator.Options options)
         {
             if (catalog is null)
                 throw new ArgumentNullException(nameof(catalog));

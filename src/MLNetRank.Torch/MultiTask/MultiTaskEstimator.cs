@@ -29,14 +29,14 @@ namespace MLNetRank.Torch.MultiTask
     /// | Saved as | ML.NET `Concatenate`/`MapValueToKey`/`Hash`/`ConvertType` transforms + `OnnxTransformer` (the network as ONNX) |
     /// ]]></format>
     /// </remarks>
-    public sealed class MultiTaskEstimator : IEstimator<MultiTaskTransformer>
+    public sealed partial class MultiTaskEstimator : IEstimator<MultiTaskTransformer>
     {
         internal const string DenseColumn = "MultiTask.Dense";
 
         private readonly MLContext _context;
-        private readonly MultiTaskOptions _options;
+        private readonly MultiTaskEstimator.Options _options;
 
-        internal MultiTaskEstimator(MLContext context, MultiTaskOptions options)
+        internal MultiTaskEstimator(MLContext context, MultiTaskEstimator.Options options)
         {
             _context = context ?? throw new ArgumentNullException(nameof(context));
             _options = options ?? throw new ArgumentNullException(nameof(options));
@@ -44,13 +44,13 @@ namespace MLNetRank.Torch.MultiTask
         }
 
         /// <summary>The options this estimator trains with.</summary>
-        public MultiTaskOptions Options => _options;
+        public MultiTaskEstimator.Options TrainerOptions => _options;
 
         /// <summary>Output column names of a fitted model, in order: per task <c>TScore</c>, then <c>TProbability</c> and
         /// <c>TJointProbability</c> where they apply.</summary>
         public IReadOnlyList<string> OutputColumnNames => OutputNames(_options);
 
-        internal static string[] OutputNames(MultiTaskOptions o)
+        internal static string[] OutputNames(MultiTaskEstimator.Options o)
         {
             var names = new List<string>();
             foreach (var t in o.Tasks)
@@ -71,7 +71,7 @@ namespace MLNetRank.Torch.MultiTask
         }
 
         /// <summary>Embedding dimension and most ids of a declared categorical or sequence feature (null when not one).</summary>
-        internal static (int Dimension, int Length)? EmbeddingShape(MultiTaskOptions o, string name)
+        internal static (int Dimension, int Length)? EmbeddingShape(MultiTaskEstimator.Options o, string name)
         {
             var f = o.Features.FirstOrDefault(x => x.ColumnName == name);
             switch (f)
@@ -88,7 +88,7 @@ namespace MLNetRank.Torch.MultiTask
         }
 
         /// <summary>The pooling's query features exist, and its own checks (dimensions, sizes) pass, before any data is read.</summary>
-        private static void ValidatePooling(MultiTaskOptions o, SequenceFeature s)
+        private static void ValidatePooling(MultiTaskEstimator.Options o, SequenceFeature s)
         {
             var queries = s.Pooling.QueryFeatureNames ?? Array.Empty<string>();
             var dims = new List<int>();
@@ -138,12 +138,12 @@ namespace MLNetRank.Torch.MultiTask
             }
         }
 
-        internal static void ValidateOptions(MultiTaskOptions o)
+        internal static void ValidateOptions(MultiTaskEstimator.Options o)
         {
             if (o.Features.Count == 0)
-                throw new ArgumentException("MultiTaskOptions.Features is empty: declare at least one DenseFeature, CategoricalFeature or SequenceFeature.", nameof(o.Features));
+                throw new ArgumentException("MultiTaskEstimator.Options.Features is empty: declare at least one DenseFeature, CategoricalFeature or SequenceFeature.", nameof(o.Features));
             if (o.Tasks.Count == 0)
-                throw new ArgumentException("MultiTaskOptions.Tasks is empty: declare at least one TaskSpec.", nameof(o.Tasks));
+                throw new ArgumentException("MultiTaskEstimator.Options.Tasks is empty: declare at least one TaskSpec.", nameof(o.Tasks));
             var dup = o.Features.GroupBy(f => f.ColumnName).FirstOrDefault(g => g.Count() > 1);
             if (dup is not null)
                 throw new ArgumentException($"Column '{dup.Key}' is declared as a feature more than once.", nameof(o.Features));
@@ -275,7 +275,7 @@ namespace MLNetRank.Torch.MultiTask
                || t == NumberDataViewType.Int64 || t == NumberDataViewType.UInt32;
 
         /// <summary>Checks every input column's presence and type, naming the column, the expected and the actual type.</summary>
-        internal static void ValidateSchema(DataViewSchema s, MultiTaskOptions o, bool needLabels)
+        internal static void ValidateSchema(DataViewSchema s, MultiTaskEstimator.Options o, bool needLabels)
         {
             foreach (var f in o.Features)
             {
@@ -356,7 +356,7 @@ namespace MLNetRank.Torch.MultiTask
         }
 
         /// <summary>Schema-shape checks mirroring <see cref="ValidateSchema"/> (for pipelines built before data exists).</summary>
-        private static void ValidateShape(SchemaShape s, MultiTaskOptions o)
+        private static void ValidateShape(SchemaShape s, MultiTaskEstimator.Options o)
         {
             bool IsId(SchemaShape.Column c) => c.IsKey || IsIdType(c.ItemType);
             foreach (var f in o.Features)

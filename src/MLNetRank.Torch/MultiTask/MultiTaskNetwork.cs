@@ -31,7 +31,7 @@ namespace MLNetRank.Torch.MultiTask
         private readonly (long[] Experts, long[] Gates)? _routing;   // WidePartRouting other than ExpertsAndGates
         private readonly Tensor? expert_columns, gate_columns;
 
-        public MultiTaskNetwork(NetworkLayout layout, MultiTaskOptions o) : base("multitask")
+        public MultiTaskNetwork(NetworkLayout layout, MultiTaskEstimator.Options o) : base("multitask")
         {
             _layout = layout;
             int tasks = layout.Tasks.Count;

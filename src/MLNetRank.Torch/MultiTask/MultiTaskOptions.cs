@@ -103,7 +103,7 @@ namespace MLNetRank.Torch.MultiTask
         public string ColumnName { get; }
 
         /// <summary>True to also feed this feature to the linear (wide) part added to every task's logit
-        /// (the feature still enters the experts and gates, unless <see cref="MultiTaskOptions.WidePartRouting"/> says
+        /// (the feature still enters the experts and gates, unless <see cref="MultiTaskEstimator.Options.WidePartRouting"/> says
         /// otherwise). Default false.</summary>
         public bool Wide { get; set; }
     }
@@ -303,128 +303,131 @@ namespace MLNetRank.Torch.MultiTask
         public IReadOnlyDictionary<string, double> TaskLogVariances { get; init; } = new Dictionary<string, double>();
     }
 
-    /// <summary>Options of <see cref="MultiTaskEstimator"/>. The defaults train a useful MMoE on CPU.</summary>
-    public sealed class MultiTaskOptions
+    public sealed partial class MultiTaskEstimator
     {
-        /// <summary>Declared inputs: <see cref="DenseFeature"/>, <see cref="CategoricalFeature"/>, <see cref="SequenceFeature"/>
-        /// (at least one of these), and optionally one <see cref="PositionFeature"/> (training-only, fixed at serving).</summary>
-        public IList<FeatureSpec> Features { get; } = new List<FeatureSpec>();
+        /// <summary>Options of <see cref="MultiTaskEstimator"/>. The defaults train a useful MMoE on CPU.</summary>
+        public sealed class Options
+        {
+            /// <summary>Declared inputs: <see cref="DenseFeature"/>, <see cref="CategoricalFeature"/>, <see cref="SequenceFeature"/>
+            /// (at least one of these), and optionally one <see cref="PositionFeature"/> (training-only, fixed at serving).</summary>
+            public IList<FeatureSpec> Features { get; } = new List<FeatureSpec>();
 
-        /// <summary>Tasks. At least one; names unique.</summary>
-        public IList<TaskSpec> Tasks { get; } = new List<TaskSpec>();
+            /// <summary>Tasks. At least one; names unique.</summary>
+            public IList<TaskSpec> Tasks { get; } = new List<TaskSpec>();
 
-        /// <summary>Optional per-row weight column (Single, finite, &gt;= 0), e.g. inverse propensity weights. Default none.</summary>
-        public string? ExampleWeightColumnName { get; set; }
+            /// <summary>Optional per-row weight column (Single, finite, &gt;= 0), e.g. inverse propensity weights. Default none.</summary>
+            public string? ExampleWeightColumnName { get; set; }
 
-        /// <summary>Architecture. Default <see cref="MultiTaskArchitecture.MMoE"/>.</summary>
-        public MultiTaskArchitecture Architecture { get; set; } = MultiTaskArchitecture.MMoE;
+            /// <summary>Architecture. Default <see cref="MultiTaskArchitecture.MMoE"/>.</summary>
+            public MultiTaskArchitecture Architecture { get; set; } = MultiTaskArchitecture.MMoE;
 
-        /// <summary>Hidden layers of each expert (MMoE, PLE), of the shared bottom (SharedBottom) or of each task's bottom
-        /// (SingleTask). Default [64, 32]. May be empty for SharedBottom: the tasks then share only the embeddings and
-        /// each tower (<see cref="TowerLayers"/>) reads the encoded inputs, the architecture of the ESMM paper.</summary>
-        public int[] ExpertLayers { get; set; } = new[] { 64, 32 };
+            /// <summary>Hidden layers of each expert (MMoE, PLE), of the shared bottom (SharedBottom) or of each task's bottom
+            /// (SingleTask). Default [64, 32]. May be empty for SharedBottom: the tasks then share only the embeddings and
+            /// each tower (<see cref="TowerLayers"/>) reads the encoded inputs, the architecture of the ESMM paper.</summary>
+            public int[] ExpertLayers { get; set; } = new[] { 64, 32 };
 
-        /// <summary>MMoE: number of shared experts. Default 4.</summary>
-        public int Experts { get; set; } = 4;
+            /// <summary>MMoE: number of shared experts. Default 4.</summary>
+            public int Experts { get; set; } = 4;
 
-        /// <summary>MMoE: where the features declared <see cref="FeatureSpec.Wide"/> enter besides the linear part — the
-        /// experts and the gates (default), the experts only, the gates only, or neither (the variants of Taobao's "Lying
-        /// Flat" MMoE; see docs/sequences.md). Default <see cref="MultiTask.WidePartRouting.ExpertsAndGates"/>.</summary>
-        public WidePartRouting WidePartRouting { get; set; } = WidePartRouting.ExpertsAndGates;
+            /// <summary>MMoE: where the features declared <see cref="FeatureSpec.Wide"/> enter besides the linear part — the
+            /// experts and the gates (default), the experts only, the gates only, or neither (the variants of Taobao's "Lying
+            /// Flat" MMoE; see docs/sequences.md). Default <see cref="MultiTask.WidePartRouting.ExpertsAndGates"/>.</summary>
+            public WidePartRouting WidePartRouting { get; set; } = WidePartRouting.ExpertsAndGates;
 
-        /// <summary>PLE: shared experts per level. Default 2.</summary>
-        public int SharedExperts { get; set; } = 2;
+            /// <summary>PLE: shared experts per level. Default 2.</summary>
+            public int SharedExperts { get; set; } = 2;
 
-        /// <summary>PLE: task-specific experts per task and level. Default 1.</summary>
-        public int TaskExperts { get; set; } = 1;
+            /// <summary>PLE: task-specific experts per task and level. Default 1.</summary>
+            public int TaskExperts { get; set; } = 1;
 
-        /// <summary>PLE: extraction levels (1 = CGC). Default 2.</summary>
-        public int Levels { get; set; } = 2;
+            /// <summary>PLE: extraction levels (1 = CGC). Default 2.</summary>
+            public int Levels { get; set; } = 2;
 
-        /// <summary>Default hidden layers of the task towers (a task's <see cref="TaskSpec.TowerLayers"/> overrides). Default [32].</summary>
-        public int[] TowerLayers { get; set; } = new[] { 32 };
+            /// <summary>Default hidden layers of the task towers (a task's <see cref="TaskSpec.TowerLayers"/> overrides). Default [32].</summary>
+            public int[] TowerLayers { get; set; } = new[] { 32 };
 
-        /// <summary>Dropout after each hidden layer in training. Default 0.</summary>
-        public float Dropout { get; set; }
+            /// <summary>Dropout after each hidden layer in training. Default 0.</summary>
+            public float Dropout { get; set; }
 
-        /// <summary>How task losses are combined. Default <see cref="TaskWeighting.Fixed"/>.</summary>
-        public TaskWeighting TaskWeighting { get; set; } = TaskWeighting.Fixed;
+            /// <summary>How task losses are combined. Default <see cref="TaskWeighting.Fixed"/>.</summary>
+            public TaskWeighting TaskWeighting { get; set; } = TaskWeighting.Fixed;
 
-        /// <summary>Optimizer. Default <see cref="MultiTaskOptimizer.Adam"/>.</summary>
-        public MultiTaskOptimizer Optimizer { get; set; } = MultiTaskOptimizer.Adam;
+            /// <summary>Optimizer. Default <see cref="MultiTaskOptimizer.Adam"/>.</summary>
+            public MultiTaskOptimizer Optimizer { get; set; } = MultiTaskOptimizer.Adam;
 
-        /// <summary>Learning rate. Default 0.001 (Adagrad: use ~0.01).</summary>
-        public double LearningRate { get; set; } = 1e-3;
+            /// <summary>Learning rate. Default 0.001 (Adagrad: use ~0.01).</summary>
+            public double LearningRate { get; set; } = 1e-3;
 
-        /// <summary>L2 regularization (Adam, Adagrad) or decoupled weight decay (AdamW). Default 0.</summary>
-        public double L2Regularization { get; set; }
+            /// <summary>L2 regularization (Adam, Adagrad) or decoupled weight decay (AdamW). Default 0.</summary>
+            public double L2Regularization { get; set; }
 
-        /// <summary>Passes over the training data. Default 10.</summary>
-        public int Epochs { get; set; } = 10;
+            /// <summary>Passes over the training data. Default 10.</summary>
+            public int Epochs { get; set; } = 10;
 
-        /// <summary>Rows per mini-batch. Default 256.</summary>
-        public int BatchSize { get; set; } = 256;
+            /// <summary>Rows per mini-batch. Default 256.</summary>
+            public int BatchSize { get; set; } = 256;
 
-        /// <summary>Rows held in the bounded shuffle buffer (the data are streamed). 0 or 1 = no shuffling. Default 100,000.
-        /// During training at most two such buffers are in memory: the next epoch's is filled on a worker thread while the
-        /// current epoch trains, through a second cursor on the training data (so the training <see cref="Microsoft.ML.IDataView"/>
-        /// is read by up to three cursors at once, with validation; every ML.NET data view allows that). When every training
-        /// row fits the buffer, the rows are read from the data view once and kept for the later epochs, which reshuffle them
-        /// in memory (in the same order as reading them again would give), so small data sets do not pay for reading each epoch.</summary>
-        public int ShuffleBufferSize { get; set; } = 100_000;
+            /// <summary>Rows held in the bounded shuffle buffer (the data are streamed). 0 or 1 = no shuffling. Default 100,000.
+            /// During training at most two such buffers are in memory: the next epoch's is filled on a worker thread while the
+            /// current epoch trains, through a second cursor on the training data (so the training <see cref="Microsoft.ML.IDataView"/>
+            /// is read by up to three cursors at once, with validation; every ML.NET data view allows that). When every training
+            /// row fits the buffer, the rows are read from the data view once and kept for the later epochs, which reshuffle them
+            /// in memory (in the same order as reading them again would give), so small data sets do not pay for reading each epoch.</summary>
+            public int ShuffleBufferSize { get; set; } = 100_000;
 
-        /// <summary>Validation data (same schema as the training data). When null, <see cref="ValidationFraction"/> of the
-        /// training rows is held out (a deterministic per-row draw).</summary>
-        public Microsoft.ML.IDataView? ValidationData { get; set; }
+            /// <summary>Validation data (same schema as the training data). When null, <see cref="ValidationFraction"/> of the
+            /// training rows is held out (a deterministic per-row draw).</summary>
+            public Microsoft.ML.IDataView? ValidationData { get; set; }
 
-        /// <summary>Fraction of training rows held out for validation when <see cref="ValidationData"/> is null. Default 0 (none).</summary>
-        public float ValidationFraction { get; set; }
+            /// <summary>Fraction of training rows held out for validation when <see cref="ValidationData"/> is null. Default 0 (none).</summary>
+            public float ValidationFraction { get; set; }
 
-        /// <summary>Validation metric for early stopping and best-epoch selection: <c>Loss</c> (lower is better), or
-        /// <c>{Task}.Auc</c> (higher), <c>{Task}.LogLoss</c>, <c>{Task}.Rmse</c> (lower). Default <c>Loss</c>.</summary>
-        public string EarlyStoppingMetric { get; set; } = "Loss";
+            /// <summary>Validation metric for early stopping and best-epoch selection: <c>Loss</c> (lower is better), or
+            /// <c>{Task}.Auc</c> (higher), <c>{Task}.LogLoss</c>, <c>{Task}.Rmse</c> (lower). Default <c>Loss</c>.</summary>
+            public string EarlyStoppingMetric { get; set; } = "Loss";
 
-        /// <summary>Stop after this many epochs without improvement of <see cref="EarlyStoppingMetric"/> and keep the best
-        /// epoch's weights; 0 = train all epochs (and still keep the best epoch's weights when validating). Default 0.</summary>
-        public int EarlyStoppingPatience { get; set; }
+            /// <summary>Stop after this many epochs without improvement of <see cref="EarlyStoppingMetric"/> and keep the best
+            /// epoch's weights; 0 = train all epochs (and still keep the best epoch's weights when validating). Default 0.</summary>
+            public int EarlyStoppingPatience { get; set; }
 
-        /// <summary>Threads of libtorch (<c>torch.set_num_threads</c>, process-wide); 0 leaves libtorch's setting. Default 0.</summary>
-        public int NumberOfThreads { get; set; }
+            /// <summary>Threads of libtorch (<c>torch.set_num_threads</c>, process-wide); 0 leaves libtorch's setting. Default 0.</summary>
+            public int NumberOfThreads { get; set; }
 
-        /// <summary>Device for training: "cpu" (default) or "cuda" / "cuda:0" with a CUDA backend package.</summary>
-        public string Device { get; set; } = "cpu";
+            /// <summary>Device for training: "cpu" (default) or "cuda" / "cuda:0" with a CUDA backend package.</summary>
+            public string Device { get; set; } = "cpu";
 
-        /// <summary>Seed; null draws one from the <see cref="Microsoft.ML.MLContext"/> (same context seed, same model).</summary>
-        public int? Seed { get; set; }
+            /// <summary>Seed; null draws one from the <see cref="Microsoft.ML.MLContext"/> (same context seed, same model).</summary>
+            public int? Seed { get; set; }
 
-        /// <summary>Optional progress receiver, called after every epoch.</summary>
-        public IProgress<MultiTaskProgress>? Progress { get; set; }
+            /// <summary>Optional progress receiver, called after every epoch.</summary>
+            public IProgress<MultiTaskProgress>? Progress { get; set; }
 
-        /// <summary>Optional checkpoint path prefix: after every epoch the network, the optimizer state, the best epoch's
-        /// weights and the run state are written together to one file, <c>{path}.checkpoint</c>, atomically (a temporary file,
-        /// flushed to disk, renamed over the previous one): a crash or a cancellation leaves the last finished epoch's
-        /// checkpoint, never a set torn across epochs. The file carries SHA-256 digests of its parts and a fingerprint of the
-        /// run (seed, a digest of the training rows, architecture, features, tasks with their kinds and weights, dropout, L2,
-        /// optimizer, learning rate, batch and shuffle sizes, validation): resuming refuses a damaged file
-        /// (<see cref="System.IO.InvalidDataException"/>) or one written by a different run (naming what differs).</summary>
-        public string? CheckpointPath { get; set; }
+            /// <summary>Optional checkpoint path prefix: after every epoch the network, the optimizer state, the best epoch's
+            /// weights and the run state are written together to one file, <c>{path}.checkpoint</c>, atomically (a temporary file,
+            /// flushed to disk, renamed over the previous one): a crash or a cancellation leaves the last finished epoch's
+            /// checkpoint, never a set torn across epochs. The file carries SHA-256 digests of its parts and a fingerprint of the
+            /// run (seed, a digest of the training rows, architecture, features, tasks with their kinds and weights, dropout, L2,
+            /// optimizer, learning rate, batch and shuffle sizes, validation): resuming refuses a damaged file
+            /// (<see cref="System.IO.InvalidDataException"/>) or one written by a different run (naming what differs).</summary>
+            public string? CheckpointPath { get; set; }
 
-        /// <summary>When true and a checkpoint exists at <see cref="CheckpointPath"/>, training resumes after its last epoch;
-        /// with the same data, options and seed it then ends with exactly the weights of an uninterrupted run. Default false.</summary>
-        public bool ResumeFromCheckpoint { get; set; }
+            /// <summary>When true and a checkpoint exists at <see cref="CheckpointPath"/>, training resumes after its last epoch;
+            /// with the same data, options and seed it then ends with exactly the weights of an uninterrupted run. Default false.</summary>
+            public bool ResumeFromCheckpoint { get; set; }
 
-        /// <summary>Stops training: the token is checked before every mini-batch, so training ends within one batch of the
-        /// cancellation with an <see cref="OperationCanceledException"/>; the checkpoint of the last finished epoch (with
-        /// <see cref="CheckpointPath"/>) stays loadable and <see cref="ResumeFromCheckpoint"/> continues from it. Default none.</summary>
-        public System.Threading.CancellationToken CancellationToken { get; set; }
+            /// <summary>Stops training: the token is checked before every mini-batch, so training ends within one batch of the
+            /// cancellation with an <see cref="OperationCanceledException"/>; the checkpoint of the last finished epoch (with
+            /// <see cref="CheckpointPath"/>) stays loadable and <see cref="ResumeFromCheckpoint"/> continues from it. Default none.</summary>
+            public System.Threading.CancellationToken CancellationToken { get; set; }
 
-        /// <summary>
-        /// Opt-in: on Linux x64 with a non-Intel CPU, let oneMKL (inside libtorch) use its AVX2/AVX-512 kernels by rewriting
-        /// its CPU-vendor query in this process's memory (see <see cref="MklCpuDispatch"/>, which explains what it changes and
-        /// what security tools will see). Worth about 1.4x training speed on AVX-512 AMD CPUs and about nothing on AVX2-only
-        /// ones. Default false: libtorch's code is left as loaded. Setting the environment variable
-        /// <c>MLNETRANK_MKL_CPU_DISPATCH=1</c> opts in as well.
-        /// </summary>
-        public bool EnableMklCpuDispatch { get; set; }
+            /// <summary>
+            /// Opt-in: on Linux x64 with a non-Intel CPU, let oneMKL (inside libtorch) use its AVX2/AVX-512 kernels by rewriting
+            /// its CPU-vendor query in this process's memory (see <see cref="MklCpuDispatch"/>, which explains what it changes and
+            /// what security tools will see). Worth about 1.4x training speed on AVX-512 AMD CPUs and about nothing on AVX2-only
+            /// ones. Default false: libtorch's code is left as loaded. Setting the environment variable
+            /// <c>MLNETRANK_MKL_CPU_DISPATCH=1</c> opts in as well.
+            /// </summary>
+            public bool EnableMklCpuDispatch { get; set; }
+        }
     }
 }

@@ -18,7 +18,7 @@ namespace MLNetRank.Torch.MultiTask
         private const string GraphName = "mlnetrank_multitask";
         private const string Producer = "MLNetRank.Torch";
 
-        public static byte[] Export(MultiTaskNetwork net, NetworkLayout layout, PreparationPlan plan, MultiTaskOptions o)
+        public static byte[] Export(MultiTaskNetwork net, NetworkLayout layout, PreparationPlan plan, MultiTaskEstimator.Options o)
         {
             using var scope = TorchSharp.torch.NewDisposeScope();
             var g = new OnnxGraphBuilder(GraphName) { ProducerName = Producer };
@@ -95,7 +95,7 @@ namespace MLNetRank.Torch.MultiTask
         }
 
         /// <summary>A graph with the same inputs and outputs (types, not values), for <c>GetOutputSchema</c> before training.</summary>
-        public static byte[] Placeholder(PreparationPlan plan, MultiTaskOptions o)
+        public static byte[] Placeholder(PreparationPlan plan, MultiTaskEstimator.Options o)
         {
             var g = new OnnxGraphBuilder(GraphName) { ProducerName = Producer };
             // sizes are unknown before fitting: declare them dynamic (the ONNX estimator only needs names and types here)

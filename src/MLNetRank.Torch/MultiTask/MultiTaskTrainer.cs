@@ -35,14 +35,14 @@ namespace MLNetRank.Torch.MultiTask
     internal sealed class MultiTaskTrainer
     {
         private readonly NetworkLayout _layout;
-        private readonly MultiTaskOptions _o;
+        private readonly MultiTaskEstimator.Options _o;
         private readonly int _seed;
         private readonly Device _device;
         private readonly bool _plainBinaryTasks;      // every task binary, none conditioned (ESMM)
         private readonly float[]? _taskWeights;       // null when every task weight is 1
         private readonly ulong _dataDigest;           // of the training rows (DenseStatistics), part of the checkpoint fingerprint
 
-        public MultiTaskTrainer(NetworkLayout layout, MultiTaskOptions options, int seed, ulong dataDigest = 0)
+        public MultiTaskTrainer(NetworkLayout layout, MultiTaskEstimator.Options options, int seed, ulong dataDigest = 0)
         {
             _layout = layout;
             _o = options;

@@ -28,7 +28,7 @@ namespace MLNetRank.Torch.MultiTask
         private readonly byte[] _onnxModel;
 
         internal MultiTaskTransformer(MLContext context, ITransformer chain, ITransformer prep, ITransformer onnx, MultiTaskNetwork network,
-            NetworkLayout layout, MultiTaskOptions options, IReadOnlyList<MultiTaskEpoch> history, int bestEpoch, byte[] onnxModel, int seed,
+            NetworkLayout layout, MultiTaskEstimator.Options options, IReadOnlyList<MultiTaskEpoch> history, int bestEpoch, byte[] onnxModel, int seed,
             DataViewSchema trainingSchema)
             : base(chain)
         {
@@ -54,7 +54,7 @@ namespace MLNetRank.Torch.MultiTask
         }
 
         /// <summary>The options the model was trained with.</summary>
-        public MultiTaskOptions Options { get; }
+        public MultiTaskEstimator.Options Options { get; }
 
         /// <summary>Per-epoch training loss, throughput, validation metrics and uncertainty log-variances.</summary>
         public IReadOnlyList<MultiTaskEpoch> History { get; }

@@ -63,7 +63,7 @@ namespace MLNetRank.Torch.MultiTask
         }
 
         /// <summary>The feature whose table (and id encoding) a shared sequence uses: a categorical feature or a sequence.</summary>
-        private static (string Column, IdEncoding? Encoding, int HashBits, int MaximumIds)? Owner(MultiTaskOptions o, SequenceFeature s)
+        private static (string Column, IdEncoding? Encoding, int HashBits, int MaximumIds)? Owner(MultiTaskEstimator.Options o, SequenceFeature s)
         {
             if (s.SharedEmbeddingWith is null)
                 return null;
@@ -72,7 +72,7 @@ namespace MLNetRank.Torch.MultiTask
         }
 
         /// <summary>Dictionaries shared by a categorical feature and sequences: both learn from the categorical column's values.</summary>
-        public static Dictionary<string, IDataView> SharedKeyData(MLContext ml, MultiTaskOptions o, IDataView input)
+        public static Dictionary<string, IDataView> SharedKeyData(MLContext ml, MultiTaskEstimator.Options o, IDataView input)
         {
             var d = new Dictionary<string, IDataView>();
             foreach (var s in o.Features.OfType<SequenceFeature>().Where(s => s.SharedEmbeddingWith is not null))
@@ -87,7 +87,7 @@ namespace MLNetRank.Torch.MultiTask
             return d;
         }
 
-        public static PreparationPlan Create(MLContext ml, MultiTaskOptions o, Func<string, bool> isScalar, Func<string, bool> isKey, Dictionary<string, IDataView>? keyData)
+        public static PreparationPlan Create(MLContext ml, MultiTaskEstimator.Options o, Func<string, bool> isScalar, Func<string, bool> isKey, Dictionary<string, IDataView>? keyData)
         {
             var p = new PreparationPlan();
             IEstimator<ITransformer> chain = new EstimatorChain<ITransformer>();
@@ -154,10 +154,10 @@ namespace MLNetRank.Torch.MultiTask
             return p;
         }
 
-        public static PreparationPlan Create(MLContext ml, MultiTaskOptions o, DataViewSchema s, Dictionary<string, IDataView>? keyData)
+        public static PreparationPlan Create(MLContext ml, MultiTaskEstimator.Options o, DataViewSchema s, Dictionary<string, IDataView>? keyData)
             => Create(ml, o, c => s[c].Type is not VectorDataViewType, c => s[c].Type.ItemOf() is KeyDataViewType, keyData);
 
-        public static PreparationPlan Create(MLContext ml, MultiTaskOptions o, SchemaShape s)
+        public static PreparationPlan Create(MLContext ml, MultiTaskEstimator.Options o, SchemaShape s)
         {
             SchemaShape.Column Find(string c)
             {
@@ -170,7 +170,7 @@ namespace MLNetRank.Torch.MultiTask
         }
 
         /// <summary>The network layout from the prepared (fitted) schema: table sizes come from the key types.</summary>
-        public NetworkLayout Layout(DataViewSchema prepared, MultiTaskOptions o, out BatchReader.ColumnNames readerColumns)
+        public NetworkLayout Layout(DataViewSchema prepared, MultiTaskEstimator.Options o, out BatchReader.ColumnNames readerColumns)
         {
             var layout = new NetworkLayout();
             var cols = new BatchReader.ColumnNames { Dense = Dense, Weight = o.ExampleWeightColumnName };
@@ -302,7 +302,7 @@ namespace MLNetRank.Torch.MultiTask
         /// <summary>Fills the layout's mean and inverse deviation (identity for features with Standardize = false) and checks
         /// every task has labels it can learn from (not all missing; both 0 and 1 for a binary task); returns the row count
         /// and, in <paramref name="dataDigest"/>, a digest of every value the trainer reads (checkpoints are tied to it).</summary>
-        public static long Compute(BatchReader reader, RowSubset subset, NetworkLayout layout, MultiTaskOptions o, BatchReader.ColumnNames cols, out ulong dataDigest)
+        public static long Compute(BatchReader reader, RowSubset subset, NetworkLayout layout, MultiTaskEstimator.Options o, BatchReader.ColumnNames cols, out ulong dataDigest)
         {
             int d = layout.DenseSize;
             int tasks = layout.Tasks.Count;

@@ -9,7 +9,7 @@ namespace MLNetRank.Torch.MultiTask
     /// values, a categorical feature's embeddings) — enters an MMoE besides its linear term on every task's logit: the
     /// variants of Taobao's "Lying Flat" MMoE (DIN's local activation unit inside MMoE, the linear part fed into the experts
     /// and the gates). The features not declared wide always enter both. Set on
-    /// <see cref="MultiTaskOptions.WidePartRouting"/>; needs <see cref="MultiTaskArchitecture.MMoE"/> for any value other
+    /// <see cref="MultiTaskEstimator.Options.WidePartRouting"/>; needs <see cref="MultiTaskArchitecture.MMoE"/> for any value other
     /// than the default.
     /// </summary>
     public enum WidePartRouting
@@ -32,7 +32,7 @@ namespace MLNetRank.Torch.MultiTask
     internal static class WideRouting
     {
         /// <summary>Option checks (when the estimator is created).</summary>
-        public static void Validate(MultiTaskOptions o)
+        public static void Validate(MultiTaskEstimator.Options o)
         {
             if (o.WidePartRouting == WidePartRouting.ExpertsAndGates)
                 return;

@@ -22,9 +22,9 @@ namespace MLNetRank.Debiasing
         /// <see cref="InversePropensity"/> without clipping.</summary>
         SelfNormalized,
 
-        /// <summary>Doubly robust: a direct-model estimate f (per row from <see cref="ClickRelevanceOptions.PriorColumnName"/>, or
+        /// <summary>Doubly robust: a direct-model estimate f (per row from <see cref="ClickRelevanceEstimator.Options.PriorColumnName"/>, or
         /// the pooled estimate of all items) corrected by the self-normalised IPS of its residual,
-        /// f + Σ w (click − θ f) / (Σ θ w + λ) = (Σ click · w + λ f) / (Σ θ w + λ), λ = <see cref="ClickRelevanceOptions.Shrinkage"/>.
+        /// f + Σ w (click − θ f) / (Σ θ w + λ) = (Σ click · w + λ f) / (Σ θ w + λ), λ = <see cref="ClickRelevanceEstimator.Options.Shrinkage"/>.
         /// Unbiased when f is right whatever θ, consistent when θ is right whatever f (the correction dominates as exposure
         /// grows); λ = 0 is <see cref="SelfNormalized"/>; λ &gt; 0 pulls items with little exposure (few expected examinations)
         /// towards the model, where IPS is noisiest.</summary>
@@ -59,72 +59,75 @@ namespace MLNetRank.Debiasing
         public override string ToString() => FormattableString.Invariant($"M = {MaximumWeight:G4}, λ = {Shrinkage:G4}: loss {ValidationLoss:G6}");
     }
 
-    /// <summary>Options of <see cref="ClickRelevanceEstimator"/>.</summary>
-    public sealed class ClickRelevanceOptions
+    public sealed partial class ClickRelevanceEstimator
     {
-        /// <summary>Relevance column added (Single). Default <c>"Relevance"</c>.</summary>
-        public string OutputColumnName { get; set; } = "Relevance";
+        /// <summary>Options of <see cref="ClickRelevanceEstimator"/>.</summary>
+        public sealed class Options
+        {
+            /// <summary>Relevance column added (Single). Default <c>"Relevance"</c>.</summary>
+            public string OutputColumnName { get; set; } = "Relevance";
 
-        /// <summary>The item whose relevance is estimated: a scalar String, UInt32, Int32, UInt64 or Int64 id; for learning to
-        /// rank, an id of the (query, document) pair. Default <c>"ItemId"</c>.</summary>
-        public string ItemColumnName { get; set; } = "ItemId";
+            /// <summary>The item whose relevance is estimated: a scalar String, UInt32, Int32, UInt64 or Int64 id; for learning to
+            /// rank, an id of the (query, document) pair. Default <c>"ItemId"</c>.</summary>
+            public string ItemColumnName { get; set; } = "ItemId";
 
-        /// <summary>Click label (Boolean, or Single &gt; 0 = click). Default <c>"Click"</c>.</summary>
-        public string LabelColumnName { get; set; } = "Click";
+            /// <summary>Click label (Boolean, or Single &gt; 0 = click). Default <c>"Click"</c>.</summary>
+            public string LabelColumnName { get; set; } = "Click";
 
-        /// <summary>Examination propensity of each impression (Single, &gt; 0), e.g. the output of <c>EstimatePositionPropensity</c>
-        /// or a known curve. Null: no correction, the estimate is the plain click-through rate (the naive label, for comparison).
-        /// Default <c>"Propensity"</c>.</summary>
-        public string? PropensityColumnName { get; set; } = "Propensity";
+            /// <summary>Examination propensity of each impression (Single, &gt; 0), e.g. the output of <c>EstimatePositionPropensity</c>
+            /// or a known curve. Null: no correction, the estimate is the plain click-through rate (the naive label, for comparison).
+            /// Default <c>"Propensity"</c>.</summary>
+            public string? PropensityColumnName { get; set; } = "Propensity";
 
-        /// <summary>The estimator. Default <see cref="ClickRelevanceMethod.InversePropensity"/>.</summary>
-        public ClickRelevanceMethod Method { get; set; } = ClickRelevanceMethod.InversePropensity;
+            /// <summary>The estimator. Default <see cref="ClickRelevanceMethod.InversePropensity"/>.</summary>
+            public ClickRelevanceMethod Method { get; set; } = ClickRelevanceMethod.InversePropensity;
 
-        /// <summary>Clipping of 1/propensity per click (propensity floor 1/MaximumWeight): a little bias for less variance with
-        /// <see cref="ClickRelevanceMethod.InversePropensity"/>, a choice of weights without bias for the self-normalised and
-        /// doubly robust estimators. Default 10. Ignored when <see cref="MaximumWeightCandidates"/> is given.</summary>
-        public double MaximumWeight { get; set; } = 10;
+            /// <summary>Clipping of 1/propensity per click (propensity floor 1/MaximumWeight): a little bias for less variance with
+            /// <see cref="ClickRelevanceMethod.InversePropensity"/>, a choice of weights without bias for the self-normalised and
+            /// doubly robust estimators. Default 10. Ignored when <see cref="MaximumWeightCandidates"/> is given.</summary>
+            public double MaximumWeight { get; set; } = 10;
 
-        /// <summary><see cref="ClickRelevanceMethod.DoublyRobust"/>: λ, the pseudo-examinations given to the prior. Default 0.
-        /// Ignored when <see cref="ShrinkageCandidates"/> is given.</summary>
-        public double Shrinkage { get; set; }
+            /// <summary><see cref="ClickRelevanceMethod.DoublyRobust"/>: λ, the pseudo-examinations given to the prior. Default 0.
+            /// Ignored when <see cref="ShrinkageCandidates"/> is given.</summary>
+            public double Shrinkage { get; set; }
 
-        /// <summary><see cref="ClickRelevanceMethod.DoublyRobust"/>: a Single column with a direct-model estimate of the row's item
-        /// relevance (e.g. the score of a model trained on an earlier estimate; averaged over the item's rows). Null: the
-        /// pooled self-normalised estimate of all items (empirical-Bayes shrinkage to the mean). Default null.</summary>
-        public string? PriorColumnName { get; set; }
+            /// <summary><see cref="ClickRelevanceMethod.DoublyRobust"/>: a Single column with a direct-model estimate of the row's item
+            /// relevance (e.g. the score of a model trained on an earlier estimate; averaged over the item's rows). Null: the
+            /// pooled self-normalised estimate of all items (empirical-Bayes shrinkage to the mean). Default null.</summary>
+            public string? PriorColumnName { get; set; }
 
-        /// <summary>When given, the clip is chosen on held-out clicks among these values (each ≥ 1): the estimate is fitted on
-        /// the training part of the log and scored on the held-out impressions by the mean (click − θ · relevance)², then refitted
-        /// on the whole log with the best value. Default null (use <see cref="MaximumWeight"/>).</summary>
-        public double[]? MaximumWeightCandidates { get; set; }
+            /// <summary>When given, the clip is chosen on held-out clicks among these values (each ≥ 1): the estimate is fitted on
+            /// the training part of the log and scored on the held-out impressions by the mean (click − θ · relevance)², then refitted
+            /// on the whole log with the best value. Default null (use <see cref="MaximumWeight"/>).</summary>
+            public double[]? MaximumWeightCandidates { get; set; }
 
-        /// <summary>As <see cref="MaximumWeightCandidates"/>, for the shrinkage λ (each ≥ 0) of the doubly robust estimator;
-        /// every (clip, shrinkage) pair is tried. Default null (use <see cref="Shrinkage"/>).</summary>
-        public double[]? ShrinkageCandidates { get; set; }
+            /// <summary>As <see cref="MaximumWeightCandidates"/>, for the shrinkage λ (each ≥ 0) of the doubly robust estimator;
+            /// every (clip, shrinkage) pair is tried. Default null (use <see cref="Shrinkage"/>).</summary>
+            public double[]? ShrinkageCandidates { get; set; }
 
-        /// <summary>Share of the log held out for the choice of the clip or shrinkage, in (0, 1). Default 0.2.</summary>
-        public double ValidationFraction { get; set; } = 0.2;
+            /// <summary>Share of the log held out for the choice of the clip or shrinkage, in (0, 1). Default 0.2.</summary>
+            public double ValidationFraction { get; set; } = 0.2;
 
-        /// <summary>Optional session id column (String, UInt32, Int32, UInt64 or Int64): whole sessions are held out together.
-        /// Null: single impressions are held out. Default null.</summary>
-        public string? SessionColumnName { get; set; }
+            /// <summary>Optional session id column (String, UInt32, Int32, UInt64 or Int64): whole sessions are held out together.
+            /// Null: single impressions are held out. Default null.</summary>
+            public string? SessionColumnName { get; set; }
 
-        /// <summary>Seed of the held-out split; null draws one from the <see cref="MLContext"/>. Default null.</summary>
-        public int? Seed { get; set; }
+            /// <summary>Seed of the held-out split; null draws one from the <see cref="MLContext"/>. Default null.</summary>
+            public int? Seed { get; set; }
 
-        /// <summary>Optional second output column (Single): the number of impressions of the item in the fitting log (0 for an
-        /// item never shown), e.g. to filter or to weight the rows. Default null (not added).</summary>
-        public string? ImpressionsColumnName { get; set; }
+            /// <summary>Optional second output column (Single): the number of impressions of the item in the fitting log (0 for an
+            /// item never shown), e.g. to filter or to weight the rows. Default null (not added).</summary>
+            public string? ImpressionsColumnName { get; set; }
 
-        /// <summary>Optional output column (Single): the item's expected examinations Σ θ over its impressions (0 for an item
-        /// never shown). The estimate's variance is roughly relevance / exposure, so this is the natural example weight of a
-        /// regression on the estimate. Default null (not added).</summary>
-        public string? ExposureColumnName { get; set; }
+            /// <summary>Optional output column (Single): the item's expected examinations Σ θ over its impressions (0 for an item
+            /// never shown). The estimate's variance is roughly relevance / exposure, so this is the natural example weight of a
+            /// regression on the estimate. Default null (not added).</summary>
+            public string? ExposureColumnName { get; set; }
 
-        /// <summary>Relevance given to an item that has no impression in the fitting log. Default NaN (no information: filter
-        /// those rows out, e.g. with <c>FilterRowsByMissingValues</c>).</summary>
-        public float UnseenValue { get; set; } = float.NaN;
+            /// <summary>Relevance given to an item that has no impression in the fitting log. Default NaN (no information: filter
+            /// those rows out, e.g. with <c>FilterRowsByMissingValues</c>).</summary>
+            public float UnseenValue { get; set; } = float.NaN;
+        }
     }
 
     /// <summary>
@@ -148,16 +151,16 @@ namespace MLNetRank.Debiasing
     /// The transformer is typically fitted on the click log and applied to a table with one row per item (the documents of
     /// each query with their features), which then serves as training data.
     /// </remarks>
-    public sealed class ClickRelevanceEstimator : IEstimator<ClickRelevanceTransformer>
+    public sealed partial class ClickRelevanceEstimator : IEstimator<ClickRelevanceTransformer>
     {
         private const string ValueColumn = "__clickrel_value";
         private const string CountColumn = "__clickrel_count";
         private const string ExposureColumn = "__clickrel_exposure";
         internal const string IdTypes = "a scalar String, UInt32, Int32, UInt64 or Int64 id column";
         private readonly MLContext _context;
-        private readonly ClickRelevanceOptions _options;
+        private readonly ClickRelevanceEstimator.Options _options;
 
-        internal ClickRelevanceEstimator(MLContext context, ClickRelevanceOptions options)
+        internal ClickRelevanceEstimator(MLContext context, ClickRelevanceEstimator.Options options)
         {
             _context = context ?? throw new ArgumentNullException(nameof(context));
             _options = options ?? throw new ArgumentNullException(nameof(options));
@@ -168,19 +171,19 @@ namespace MLNetRank.Debiasing
             if (string.IsNullOrEmpty(options.LabelColumnName))
                 throw new ArgumentException("LabelColumnName must be given.", nameof(options));
             if (!(options.MaximumWeight >= 1) || double.IsInfinity(options.MaximumWeight))
-                throw new ArgumentOutOfRangeException(nameof(ClickRelevanceOptions.MaximumWeight), options.MaximumWeight, "MaximumWeight must be a finite number >= 1.");
+                throw new ArgumentOutOfRangeException(nameof(ClickRelevanceEstimator.Options.MaximumWeight), options.MaximumWeight, "MaximumWeight must be a finite number >= 1.");
             if (!(options.Shrinkage >= 0) || double.IsInfinity(options.Shrinkage))
-                throw new ArgumentOutOfRangeException(nameof(ClickRelevanceOptions.Shrinkage), options.Shrinkage, "Shrinkage must be a finite number >= 0.");
+                throw new ArgumentOutOfRangeException(nameof(ClickRelevanceEstimator.Options.Shrinkage), options.Shrinkage, "Shrinkage must be a finite number >= 0.");
             if (options.MaximumWeightCandidates is { } mc && (mc.Length == 0 || mc.Any(v => !(v >= 1) || double.IsInfinity(v))))
-                throw new ArgumentOutOfRangeException(nameof(ClickRelevanceOptions.MaximumWeightCandidates), "MaximumWeightCandidates must hold at least one finite number, each >= 1.");
+                throw new ArgumentOutOfRangeException(nameof(ClickRelevanceEstimator.Options.MaximumWeightCandidates), "MaximumWeightCandidates must hold at least one finite number, each >= 1.");
             if (options.ShrinkageCandidates is { } sc && (sc.Length == 0 || sc.Any(v => !(v >= 0) || double.IsInfinity(v))))
-                throw new ArgumentOutOfRangeException(nameof(ClickRelevanceOptions.ShrinkageCandidates), "ShrinkageCandidates must hold at least one finite number, each >= 0.");
+                throw new ArgumentOutOfRangeException(nameof(ClickRelevanceEstimator.Options.ShrinkageCandidates), "ShrinkageCandidates must hold at least one finite number, each >= 0.");
             if (options.ShrinkageCandidates is not null && options.Method != ClickRelevanceMethod.DoublyRobust)
                 throw new ArgumentException("ShrinkageCandidates apply only to Method = DoublyRobust.", nameof(options));
             if (options.PriorColumnName is not null && options.Method != ClickRelevanceMethod.DoublyRobust)
                 throw new ArgumentException("PriorColumnName applies only to Method = DoublyRobust.", nameof(options));
             if (!(options.ValidationFraction > 0 && options.ValidationFraction < 1))
-                throw new ArgumentOutOfRangeException(nameof(ClickRelevanceOptions.ValidationFraction), options.ValidationFraction, "ValidationFraction must be in (0, 1).");
+                throw new ArgumentOutOfRangeException(nameof(ClickRelevanceEstimator.Options.ValidationFraction), options.ValidationFraction, "ValidationFraction must be in (0, 1).");
             var outputs = new[] { options.OutputColumnName, options.ImpressionsColumnName, options.ExposureColumnName }.Where(c => c is not null).ToList();
             if (outputs.Distinct().Count() != outputs.Count)
                 throw new ArgumentException("OutputColumnName, ImpressionsColumnName and ExposureColumnName must differ.", nameof(options));

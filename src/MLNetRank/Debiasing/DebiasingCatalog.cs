@@ -23,7 +23,7 @@ namespace Microsoft.ML
         public static PositionPropensityEstimator EstimatePositionPropensity(this RankerCatalog.RankerTransforms catalog,
             string outputColumnName = "Propensity", string positionColumnName = "Position", string labelColumnName = "Click",
             string? randomizedColumnName = null, int maximumPosition = 10, int bootstrapResamples = 0)
-            => EstimatePositionPropensity(catalog, new PositionPropensityOptions
+            => EstimatePositionPropensity(catalog, new PositionPropensityEstimator.Options
             {
                 OutputColumnName = outputColumnName,
                 PositionColumnName = positionColumnName,
@@ -35,9 +35,9 @@ namespace Microsoft.ML
 
         /// <summary>Estimates position propensities with all options (method, EM relevance model, smoothing, bootstrap, seed).</summary>
         /// <param name="catalog">The MLNetRank transforms catalog.</param>
-        /// <param name="options">Options; see <see cref="PositionPropensityOptions"/> for the defaults.</param>
+        /// <param name="options">Options; see <see cref="PositionPropensityEstimator.Options"/> for the defaults.</param>
         /// <example>Runnable: <c>examples/LiveStreamRanking/Program.cs</c> (<c>dotnet run --project examples/LiveStreamRanking</c>); <c>tests/MLNetRank.Tests/Debiasing/PositionPropensityTests.cs</c> (<c>dotnet test</c>).</example>
-        public static PositionPropensityEstimator EstimatePositionPropensity(this RankerCatalog.RankerTransforms catalog, PositionPropensityOptions options)
+        public static PositionPropensityEstimator EstimatePositionPropensity(this RankerCatalog.RankerTransforms catalog, PositionPropensityEstimator.Options options)
         {
             if (catalog is null)
                 throw new ArgumentNullException(nameof(catalog));
@@ -56,7 +56,7 @@ namespace Microsoft.ML
         /// <example>Runnable: <c>tests/MLNetRank.Tests/Debiasing/InversePropensityWeightTests.cs</c> (<c>dotnet test</c>); <c>tests/MLNetRank.Tests/Debiasing/SimulatorDebiasingTests.cs</c> (<c>dotnet test</c>).</example>
         public static InversePropensityWeightEstimator InversePropensityWeight(this RankerCatalog.RankerTransforms catalog,
             string outputColumnName = "Weight", string propensityColumnName = "Propensity", string labelColumnName = "Click", double maximumWeight = 10)
-            => InversePropensityWeight(catalog, new InversePropensityWeightOptions
+            => InversePropensityWeight(catalog, new InversePropensityWeightEstimator.Options
             {
                 OutputColumnName = outputColumnName,
                 PropensityColumnName = propensityColumnName,
@@ -66,9 +66,9 @@ namespace Microsoft.ML
 
         /// <summary>Inverse-propensity weights with all options (rows weighted, clipping, normalization).</summary>
         /// <param name="catalog">The MLNetRank transforms catalog.</param>
-        /// <param name="options">Options; see <see cref="InversePropensityWeightOptions"/> for the defaults.</param>
+        /// <param name="options">Options; see <see cref="InversePropensityWeightEstimator.Options"/> for the defaults.</param>
         /// <example>Runnable: <c>tests/MLNetRank.Tests/Debiasing/InversePropensityWeightTests.cs</c> (<c>dotnet test</c>); <c>tests/MLNetRank.Tests/Debiasing/SimulatorDebiasingTests.cs</c> (<c>dotnet test</c>).</example>
-        public static InversePropensityWeightEstimator InversePropensityWeight(this RankerCatalog.RankerTransforms catalog, InversePropensityWeightOptions options)
+        public static InversePropensityWeightEstimator InversePropensityWeight(this RankerCatalog.RankerTransforms catalog, InversePropensityWeightEstimator.Options options)
         {
             if (catalog is null)
                 throw new ArgumentNullException(nameof(catalog));
@@ -89,7 +89,7 @@ namespace Microsoft.ML
         public static ClickRelevanceEstimator EstimateClickRelevance(this RankerCatalog.RankerTransforms catalog,
             string outputColumnName = "Relevance", string itemColumnName = "ItemId", string? propensityColumnName = "Propensity",
             string labelColumnName = "Click", double maximumWeight = 10)
-            => EstimateClickRelevance(catalog, new ClickRelevanceOptions
+            => EstimateClickRelevance(catalog, new ClickRelevanceEstimator.Options
             {
                 OutputColumnName = outputColumnName,
                 ItemColumnName = itemColumnName,
@@ -100,9 +100,9 @@ namespace Microsoft.ML
 
         /// <summary>Click-based relevance estimates with all options (clipping, impression count, value for unseen items).</summary>
         /// <param name="catalog">The MLNetRank transforms catalog.</param>
-        /// <param name="options">Options; see <see cref="ClickRelevanceOptions"/> for the defaults.</param>
+        /// <param name="options">Options; see <see cref="ClickRelevanceEstimator.Options"/> for the defaults.</param>
         /// <example>Runnable: <c>tests/MLNetRank.Tests/Debiasing/ClickRelevanceTests.cs</c> (<c>dotnet test</c>).</example>
-        public static ClickRelevanceEstimator EstimateClickRelevance(this RankerCatalog.RankerTransforms catalog, ClickRelevanceOptions options)
+        public static ClickRelevanceEstimator EstimateClickRelevance(this RankerCatalog.RankerTransforms catalog, ClickRelevanceEstimator.Options options)
         {
             if (catalog is null)
                 throw new ArgumentNullException(nameof(catalog));
@@ -123,7 +123,7 @@ namespace Microsoft.ML
         public static PositionAsFeatureEstimator PositionAsFeature(this RankerCatalog.RankerTrainers catalog, IEstimator<ITransformer> trainer,
             string featureColumnName = "Features", string positionColumnName = "Position", string outputFeatureColumnName = "FeaturesWithPosition",
             float neutralPosition = 1)
-            => PositionAsFeature(catalog, new PositionAsFeatureOptions
+            => PositionAsFeature(catalog, new PositionAsFeatureEstimator.Options
             {
                 Trainer = trainer,
                 FeatureColumnName = featureColumnName,
@@ -134,9 +134,9 @@ namespace Microsoft.ML
 
         /// <summary>Position as a feature with all options.</summary>
         /// <param name="catalog">The MLNetRank trainers catalog.</param>
-        /// <param name="options">Options; see <see cref="PositionAsFeatureOptions"/>.</param>
+        /// <param name="options">Options; see <see cref="PositionAsFeatureEstimator.Options"/>.</param>
         /// <example>Runnable: <c>tests/MLNetRank.Tests/Debiasing/PositionAsFeatureTests.cs</c> (<c>dotnet test</c>).</example>
-        public static PositionAsFeatureEstimator PositionAsFeature(this RankerCatalog.RankerTrainers catalog, PositionAsFeatureOptions options)
+        public static PositionAsFeatureEstimator PositionAsFeature(this RankerCatalog.RankerTrainers catalog, PositionAsFeatureEstimator.Options options)
         {
             if (catalog is null)
                 throw new ArgumentNullException(nameof(catalog));

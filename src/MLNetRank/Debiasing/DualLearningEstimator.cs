@@ -323,7 +323,7 @@ namespace MLNetRank.Debiasing
             var scorer = OnnxTransformerFactory.Create(_context, onnx, new[] { o.OutputColumnName }, new[] { o.FeatureColumnName }, schema, out var file);
             try
             {
-                var propensityOptions = new PositionPropensityOptions
+                var propensityOptions = new PositionPropensityEstimator.Options
                 {
                     Method = PropensityEstimationMethod.DualLearning,
                     PositionColumnName = o.PositionColumnName,

@@ -18,31 +18,34 @@ namespace MLNetRank.Debiasing
         AllRows,
     }
 
-    /// <summary>Options of <see cref="InversePropensityWeightEstimator"/>.</summary>
-    public sealed class InversePropensityWeightOptions
+    public sealed partial class InversePropensityWeightEstimator
     {
-        /// <summary>Weight column added (Single). Default <c>"Weight"</c>.</summary>
-        public string OutputColumnName { get; set; } = "Weight";
+        /// <summary>Options of <see cref="InversePropensityWeightEstimator"/>.</summary>
+        public sealed class Options
+        {
+            /// <summary>Weight column added (Single). Default <c>"Weight"</c>.</summary>
+            public string OutputColumnName { get; set; } = "Weight";
 
-        /// <summary>Propensity column (Single, &gt; 0), e.g. the output of <c>EstimatePositionPropensity</c>. Default <c>"Propensity"</c>.</summary>
-        public string PropensityColumnName { get; set; } = "Propensity";
+            /// <summary>Propensity column (Single, &gt; 0), e.g. the output of <c>EstimatePositionPropensity</c>. Default <c>"Propensity"</c>.</summary>
+            public string PropensityColumnName { get; set; } = "Propensity";
 
-        /// <summary>Click label (Boolean, or Single &gt; 0 = click); needed by <see cref="InversePropensityWeighting.ClickedRows"/>
-        /// and by <see cref="NormalizeOverClicks"/>. Default <c>"Click"</c>.</summary>
-        public string? LabelColumnName { get; set; } = "Click";
+            /// <summary>Click label (Boolean, or Single &gt; 0 = click); needed by <see cref="InversePropensityWeighting.ClickedRows"/>
+            /// and by <see cref="NormalizeOverClicks"/>. Default <c>"Click"</c>.</summary>
+            public string? LabelColumnName { get; set; } = "Click";
 
-        /// <summary>Which rows get the inverse propensity. Default <see cref="InversePropensityWeighting.ClickedRows"/>.</summary>
-        public InversePropensityWeighting ApplyTo { get; set; } = InversePropensityWeighting.ClickedRows;
+            /// <summary>Which rows get the inverse propensity. Default <see cref="InversePropensityWeighting.ClickedRows"/>.</summary>
+            public InversePropensityWeighting ApplyTo { get; set; } = InversePropensityWeighting.ClickedRows;
 
-        /// <summary>Clipping: 1/propensity is capped at this value (propensity floor 1/MaximumWeight), trading a little bias
-        /// for much less variance (Joachims et al. 2017; Strehl et al. 2010). Default 10.</summary>
-        public double MaximumWeight { get; set; } = 10;
+            /// <summary>Clipping: 1/propensity is capped at this value (propensity floor 1/MaximumWeight), trading a little bias
+            /// for much less variance (Joachims et al. 2017; Strehl et al. 2010). Default 10.</summary>
+            public double MaximumWeight { get; set; } = 10;
 
-        /// <summary>When true, the clipped inverse propensities are scaled so their mean over the clicked rows of the fitting
-        /// data is 1 (unclicked rows keep weight 1 under <see cref="InversePropensityWeighting.ClickedRows"/>); this keeps the
-        /// balance of clicks and non-clicks of the unweighted data, so a trainer's regularization and learning rate behave as
-        /// before. The scale is learned at Fit and saved. Default false.</summary>
-        public bool NormalizeOverClicks { get; set; }
+            /// <summary>When true, the clipped inverse propensities are scaled so their mean over the clicked rows of the fitting
+            /// data is 1 (unclicked rows keep weight 1 under <see cref="InversePropensityWeighting.ClickedRows"/>); this keeps the
+            /// balance of clicks and non-clicks of the unweighted data, so a trainer's regularization and learning rate behave as
+            /// before. The scale is learned at Fit and saved. Default false.</summary>
+            public bool NormalizeOverClicks { get; set; }
+        }
     }
 
     /// <summary>
@@ -62,19 +65,19 @@ namespace MLNetRank.Debiasing
     /// | Saved as | ML.NET `Expression` transform |
     /// ]]></format>
     /// </remarks>
-    public sealed class InversePropensityWeightEstimator : IEstimator<InversePropensityWeightTransformer>
+    public sealed partial class InversePropensityWeightEstimator : IEstimator<InversePropensityWeightTransformer>
     {
         private readonly MLContext _context;
-        private readonly InversePropensityWeightOptions _options;
+        private readonly InversePropensityWeightEstimator.Options _options;
 
-        internal InversePropensityWeightEstimator(MLContext context, InversePropensityWeightOptions options)
+        internal InversePropensityWeightEstimator(MLContext context, InversePropensityWeightEstimator.Options options)
         {
             _context = context ?? throw new ArgumentNullException(nameof(context));
             _options = options ?? throw new ArgumentNullException(nameof(options));
             if (string.IsNullOrEmpty(options.OutputColumnName))
                 throw new ArgumentException("OutputColumnName must be given.", nameof(options));
             if (!(options.MaximumWeight >= 1) || double.IsInfinity(options.MaximumWeight))
-                throw new ArgumentOutOfRangeException(nameof(InversePropensityWeightOptions.MaximumWeight), options.MaximumWeight, "MaximumWeight must be a finite number >= 1.");
+                throw new ArgumentOutOfRangeException(nameof(InversePropensityWeightEstimator.Options.MaximumWeight), options.MaximumWeight, "MaximumWeight must be a finite number >= 1.");
             if (options.LabelColumnName is null && (options.ApplyTo == InversePropensityWeighting.ClickedRows || options.NormalizeOverClicks))
                 throw new ArgumentException("LabelColumnName is needed to weight clicked rows or to normalize over clicks.", nameof(options));
         }

@@ -6,26 +6,29 @@ using MLNetRank.Common;
 
 namespace MLNetRank.Debiasing
 {
-    /// <summary>Options of <see cref="PositionAsFeatureEstimator"/>.</summary>
-    public sealed class PositionAsFeatureOptions
+    public sealed partial class PositionAsFeatureEstimator
     {
-        /// <summary>The trainer (or any estimator) to fit on <see cref="OutputFeatureColumnName"/>, e.g.
-        /// <c>mlContext.BinaryClassification.Trainers.FastTree(labelColumnName: "Click", featureColumnName: "FeaturesWithPosition")</c>. Required.</summary>
-        public IEstimator<ITransformer>? Trainer { get; set; }
+        /// <summary>Options of <see cref="PositionAsFeatureEstimator"/>.</summary>
+        public sealed class Options
+        {
+            /// <summary>The trainer (or any estimator) to fit on <see cref="OutputFeatureColumnName"/>, e.g.
+            /// <c>mlContext.BinaryClassification.Trainers.FastTree(labelColumnName: "Click", featureColumnName: "FeaturesWithPosition")</c>. Required.</summary>
+            public IEstimator<ITransformer>? Trainer { get; set; }
 
-        /// <summary>Feature column: a known-size vector of Single. Default <c>"Features"</c>.</summary>
-        public string FeatureColumnName { get; set; } = "Features";
+            /// <summary>Feature column: a known-size vector of Single. Default <c>"Features"</c>.</summary>
+            public string FeatureColumnName { get; set; } = "Features";
 
-        /// <summary>Position column (Int32, Int64, Single or Double, 1-based), read only during Fit. Default <c>"Position"</c>.</summary>
-        public string PositionColumnName { get; set; } = "Position";
+            /// <summary>Position column (Int32, Int64, Single or Double, 1-based), read only during Fit. Default <c>"Position"</c>.</summary>
+            public string PositionColumnName { get; set; } = "Position";
 
-        /// <summary>Column the trainer reads: the features with the position appended as the last slot. Default <c>"FeaturesWithPosition"</c>.</summary>
-        public string OutputFeatureColumnName { get; set; } = "FeaturesWithPosition";
+            /// <summary>Column the trainer reads: the features with the position appended as the last slot. Default <c>"FeaturesWithPosition"</c>.</summary>
+            public string OutputFeatureColumnName { get; set; } = "FeaturesWithPosition";
 
-        /// <summary>The position written into the last slot by the fitted (serving) pipeline. Default 1: every item is scored as if shown
-        /// at the top, the 1688 team's choice; any value gives the same ranking for a model additive in position (e.g. a logistic
-        /// model), while for trees a value inside the training range (seen often) is safest.</summary>
-        public float NeutralPosition { get; set; } = 1;
+            /// <summary>The position written into the last slot by the fitted (serving) pipeline. Default 1: every item is scored as if shown
+            /// at the top, the 1688 team's choice; any value gives the same ranking for a model additive in position (e.g. a logistic
+            /// model), while for trees a value inside the training range (seen often) is safest.</summary>
+            public float NeutralPosition { get; set; } = 1;
+        }
     }
 
     /// <summary>
@@ -35,9 +38,9 @@ namespace MLNetRank.Debiasing
     /// at the same position.
     /// </summary>
     /// <remarks>
-    /// <para>Fit appends the true position (as Single) to <see cref="PositionAsFeatureOptions.FeatureColumnName"/> under
-    /// <see cref="PositionAsFeatureOptions.OutputFeatureColumnName"/> and fits the trainer on it. The returned chain, all built-in ML.NET
-    /// transforms, builds the same column with <see cref="PositionAsFeatureOptions.NeutralPosition"/> in the last slot (a one-slot
+    /// <para>Fit appends the true position (as Single) to <see cref="PositionAsFeatureEstimator.Options.FeatureColumnName"/> under
+    /// <see cref="PositionAsFeatureEstimator.Options.OutputFeatureColumnName"/> and fits the trainer on it. The returned chain, all built-in ML.NET
+    /// transforms, builds the same column with <see cref="PositionAsFeatureEstimator.Options.NeutralPosition"/> in the last slot (a one-slot
     /// selection of the feature vector mapped to the constant by an <c>Expression</c>, then <c>Concatenate</c>), then applies the
     /// trained model.</para>
     /// <format type="text/markdown"><![CDATA[
@@ -51,20 +54,20 @@ namespace MLNetRank.Debiasing
     /// | Saved as | ML.NET `SelectFeaturesBasedOnCount` + `Expression` + `Concatenate` + the trainer's transformer |
     /// ]]></format>
     /// </remarks>
-    public sealed class PositionAsFeatureEstimator : IEstimator<PositionAsFeatureTransformer>
+    public sealed partial class PositionAsFeatureEstimator : IEstimator<PositionAsFeatureTransformer>
     {
         private const string Slot = "__PositionAsFeatureSlot";
         private readonly MLContext _context;
-        private readonly PositionAsFeatureOptions _options;
+        private readonly PositionAsFeatureEstimator.Options _options;
         private readonly IEstimator<ITransformer> _trainer;
 
-        internal PositionAsFeatureEstimator(MLContext context, PositionAsFeatureOptions options)
+        internal PositionAsFeatureEstimator(MLContext context, PositionAsFeatureEstimator.Options options)
         {
             _context = context ?? throw new ArgumentNullException(nameof(context));
             _options = options ?? throw new ArgumentNullException(nameof(options));
-            _trainer = options.Trainer ?? throw new ArgumentException("PositionAsFeatureOptions.Trainer must be given.", nameof(options));
+            _trainer = options.Trainer ?? throw new ArgumentException("PositionAsFeatureEstimator.Options.Trainer must be given.", nameof(options));
             if (!float.IsFinite(options.NeutralPosition))
-                throw new ArgumentOutOfRangeException(nameof(PositionAsFeatureOptions.NeutralPosition), options.NeutralPosition, "NeutralPosition must be finite.");
+                throw new ArgumentOutOfRangeException(nameof(PositionAsFeatureEstimator.Options.NeutralPosition), options.NeutralPosition, "NeutralPosition must be finite.");
             if (string.IsNullOrEmpty(options.OutputFeatureColumnName))
                 throw new ArgumentException("OutputFeatureColumnName must be given.", nameof(options));
             if (options.OutputFeatureColumnName == options.FeatureColumnName)

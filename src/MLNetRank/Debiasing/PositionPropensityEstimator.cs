@@ -28,12 +28,12 @@ namespace MLNetRank.Debiasing
     /// | Saved as | ML.NET `Expression` transform (no MLNetRank code needed to load) |
     /// ]]></format>
     /// </remarks>
-    public sealed class PositionPropensityEstimator : IEstimator<PositionPropensityTransformer>
+    public sealed partial class PositionPropensityEstimator : IEstimator<PositionPropensityTransformer>
     {
         private readonly MLContext _context;
-        private readonly PositionPropensityOptions _options;
+        private readonly PositionPropensityEstimator.Options _options;
 
-        internal PositionPropensityEstimator(MLContext context, PositionPropensityOptions options)
+        internal PositionPropensityEstimator(MLContext context, PositionPropensityEstimator.Options options)
         {
             _context = context ?? throw new ArgumentNullException(nameof(context));
             _options = options ?? throw new ArgumentNullException(nameof(options));

@@ -19,7 +19,7 @@ namespace MLNetRank.Debiasing
         private readonly long[] _impressions;
         private readonly long[] _clicks;
 
-        internal PositionPropensityTransformer(ITransformer inner, PositionPropensityOptions options, double[] curve, PropensityInterval[]? intervals,
+        internal PositionPropensityTransformer(ITransformer inner, PositionPropensityEstimator.Options options, double[] curve, PropensityInterval[]? intervals,
             long[] impressions, long[] clicks, long rows, int iterations, bool converged, double[]? examination, int bootstrapUsed)
             : base(inner)
         {

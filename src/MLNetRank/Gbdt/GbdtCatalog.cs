@@ -27,7 +27,7 @@ namespace Microsoft.ML
         public static GbdtLeafEncodingEstimator EncodeGbdtLeaves(this RankerCatalog.RankerTransforms catalog,
             string outputColumnName = "LeafIds", string featureColumnName = "Features", string labelColumnName = "Label",
             string? indicatorColumnName = null, int numberOfTrees = 100, int numberOfLeaves = 31)
-            => EncodeGbdtLeaves(catalog, new GbdtLeafEncodingOptions
+            => EncodeGbdtLeaves(catalog, new GbdtLeafEncodingEstimator.Options
             {
                 OutputColumnName = outputColumnName,
                 FeatureColumnName = featureColumnName,
@@ -39,9 +39,9 @@ namespace Microsoft.ML
 
         /// <summary>GBDT leaf encoding with all options (trainer, objective, weights, leakage control, seed, ...).</summary>
         /// <param name="catalog">The MLNetRank transforms catalog.</param>
-        /// <param name="options">Options; see <see cref="GbdtLeafEncodingOptions"/> for the defaults.</param>
+        /// <param name="options">Options; see <see cref="GbdtLeafEncodingEstimator.Options"/> for the defaults.</param>
         /// <example>Runnable: <c>notebooks/02-gbdt-leaves.ipynb</c> (a Polyglot notebook, executed by the test suite); <c>examples/LiveStreamRanking/RankingPipelines.cs</c> (<c>dotnet run --project examples/LiveStreamRanking</c>).</example>
-        public static GbdtLeafEncodingEstimator EncodeGbdtLeaves(this RankerCatalog.RankerTransforms catalog, GbdtLeafEncodingOptions options)
+        public static GbdtLeafEncodingEstimator EncodeGbdtLeaves(this RankerCatalog.RankerTransforms catalog, GbdtLeafEncodingEstimator.Options options)
         {
             if (catalog is null)
                 throw new ArgumentNullException(nameof(catalog));
@@ -63,7 +63,7 @@ namespace Microsoft.ML
         {
             if (modelParameters is null)
                 throw new ArgumentNullException(nameof(modelParameters));
-            return EncodeGbdtLeaves(catalog, new GbdtLeafEncodingOptions
+            return EncodeGbdtLeaves(catalog, new GbdtLeafEncodingEstimator.Options
             {
                 ModelParameters = modelParameters,
                 OutputColumnName = outputColumnName,
@@ -78,7 +78,7 @@ namespace Microsoft.ML
         /// the column mean, then mean-variance normalized: column <c>GbdtLrRawFeatures</c>) into <c>GbdtLrFeatures</c>,
         /// cached, then
         /// L-BFGS logistic regression on <paramref name="labelColumnName"/> (Boolean). Give
-        /// <see cref="GbdtLeafEncodingOptions.FittingData"/> to fit the trees on a split the regression does not see.
+        /// <see cref="GbdtLeafEncodingEstimator.Options.FittingData"/> to fit the trees on a split the regression does not see.
         /// </summary>
         /// <param name="catalog">The MLNetRank trainers catalog.</param>
         /// <param name="encoding">Options of the tree encoding (trees, leaves, trainer, fitting data, ...).</param>
@@ -86,7 +86,7 @@ namespace Microsoft.ML
         /// <param name="l2Regularization">L2 weight of the logistic regression. Default 1.</param>
         /// <example>Runnable: <c>notebooks/02-gbdt-leaves.ipynb</c> (a Polyglot notebook, executed by the test suite); <c>tests/MLNetRank.Tests/Gbdt/GbdtPipelineTests.cs</c> (<c>dotnet test</c>).</example>
         public static EstimatorChain<BinaryPredictionTransformer<CalibratedModelParametersBase<LinearBinaryModelParameters, PlattCalibrator>>> GbdtLogisticRegression(
-            this RankerCatalog.RankerTrainers catalog, GbdtLeafEncodingOptions encoding, string labelColumnName = "Label", float l2Regularization = 1f)
+            this RankerCatalog.RankerTrainers catalog, GbdtLeafEncodingEstimator.Options encoding, string labelColumnName = "Label", float l2Regularization = 1f)
         {
             if (catalog is null)
                 throw new ArgumentNullException(nameof(catalog));

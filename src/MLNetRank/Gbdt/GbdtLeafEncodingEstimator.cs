@@ -19,7 +19,7 @@ namespace MLNetRank.Gbdt
     /// <remarks>
     /// <list type="table">
     /// <listheader><term>Estimator characteristic</term><description>Value</description></listheader>
-    /// <item><term>Needs training data?</term><description>Yes, unless <see cref="GbdtLeafEncodingOptions.ModelParameters"/> is given (then only the schema).</description></item>
+    /// <item><term>Needs training data?</term><description>Yes, unless <see cref="GbdtLeafEncodingEstimator.Options.ModelParameters"/> is given (then only the schema).</description></item>
     /// <item><term>Input columns</term><description>Features: known-size vector of Single; Label: Boolean or Single (binary), Single (regression); optional weight: Single.</description></item>
     /// <item><term>Output columns</term><description>Leaf ids: known-size vector (one slot per tree) of Key&lt;UInt32&gt; with cardinality = the largest leaf count; optional indicator: known-size vector of Single over all leaves.</description></item>
     /// <item><term>Required packages</term><description>Training: MLNetRank, Microsoft.ML.FastTree / Microsoft.ML.LightGbm. Serving the saved zip: Microsoft.ML, Microsoft.ML.OnnxTransformer + Microsoft.ML.OnnxRuntime.</description></item>
@@ -29,12 +29,12 @@ namespace MLNetRank.Gbdt
     /// the right, "greater than" child; LightGBM: its learned default direction). Infinite features compare as numbers.
     /// Fitting rejects an infinite feature or a non-finite label, empty data and a single-class binary label.
     /// </remarks>
-    public sealed class GbdtLeafEncodingEstimator : IEstimator<GbdtLeafEncodingTransformer>
+    public sealed partial class GbdtLeafEncodingEstimator : IEstimator<GbdtLeafEncodingTransformer>
     {
         private readonly MLContext _context;
-        private readonly GbdtLeafEncodingOptions _options;
+        private readonly GbdtLeafEncodingEstimator.Options _options;
 
-        internal GbdtLeafEncodingEstimator(MLContext context, GbdtLeafEncodingOptions options)
+        internal GbdtLeafEncodingEstimator(MLContext context, GbdtLeafEncodingEstimator.Options options)
         {
             _context = context ?? throw new ArgumentNullException(nameof(context));
             if (options is null)
@@ -43,7 +43,7 @@ namespace MLNetRank.Gbdt
             _options = options.Clone();
         }
 
-        private static void Validate(GbdtLeafEncodingOptions o)
+        private static void Validate(GbdtLeafEncodingEstimator.Options o)
         {
             if (string.IsNullOrEmpty(o.OutputColumnName))
                 throw new ArgumentException("The output column name must be given.", nameof(o.OutputColumnName));
@@ -123,7 +123,7 @@ namespace MLNetRank.Gbdt
         }
 
         /// <summary>Trains the trees (or takes the given ones) and builds the encoder and its saveable chain.</summary>
-        /// <param name="input">Training data (the trees are fit on it, or on <see cref="GbdtLeafEncodingOptions.FittingData"/>).</param>
+        /// <param name="input">Training data (the trees are fit on it, or on <see cref="GbdtLeafEncodingEstimator.Options.FittingData"/>).</param>
         public GbdtLeafEncodingTransformer Fit(IDataView input)
         {
             if (input is null)

@@ -26,7 +26,7 @@ namespace MLNetRank.Gbdt
         /// <see cref="OnnxTransformerFactory"/>), then built-in key/value mappings to the leaf keys and the
         /// optional one-hot indicator. Everything in the returned chain is a built-in ML.NET transformer.
         /// </summary>
-        public static ITransformer Build(MLContext context, IReadOnlyList<RegressionTreeBase> trees, GbdtLeafEncoder encoder, GbdtLeafEncodingOptions o, out OnnxModelFile onnxFile)
+        public static ITransformer Build(MLContext context, IReadOnlyList<RegressionTreeBase> trees, GbdtLeafEncoder encoder, GbdtLeafEncodingEstimator.Options o, out OnnxModelFile onnxFile)
         {
             string local = "__GbdtLeafIndex_" + o.OutputColumnName;
             string global = "__GbdtGlobalLeaf_" + o.OutputColumnName;

@@ -73,7 +73,7 @@ namespace MLNetRank.Graph
         /// Reads the edges table. Only the relations listed in <paramref name="neededRelations"/> get a CSR (both
         /// directions of every other type pair are counted, not stored).
         /// </summary>
-        public static HeterogeneousGraph Build(IDataView edges, Metapath2VecOptions options, Func<string[], HashSet<(int, int)>> neededRelations, RankerLog? log)
+        public static HeterogeneousGraph Build(IDataView edges, Metapath2VecEstimator.Options options, Func<string[], HashSet<(int, int)>> neededRelations, RankerLog? log)
         {
             if (edges is null)
                 throw new ArgumentNullException(nameof(edges));

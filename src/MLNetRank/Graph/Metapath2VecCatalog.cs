@@ -15,10 +15,10 @@ namespace Microsoft.ML
         /// (column names in <paramref name="options"/>; ids as text or integers; edges are undirected).</param>
         /// <param name="options">Metapaths and training options.</param>
         /// <param name="columns">Output embedding column / input id column pairs, e.g. <c>new InputOutputColumnPair("UserEmbedding", "UserId")</c>.
-        /// An input column maps to the node type named like it without "Id" (or per <see cref="Metapath2VecOptions.ColumnNodeTypes"/>).</param>
+        /// An input column maps to the node type named like it without "Id" (or per <see cref="Metapath2VecEstimator.Options.ColumnNodeTypes"/>).</param>
         /// <returns>The estimator; its <c>Fit</c> trains the embeddings.</returns>
         /// <example>Runnable: <c>notebooks/03-metapath2vec.ipynb</c> (a Polyglot notebook, executed by the test suite); <c>examples/LiveStreamRanking/RankingPipelines.cs</c> (<c>dotnet run --project examples/LiveStreamRanking</c>).</example>
-        public static Metapath2VecEstimator Metapath2Vec(this RankerCatalog.RankerTransforms catalog, IDataView edges, Metapath2VecOptions options, params InputOutputColumnPair[] columns)
+        public static Metapath2VecEstimator Metapath2Vec(this RankerCatalog.RankerTransforms catalog, IDataView edges, Metapath2VecEstimator.Options options, params InputOutputColumnPair[] columns)
         {
             if (catalog is null)
                 throw new ArgumentNullException(nameof(catalog));
@@ -40,7 +40,7 @@ namespace Microsoft.ML
         {
             if (catalog is null)
                 throw new ArgumentNullException(nameof(catalog));
-            return new Metapath2VecEstimator(catalog.Context, edges, new Metapath2VecOptions { Metapaths = metapaths },
+            return new Metapath2VecEstimator(catalog.Context, edges, new Metapath2VecEstimator.Options { Metapaths = metapaths },
                 new[] { new InputOutputColumnPair(outputColumnName, inputColumnName ?? outputColumnName) });
         }
     }

@@ -33,15 +33,15 @@ namespace MLNetRank.Graph
     /// type mean) and, with `AddKnownIndicator`, `Known = false`.
     /// ]]></format>
     /// </remarks>
-    public sealed class Metapath2VecEstimator : IEstimator<Metapath2VecTransformer>
+    public sealed partial class Metapath2VecEstimator : IEstimator<Metapath2VecTransformer>
     {
         private readonly MLContext _context;
         private readonly IDataView _edges;
-        private readonly Metapath2VecOptions _options;
+        private readonly Metapath2VecEstimator.Options _options;
         private readonly InputOutputColumnPair[] _columns;
         private readonly Metapath[] _metapaths;
 
-        internal Metapath2VecEstimator(MLContext context, IDataView edges, Metapath2VecOptions options, InputOutputColumnPair[] columns)
+        internal Metapath2VecEstimator(MLContext context, IDataView edges, Metapath2VecEstimator.Options options, InputOutputColumnPair[] columns)
         {
             _context = context ?? throw new ArgumentNullException(nameof(context));
             _edges = edges ?? throw new ArgumentNullException(nameof(edges));
@@ -70,7 +70,7 @@ namespace MLNetRank.Graph
                 Check.Column(s, options.WeightColumnName, "weight", "Single", t => t == NumberDataViewType.Single);
         }
 
-        /// <summary>The node type an input column maps to (see <see cref="Metapath2VecOptions.ColumnNodeTypes"/>).</summary>
+        /// <summary>The node type an input column maps to (see <see cref="Metapath2VecEstimator.Options.ColumnNodeTypes"/>).</summary>
         private string NodeTypeOf(string inputColumn)
         {
             var types = _metapaths.SelectMany(m => m.Types).Distinct(StringComparer.Ordinal).ToList();
@@ -86,7 +86,7 @@ namespace MLNetRank.Graph
                         ?? types.FirstOrDefault(t => string.Equals(t, inputColumn, StringComparison.OrdinalIgnoreCase));
             return match ?? throw new ArgumentOutOfRangeException(inputColumn,
                 $"Column '{inputColumn}' does not name a node type that a metapath visits ({string.Join(", ", types)}); " +
-                "name the column after the type (e.g. UserId for User) or map it in Metapath2VecOptions.ColumnNodeTypes.");
+                "name the column after the type (e.g. UserId for User) or map it in Metapath2VecEstimator.Options.ColumnNodeTypes.");
         }
 
         private List<Metapath2VecSavedForm.ColumnPlan> Plans(Func<string, (DataViewType ItemType, bool Scalar)?> find)
@@ -105,7 +105,7 @@ namespace MLNetRank.Graph
             return plans;
         }
 
-        /// <summary>The output schema: each output column is a vector of <see cref="Metapath2VecOptions.Dimension"/> Single (and optionally a Boolean "Known" column).</summary>
+        /// <summary>The output schema: each output column is a vector of <see cref="Metapath2VecEstimator.Options.Dimension"/> Single (and optionally a Boolean "Known" column).</summary>
         public SchemaShape GetOutputSchema(SchemaShape inputSchema)
         {
             var plans = Plans(name =>

@@ -36,7 +36,7 @@ namespace MLNetRank.Graph
         public long DuplicateEntries { get; init; }
 
         /// <summary>Rows whose reverse (the same two nodes in the other direction) is also in the table and was merged
-        /// with them (see <see cref="Metapath2VecOptions.DuplicateEdges"/>); a table listing every edge both ways has all its
+        /// with them (see <see cref="Metapath2VecEstimator.Options.DuplicateEdges"/>); a table listing every edge both ways has all its
         /// rows counted here, and training logs a warning.</summary>
         public long ReversedDuplicateRows { get; init; }
 

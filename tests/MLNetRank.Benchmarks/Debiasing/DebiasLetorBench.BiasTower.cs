@@ -26,7 +26,7 @@ namespace MLNetRank.Benchmarks.Debiasing
                 ("bias tower: network + PAL position tower (product)", BiasCombination.Product),
             })
             {
-                var o = new MultiTaskOptions
+                var o = new MultiTaskEstimator.Options
                 {
                     Architecture = MultiTaskArchitecture.SharedBottom, ExpertLayers = new[] { 64, 32 }, TowerLayers = new[] { 16 },
                     Epochs = 3, BatchSize = 512, LearningRate = 1e-3, ShuffleBufferSize = 200_000, Seed = input.Seed, NumberOfThreads = 1,

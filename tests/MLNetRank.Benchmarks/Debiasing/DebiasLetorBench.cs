@@ -593,7 +593,7 @@ namespace MLNetRank.Benchmarks.Debiasing
             {
                 try
                 {
-                    rand = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
+                    rand = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityEstimator.Options
                     {
                         LabelColumnName = "Click", MaximumPosition = s.TopK - 1, Smoothing = s.Smoothing, SmoothingPrior = PropensitySmoothingPrior.PowerLaw,
                     }).Fit(ml.Data.LoadFromEnumerable(randomRows.Rows()));
@@ -609,7 +609,7 @@ namespace MLNetRank.Benchmarks.Debiasing
             }
             if (s.LoggerNoise > 0)
             {
-                em = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
+                em = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityEstimator.Options
                 {
                     Method = PropensityEstimationMethod.RegressionEm,
                     RelevanceGroupColumnName = "QueryDoc",
@@ -654,7 +654,7 @@ namespace MLNetRank.Benchmarks.Debiasing
             (float[] Rel, float[] Imp, float[] Exp) Estimate(IDataView view, string? propensity, ClickRelevanceMethod method = ClickRelevanceMethod.InversePropensity,
                 bool tune = false, string? prior = null)
             {
-                var o = new ClickRelevanceOptions
+                var o = new ClickRelevanceEstimator.Options
                 {
                     ItemColumnName = "QueryDoc",
                     LabelColumnName = "Click",

@@ -35,7 +35,7 @@ namespace MLNetRank.Benchmarks.Debiasing
                 }
                 var ml = new MLContext(seed: 1);
                 var data = OpenBanditDataset.Load(ml, path);
-                var t = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
+                var t = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityEstimator.Options
                 {
                     MaximumPosition = 2,
                     BootstrapResamples = resamples,

@@ -52,9 +52,9 @@ namespace MLNetRank.Benchmarks.Debiasing
         /// <summary>Mean figures of one method over the seeds (and their standard deviations).</summary>
         public sealed record MethodFigures(string Name, double[] Auc, double[] Ndcg10, double[] Gini3, double[] Gini10, double[] Clicks);
 
-        internal static MultiTaskOptions Options(int seed, PerPositionTowers? towers)
+        internal static MultiTaskEstimator.Options Options(int seed, PerPositionTowers? towers)
         {
-            var o = new MultiTaskOptions
+            var o = new MultiTaskEstimator.Options
             {
                 Architecture = MultiTaskArchitecture.SharedBottom,
                 ExpertLayers = new[] { 64, 32 },
@@ -310,9 +310,9 @@ namespace MLNetRank.Benchmarks.Debiasing
             log("");
             for (int seed = 1; seed <= seeds; seed++)
             {
-                MultiTaskOptions O(PerPositionTowers? t)
+                MultiTaskEstimator.Options O(PerPositionTowers? t)
                 {
-                    var o = new MultiTaskOptions
+                    var o = new MultiTaskEstimator.Options
                     {
                         Architecture = MultiTaskArchitecture.SharedBottom, ExpertLayers = new[] { 64, 32 }, TowerLayers = new[] { 16 },
                         Epochs = 3, BatchSize = 256, LearningRate = 2e-3, ShuffleBufferSize = 50_000, Seed = seed, NumberOfThreads = 1,

@@ -54,7 +54,7 @@ namespace MLNetRank.Benchmarks.Debiasing
 
             // ---- propensity recovery
             var sw = Stopwatch.StartNew();
-            var random = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
+            var random = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityEstimator.Options
             {
                 RandomizedColumnName = "IsRandomized",
                 MaximumPosition = k - 1,
@@ -63,7 +63,7 @@ namespace MLNetRank.Benchmarks.Debiasing
             double tRandom = sw.Elapsed.TotalSeconds;
             sw.Restart();
             var nonRandom = ml.Data.FilterByCustomPredicate<RandomFlag>(train, r => r.IsRandomized);
-            var em = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
+            var em = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityEstimator.Options
             {
                 Method = PropensityEstimationMethod.RegressionEm,
                 FeatureColumnName = "StatFeatures",
@@ -71,7 +71,7 @@ namespace MLNetRank.Benchmarks.Debiasing
             }).Fit(nonRandom);
             double tEm = sw.Elapsed.TotalSeconds;
             sw.Restart();
-            var emGbdt = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
+            var emGbdt = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityEstimator.Options
             {
                 Method = PropensityEstimationMethod.RegressionEm,
                 FeatureColumnName = "StatFeatures",
@@ -81,7 +81,7 @@ namespace MLNetRank.Benchmarks.Debiasing
                 Tolerance = 1e-4,
             }).Fit(nonRandom);
             double tEmGbdt = sw.Elapsed.TotalSeconds;
-            var naiveCurve = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions { MaximumPosition = k - 1 }).Fit(nonRandom);
+            var naiveCurve = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityEstimator.Options { MaximumPosition = k - 1 }).Fit(nonRandom);
             log("");
             log("| position | true θ_k/θ_1 | randomization (CI 95%) | abs err | regression EM, logistic (StatFeatures, logged traffic) | abs err | regression EM, GBDT | abs err | naive CTR ratio (logged traffic) | abs err |");
             log("|---|---|---|---|---|---|---|---|---|---|");
@@ -95,8 +95,8 @@ namespace MLNetRank.Benchmarks.Debiasing
             log(FormattableString.Invariant($"| RMSE | | {Rmse(random.Propensities):F4} ({random.RowsUsed} randomized rows, {tRandom:F1} s incl. 200 bootstrap) | | {Rmse(em.Propensities):F4} ({em.Iterations} it, {tEm:F1} s) | | {Rmse(emGbdt.Propensities):F4} ({emGbdt.Iterations} it, {tEmGbdt:F1} s) | | {Rmse(naiveCurve.Propensities):F4} | |"));
 
             // ---- models
-            var ips = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions { RandomizedColumnName = "IsRandomized", MaximumPosition = k - 1 })
-                .Append(ml.Ranker().Transforms.InversePropensityWeight(new InversePropensityWeightOptions { MaximumWeight = 20, NormalizeOverClicks = true }))
+            var ips = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityEstimator.Options { RandomizedColumnName = "IsRandomized", MaximumPosition = k - 1 })
+                .Append(ml.Ranker().Transforms.InversePropensityWeight(new InversePropensityWeightEstimator.Options { MaximumWeight = 20, NormalizeOverClicks = true }))
                 .Fit(train);
             var trainW = ips.Transform(train);
             FastTreeBinaryTrainer.Options Opt(string features, string? weight) => new()

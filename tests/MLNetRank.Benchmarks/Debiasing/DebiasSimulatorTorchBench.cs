@@ -49,7 +49,7 @@ namespace MLNetRank.Benchmarks.Debiasing
         }
 
         /// <summary>The compared models: name and how each changes the shared options.</summary>
-        public static IReadOnlyList<(string Name, Action<MultiTaskOptions> Configure)> Models { get; } = new List<(string, Action<MultiTaskOptions>)>
+        public static IReadOnlyList<(string Name, Action<MultiTaskEstimator.Options> Configure)> Models { get; } = new List<(string, Action<MultiTaskEstimator.Options>)>
         {
             ("naive (raw clicks)", _ => { }),
             ("position as feature (neutral 1)", o => o.Features.Add(new PositionFeature(ImpressionColumns.Position) { NeutralPosition = 1 })),
@@ -59,9 +59,9 @@ namespace MLNetRank.Benchmarks.Debiasing
         };
 
         /// <summary>The shared network and budget: shared-bottom [64, 32], tower [16], one Click task.</summary>
-        public static MultiTaskOptions BaseOptions(int seed, int epochs)
+        public static MultiTaskEstimator.Options BaseOptions(int seed, int epochs)
         {
-            var o = new MultiTaskOptions
+            var o = new MultiTaskEstimator.Options
             {
                 Architecture = MultiTaskArchitecture.SharedBottom,
                 ExpertLayers = new[] { 64, 32 },
@@ -88,8 +88,8 @@ namespace MLNetRank.Benchmarks.Debiasing
             long trainRequests = requests * 4 / 5;
             var raw = sim.GetImpressions(ml, 0, trainRequests);
             int k = sim.World.TrueExaminationCurve.Count;
-            var ips = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions { RandomizedColumnName = "IsRandomized", MaximumPosition = k - 1 })
-                .Append(ml.Ranker().Transforms.InversePropensityWeight(new InversePropensityWeightOptions { MaximumWeight = 20, NormalizeOverClicks = true }))
+            var ips = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityEstimator.Options { RandomizedColumnName = "IsRandomized", MaximumPosition = k - 1 })
+                .Append(ml.Ranker().Transforms.InversePropensityWeight(new InversePropensityWeightEstimator.Options { MaximumWeight = 20, NormalizeOverClicks = true }))
                 .Fit(raw);
             var train = ml.Data.Cache(ips.Transform(raw));
             var test = ml.Data.Cache(sim.GetImpressions(ml, trainRequests, requests - trainRequests));

@@ -116,7 +116,7 @@ namespace MLNetRank.Benchmarks.Gbdt
             IEstimator<ITransformer> Lr() => ml.Transforms.ReplaceMissingValues("Features", replacementMode: Microsoft.ML.Transforms.MissingValueReplacingEstimator.ReplacementMode.Mean)
                 .Append(ml.Transforms.NormalizeMeanVariance("Features"))
                 .Append(ml.BinaryClassification.Trainers.LbfgsLogisticRegression(new LbfgsLogisticRegressionBinaryTrainer.Options { L2Regularization = 1f }));
-            GbdtLeafEncodingOptions Enc(IDataView? fitting) => new()
+            GbdtLeafEncodingEstimator.Options Enc(IDataView? fitting) => new()
             {
                 NumberOfTrees = trees, NumberOfLeaves = leaves, LearningRate = 0.1, MinimumExampleCountPerLeaf = 20, FittingData = fitting,
             };
@@ -162,7 +162,7 @@ namespace MLNetRank.Benchmarks.Gbdt
             Compare(ml, dataName, treeSplit, lrSplit, both, test, trees, leaves, l2);
 
             // Leaves -> multi-task network (single task "Click"), vs the same network on the dense features only.
-            var encoder = ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingOptions
+            var encoder = ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingEstimator.Options
             {
                 NumberOfTrees = trees, NumberOfLeaves = leaves, LearningRate = 0.1, MinimumExampleCountPerLeaf = 20, FittingData = treeSplit,
             }).Fit(lrSplit);
@@ -170,7 +170,7 @@ namespace MLNetRank.Benchmarks.Gbdt
             var testEncoded = encoder.Transform(test);
             void Network(string model, bool withLeaves)
             {
-                var options = new MultiTaskOptions
+                var options = new MultiTaskEstimator.Options
                 {
                     Architecture = MultiTaskArchitecture.SingleTask,
                     Epochs = epochs,

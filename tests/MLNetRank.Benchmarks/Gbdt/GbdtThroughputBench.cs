@@ -46,11 +46,11 @@ namespace MLNetRank.Benchmarks.Gbdt
             var ml = new MLContext(seed: 1);
             var train = Load(ml, x, y, features, 0, trainRows);
             var all = Load(ml, x, y, features);
-            using var fastTree = FitTimed(ml, train, new GbdtLeafEncodingOptions
+            using var fastTree = FitTimed(ml, train, new GbdtLeafEncodingEstimator.Options
             {
                 NumberOfTrees = trees, NumberOfLeaves = leaves, MinimumExampleCountPerLeaf = 20,
             }, out double fitSeconds);
-            using var lightGbm = FitTimed(ml, train, new GbdtLeafEncodingOptions
+            using var lightGbm = FitTimed(ml, train, new GbdtLeafEncodingEstimator.Options
             {
                 Trainer = GbdtLeafTrainer.LightGbm, NumberOfTrees = trees, NumberOfLeaves = leaves, MinimumExampleCountPerLeaf = 20,
             }, out double fitLgbSeconds);
@@ -69,7 +69,7 @@ namespace MLNetRank.Benchmarks.Gbdt
             return mismatches == 0 ? 0 : 1;
         }
 
-        private static GbdtLeafEncodingTransformer FitTimed(MLContext ml, IDataView train, GbdtLeafEncodingOptions options, out double seconds)
+        private static GbdtLeafEncodingTransformer FitTimed(MLContext ml, IDataView train, GbdtLeafEncodingEstimator.Options options, out double seconds)
         {
             var sw = System.Diagnostics.Stopwatch.StartNew();
             var model = ml.Ranker().Transforms.EncodeGbdtLeaves(options).Fit(train);

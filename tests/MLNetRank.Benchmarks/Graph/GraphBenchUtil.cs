@@ -116,7 +116,7 @@ namespace MLNetRank.Benchmarks.Graph
         /// iterable mode (<c>LineSentence</c>, one Python producer thread feeding the workers). Only <c>train</c> is timed;
         /// the walks were generated (by MLNetRank) before, outside the timing.
         /// </remarks>
-        public static (double Seconds, long Words, Dictionary<string, float[]> Vectors, string Version, double CpuSeconds) Gensim(string walksPath, Metapath2VecOptions o, int workers, bool corpusFile = true)
+        public static (double Seconds, long Words, Dictionary<string, float[]> Vectors, string Version, double CpuSeconds) Gensim(string walksPath, Metapath2VecEstimator.Options o, int workers, bool corpusFile = true)
         {
             var script = Path.Combine(Path.GetTempPath(), $"m2v-gensim-{Guid.NewGuid():N}.py");
             var vecPath = Path.ChangeExtension(script, ".vec");

@@ -47,7 +47,7 @@ namespace MLNetRank.Benchmarks.Graph
             var sw = Stopwatch.StartNew();
             var dblp = DblpFourArea.Load(path);
             Console.WriteLine($"DBLP: {dblp.AuthorCount} authors, {dblp.PaperCount} papers, {dblp.ConferenceCount} conferences, {dblp.TermCount} terms, {dblp.Edges.Count} edges, {dblp.AuthorLabels.Count} labelled authors (loaded in {sw.Elapsed.TotalSeconds:F1}s)");
-            var o = new Metapath2VecOptions
+            var o = new Metapath2VecEstimator.Options
             {
                 Metapaths = args.GetValue(Metapaths)!.Split(','),
                 Dimension = args.GetValue(Dim),

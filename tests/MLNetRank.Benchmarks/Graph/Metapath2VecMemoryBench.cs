@@ -82,7 +82,7 @@ namespace MLNetRank.Benchmarks.Graph
             Console.WriteLine("| stage | RSS MB | peak RSS MB | GC heap MB | live managed MB |");
             Console.WriteLine("|---|---:|---:|---:|---:|");
             Console.WriteLine(Stage("start"));
-            var o = new Metapath2VecOptions
+            var o = new Metapath2VecEstimator.Options
             {
                 Metapaths = new[] { "User-Live-Item-Live-User" },
                 Dimension = args.GetValue(Dim),

@@ -88,7 +88,7 @@ namespace MLNetRank.Benchmarks.Graph
         /// <summary>One row of the table: a trainer's figures from one repeat.</summary>
         private sealed record RunRow(string Name, double TokensPerSecond, double TrainSeconds, double Fit, double Pu, double Pi, double TokensPerCpuSecond);
 
-        private static Metapath2VecOptions CreateOptions(ParseResult args, int threads) => new Metapath2VecOptions
+        private static Metapath2VecEstimator.Options CreateOptions(ParseResult args, int threads) => new Metapath2VecEstimator.Options
         {
             Metapaths = new[] { "User-Live-User", "User-Live-Item-Live-User" },
             Dimension = args.GetValue(Dim),
@@ -107,7 +107,7 @@ namespace MLNetRank.Benchmarks.Graph
             public TimeSpan Start;
             public TimeSpan End;
 
-            public static TrainingCpuClock Attach(Metapath2VecOptions o)
+            public static TrainingCpuClock Attach(Metapath2VecEstimator.Options o)
             {
                 var clock = new TrainingCpuClock();
                 var process = Process.GetCurrentProcess();
@@ -126,7 +126,7 @@ namespace MLNetRank.Benchmarks.Graph
         }
 
         /// <summary>Our side: fits one variant (walks generated inside the timing) and records its throughput and purities.</summary>
-        private static Metapath2VecTransformer MeasureOurs(MLContext ml, IDataView edges, IDataView data, Metapath2VecOptions o,
+        private static Metapath2VecTransformer MeasureOurs(MLContext ml, IDataView edges, IDataView data, Metapath2VecEstimator.Options o,
             Metapath2VecVariant variant, PlantedSbm sbm, TrainingCpuClock cpu, List<RunRow> runs)
         {
             o.Variant = variant;
@@ -143,7 +143,7 @@ namespace MLNetRank.Benchmarks.Graph
 
         /// <summary>Walk generation speed: every walk of one epoch, one thread (the share of our train time it takes); then
         /// writes the walks for gensim.</summary>
-        private static void MeasureWalkGeneration(Metapath2VecTransformer model, Metapath2VecOptions o, int threads, string walksPath)
+        private static void MeasureWalkGeneration(Metapath2VecTransformer model, Metapath2VecEstimator.Options o, int threads, string walksPath)
         {
             var walker = model.Walker;
             var buf = new int[walker.WalkLength];
@@ -158,7 +158,7 @@ namespace MLNetRank.Benchmarks.Graph
         }
 
         /// <summary>The peer: gensim Word2Vec on the same walks (corpus_file, and the iterable too with --iterable).</summary>
-        private static void MeasureGensim(string walksPath, Metapath2VecOptions o, int threads, bool iterable, PlantedSbm sbm, List<RunRow> runs)
+        private static void MeasureGensim(string walksPath, Metapath2VecEstimator.Options o, int threads, bool iterable, PlantedSbm sbm, List<RunRow> runs)
         {
             foreach (bool corpusFile in iterable ? new[] { true, false } : new[] { true })
             {

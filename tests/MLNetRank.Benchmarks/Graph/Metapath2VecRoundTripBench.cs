@@ -57,7 +57,7 @@ namespace MLNetRank.Benchmarks.Graph
             }
             var ml = new MLContext(1);
             var sbm = PlantedSbm.Create(4, 400, 200, 300, 4, 4, 0.8, 2);
-            var o = new Metapath2VecOptions
+            var o = new Metapath2VecEstimator.Options
             {
                 Metapaths = new[] { "User-Live-User", "Live-Item-Live" },
                 Dimension = 32, Epochs = 2, NumberOfThreads = 2, AddKnownIndicator = true, UnseenEmbedding = UnseenNodeEmbedding.TypeMean, Seed = 1,

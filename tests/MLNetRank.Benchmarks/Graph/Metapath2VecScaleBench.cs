@@ -37,7 +37,7 @@ namespace MLNetRank.Benchmarks.Graph
             long ul = args.GetValue(UlEdges), li = args.GetValue(LiEdges);
             var ml = new MLContext(1);
             var edges = ml.Data.LoadFromEnumerable(Stream(users, lives, items, ul, li));
-            var o = new Metapath2VecOptions
+            var o = new Metapath2VecEstimator.Options
             {
                 Metapaths = new[] { "User-Live-Item-Live-User" },
                 Dimension = args.GetValue(Dim),

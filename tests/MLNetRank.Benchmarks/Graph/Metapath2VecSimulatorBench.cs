@@ -41,7 +41,7 @@ namespace MLNetRank.Benchmarks.Graph
             var test = ml.Data.Cache(sim.GetImpressions(ml, trainRequests, requests - trainRequests));
             var edges = sim.GetEdges(ml);
 
-            var o = new Metapath2VecOptions
+            var o = new Metapath2VecEstimator.Options
             {
                 Metapaths = new[] { "User-Live-User", "User-Item-User", "User-Live-Item-Live-User", "Live-Item-Category-Item-Live" },
                 WeightColumnName = "Weight",

@@ -37,9 +37,9 @@ namespace MLNetRank.Benchmarks.Sequences
         private static readonly (string Task, string Label)[] Objectives =
             { ("Click", ImpressionColumns.Click), ("Buy", ImpressionColumns.Buy), ("Follow", ImpressionColumns.Follow) };
 
-        internal static MultiTaskOptions Options(WidePartRouting routing, bool din, int d, int seed, int epochs, int threads)
+        internal static MultiTaskEstimator.Options Options(WidePartRouting routing, bool din, int d, int seed, int epochs, int threads)
         {
-            var o = new MultiTaskOptions
+            var o = new MultiTaskEstimator.Options
             {
                 Architecture = MultiTaskArchitecture.MMoE, WidePartRouting = routing, Epochs = epochs, BatchSize = 256, Experts = 4,
                 ExpertLayers = new[] { 64, 32 }, TowerLayers = new[] { 16 }, LearningRate = 2e-3, ShuffleBufferSize = 50_000, Seed = seed,

@@ -20,9 +20,9 @@ namespace MLNetRank.Benchmarks.Sequences
 
         /// <summary>Stat features, the room id, the room's items on sale and core items (one item table), the user's clicked
         /// items and watched rooms (request-level), and the layer under test on the user's sequences.</summary>
-        public static MultiTaskOptions Options(string layer, int d, int seed, int epochs, int itemLength = 20, bool shared = true, int threads = 0)
+        public static MultiTaskEstimator.Options Options(string layer, int d, int seed, int epochs, int itemLength = 20, bool shared = true, int threads = 0)
         {
-            var o = new MultiTaskOptions
+            var o = new MultiTaskEstimator.Options
             {
                 Epochs = epochs, BatchSize = 256, Experts = 4, ExpertLayers = new[] { 64, 32 }, TowerLayers = new[] { 16 },
                 LearningRate = 2e-3, ShuffleBufferSize = 50_000, Seed = seed, NumberOfThreads = threads,

@@ -120,9 +120,9 @@ namespace MLNetRank.Benchmarks.Torch
             return rows;
         }
 
-        private static MultiTaskOptions Options(MultiTaskArchitecture arch, int seed, int epochs = 8)
+        private static MultiTaskEstimator.Options Options(MultiTaskArchitecture arch, int seed, int epochs = 8)
         {
-            var o = new MultiTaskOptions
+            var o = new MultiTaskEstimator.Options
             {
                 Architecture = arch, ExpertLayers = new[] { 32, 16 }, TowerLayers = new[] { 8 }, Experts = 4,
                 SharedExperts = 2, TaskExperts = 1, Levels = 1, Epochs = epochs, BatchSize = 128, LearningRate = 0.005,
@@ -210,7 +210,7 @@ namespace MLNetRank.Benchmarks.Torch
         /// and on the clicked ones (also against the observed Buy label there: the ESMM paper's protocol); pCTCVR against the true
         /// P(click and buy) on all test impressions.</summary>
         private static void EsmmCompare(MLContext ml, IDataView train, IDataView test, EsmmTruth truth, int seeds,
-            Func<MultiTaskArchitecture, int, MultiTaskOptions> options, MultiTaskArchitecture[] archs, string click, string buy, string? position = null)
+            Func<MultiTaskArchitecture, int, MultiTaskEstimator.Options> options, MultiTaskArchitecture[] archs, string click, string buy, string? position = null)
         {
             var baseOptions = options;
             options = (a, seed) => { var o = baseOptions(a, seed); o.NumberOfThreads = 1; return o; };
@@ -271,7 +271,7 @@ namespace MLNetRank.Benchmarks.Torch
             }
         }
 
-        private static (float[] Cvr, float[]? Ctcvr) EsmmFit(MLContext ml, IDataView train, IDataView test, MultiTaskOptions o, string click, string buy, float lambda, string? position = null)
+        private static (float[] Cvr, float[]? Ctcvr) EsmmFit(MLContext ml, IDataView train, IDataView test, MultiTaskEstimator.Options o, string click, string buy, float lambda, string? position = null)
         {
             var clickTask = new TaskSpec("Click", click);
             if (position is not null)
@@ -498,9 +498,9 @@ namespace MLNetRank.Benchmarks.Torch
 
         // ---------------------------------------------------------------- the live-stream simulator
 
-        private static MultiTaskOptions SimOptions(MultiTaskArchitecture arch, int seed)
+        private static MultiTaskEstimator.Options SimOptions(MultiTaskArchitecture arch, int seed)
         {
-            var o = new MultiTaskOptions
+            var o = new MultiTaskEstimator.Options
             {
                 Architecture = arch, ExpertLayers = new[] { 64, 32 }, TowerLayers = new[] { 16 }, Experts = 4,
                 SharedExperts = 2, TaskExperts = 1, Levels = 1, Epochs = 4, BatchSize = 256, LearningRate = 2e-3,
@@ -572,7 +572,7 @@ namespace MLNetRank.Benchmarks.Torch
         // ---------------------------------------------------------------- simulator sweep: architecture x relatedness x data
 
         /// <summary>A compared model of the sweep: a key for the command line, a label, and its options over <see cref="SimOptions"/>.</summary>
-        private sealed record SweepModel(string Key, string Label, Action<MultiTaskOptions> Configure);
+        private sealed record SweepModel(string Key, string Label, Action<MultiTaskEstimator.Options> Configure);
 
         private static readonly SweepModel[] SweepModels =
         {
@@ -629,7 +629,7 @@ namespace MLNetRank.Benchmarks.Torch
 
         /// <summary>Parameters of the bottom (experts and gates; not the embeddings, towers or wide part), from the
         /// shapes <c>Network.cs</c> builds.</summary>
-        internal static long BottomParameters(MultiTaskOptions o, int encodedSize, int tasks)
+        internal static long BottomParameters(MultiTaskEstimator.Options o, int encodedSize, int tasks)
         {
             int last = o.ExpertLayers[^1];
             switch (o.Architecture)
@@ -874,7 +874,7 @@ namespace MLNetRank.Benchmarks.Torch
             };
             foreach (var arch in new[] { MultiTaskArchitecture.SingleTask, MultiTaskArchitecture.SharedBottom, MultiTaskArchitecture.MMoE, MultiTaskArchitecture.Ple })
             {
-                var o = new MultiTaskOptions
+                var o = new MultiTaskEstimator.Options
                 {
                     Architecture = arch, ExpertLayers = new[] { 16 }, TowerLayers = new[] { 8 }, Experts = 8, SharedExperts = 4,
                     TaskExperts = 2, Levels = 2, Epochs = 6, BatchSize = 256, LearningRate = 1e-3, Seed = 1, NumberOfThreads = 2,

@@ -67,9 +67,9 @@ namespace MLNetRank.Benchmarks.Torch
                 }).ToArray();
             }
 
-            public static MultiTaskOptions Options(int batch, int epochs, int threads, int shuffle)
+            public static MultiTaskEstimator.Options Options(int batch, int epochs, int threads, int shuffle)
             {
-                var o = new MultiTaskOptions
+                var o = new MultiTaskEstimator.Options
                 {
                     Architecture = MultiTaskArchitecture.MMoE,
                     Experts = Experts,
@@ -191,7 +191,7 @@ namespace MLNetRank.Benchmarks.Torch
 
         /// <summary>One repeat of a configuration: our training, then the peer's on the same network; records both in the
         /// report. Returns an exit code when the peer fails (3) or the networks differ (4), otherwise null.</summary>
-        private static int? MeasureRepeat(MLContext ml, MultiTaskOptions o, IDataView view, string network, int rows, int batch, int epochs, int threads,
+        private static int? MeasureRepeat(MLContext ml, MultiTaskEstimator.Options o, IDataView view, string network, int rows, int batch, int epochs, int threads,
             string peerMode, TrainerTimeSplit split, Report report, List<(double Net, double Py)> repeatBests)
         {
             var ours = TrainOurs(ml, o, view);
@@ -257,14 +257,14 @@ namespace MLNetRank.Benchmarks.Torch
             return view;
         }
 
-        private static MultiTaskOptions CreateOptions(string network, int batch, int epochs, int threads, int rows)
+        private static MultiTaskEstimator.Options CreateOptions(string network, int batch, int epochs, int threads, int rows)
         {
-            MultiTaskOptions o;
+            MultiTaskEstimator.Options o;
             if (network == "issue")
                 o = IssueNetwork.Options(batch, epochs, threads, rows);
             else
             {
-                o = new MultiTaskOptions
+                o = new MultiTaskEstimator.Options
                 {
                     Architecture = MultiTaskArchitecture.MMoE,
                     Experts = 4,
@@ -286,7 +286,7 @@ namespace MLNetRank.Benchmarks.Torch
         /// <summary>Our side of one repeat: samples/s per epoch, parameters, embedding tables, and the process's memory.</summary>
         private sealed record OurResult(double[] Rates, long Parameters, string Tables, long MemoryBefore, List<(long WorkingSet, long Managed)> Memory);
 
-        private static OurResult TrainOurs(MLContext ml, MultiTaskOptions o, IDataView view)
+        private static OurResult TrainOurs(MLContext ml, MultiTaskEstimator.Options o, IDataView view)
         {
             GC.Collect();
             GC.WaitForPendingFinalizers();

@@ -73,7 +73,7 @@ namespace MLNetRank.Tests.Common
         {
             var ml = new MLContext(1);
             var data = GbdtTestData.Load(ml, GbdtTestData.Rows(400, 4, 1), 4);
-            using var model = ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingOptions { NumberOfTrees = 3, NumberOfLeaves = 4 }).Fit(data);
+            using var model = ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingEstimator.Options { NumberOfTrees = 3, NumberOfLeaves = 4 }).Fit(data);
             Assert.Equal(400, model.Transform(data).GetColumn<uint[]>(model.OutputColumnName).Count());
 
             var bad = new IDataView[]

@@ -43,7 +43,7 @@ namespace MLNetRank.Tests.Debiasing
         public void IpsRelevance_IsTheMeanOfClickOverPropensity_PerItem_NaNForUnseen()
         {
             var ml = new MLContext(1);
-            var t = ml.Ranker().Transforms.EstimateClickRelevance(new ClickRelevanceOptions { ItemColumnName = "Item", ImpressionsColumnName = "Impressions" }).Fit(Log(ml));
+            var t = ml.Ranker().Transforms.EstimateClickRelevance(new ClickRelevanceEstimator.Options { ItemColumnName = "Item", ImpressionsColumnName = "Impressions" }).Fit(Log(ml));
             var scored = t.Transform(Items(ml));
             var rel = scored.GetColumn<float>("Relevance").ToArray();
             Assert.Equal(new[] { 1f, 2f, 0f }, rel.Take(3).ToArray());
@@ -65,7 +65,7 @@ namespace MLNetRank.Tests.Debiasing
             Assert.Equal(new[] { 1f, 1.5f, 0f }, clipped.Transform(Items(ml)).GetColumn<float>("Relevance").Take(3).ToArray());
             Assert.Equal(1, clipped.ClippedClicks);
 
-            var naive = ml.Ranker().Transforms.EstimateClickRelevance(new ClickRelevanceOptions { ItemColumnName = "Name", PropensityColumnName = null, LabelColumnName = "ClickF", UnseenValue = 0 }).Fit(Log(ml));
+            var naive = ml.Ranker().Transforms.EstimateClickRelevance(new ClickRelevanceEstimator.Options { ItemColumnName = "Name", PropensityColumnName = null, LabelColumnName = "ClickF", UnseenValue = 0 }).Fit(Log(ml));
             Assert.False(naive.IsPropensityCorrected);
             var ctr = naive.Transform(Items(ml)).GetColumn<float>("Relevance").ToArray();
             Assert.Equal(2f / 3f, ctr[0], 6);
@@ -95,7 +95,7 @@ namespace MLNetRank.Tests.Debiasing
         public void SavedTransform_LoadsInANewContext_AndScoresIdentically()
         {
             var ml = new MLContext(1);
-            var t = ml.Ranker().Transforms.EstimateClickRelevance(new ClickRelevanceOptions { ItemColumnName = "Name", ImpressionsColumnName = "Impressions" }).Fit(Log(ml));
+            var t = ml.Ranker().Transforms.EstimateClickRelevance(new ClickRelevanceEstimator.Options { ItemColumnName = "Name", ImpressionsColumnName = "Impressions" }).Fit(Log(ml));
             var items = Items(ml);
             var path = Path.Combine(Path.GetTempPath(), $"clickrel-{Guid.NewGuid():N}.zip");
             try

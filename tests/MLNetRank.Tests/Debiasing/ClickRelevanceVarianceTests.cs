@@ -50,7 +50,7 @@ namespace MLNetRank.Tests.Debiasing
         {
             var ml = new MLContext(1);
             // M = 1: weights 1, SNIPS = Σ click / Σ θ: item 1 2 / 2 = 1, item 2 1 / 0.5 = 2, item 3 0
-            var sn = ml.Ranker().Transforms.EstimateClickRelevance(new ClickRelevanceOptions
+            var sn = ml.Ranker().Transforms.EstimateClickRelevance(new ClickRelevanceEstimator.Options
             {
                 ItemColumnName = "Item", Method = ClickRelevanceMethod.SelfNormalized, MaximumWeight = 1, ExposureColumnName = "Exposure",
             }).Fit(Log(ml));
@@ -61,13 +61,13 @@ namespace MLNetRank.Tests.Debiasing
             Assert.Equal(new[] { 2f, 0.5f, 0.5f, 0f }, scored.GetColumn<float>("Exposure").ToArray());
             Assert.Equal(ClickRelevanceMethod.SelfNormalized, sn.Method);
             // plain IPS with the same clip is biased down: item 2 (1 · 1) / 1 = 1, item 1 (1 + 1 + 0) / 3
-            var ips = ml.Ranker().Transforms.EstimateClickRelevance(new ClickRelevanceOptions { ItemColumnName = "Item", MaximumWeight = 1 }).Fit(Log(ml));
+            var ips = ml.Ranker().Transforms.EstimateClickRelevance(new ClickRelevanceEstimator.Options { ItemColumnName = "Item", MaximumWeight = 1 }).Fit(Log(ml));
             var ipsRel = ips.Transform(Items(ml)).GetColumn<float>("Relevance").ToArray();
             Assert.Equal(2f / 3f, ipsRel[0], 6);
             Assert.Equal(1f, ipsRel[1]);
 
             // DR, λ = 1, pooled prior Σ click / Σ θ = 3 / 3 = 1: item 1 (2 + 1) / (2 + 1) = 1, item 2 (1 + 1) / 1.5, item 3 1 / 1.5
-            var dr = ml.Ranker().Transforms.EstimateClickRelevance(new ClickRelevanceOptions
+            var dr = ml.Ranker().Transforms.EstimateClickRelevance(new ClickRelevanceEstimator.Options
             {
                 ItemColumnName = "Item", Method = ClickRelevanceMethod.DoublyRobust, MaximumWeight = 1, Shrinkage = 1,
             }).Fit(Log(ml));
@@ -97,7 +97,7 @@ namespace MLNetRank.Tests.Debiasing
             return (log, truth);
         }
 
-        private static double Mse(MLContext ml, IDataView log, ClickRelevanceOptions o, double[] truth, out ClickRelevanceTransformer t)
+        private static double Mse(MLContext ml, IDataView log, ClickRelevanceEstimator.Options o, double[] truth, out ClickRelevanceTransformer t)
         {
             o.ItemColumnName = "Item";
             t = ml.Ranker().Transforms.EstimateClickRelevance(o).Fit(log);
@@ -114,14 +114,14 @@ namespace MLNetRank.Tests.Debiasing
                 var ml = new MLContext(seed);
                 var (rows, truth) = Simulate(seed, items: 1500, impressionsPerItem: 12, eta: 1.5);
                 var log = ml.Data.Cache(ml.Data.LoadFromEnumerable(rows));
-                double naive = Mse(ml, log, new ClickRelevanceOptions { PropensityColumnName = null }, truth, out _);
-                double ips = Mse(ml, log, new ClickRelevanceOptions { MaximumWeight = 100 }, truth, out _);
-                double snips = Mse(ml, log, new ClickRelevanceOptions { Method = ClickRelevanceMethod.SelfNormalized, MaximumWeight = 1 }, truth, out _);
-                double dr = Mse(ml, log, new ClickRelevanceOptions
+                double naive = Mse(ml, log, new ClickRelevanceEstimator.Options { PropensityColumnName = null }, truth, out _);
+                double ips = Mse(ml, log, new ClickRelevanceEstimator.Options { MaximumWeight = 100 }, truth, out _);
+                double snips = Mse(ml, log, new ClickRelevanceEstimator.Options { Method = ClickRelevanceMethod.SelfNormalized, MaximumWeight = 1 }, truth, out _);
+                double dr = Mse(ml, log, new ClickRelevanceEstimator.Options
                 {
                     Method = ClickRelevanceMethod.DoublyRobust, MaximumWeight = 1, ShrinkageCandidates = new[] { 0.0, 0.5, 1, 2, 4, 8 }, SessionColumnName = "Session",
                 }, truth, out var drT);
-                double clipTuned = Mse(ml, log, new ClickRelevanceOptions { MaximumWeightCandidates = new[] { 1.0, 3, 10, 100 } }, truth, out var clipT);
+                double clipTuned = Mse(ml, log, new ClickRelevanceEstimator.Options { MaximumWeightCandidates = new[] { 1.0, 3, 10, 100 } }, truth, out var clipT);
                 // with ~4 expected examinations per item plain IPS is noisier than the biased naive CTR (the failure seen on
                 // LETOR data at modest click volumes); SNIPS (the ratio Σ click / Σ θ) has less variance than IPS, and the
                 // doubly robust estimate with its shrinkage chosen on held-out clicks beats the naive CTR
@@ -144,13 +144,13 @@ namespace MLNetRank.Tests.Debiasing
             var ml = new MLContext(5);
             var (rows, truth) = Simulate(5, items: 800, impressionsPerItem: 10, eta: 1.5);
             double[] candidates = { 0.0, 1, 4, 16, 64 };
-            var good = ml.Ranker().Transforms.EstimateClickRelevance(new ClickRelevanceOptions
+            var good = ml.Ranker().Transforms.EstimateClickRelevance(new ClickRelevanceEstimator.Options
             {
                 ItemColumnName = "Item", Method = ClickRelevanceMethod.DoublyRobust, PriorColumnName = "Prior", MaximumWeight = 1, ShrinkageCandidates = candidates,
             }).Fit(ml.Data.LoadFromEnumerable(rows));
             Assert.Equal(64, good.Shrinkage);
             var reversed = rows.Select(r => new Impression { Item = r.Item, Propensity = r.Propensity, Click = r.Click, Prior = 1 - r.Prior, Session = r.Session }).ToList();
-            var bad = ml.Ranker().Transforms.EstimateClickRelevance(new ClickRelevanceOptions
+            var bad = ml.Ranker().Transforms.EstimateClickRelevance(new ClickRelevanceEstimator.Options
             {
                 ItemColumnName = "Item", Method = ClickRelevanceMethod.DoublyRobust, PriorColumnName = "Prior", MaximumWeight = 1, ShrinkageCandidates = candidates,
             }).Fit(ml.Data.LoadFromEnumerable(reversed));
@@ -163,7 +163,7 @@ namespace MLNetRank.Tests.Debiasing
         public void HeldOutSplit_DependsOnTheSeed_AndIsReproducible()
         {
             var (rows, _) = Simulate(7, items: 300, impressionsPerItem: 6, eta: 1);
-            ClickRelevanceTransformer Fit(int seed) => new MLContext(1).Ranker().Transforms.EstimateClickRelevance(new ClickRelevanceOptions
+            ClickRelevanceTransformer Fit(int seed) => new MLContext(1).Ranker().Transforms.EstimateClickRelevance(new ClickRelevanceEstimator.Options
             {
                 ItemColumnName = "Item", Method = ClickRelevanceMethod.DoublyRobust, ShrinkageCandidates = new[] { 0.0, 2 }, Seed = seed,
             }).Fit(new MLContext(1).Data.LoadFromEnumerable(rows));
@@ -175,7 +175,7 @@ namespace MLNetRank.Tests.Debiasing
         public void SavedAndLoaded_TheExposureColumnScoresIdentically()
         {
             var ml = new MLContext(1);
-            var t = ml.Ranker().Transforms.EstimateClickRelevance(new ClickRelevanceOptions
+            var t = ml.Ranker().Transforms.EstimateClickRelevance(new ClickRelevanceEstimator.Options
             {
                 ItemColumnName = "Item", Method = ClickRelevanceMethod.DoublyRobust, Shrinkage = 2, ExposureColumnName = "Exposure",
             }).Fit(Log(ml));
@@ -200,20 +200,20 @@ namespace MLNetRank.Tests.Debiasing
         public void BadOptionsAndInput_AreRejectedWithTheirNames()
         {
             var ml = new MLContext(1);
-            var ex = Assert.Throws<ArgumentException>(() => ml.Ranker().Transforms.EstimateClickRelevance(new ClickRelevanceOptions { ItemColumnName = "Item", ShrinkageCandidates = new[] { 1.0 } }));
+            var ex = Assert.Throws<ArgumentException>(() => ml.Ranker().Transforms.EstimateClickRelevance(new ClickRelevanceEstimator.Options { ItemColumnName = "Item", ShrinkageCandidates = new[] { 1.0 } }));
             Assert.Contains("DoublyRobust", ex.Message);
-            Assert.Throws<ArgumentException>(() => ml.Ranker().Transforms.EstimateClickRelevance(new ClickRelevanceOptions { ItemColumnName = "Item", PriorColumnName = "Prior" }));
-            var range = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Ranker().Transforms.EstimateClickRelevance(new ClickRelevanceOptions { ItemColumnName = "Item", MaximumWeightCandidates = new[] { 0.5 } }));
+            Assert.Throws<ArgumentException>(() => ml.Ranker().Transforms.EstimateClickRelevance(new ClickRelevanceEstimator.Options { ItemColumnName = "Item", PriorColumnName = "Prior" }));
+            var range = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Ranker().Transforms.EstimateClickRelevance(new ClickRelevanceEstimator.Options { ItemColumnName = "Item", MaximumWeightCandidates = new[] { 0.5 } }));
             Assert.Contains("MaximumWeightCandidates", range.Message);
-            Assert.Throws<ArgumentOutOfRangeException>(() => ml.Ranker().Transforms.EstimateClickRelevance(new ClickRelevanceOptions { ItemColumnName = "Item", Method = ClickRelevanceMethod.DoublyRobust, Shrinkage = -1 }));
-            Assert.Throws<ArgumentException>(() => ml.Ranker().Transforms.EstimateClickRelevance(new ClickRelevanceOptions { ItemColumnName = "Item", ExposureColumnName = "Relevance" }));
+            Assert.Throws<ArgumentOutOfRangeException>(() => ml.Ranker().Transforms.EstimateClickRelevance(new ClickRelevanceEstimator.Options { ItemColumnName = "Item", Method = ClickRelevanceMethod.DoublyRobust, Shrinkage = -1 }));
+            Assert.Throws<ArgumentException>(() => ml.Ranker().Transforms.EstimateClickRelevance(new ClickRelevanceEstimator.Options { ItemColumnName = "Item", ExposureColumnName = "Relevance" }));
             var nanPrior = ml.Data.LoadFromEnumerable(new[] { new Impression { Item = 1, Propensity = 1, Click = true, Prior = float.NaN } });
-            var bad = Assert.Throws<InvalidOperationException>(() => ml.Ranker().Transforms.EstimateClickRelevance(new ClickRelevanceOptions
+            var bad = Assert.Throws<InvalidOperationException>(() => ml.Ranker().Transforms.EstimateClickRelevance(new ClickRelevanceEstimator.Options
             {
                 ItemColumnName = "Item", Method = ClickRelevanceMethod.DoublyRobust, PriorColumnName = "Prior",
             }).Fit(nanPrior));
             Assert.Contains("'Prior'", bad.Message);
-            var noSession = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Ranker().Transforms.EstimateClickRelevance(new ClickRelevanceOptions
+            var noSession = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Ranker().Transforms.EstimateClickRelevance(new ClickRelevanceEstimator.Options
             {
                 ItemColumnName = "Item", Method = ClickRelevanceMethod.DoublyRobust, ShrinkageCandidates = new[] { 1.0 }, SessionColumnName = "Visit",
             }).Fit(Log(ml)));
@@ -247,7 +247,7 @@ namespace MLNetRank.Tests.Debiasing
             {
                 var ml = new MLContext(seed);
                 var data = ml.Data.LoadFromEnumerable(RandomizedSessions(seed, 1000));
-                double[] Curve(double smoothing, PropensitySmoothingPrior prior) => ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
+                double[] Curve(double smoothing, PropensitySmoothingPrior prior) => ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityEstimator.Options
                 {
                     MaximumPosition = 9, Smoothing = smoothing, SmoothingPrior = prior,
                 }).Fit(data).Propensities.ToArray();
@@ -275,13 +275,13 @@ namespace MLNetRank.Tests.Debiasing
             var ml = new MLContext(1);
             var data = ml.Data.LoadFromEnumerable(RandomizedSessions(3, 1000));
             var truth = Enumerable.Range(1, 10).Select(k => Math.Pow(k, -2)).ToArray();
-            var curve = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
+            var curve = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityEstimator.Options
             {
                 MaximumPosition = 9, Smoothing = 1e7, SmoothingPrior = PropensitySmoothingPrior.Curve, PriorCurve = truth,
             }).Fit(data).Propensities;
             for (int b = 0; b < 10; b++)
                 Assert.Equal(truth[b], curve[b], 3);
-            var ex = Assert.Throws<ArgumentException>(() => ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
+            var ex = Assert.Throws<ArgumentException>(() => ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityEstimator.Options
             {
                 MaximumPosition = 9, Smoothing = 10, SmoothingPrior = PropensitySmoothingPrior.Curve, PriorCurve = new[] { 1.0, 0.5 },
             }));

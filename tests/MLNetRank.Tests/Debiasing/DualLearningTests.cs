@@ -286,7 +286,7 @@ namespace MLNetRank.Tests.Debiasing
             Assert.Throws<ArgumentOutOfRangeException>(() => ml.Ranker().Trainers.DualLearning(new DualLearningEstimator.Options { HiddenLayers = new[] { 0 } }));
             Assert.Throws<ArgumentOutOfRangeException>(() => ml.Ranker().Trainers.DualLearning(new DualLearningEstimator.Options { LearningRate = double.NaN }));
             Assert.Contains("DualLearning", Assert.Throws<ArgumentException>(() => ml.Ranker().Transforms.EstimatePositionPropensity(
-                new PositionPropensityOptions { Method = PropensityEstimationMethod.DualLearning })).Message);
+                new PositionPropensityEstimator.Options { Method = PropensityEstimationMethod.DualLearning })).Message);
             // a learning rate that makes the ranker diverge is an error, not a model
             var huge = new DualLearningEstimator.Options { MaximumPosition = 3, Epochs = 3, LearningRate = 1e30, PropensityLearningRate = 1e30 };
             var diverging = good.Select((r, i) => new BadImpression { Features = Enumerable.Range(0, Dim).Select(j => (float)((i * 7 + j * 3) % 5)).ToArray(), Position = r.Position, Click = r.Click, Session = r.Session }).ToList();

@@ -46,10 +46,10 @@ namespace MLNetRank.Tests.Debiasing
         {
             var ml = new MLContext(1);
             var data = Data(ml);
-            var all = ml.Ranker().Transforms.InversePropensityWeight(new InversePropensityWeightOptions { ApplyTo = InversePropensityWeighting.AllRows, MaximumWeight = 5 }).Fit(data);
+            var all = ml.Ranker().Transforms.InversePropensityWeight(new InversePropensityWeightEstimator.Options { ApplyTo = InversePropensityWeighting.AllRows, MaximumWeight = 5 }).Fit(data);
             Assert.Equal(new[] { 1f, 2f, 5f, 4f }, all.Transform(data).GetColumn<float>("Weight").ToArray());
 
-            var norm = ml.Ranker().Transforms.InversePropensityWeight(new InversePropensityWeightOptions { NormalizeOverClicks = true }).Fit(data);
+            var norm = ml.Ranker().Transforms.InversePropensityWeight(new InversePropensityWeightEstimator.Options { NormalizeOverClicks = true }).Fit(data);
             var w = norm.Transform(data).GetColumn<float>("Weight").ToArray();
             Assert.Equal(3.0 / 13.0, norm.Scale, 9); // clicked weights 1, 2, 10: mean 13/3
             Assert.Equal(1.0, (w[0] + w[1] + w[2]) / 3.0, 5);
@@ -82,7 +82,7 @@ namespace MLNetRank.Tests.Debiasing
             var rows = PositionPropensityTests.RandomizedLog(4000, new[] { 1.0, 0.5, 0.25 }, seed: 4);
             var data = ml.Data.LoadFromEnumerable(rows);
             var chain = ml.Ranker().Transforms.EstimatePositionPropensity(maximumPosition: 2)
-                .Append(ml.Ranker().Transforms.InversePropensityWeight(new InversePropensityWeightOptions { NormalizeOverClicks = true }));
+                .Append(ml.Ranker().Transforms.InversePropensityWeight(new InversePropensityWeightEstimator.Options { NormalizeOverClicks = true }));
             var model = chain.Fit(data);
             var scored = model.Transform(data);
             var prop = scored.GetColumn<float>("Propensity").ToArray();

@@ -57,7 +57,7 @@ namespace MLNetRank.Tests.Debiasing
             }
             var data = ml.Data.LoadFromEnumerable(rows);
             const int k = 10;
-            var em = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
+            var em = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityEstimator.Options
             {
                 Method = PropensityEstimationMethod.RegressionEm,
                 RelevanceGroupColumnName = "QueryDoc",

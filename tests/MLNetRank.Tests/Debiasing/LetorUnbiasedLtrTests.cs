@@ -106,7 +106,7 @@ namespace MLNetRank.Tests.Debiasing
                 var logView = ml.Data.LoadFromEnumerable(log);
                 double Fit(string? propensity)
                 {
-                    var rel = ml.Ranker().Transforms.EstimateClickRelevance(new ClickRelevanceOptions { ItemColumnName = "QueryDoc", PropensityColumnName = propensity, MaximumWeight = 100 })
+                    var rel = ml.Ranker().Transforms.EstimateClickRelevance(new ClickRelevanceEstimator.Options { ItemColumnName = "QueryDoc", PropensityColumnName = propensity, MaximumWeight = 100 })
                         .Fit(logView).Transform(docIds).GetColumn<float>("Relevance").ToArray();
                     var train = View(shown, i => rel[i], x, q);
                     return Ndcg(ml.Regression.Trainers.LightGbm(new LightGbmRegressionTrainer.Options

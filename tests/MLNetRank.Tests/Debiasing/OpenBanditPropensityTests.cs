@@ -19,7 +19,7 @@ namespace MLNetRank.Tests.Debiasing
             var path = TestData.RequireFolder(Path.Combine("open-bandit-small", "random", "men", "men.csv"));
             var ml = new MLContext(1);
             var data = OpenBanditDataset.Load(ml, path);
-            var t = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
+            var t = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityEstimator.Options
             {
                 MaximumPosition = 2,
                 BootstrapResamples = 300,

@@ -80,7 +80,7 @@ namespace MLNetRank.Tests.Debiasing
             var ml = new MLContext(3);
             var rows = Log(300, seed: 3);
             var train = ml.Data.LoadFromEnumerable(rows);
-            var t = ml.Ranker().Trainers.PositionAsFeature(new PositionAsFeatureOptions
+            var t = ml.Ranker().Trainers.PositionAsFeature(new PositionAsFeatureEstimator.Options
             {
                 Trainer = ml.BinaryClassification.Trainers.FastTree(labelColumnName: "Click", featureColumnName: "FeaturesWithPosition", numberOfTrees: 10, numberOfLeaves: 4),
                 NeutralPosition = 2,
@@ -129,7 +129,7 @@ namespace MLNetRank.Tests.Debiasing
             var bad = ml.Data.LoadFromEnumerable(Log(20, seed: 3).Select((r, i) => { if (i == 5) r.Position = 0; return r; }));
             var e3 = Assert.Throws<InvalidOperationException>(() => ml.Ranker().Trainers.PositionAsFeature(trainer).Fit(bad));
             Assert.Contains("row 5", e3.Message);
-            Assert.Throws<ArgumentException>(() => ml.Ranker().Trainers.PositionAsFeature(new PositionAsFeatureOptions()));
+            Assert.Throws<ArgumentException>(() => ml.Ranker().Trainers.PositionAsFeature(new PositionAsFeatureEstimator.Options()));
             var output = ml.Ranker().Trainers.PositionAsFeature(trainer).GetOutputSchema(shape);
             Assert.Contains(output, c => c.Name == "Score");
         }

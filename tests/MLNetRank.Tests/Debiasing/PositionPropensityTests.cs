@@ -55,7 +55,7 @@ namespace MLNetRank.Tests.Debiasing
             var rows = Block(1, 10, 5).Concat(Block(2, 10, 4)).Concat(Block(3, 10, 2)).Concat(Block(5, 10, 1))
                 .Concat(Block(1, 50, 0, randomized: false)).Concat(Block(4, 50, 50, randomized: false)); // ignored: not randomized
             var data = ml.Data.LoadFromEnumerable(rows);
-            var t = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
+            var t = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityEstimator.Options
             {
                 MaximumPosition = 2,
                 RandomizedColumnName = "IsRandomized",
@@ -114,13 +114,13 @@ namespace MLNetRank.Tests.Debiasing
             Assert.Contains("UInt32", wrongType.Message);
             var flag = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Ranker().Transforms.EstimatePositionPropensity(randomizedColumnName: "Position").GetOutputSchema(shape));
             Assert.Contains("Boolean", flag.Message);
-            var emFeatures = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
+            var emFeatures = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityEstimator.Options
             {
                 Method = PropensityEstimationMethod.RegressionEm,
                 FeatureColumnName = "ItemId",
             }).GetOutputSchema(shape));
             Assert.Contains("'ItemId'", emFeatures.Message);
-            Assert.Throws<ArgumentException>(() => ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions { Method = PropensityEstimationMethod.RegressionEm }));
+            Assert.Throws<ArgumentException>(() => ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityEstimator.Options { Method = PropensityEstimationMethod.RegressionEm }));
             Assert.Throws<ArgumentOutOfRangeException>(() => ml.Ranker().Transforms.EstimatePositionPropensity(maximumPosition: 0));
 
             var output = ml.Ranker().Transforms.EstimatePositionPropensity().GetOutputSchema(shape);
@@ -163,7 +163,7 @@ namespace MLNetRank.Tests.Debiasing
             var ml = new MLContext(1);
             var small = ml.Data.LoadFromEnumerable(RandomizedLog(8000, theta, seed: 5));
             var large = ml.Data.LoadFromEnumerable(RandomizedLog(32000, theta, seed: 6));
-            PositionPropensityTransformer Fit(IDataView d, int seed) => new MLContext(seed).Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
+            PositionPropensityTransformer Fit(IDataView d, int seed) => new MLContext(seed).Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityEstimator.Options
             {
                 MaximumPosition = 3,
                 BootstrapResamples = 200,
@@ -201,7 +201,7 @@ namespace MLNetRank.Tests.Debiasing
             {
                 var ml = new MLContext(rep);
                 var data = ml.Data.LoadFromEnumerable(RandomizedLog(3000, theta, seed: 100 + rep));
-                var t = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
+                var t = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityEstimator.Options
                 {
                     MaximumPosition = 3,
                     BootstrapResamples = 200,
@@ -288,7 +288,7 @@ namespace MLNetRank.Tests.Debiasing
             var ml = new MLContext(1);
             var data = ml.Data.LoadFromEnumerable(BiasedLog(40000, theta, items: 200, seed: 11, out _));
             var naive = ml.Ranker().Transforms.EstimatePositionPropensity(maximumPosition: 4).Fit(data);
-            var em = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
+            var em = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityEstimator.Options
             {
                 MaximumPosition = 4,
                 Method = PropensityEstimationMethod.RegressionEm,
@@ -309,7 +309,7 @@ namespace MLNetRank.Tests.Debiasing
             var ml = new MLContext(1);
             var data = ml.Data.LoadFromEnumerable(BiasedLog(3000, new[] { 1.0, 0.6, 0.4 }, items: 60, seed: 2, out _));
             var seen = new List<double>();
-            PositionPropensityTransformer Fit(IProgress<RankerProgress>? p, int seed = 4) => new MLContext(seed).Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
+            PositionPropensityTransformer Fit(IProgress<RankerProgress>? p, int seed = 4) => new MLContext(seed).Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityEstimator.Options
             {
                 Method = PropensityEstimationMethod.RegressionEm,
                 RelevanceGroupColumnName = "ItemId",
@@ -386,7 +386,7 @@ namespace MLNetRank.Tests.Debiasing
             }
             var ml = new MLContext(1);
             var data = ml.Data.LoadFromEnumerable(rows);
-            PositionPropensityTransformer Fit(EmRelevanceModel model) => ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
+            PositionPropensityTransformer Fit(EmRelevanceModel model) => ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityEstimator.Options
             {
                 MaximumPosition = 3,
                 Method = PropensityEstimationMethod.RegressionEm,

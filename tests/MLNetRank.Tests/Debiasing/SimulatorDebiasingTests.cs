@@ -45,7 +45,7 @@ namespace MLNetRank.Tests.Debiasing
                 PolicyPopularityWeight = 1.5,
                 RandomizedShare = 1.0,
             }).GetImpressions(ml);
-            var curve = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityOptions
+            var curve = ml.Ranker().Transforms.EstimatePositionPropensity(new PositionPropensityEstimator.Options
             {
                 RandomizedColumnName = "IsRandomized",
                 MaximumPosition = 9,
@@ -72,7 +72,7 @@ namespace MLNetRank.Tests.Debiasing
                 Seed = seed,
             };
             var withPropensity = curve.Transform(train);
-            var weighted = ml.Ranker().Transforms.InversePropensityWeight(new InversePropensityWeightOptions { MaximumWeight = 20, NormalizeOverClicks = true })
+            var weighted = ml.Ranker().Transforms.InversePropensityWeight(new InversePropensityWeightEstimator.Options { MaximumWeight = 20, NormalizeOverClicks = true })
                 .Fit(withPropensity).Transform(withPropensity);
             var naive = ml.BinaryClassification.Trainers.FastTree(Opt("StatFeatures", null)).Fit(train);
             var ips = ml.BinaryClassification.Trainers.FastTree(Opt("StatFeatures", "Weight")).Fit(weighted);

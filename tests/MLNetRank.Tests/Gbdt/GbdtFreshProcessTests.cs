@@ -61,7 +61,7 @@ public sealed class Row
             const int f = 5;
             var ml = new MLContext(seed: 7);
             var data = GbdtTestData.Load(ml, GbdtTestData.Rows(800, f, seed: 8, nanRate: 0.1), f);
-            using var model = ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingOptions
+            using var model = ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingEstimator.Options
             {
                 Trainer = GbdtLeafTrainer.LightGbm, IndicatorColumnName = "LeafIndicators", NumberOfTrees = 6, NumberOfLeaves = 7,
                 MinimumExampleCountPerLeaf = 5,

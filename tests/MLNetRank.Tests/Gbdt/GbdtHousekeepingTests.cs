@@ -28,7 +28,7 @@ namespace MLNetRank.Tests.Gbdt
                 ml.Log += (_, e) => { if (e.Source == "MLNetRank.Gbdt") log.Add(e.RawMessage); };
                 var progress = new ListProgress();
                 var data = GbdtTestData.Load(ml, GbdtTestData.Rows(300, 4, seed: 4), 4);
-                var model = ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingOptions
+                var model = ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingEstimator.Options
                 {
                     NumberOfTrees = 3, NumberOfLeaves = 4, MinimumExampleCountPerLeaf = 5, Progress = progress,
                 }).Fit(data);

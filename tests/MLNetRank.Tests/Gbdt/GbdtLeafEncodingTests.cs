@@ -21,7 +21,7 @@ namespace MLNetRank.Tests.Gbdt
 
         private static GbdtLeafEncodingTransformer FitSmall(MLContext ml, IDataView data, GbdtLeafTrainer trainer = GbdtLeafTrainer.FastTree,
             string? indicator = "LeafIndicators", int trees = 8, int leaves = 8)
-            => ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingOptions
+            => ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingEstimator.Options
             {
                 Trainer = trainer,
                 IndicatorColumnName = indicator,
@@ -47,7 +47,7 @@ namespace MLNetRank.Tests.Gbdt
         {
             var ml = new MLContext(seed: 1);
             var data = GbdtTestData.Load(ml, GbdtTestData.Rows(400, 3, seed: 2), 3);
-            using var model = ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingOptions
+            using var model = ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingEstimator.Options
             {
                 NumberOfTrees = 3,
                 NumberOfLeaves = 4,
@@ -88,7 +88,7 @@ namespace MLNetRank.Tests.Gbdt
                 Features = new[] { i < 100 ? 0f : 1f, 0.5f },
                 Label = i >= 100,
             });
-            using var model = ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingOptions
+            using var model = ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingEstimator.Options
             {
                 NumberOfTrees = 1, NumberOfLeaves = 2, MinimumExampleCountPerLeaf = 1, NumberOfThreads = 1,
             }).Fit(GbdtTestData.Load(ml, rows, 2));
@@ -169,8 +169,8 @@ namespace MLNetRank.Tests.Gbdt
             var ml = new MLContext(seed: 3);
             var data = GbdtTestData.Load(ml, GbdtTestData.Rows(600, F, seed: 8), F);
             var renamed = ml.Transforms.CopyColumns("StatFeatures", "Features").Fit(data).Transform(data);
-            using var a = ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingOptions { NumberOfTrees = 5, NumberOfLeaves = 4, Seed = 1 }).Fit(data);
-            using var b = ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingOptions { FeatureColumnName = "StatFeatures", NumberOfTrees = 5, NumberOfLeaves = 4, Seed = 1 }).Fit(renamed);
+            using var a = ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingEstimator.Options { NumberOfTrees = 5, NumberOfLeaves = 4, Seed = 1 }).Fit(data);
+            using var b = ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingEstimator.Options { FeatureColumnName = "StatFeatures", NumberOfTrees = 5, NumberOfLeaves = 4, Seed = 1 }).Fit(renamed);
             Assert.Equal(a.EncodeToArray(data, out int n1), b.EncodeToArray(renamed, out int n2));
             Assert.Equal(n1, n2);
         }
@@ -205,7 +205,7 @@ namespace MLNetRank.Tests.Gbdt
         {
             var ml = new MLContext(seed: 21);
             var data = GbdtTestData.Load(ml, GbdtTestData.Rows(600, F, seed: 22), F);
-            var estimator = ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingOptions
+            var estimator = ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingEstimator.Options
             {
                 IndicatorColumnName = "LeafIndicators", NumberOfTrees = 12, NumberOfLeaves = 6, MinimumExampleCountPerLeaf = 5,
             });
@@ -393,7 +393,7 @@ namespace MLNetRank.Tests.Gbdt
             {
                 var ml = new MLContext(seed: seed);
                 var data = GbdtTestData.Load(ml, GbdtTestData.Rows(600, F, seed: 62), F);
-                using var model = ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingOptions
+                using var model = ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingEstimator.Options
                 {
                     Trainer = trainer, NumberOfTrees = 6, NumberOfLeaves = 8, MinimumExampleCountPerLeaf = 5, TrainingFraction = 0.7,
                 }).Fit(data);
@@ -413,7 +413,7 @@ namespace MLNetRank.Tests.Gbdt
             var data = GbdtTestData.Load(ml, GbdtTestData.Rows(600, F, seed: 72), F);
             var other = GbdtTestData.Load(ml, GbdtTestData.Rows(600, F, seed: 73), F);
             var noLabel = ml.Transforms.DropColumns("Label").Fit(data).Transform(data);
-            GbdtLeafEncodingOptions Opt() => new() { NumberOfTrees = 4, NumberOfLeaves = 6, MinimumExampleCountPerLeaf = 5, NumberOfThreads = 1, Seed = 5 };
+            GbdtLeafEncodingEstimator.Options Opt() => new() { NumberOfTrees = 4, NumberOfLeaves = 6, MinimumExampleCountPerLeaf = 5, NumberOfThreads = 1, Seed = 5 };
             // The trees are fit on FittingData only: the data given to Fit needs no label.
             var o1 = Opt();
             o1.FittingData = other;
@@ -434,7 +434,7 @@ namespace MLNetRank.Tests.Gbdt
         {
             var ml = new MLContext(seed: 81);
             var data = GbdtTestData.Load(ml, GbdtTestData.Rows(500, F, seed: 82), F);
-            using var model = ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingOptions
+            using var model = ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingEstimator.Options
             {
                 Objective = GbdtLeafObjective.Regression, LabelColumnName = "Target", ExampleWeightColumnName = "Weight",
                 NumberOfTrees = 5, NumberOfLeaves = 4, MinimumExampleCountPerLeaf = 5,
@@ -451,7 +451,7 @@ namespace MLNetRank.Tests.Gbdt
             var rows = GbdtTestData.Rows(500, F, seed: 86);
             rows.ForEach(r => r.Label = r.Target > 0);
             var data = GbdtTestData.Load(ml, rows, F);
-            GbdtLeafEncodingOptions Opt(string label) => new()
+            GbdtLeafEncodingEstimator.Options Opt(string label) => new()
             {
                 LabelColumnName = label, ExampleWeightColumnName = "Weight", NumberOfTrees = 4, NumberOfLeaves = 5,
                 MinimumExampleCountPerLeaf = 5, NumberOfThreads = 1, Seed = 3,
@@ -480,7 +480,7 @@ namespace MLNetRank.Tests.Gbdt
             Assert.Contains("'Weight'", e2.Message);
             Assert.Contains("vector of Single", e2.Message);
 
-            var wrongLabel = ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingOptions { Objective = GbdtLeafObjective.Regression, LabelColumnName = "Label" });
+            var wrongLabel = ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingEstimator.Options { Objective = GbdtLeafObjective.Regression, LabelColumnName = "Label" });
             var e3 = Assert.Throws<ArgumentOutOfRangeException>(() => wrongLabel.GetOutputSchema(shape));
             Assert.Contains("'Label'", e3.Message);
             Assert.Contains("Boolean", e3.Message);
@@ -513,12 +513,12 @@ namespace MLNetRank.Tests.Gbdt
             Assert.Contains("infinite", e2.Message);
             Assert.Contains("row 17", e2.Message);
 
-            Assert.Throws<ArgumentOutOfRangeException>(() => ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingOptions { TrainingFraction = 0 }));
-            Assert.Throws<ArgumentOutOfRangeException>(() => ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingOptions { NumberOfLeaves = 1 }));
+            Assert.Throws<ArgumentOutOfRangeException>(() => ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingEstimator.Options { TrainingFraction = 0 }));
+            Assert.Throws<ArgumentOutOfRangeException>(() => ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingEstimator.Options { NumberOfLeaves = 1 }));
             // An undefined trainer or objective is an options error at construction, not a surprise at Fit.
-            var unknown = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingOptions { Trainer = (GbdtLeafTrainer)7 }));
+            var unknown = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingEstimator.Options { Trainer = (GbdtLeafTrainer)7 }));
             Assert.Contains("Unknown trainer 7", unknown.Message);
-            Assert.Throws<ArgumentOutOfRangeException>(() => ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingOptions { Objective = (GbdtLeafObjective)9 }));
+            Assert.Throws<ArgumentOutOfRangeException>(() => ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingEstimator.Options { Objective = (GbdtLeafObjective)9 }));
         }
 
         [Fact]

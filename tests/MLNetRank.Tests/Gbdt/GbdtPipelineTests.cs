@@ -55,7 +55,7 @@ namespace MLNetRank.Tests.Gbdt
                 r.Features = r.Features.Select(v => float.IsInfinity(v) ? 0f : v).ToArray();
                 return r;
             }), f);
-            var pipeline = ml.Ranker().Trainers.GbdtLogisticRegression(new GbdtLeafEncodingOptions
+            var pipeline = ml.Ranker().Trainers.GbdtLogisticRegression(new GbdtLeafEncodingEstimator.Options
             {
                 FittingData = trees, NumberOfTrees = 5, NumberOfLeaves = 6, MinimumExampleCountPerLeaf = 5,
             });

@@ -21,7 +21,7 @@ namespace MLNetRank.Tests.Gbdt
             var lr = ml.BinaryClassification.Trainers.LbfgsLogisticRegression().Fit(lrSplit);
             var lrMetrics = ml.BinaryClassification.Evaluate(lr.Transform(test));
 
-            var gbdtLr = ml.Ranker().Trainers.GbdtLogisticRegression(new GbdtLeafEncodingOptions
+            var gbdtLr = ml.Ranker().Trainers.GbdtLogisticRegression(new GbdtLeafEncodingEstimator.Options
             {
                 FittingData = treeSplit,
                 NumberOfTrees = 30,

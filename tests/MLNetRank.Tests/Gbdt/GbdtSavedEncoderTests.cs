@@ -17,7 +17,7 @@ namespace MLNetRank.Tests.Gbdt
             const int f = 6;
             var ml = new MLContext(seed: 121);
             var data = GbdtTestData.Load(ml, GbdtTestData.Rows(1000, f, seed: 122, nanRate: 0.15), f);
-            using var model = ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingOptions
+            using var model = ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingEstimator.Options
             {
                 Trainer = trainer, OutputColumnName = "Ids", NumberOfTrees = 7, NumberOfLeaves = 9, MinimumExampleCountPerLeaf = 5,
             }).Fit(data);

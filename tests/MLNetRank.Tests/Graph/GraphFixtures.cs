@@ -80,7 +80,7 @@ namespace MLNetRank.Tests.Graph
 
     internal static class GraphTestUtil
     {
-        public static Metapath2VecOptions Small(params string[] metapaths) => new()
+        public static Metapath2VecEstimator.Options Small(params string[] metapaths) => new()
         {
             Metapaths = metapaths,
             Dimension = 16,

@@ -10,7 +10,7 @@ namespace MLNetRank.Tests.Graph
 {
     public class GraphStructureTests
     {
-        private static HeterogeneousGraph Build(MLContext ml, IEnumerable<EdgeRow> edges, Metapath2VecOptions o, params (string, string)[] relations)
+        private static HeterogeneousGraph Build(MLContext ml, IEnumerable<EdgeRow> edges, Metapath2VecEstimator.Options o, params (string, string)[] relations)
             => HeterogeneousGraph.Build(ml.Data.LoadFromEnumerable(edges.ToList()), o,
                 names => relations.Select(r => (Array.IndexOf(names, r.Item1), Array.IndexOf(names, r.Item2))).ToHashSet(), null);
 

@@ -12,7 +12,7 @@ namespace MLNetRank.Tests.Graph
     {
         private static readonly PlantedGraph Planted = new(3, 60, 12, 30, 3, 3, 0.9, 1);
 
-        private static Metapath2VecEstimator Estimator(MLContext ml, Metapath2VecOptions o, IDataView? edges = null)
+        private static Metapath2VecEstimator Estimator(MLContext ml, Metapath2VecEstimator.Options o, IDataView? edges = null)
             => ml.Ranker().Transforms.Metapath2Vec(edges ?? Planted.EdgesView(ml), o,
                 new InputOutputColumnPair("UserEmbedding", "UserId"), new InputOutputColumnPair("LiveEmbedding", "LiveId"));
 
@@ -236,8 +236,8 @@ namespace MLNetRank.Tests.Graph
             var ml = new MLContext(1);
             var edges = Planted.EdgesView(ml);
             var pair = new InputOutputColumnPair("UserEmbedding", "UserId");
-            Assert.Throws<ArgumentException>(() => ml.Ranker().Transforms.Metapath2Vec(edges, new Metapath2VecOptions(), pair));
-            foreach (var bad in new Action<Metapath2VecOptions>[]
+            Assert.Throws<ArgumentException>(() => ml.Ranker().Transforms.Metapath2Vec(edges, new Metapath2VecEstimator.Options(), pair));
+            foreach (var bad in new Action<Metapath2VecEstimator.Options>[]
             {
                 o => o.Dimension = 0, o => o.WalkLength = 1, o => o.WindowSize = 0, o => o.WalksPerNode = 0, o => o.Epochs = 0,
                 o => o.NegativeSamples = -1, o => o.InitialLearningRate = 0, o => o.SubsamplingThreshold = -1, o => o.NumberOfThreads = 0,
@@ -380,7 +380,7 @@ namespace MLNetRank.Tests.Graph
             foreach (var variant in new[] { Metapath2VecVariant.Metapath2Vec, Metapath2VecVariant.Metapath2VecPlusPlus })
             {
                 var ml = new MLContext(1);
-                var o = new Metapath2VecOptions
+                var o = new Metapath2VecEstimator.Options
                 {
                     Metapaths = new[] { "User-Live-User", "User-Live-Item-Live-User" },
                     Dimension = 32,

@@ -60,7 +60,7 @@ namespace MLNetRank.Tests.Graph
             var train = planted.Edges.Where(e => !held.Contains(e)).ToList();
             var edgeSet = userLive.Select(e => (e.SourceId, e.TargetId)).ToHashSet();
             var ml = new MLContext(1);
-            var o = new Metapath2VecOptions
+            var o = new Metapath2VecEstimator.Options
             {
                 Metapaths = new[] { "User-Live-User", "User-Live-Item-Live-User" },
                 Dimension = 32, WalksPerNode = 10, WalkLength = 40, WindowSize = 5, Epochs = 3, NumberOfThreads = 1, Seed = 3,
@@ -109,7 +109,7 @@ namespace MLNetRank.Tests.Graph
                         messages.Add(e.Message);
             };
             var planted = new PlantedGraph(4, 400, 40, 120, 4, 4, 0.85, 11);
-            var o = new Metapath2VecOptions
+            var o = new Metapath2VecEstimator.Options
             {
                 Metapaths = new[] { "User-Live-Item-Live-User" }, Dimension = 32, WalksPerNode = 20, WalkLength = 40, Epochs = 2,
                 NumberOfThreads = 2, Seed = 1, ProgressInterval = TimeSpan.FromMilliseconds(1),
@@ -135,7 +135,7 @@ namespace MLNetRank.Tests.Graph
             var ml = new MLContext(1);
             var planted = new PlantedGraph(4, 400, 40, 120, 4, 4, 0.85, 11);
             using var cts = new CancellationTokenSource();
-            var o = new Metapath2VecOptions
+            var o = new Metapath2VecEstimator.Options
             {
                 Metapaths = new[] { "User-Live-Item-Live-User" }, Dimension = 32, WalksPerNode = 20, WalkLength = 40, Epochs = 3,
                 NumberOfThreads = 1, Seed = 1, ProgressInterval = TimeSpan.FromMilliseconds(1),

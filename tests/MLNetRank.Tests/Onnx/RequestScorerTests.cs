@@ -630,7 +630,7 @@ namespace MLNetRank.Tests.Onnx
             var ml = new MLContext(seed: 7);
             var train = MLNetRank.Tests.Gbdt.GbdtTestData.Load(ml, MLNetRank.Tests.Gbdt.GbdtTestData.Rows(600, f, seed: 8, nanRate: 0.1), f);
             string zip = TempZip();
-            using (var model = ml.Ranker().Transforms.EncodeGbdtLeaves(new MLNetRank.Gbdt.GbdtLeafEncodingOptions
+            using (var model = ml.Ranker().Transforms.EncodeGbdtLeaves(new MLNetRank.Gbdt.GbdtLeafEncodingEstimator.Options
             {
                 Trainer = MLNetRank.Gbdt.GbdtLeafTrainer.LightGbm, IndicatorColumnName = "LeafIndicators", NumberOfTrees = 6, NumberOfLeaves = 7,
                 MinimumExampleCountPerLeaf = 5,

@@ -94,9 +94,9 @@ namespace MLNetRank.Torch.Tests.Ensemble
         }
 
         /// <summary>The ensemble's objectives over these rows: score <c>{Name}Probability</c>, label <c>{Name}</c>.</summary>
-        public static ObjectiveEnsembleOptions Options(ObjectiveEnsembleMethod method, bool twoStep = true, int epochs = 8)
+        public static ObjectiveEnsembleEstimator.Options Options(ObjectiveEnsembleMethod method, bool twoStep = true, int epochs = 8)
         {
-            var o = new ObjectiveEnsembleOptions { Method = method, TwoStep = twoStep, Epochs = epochs, Seed = 11 };
+            var o = new ObjectiveEnsembleEstimator.Options { Method = method, TwoStep = twoStep, Epochs = epochs, Seed = 11 };
             foreach (var n in Names)
                 o.Objectives.Add(new EnsembleObjective(n, n + "Probability", n));
             return o;

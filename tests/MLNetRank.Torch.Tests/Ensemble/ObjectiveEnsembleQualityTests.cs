@@ -14,7 +14,7 @@ namespace MLNetRank.Torch.Tests.Ensemble
 
         public ObjectiveEnsembleQualityTests(ITestOutputHelper output) => _out = output;
 
-        private static double[] FitAndScore(MLContext ml, ObjectiveEnsembleOptions o, IDataView train, IDataView test, System.Collections.Generic.List<ObjectiveRow> testRows)
+        private static double[] FitAndScore(MLContext ml, ObjectiveEnsembleEstimator.Options o, IDataView train, IDataView test, System.Collections.Generic.List<ObjectiveRow> testRows)
         {
             using var model = ml.Ranker().Trainers.ObjectiveEnsemble(o).Fit(train);
             return EnsembleSimulation.Aucs(testRows, EnsembleSimulation.Column(model.Transform(test), "Score"));

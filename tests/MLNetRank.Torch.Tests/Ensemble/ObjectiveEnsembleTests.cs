@@ -32,9 +32,9 @@ namespace MLNetRank.Torch.Tests.Ensemble
             public double Bad { get; set; }
         }
 
-        private static ObjectiveEnsembleOptions Two(ObjectiveEnsembleMethod method)
+        private static ObjectiveEnsembleEstimator.Options Two(ObjectiveEnsembleMethod method)
         {
-            var o = new ObjectiveEnsembleOptions { Method = method, TwoStep = false, Epochs = 2, Seed = 1 };
+            var o = new ObjectiveEnsembleEstimator.Options { Method = method, TwoStep = false, Epochs = 2, Seed = 1 };
             o.Objectives.Add(new EnsembleObjective("A", "P", "A") { Weight = 2f });
             o.Objectives.Add(new EnsembleObjective("B", "X", "B", ObjectiveScoreKind.Logit) { Weight = 0.5f, LabelThreshold = 30 });
             return o;
@@ -200,7 +200,7 @@ namespace MLNetRank.Torch.Tests.Ensemble
             Assert.Contains("[0, 1]", ex.Message);
 
             // options
-            var dup = new ObjectiveEnsembleOptions();
+            var dup = new ObjectiveEnsembleEstimator.Options();
             dup.Objectives.Add(new EnsembleObjective("A", "P", "A"));
             dup.Objectives.Add(new EnsembleObjective("A", "X", "B"));
             Assert.Contains("'A'", Assert.Throws<ArgumentException>(() => ml.Ranker().Trainers.ObjectiveEnsemble(dup)).Message);
@@ -210,7 +210,7 @@ namespace MLNetRank.Torch.Tests.Ensemble
             var clash = Two(ObjectiveEnsembleMethod.WeightedLogitSum);
             clash.OutputColumnName = "P";
             Assert.Contains("'P'", Assert.Throws<ArgumentException>(() => ml.Ranker().Trainers.ObjectiveEnsemble(clash)).Message);
-            Assert.Throws<ArgumentException>(() => ml.Ranker().Trainers.ObjectiveEnsemble(new ObjectiveEnsembleOptions()));
+            Assert.Throws<ArgumentException>(() => ml.Ranker().Trainers.ObjectiveEnsemble(new ObjectiveEnsembleEstimator.Options()));
             var temp = Two(ObjectiveEnsembleMethod.HarmonRank);
             temp.Temperature = 0;
             Assert.Throws<ArgumentOutOfRangeException>(() => ml.Ranker().Trainers.ObjectiveEnsemble(temp));
@@ -244,11 +244,11 @@ namespace MLNetRank.Torch.Tests.Ensemble
             world.ItemCount = 800;
             var sim = new LiveStreamSimulator(world);
             IDataView train = ml.Data.Cache(sim.GetImpressions(ml, 0, 700)), test = ml.Data.Cache(sim.GetImpressions(ml, 700, 200));
-            var ensemble = new ObjectiveEnsembleOptions { Method = ObjectiveEnsembleMethod.HarmonRank, Epochs = 2, Seed = 3 };
+            var ensemble = new ObjectiveEnsembleEstimator.Options { Method = ObjectiveEnsembleMethod.HarmonRank, Epochs = 2, Seed = 3 };
             foreach (var n in new[] { "Click", "Buy", "Follow", "Comment" })
                 ensemble.Objectives.Add(new EnsembleObjective(n, n + "Probability", n));
             ensemble.Objectives.Add(new EnsembleObjective("LongStay", "StayScore", "StayTime", ObjectiveScoreKind.Logit) { LabelThreshold = 60 });
-            var pipeline = ml.Ranker().Trainers.MultiTask(new MultiTaskOptions
+            var pipeline = ml.Ranker().Trainers.MultiTask(new MultiTaskEstimator.Options
                 {
                     Architecture = MultiTaskArchitecture.SharedBottom,
                     Epochs = 1,

@@ -28,13 +28,13 @@ namespace MLNetRank.Torch.Tests.Integration
             IDataView test = ml.Data.Cache(sim.GetImpressions(ml, 1_600, 400));
 
             // --- as in README (sizes reduced for the test) ---
-            var pipeline = ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingOptions
+            var pipeline = ml.Ranker().Transforms.EncodeGbdtLeaves(new GbdtLeafEncodingEstimator.Options
                     { FeatureColumnName = "StatFeatures", LabelColumnName = "Click", OutputColumnName = "LeafIds", NumberOfTrees = 20, NumberOfLeaves = 8 })
                 .Append(ml.Ranker().Transforms.Metapath2Vec(edges,
-                    new Metapath2VecOptions { Metapaths = new[] { "User-Live-User", "User-Item-Live-Item-User" }, Dimension = 16, WalksPerNode = 3, WalkLength = 20, Epochs = 1 },
+                    new Metapath2VecEstimator.Options { Metapaths = new[] { "User-Live-User", "User-Item-Live-Item-User" }, Dimension = 16, WalksPerNode = 3, WalkLength = 20, Epochs = 1 },
                     new InputOutputColumnPair("UserEmbedding", "UserId"), new InputOutputColumnPair("LiveEmbedding", "LiveId")))
                 .Append(ml.Transforms.Concatenate("Dense", "StatFeatures", "UserEmbedding", "LiveEmbedding"))
-                .Append(ml.Ranker().Trainers.MultiTask(new MultiTaskOptions
+                .Append(ml.Ranker().Trainers.MultiTask(new MultiTaskEstimator.Options
                 {
                     Architecture = MultiTaskArchitecture.MMoE,
                     Epochs = 2,

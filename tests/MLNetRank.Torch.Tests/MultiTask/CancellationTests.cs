@@ -85,7 +85,7 @@ namespace MLNetRank.Torch.Tests.MultiTask
             }
         }
 
-        private static MultiTaskOptions Options(int epochs, string checkpoint, bool resume)
+        private static MultiTaskEstimator.Options Options(int epochs, string checkpoint, bool resume)
         {
             var o = Fixture.FullOptions(epochs: epochs);        // batches of 64 rows
             o.CheckpointPath = checkpoint;
@@ -174,9 +174,9 @@ namespace MLNetRank.Torch.Tests.MultiTask
                 float p = (float)rng.NextDouble(), x = (float)(rng.NextDouble() * 8 - 4);
                 return new TwoScores { P = p, X = new[] { x }, A = rng.NextDouble() < p, B = rng.NextDouble() < 1 / (1 + Math.Exp(-x)) ? 60f : 5f };
             }).ToList());
-            ObjectiveEnsembleOptions Options()
+            ObjectiveEnsembleEstimator.Options Options()
             {
-                var o = new ObjectiveEnsembleOptions { Method = ObjectiveEnsembleMethod.HarmonRank, TwoStep = false, Epochs = 3, BatchSize = 64, Seed = 1 };
+                var o = new ObjectiveEnsembleEstimator.Options { Method = ObjectiveEnsembleMethod.HarmonRank, TwoStep = false, Epochs = 3, BatchSize = 64, Seed = 1 };
                 o.Objectives.Add(new EnsembleObjective("A", "P", "A") { Weight = 2f });
                 o.Objectives.Add(new EnsembleObjective("B", "X", "B", ObjectiveScoreKind.Logit) { Weight = 0.5f, LabelThreshold = 30 });
                 return o;

@@ -72,9 +72,9 @@ namespace MLNetRank.Torch.Tests.MultiTask
         }
 
         /// <summary>Dense + categorical (user, live; live also wide) + a sequence sharing the live table; click, ESMM buy, stay time.</summary>
-        public static MultiTaskOptions FullOptions(MultiTaskArchitecture arch = MultiTaskArchitecture.MMoE, int epochs = 2)
+        public static MultiTaskEstimator.Options FullOptions(MultiTaskArchitecture arch = MultiTaskArchitecture.MMoE, int epochs = 2)
         {
-            var o = new MultiTaskOptions
+            var o = new MultiTaskEstimator.Options
             {
                 Architecture = arch,
                 ExpertLayers = new[] { 16, 8 },

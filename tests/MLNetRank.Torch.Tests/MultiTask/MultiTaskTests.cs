@@ -24,7 +24,7 @@ namespace MLNetRank.Torch.Tests.MultiTask
         public void OptionsAreValidatedWithClearMessages()
         {
             var ml = new MLContext(1);
-            var empty = new MultiTaskOptions();
+            var empty = new MultiTaskEstimator.Options();
             var ex = Assert.Throws<ArgumentException>(() => ml.Ranker().Trainers.MultiTask(empty));
             Assert.Contains("Features", ex.Message);
 
@@ -285,7 +285,7 @@ namespace MLNetRank.Torch.Tests.MultiTask
             Directory.CreateDirectory(dir);
             try
             {
-                MultiTaskOptions Opt(int epochs, string? ck, bool resume)
+                MultiTaskEstimator.Options Opt(int epochs, string? ck, bool resume)
                 {
                     var o = Fixture.FullOptions(epochs: epochs);
                     o.Dropout = 0.1f;
@@ -315,7 +315,7 @@ namespace MLNetRank.Torch.Tests.MultiTask
         {
             var ml = new MLContext(1);
             var rows = Fixture.Make(500, 2);
-            var o = new MultiTaskOptions();
+            var o = new MultiTaskEstimator.Options();
             o.Features.Add(new DenseFeature("RowIndex") { Standardize = false });
             o.Tasks.Add(new TaskSpec("Click", "Click"));
             var data = Fixture.Load(ml, rows);
@@ -353,7 +353,7 @@ namespace MLNetRank.Torch.Tests.MultiTask
         {
             // the trainer starts the next epoch's stream while the current one trains: both run at once, on one reader
             var ml = new MLContext(1);
-            var o = new MultiTaskOptions();
+            var o = new MultiTaskEstimator.Options();
             o.Features.Add(new DenseFeature("RowIndex") { Standardize = false });
             o.Tasks.Add(new TaskSpec("Click", "Click"));
             var data = Fixture.Load(ml, Fixture.Make(3000, 2));
@@ -409,7 +409,7 @@ namespace MLNetRank.Torch.Tests.MultiTask
         public void RowsThatFitTheShuffleBufferAreReadOnceAndReshuffledAsIfReadAgain()
         {
             var ml = new MLContext(1);
-            var o = new MultiTaskOptions();
+            var o = new MultiTaskEstimator.Options();
             o.Features.Add(new DenseFeature("RowIndex") { Standardize = false });
             o.Tasks.Add(new TaskSpec("Click", "Click"));
             var data = Fixture.Load(ml, Fixture.Make(700, 3));

@@ -23,7 +23,7 @@ namespace MLNetRank.Torch.Tests.MultiTask
             return layout;
         }
 
-        private static MultiTaskOptions Options(TaskWeighting weighting)
+        private static MultiTaskEstimator.Options Options(TaskWeighting weighting)
             => new() { Architecture = MultiTaskArchitecture.SharedBottom, ExpertLayers = new[] { 2 }, TowerLayers = new[] { 2 }, TaskWeighting = weighting };
 
         private static BatchTensors Batch(float[,] labels, float[,] mask, float[] weights)

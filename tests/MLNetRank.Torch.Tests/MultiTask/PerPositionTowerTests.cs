@@ -51,9 +51,9 @@ namespace MLNetRank.Torch.Tests.MultiTask
             return rows;
         }
 
-        private static MultiTaskOptions SlopeOptions(PerPositionTowers? towers, int epochs = 6)
+        private static MultiTaskEstimator.Options SlopeOptions(PerPositionTowers? towers, int epochs = 6)
         {
-            var o = new MultiTaskOptions
+            var o = new MultiTaskEstimator.Options
             {
                 Architecture = MultiTaskArchitecture.SharedBottom,
                 ExpertLayers = new[] { 16 },
@@ -291,9 +291,9 @@ namespace MLNetRank.Torch.Tests.MultiTask
             var sim = new LiveStreamSimulator(new LiveStreamSimulatorOptions { Seed = 42, RequestCount = 3000, PositionBiasExponent = 1.5, PolicyPopularityWeight = 1.5 });
             var train = ml.Data.Cache(sim.GetImpressions(ml, 0, 2000));
             var test = ml.Data.Cache(sim.GetImpressions(ml, 2000, 1000));
-            MultiTaskOptions Options(PerPositionTowers? towers)
+            MultiTaskEstimator.Options Options(PerPositionTowers? towers)
             {
-                var o = new MultiTaskOptions
+                var o = new MultiTaskEstimator.Options
                 {
                     Architecture = MultiTaskArchitecture.SharedBottom, ExpertLayers = new[] { 64, 32 }, TowerLayers = new[] { 16 },
                     Epochs = 3, BatchSize = 256, LearningRate = 2e-3, ShuffleBufferSize = 50_000, Seed = 2, NumberOfThreads = 1,

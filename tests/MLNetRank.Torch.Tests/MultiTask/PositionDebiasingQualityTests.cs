@@ -38,7 +38,7 @@ namespace MLNetRank.Torch.Tests.MultiTask
             var truth = test.GetColumn<float>(ImpressionColumns.TrueAttraction).ToArray();
             double Auc(LogitAdjustment? tower)
             {
-                var o = new MultiTaskOptions
+                var o = new MultiTaskEstimator.Options
                 {
                     Architecture = MultiTaskArchitecture.SharedBottom, ExpertLayers = new[] { 32, 16 }, TowerLayers = new[] { 8 },
                     Epochs = epochs, BatchSize = 256, LearningRate = 3e-3, ShuffleBufferSize = 20_000, Seed = netSeed, NumberOfThreads = 2,

@@ -13,9 +13,9 @@ namespace MLNetRank.Torch.Tests.MultiTask
     [Collection("TorchSharp")]
     public class PositionDebiasingTests
     {
-        private static MultiTaskOptions ClickOptions(int epochs = 2)
+        private static MultiTaskEstimator.Options ClickOptions(int epochs = 2)
         {
-            var o = new MultiTaskOptions
+            var o = new MultiTaskEstimator.Options
             {
                 Architecture = MultiTaskArchitecture.SharedBottom,
                 ExpertLayers = new[] { 16 },
@@ -159,7 +159,7 @@ namespace MLNetRank.Torch.Tests.MultiTask
             Directory.CreateDirectory(dir);
             try
             {
-                MultiTaskOptions Opt(int epochs, string? ck)
+                MultiTaskEstimator.Options Opt(int epochs, string? ck)
                 {
                     var o = ClickOptions(epochs);
                     o.Features.Add(new PositionFeature());
@@ -168,7 +168,7 @@ namespace MLNetRank.Torch.Tests.MultiTask
                     o.ResumeFromCheckpoint = ck is not null;
                     return o;
                 }
-                float[] Score(MultiTaskOptions o)
+                float[] Score(MultiTaskEstimator.Options o)
                 {
                     using var m = ml.Ranker().Trainers.MultiTask(o).Fit(data);
                     return Fixture.Column(m.Transform(data), "ClickScore");
@@ -193,9 +193,9 @@ namespace MLNetRank.Torch.Tests.MultiTask
             public string Device { get; set; } = "";
         }
 
-        private static MultiTaskOptions FloatOptions(LogitAdjustment? adjustment = null, PositionFeature? feature = null)
+        private static MultiTaskEstimator.Options FloatOptions(LogitAdjustment? adjustment = null, PositionFeature? feature = null)
         {
-            var o = new MultiTaskOptions { Architecture = MultiTaskArchitecture.SharedBottom, ExpertLayers = new[] { 4 }, TowerLayers = new[] { 2 }, Epochs = 1, Seed = 1 };
+            var o = new MultiTaskEstimator.Options { Architecture = MultiTaskArchitecture.SharedBottom, ExpertLayers = new[] { 4 }, TowerLayers = new[] { 2 }, Epochs = 1, Seed = 1 };
             o.Features.Add(new DenseFeature("Features"));
             if (feature is not null)
                 o.Features.Add(feature);
@@ -269,7 +269,7 @@ namespace MLNetRank.Torch.Tests.MultiTask
             two.Features.Add(new PositionFeature("Other"));
             ex = Assert.Throws<ArgumentException>(() => ml.Ranker().Trainers.MultiTask(two));
             Assert.Contains("PositionFeature", ex.Message);
-            var only = new MultiTaskOptions();
+            var only = new MultiTaskEstimator.Options();
             only.Features.Add(new PositionFeature());
             only.Tasks.Add(new TaskSpec("Click", "Click"));
             Assert.Throws<ArgumentException>(() => ml.Ranker().Trainers.MultiTask(only));

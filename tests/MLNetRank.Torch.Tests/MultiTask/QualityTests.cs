@@ -26,9 +26,9 @@ namespace MLNetRank.Torch.Tests.MultiTask
 
         internal static double ExpectedAuc(float[] scores, float[] truth) => RankerMetrics.ExpectedAuc(scores, truth);
 
-        private static MultiTaskOptions Options(MultiTaskArchitecture arch, int seed)
+        private static MultiTaskEstimator.Options Options(MultiTaskArchitecture arch, int seed)
         {
-            var o = new MultiTaskOptions
+            var o = new MultiTaskEstimator.Options
             {
                 Architecture = arch,
                 ExpertLayers = new[] { 32, 16 },
@@ -67,7 +67,7 @@ namespace MLNetRank.Torch.Tests.MultiTask
             // impressions); MMoE/PLE vs shared-bottom is within the seed spread there, so it is not asserted
             foreach (var arch in new[] { MultiTaskArchitecture.SingleTask, MultiTaskArchitecture.SharedBottom, MultiTaskArchitecture.MMoE, MultiTaskArchitecture.Ple })
             {
-                var o = new MultiTaskOptions
+                var o = new MultiTaskEstimator.Options
                 {
                     Architecture = arch, ExpertLayers = new[] { 64, 32 }, TowerLayers = new[] { 16 }, Experts = 4,
                     SharedExperts = 2, TaskExperts = 1, Levels = 2,

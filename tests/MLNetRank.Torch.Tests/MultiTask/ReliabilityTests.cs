@@ -13,7 +13,7 @@ namespace MLNetRank.Torch.Tests.MultiTask
     [Collection("TorchSharp")]
     public class ReliabilityTests
     {
-        private static Exception Fit(List<Impression> rows, MultiTaskOptions? o = null)
+        private static Exception Fit(List<Impression> rows, MultiTaskEstimator.Options? o = null)
         {
             var ml = new MLContext(1);
             return Assert.ThrowsAny<Exception>(() => ml.Ranker().Trainers.MultiTask(o ?? Fixture.FullOptions(epochs: 1)).Fit(Fixture.Load(ml, rows)).Dispose());
@@ -97,7 +97,7 @@ namespace MLNetRank.Torch.Tests.MultiTask
             Assert.All(m.History, h => Assert.True(double.IsFinite(h.TrainingLoss)));
         }
 
-        private static MultiTaskOptions CheckpointOptions(int epochs, string ck, bool resume)
+        private static MultiTaskEstimator.Options CheckpointOptions(int epochs, string ck, bool resume)
         {
             var o = Fixture.FullOptions(epochs: epochs);
             o.Dropout = 0.1f;
@@ -158,17 +158,17 @@ namespace MLNetRank.Torch.Tests.MultiTask
 
         public static IEnumerable<object[]> ForeignRuns() => new[]
         {
-            new object[] { "Dropout", (Action<MultiTaskOptions>)(o => o.Dropout = 0.2f) },
-            new object[] { "L2Regularization", (Action<MultiTaskOptions>)(o => o.L2Regularization = 1e-4) },
-            new object[] { "Tasks", (Action<MultiTaskOptions>)(o => o.Tasks[2].Weight = 2f) },
-            new object[] { "Tasks", (Action<MultiTaskOptions>)(o => o.Tasks[1].ConditionedOn = null) },
-            new object[] { "Seed", (Action<MultiTaskOptions>)(o => o.Seed = 8) },
-            new object[] { "LearningRate", (Action<MultiTaskOptions>)(o => o.LearningRate = 0.02) },
+            new object[] { "Dropout", (Action<MultiTaskEstimator.Options>)(o => o.Dropout = 0.2f) },
+            new object[] { "L2Regularization", (Action<MultiTaskEstimator.Options>)(o => o.L2Regularization = 1e-4) },
+            new object[] { "Tasks", (Action<MultiTaskEstimator.Options>)(o => o.Tasks[2].Weight = 2f) },
+            new object[] { "Tasks", (Action<MultiTaskEstimator.Options>)(o => o.Tasks[1].ConditionedOn = null) },
+            new object[] { "Seed", (Action<MultiTaskEstimator.Options>)(o => o.Seed = 8) },
+            new object[] { "LearningRate", (Action<MultiTaskEstimator.Options>)(o => o.LearningRate = 0.02) },
         };
 
         [Theory]
         [MemberData(nameof(ForeignRuns))]
-        public void ACheckpointOfAnotherRunIsRefusedNamingWhatDiffers(string field, Action<MultiTaskOptions> change)
+        public void ACheckpointOfAnotherRunIsRefusedNamingWhatDiffers(string field, Action<MultiTaskEstimator.Options> change)
         {
             var ml = new MLContext(1);
             var data = Fixture.Load(ml, Fixture.Make(200, 1));
@@ -261,7 +261,7 @@ namespace MLNetRank.Torch.Tests.MultiTask
             Assert.True(MklCpuDispatch.Requested(false, " on "));
             Assert.False(MklCpuDispatch.Requested(true, "0"));      // the environment can always refuse
             Assert.False(MklCpuDispatch.Requested(true, "off"));
-            Assert.False(new MultiTaskOptions().EnableMklCpuDispatch);
+            Assert.False(new MultiTaskEstimator.Options().EnableMklCpuDispatch);
         }
 
         [Fact]

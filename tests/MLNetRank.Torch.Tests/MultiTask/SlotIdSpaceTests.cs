@@ -41,10 +41,10 @@ namespace MLNetRank.Torch.Tests.MultiTask
             return (ml, ml.Data.LoadFromEnumerable(train), ml.Data.LoadFromEnumerable(test), test.Select(r => r.Click).ToArray());
         }
 
-        private static MultiTaskOptions Options(SlotIdSpace space)
+        private static MultiTaskEstimator.Options Options(SlotIdSpace space)
         {
             // A linear model over one scalar embedding per row of the table: logit = w0 e[row(a)] + w1 e[row(b)] + bias.
-            var o = new MultiTaskOptions
+            var o = new MultiTaskEstimator.Options
             {
                 Architecture = MultiTaskArchitecture.SharedBottom, ExpertLayers = Array.Empty<int>(), TowerLayers = Array.Empty<int>(),
                 Epochs = 8, BatchSize = 128, LearningRate = 0.05, Seed = 3, NumberOfThreads = 1,

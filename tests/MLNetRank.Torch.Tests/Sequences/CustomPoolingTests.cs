@@ -45,7 +45,7 @@ namespace MLNetRank.Torch.Tests.Sequences
             }
         }
 
-        private static MultiTaskOptions With(SequencePooling pooling)
+        private static MultiTaskEstimator.Options With(SequencePooling pooling)
         {
             var o = SequenceNetworkTests.Options("mean");
             ((SequenceFeature)o.Features.First(f => f.ColumnName == ImpressionColumns.UserItemSeq)).Pooling = pooling;

@@ -38,9 +38,9 @@ namespace MLNetRank.Torch.Tests.Sequences
         /// <summary>Lying Flat on the simulator's columns: the statistics and the room id are the wide part (linear term,
         /// routed by <paramref name="routing"/>), DIN units attend over the user's watched rooms (query: the room id) and
         /// clicked items (query: the room's items on sale), MMoE, Click/Buy/Follow with weight 1 each.</summary>
-        internal static MultiTaskOptions Options(WidePartRouting routing, int epochs = 1, int seed = 3, int dimension = 8)
+        internal static MultiTaskEstimator.Options Options(WidePartRouting routing, int epochs = 1, int seed = 3, int dimension = 8)
         {
-            var o = new MultiTaskOptions
+            var o = new MultiTaskEstimator.Options
             {
                 Architecture = MultiTaskArchitecture.MMoE, WidePartRouting = routing, Epochs = epochs, BatchSize = 128,
                 Experts = 3, ExpertLayers = new[] { 32, 16 }, TowerLayers = new[] { 8 }, ShuffleBufferSize = 2000, Seed = seed,
@@ -144,7 +144,7 @@ namespace MLNetRank.Torch.Tests.Sequences
             Assert.Contains("WidePartRouting", ex.Message);
             Assert.Contains("Wide", ex.Message);
 
-            o = new MultiTaskOptions { WidePartRouting = WidePartRouting.LinearOnly };
+            o = new MultiTaskEstimator.Options { WidePartRouting = WidePartRouting.LinearOnly };
             o.Features.Add(new DenseFeature(ImpressionColumns.StatFeatures) { Wide = true });
             o.Tasks.Add(new TaskSpec("Click", ImpressionColumns.Click));
             ex = Assert.Throws<ArgumentException>(() => ml.Ranker().Trainers.MultiTask(o));

@@ -30,9 +30,9 @@ namespace MLNetRank.Torch.Tests.Sequences
         };
 
         /// <summary>Stat features, the room id, and the sequences declared for one of the layers.</summary>
-        internal static MultiTaskOptions Options(string layer, int epochs = 1)
+        internal static MultiTaskEstimator.Options Options(string layer, int epochs = 1)
         {
-            var o = new MultiTaskOptions { Epochs = epochs, BatchSize = 128, Experts = 2, ExpertLayers = new[] { 16 }, TowerLayers = new[] { 8 }, ShuffleBufferSize = 1000, Seed = 3 };
+            var o = new MultiTaskEstimator.Options { Epochs = epochs, BatchSize = 128, Experts = 2, ExpertLayers = new[] { 16 }, TowerLayers = new[] { 8 }, ShuffleBufferSize = 1000, Seed = 3 };
             o.Features.Add(new DenseFeature(ImpressionColumns.StatFeatures));
             o.Features.Add(new CategoricalFeature(ImpressionColumns.LiveId, 8));
             o.Features.Add(new SequenceFeature(ImpressionColumns.LiveItemsOnSale, 8) { MaximumLength = 8 });
