@@ -191,7 +191,8 @@ namespace MLNetRank.Baselines
 
             var stats = ScanTrainingData(data, weight);
             log.Info($"training {_options.Trainer} on {stats.Rows} rows ({stats.Positives} clicks), {_options.NumberOfTrees} trees x {_options.NumberOfLeaves} leaves, seed {seed}");
-            var model = Trainer(seed, weight).Fit(data);
+            var trainer = Trainer(seed, weight);
+            var model = _options.Trainer == GbdtTrainerKind.LightGbm ? LightGbmGate.Fit(() => trainer.Fit(data)) : trainer.Fit(data);
             log.Info("training done");
             return new PointwiseGbdtTransformer(model, _options.Trainer, stats.Rows, stats.Positives);
         }

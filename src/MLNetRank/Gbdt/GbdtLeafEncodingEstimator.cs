@@ -284,20 +284,20 @@ namespace MLNetRank.Gbdt
                     NumberOfTrees = o.NumberOfTrees, NumberOfLeaves = o.NumberOfLeaves, LearningRate = o.LearningRate,
                     MinimumExampleCountPerLeaf = o.MinimumExampleCountPerLeaf, Seed = seed, NumberOfThreads = o.NumberOfThreads,
                 }).Fit(data).Model,
-                (GbdtLeafTrainer.LightGbm, GbdtLeafObjective.Binary) => bc.LightGbm(new LightGbmBinaryTrainer.Options
+                (GbdtLeafTrainer.LightGbm, GbdtLeafObjective.Binary) => LightGbmGate.Fit(() => bc.LightGbm(new LightGbmBinaryTrainer.Options
                 {
                     LabelColumnName = label, FeatureColumnName = o.FeatureColumnName, ExampleWeightColumnName = weight,
                     NumberOfIterations = o.NumberOfTrees, NumberOfLeaves = o.NumberOfLeaves, LearningRate = o.LearningRate,
                     MinimumExampleCountPerLeaf = o.MinimumExampleCountPerLeaf, Seed = seed, NumberOfThreads = o.NumberOfThreads,
                     Deterministic = true, Silent = true,
-                }).Fit(data).Model.SubModel,
-                (GbdtLeafTrainer.LightGbm, GbdtLeafObjective.Regression) => rc.LightGbm(new LightGbmRegressionTrainer.Options
+                }).Fit(data)).Model.SubModel,
+                (GbdtLeafTrainer.LightGbm, GbdtLeafObjective.Regression) => LightGbmGate.Fit(() => rc.LightGbm(new LightGbmRegressionTrainer.Options
                 {
                     LabelColumnName = label, FeatureColumnName = o.FeatureColumnName, ExampleWeightColumnName = weight,
                     NumberOfIterations = o.NumberOfTrees, NumberOfLeaves = o.NumberOfLeaves, LearningRate = o.LearningRate,
                     MinimumExampleCountPerLeaf = o.MinimumExampleCountPerLeaf, Seed = seed, NumberOfThreads = o.NumberOfThreads,
                     Deterministic = true, Silent = true,
-                }).Fit(data).Model,
+                }).Fit(data)).Model,
                 // Unreachable: Validate (called by the constructor) rejects undefined trainers and objectives.
                 _ => throw new ArgumentOutOfRangeException(nameof(o.Trainer), $"Unknown trainer {o.Trainer} / objective {o.Objective}."),
             };

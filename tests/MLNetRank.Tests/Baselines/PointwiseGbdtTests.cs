@@ -9,6 +9,7 @@ using Xunit;
 
 namespace MLNetRank.Tests.Baselines
 {
+    [Collection(LightGbmCollection.Name)]
     public class PointwiseGbdtTests
     {
         internal sealed class Row

@@ -20,6 +20,7 @@ namespace MLNetRank.Tests.Debiasing
     /// LightGBM regression on the IPS relevance estimate (<c>EstimateClickRelevance</c>) beats the same regression on the raw
     /// click-through rate, in every click simulation.
     /// </summary>
+    [Collection(LightGbmCollection.Name)]
     public class LetorUnbiasedLtrTests
     {
         private readonly ITestOutputHelper _out;

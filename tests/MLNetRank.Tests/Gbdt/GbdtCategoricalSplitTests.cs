@@ -10,6 +10,7 @@ using Xunit;
 
 namespace MLNetRank.Tests.Gbdt
 {
+    [Collection(LightGbmCollection.Name)]
     public class GbdtCategoricalSplitTests
     {
         private sealed class Row

@@ -9,6 +9,7 @@ using Xunit;
 
 namespace MLNetRank.Tests.Gbdt
 {
+    [Collection(LightGbmCollection.Name)]
     public class GbdtFreshProcessTests
     {
         // A .NET 10 file-based app that references Microsoft.ML, Microsoft.ML.OnnxTransformer and ONNX Runtime only:

@@ -10,6 +10,7 @@ using Xunit;
 
 namespace MLNetRank.Tests.Gbdt
 {
+    [Collection(LightGbmCollection.Name)]
     public class GbdtLeafEncodingTests
     {
         private const int F = 6;

@@ -7,6 +7,7 @@ using Xunit;
 
 namespace MLNetRank.Tests.Gbdt
 {
+    [Collection(LightGbmCollection.Name)]
     public class GbdtSavedEncoderTests
     {
         [Theory]

@@ -10,6 +10,7 @@ using Xunit;
 
 namespace MLNetRank.Tests.Onnx
 {
+    [Collection(LightGbmCollection.Name)]
     public sealed class RequestScorerTests : IDisposable
     {
         private static readonly string[] Outputs = { "ClickScore", "ClickProbability", "BuyProbability" };
