@@ -72,6 +72,12 @@ namespace MLNetRank.Torch.MultiTask
         /// <summary>Experiment (diagnosis bench): query and key projections start as the same random orthogonal projection.</summary>
         internal bool SimilarityInit { get; set; }
 
+        /// <summary>Experiment (diagnosis bench): every linear layer's bias starts at 0.</summary>
+        internal bool ZeroBiasInit { get; set; }
+
+        /// <summary>Experiment (diagnosis bench): attention scores multiplied by this (1 = 1/sqrt(head dimension) scaling).</summary>
+        internal float Temperature { get; set; } = 1f;
+
         /// <inheritdoc/>
         public override IReadOnlyList<string> QueryFeatureNames
             => Output == TransformerOutput.TargetAttention && TargetFeatureName is not null ? RoomTokenFeatureNames.Append(TargetFeatureName).ToArray() : RoomTokenFeatureNames;
@@ -99,7 +105,7 @@ namespace MLNetRank.Torch.MultiTask
             int segments = RoomTokenFeatureNames.Count;
             int positions = Math.Max(context.MaximumLength, context.QueryMaximumLengths.Take(segments).DefaultIfEmpty(1).Max());
             return new TransformerModule(context.FeatureName, d, Heads, Layers, FeedForwardDimension > 0 ? FeedForwardDimension : 4 * d,
-                segments, positions, Output == TransformerOutput.TargetAttention, ZeroResidualInit, SimilarityInit);
+                segments, positions, Output == TransformerOutput.TargetAttention, ZeroResidualInit, SimilarityInit, ZeroBiasInit, Temperature);
         }
     }
 
@@ -137,13 +143,13 @@ namespace MLNetRank.Torch.MultiTask
         /// layer's attention probabilities of the room's tokens [B, h, Lr, Lr + L] (room keys first, then the user's).</summary>
         internal static Action<Tensor, Tensor>? Probe;
 
-        public TransformerModule(string name, int d, int heads, int layerCount, int ff, int segments, int positions, bool targetOutput, bool zeroResidual = false, bool similarity = false) : base(name)
+        public TransformerModule(string name, int d, int heads, int layerCount, int ff, int segments, int positions, bool targetOutput, bool zeroResidual = false, bool similarity = false, bool zeroBias = false, float temperature = 1f) : base(name)
         {
             _d = d;
             _heads = heads;
             _segments = segments;
             _target = targetOutput;
-            _scale = 1f / MathF.Sqrt(d / heads);
+            _scale = temperature / MathF.Sqrt(d / heads);
             type_embedding = nn.Embedding(segments + 2, d);        // room segments..., user, summary
             position_embedding = nn.Embedding(positions, d);
             using (no_grad())
@@ -157,6 +163,9 @@ namespace MLNetRank.Torch.MultiTask
             using (no_grad())
                 foreach (var l in layers)
                 {
+                    if (zeroBias)
+                        foreach (var lin in new[] { l.qkv, l.proj, l.ff1, l.ff2 })
+                            lin.bias!.zero_();
                     if (zeroResidual)
                     {
                         l.proj.weight!.zero_();

@@ -49,7 +49,7 @@ namespace MLNetRank.Benchmarks.Sequences
             var requests = test.GetColumn<uint>(ImpressionColumns.RequestId).ToArray();
             Console.WriteLine($"Load average at the start: {ScoringMeasures.LoadAverage()}. Seed {seed}, κ = {kappa}, {trainRequests * 10:N0} training impressions, " +
                 $"{epochs} epochs: {(long)Math.Ceiling(trainRequests * 10 / 256.0) * epochs} Adam steps (batch 256){(groups ? ", item ids replaced by taste groups" : "")}.");
-            Headroom(sim.World, test, click, requests, kappa);
+            var z = Headroom(sim.World, test, click, requests, kappa);
             if (groups)
             {
                 train = ToGroups(ml, sim.World, train);
@@ -73,7 +73,7 @@ namespace MLNetRank.Benchmarks.Sequences
                 var pc = scored.GetColumn<float[]>("ClickScore").Select(x => x[0]).ToArray();
                 var pb = scored.GetColumn<float[]>("BuyScore").Select(x => x[0]).ToArray();
                 Console.WriteLine($"  {v}: click AUC {RankerMetrics.Auc(pc, click):F4}, GAUC {RankerMetrics.GroupAuc<uint>(pc, click, requests):F4}, " +
-                    $"buy AUC {RankerMetrics.Auc(pb, buy):F4}, GAUC {RankerMetrics.GroupAuc<uint>(pb, buy, requests):F4} ({sw.Elapsed.TotalSeconds:F0} s, load {ScoringMeasures.LoadAverage()})");
+                    $"buy AUC {RankerMetrics.Auc(pb, buy):F4}, GAUC {RankerMetrics.GroupAuc<uint>(pb, buy, requests):F4}, corr(click logit, z) {Correlation(pc, z, requests)} ({sw.Elapsed.TotalSeconds:F0} s, load {ScoringMeasures.LoadAverage()})");
             }
             Console.WriteLine($"Load average at the end: {ScoringMeasures.LoadAverage()}.");
             return 0;
@@ -110,6 +110,10 @@ namespace MLNetRank.Benchmarks.Sequences
                     tf.Layers = int.Parse(part[1..]);
                 else if (part == "zr")
                     tf.ZeroResidualInit = true;
+                else if (part.StartsWith('t') && part != "target")
+                    tf.Temperature = float.Parse(part[1..], System.Globalization.CultureInfo.InvariantCulture);
+                else if (part == "zb")
+                    tf.ZeroBiasInit = true;
                 else if (part == "sim")
                     tf.SimilarityInit = true;
                 else if (part == "target")
@@ -124,7 +128,7 @@ namespace MLNetRank.Benchmarks.Sequences
         }
 
         /// <summary>AUC of the true click probability (attraction x examination) with and without the κ·z term, on the test rows.</summary>
-        private static void Headroom(World w, IDataView test, bool[] click, uint[] requests, double kappa)
+        private static double[] Headroom(World w, IDataView test, bool[] click, uint[] requests, double kappa)
         {
             var attr = test.GetColumn<float>(ImpressionColumns.TrueAttraction).ToArray();
             var exam = test.GetColumn<float>(ImpressionColumns.TrueExamination).ToArray();
@@ -150,6 +154,35 @@ namespace MLNetRank.Benchmarks.Sequences
                 $"(GAUC {RankerMetrics.GroupAuc<uint>(with, click, requests):F4}), without κ·z {RankerMetrics.Auc(without, click):F4} " +
                 $"(GAUC {RankerMetrics.GroupAuc<uint>(without, click, requests):F4}); attraction alone {RankerMetrics.Auc(withA, click):F4} vs " +
                 $"{RankerMetrics.Auc(withoutA, click):F4}; z mean {z.Average():F3}, sd {Math.Sqrt(z.Select(x => x * x).Average() - z.Average() * z.Average()):F3}.");
+            return z;
+        }
+
+        /// <summary>Pearson correlation of the click logit with z, over all rows and within requests (request means removed).</summary>
+        private static (double All, double Within) Correlation(float[] p, double[] z, uint[] requests)
+        {
+            var logit = p.Select(x => Math.Log(Math.Clamp(x, 1e-7, 1 - 1e-7) / (1 - Math.Clamp(x, 1e-7, 1 - 1e-7)))).ToArray();
+            static double Corr(double[] a, double[] b)
+            {
+                double ma = a.Average(), mb = b.Average(), sab = 0, saa = 0, sbb = 0;
+                for (int i = 0; i < a.Length; i++)
+                {
+                    sab += (a[i] - ma) * (b[i] - mb);
+                    saa += (a[i] - ma) * (a[i] - ma);
+                    sbb += (b[i] - mb) * (b[i] - mb);
+                }
+                return sab / Math.Sqrt(saa * sbb);
+            }
+            double[] Centre(double[] v)
+            {
+                var sum = new Dictionary<uint, (double S, int N)>();
+                for (int i = 0; i < v.Length; i++)
+                {
+                    sum.TryGetValue(requests[i], out var t);
+                    sum[requests[i]] = (t.S + v[i], t.N + 1);
+                }
+                return v.Select((x, i) => x - sum[requests[i]].S / sum[requests[i]].N).ToArray();
+            }
+            return (Corr(logit, z), Corr(Centre(logit), Centre(z)));
         }
 
         /// <summary>The rows with every item id (clicked items, items on sale, core items) replaced by its taste group + 1.</summary>
