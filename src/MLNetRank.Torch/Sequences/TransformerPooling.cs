@@ -78,6 +78,9 @@ namespace MLNetRank.Torch.MultiTask
         /// <summary>Experiment (diagnosis bench): attention scores multiplied by this (1 = 1/sqrt(head dimension) scaling).</summary>
         internal float Temperature { get; set; } = 1f;
 
+        /// <summary>Experiment (diagnosis bench): standard deviation of the type embeddings' initial values.</summary>
+        internal double TypeInitStd { get; set; } = 0.02;
+
         /// <inheritdoc/>
         public override IReadOnlyList<string> QueryFeatureNames
             => Output == TransformerOutput.TargetAttention && TargetFeatureName is not null ? RoomTokenFeatureNames.Append(TargetFeatureName).ToArray() : RoomTokenFeatureNames;
@@ -105,7 +108,7 @@ namespace MLNetRank.Torch.MultiTask
             int segments = RoomTokenFeatureNames.Count;
             int positions = Math.Max(context.MaximumLength, context.QueryMaximumLengths.Take(segments).DefaultIfEmpty(1).Max());
             return new TransformerModule(context.FeatureName, d, Heads, Layers, FeedForwardDimension > 0 ? FeedForwardDimension : 4 * d,
-                segments, positions, Output == TransformerOutput.TargetAttention, ZeroResidualInit, SimilarityInit, ZeroBiasInit, Temperature);
+                segments, positions, Output == TransformerOutput.TargetAttention, ZeroResidualInit, SimilarityInit, ZeroBiasInit, Temperature, TypeInitStd);
         }
     }
 
@@ -143,7 +146,7 @@ namespace MLNetRank.Torch.MultiTask
         /// layer's attention probabilities of the room's tokens [B, h, Lr, Lr + L] (room keys first, then the user's).</summary>
         internal static Action<Tensor, Tensor>? Probe;
 
-        public TransformerModule(string name, int d, int heads, int layerCount, int ff, int segments, int positions, bool targetOutput, bool zeroResidual = false, bool similarity = false, bool zeroBias = false, float temperature = 1f) : base(name)
+        public TransformerModule(string name, int d, int heads, int layerCount, int ff, int segments, int positions, bool targetOutput, bool zeroResidual = false, bool similarity = false, bool zeroBias = false, float temperature = 1f, double typeStd = 0.02) : base(name)
         {
             _d = d;
             _heads = heads;
@@ -154,7 +157,7 @@ namespace MLNetRank.Torch.MultiTask
             position_embedding = nn.Embedding(positions, d);
             using (no_grad())
             {
-                nn.init.normal_(type_embedding.weight!, 0, 0.02);
+                nn.init.normal_(type_embedding.weight!, 0, typeStd);
                 nn.init.normal_(position_embedding.weight!, 0, 0.02);
             }
             summary = nn.Parameter(zeros(d));

@@ -73,7 +73,7 @@ namespace MLNetRank.Benchmarks.Sequences
                 var pc = scored.GetColumn<float[]>("ClickScore").Select(x => x[0]).ToArray();
                 var pb = scored.GetColumn<float[]>("BuyScore").Select(x => x[0]).ToArray();
                 Console.WriteLine($"  {v}: click AUC {RankerMetrics.Auc(pc, click):F4}, GAUC {RankerMetrics.GroupAuc<uint>(pc, click, requests):F4}, " +
-                    $"buy AUC {RankerMetrics.Auc(pb, buy):F4}, GAUC {RankerMetrics.GroupAuc<uint>(pb, buy, requests):F4}, corr(click logit, z) {Correlation(pc, z, requests)} ({sw.Elapsed.TotalSeconds:F0} s, load {ScoringMeasures.LoadAverage()})");
+                    $"buy AUC {RankerMetrics.Auc(pb, buy):F4}, GAUC {RankerMetrics.GroupAuc<uint>(pb, buy, requests):F4}, corr(click logit, z) {Correlation(pc, z, requests).All:F4} (within requests {Correlation(pc, z, requests).Within:F4}) ({sw.Elapsed.TotalSeconds:F0} s, load {ScoringMeasures.LoadAverage()})");
             }
             Console.WriteLine($"Load average at the end: {ScoringMeasures.LoadAverage()}.");
             return 0;
@@ -110,8 +110,10 @@ namespace MLNetRank.Benchmarks.Sequences
                     tf.Layers = int.Parse(part[1..]);
                 else if (part == "zr")
                     tf.ZeroResidualInit = true;
-                else if (part.StartsWith('t') && part != "target")
+                else if (part.StartsWith('t') && part != "target" && !part.StartsWith("ty"))
                     tf.Temperature = float.Parse(part[1..], System.Globalization.CultureInfo.InvariantCulture);
+                else if (part.StartsWith("ty"))
+                    tf.TypeInitStd = double.Parse(part[2..], System.Globalization.CultureInfo.InvariantCulture);
                 else if (part == "zb")
                     tf.ZeroBiasInit = true;
                 else if (part == "sim")
@@ -160,7 +162,7 @@ namespace MLNetRank.Benchmarks.Sequences
         /// <summary>Pearson correlation of the click logit with z, over all rows and within requests (request means removed).</summary>
         private static (double All, double Within) Correlation(float[] p, double[] z, uint[] requests)
         {
-            var logit = p.Select(x => Math.Log(Math.Clamp(x, 1e-7, 1 - 1e-7) / (1 - Math.Clamp(x, 1e-7, 1 - 1e-7)))).ToArray();
+            var logit = p.Select(x => (double)x).ToArray();   // ClickScore is the logit
             static double Corr(double[] a, double[] b)
             {
                 double ma = a.Average(), mb = b.Average(), sab = 0, saa = 0, sbb = 0;
