@@ -143,8 +143,8 @@ namespace MLNetRank.Torch.MultiTask
         private const float Big = 1e9f;
 
         /// <summary>Diagnosis only (benches): called after each training forward with the pooled output [B, d] and the first
-        /// layer's attention probabilities of the room's tokens [B, h, Lr, Lr + L] (room keys first, then the user's).</summary>
-        internal static Action<Tensor, Tensor>? Probe;
+        /// layer's attention probabilities of the room's tokens [B, h, Lr, Lr + L] (room keys first, then the user's), and the batch.</summary>
+        internal static Action<Tensor, Tensor, SequencePoolingBatch>? Probe;
 
         public TransformerModule(string name, int d, int heads, int layerCount, int ff, int segments, int positions, bool targetOutput, bool zeroResidual = false, bool similarity = false, bool zeroBias = false, float temperature = 1f, double typeStd = 0.02) : base(name)
         {
@@ -255,7 +255,7 @@ namespace MLNetRank.Torch.MultiTask
                 }
             }
             if (!_target)
-                return Probed(final_norm.forward(x).squeeze(1), firstP!);           // [B, d]
+                return Probed(final_norm.forward(x).squeeze(1), firstP!, b);           // [B, d]
             var xf = final_norm.forward(x);
             var uf = final_norm.forward(u);
             var t = b.Queries[_segments];                                            // [B, 1, d]
@@ -264,14 +264,14 @@ namespace MLNetRank.Torch.MultiTask
             var tsU = t.matmul(uf.transpose(1, 2)) * sc + biasU.squeeze(1);          // [B, 1, L]
             var tp = nn.functional.softmax(cat(new[] { tsR, tsU }, -1), -1);
             long n = xf.shape[1];
-            return Probed((tp.narrow(-1, 0, n).matmul(xf) + tp.narrow(-1, n, tp.shape[2] - n).matmul(uf)).squeeze(1), firstP!);
+            return Probed((tp.narrow(-1, 0, n).matmul(xf) + tp.narrow(-1, n, tp.shape[2] - n).matmul(uf)).squeeze(1), firstP!, b);
         }
 
-        private Tensor Probed(Tensor output, Tensor firstP)
+        private Tensor Probed(Tensor output, Tensor firstP, SequencePoolingBatch b)
         {
             if (Probe is { } probe && training)
                 using (no_grad())
-                    probe(output.detach(), firstP.detach());
+                    probe(output.detach(), firstP.detach(), b);
             return output;
         }
 

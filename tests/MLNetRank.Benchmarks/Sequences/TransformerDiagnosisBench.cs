@@ -60,13 +60,13 @@ namespace MLNetRank.Benchmarks.Sequences
                 var sw = Stopwatch.StartNew();
                 var o = Options(v, d, seed + 1, epochs);
                 var stats = new List<double[]>();
-                TransformerModule.Probe = (output, p) => stats.Add(ProbeStats(output, p));
+                TransformerModule.Probe = (output, p, b) => stats.Add(ProbeStats(output, p, b));
                 using var model = ml.Ranker().Trainers.MultiTask(o).Fit(train);
                 TransformerModule.Probe = null;
                 if (stats.Count > 0)
                 {
                     string Avg(IEnumerable<double[]> s) { var a = s.ToArray(); return string.Join(", ", Enumerable.Range(0, a[0].Length).Select(j => a.Average(x => x[j]).ToString("F3"))); }
-                    Console.WriteLine($"  {v} probe (output row-variance share, room tokens' mass on user tokens, summary's mass on user tokens, mean max prob): " +
+                    Console.WriteLine($"  {v} probe (output row-variance share, room tokens' mass on user tokens, summary's mass on user tokens, mean max prob, items on sale: mass per identical user token / mass per user token): " +
                         $"first 10 steps [{Avg(stats.Take(10))}], last 20 steps [{Avg(stats.TakeLast(20))}], {stats.Count} steps");
                 }
                 var scored = model.Transform(test);
@@ -81,7 +81,7 @@ namespace MLNetRank.Benchmarks.Sequences
 
         /// <summary>[share of the output's variance across rows, room tokens' attention mass on the user's tokens, the summary
         /// token's, the mean largest probability] of one training batch (first layer, heads averaged).</summary>
-        private static double[] ProbeStats(TorchSharp.torch.Tensor output, TorchSharp.torch.Tensor p)
+        private static double[] ProbeStats(TorchSharp.torch.Tensor output, TorchSharp.torch.Tensor p, SequencePoolingBatch b)
         {
             using var scope = TorchSharp.torch.NewDisposeScope();
             double varRows = output.var(new long[] { 0 }).mean().item<float>();
@@ -91,7 +91,19 @@ namespace MLNetRank.Benchmarks.Sequences
             double roomUser = user.narrow(-1, 1, lr - 1).mean().item<float>();
             double summaryUser = user.narrow(-1, 0, 1).mean().item<float>();
             double maxP = p.max(-1).values.mean().item<float>();
-            return new[] { varRows / (varRows + meanSq), roomUser, summaryUser, maxP };
+            // items on sale (the second room segment, after the summary and the core items) vs the user's tokens with an identical
+            // embedding (with --groups: the same taste group): mass per matching user token over mass per user token
+            long core = b.Queries[0].shape[1], sale = b.Queries[1].shape[1], len = b.Embedded.shape[1];
+            var ps = p.narrow(2, 1 + core, sale).narrow(-1, lr, len).mean(new long[] { 1 });                  // [B, S, L] heads averaged
+            var same = (b.Queries[1].unsqueeze(2) - b.Embedded.unsqueeze(1)).abs().sum(-1).eq(0).to_type(TorchSharp.torch.ScalarType.Float32)
+                * b.QueryMasks[1].unsqueeze(2) * b.Mask.unsqueeze(1);                                            // [B, S, L]
+            var users = b.Mask.sum(-1, keepdim: true).unsqueeze(1).clamp_min(1);                                 // [B, 1, 1]
+            var nSame = same.sum(-1);                                                                           // [B, S]
+            var has = nSame.gt(0).to_type(TorchSharp.torch.ScalarType.Float32) * b.QueryMasks[1];
+            var perSame = (ps * same).sum(-1) / nSame.clamp_min(1);
+            var perUser = (ps * b.Mask.unsqueeze(1)).sum(-1) / users.squeeze(-1);
+            double ratio = ((perSame / perUser.clamp_min(1e-12)) * has).sum().item<float>() / Math.Max(1, has.sum().item<float>());
+            return new[] { varRows / (varRows + meanSq), roomUser, summaryUser, maxP, ratio };
         }
 
         /// <summary>The bench's network (<see cref="SequenceModels.Options"/>) with the transformer variant on the clicked items.</summary>
