@@ -31,7 +31,7 @@ namespace MLNetRank.Benchmarks.Sequences
         private static readonly Option<int> DimOption = BenchOption.Of("--dim", 8, "embedding dimension d");
         private static readonly Option<double> KappaOption = BenchOption.Of("--kappa", 1.5, "item-interest knob κ");
         private static readonly Option<bool> GroupsOption = BenchOption.Flag("--groups", "replace item ids by their taste groups");
-        private static readonly Option<string[]> VariantsOption = BenchOption.List("--variants", new[] { "mean", "tf" }, "variants (mean, tf, tf-h1, tf-h2, tf-l1, tf-target, ...)");
+        private static readonly Option<string[]> VariantsOption = BenchOption.List("--variants", new[] { "mean", "tf" }, "variants: none (headroom only), mean, tf[-h<heads>][-l<layers>][-target][-zr][-zb][-sim][-t<temperature>][-ty<type init sd>]");
 
         public int Run(ParseResult args)
         {
@@ -50,12 +50,14 @@ namespace MLNetRank.Benchmarks.Sequences
             Console.WriteLine($"Load average at the start: {ScoringMeasures.LoadAverage()}. Seed {seed}, κ = {kappa}, {trainRequests * 10:N0} training impressions, " +
                 $"{epochs} epochs: {(long)Math.Ceiling(trainRequests * 10 / 256.0) * epochs} Adam steps (batch 256){(groups ? ", item ids replaced by taste groups" : "")}.");
             var z = Headroom(sim.World, test, click, requests, kappa);
-            if (groups)
+            var variants = (args.GetValue(VariantsOption) ?? Array.Empty<string>()).Where(v => v != "none").ToArray();
+            if (groups || variants.Any(v => v.Contains("oracle")))
             {
-                train = ToGroups(ml, sim.World, train);
-                test = ToGroups(ml, sim.World, test);
+                // materialised rows: taste groups instead of item ids (--groups) and the true z as a column (oracle variants)
+                train = Rows(ml, sim.World, train, groups, kappa);
+                test = Rows(ml, sim.World, test, groups, kappa);
             }
-            foreach (var v in args.GetValue(VariantsOption) ?? Array.Empty<string>())
+            foreach (var v in variants)
             {
                 var sw = Stopwatch.StartNew();
                 var o = Options(v, d, seed + 1, epochs);
@@ -109,8 +111,13 @@ namespace MLNetRank.Benchmarks.Sequences
         /// <summary>The bench's network (<see cref="SequenceModels.Options"/>) with the transformer variant on the clicked items.</summary>
         internal static MultiTaskEstimator.Options Options(string variant, int d, int seed, int epochs)
         {
-            if (variant == "mean")
-                return SequenceModels.Options("mean", d, seed, epochs, threads: 1);
+            if (variant.StartsWith("mean"))
+            {
+                var m = SequenceModels.Options("mean", d, seed, epochs, threads: 1);
+                if (variant == "mean-oracle")
+                    m.Features.Add(new DenseFeature(nameof(RowZ.OracleZ)));
+                return m;
+            }
             var o = SequenceModels.Options("transformer", d, seed, epochs, threads: 1);
             var items = o.Features.OfType<SequenceFeature>().Single(f => f.ColumnName == ImpressionColumns.UserItemSeq);
             var tf = (TransformerPooling)items.Pooling!;
@@ -130,6 +137,8 @@ namespace MLNetRank.Benchmarks.Sequences
                     tf.ZeroBiasInit = true;
                 else if (part == "sim")
                     tf.SimilarityInit = true;
+                else if (part == "oracle")
+                    o.Features.Add(new DenseFeature(nameof(RowZ.OracleZ)));
                 else if (part == "target")
                 {
                     tf.Output = TransformerOutput.TargetAttention;
@@ -199,23 +208,41 @@ namespace MLNetRank.Benchmarks.Sequences
             return (Corr(logit, z), Corr(Centre(logit), Centre(z)));
         }
 
-        /// <summary>The rows with every item id (clicked items, items on sale, core items) replaced by its taste group + 1.</summary>
-        private static IDataView ToGroups(MLContext ml, World w, IDataView view)
+        /// <summary>The rows, with every item id (clicked items, items on sale, core items) replaced by its taste group + 1 when
+        /// <paramref name="groups"/>, and the true z in <see cref="Row.OracleZ"/>.</summary>
+        private static IDataView Rows(MLContext ml, World w, IDataView view, bool groups, double kappa)
         {
             uint[] Map(uint[] ids) => ids.Select(i => (uint)w.ItemTasteGroupOf(i) + 1).ToArray();
-            var rows = ml.Data.CreateEnumerable<Row>(view, reuseRowObject: false).Select(r =>
+            var rows = ml.Data.CreateEnumerable<Row>(view, reuseRowObject: false).Select(r => new RowZ
             {
-                r.UserItemSeq = Map(r.UserItemSeq);
-                r.LiveItemsOnSale = Map(r.LiveItemsOnSale);
-                r.LiveCoreItems = Map(r.LiveCoreItems);
-                return r;
+                RequestId = r.RequestId, StatFeatures = r.StatFeatures, LiveId = r.LiveId, UserLiveSeq = r.UserLiveSeq, Click = r.Click, Buy = r.Buy,
+                OracleZ = kappa == 0 ? 0f : (float)w.TrueItemInterest(r.UserId, r.LiveId, r.Time),
+                UserItemSeq = groups ? Map(r.UserItemSeq) : r.UserItemSeq,
+                LiveItemsOnSale = groups ? Map(r.LiveItemsOnSale) : r.LiveItemsOnSale,
+                LiveCoreItems = groups ? Map(r.LiveCoreItems) : r.LiveCoreItems,
             }).ToList();
             return ml.Data.Cache(ml.Data.LoadFromEnumerable(rows));
+        }
+
+        private sealed class RowZ
+        {
+            public uint RequestId { get; set; }
+            public float OracleZ { get; set; }
+            [VectorType(25)] public float[] StatFeatures { get; set; } = Array.Empty<float>();
+            public uint LiveId { get; set; }
+            [VectorType] public uint[] LiveItemsOnSale { get; set; } = Array.Empty<uint>();
+            [VectorType] public uint[] LiveCoreItems { get; set; } = Array.Empty<uint>();
+            [VectorType] public uint[] UserItemSeq { get; set; } = Array.Empty<uint>();
+            [VectorType] public uint[] UserLiveSeq { get; set; } = Array.Empty<uint>();
+            public bool Click { get; set; }
+            public bool Buy { get; set; }
         }
 
         private sealed class Row
         {
             public uint RequestId { get; set; }
+            public uint UserId { get; set; }
+            public float Time { get; set; }
             [VectorType(25)] public float[] StatFeatures { get; set; } = Array.Empty<float>();
             public uint LiveId { get; set; }
             [VectorType] public uint[] LiveItemsOnSale { get; set; } = Array.Empty<uint>();
