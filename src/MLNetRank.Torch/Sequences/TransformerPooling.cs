@@ -179,11 +179,12 @@ namespace MLNetRank.Torch.MultiTask
                     if (similarity)
                     {
                         using var g = randn(d, d);
-                        var (qm, _) = linalg.qr(g);
+                        var (qm, rm) = linalg.qr(g);
                         l.qkv.weight!.narrow(0, 0, d).copy_(qm);
                         l.qkv.weight!.narrow(0, d, d).copy_(qm);
                         l.qkv.bias!.narrow(0, 0, 2 * d).zero_();
                         qm.Dispose();
+                        rm.Dispose();
                     }
                 }
             final_norm = nn.LayerNorm(d);
