@@ -81,6 +81,9 @@ namespace MLNetRank.Torch.MultiTask
         /// <summary>Experiment (diagnosis bench): standard deviation of the type embeddings' initial values.</summary>
         internal double TypeInitStd { get; set; } = 0.02;
 
+        /// <summary>Experiment (diagnosis bench): the final layer norm's gain starts at this value (1 = PyTorch's default).</summary>
+        internal float OutputGainInit { get; set; } = 1f;
+
         /// <inheritdoc/>
         public override IReadOnlyList<string> QueryFeatureNames
             => Output == TransformerOutput.TargetAttention && TargetFeatureName is not null ? RoomTokenFeatureNames.Append(TargetFeatureName).ToArray() : RoomTokenFeatureNames;
@@ -108,7 +111,7 @@ namespace MLNetRank.Torch.MultiTask
             int segments = RoomTokenFeatureNames.Count;
             int positions = Math.Max(context.MaximumLength, context.QueryMaximumLengths.Take(segments).DefaultIfEmpty(1).Max());
             return new TransformerModule(context.FeatureName, d, Heads, Layers, FeedForwardDimension > 0 ? FeedForwardDimension : 4 * d,
-                segments, positions, Output == TransformerOutput.TargetAttention, ZeroResidualInit, SimilarityInit, ZeroBiasInit, Temperature, TypeInitStd);
+                segments, positions, Output == TransformerOutput.TargetAttention, ZeroResidualInit, SimilarityInit, ZeroBiasInit, Temperature, TypeInitStd, OutputGainInit);
         }
     }
 
@@ -146,7 +149,7 @@ namespace MLNetRank.Torch.MultiTask
         /// layer's attention probabilities of the room's tokens [B, h, Lr, Lr + L] (room keys first, then the user's), and the batch.</summary>
         internal static Action<Tensor, Tensor, SequencePoolingBatch>? Probe;
 
-        public TransformerModule(string name, int d, int heads, int layerCount, int ff, int segments, int positions, bool targetOutput, bool zeroResidual = false, bool similarity = false, bool zeroBias = false, float temperature = 1f, double typeStd = 0.02) : base(name)
+        public TransformerModule(string name, int d, int heads, int layerCount, int ff, int segments, int positions, bool targetOutput, bool zeroResidual = false, bool similarity = false, bool zeroBias = false, float temperature = 1f, double typeStd = 0.02, float outputGain = 1f) : base(name)
         {
             _d = d;
             _heads = heads;
@@ -188,6 +191,9 @@ namespace MLNetRank.Torch.MultiTask
                     }
                 }
             final_norm = nn.LayerNorm(d);
+            if (outputGain != 1f)
+                using (no_grad())
+                    final_norm.weight!.fill_(outputGain);
             RegisterComponents();
         }
 

@@ -118,6 +118,14 @@ namespace MLNetRank.Benchmarks.Sequences
                     m.Features.Add(new DenseFeature(nameof(RowZ.OracleZ)));
                 return m;
             }
+            if (variant.StartsWith("match"))
+            {
+                // the readout the transformer lacks, written directly (MatchReadoutPooling), on the clicked items
+                var mo = SequenceModels.Options("mean", d, seed, epochs, threads: 1);
+                mo.Features.OfType<SequenceFeature>().Single(f => f.ColumnName == ImpressionColumns.UserItemSeq).Pooling = new MatchReadoutPooling(ImpressionColumns.LiveItemsOnSale,
+                    variant.StartsWith("match-s") ? float.Parse(variant[7..], System.Globalization.CultureInfo.InvariantCulture) : 1f);
+                return mo;
+            }
             var o = SequenceModels.Options("transformer", d, seed, epochs, threads: 1);
             var items = o.Features.OfType<SequenceFeature>().Single(f => f.ColumnName == ImpressionColumns.UserItemSeq);
             var tf = (TransformerPooling)items.Pooling!;
@@ -133,6 +141,8 @@ namespace MLNetRank.Benchmarks.Sequences
                     tf.Temperature = float.Parse(part[1..], System.Globalization.CultureInfo.InvariantCulture);
                 else if (part.StartsWith("ty"))
                     tf.TypeInitStd = double.Parse(part[2..], System.Globalization.CultureInfo.InvariantCulture);
+                else if (part.StartsWith('g'))
+                    tf.OutputGainInit = float.Parse(part[1..], System.Globalization.CultureInfo.InvariantCulture);
                 else if (part == "zb")
                     tf.ZeroBiasInit = true;
                 else if (part == "sim")
