@@ -54,6 +54,8 @@ namespace MLNetRank.Torch.Tests.Sequences
             yield return new object[] { "transformer-summary", new TransformerPooling("core", "onsale") { Layers = 2, Heads = 4 }, new[] { 3, 5 } };
             yield return new object[] { "transformer-1layer-2heads", new TransformerPooling("core") { Layers = 1, Heads = 2 }, new[] { 4 } };
             yield return new object[] { "transformer-target", new TransformerPooling("core", "onsale") { Output = TransformerOutput.TargetAttention, TargetFeatureName = "room" }, new[] { 3, 5, 1 } };
+            // the diagnosis bench's experimental knobs: the export must follow the attention temperature
+            yield return new object[] { "transformer-temperature-3", new TransformerPooling("core", "onsale") { Temperature = 3f, SimilarityInit = true, ZeroBiasInit = true, TypeInitStd = 0.2 }, new[] { 3, 5 } };
         }
 
         private static SequencePoolingModule Create(SequencePooling p, int[] q)
