@@ -64,8 +64,20 @@ namespace MLNetRank.Torch.MultiTask
         /// (<c>Σ a·k / n</c>: DIN's un-normalised weights divided by the number of present steps).</summary>
         public AttentionWeighting Weighting { get; set; } = AttentionWeighting.Mean;
 
+        /// <summary>Appends the <em>intensity of interest</em> to the pooled vector: one more dimension holding the mean of the
+        /// activation unit's raw weights <c>a(q, k)</c> over the present steps (averaged over a set query's ids), so the network
+        /// sees how strongly the history matches the query, not only a weighted average of its embeddings. Default false.</summary>
+        public bool IncludeIntensity { get; set; }
+
+        /// <summary>Standard deviation of the activation unit's output weights at initialisation (experiments; 0 = the unit
+        /// starts exactly as equal-weight pooling).</summary>
+        internal float OutputInitStd { get; set; }
+
         /// <inheritdoc/>
         public override IReadOnlyList<string> QueryFeatureNames => new[] { QueryFeatureName };
+
+        /// <inheritdoc/>
+        public override int GetOutputDimension(int embeddingDimension) => embeddingDimension + (IncludeIntensity ? 1 : 0);
 
         /// <inheritdoc/>
         public override void Validate(SequencePoolingContext context)
@@ -81,7 +93,7 @@ namespace MLNetRank.Torch.MultiTask
         public override SequencePoolingModule CreateModule(SequencePoolingContext context)
         {
             Validate(context);
-            return new TargetAttentionModule(context.FeatureName, context.EmbeddingDimension, HiddenLayers, Weighting);
+            return new TargetAttentionModule(context.FeatureName, context.EmbeddingDimension, HiddenLayers, Weighting, IncludeIntensity, OutputInitStd);
         }
     }
 
@@ -96,10 +108,12 @@ namespace MLNetRank.Torch.MultiTask
         private readonly int _d;
         private readonly bool _normalize;
         private readonly bool _divide;
+        private readonly bool _intensity;
 
-        public TargetAttentionModule(string name, int d, int[] layers, AttentionWeighting weighting) : base(name)
+        public TargetAttentionModule(string name, int d, int[] layers, AttentionWeighting weighting, bool intensity = false, float outputInitStd = 0f) : base(name)
         {
             _d = d;
+            _intensity = intensity;
             _normalize = weighting == AttentionWeighting.Softmax;
             _divide = weighting == AttentionWeighting.Mean;
             first = nn.Linear(4 * d, layers[0]);
@@ -110,7 +124,10 @@ namespace MLNetRank.Torch.MultiTask
             // pooling is and learns how far the candidate should move the weights
             using (no_grad())
             {
-                output.weight!.zero_();
+                if (outputInitStd > 0f)
+                    output.weight!.normal_(0, outputInitStd);
+                else
+                    output.weight!.zero_();
                 output.bias!.fill_(_normalize ? 0f : 1f);
             }
             RegisterComponents();
@@ -138,10 +155,14 @@ namespace MLNetRank.Torch.MultiTask
                 x = nn.functional.relu(l.forward(x));
             var s = output.forward(x).squeeze(-1);                                        // [B, Q, L]
             var mm = m.unsqueeze(1);                                                      // [R, 1, L]
+            // intensity of interest: mean raw weight over the present steps, [B, Q]
+            var intensity = _intensity ? (s * mm).sum(-1) / mm.sum(-1).clamp_min(1f) : null;
             s = _normalize ? nn.functional.softmax(s + (mm - 1f) * 1e9f, -1) * mm : s * mm;
             if (_divide)
                 s = s / mm.sum(-1, keepdim: true).clamp_min(1f);
             var o = s.matmul(k);                                                          // [B, Q, d]
+            if (intensity is not null)
+                o = cat(new[] { o, intensity.unsqueeze(2) }, 2);                          // [B, Q, d + 1]
             return (o * qm.unsqueeze(2)).sum(1) / qm.sum(1, keepdim: true).clamp_min(1f);
         }
 
@@ -175,6 +196,7 @@ namespace MLNetRank.Torch.MultiTask
                 a = g.Relu(g.Add(g.MatMul(a, AddWeight(g, l.weight!.t(), "din_w")), AddWeight(g, l.bias!, "din_b")));
             var s = g.Add(g.MatMul(a, AddWeight(g, output.weight!.t(), "din_wo")), AddWeight(g, output.bias!, "din_bo"));   // [B, Q, L, 1]
             s = g.Squeeze(s, new long[] { 3 });
+            var raw = s;                                                                                     // [B, Q, L]
             var mm = g.Unsqueeze(m, new long[] { 1 });                                                       // [R, 1, L]
             if (_normalize)
             {
@@ -197,7 +219,23 @@ namespace MLNetRank.Torch.MultiTask
             var summed = g.ReduceSum(g.Mul(o, g.Unsqueeze(qm, new long[] { 2 })), new long[] { 1 }, keepDims: false);
             var oneC = g.AddConstant(new[] { 1f }, new long[] { 1 }, "one");
             var count = g.Max(new[] { g.ReduceSum(qm, new long[] { 1 }, keepDims: true), oneC });
-            return g.Div(summed, count);
+            return ExportIntensity(g, g.Div(summed, count), raw, m, qm);
+        }
+
+        /// <summary>Appends the intensity of interest (<see cref="TargetAttentionPooling.IncludeIntensity"/>) to the pooled
+        /// <c>[B, d]</c> output: the mean raw weight over the present steps <paramref name="raw"/> <c>[B, Q, L]</c>, averaged over
+        /// the present query ids. Returns <paramref name="pooled"/> unchanged when the option is off.</summary>
+        private string ExportIntensity(OnnxGraphBuilder g, string pooled, string raw, string m, string qm)
+        {
+            if (!_intensity)
+                return pooled;
+            var one = g.AddConstant(new[] { 1f }, new long[] { 1 }, "one");
+            var mm = g.Unsqueeze(m, new long[] { 1 });                                                       // [R, 1, L]
+            var steps = g.Max(new[] { g.ReduceSum(mm, new long[] { 2 }, keepDims: false), one });          // [R, 1]
+            var perQuery = g.Div(g.ReduceSum(g.Mul(raw, mm), new long[] { 2 }, keepDims: false), steps);   // [B, Q]
+            var queries = g.Max(new[] { g.ReduceSum(qm, new long[] { 1 }, keepDims: true), one });          // [B, 1]
+            var intensity = g.Div(g.ReduceSum(g.Mul(perQuery, qm), new long[] { 1 }, keepDims: true), queries); // [B, 1]
+            return g.Concat(1, new[] { pooled, intensity });
         }
     }
 }

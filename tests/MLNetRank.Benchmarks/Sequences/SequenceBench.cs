@@ -33,7 +33,9 @@ namespace MLNetRank.Benchmarks.Sequences
             o.Features.Add(new SequenceFeature(ImpressionColumns.LiveCoreItems) { SharedEmbeddingWith = ImpressionColumns.LiveItemsOnSale, MaximumLength = 5 });
             var items = new SequenceFeature(ImpressionColumns.UserItemSeq) { SharedEmbeddingWith = ImpressionColumns.LiveItemsOnSale, SameForAllCandidates = shared, MaximumLength = itemLength };
             var rooms = new SequenceFeature(ImpressionColumns.UserLiveSeq) { SharedEmbeddingWith = ImpressionColumns.LiveId, SameForAllCandidates = shared };
-            switch (layer)
+            // "din+intensity+init": a layer, then variants of its DIN units (quality experiments)
+            var parts = layer.Split('+');
+            switch (parts[0])
             {
                 case "mean":
                     break;
@@ -57,11 +59,29 @@ namespace MLNetRank.Benchmarks.Sequences
                 default:
                     throw new ArgumentException($"unknown layer '{layer}'");
             }
+            foreach (var variant in parts.Skip(1))
+                foreach (var unit in new[] { items.Pooling, rooms.Pooling }.OfType<TargetAttentionPooling>())
+                    ApplyVariant(unit, variant, layer);
             o.Features.Add(items);
             o.Features.Add(rooms);
             o.Tasks.Add(new TaskSpec("Click", ImpressionColumns.Click));
             o.Tasks.Add(new TaskSpec("Buy", ImpressionColumns.Buy));
             return o;
+        }
+
+        private static void ApplyVariant(TargetAttentionPooling unit, string variant, string layer)
+        {
+            switch (variant)
+            {
+                case "intensity": unit.IncludeIntensity = true; break;
+                case "nointensity": unit.IncludeIntensity = false; break;
+                case "init": unit.OutputInitStd = 0.1f; break;
+                case "sum": unit.Weighting = AttentionWeighting.Sum; break;
+                case "softmax": unit.Weighting = AttentionWeighting.Softmax; break;
+                case "mean": unit.Weighting = AttentionWeighting.Mean; break;
+                case "h64": unit.HiddenLayers = new[] { 64 }; break;
+                default: throw new ArgumentException($"unknown variant '{variant}' in layer '{layer}'");
+            }
         }
 
     }
@@ -285,6 +305,8 @@ namespace MLNetRank.Benchmarks.Sequences
         private static readonly Option<int> FirstSeedOption = BenchOption.Of("--first-seed", 0, "first seed (split a run's seeds over processes)");
         private static readonly Option<string[]> LayersOption = BenchOption.List("--layers", Array.Empty<string>(), "layers besides mean pooling (mean, mean-reseed, din, dual, transformer); empty: all");
         private static readonly Option<double[]> KappasOption = BenchOption.List("--kappas", Array.Empty<double>(), "κ values (empty: --kappa and 0)");
+        private static readonly Option<bool> HeadroomOption = BenchOption.Flag("--headroom", "also print the test AUC / GAUC of the simulator's true click probability with and without the κ·z term");
+        private static readonly Option<bool> DiagnoseOption = BenchOption.Flag("--diagnose", "print how far each DIN unit moved from its start (norms of its output weights) and the spread of its weights on a test batch");
 
         public int Run(ParseResult args)
         {
@@ -318,6 +340,10 @@ namespace MLNetRank.Benchmarks.Sequences
                     var click = test.GetColumn<bool>(ImpressionColumns.Click).ToArray();
                     var buy = test.GetColumn<bool>(ImpressionColumns.Buy).ToArray();
                     var groups = test.GetColumn<uint>(ImpressionColumns.RequestId).ToArray();
+                    if (args.GetValue(HeadroomOption))
+                        PrintHeadroom(sim, test, click, groups, k, seed);
+                    // the planted interest z of each test row (diagnostics: how much of it a layer's score follows)
+                    double[]? zs = args.GetValue(DiagnoseOption) && k != 0 ? TrueInterest(sim, test) : null;
                     for (int l = 0; l < layers.Length; l++)
                     {
                         var sw = Stopwatch.StartNew();
@@ -330,6 +356,10 @@ namespace MLNetRank.Benchmarks.Sequences
                         values[l][1][s] = RankerMetrics.GroupAuc<uint>(pc, click, groups);
                         values[l][2][s] = RankerMetrics.Auc(pb, buy);
                         values[l][3][s] = RankerMetrics.GroupAuc<uint>(pb, buy, groups);
+                        if (args.GetValue(DiagnoseOption))
+                            PrintUnits(model);
+                        if (zs is not null)
+                            Console.WriteLine($"    corr(click logit, z): {Correlation(pc, zs, null):F4}, within requests {Correlation(pc, zs, groups):F4}");
                         Console.WriteLine($"  kappa {k}, seed {seed}, {layers[l]}: click AUC {values[l][0][s]:F4}, GAUC {values[l][1][s]:F4}, buy AUC {values[l][2][s]:F4}, GAUC {values[l][3][s]:F4} ({sw.Elapsed.TotalSeconds:F0} s, load {ScoringMeasures.LoadAverage()})");
                     }
                 }
@@ -355,6 +385,65 @@ namespace MLNetRank.Benchmarks.Sequences
             Console.WriteLine();
             Console.WriteLine($"Load average at the end: {ScoringMeasures.LoadAverage()}.");
             return 0;
+        }
+
+        /// <summary>The ceiling: test Click AUC / GAUC of the simulator's true click probability (examination × attraction),
+        /// with the item-level interest term κ·z and with it removed from the attraction logit.</summary>
+        private static void PrintHeadroom(LiveStreamSimulator sim, IDataView test, bool[] click, uint[] groups, double k, int seed)
+        {
+            var exam = test.GetColumn<float>(ImpressionColumns.TrueExamination).ToArray();
+            var attr = test.GetColumn<float>(ImpressionColumns.TrueAttraction).ToArray();
+            var users = test.GetColumn<uint>(ImpressionColumns.UserId).ToArray();
+            var lives = test.GetColumn<uint>(ImpressionColumns.LiveId).ToArray();
+            var times = test.GetColumn<float>(ImpressionColumns.Time).ToArray();
+            var with = new float[click.Length];
+            var without = new float[click.Length];
+            for (int i = 0; i < click.Length; i++)
+            {
+                double a = Math.Clamp(attr[i], 1e-7, 1 - 1e-7);
+                double z = k == 0 ? 0 : sim.World.TrueItemInterest(users[i], lives[i], times[i]);
+                double logit = Math.Log(a / (1 - a)) - k * z;
+                with[i] = (float)(exam[i] * a);
+                without[i] = (float)(exam[i] / (1 + Math.Exp(-logit)));
+            }
+            Console.WriteLine($"  headroom, kappa {k}, seed {seed}: true P(click) AUC {RankerMetrics.Auc(with, click):F4}, GAUC {RankerMetrics.GroupAuc<uint>(with, click, groups):F4}; "
+                + $"without κ·z AUC {RankerMetrics.Auc(without, click):F4}, GAUC {RankerMetrics.GroupAuc<uint>(without, click, groups):F4}");
+        }
+
+        private static double[] TrueInterest(LiveStreamSimulator sim, IDataView test)
+        {
+            var users = test.GetColumn<uint>(ImpressionColumns.UserId).ToArray();
+            var lives = test.GetColumn<uint>(ImpressionColumns.LiveId).ToArray();
+            var times = test.GetColumn<float>(ImpressionColumns.Time).ToArray();
+            return users.Select((u, i) => sim.World.TrueItemInterest(u, lives[i], times[i])).ToArray();
+        }
+
+        /// <summary>Pearson correlation of the score (a logit) with z; with <paramref name="groups"/>, of the values centred per request.</summary>
+        private static double Correlation(float[] p, double[] z, uint[]? groups)
+        {
+            var x = p.Select(v => (double)v).ToArray();
+            var y = (double[])z.Clone();
+            if (groups is not null)
+                foreach (var g in Enumerable.Range(0, x.Length).GroupBy(i => groups[i]))
+                {
+                    double mx = g.Average(i => x[i]), my = g.Average(i => y[i]);
+                    foreach (var i in g) { x[i] -= mx; y[i] -= my; }
+                }
+            double ax = x.Average(), ay = y.Average(), sxy = 0, sxx = 0, syy = 0;
+            for (int i = 0; i < x.Length; i++) { sxy += (x[i] - ax) * (y[i] - ay); sxx += (x[i] - ax) * (x[i] - ax); syy += (y[i] - ay) * (y[i] - ay); }
+            return sxy / Math.Sqrt(sxx * syy + 1e-30);
+        }
+
+        /// <summary>How far each DIN unit left its start (its output layer starts at zero weights and bias 1 or 0).</summary>
+        private static void PrintUnits(MultiTaskTransformer model)
+        {
+            foreach (var encoder in model.Network.Encoders)
+                foreach (var pooling in encoder.Poolings.OfType<TargetAttentionModule>())
+                {
+                    var p = pooling.named_parameters().ToDictionary(x => x.name, x => x.parameter);
+                    string Norm(string n) => p.TryGetValue(n, out var t) ? t.norm().item<float>().ToString("F4") : "?";
+                    Console.WriteLine($"    unit {pooling.GetName()}: |output.weight| {Norm("output.weight")}, output.bias {(p.TryGetValue("output.bias", out var b) ? b.item<float>().ToString("F4") : "?")}, |first.weight| {Norm("first.weight")}");
+                }
         }
     }
 }
