@@ -69,6 +69,9 @@ namespace MLNetRank.Torch.MultiTask
         /// sees how strongly the history matches the query, not only a weighted average of its embeddings. Default false.</summary>
         public bool IncludeIntensity { get; set; }
 
+        /// <summary>Layer-normalises (no learned scale) the query and key embeddings the activation unit reads (experiments).</summary>
+        internal bool NormalizeInputs { get; set; }
+
         /// <summary>Standard deviation of the activation unit's output weights at initialisation (experiments; 0 = the unit
         /// starts exactly as equal-weight pooling).</summary>
         internal float OutputInitStd { get; set; }
@@ -93,7 +96,7 @@ namespace MLNetRank.Torch.MultiTask
         public override SequencePoolingModule CreateModule(SequencePoolingContext context)
         {
             Validate(context);
-            return new TargetAttentionModule(context.FeatureName, context.EmbeddingDimension, HiddenLayers, Weighting, IncludeIntensity, OutputInitStd);
+            return new TargetAttentionModule(context.FeatureName, context.EmbeddingDimension, HiddenLayers, Weighting, IncludeIntensity, OutputInitStd, NormalizeInputs);
         }
     }
 
@@ -109,9 +112,11 @@ namespace MLNetRank.Torch.MultiTask
         private readonly bool _normalize;
         private readonly bool _divide;
         private readonly bool _intensity;
+        private readonly bool _normalizeInputs;
 
-        public TargetAttentionModule(string name, int d, int[] layers, AttentionWeighting weighting, bool intensity = false, float outputInitStd = 0f) : base(name)
+        public TargetAttentionModule(string name, int d, int[] layers, AttentionWeighting weighting, bool intensity = false, float outputInitStd = 0f, bool normalizeInputs = false) : base(name)
         {
+            _normalizeInputs = normalizeInputs;
             _d = d;
             _intensity = intensity;
             _normalize = weighting == AttentionWeighting.Softmax;
@@ -138,6 +143,12 @@ namespace MLNetRank.Torch.MultiTask
             var q = b.Queries[0];                          // [B, Q, d]
             var qm = b.QueryMasks[0];                      // [B, Q]
             var k = b.Embedded;                            // [R, L, d]
+            var values = k;                                // what the weights pool
+            if (_normalizeInputs)
+            {
+                q = nn.functional.layer_norm(q, new long[] { _d });
+                k = nn.functional.layer_norm(k, new long[] { _d });
+            }
             var m = b.Mask;                                // [R, L]
             long h0 = first.weight!.shape[0], R = k.shape[0], L = k.shape[1], B = q.shape[0], Q = q.shape[1];
             var w = first.weight!;
@@ -160,7 +171,7 @@ namespace MLNetRank.Torch.MultiTask
             s = _normalize ? nn.functional.softmax(s + (mm - 1f) * 1e9f, -1) * mm : s * mm;
             if (_divide)
                 s = s / mm.sum(-1, keepdim: true).clamp_min(1f);
-            var o = s.matmul(k);                                                          // [B, Q, d]
+            var o = s.matmul(values);                                                     // [B, Q, d]
             if (intensity is not null)
                 o = cat(new[] { o, intensity.unsqueeze(2) }, 2);                          // [B, Q, d + 1]
             return (o * qm.unsqueeze(2)).sum(1) / qm.sum(1, keepdim: true).clamp_min(1f);
@@ -171,6 +182,8 @@ namespace MLNetRank.Torch.MultiTask
             var g = x.Graph;
             long h0 = first.weight!.shape[0];
             string q = x.Queries[0], qm = x.QueryMasks[0], k = x.Embedded, m = x.Mask;
+            string values = k;
+            (q, k) = ExportNormalizedInputs(g, q, k);
             Tensor w = first.weight!;
             // The whole first layer is one MatMul: with q' = [q, qm] and, per history step l,
             //   K'[l] = [ k_l ⊗ W_pᵀ + (W_q + W_d)ᵀ ; k_l (W_k − W_d)ᵀ + b ]   ([d + 1, h]),
@@ -215,11 +228,20 @@ namespace MLNetRank.Torch.MultiTask
             }
             // Σ_l s_l k_l, again one GEMM per request-level sequence
             var sR = ReshapeTo(s, g.Concat(0, new[] { r, g.AddConstant(new long[] { -1 }, new long[] { 1 }, "shape"), g.Slice(g.Shape(k), new long[] { 1 }, new long[] { 2 }, new long[] { 0 }) }));
-            var o = ReshapeTo(g.MatMul(sR, k), g.Concat(0, new[] { bq, g.AddConstant(new long[] { _d }, new long[] { 1 }, "shape") }));   // [B, Q, d]
+            var o = ReshapeTo(g.MatMul(sR, values), g.Concat(0, new[] { bq, g.AddConstant(new long[] { _d }, new long[] { 1 }, "shape") }));   // [B, Q, d]
             var summed = g.ReduceSum(g.Mul(o, g.Unsqueeze(qm, new long[] { 2 })), new long[] { 1 }, keepDims: false);
             var oneC = g.AddConstant(new[] { 1f }, new long[] { 1 }, "one");
             var count = g.Max(new[] { g.ReduceSum(qm, new long[] { 1 }, keepDims: true), oneC });
             return ExportIntensity(g, g.Div(summed, count), raw, m, qm);
+        }
+
+        /// <summary>The unit's inputs layer-normalised (<see cref="TargetAttentionPooling.NormalizeInputs"/>); unchanged when off.</summary>
+        private (string Query, string Key) ExportNormalizedInputs(OnnxGraphBuilder g, string q, string k)
+        {
+            if (!_normalizeInputs)
+                return (q, k);
+            var ones = Enumerable.Repeat(1f, _d).ToArray();
+            return (g.LayerNormalization(q, ones, null), g.LayerNormalization(k, ones, null));
         }
 
         /// <summary>Appends the intensity of interest (<see cref="TargetAttentionPooling.IncludeIntensity"/>) to the pooled

@@ -80,6 +80,7 @@ namespace MLNetRank.Benchmarks.Sequences
                 case "softmax": unit.Weighting = AttentionWeighting.Softmax; break;
                 case "mean": unit.Weighting = AttentionWeighting.Mean; break;
                 case "h64": unit.HiddenLayers = new[] { 64 }; break;
+                case "norm": unit.NormalizeInputs = true; break;
                 default: throw new ArgumentException($"unknown variant '{variant}' in layer '{layer}'");
             }
         }
@@ -306,6 +307,7 @@ namespace MLNetRank.Benchmarks.Sequences
         private static readonly Option<string[]> LayersOption = BenchOption.List("--layers", Array.Empty<string>(), "layers besides mean pooling (mean, mean-reseed, din, dual, transformer); empty: all");
         private static readonly Option<double[]> KappasOption = BenchOption.List("--kappas", Array.Empty<double>(), "κ values (empty: --kappa and 0)");
         private static readonly Option<bool> HeadroomOption = BenchOption.Flag("--headroom", "also print the test AUC / GAUC of the simulator's true click probability with and without the κ·z term");
+        private static readonly Option<bool> OracleGroupsOption = BenchOption.Flag("--oracle-groups", "diagnostic world: every item id (sequences, items on sale, core items) replaced by its hidden taste group, for every layer alike");
         private static readonly Option<bool> DiagnoseOption = BenchOption.Flag("--diagnose", "print how far each DIN unit moved from its start (norms of its output weights) and the spread of its weights on a test batch");
 
         public int Run(ParseResult args)
@@ -337,6 +339,12 @@ namespace MLNetRank.Benchmarks.Sequences
                     var sim = new LiveStreamSimulator(new LiveStreamSimulatorOptions { Seed = 100 + seed, RequestCount = trainRequests + testRequests, ItemInterestScale = k });
                     var train = ml.Data.Cache(sim.GetImpressions(ml, 0, trainRequests));
                     var test = ml.Data.Cache(sim.GetImpressions(ml, trainRequests, testRequests));
+                    if (args.GetValue(OracleGroupsOption))
+                    {
+                        var toGroups = OracleGroups(ml, sim, train);
+                        train = ml.Data.Cache(toGroups.Transform(train));
+                        test = ml.Data.Cache(toGroups.Transform(test));
+                    }
                     var click = test.GetColumn<bool>(ImpressionColumns.Click).ToArray();
                     var buy = test.GetColumn<bool>(ImpressionColumns.Buy).ToArray();
                     var groups = test.GetColumn<uint>(ImpressionColumns.RequestId).ToArray();
@@ -408,6 +416,17 @@ namespace MLNetRank.Benchmarks.Sequences
             }
             Console.WriteLine($"  headroom, kappa {k}, seed {seed}: true P(click) AUC {RankerMetrics.Auc(with, click):F4}, GAUC {RankerMetrics.GroupAuc<uint>(with, click, groups):F4}; "
                 + $"without κ·z AUC {RankerMetrics.Auc(without, click):F4}, GAUC {RankerMetrics.GroupAuc<uint>(without, click, groups):F4}");
+        }
+
+        /// <summary>Maps every item id to its taste group + 1 (diagnostic: can a layer learn the planted interest when the
+        /// group structure is given?).</summary>
+        private static ITransformer OracleGroups(MLContext ml, LiveStreamSimulator sim, IDataView data)
+        {
+            var map = Enumerable.Range(1, sim.World.ItemCount).Select(i => new KeyValuePair<uint, uint>((uint)i, (uint)sim.World.ItemTasteGroupOf((uint)i) + 1)).ToArray();
+            return ml.Transforms.Conversion.MapValue(ImpressionColumns.UserItemSeq, map, ImpressionColumns.UserItemSeq)
+                .Append(ml.Transforms.Conversion.MapValue(ImpressionColumns.LiveItemsOnSale, map, ImpressionColumns.LiveItemsOnSale))
+                .Append(ml.Transforms.Conversion.MapValue(ImpressionColumns.LiveCoreItems, map, ImpressionColumns.LiveCoreItems))
+                .Fit(data);
         }
 
         private static double[] TrueInterest(LiveStreamSimulator sim, IDataView test)

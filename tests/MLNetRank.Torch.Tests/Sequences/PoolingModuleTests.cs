@@ -51,6 +51,9 @@ namespace MLNetRank.Torch.Tests.Sequences
             yield return new object[] { "din-softmax-2layers", new TargetAttentionPooling("room") { Weighting = AttentionWeighting.Softmax, HiddenLayers = new[] { 16, 8 } }, new[] { 1 } };
             yield return new object[] { "dual-set-query-sum", new TargetAttentionPooling("onsale") { Weighting = AttentionWeighting.Sum }, new[] { 5 } };
             yield return new object[] { "dual-set-query", new TargetAttentionPooling("onsale"), new[] { 5 } };
+            yield return new object[] { "din-intensity", new TargetAttentionPooling("room") { IncludeIntensity = true }, new[] { 1 } };
+            yield return new object[] { "din-softmax-intensity", new TargetAttentionPooling("room") { Weighting = AttentionWeighting.Softmax, IncludeIntensity = true }, new[] { 1 } };
+            yield return new object[] { "dual-set-query-sum-intensity", new TargetAttentionPooling("onsale") { Weighting = AttentionWeighting.Sum, IncludeIntensity = true }, new[] { 5 } };
             yield return new object[] { "transformer-summary", new TransformerPooling("core", "onsale") { Layers = 2, Heads = 4 }, new[] { 3, 5 } };
             yield return new object[] { "transformer-1layer-2heads", new TransformerPooling("core") { Layers = 1, Heads = 2 }, new[] { 4 } };
             yield return new object[] { "transformer-target", new TransformerPooling("core", "onsale") { Output = TransformerOutput.TargetAttention, TargetFeatureName = "room" }, new[] { 3, 5, 1 } };
@@ -78,7 +81,7 @@ namespace MLNetRank.Torch.Tests.Sequences
             using (no_grad())
             {
                 var y = module.forward(batch);
-                Assert.Equal(new long[] { B, D }, y.shape);
+                Assert.Equal(new long[] { B, pooling.GetOutputDimension(D) }, y.shape);
                 Assert.True(y.isfinite().all().item<bool>(), $"{name}: non-finite output");
                 // not a constant: rows differ
                 Assert.True((y[0] - y[3]).abs().max().item<float>() > 1e-3, $"{name}: rows 0 and 3 pool to the same vector");
@@ -178,6 +181,68 @@ namespace MLNetRank.Torch.Tests.Sequences
                 Assert.True((b - expected).abs().max().item<float>() > 1e-2, $"{weighting}: moved weights left the pooling unchanged");
             }
             PoolingAgreement.Check(weighting.ToString(), module, batch, tolerance: 1e-5);
+        }
+
+        /// <summary>With <see cref="TargetAttentionPooling.IncludeIntensity"/> the untrained unit still pools like mean pooling and
+        /// its extra dimension is 1 (the mean of a ≡ 1) for a history with present steps, 0 for an empty one.</summary>
+        [Fact]
+        public void Intensity_StartsAtOne_BesideTheMeanPooledVector()
+        {
+            using var scope = NewDisposeScope();
+            var module = new TargetAttentionPooling("onsale") { IncludeIntensity = true }.CreateModule(new SequencePoolingContext("UserItemSeq", D, L, new[] { D }, new[] { 5 }));
+            var mean = new MeanSequencePooling().CreateModule(new SequencePoolingContext("UserItemSeq", D, L));
+            var batch = Batch(4, B, new[] { 5 });
+            using (no_grad())
+            {
+                var a = module.forward(batch);
+                Assert.Equal(new long[] { B, D + 1 }, a.shape);
+                // a row whose query set is empty (row 2) pools to zeros
+                var anyQuery = (batch.QueryMasks[0].sum(1, keepdim: true) > 0).to_type(ScalarType.Float32);
+                Assert.True((a.narrow(1, 0, D) - mean.forward(batch) * anyQuery).abs().max().item<float>() < 1e-5);
+                var intensity = a.select(1, D);
+                var expected = (batch.Mask.sum(1) > 0).to_type(ScalarType.Float32) * anyQuery.squeeze(1);
+                Assert.True((intensity - expected).abs().max().item<float>() < 1e-5, "the untrained intensity is not 1 (0 for the empty history)");
+            }
+        }
+
+        /// <summary>What the intensity is for: the target is the share of history steps in the query's (hidden) group. A linear
+        /// read-out of the weighted average of the keys cannot compute it (it needs a product of query and keys); with the
+        /// intensity it can, once the unit learns to weigh the matching steps. Same unit, same data, same training steps.</summary>
+        [Fact]
+        public void Intensity_LetsALinearReadOutRecoverTheMatchShare()
+        {
+            double Fit(bool intensity)
+            {
+                using var scope = NewDisposeScope();
+                torch.manual_seed(7);
+                var g = new Generator(17);
+                const int groups = 24, rows = 512, len = 10;
+                var centres = randn(new long[] { groups, D }, generator: g);
+                var module = new TargetAttentionPooling("room") { IncludeIntensity = intensity }.CreateModule(new SequencePoolingContext("UserItemSeq", D, len, new[] { D }, new[] { 1 }));
+                var head = nn.Linear(D + (intensity ? 1 : 0), 1);
+                var opt = optim.Adam(module.parameters().Concat(head.parameters()), lr: 0.01);
+                double last = 0;
+                for (int step = 0; step < 300; step++)
+                {
+                    using var inner = NewDisposeScope();
+                    var kg = randint(groups, new long[] { rows, len }, generator: g);
+                    var qg = randint(groups, new long[] { rows, 1 }, generator: g);
+                    var keys = centres[kg] + 0.1f * randn(new long[] { rows, len, D }, generator: g);
+                    var query = centres[qg] + 0.1f * randn(new long[] { rows, 1, D }, generator: g);
+                    var y = (kg == qg).to_type(ScalarType.Float32).mean(new long[] { 1 }, keepdim: true);   // [rows, 1]
+                    var pooled = module.forward(new SequencePoolingBatch(keys, ones(rows, len), new[] { query }, new[] { ones(rows, 1) }));
+                    var loss = nn.functional.mse_loss(head.forward(pooled), y);
+                    opt.zero_grad();
+                    loss.backward();
+                    opt.step();
+                    last = loss.item<float>();
+                }
+                return last;
+            }
+            double without = Fit(false), with = Fit(true);
+            // the share has variance ~ p(1 - p)/len ≈ 0.004; the intensity should explain most of it
+            Assert.True(with < 0.5 * without, $"MSE with the intensity {with:F5}, without {without:F5}");
+            Assert.True(with < 0.002, $"MSE with the intensity {with:F5}");
         }
 
         [Fact]
