@@ -72,6 +72,9 @@ namespace MLNetRank.Torch.MultiTask
         /// <summary>Layer-normalises (no learned scale) the query and key embeddings the activation unit reads (experiments).</summary>
         internal bool NormalizeInputs { get; set; }
 
+        /// <summary>Starts half of the first hidden layer as thresholded dot products of query and key (experiments).</summary>
+        internal bool SimilarityInit { get; set; }
+
         /// <summary>Standard deviation of the activation unit's output weights at initialisation (experiments; 0 = the unit
         /// starts exactly as equal-weight pooling).</summary>
         internal float OutputInitStd { get; set; }
@@ -96,7 +99,7 @@ namespace MLNetRank.Torch.MultiTask
         public override SequencePoolingModule CreateModule(SequencePoolingContext context)
         {
             Validate(context);
-            return new TargetAttentionModule(context.FeatureName, context.EmbeddingDimension, HiddenLayers, Weighting, IncludeIntensity, OutputInitStd, NormalizeInputs);
+            return new TargetAttentionModule(context.FeatureName, context.EmbeddingDimension, HiddenLayers, Weighting, IncludeIntensity, OutputInitStd, NormalizeInputs, SimilarityInit);
         }
     }
 
@@ -114,7 +117,7 @@ namespace MLNetRank.Torch.MultiTask
         private readonly bool _intensity;
         private readonly bool _normalizeInputs;
 
-        public TargetAttentionModule(string name, int d, int[] layers, AttentionWeighting weighting, bool intensity = false, float outputInitStd = 0f, bool normalizeInputs = false) : base(name)
+        public TargetAttentionModule(string name, int d, int[] layers, AttentionWeighting weighting, bool intensity = false, float outputInitStd = 0f, bool normalizeInputs = false, bool similarityInit = false) : base(name)
         {
             _normalizeInputs = normalizeInputs;
             _d = d;
@@ -134,6 +137,19 @@ namespace MLNetRank.Torch.MultiTask
                 else
                     output.weight!.zero_();
                 output.bias!.fill_(_normalize ? 0f : 1f);
+                if (similarityInit)
+                {
+                    // units j < h/2: relu(q·k − θ_j), thresholds from 0 to d (q·k of layer-normalised vectors is d·cos)
+                    int half = layers[0] / 2;
+                    for (int j = 0; j < half; j++)
+                    {
+                        first.weight![j].zero_();
+                        first.weight![j].narrow(0, 3 * d, d).fill_(1f);
+                        first.bias![j] = -(float)d * j / half;
+                        if (layers.Length == 1)
+                            output.weight![0, j] = 0.01f;
+                    }
+                }
             }
             RegisterComponents();
         }

@@ -20,12 +20,12 @@ namespace MLNetRank.Benchmarks.Sequences
 
         /// <summary>Stat features, the room id, the room's items on sale and core items (one item table), the user's clicked
         /// items and watched rooms (request-level), and the layer under test on the user's sequences.</summary>
-        public static MultiTaskEstimator.Options Options(string layer, int d, int seed, int epochs, int itemLength = 20, bool shared = true, int threads = 0)
+        public static MultiTaskEstimator.Options Options(string layer, int d, int seed, int epochs, int itemLength = 20, bool shared = true, int threads = 0, double learningRate = 2e-3)
         {
             var o = new MultiTaskEstimator.Options
             {
                 Epochs = epochs, BatchSize = 256, Experts = 4, ExpertLayers = new[] { 64, 32 }, TowerLayers = new[] { 16 },
-                LearningRate = 2e-3, ShuffleBufferSize = 50_000, Seed = seed, NumberOfThreads = threads,
+                LearningRate = learningRate, ShuffleBufferSize = 50_000, Seed = seed, NumberOfThreads = threads,
             };
             o.Features.Add(new DenseFeature(ImpressionColumns.StatFeatures));
             o.Features.Add(new CategoricalFeature(ImpressionColumns.LiveId, d));
@@ -59,7 +59,10 @@ namespace MLNetRank.Benchmarks.Sequences
                 default:
                     throw new ArgumentException($"unknown layer '{layer}'");
             }
-            foreach (var variant in parts.Skip(1))
+            // diagnostics: the true planted interest as a dense input (the bench adds the column with --diagnose)
+            if (parts.Contains("oraclez"))
+                o.Features.Add(new DenseFeature("OracleZ"));
+            foreach (var variant in parts.Skip(1).Where(v => v != "oraclez"))
                 foreach (var unit in new[] { items.Pooling, rooms.Pooling }.OfType<TargetAttentionPooling>())
                     ApplyVariant(unit, variant, layer);
             o.Features.Add(items);
@@ -81,6 +84,7 @@ namespace MLNetRank.Benchmarks.Sequences
                 case "mean": unit.Weighting = AttentionWeighting.Mean; break;
                 case "h64": unit.HiddenLayers = new[] { 64 }; break;
                 case "norm": unit.NormalizeInputs = true; break;
+                case "sim": unit.SimilarityInit = true; break;
                 default: throw new ArgumentException($"unknown variant '{variant}' in layer '{layer}'");
             }
         }
@@ -308,6 +312,7 @@ namespace MLNetRank.Benchmarks.Sequences
         private static readonly Option<double[]> KappasOption = BenchOption.List("--kappas", Array.Empty<double>(), "κ values (empty: --kappa and 0)");
         private static readonly Option<bool> HeadroomOption = BenchOption.Flag("--headroom", "also print the test AUC / GAUC of the simulator's true click probability with and without the κ·z term");
         private static readonly Option<bool> OracleGroupsOption = BenchOption.Flag("--oracle-groups", "diagnostic world: every item id (sequences, items on sale, core items) replaced by its hidden taste group, for every layer alike");
+        private static readonly Option<double> LearningRateOption = BenchOption.Of("--lr", 2e-3, "learning rate of every layer (diagnostics; the figures use 2e-3)");
         private static readonly Option<bool> DiagnoseOption = BenchOption.Flag("--diagnose", "print how far each DIN unit moved from its start (norms of its output weights) and the spread of its weights on a test batch");
 
         public int Run(ParseResult args)
@@ -352,10 +357,17 @@ namespace MLNetRank.Benchmarks.Sequences
                         PrintHeadroom(sim, test, click, groups, k, seed);
                     // the planted interest z of each test row (diagnostics: how much of it a layer's score follows)
                     double[]? zs = args.GetValue(DiagnoseOption) && k != 0 ? TrueInterest(sim, test) : null;
+                    if (args.GetValue(DiagnoseOption))
+                    {
+                        var world = sim.World;
+                        var addZ = ml.Transforms.CustomMapping<ZInput, ZOutput>((i, o) => o.OracleZ = new[] { (float)world.TrueItemInterest(i.UserId, i.LiveId, i.Time) }, null).Fit(train);
+                        train = ml.Data.Cache(addZ.Transform(train));
+                        test = ml.Data.Cache(addZ.Transform(test));
+                    }
                     for (int l = 0; l < layers.Length; l++)
                     {
                         var sw = Stopwatch.StartNew();
-                        using var model = ml.Ranker().Trainers.MultiTask(SequenceModels.Options(layers[l], d, seed + 1, epochs, threads: threads)).Fit(train);
+                        using var model = ml.Ranker().Trainers.MultiTask(SequenceModels.Options(layers[l], d, seed + 1, epochs, threads: threads, learningRate: args.GetValue(LearningRateOption))).Fit(train);
                         seconds[l] += sw.Elapsed.TotalSeconds;
                         var scored = model.Transform(test);
                         var pc = scored.GetColumn<float[]>("ClickScore").Select(v => v[0]).ToArray();
@@ -414,6 +426,20 @@ namespace MLNetRank.Benchmarks.Sequences
                 with[i] = (float)(exam[i] * a);
                 without[i] = (float)(exam[i] / (1 + Math.Exp(-logit)));
             }
+            // the planted interest recomputed from the row's own columns (groups of the items on sale found in the clicked items)
+            var seqs = test.GetColumn<uint[]>(ImpressionColumns.UserItemSeq).ToArray();
+            var sale = test.GetColumn<uint[]>(ImpressionColumns.LiveItemsOnSale).ToArray();
+            var share = seqs.Select((h, i) =>
+            {
+                var hg = h.Where(x => x > 0).Select(x => sim.World.ItemTasteGroupOf(x)).ToHashSet();
+                var s = sale[i].Where(x => x > 0).ToArray();
+                return s.Length == 0 ? 0.0 : s.Count(x => hg.Contains(sim.World.ItemTasteGroupOf(x))) / (double)s.Length;
+            }).ToArray();
+            if (k != 0)
+            {
+                var zs = TrueInterest(sim, test);
+                Console.WriteLine($"  headroom: corr(share from the row's columns, true z) {Correlation(share.Select(x => (float)x).ToArray(), zs, null):F4}");
+            }
             Console.WriteLine($"  headroom, kappa {k}, seed {seed}: true P(click) AUC {RankerMetrics.Auc(with, click):F4}, GAUC {RankerMetrics.GroupAuc<uint>(with, click, groups):F4}; "
                 + $"without κ·z AUC {RankerMetrics.Auc(without, click):F4}, GAUC {RankerMetrics.GroupAuc<uint>(without, click, groups):F4}");
         }
@@ -427,6 +453,18 @@ namespace MLNetRank.Benchmarks.Sequences
                 .Append(ml.Transforms.Conversion.MapValue(ImpressionColumns.LiveItemsOnSale, map, ImpressionColumns.LiveItemsOnSale))
                 .Append(ml.Transforms.Conversion.MapValue(ImpressionColumns.LiveCoreItems, map, ImpressionColumns.LiveCoreItems))
                 .Fit(data);
+        }
+
+        private sealed class ZInput
+        {
+            public uint UserId { get; set; }
+            public uint LiveId { get; set; }
+            public float Time { get; set; }
+        }
+
+        private sealed class ZOutput
+        {
+            [VectorType(1)] public float[] OracleZ { get; set; } = Array.Empty<float>();
         }
 
         private static double[] TrueInterest(LiveStreamSimulator sim, IDataView test)

@@ -216,13 +216,13 @@ namespace MLNetRank.Torch.Tests.Sequences
                 using var scope = NewDisposeScope();
                 torch.manual_seed(7);
                 var g = new Generator(17);
-                const int groups = 24, rows = 512, len = 10;
+                const int groups = 24, rows = 256, len = 10;
                 var centres = randn(new long[] { groups, D }, generator: g);
                 var module = new TargetAttentionPooling("room") { IncludeIntensity = intensity }.CreateModule(new SequencePoolingContext("UserItemSeq", D, len, new[] { D }, new[] { 1 }));
                 var head = nn.Linear(D + (intensity ? 1 : 0), 1);
                 var opt = optim.Adam(module.parameters().Concat(head.parameters()), lr: 0.01);
                 double last = 0;
-                for (int step = 0; step < 300; step++)
+                for (int step = 0; step < 200; step++)
                 {
                     using var inner = NewDisposeScope();
                     var kg = randint(groups, new long[] { rows, len }, generator: g);
