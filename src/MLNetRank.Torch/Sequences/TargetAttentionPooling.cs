@@ -72,6 +72,9 @@ namespace MLNetRank.Torch.MultiTask
         /// <summary>Layer-normalises (no learned scale) the query and key embeddings the activation unit reads (experiments).</summary>
         internal bool NormalizeInputs { get; set; }
 
+        /// <summary>Batch-normalises the intensity (experiments).</summary>
+        internal bool NormalizeIntensity { get; set; }
+
         /// <summary>Starts half of the first hidden layer as thresholded dot products of query and key (experiments).</summary>
         internal bool SimilarityInit { get; set; }
 
@@ -99,7 +102,7 @@ namespace MLNetRank.Torch.MultiTask
         public override SequencePoolingModule CreateModule(SequencePoolingContext context)
         {
             Validate(context);
-            return new TargetAttentionModule(context.FeatureName, context.EmbeddingDimension, HiddenLayers, Weighting, IncludeIntensity, OutputInitStd, NormalizeInputs, SimilarityInit);
+            return new TargetAttentionModule(context.FeatureName, context.EmbeddingDimension, HiddenLayers, Weighting, IncludeIntensity, OutputInitStd, NormalizeInputs, SimilarityInit, NormalizeIntensity);
         }
     }
 
@@ -116,9 +119,12 @@ namespace MLNetRank.Torch.MultiTask
         private readonly bool _divide;
         private readonly bool _intensity;
         private readonly bool _normalizeInputs;
+        private readonly BatchNorm1d? intensity_norm;
 
-        public TargetAttentionModule(string name, int d, int[] layers, AttentionWeighting weighting, bool intensity = false, float outputInitStd = 0f, bool normalizeInputs = false, bool similarityInit = false) : base(name)
+        public TargetAttentionModule(string name, int d, int[] layers, AttentionWeighting weighting, bool intensity = false, float outputInitStd = 0f, bool normalizeInputs = false, bool similarityInit = false, bool normalizeIntensity = false) : base(name)
         {
+            if (intensity && normalizeIntensity)
+                intensity_norm = nn.BatchNorm1d(1);
             _normalizeInputs = normalizeInputs;
             _d = d;
             _intensity = intensity;
@@ -188,9 +194,13 @@ namespace MLNetRank.Torch.MultiTask
             if (_divide)
                 s = s / mm.sum(-1, keepdim: true).clamp_min(1f);
             var o = s.matmul(values);                                                     // [B, Q, d]
-            if (intensity is not null)
-                o = cat(new[] { o, intensity.unsqueeze(2) }, 2);                          // [B, Q, d + 1]
-            return (o * qm.unsqueeze(2)).sum(1) / qm.sum(1, keepdim: true).clamp_min(1f);
+            var pooled = (o * qm.unsqueeze(2)).sum(1) / qm.sum(1, keepdim: true).clamp_min(1f);
+            if (intensity is null)
+                return pooled;
+            var mass = (intensity * qm).sum(1, keepdim: true) / qm.sum(1, keepdim: true).clamp_min(1f);   // [B, 1]
+            if (intensity_norm is not null)
+                mass = intensity_norm.forward(mass);
+            return cat(new[] { pooled, mass }, 1);                                        // [B, d + 1]
         }
 
         public override string Export(SequencePoolingGraph x)
@@ -273,6 +283,13 @@ namespace MLNetRank.Torch.MultiTask
             var perQuery = g.Div(g.ReduceSum(g.Mul(raw, mm), new long[] { 2 }, keepDims: false), steps);   // [B, Q]
             var queries = g.Max(new[] { g.ReduceSum(qm, new long[] { 1 }, keepDims: true), one });          // [B, 1]
             var intensity = g.Div(g.ReduceSum(g.Mul(perQuery, qm), new long[] { 1 }, keepDims: true), queries); // [B, 1]
+            if (intensity_norm is not null)
+            {
+                // eval-mode batch norm: x · γ/√(var + ε) + (β − mean · γ/√(var + ε))
+                using var scale = intensity_norm.weight! / (intensity_norm.running_var! + intensity_norm.eps).sqrt();
+                using var shift = intensity_norm.bias! - intensity_norm.running_mean! * scale;
+                intensity = g.Add(g.Mul(intensity, AddWeight(g, scale.detach(), "din_mass_scale")), AddWeight(g, shift.detach(), "din_mass_shift"));
+            }
             return g.Concat(1, new[] { pooled, intensity });
         }
     }

@@ -85,6 +85,7 @@ namespace MLNetRank.Benchmarks.Sequences
                 case "h64": unit.HiddenLayers = new[] { 64 }; break;
                 case "norm": unit.NormalizeInputs = true; break;
                 case "sim": unit.SimilarityInit = true; break;
+                case "bn": unit.NormalizeIntensity = true; break;
                 default: throw new ArgumentException($"unknown variant '{variant}' in layer '{layer}'");
             }
         }
