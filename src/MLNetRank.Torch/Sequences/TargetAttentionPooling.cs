@@ -65,17 +65,27 @@ namespace MLNetRank.Torch.MultiTask
         public AttentionWeighting Weighting { get; set; } = AttentionWeighting.Mean;
 
         /// <summary>Appends the <em>intensity of interest</em> to the pooled vector: one more dimension holding the mean of the
-        /// activation unit's raw weights <c>a(q, k)</c> over the present steps (averaged over a set query's ids), so the network
-        /// sees how strongly the history matches the query, not only a weighted average of its embeddings. Default false.</summary>
+        /// activation unit's raw weights <c>a(q, k)</c> over the present steps (averaged over a set query's ids), batch-normalised
+        /// (running statistics in serving), so the network sees how strongly the history matches the query, not only a weighted
+        /// average of its embeddings. The planted item-level interest of the simulator is such a mass (the share of the room's items
+        /// on sale matched in the history). Learns only together with <see cref="MatchDetectors"/> (see docs/benchmarks-sequences.md).
+        /// Default false.</summary>
         public bool IncludeIntensity { get; set; }
 
-        /// <summary>Layer-normalises (no learned scale) the query and key embeddings the activation unit reads (experiments).</summary>
+        /// <summary>Lets the activation unit see matches from the start: the query and key embeddings it reads are layer-normalised
+        /// (no learned scale; the pooled values stay the raw embeddings), and half of its first hidden layer starts as thresholded
+        /// dot products <c>relu(q̂·k̂ − θ)</c> (θ from 0 to d) read by the output with weight 0.01, the other half as usual: the
+        /// unit starts near equal-weight pooling (a ≈ 1). Without it, the embeddings' small initial scale (N(0, 0.05)) leaves the unit's input near zero and its weights
+        /// barely move in a short training. Default false.</summary>
+        public bool MatchDetectors { get; set; }
+
+        /// <summary>Ablation: batch-normalise the intensity (default true; false = the raw mean weight).</summary>
+        internal bool IntensityBatchNorm { get; set; } = true;
+
+        /// <summary>Ablation: layer-normalised unit inputs only (half of <see cref="MatchDetectors"/>).</summary>
         internal bool NormalizeInputs { get; set; }
 
-        /// <summary>Batch-normalises the intensity (experiments).</summary>
-        internal bool NormalizeIntensity { get; set; }
-
-        /// <summary>Starts half of the first hidden layer as thresholded dot products of query and key (experiments).</summary>
+        /// <summary>Ablation: the dot-product initialisation only (half of <see cref="MatchDetectors"/>).</summary>
         internal bool SimilarityInit { get; set; }
 
         /// <summary>Standard deviation of the activation unit's output weights at initialisation (experiments; 0 = the unit
@@ -102,7 +112,8 @@ namespace MLNetRank.Torch.MultiTask
         public override SequencePoolingModule CreateModule(SequencePoolingContext context)
         {
             Validate(context);
-            return new TargetAttentionModule(context.FeatureName, context.EmbeddingDimension, HiddenLayers, Weighting, IncludeIntensity, OutputInitStd, NormalizeInputs, SimilarityInit, NormalizeIntensity);
+            return new TargetAttentionModule(context.FeatureName, context.EmbeddingDimension, HiddenLayers, Weighting, IncludeIntensity, OutputInitStd,
+                MatchDetectors || NormalizeInputs, MatchDetectors || SimilarityInit, IntensityBatchNorm);
         }
     }
 

@@ -76,16 +76,14 @@ namespace MLNetRank.Benchmarks.Sequences
         {
             switch (variant)
             {
-                case "intensity": unit.IncludeIntensity = true; break;
-                case "nointensity": unit.IncludeIntensity = false; break;
-                case "init": unit.OutputInitStd = 0.1f; break;
+                case "intensity": unit.IncludeIntensity = true; break;                                   // batch-normalised mass
+                case "mass": unit.IncludeIntensity = true; unit.IntensityBatchNorm = false; break;       // the raw mass (ablation)
+                case "match": unit.MatchDetectors = true; break;
+                case "norm": unit.NormalizeInputs = true; break;                                         // half of match (ablation)
+                case "sim": unit.SimilarityInit = true; break;                                           // the other half (ablation)
+                case "init": unit.OutputInitStd = 0.1f; break;                                           // small random output weights
                 case "sum": unit.Weighting = AttentionWeighting.Sum; break;
                 case "softmax": unit.Weighting = AttentionWeighting.Softmax; break;
-                case "mean": unit.Weighting = AttentionWeighting.Mean; break;
-                case "h64": unit.HiddenLayers = new[] { 64 }; break;
-                case "norm": unit.NormalizeInputs = true; break;
-                case "sim": unit.SimilarityInit = true; break;
-                case "bn": unit.NormalizeIntensity = true; break;
                 default: throw new ArgumentException($"unknown variant '{variant}' in layer '{layer}'");
             }
         }
