@@ -74,9 +74,9 @@ namespace MLNetRank.Torch.MultiTask
 
         /// <summary>Lets the activation unit see matches from the start: the query and key embeddings it reads are layer-normalised
         /// (no learned scale; the pooled values stay the raw embeddings), and half of its first hidden layer starts as thresholded
-        /// dot products <c>relu(q̂·k̂ − θ)</c> (θ from 0 to d) read by the output with weight 0.01, the other half as usual: the
-        /// unit starts near equal-weight pooling (a ≈ 1). Without it, the embeddings' small initial scale (N(0, 0.05)) leaves the unit's input near zero and its weights
-        /// barely move in a short training. Default false.</summary>
+        /// dot products <c>relu(q̂·k̂ − θ)</c> (θ from 0 to d; with one hidden layer the output reads them with weight 0.01), the
+        /// other half as usual: the unit starts near equal-weight pooling (a ≈ 1). Without it, the embeddings' small initial scale
+        /// (N(0, 0.05)) leaves the unit's inputs near zero and its weights barely move in a short training. Default false.</summary>
         public bool MatchDetectors { get; set; }
 
         /// <summary>Ablation: batch-normalise the intensity (default true; false = the raw mean weight).</summary>
