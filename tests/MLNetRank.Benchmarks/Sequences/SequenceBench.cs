@@ -292,6 +292,10 @@ namespace MLNetRank.Benchmarks.Sequences
     /// simulator, with the item-level interest knob on and off, paired over seeds (each seed: its own world, traffic and
     /// training seed; every layer trains on the same rows). Args: [--seeds S (5)] [--train-requests T (3000)]
     /// [--test-requests E (1500)] [--first-seed F (0)] [--epochs N (3)] [--kappa K (1.5)] [--dim d (8)] [--threads n (1)].
+    /// Diagnostics: --headroom (AUC of the true click probability with and without κ·z), --diagnose (each DIN unit's output
+    /// weights, the score's correlation with the true z, and the column OracleZ for the <c>+oraclez</c> arm), --oracle-groups
+    /// (item ids replaced by their taste groups, every layer alike), --lr; layer variants <c>din+intensity+match</c> etc. (see
+    /// <c>SequenceModels.ApplyVariant</c>).
     /// </summary>
     public sealed class SequenceQualityBench : IBench
     {
