@@ -120,7 +120,7 @@ namespace MLNetRank.Torch.MultiTask
     /// <summary>The local activation unit and the weighted sum; the first layer over <c>[q, k, q − k, q ⊙ k]</c> is computed as
     /// <c>q(W_q + W_d) + k(W_k − W_d) + (q ⊙ k)W_p</c>, the last term as one product of the queries with <c>k ⊗ W_p</c>; the exported graph folds the
     /// whole first layer into that product (one GEMM per request for a request-level sequence, no broadcast additions).</summary>
-    internal sealed class TargetAttentionModule : SequencePoolingModule
+    internal sealed partial class TargetAttentionModule : SequencePoolingModule
     {
         private readonly Linear first;
         private readonly ModuleList<Linear> hidden = new();
@@ -216,11 +216,11 @@ namespace MLNetRank.Torch.MultiTask
 
         public override string Export(SequencePoolingGraph x)
         {
+            if (_intensity || _normalizeInputs)
+                return ExportWithOptions(x);
             var g = x.Graph;
             long h0 = first.weight!.shape[0];
             string q = x.Queries[0], qm = x.QueryMasks[0], k = x.Embedded, m = x.Mask;
-            string values = k;
-            (q, k) = ExportNormalizedInputs(g, q, k);
             Tensor w = first.weight!;
             // The whole first layer is one MatMul: with q' = [q, qm] and, per history step l,
             //   K'[l] = [ k_l ⊗ W_pᵀ + (W_q + W_d)ᵀ ; k_l (W_k − W_d)ᵀ + b ]   ([d + 1, h]),
@@ -246,7 +246,6 @@ namespace MLNetRank.Torch.MultiTask
                 a = g.Relu(g.Add(g.MatMul(a, AddWeight(g, l.weight!.t(), "din_w")), AddWeight(g, l.bias!, "din_b")));
             var s = g.Add(g.MatMul(a, AddWeight(g, output.weight!.t(), "din_wo")), AddWeight(g, output.bias!, "din_bo"));   // [B, Q, L, 1]
             s = g.Squeeze(s, new long[] { 3 });
-            var raw = s;                                                                                     // [B, Q, L]
             var mm = g.Unsqueeze(m, new long[] { 1 });                                                       // [R, 1, L]
             if (_normalize)
             {
@@ -265,43 +264,11 @@ namespace MLNetRank.Torch.MultiTask
             }
             // Σ_l s_l k_l, again one GEMM per request-level sequence
             var sR = ReshapeTo(s, g.Concat(0, new[] { r, g.AddConstant(new long[] { -1 }, new long[] { 1 }, "shape"), g.Slice(g.Shape(k), new long[] { 1 }, new long[] { 2 }, new long[] { 0 }) }));
-            var o = ReshapeTo(g.MatMul(sR, values), g.Concat(0, new[] { bq, g.AddConstant(new long[] { _d }, new long[] { 1 }, "shape") }));   // [B, Q, d]
+            var o = ReshapeTo(g.MatMul(sR, k), g.Concat(0, new[] { bq, g.AddConstant(new long[] { _d }, new long[] { 1 }, "shape") }));   // [B, Q, d]
             var summed = g.ReduceSum(g.Mul(o, g.Unsqueeze(qm, new long[] { 2 })), new long[] { 1 }, keepDims: false);
             var oneC = g.AddConstant(new[] { 1f }, new long[] { 1 }, "one");
             var count = g.Max(new[] { g.ReduceSum(qm, new long[] { 1 }, keepDims: true), oneC });
-            return ExportIntensity(g, g.Div(summed, count), raw, m, qm);
-        }
-
-        /// <summary>The unit's inputs layer-normalised (<see cref="TargetAttentionPooling.NormalizeInputs"/>); unchanged when off.</summary>
-        private (string Query, string Key) ExportNormalizedInputs(OnnxGraphBuilder g, string q, string k)
-        {
-            if (!_normalizeInputs)
-                return (q, k);
-            var ones = Enumerable.Repeat(1f, _d).ToArray();
-            return (g.LayerNormalization(q, ones, null), g.LayerNormalization(k, ones, null));
-        }
-
-        /// <summary>Appends the intensity of interest (<see cref="TargetAttentionPooling.IncludeIntensity"/>) to the pooled
-        /// <c>[B, d]</c> output: the mean raw weight over the present steps <paramref name="raw"/> <c>[B, Q, L]</c>, averaged over
-        /// the present query ids. Returns <paramref name="pooled"/> unchanged when the option is off.</summary>
-        private string ExportIntensity(OnnxGraphBuilder g, string pooled, string raw, string m, string qm)
-        {
-            if (!_intensity)
-                return pooled;
-            var one = g.AddConstant(new[] { 1f }, new long[] { 1 }, "one");
-            var mm = g.Unsqueeze(m, new long[] { 1 });                                                       // [R, 1, L]
-            var steps = g.Max(new[] { g.ReduceSum(mm, new long[] { 2 }, keepDims: false), one });          // [R, 1]
-            var perQuery = g.Div(g.ReduceSum(g.Mul(raw, mm), new long[] { 2 }, keepDims: false), steps);   // [B, Q]
-            var queries = g.Max(new[] { g.ReduceSum(qm, new long[] { 1 }, keepDims: true), one });          // [B, 1]
-            var intensity = g.Div(g.ReduceSum(g.Mul(perQuery, qm), new long[] { 1 }, keepDims: true), queries); // [B, 1]
-            if (intensity_norm is not null)
-            {
-                // eval-mode batch norm: x · γ/√(var + ε) + (β − mean · γ/√(var + ε))
-                using var scale = intensity_norm.weight! / (intensity_norm.running_var! + intensity_norm.eps).sqrt();
-                using var shift = intensity_norm.bias! - intensity_norm.running_mean! * scale;
-                intensity = g.Add(g.Mul(intensity, AddWeight(g, scale.detach(), "din_mass_scale")), AddWeight(g, shift.detach(), "din_mass_shift"));
-            }
-            return g.Concat(1, new[] { pooled, intensity });
+            return g.Div(summed, count);
         }
     }
 }
