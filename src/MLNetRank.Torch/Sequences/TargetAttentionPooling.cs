@@ -145,7 +145,83 @@ namespace MLNetRank.Torch.MultiTask
             return (o * qm.unsqueeze(2)).sum(1) / qm.sum(1, keepdim: true).clamp_min(1f);
         }
 
-        public override string Export(SequencePoolingGraph x)
+        /// <summary>Bench hook (temporary): 0 = the grouped export, else the session-5 export.</summary>
+        internal static int ExportVariant;
+
+        /// <summary>Bench hook (temporary): channel groups of the first layer in the grouped export.</summary>
+        internal static int ExportGroups = 8;
+
+        public override string Export(SequencePoolingGraph x) => ExportVariant == 0 ? ExportGrouped(x, hidden.Count == 0 ? ExportGroups : 1) : ExportLegacy(x);
+
+        /// <summary>
+        /// The serving graph, laid out for one request's shared sequence (R = 1): the first layer's pre-activations are computed
+        /// transposed, rows (channel c, step l) × columns (query), <c>Hᵀ = K' · q'ᵀ</c> with <c>q' = [q, qm]</c> and
+        /// <c>K'[(c, l)] = [k_l ⊙ W_p[c] + (W_q + W_d)[c] ; k_l·(W_k − W_d)[c] + b_c]</c>, so that the output layer is a
+        /// one-row product <c>w_o · ReLU(Hᵀ)</c> (a streaming kernel, no [·, 32] × [32, 1] product) and the step weights come out
+        /// as [L, queries]. The channels are cut into <paramref name="groups"/> groups computed one after the other (each group's
+        /// hidden tensor stays in the core's cache; their one-row outputs are summed). The mask and the division by the number of
+        /// steps are folded into the (user-side) keys: <c>Σ_l s_l m_l k_l / n = Σ_l s_l k̃_l</c>.
+        /// </summary>
+        private string ExportGrouped(SequencePoolingGraph x, int groups)
+        {
+            var g = x.Graph;
+            long h0 = first.weight!.shape[0];
+            if (h0 % groups != 0)
+                groups = 1;
+            string q = x.Queries[0], qm = x.QueryMasks[0], k = x.Embedded, m = x.Mask;
+            Tensor w = first.weight!;
+            string ReshapeTo(string t, string shape) => g.AddNode("Reshape", new[] { t, shape }, new[] { g.UniqueName("Reshape") });
+            // user side (once per request when the sequence is request-level): K' as [R, h, L, d + 1]
+            using var wqd = (w.narrow(1, 0, _d) + w.narrow(1, 2 * _d, _d)).reshape(h0, 1, _d);                 // [h, 1, d]
+            using var wp = w.narrow(1, 3 * _d, _d).reshape(h0, 1, _d);                                           // [h, 1, d]
+            using var wkd = (w.narrow(1, _d, _d) - w.narrow(1, 2 * _d, _d)).contiguous();                       // [h, d]
+            var kq = g.Add(g.Mul(g.Unsqueeze(k, new long[] { 1 }), AddWeight(g, wp, "din_wp")), AddWeight(g, wqd, "din_wq"));   // [R, h, L, d]
+            var beta = g.Add(g.MatMul(AddWeight(g, wkd, "din_wk"), g.Transpose(k, new long[] { 0, 2, 1 })), AddWeight(g, first.bias!.reshape(h0, 1), "din_b")); // [R, h, L]
+            var kAll = g.Concat(3, new[] { kq, g.Unsqueeze(beta, new long[] { 3 }) });                           // [R, h, L, d + 1]
+            // query side: q' = [q, qm] as [R, d + 1, B·Q / R] (B = R, or R = 1: one product for the whole request)
+            var qa = g.Concat(2, new[] { q, g.Unsqueeze(qm, new long[] { 2 }) });                                // [B, Q, d + 1]
+            var r = g.Slice(g.Shape(k), new long[] { 0 }, new long[] { 1 }, new long[] { 0 });
+            var rl = g.Slice(g.Shape(k), new long[] { 0 }, new long[] { 2 }, new long[] { 0 });
+            var bq = g.Slice(g.Shape(q), new long[] { 0 }, new long[] { 2 }, new long[] { 0 });
+            var qT = g.Transpose(ReshapeTo(qa, g.Concat(0, new[] { r, g.AddConstant(new long[] { -1, _d + 1 }, new long[] { 2 }, "shape") })), new long[] { 0, 2, 1 });
+            var kGroups = groups == 1
+                ? new[] { kAll }
+                : Enumerable.Range(0, groups).Select(i => g.UniqueName("din_kgroup")).ToArray();
+            if (groups > 1)
+                g.AddNode("Split", new[] { kAll }, kGroups, OnnxAttribute.Int("axis", 1));
+            long hg = h0 / groups;
+            var flatRows = g.AddConstant(new long[] { 0, -1, _d + 1 }, new long[] { 3 }, "shape");
+            var byChannel = g.AddConstant(new long[] { 0, hg, -1 }, new long[] { 3 }, "shape");
+            var parts = new List<string>();
+            for (int i = 0; i < groups; i++)
+            {
+                var a = g.Relu(g.MatMul(ReshapeTo(kGroups[i], flatRows), qT));                                   // [R, hg·L, N]
+                a = ReshapeTo(a, byChannel);                                                                      // [R, hg, L·N]
+                foreach (var l in hidden)
+                    a = g.Relu(g.Add(g.MatMul(AddWeight(g, l.weight!, "din_w"), a), AddWeight(g, l.bias!.reshape(-1, 1), "din_b")));
+                using var wo = output.weight!.narrow(1, i * hg, hidden.Count == 0 ? hg : output.weight!.shape[1]).contiguous();
+                parts.Add(g.MatMul(AddWeight(g, wo, "din_wo"), a));                                              // [R, 1, L·N]
+            }
+            parts.Add(AddWeight(g, output.bias!, "din_bo"));
+            var s = ReshapeTo(g.AddNode("Sum", parts.ToArray(), new[] { g.UniqueName("Sum") }), g.Concat(0, new[] { rl, g.AddConstant(new long[] { -1 }, new long[] { 1 }, "shape") }));   // [R, L, N]
+            var mm = g.Unsqueeze(m, new long[] { 2 });                                                           // [R, L, 1]
+            var one = g.AddConstant(new[] { 1f }, new long[] { 1 }, "one");
+            string kw;
+            if (_normalize)
+            {
+                var big = g.AddConstant(new[] { 1e9f }, new long[] { 1 }, "big");
+                s = g.Softmax(g.Add(s, g.Mul(g.Sub(mm, one), big)), 1);
+                kw = g.Mul(k, mm);
+            }
+            else
+                kw = g.Mul(k, _divide ? g.Div(mm, g.Max(new[] { g.ReduceSum(mm, new long[] { 1 }, keepDims: true), one })) : mm);   // [R, L, d]
+            var o = ReshapeTo(g.MatMul(g.Transpose(s, new long[] { 0, 2, 1 }), kw), g.Concat(0, new[] { bq, g.AddConstant(new long[] { _d }, new long[] { 1 }, "shape") }));   // [B, Q, d]
+            var summed = g.ReduceSum(g.Mul(o, g.Unsqueeze(qm, new long[] { 2 })), new long[] { 1 }, keepDims: false);
+            var count = g.Max(new[] { g.ReduceSum(qm, new long[] { 1 }, keepDims: true), one });
+            return g.Div(summed, count);
+        }
+
+        private string ExportLegacy(SequencePoolingGraph x)
         {
             var g = x.Graph;
             long h0 = first.weight!.shape[0];
