@@ -149,7 +149,10 @@ namespace MLNetRank.Torch.MultiTask
         internal static int ExportVariant;
 
         /// <summary>Bench hook (temporary): channel groups of the first layer in the grouped export.</summary>
-        internal static int ExportGroups = 8;
+        internal static int ExportGroups = 4;
+
+        /// <summary>Bench hook (temporary): skip padded queries of a shared sequence.</summary>
+        internal static bool ExportCompact = true;
 
         public override string Export(SequencePoolingGraph x) => ExportVariant == 0 ? ExportGrouped(x, hidden.Count == 0 ? ExportGroups : 1) : ExportLegacy(x);
 
@@ -183,6 +186,17 @@ namespace MLNetRank.Torch.MultiTask
             var r = g.Slice(g.Shape(k), new long[] { 0 }, new long[] { 1 }, new long[] { 0 });
             var rl = g.Slice(g.Shape(k), new long[] { 0 }, new long[] { 2 }, new long[] { 0 });
             var bq = g.Slice(g.Shape(q), new long[] { 0 }, new long[] { 2 }, new long[] { 0 });
+            string? kept = null, qmFlat = null;
+            if (ExportCompact)
+            {
+                // a shared sequence (R = 1) skips the padded queries (a room with fewer items on sale than the request's widest):
+                // the real ones are gathered, and their outputs scattered back to [B·Q, d] (zeros for the padded ones)
+                qmFlat = g.Reshape(qm, new long[] { -1 });                                                       // [B·Q]
+                var perRow = g.AddNode("Not", new[] { g.Compare("Equal", r, g.AddConstant(new long[] { 1 }, new long[] { 1 }, "one")) }, new[] { g.UniqueName("Not") });
+                var keep = g.AddNode("Or", new[] { g.Compare("Greater", qmFlat, g.AddConstant(new[] { 0f }, new long[] { 1 }, "zero")), perRow }, new[] { g.UniqueName("Or") });
+                kept = g.Transpose(g.AddNode("NonZero", new[] { keep }, new[] { g.UniqueName("NonZero") }), new long[] { 1, 0 });   // [n, 1]
+                qa = g.Gather(g.Reshape(qa, new long[] { -1, _d + 1 }), g.Reshape(kept, new long[] { -1 }));            // [n, d + 1]
+            }
             var qT = g.Transpose(ReshapeTo(qa, g.Concat(0, new[] { r, g.AddConstant(new long[] { -1, _d + 1 }, new long[] { 2 }, "shape") })), new long[] { 0, 2, 1 });
             var kGroups = groups == 1
                 ? new[] { kAll }
@@ -215,7 +229,13 @@ namespace MLNetRank.Torch.MultiTask
             }
             else
                 kw = g.Mul(k, _divide ? g.Div(mm, g.Max(new[] { g.ReduceSum(mm, new long[] { 1 }, keepDims: true), one })) : mm);   // [R, L, d]
-            var o = ReshapeTo(g.MatMul(g.Transpose(s, new long[] { 0, 2, 1 }), kw), g.Concat(0, new[] { bq, g.AddConstant(new long[] { _d }, new long[] { 1 }, "shape") }));   // [B, Q, d]
+            var o = g.MatMul(g.Transpose(s, new long[] { 0, 2, 1 }), kw);                                          // [R, N, d]
+            if (kept is not null)
+            {
+                var zeros = g.AddNode("ConstantOfShape", new[] { g.Concat(0, new[] { g.Shape(qmFlat!), g.AddConstant(new long[] { _d }, new long[] { 1 }, "shape") }) }, new[] { g.UniqueName("zeros") });
+                o = g.AddNode("ScatterND", new[] { zeros, kept, g.Reshape(o, new long[] { -1, _d }) }, new[] { g.UniqueName("ScatterND") });   // [B·Q, d]
+            }
+            o = ReshapeTo(o, g.Concat(0, new[] { bq, g.AddConstant(new long[] { _d }, new long[] { 1 }, "shape") }));   // [B, Q, d]
             var summed = g.ReduceSum(g.Mul(o, g.Unsqueeze(qm, new long[] { 2 })), new long[] { 1 }, keepDims: false);
             var count = g.Max(new[] { g.ReduceSum(qm, new long[] { 1 }, keepDims: true), one });
             return g.Div(summed, count);

@@ -30,7 +30,7 @@ namespace MLNetRank.Benchmarks.Sequences
         private static readonly Option<int> CandidatesOption = BenchOption.Of("--candidates", 200, "candidates per request");
         private static readonly Option<int> LengthOption = BenchOption.Of("--length", 50, "sequence length");
         private static readonly Option<int> DimOption = BenchOption.Of("--dim", 16, "token dimension d");
-        private static readonly Option<string[]> VariantsOption = BenchOption.List("--variants", new[] { "default" }, "target-attention exports compared in one run: default, legacy (session 5), gN (N channel groups)");
+        private static readonly Option<string[]> VariantsOption = BenchOption.List("--variants", new[] { "default" }, "target-attention exports compared in one run: default, legacy (session 5), gN (N channel groups), cN (gN skipping padded queries)");
 
         public int Run(ParseResult args)
         {
@@ -109,7 +109,8 @@ namespace MLNetRank.Benchmarks.Sequences
         private static void SetExportVariant(string v)
         {
             MLNetRank.Torch.MultiTask.TargetAttentionModule.ExportVariant = v == "legacy" ? 1 : 0;
-            MLNetRank.Torch.MultiTask.TargetAttentionModule.ExportGroups = v.StartsWith('g') ? int.Parse(v[1..], System.Globalization.CultureInfo.InvariantCulture) : 8;
+            MLNetRank.Torch.MultiTask.TargetAttentionModule.ExportGroups = v.StartsWith('g') || v.StartsWith('c') ? int.Parse(v[1..], System.Globalization.CultureInfo.InvariantCulture) : 4;
+            MLNetRank.Torch.MultiTask.TargetAttentionModule.ExportCompact = v.StartsWith('c');
         }
 
         /// <summary>Random inputs of one request: the user-side sequences one row, the candidates' columns <paramref name="candidates"/> rows.</summary>
@@ -128,7 +129,15 @@ namespace MLNetRank.Benchmarks.Sequences
                 else if (meta.ElementDataType == TensorElementType.Int64)
                     inputs.Add(NamedOnnxValue.CreateFromTensor(name, new DenseTensor<long>(Enumerable.Range(0, n).Select(_ => (long)rng.Next(1, 20)).ToArray(), dims)));
                 else
-                    inputs.Add(NamedOnnxValue.CreateFromTensor(name, new DenseTensor<uint>(Enumerable.Range(0, n).Select(_ => (uint)rng.Next(1, 20)).ToArray(), dims)));
+                {
+                    var ids = Enumerable.Range(0, n).Select(_ => (uint)rng.Next(1, 20)).ToArray();
+                    // as in the simulator, a room has 4 to 8 products on sale: the request pads the others with 0
+                    if (name.Contains("OnSale", StringComparison.Ordinal) && dims.Length == 2)
+                        for (int row = 0; row < dims[0]; row++)
+                            for (int j = 4 + rng.Next(5); j < dims[1]; j++)
+                                ids[row * dims[1] + j] = 0;
+                    inputs.Add(NamedOnnxValue.CreateFromTensor(name, new DenseTensor<uint>(ids, dims)));
+                }
             }
             return inputs;
         }
