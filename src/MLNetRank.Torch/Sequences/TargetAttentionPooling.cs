@@ -81,7 +81,7 @@ namespace MLNetRank.Torch.MultiTask
         public override SequencePoolingModule CreateModule(SequencePoolingContext context)
         {
             Validate(context);
-            return new TargetAttentionModule(context.FeatureName, context.EmbeddingDimension, HiddenLayers, Weighting);
+            return new TargetAttentionModule(context.FeatureName, context.EmbeddingDimension, HiddenLayers, Weighting) { QueryLength = context.QueryMaximumLengths.Count > 0 ? context.QueryMaximumLengths[0] : 0 };
         }
     }
 
@@ -145,154 +145,101 @@ namespace MLNetRank.Torch.MultiTask
             return (o * qm.unsqueeze(2)).sum(1) / qm.sum(1, keepdim: true).clamp_min(1f);
         }
 
-        /// <summary>Bench hook (temporary): 0 = the grouped export, else the session-5 export.</summary>
-        internal static int ExportVariant;
+        /// <summary>The most ids of the query feature (1 for a categorical query such as the room id; 0 = unknown): a set query's
+        /// export skips padded queries and cuts the queries in chunks, a single query's does neither. Set by <see cref="TargetAttentionPooling.CreateModule"/>.</summary>
+        internal int QueryLength { get; init; }
 
-        /// <summary>Bench hook (temporary): channel groups of the first layer in the grouped export.</summary>
-        internal static int ExportGroups = 4;
-
-        /// <summary>Bench hook (temporary): skip padded queries of a shared sequence.</summary>
-        internal static bool ExportCompact = true;
-
-        public override string Export(SequencePoolingGraph x) => ExportVariant == 0 ? ExportGrouped(x, hidden.Count == 0 ? ExportGroups : 1) : ExportLegacy(x);
+        /// <summary>Chunks of a set query's queries in the export, and the smallest chunk (the hidden tensor of 128 queries by
+        /// 50 steps by 32 channels is 0.8 MB: in a core's L2 cache).</summary>
+        private const int QueryChunks = 8, MinimumChunk = 128;
 
         /// <summary>
         /// The serving graph, laid out for one request's shared sequence (R = 1): the first layer's pre-activations are computed
         /// transposed, rows (channel c, step l) × columns (query), <c>Hᵀ = K' · q'ᵀ</c> with <c>q' = [q, qm]</c> and
-        /// <c>K'[(c, l)] = [k_l ⊙ W_p[c] + (W_q + W_d)[c] ; k_l·(W_k − W_d)[c] + b_c]</c>, so that the output layer is a
-        /// one-row product <c>w_o · ReLU(Hᵀ)</c> (a streaming kernel, no [·, 32] × [32, 1] product) and the step weights come out
-        /// as [L, queries]. The channels are cut into <paramref name="groups"/> groups computed one after the other (each group's
-        /// hidden tensor stays in the core's cache; their one-row outputs are summed). The mask and the division by the number of
-        /// steps are folded into the (user-side) keys: <c>Σ_l s_l m_l k_l / n = Σ_l s_l k̃_l</c>.
+        /// <c>K'[(c, l)] = [k_l ⊙ W_p[c] + (W_q + W_d)[c] ; k_l·(W_k − W_d)[c] + b_c]</c> (the user side, computed once per request),
+        /// so that the output layer is a one-row product <c>w_o · ReLU(Hᵀ)</c> (a streaming kernel instead of a [·, 32] × [32, 1]
+        /// product) and the step weights come out as [L, queries], ready for <c>Σ_l s_l k̃_l</c>. The mask, the division by the
+        /// number of steps and the output bias are folded into the (user-side) keys k̃, so no pass runs over the [L, queries]
+        /// weights for them. A set query (V2: the room's products on sale) skips its padded products and runs in chunks of
+        /// queries, one after the other, so each chunk's hidden tensor stays in the core's cache.
         /// </summary>
-        private string ExportGrouped(SequencePoolingGraph x, int groups)
+        public override string Export(SequencePoolingGraph x)
         {
             var g = x.Graph;
             long h0 = first.weight!.shape[0];
-            if (h0 % groups != 0)
-                groups = 1;
+            int chunks = QueryLength == 1 ? 1 : QueryChunks;
             string q = x.Queries[0], qm = x.QueryMasks[0], k = x.Embedded, m = x.Mask;
             Tensor w = first.weight!;
             string ReshapeTo(string t, string shape) => g.AddNode("Reshape", new[] { t, shape }, new[] { g.UniqueName("Reshape") });
-            // user side (once per request when the sequence is request-level): K' as [R, h, L, d + 1]
+            string I64(params long[] v) => g.AddConstant(v, new long[] { v.Length }, "i64");
+            // user side (once per request when the sequence is request-level): K' as [R, h·L, d + 1], rows (channel, step)
             using var wqd = (w.narrow(1, 0, _d) + w.narrow(1, 2 * _d, _d)).reshape(h0, 1, _d);                 // [h, 1, d]
             using var wp = w.narrow(1, 3 * _d, _d).reshape(h0, 1, _d);                                           // [h, 1, d]
             using var wkd = (w.narrow(1, _d, _d) - w.narrow(1, 2 * _d, _d)).contiguous();                       // [h, d]
             var kq = g.Add(g.Mul(g.Unsqueeze(k, new long[] { 1 }), AddWeight(g, wp, "din_wp")), AddWeight(g, wqd, "din_wq"));   // [R, h, L, d]
             var beta = g.Add(g.MatMul(AddWeight(g, wkd, "din_wk"), g.Transpose(k, new long[] { 0, 2, 1 })), AddWeight(g, first.bias!.reshape(h0, 1), "din_b")); // [R, h, L]
-            var kAll = g.Concat(3, new[] { kq, g.Unsqueeze(beta, new long[] { 3 }) });                           // [R, h, L, d + 1]
-            // query side: q' = [q, qm] as [R, d + 1, B·Q / R] (B = R, or R = 1: one product for the whole request)
+            var kp = ReshapeTo(g.Concat(3, new[] { kq, g.Unsqueeze(beta, new long[] { 3 }) }), I64(0, -1, _d + 1));   // [R, h·L, d + 1]
+            var mm = g.Unsqueeze(m, new long[] { 2 });                                                           // [R, L, 1]
+            var one = g.AddConstant(new[] { 1f }, new long[] { 1 }, "one");
+            // the keys the step weights multiply: the mask (and the division by the number of steps) folded in
+            var kw = g.Mul(k, _divide ? g.Div(mm, g.Max(new[] { g.ReduceSum(mm, new long[] { 1 }, keepDims: true), one })) : mm);   // [R, L, d]
+            string? maskBias = _normalize ? g.Mul(g.Sub(mm, one), g.AddConstant(new[] { 1e9f }, new long[] { 1 }, "big")) : null;
+            // query side: q' = [q, qm] as [R, B·Q / R, d + 1] (B = R, or R = 1: one product for the whole request)
             var qa = g.Concat(2, new[] { q, g.Unsqueeze(qm, new long[] { 2 }) });                                // [B, Q, d + 1]
             var r = g.Slice(g.Shape(k), new long[] { 0 }, new long[] { 1 }, new long[] { 0 });
             var rl = g.Slice(g.Shape(k), new long[] { 0 }, new long[] { 2 }, new long[] { 0 });
             var bq = g.Slice(g.Shape(q), new long[] { 0 }, new long[] { 2 }, new long[] { 0 });
+            // a set query over a shared sequence (R = 1) skips its padded queries (a room with fewer products on sale than the
+            // request's widest): the real ones are gathered, and their outputs scattered back to [B·Q, d] (zeros for the padded
+            // ones); with one sequence per candidate (R = B) every query is kept
             string? kept = null, qmFlat = null;
-            if (ExportCompact)
+            if (QueryLength != 1)
             {
-                // a shared sequence (R = 1) skips the padded queries (a room with fewer items on sale than the request's widest):
-                // the real ones are gathered, and their outputs scattered back to [B·Q, d] (zeros for the padded ones)
                 qmFlat = g.Reshape(qm, new long[] { -1 });                                                       // [B·Q]
-                var perRow = g.AddNode("Not", new[] { g.Compare("Equal", r, g.AddConstant(new long[] { 1 }, new long[] { 1 }, "one")) }, new[] { g.UniqueName("Not") });
+                var perRow = g.AddNode("Not", new[] { g.Compare("Equal", r, I64(1)) }, new[] { g.UniqueName("Not") });
                 var keep = g.AddNode("Or", new[] { g.Compare("Greater", qmFlat, g.AddConstant(new[] { 0f }, new long[] { 1 }, "zero")), perRow }, new[] { g.UniqueName("Or") });
                 kept = g.Transpose(g.AddNode("NonZero", new[] { keep }, new[] { g.UniqueName("NonZero") }), new long[] { 1, 0 });   // [n, 1]
                 qa = g.Gather(g.Reshape(qa, new long[] { -1, _d + 1 }), g.Reshape(kept, new long[] { -1 }));            // [n, d + 1]
             }
-            var qT = g.Transpose(ReshapeTo(qa, g.Concat(0, new[] { r, g.AddConstant(new long[] { -1, _d + 1 }, new long[] { 2 }, "shape") })), new long[] { 0, 2, 1 });
-            var kGroups = groups == 1
-                ? new[] { kAll }
-                : Enumerable.Range(0, groups).Select(i => g.UniqueName("din_kgroup")).ToArray();
-            if (groups > 1)
-                g.AddNode("Split", new[] { kAll }, kGroups, OnnxAttribute.Int("axis", 1));
-            long hg = h0 / groups;
-            var flatRows = g.AddConstant(new long[] { 0, -1, _d + 1 }, new long[] { 3 }, "shape");
-            var byChannel = g.AddConstant(new long[] { 0, hg, -1 }, new long[] { 3 }, "shape");
-            var parts = new List<string>();
-            for (int i = 0; i < groups; i++)
+            var perR = ReshapeTo(qa, g.Concat(0, new[] { r, I64(-1, _d + 1) }));                                 // [R, N, d + 1]
+            // the queries in chunks computed one after the other, so each chunk's [h·L, chunk] hidden tensor stays in the core's
+            // cache: chunk = max(ceil(N / chunks) rounded up to 16, MinimumChunk); the last ones may be short or empty
+            var parts = new[] { perR };
+            if (chunks > 1)
             {
-                var a = g.Relu(g.MatMul(ReshapeTo(kGroups[i], flatRows), qT));                                   // [R, hg·L, N]
-                a = ReshapeTo(a, byChannel);                                                                      // [R, hg, L·N]
+                var n = g.Slice(g.Shape(perR), new long[] { 1 }, new long[] { 2 }, new long[] { 0 });
+                var cs = g.Max(new[] { g.Mul(g.Div(g.Add(g.Div(g.Add(n, I64(chunks - 1)), I64(chunks)), I64(15)), I64(16)), I64(16)), I64(MinimumChunk) });
+                var starts = g.Mul(cs, I64(Enumerable.Range(0, chunks).Select(i => (long)i).ToArray()));
+                var sizes = g.Max(new[] { g.Min(new[] { g.Sub(n, starts), cs }), I64(0) });
+                parts = Enumerable.Range(0, chunks).Select(i => g.UniqueName("din_chunk")).ToArray();
+                g.AddNode("Split", new[] { perR, sizes }, parts, OnnxAttribute.Int("axis", 1));
+            }
+            var byChannel = I64(0, h0, -1);
+            var stepsByQuery = g.Concat(0, new[] { rl, I64(-1) });
+            using var wo = output.weight!.contiguous();
+            var woName = AddWeight(g, wo, "din_wo");
+            var outs = new List<string>();
+            foreach (var part in parts)
+            {
+                var a = ReshapeTo(g.Relu(g.MatMul(kp, g.Transpose(part, new long[] { 0, 2, 1 }))), byChannel);     // [R, h, L·n]
                 foreach (var l in hidden)
                     a = g.Relu(g.Add(g.MatMul(AddWeight(g, l.weight!, "din_w"), a), AddWeight(g, l.bias!.reshape(-1, 1), "din_b")));
-                using var wo = output.weight!.narrow(1, i * hg, hidden.Count == 0 ? hg : output.weight!.shape[1]).contiguous();
-                parts.Add(g.MatMul(AddWeight(g, wo, "din_wo"), a));                                              // [R, 1, L·N]
+                var s = ReshapeTo(g.MatMul(woName, a), stepsByQuery);                                           // [R, L, n]
+                if (_normalize)
+                    s = g.Softmax(g.Add(s, maskBias!), 1);
+                outs.Add(g.MatMul(g.Transpose(s, new long[] { 0, 2, 1 }), kw));                                   // [R, n, d]
             }
-            parts.Add(AddWeight(g, output.bias!, "din_bo"));
-            var s = ReshapeTo(g.AddNode("Sum", parts.ToArray(), new[] { g.UniqueName("Sum") }), g.Concat(0, new[] { rl, g.AddConstant(new long[] { -1 }, new long[] { 1 }, "shape") }));   // [R, L, N]
-            var mm = g.Unsqueeze(m, new long[] { 2 });                                                           // [R, L, 1]
-            var one = g.AddConstant(new[] { 1f }, new long[] { 1 }, "one");
-            string kw;
-            if (_normalize)
-            {
-                var big = g.AddConstant(new[] { 1e9f }, new long[] { 1 }, "big");
-                s = g.Softmax(g.Add(s, g.Mul(g.Sub(mm, one), big)), 1);
-                kw = g.Mul(k, mm);
-            }
-            else
-                kw = g.Mul(k, _divide ? g.Div(mm, g.Max(new[] { g.ReduceSum(mm, new long[] { 1 }, keepDims: true), one })) : mm);   // [R, L, d]
-            var o = g.MatMul(g.Transpose(s, new long[] { 0, 2, 1 }), kw);                                          // [R, N, d]
+            var o = outs.Count == 1 ? outs[0] : g.Concat(1, outs.ToArray());                                     // [R, N, d]
+            if (!_normalize)   // the output bias: Σ_l b_o k̃_l
+                o = g.Add(o, g.Mul(g.ReduceSum(kw, new long[] { 1 }, keepDims: true), AddWeight(g, output.bias!, "din_bo")));
             if (kept is not null)
             {
-                var zeros = g.AddNode("ConstantOfShape", new[] { g.Concat(0, new[] { g.Shape(qmFlat!), g.AddConstant(new long[] { _d }, new long[] { 1 }, "shape") }) }, new[] { g.UniqueName("zeros") });
+                var zeros = g.AddNode("ConstantOfShape", new[] { g.Concat(0, new[] { g.Shape(qmFlat!), I64(_d) }) }, new[] { g.UniqueName("zeros") });
                 o = g.AddNode("ScatterND", new[] { zeros, kept, g.Reshape(o, new long[] { -1, _d }) }, new[] { g.UniqueName("ScatterND") });   // [B·Q, d]
             }
-            o = ReshapeTo(o, g.Concat(0, new[] { bq, g.AddConstant(new long[] { _d }, new long[] { 1 }, "shape") }));   // [B, Q, d]
+            o = ReshapeTo(o, g.Concat(0, new[] { bq, I64(_d) }));                                                 // [B, Q, d]
             var summed = g.ReduceSum(g.Mul(o, g.Unsqueeze(qm, new long[] { 2 })), new long[] { 1 }, keepDims: false);
             var count = g.Max(new[] { g.ReduceSum(qm, new long[] { 1 }, keepDims: true), one });
-            return g.Div(summed, count);
-        }
-
-        private string ExportLegacy(SequencePoolingGraph x)
-        {
-            var g = x.Graph;
-            long h0 = first.weight!.shape[0];
-            string q = x.Queries[0], qm = x.QueryMasks[0], k = x.Embedded, m = x.Mask;
-            Tensor w = first.weight!;
-            // The whole first layer is one MatMul: with q' = [q, qm] and, per history step l,
-            //   K'[l] = [ k_l ⊗ W_pᵀ + (W_q + W_d)ᵀ ; k_l (W_k − W_d)ᵀ + b ]   ([d + 1, h]),
-            // q'·K'[l] = q(W_q + W_d)ᵀ + (q ⊙ k_l)W_pᵀ + k_l(W_k − W_d)ᵀ + b for a real query (qm = 1); a padded query's output
-            // is zeroed below. K' holds the user side only: computed once per request when the sequence is request-level.
-            using var wq = (w.narrow(1, 0, _d) + w.narrow(1, 2 * _d, _d)).t().contiguous();             // [d, h]
-            using var wk = (w.narrow(1, _d, _d) - w.narrow(1, 2 * _d, _d)).t();                          // [d, h]
-            using var wpT = w.narrow(1, 3 * _d, _d).t().contiguous();                                    // [d(j), h]
-            var kp4 = g.Add(g.Mul(g.Unsqueeze(k, new long[] { 3 }), AddWeight(g, wpT.reshape(1, 1, _d, h0), "din_wp")),
-                AddWeight(g, wq.reshape(1, 1, _d, h0), "din_wq"));                                       // [R, L, d, h]
-            var hk = g.Add(g.MatMul(k, AddWeight(g, wk, "din_wk")), AddWeight(g, first.bias!, "din_b"));  // [R, L, h]
-            var kAll = g.Concat(2, new[] { kp4, g.Unsqueeze(hk, new long[] { 2 }) });                    // [R, L, d + 1, h]
-            var kp = g.Reshape(g.Transpose(kAll, new long[] { 0, 2, 1, 3 }), new long[] { 0, _d + 1, -1 }); // [R, d + 1, L·h]
-            var qa = g.Concat(2, new[] { q, g.Unsqueeze(qm, new long[] { 2 }) });                        // [B, Q, d + 1]
-            // B = R (one sequence per candidate) or R = 1 (one per request): [R, B·Q / R, ·] makes the shared case one GEMM
-            var r = g.Slice(g.Shape(k), new long[] { 0 }, new long[] { 1 }, new long[] { 0 });
-            var bq = g.Slice(g.Shape(q), new long[] { 0 }, new long[] { 2 }, new long[] { 0 });
-            string ReshapeTo(string t, string shape) => g.AddNode("Reshape", new[] { t, shape }, new[] { g.UniqueName("Reshape") });
-            var perR = ReshapeTo(qa, g.Concat(0, new[] { r, g.AddConstant(new long[] { -1, _d + 1 }, new long[] { 2 }, "shape") }));
-            var hp = ReshapeTo(g.MatMul(perR, kp), g.Concat(0, new[] { bq, g.AddConstant(new long[] { -1, h0 }, new long[] { 2 }, "shape") }));   // [B, Q, L, h]
-            var a = g.Relu(hp);
-            foreach (var l in hidden)
-                a = g.Relu(g.Add(g.MatMul(a, AddWeight(g, l.weight!.t(), "din_w")), AddWeight(g, l.bias!, "din_b")));
-            var s = g.Add(g.MatMul(a, AddWeight(g, output.weight!.t(), "din_wo")), AddWeight(g, output.bias!, "din_bo"));   // [B, Q, L, 1]
-            s = g.Squeeze(s, new long[] { 3 });
-            var mm = g.Unsqueeze(m, new long[] { 1 });                                                       // [R, 1, L]
-            if (_normalize)
-            {
-                var one = g.AddConstant(new[] { 1f }, new long[] { 1 }, "one");
-                var big = g.AddConstant(new[] { 1e9f }, new long[] { 1 }, "big");
-                s = g.Mul(g.Softmax(g.Add(s, g.Mul(g.Sub(mm, one), big)), -1), mm);
-            }
-            else
-            {
-                s = g.Mul(s, mm);
-                if (_divide)
-                {
-                    var one = g.AddConstant(new[] { 1f }, new long[] { 1 }, "one");
-                    s = g.Div(s, g.Max(new[] { g.ReduceSum(mm, new long[] { 2 }, keepDims: true), one }));   // [R, 1, 1]
-                }
-            }
-            // Σ_l s_l k_l, again one GEMM per request-level sequence
-            var sR = ReshapeTo(s, g.Concat(0, new[] { r, g.AddConstant(new long[] { -1 }, new long[] { 1 }, "shape"), g.Slice(g.Shape(k), new long[] { 1 }, new long[] { 2 }, new long[] { 0 }) }));
-            var o = ReshapeTo(g.MatMul(sR, k), g.Concat(0, new[] { bq, g.AddConstant(new long[] { _d }, new long[] { 1 }, "shape") }));   // [B, Q, d]
-            var summed = g.ReduceSum(g.Mul(o, g.Unsqueeze(qm, new long[] { 2 })), new long[] { 1 }, keepDims: false);
-            var oneC = g.AddConstant(new[] { 1f }, new long[] { 1 }, "one");
-            var count = g.Max(new[] { g.ReduceSum(qm, new long[] { 1 }, keepDims: true), oneC });
             return g.Div(summed, count);
         }
     }

@@ -17,6 +17,7 @@ namespace MLNetRank.Benchmarks.Sequences
     /// <c>sequence-latency</c>: d = 16, clicked items L = 50, 1 epoch), runs its ONNX graph in ONNX Runtime (1 intra-op
     /// thread, all graph optimisations) on 200-candidate requests with the user-side sequences fed once (one row), with
     /// ONNX Runtime's profiler on, and prints the kernel time per operator type and the costliest nodes.
+    /// Rooms have 4 to 8 products on sale, as in the simulator (the rest of the 8 slots is padding, id 0).
     /// Args: [--layer transformer|din|dual|mean] [--requests K (200)] [--candidates C (200)] [--length L (50)] [--dim d (16)].
     /// </summary>
     public sealed class SequenceProfileBench : IBench
@@ -30,7 +31,6 @@ namespace MLNetRank.Benchmarks.Sequences
         private static readonly Option<int> CandidatesOption = BenchOption.Of("--candidates", 200, "candidates per request");
         private static readonly Option<int> LengthOption = BenchOption.Of("--length", 50, "sequence length");
         private static readonly Option<int> DimOption = BenchOption.Of("--dim", 16, "token dimension d");
-        private static readonly Option<string[]> VariantsOption = BenchOption.List("--variants", new[] { "default" }, "target-attention exports compared in one run: default, legacy (session 5), gN (N channel groups), cN (gN skipping padded queries)");
 
         public int Run(ParseResult args)
         {
@@ -39,63 +39,35 @@ namespace MLNetRank.Benchmarks.Sequences
             int candidates = args.GetValue(CandidatesOption);
             int length = args.GetValue(LengthOption);
             int d = args.GetValue(DimOption);
-            var variants = args.GetValue(VariantsOption)!;
             Console.WriteLine($"Load average at the start: {ScoringMeasures.LoadAverage()}.");
             var ml = new MLContext(1);
             var sim = new LiveStreamSimulator(new LiveStreamSimulatorOptions { Seed = 7, RequestCount = 600, MaxItemSequenceLength = length, MeanItemHistory = 3 * length, ItemInterestScale = 1.0 });
             var train = ml.Data.Cache(sim.GetImpressions(ml));
-            // one network per variant of the target-attention export (the same seed and data train the same network)
-            var graphs = new List<(string Name, byte[] Onnx)>();
-            foreach (var v in variants)
-            {
-                SetExportVariant(v);
-                using var model = ml.Ranker().Trainers.MultiTask(SequenceModels.Options(layer, d, 1, epochs: 1, itemLength: length, threads: 1)).Fit(train);
-                graphs.Add((v, model.OnnxModel.ToArray()));
-            }
-            SetExportVariant("default");
+            byte[] onnx;
+            using (var model = ml.Ranker().Trainers.MultiTask(SequenceModels.Options(layer, d, 1, epochs: 1, itemLength: length, threads: 1)).Fit(train))
+                onnx = model.OnnxModel.ToArray();
             string dir = Path.Combine(Path.GetTempPath(), "mlnetrank-seq-profile-" + Environment.ProcessId);
             Directory.CreateDirectory(dir);
             try
             {
                 using var so = new SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
-                var sessions = graphs.Select(gr => new InferenceSession(gr.Onnx, so)).ToList();
-                try
+                using var plain = new InferenceSession(onnx, so);
+                var inputs = Inputs(plain, candidates, length);
+                for (int w = 0; w < 20; w++)
+                    using (plain.Run(inputs)) { }
+                var sw = new Stopwatch();
+                var lat = new List<double>();
+                var cpu = new List<double>();
+                for (int r = 0; r < requests; r++)
                 {
-                    var inputs = Inputs(sessions[0], candidates, length);
-                    var first = sessions.Select(ss => { using var o = ss.Run(inputs); return o.Select(v => v.AsTensor<float>().ToArray()).ToArray(); }).ToList();
-                    for (int v = 1; v < sessions.Count; v++)
-                    {
-                        double worst = first[v].Zip(first[0], (a, b) => a.Zip(b, (x, y) => Math.Abs(x - y)).DefaultIfEmpty(0).Max()).Max();
-                        Console.WriteLine($"  variant {graphs[v].Name}: largest output difference from {graphs[0].Name}: {worst:E2}");
-                    }
-                    foreach (var ss in sessions)
-                        for (int w = 0; w < 20; w++)
-                            using (ss.Run(inputs)) { }
-                    // rounds: each variant times a slice of the requests in turn, so load hits all alike
-                    const int rounds = 10;
-                    var lat = sessions.Select(_ => new List<double>()).ToArray();
-                    var cpu = sessions.Select(_ => new List<double>()).ToArray();
-                    var sw = new Stopwatch();
-                    for (int round = 0; round < rounds; round++)
-                        for (int v = 0; v < sessions.Count; v++)
-                            for (int r = round * requests / rounds; r < (round + 1) * requests / rounds; r++)
-                            {
-                                double c0 = SequenceLatencyBench.ThreadCpuMs();
-                                sw.Restart();
-                                using (sessions[v].Run(inputs)) { }
-                                lat[v].Add(sw.Elapsed.TotalMilliseconds);
-                                cpu[v].Add(SequenceLatencyBench.ThreadCpuMs() - c0);
-                            }
-                    for (int v = 0; v < sessions.Count; v++)
-                        Console.WriteLine($"{layer} [{graphs[v].Name}]: {sessions[v].InputMetadata.Count} inputs, graph run per {candidates}-candidate request: wall p50 {ScoringMeasures.Percentile(lat[v], 0.5):F3} ms, p99 {ScoringMeasures.Percentile(lat[v], 0.99):F3} ms; thread CPU p50 {ScoringMeasures.Percentile(cpu[v], 0.5):F3} ms, p99 {ScoringMeasures.Percentile(cpu[v], 0.99):F3} ms (no profiler)");
-                    for (int v = 0; v < sessions.Count; v++)
-                        Profile($"{layer} [{graphs[v].Name}]", graphs[v].Onnx, inputs, requests, dir);
+                    double c0 = SequenceLatencyBench.ThreadCpuMs();
+                    sw.Restart();
+                    using (plain.Run(inputs)) { }
+                    lat.Add(sw.Elapsed.TotalMilliseconds);
+                    cpu.Add(SequenceLatencyBench.ThreadCpuMs() - c0);
                 }
-                finally
-                {
-                    foreach (var ss in sessions)
-                        ss.Dispose();
-                }
+                Console.WriteLine($"{layer}: {plain.InputMetadata.Count} inputs, graph run per {candidates}-candidate request: wall p50 {ScoringMeasures.Percentile(lat, 0.5):F3} ms, p99 {ScoringMeasures.Percentile(lat, 0.99):F3} ms; thread CPU p50 {ScoringMeasures.Percentile(cpu, 0.5):F3} ms, p99 {ScoringMeasures.Percentile(cpu, 0.99):F3} ms (no profiler)");
+                Profile(layer, onnx, inputs, requests, dir);
             }
             finally
             {
@@ -103,14 +75,6 @@ namespace MLNetRank.Benchmarks.Sequences
             }
             Console.WriteLine($"Load average at the end: {ScoringMeasures.LoadAverage()}.");
             return 0;
-        }
-
-        /// <summary>Selects the target-attention export: "default", "legacy" (session 5's), or "gN" (N channel groups).</summary>
-        private static void SetExportVariant(string v)
-        {
-            MLNetRank.Torch.MultiTask.TargetAttentionModule.ExportVariant = v == "legacy" ? 1 : 0;
-            MLNetRank.Torch.MultiTask.TargetAttentionModule.ExportGroups = v.StartsWith('g') || v.StartsWith('c') ? int.Parse(v[1..], System.Globalization.CultureInfo.InvariantCulture) : 4;
-            MLNetRank.Torch.MultiTask.TargetAttentionModule.ExportCompact = v.StartsWith('c');
         }
 
         /// <summary>Random inputs of one request: the user-side sequences one row, the candidates' columns <paramref name="candidates"/> rows.</summary>
