@@ -18,7 +18,8 @@ namespace MLNetRank.Benchmarks.Sequences
     /// thread, all graph optimisations) on 200-candidate requests with the user-side sequences fed once (one row), with
     /// ONNX Runtime's profiler on, and prints the kernel time per operator type and the costliest nodes.
     /// Rooms have 4 to 8 products on sale, as in the simulator (the rest of the 8 slots is padding, id 0).
-    /// Args: [--layer transformer|din|dual|mean] [--requests K (200)] [--candidates C (200)] [--length L (50)] [--dim d (16)].
+    /// Args: [--layer transformer|din|dual|mean] [--requests K (200)] [--candidates C (200)] [--length L (50)] [--dim d (16)]
+    /// [--not-shared] (the user-side sequences declared without SameForAllCandidates and fed one row per candidate).
     /// </summary>
     public sealed class SequenceProfileBench : IBench
     {
@@ -31,6 +32,7 @@ namespace MLNetRank.Benchmarks.Sequences
         private static readonly Option<int> CandidatesOption = BenchOption.Of("--candidates", 200, "candidates per request");
         private static readonly Option<int> LengthOption = BenchOption.Of("--length", 50, "sequence length");
         private static readonly Option<int> DimOption = BenchOption.Of("--dim", 16, "token dimension d");
+        private static readonly Option<bool> NotSharedOption = BenchOption.Flag("--not-shared", "user-side sequences not SameForAllCandidates: fed one row per candidate");
 
         public int Run(ParseResult args)
         {
@@ -44,7 +46,7 @@ namespace MLNetRank.Benchmarks.Sequences
             var sim = new LiveStreamSimulator(new LiveStreamSimulatorOptions { Seed = 7, RequestCount = 600, MaxItemSequenceLength = length, MeanItemHistory = 3 * length, ItemInterestScale = 1.0 });
             var train = ml.Data.Cache(sim.GetImpressions(ml));
             byte[] onnx;
-            using (var model = ml.Ranker().Trainers.MultiTask(SequenceModels.Options(layer, d, 1, epochs: 1, itemLength: length, threads: 1)).Fit(train))
+            using (var model = ml.Ranker().Trainers.MultiTask(SequenceModels.Options(layer, d, 1, epochs: 1, itemLength: length, shared: !args.GetValue(NotSharedOption), threads: 1)).Fit(train))
                 onnx = model.OnnxModel.ToArray();
             string dir = Path.Combine(Path.GetTempPath(), "mlnetrank-seq-profile-" + Environment.ProcessId);
             Directory.CreateDirectory(dir);
@@ -52,7 +54,7 @@ namespace MLNetRank.Benchmarks.Sequences
             {
                 using var so = new SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
                 using var plain = new InferenceSession(onnx, so);
-                var inputs = Inputs(plain, candidates, length);
+                var inputs = Inputs(plain, candidates, length, args.GetValue(NotSharedOption));
                 for (int w = 0; w < 20; w++)
                     using (plain.Run(inputs)) { }
                 var sw = new Stopwatch();
@@ -78,13 +80,13 @@ namespace MLNetRank.Benchmarks.Sequences
         }
 
         /// <summary>Random inputs of one request: the user-side sequences one row, the candidates' columns <paramref name="candidates"/> rows.</summary>
-        private static List<NamedOnnxValue> Inputs(InferenceSession session, int candidates, int length)
+        private static List<NamedOnnxValue> Inputs(InferenceSession session, int candidates, int length, bool notShared)
         {
             var rng = new Random(3);
             var inputs = new List<NamedOnnxValue>();
             foreach (var (name, meta) in session.InputMetadata)
             {
-                bool user = name.Contains("User", StringComparison.Ordinal);
+                bool user = name.Contains("User", StringComparison.Ordinal) && !notShared;
                 var dims = meta.Dimensions.Select((x, k) => x >= 0 ? x : k == 0 ? (user ? 1 : candidates) : name.Contains("UserItemSeq") ? length : name.Contains("UserLiveSeq") ? 10 : name.Contains("OnSale") ? 8 : 5).ToArray();
                 int n = dims.Aggregate(1, (a, b) => a * b);
                 Console.WriteLine($"  input {name}: {meta.ElementDataType} [{string.Join(", ", dims)}]");
