@@ -172,13 +172,15 @@ namespace MLNetRank.Torch.MultiTask
             Tensor w = first.weight!;
             string ReshapeTo(string t, string shape) => g.AddNode("Reshape", new[] { t, shape }, new[] { g.UniqueName("Reshape") });
             string I64(params long[] v) => g.AddConstant(v, new long[] { v.Length }, "i64");
-            // user side (once per request when the sequence is request-level): K' as [R, h·L, d + 1], rows (channel, step)
-            using var wqd = (w.narrow(1, 0, _d) + w.narrow(1, 2 * _d, _d)).reshape(h0, 1, _d);                 // [h, 1, d]
-            using var wp = w.narrow(1, 3 * _d, _d).reshape(h0, 1, _d);                                           // [h, 1, d]
+            // user side (once per request when the sequence is request-level): K'ᵀ as [R, d + 1, h·L], columns (channel, step);
+            // laid out so that both broadcasts run along the steps (one weight per span of L)
+            using var wqd = (w.narrow(1, 0, _d) + w.narrow(1, 2 * _d, _d)).t().reshape(_d, h0, 1);             // [d, h, 1]
+            using var wp = w.narrow(1, 3 * _d, _d).t().reshape(_d, h0, 1);                                       // [d, h, 1]
             using var wkd = (w.narrow(1, _d, _d) - w.narrow(1, 2 * _d, _d)).contiguous();                       // [h, d]
-            var kq = g.Add(g.Mul(g.Unsqueeze(k, new long[] { 1 }), AddWeight(g, wp, "din_wp")), AddWeight(g, wqd, "din_wq"));   // [R, h, L, d]
-            var beta = g.Add(g.MatMul(AddWeight(g, wkd, "din_wk"), g.Transpose(k, new long[] { 0, 2, 1 })), AddWeight(g, first.bias!.reshape(h0, 1), "din_b")); // [R, h, L]
-            var kp = ReshapeTo(g.Concat(3, new[] { kq, g.Unsqueeze(beta, new long[] { 3 }) }), I64(0, -1, _d + 1));   // [R, h·L, d + 1]
+            var kT = g.Transpose(k, new long[] { 0, 2, 1 });                                                     // [R, d, L]
+            var kq = g.Add(g.Mul(g.Unsqueeze(kT, new long[] { 2 }), AddWeight(g, wp, "din_wp")), AddWeight(g, wqd, "din_wq"));   // [R, d, h, L]
+            var beta = g.Add(g.MatMul(AddWeight(g, wkd, "din_wk"), kT), AddWeight(g, first.bias!.reshape(h0, 1), "din_b"));      // [R, h, L]
+            var kpT = ReshapeTo(g.Concat(1, new[] { kq, g.Unsqueeze(beta, new long[] { 1 }) }), I64(0, _d + 1, -1));   // [R, d + 1, h·L]
             var mm = g.Unsqueeze(m, new long[] { 2 });                                                           // [R, L, 1]
             var one = g.AddConstant(new[] { 1f }, new long[] { 1 }, "one");
             // the keys the step weights multiply: the mask (and the division by the number of steps) folded in
@@ -204,16 +206,20 @@ namespace MLNetRank.Torch.MultiTask
             var perR = ReshapeTo(qa, g.Concat(0, new[] { r, I64(-1, _d + 1) }));                                 // [R, N, d + 1]
             // the queries in chunks computed one after the other, so each chunk's [h·L, chunk] hidden tensor stays in the core's
             // cache: chunk = max(ceil(N / chunks) rounded up to 16, MinimumChunk); the last ones may be short or empty
-            var parts = new[] { perR };
+            // (the queries are transposed once, [R, d + 1, N], and split along N: the products read them untransposed, which
+            // with one query per row of K', R = B, Q = 1, makes each a matrix-vector product)
+            var perRT = g.Transpose(perR, new long[] { 0, 2, 1 });                                               // [R, d + 1, N]
+            var parts = Enumerable.Range(0, chunks).Select(i => g.UniqueName("din_chunk")).ToArray();
             if (chunks > 1)
             {
                 var n = g.Slice(g.Shape(perR), new long[] { 1 }, new long[] { 2 }, new long[] { 0 });
                 var cs = g.Max(new[] { g.Mul(g.Div(g.Add(g.Div(g.Add(n, I64(chunks - 1)), I64(chunks)), I64(15)), I64(16)), I64(16)), I64(MinimumChunk) });
                 var starts = g.Mul(cs, I64(Enumerable.Range(0, chunks).Select(i => (long)i).ToArray()));
                 var sizes = g.Max(new[] { g.Min(new[] { g.Sub(n, starts), cs }), I64(0) });
-                parts = Enumerable.Range(0, chunks).Select(i => g.UniqueName("din_chunk")).ToArray();
-                g.AddNode("Split", new[] { perR, sizes }, parts, OnnxAttribute.Int("axis", 1));
+                g.AddNode("Split", new[] { perRT, sizes }, parts, OnnxAttribute.Int("axis", 2));
             }
+            else   // a one-way Split keeps ONNX Runtime from folding the transpose into the product
+                g.AddNode("Split", new[] { perRT }, parts, OnnxAttribute.Int("axis", 2));
             var byChannel = I64(0, h0, -1);
             var stepsByQuery = g.Concat(0, new[] { rl, I64(-1) });
             using var wo = output.weight!.contiguous();
@@ -221,7 +227,7 @@ namespace MLNetRank.Torch.MultiTask
             var outs = new List<string>();
             foreach (var part in parts)
             {
-                var a = ReshapeTo(g.Relu(g.MatMul(kp, g.Transpose(part, new long[] { 0, 2, 1 }))), byChannel);     // [R, h, L·n]
+                var a = ReshapeTo(g.Relu(g.MatMul(g.Transpose(kpT, new long[] { 0, 2, 1 }), part)), byChannel);   // [R, h, L·n]
                 foreach (var l in hidden)
                     a = g.Relu(g.Add(g.MatMul(AddWeight(g, l.weight!, "din_w"), a), AddWeight(g, l.bias!.reshape(-1, 1), "din_b")));
                 var s = ReshapeTo(g.MatMul(woName, a), stepsByQuery);                                           // [R, L, n]
