@@ -87,7 +87,8 @@ namespace MLNetRank.Torch.MultiTask
 
     /// <summary>The local activation unit and the weighted sum; the first layer over <c>[q, k, q − k, q ⊙ k]</c> is computed as
     /// <c>q(W_q + W_d) + k(W_k − W_d) + (q ⊙ k)W_p</c>, the last term as one product of the queries with <c>k ⊗ W_p</c>; the exported graph folds the
-    /// whole first layer into that product (one GEMM per request for a request-level sequence, no broadcast additions).</summary>
+    /// whole first layer into that product (one GEMM per chunk of queries for a request-level sequence, no broadcast additions;
+    /// see <see cref="Export"/>).</summary>
     internal sealed class TargetAttentionModule : SequencePoolingModule
     {
         private readonly Linear first;
@@ -155,9 +156,10 @@ namespace MLNetRank.Torch.MultiTask
 
         /// <summary>
         /// The serving graph, laid out for one request's shared sequence (R = 1): the first layer's pre-activations are computed
-        /// transposed, rows (channel c, step l) × columns (query), <c>Hᵀ = K' · q'ᵀ</c> with <c>q' = [q, qm]</c> and
-        /// <c>K'[(c, l)] = [k_l ⊙ W_p[c] + (W_q + W_d)[c] ; k_l·(W_k − W_d)[c] + b_c]</c> (the user side, computed once per request),
-        /// so that the output layer is a one-row product <c>w_o · ReLU(Hᵀ)</c> (a streaming kernel instead of a [·, 32] × [32, 1]
+        /// transposed, rows (channel c, step l) × columns (query), <c>H = K' · q'ᵀ</c> with <c>q' = [q, qm]</c> and
+        /// <c>K'[(c, l)] = [k_l ⊙ W_p[c] + (W_q + W_d)[c] ; k_l·(W_k − W_d)[c] + b_c]</c> (the user side, computed once per request
+        /// and stored transposed, so that its broadcasts run along the steps),
+        /// so that the output layer is a one-row product <c>w_o · ReLU(H)</c> (a streaming kernel instead of a [·, 32] × [32, 1]
         /// product) and the step weights come out as [L, queries], ready for <c>Σ_l s_l k̃_l</c>. The mask, the division by the
         /// number of steps and the output bias are folded into the (user-side) keys k̃, so no pass runs over the [L, queries]
         /// weights for them. A set query (V2: the room's products on sale) skips its padded products and runs in chunks of
