@@ -113,13 +113,15 @@ namespace MLNetRank.Torch.MultiTask
         {
             Validate(context);
             return new TargetAttentionModule(context.FeatureName, context.EmbeddingDimension, HiddenLayers, Weighting, IncludeIntensity, OutputInitStd,
-                MatchDetectors || NormalizeInputs, MatchDetectors || SimilarityInit, IntensityBatchNorm);
+                MatchDetectors || NormalizeInputs, MatchDetectors || SimilarityInit, IntensityBatchNorm)
+                { QueryLength = context.QueryMaximumLengths.Count > 0 ? context.QueryMaximumLengths[0] : 0 };
         }
     }
 
     /// <summary>The local activation unit and the weighted sum; the first layer over <c>[q, k, q − k, q ⊙ k]</c> is computed as
     /// <c>q(W_q + W_d) + k(W_k − W_d) + (q ⊙ k)W_p</c>, the last term as one product of the queries with <c>k ⊗ W_p</c>; the exported graph folds the
-    /// whole first layer into that product (one GEMM per request for a request-level sequence, no broadcast additions).</summary>
+    /// whole first layer into that product (one GEMM per chunk of queries for a request-level sequence, no broadcast additions;
+    /// see <see cref="Export"/>).</summary>
     internal sealed partial class TargetAttentionModule : SequencePoolingModule
     {
         private readonly Linear first;
@@ -214,60 +216,110 @@ namespace MLNetRank.Torch.MultiTask
             return cat(new[] { pooled, mass }, 1);                                        // [B, d + 1]
         }
 
+        /// <summary>The most ids of the query feature (1 for a categorical query such as the room id; 0 = unknown): a set query's
+        /// export skips padded queries and cuts the queries in chunks, a single query's does neither. Set by <see cref="TargetAttentionPooling.CreateModule"/>.</summary>
+        internal int QueryLength { get; init; }
+
+        /// <summary>Chunks of a set query's queries in the export, and the smallest chunk (the hidden tensor of 128 queries by
+        /// 50 steps by 32 channels is 0.8 MB: in a core's L2 cache).</summary>
+        private const int QueryChunks = 8, MinimumChunk = 128;
+
+        /// <summary>
+        /// The serving graph, laid out for one request's shared sequence (R = 1): the first layer's pre-activations are computed
+        /// transposed, rows (channel c, step l) × columns (query), <c>H = K' · q'ᵀ</c> with <c>q' = [q, qm]</c> and
+        /// <c>K'[(c, l)] = [k_l ⊙ W_p[c] + (W_q + W_d)[c] ; k_l·(W_k − W_d)[c] + b_c]</c> (the user side, computed once per request
+        /// and stored transposed, so that its broadcasts run along the steps),
+        /// so that the output layer is a one-row product <c>w_o · ReLU(H)</c> (a streaming kernel instead of a [·, 32] × [32, 1]
+        /// product) and the step weights come out as [L, queries], ready for <c>Σ_l s_l k̃_l</c>. The mask, the division by the
+        /// number of steps and the output bias are folded into the (user-side) keys k̃, so no pass runs over the [L, queries]
+        /// weights for them. A set query (V2: the room's products on sale) skips its padded products and runs in chunks of
+        /// queries, one after the other, so each chunk's hidden tensor stays in the core's cache.
+        /// </summary>
         public override string Export(SequencePoolingGraph x)
         {
             if (_intensity || _normalizeInputs)
                 return ExportWithOptions(x);
             var g = x.Graph;
             long h0 = first.weight!.shape[0];
+            int chunks = QueryLength == 1 ? 1 : QueryChunks;
             string q = x.Queries[0], qm = x.QueryMasks[0], k = x.Embedded, m = x.Mask;
             Tensor w = first.weight!;
-            // The whole first layer is one MatMul: with q' = [q, qm] and, per history step l,
-            //   K'[l] = [ k_l ⊗ W_pᵀ + (W_q + W_d)ᵀ ; k_l (W_k − W_d)ᵀ + b ]   ([d + 1, h]),
-            // q'·K'[l] = q(W_q + W_d)ᵀ + (q ⊙ k_l)W_pᵀ + k_l(W_k − W_d)ᵀ + b for a real query (qm = 1); a padded query's output
-            // is zeroed below. K' holds the user side only: computed once per request when the sequence is request-level.
-            using var wq = (w.narrow(1, 0, _d) + w.narrow(1, 2 * _d, _d)).t().contiguous();             // [d, h]
-            using var wk = (w.narrow(1, _d, _d) - w.narrow(1, 2 * _d, _d)).t();                          // [d, h]
-            using var wpT = w.narrow(1, 3 * _d, _d).t().contiguous();                                    // [d(j), h]
-            var kp4 = g.Add(g.Mul(g.Unsqueeze(k, new long[] { 3 }), AddWeight(g, wpT.reshape(1, 1, _d, h0), "din_wp")),
-                AddWeight(g, wq.reshape(1, 1, _d, h0), "din_wq"));                                       // [R, L, d, h]
-            var hk = g.Add(g.MatMul(k, AddWeight(g, wk, "din_wk")), AddWeight(g, first.bias!, "din_b"));  // [R, L, h]
-            var kAll = g.Concat(2, new[] { kp4, g.Unsqueeze(hk, new long[] { 2 }) });                    // [R, L, d + 1, h]
-            var kp = g.Reshape(g.Transpose(kAll, new long[] { 0, 2, 1, 3 }), new long[] { 0, _d + 1, -1 }); // [R, d + 1, L·h]
-            var qa = g.Concat(2, new[] { q, g.Unsqueeze(qm, new long[] { 2 }) });                        // [B, Q, d + 1]
-            // B = R (one sequence per candidate) or R = 1 (one per request): [R, B·Q / R, ·] makes the shared case one GEMM
-            var r = g.Slice(g.Shape(k), new long[] { 0 }, new long[] { 1 }, new long[] { 0 });
-            var bq = g.Slice(g.Shape(q), new long[] { 0 }, new long[] { 2 }, new long[] { 0 });
             string ReshapeTo(string t, string shape) => g.AddNode("Reshape", new[] { t, shape }, new[] { g.UniqueName("Reshape") });
-            var perR = ReshapeTo(qa, g.Concat(0, new[] { r, g.AddConstant(new long[] { -1, _d + 1 }, new long[] { 2 }, "shape") }));
-            var hp = ReshapeTo(g.MatMul(perR, kp), g.Concat(0, new[] { bq, g.AddConstant(new long[] { -1, h0 }, new long[] { 2 }, "shape") }));   // [B, Q, L, h]
-            var a = g.Relu(hp);
-            foreach (var l in hidden)
-                a = g.Relu(g.Add(g.MatMul(a, AddWeight(g, l.weight!.t(), "din_w")), AddWeight(g, l.bias!, "din_b")));
-            var s = g.Add(g.MatMul(a, AddWeight(g, output.weight!.t(), "din_wo")), AddWeight(g, output.bias!, "din_bo"));   // [B, Q, L, 1]
-            s = g.Squeeze(s, new long[] { 3 });
-            var mm = g.Unsqueeze(m, new long[] { 1 });                                                       // [R, 1, L]
-            if (_normalize)
+            string I64(params long[] v) => g.AddConstant(v, new long[] { v.Length }, "i64");
+            // user side (once per request when the sequence is request-level): K'ᵀ as [R, d + 1, h·L], columns (channel, step);
+            // laid out so that both broadcasts run along the steps (one weight per span of L)
+            using var wqd = (w.narrow(1, 0, _d) + w.narrow(1, 2 * _d, _d)).t().reshape(_d, h0, 1);             // [d, h, 1]
+            using var wp = w.narrow(1, 3 * _d, _d).t().reshape(_d, h0, 1);                                       // [d, h, 1]
+            using var wkd = (w.narrow(1, _d, _d) - w.narrow(1, 2 * _d, _d)).contiguous();                       // [h, d]
+            var kT = g.Transpose(k, new long[] { 0, 2, 1 });                                                     // [R, d, L]
+            var kq = g.Add(g.Mul(g.Unsqueeze(kT, new long[] { 2 }), AddWeight(g, wp, "din_wp")), AddWeight(g, wqd, "din_wq"));   // [R, d, h, L]
+            var beta = g.Add(g.MatMul(AddWeight(g, wkd, "din_wk"), kT), AddWeight(g, first.bias!.reshape(h0, 1), "din_b"));      // [R, h, L]
+            var kpT = ReshapeTo(g.Concat(1, new[] { kq, g.Unsqueeze(beta, new long[] { 1 }) }), I64(0, _d + 1, -1));   // [R, d + 1, h·L]
+            var mm = g.Unsqueeze(m, new long[] { 2 });                                                           // [R, L, 1]
+            var one = g.AddConstant(new[] { 1f }, new long[] { 1 }, "one");
+            // the keys the step weights multiply: the mask (and the division by the number of steps) folded in
+            var kw = g.Mul(k, _divide ? g.Div(mm, g.Max(new[] { g.ReduceSum(mm, new long[] { 1 }, keepDims: true), one })) : mm);   // [R, L, d]
+            string? maskBias = _normalize ? g.Mul(g.Sub(mm, one), g.AddConstant(new[] { 1e9f }, new long[] { 1 }, "big")) : null;
+            // query side: q' = [q, qm] as [R, B·Q / R, d + 1] (B = R, or R = 1: one product for the whole request)
+            var qa = g.Concat(2, new[] { q, g.Unsqueeze(qm, new long[] { 2 }) });                                // [B, Q, d + 1]
+            var r = g.Slice(g.Shape(k), new long[] { 0 }, new long[] { 1 }, new long[] { 0 });
+            var rl = g.Slice(g.Shape(k), new long[] { 0 }, new long[] { 2 }, new long[] { 0 });
+            var bq = g.Slice(g.Shape(q), new long[] { 0 }, new long[] { 2 }, new long[] { 0 });
+            // a set query over a shared sequence (R = 1) skips its padded queries (a room with fewer products on sale than the
+            // request's widest): the real ones are gathered, and their outputs scattered back to [B·Q, d] (zeros for the padded
+            // ones); with one sequence per candidate (R = B) every query is kept
+            string? kept = null, qmFlat = null;
+            if (QueryLength != 1)
             {
-                var one = g.AddConstant(new[] { 1f }, new long[] { 1 }, "one");
-                var big = g.AddConstant(new[] { 1e9f }, new long[] { 1 }, "big");
-                s = g.Mul(g.Softmax(g.Add(s, g.Mul(g.Sub(mm, one), big)), -1), mm);
+                qmFlat = g.Reshape(qm, new long[] { -1 });                                                       // [B·Q]
+                var perRow = g.AddNode("Not", new[] { g.Compare("Equal", r, I64(1)) }, new[] { g.UniqueName("Not") });
+                var keep = g.AddNode("Or", new[] { g.Compare("Greater", qmFlat, g.AddConstant(new[] { 0f }, new long[] { 1 }, "zero")), perRow }, new[] { g.UniqueName("Or") });
+                kept = g.Transpose(g.AddNode("NonZero", new[] { keep }, new[] { g.UniqueName("NonZero") }), new long[] { 1, 0 });   // [n, 1]
+                qa = g.Gather(g.Reshape(qa, new long[] { -1, _d + 1 }), g.Reshape(kept, new long[] { -1 }));            // [n, d + 1]
             }
-            else
+            var perR = ReshapeTo(qa, g.Concat(0, new[] { r, I64(-1, _d + 1) }));                                 // [R, N, d + 1]
+            // the queries in chunks computed one after the other, so each chunk's [h·L, chunk] hidden tensor stays in the core's
+            // cache: chunk = max(ceil(N / chunks) rounded up to 16, MinimumChunk); the last ones may be short or empty
+            // (the queries are transposed once, [R, d + 1, N], and split along N: the products read them untransposed, which
+            // with one query per row of K', R = B, Q = 1, makes each a matrix-vector product)
+            var perRT = g.Transpose(perR, new long[] { 0, 2, 1 });                                               // [R, d + 1, N]
+            var parts = Enumerable.Range(0, chunks).Select(i => g.UniqueName("din_chunk")).ToArray();
+            if (chunks > 1)
             {
-                s = g.Mul(s, mm);
-                if (_divide)
-                {
-                    var one = g.AddConstant(new[] { 1f }, new long[] { 1 }, "one");
-                    s = g.Div(s, g.Max(new[] { g.ReduceSum(mm, new long[] { 2 }, keepDims: true), one }));   // [R, 1, 1]
-                }
+                var n = g.Slice(g.Shape(perR), new long[] { 1 }, new long[] { 2 }, new long[] { 0 });
+                var cs = g.Max(new[] { g.Mul(g.Div(g.Add(g.Div(g.Add(n, I64(chunks - 1)), I64(chunks)), I64(15)), I64(16)), I64(16)), I64(MinimumChunk) });
+                var starts = g.Mul(cs, I64(Enumerable.Range(0, chunks).Select(i => (long)i).ToArray()));
+                var sizes = g.Max(new[] { g.Min(new[] { g.Sub(n, starts), cs }), I64(0) });
+                g.AddNode("Split", new[] { perRT, sizes }, parts, OnnxAttribute.Int("axis", 2));
             }
-            // Σ_l s_l k_l, again one GEMM per request-level sequence
-            var sR = ReshapeTo(s, g.Concat(0, new[] { r, g.AddConstant(new long[] { -1 }, new long[] { 1 }, "shape"), g.Slice(g.Shape(k), new long[] { 1 }, new long[] { 2 }, new long[] { 0 }) }));
-            var o = ReshapeTo(g.MatMul(sR, k), g.Concat(0, new[] { bq, g.AddConstant(new long[] { _d }, new long[] { 1 }, "shape") }));   // [B, Q, d]
+            else   // a one-way Split keeps ONNX Runtime from folding the transpose into the product
+                g.AddNode("Split", new[] { perRT }, parts, OnnxAttribute.Int("axis", 2));
+            var byChannel = I64(0, h0, -1);
+            var stepsByQuery = g.Concat(0, new[] { rl, I64(-1) });
+            using var wo = output.weight!.contiguous();
+            var woName = AddWeight(g, wo, "din_wo");
+            var outs = new List<string>();
+            foreach (var part in parts)
+            {
+                var a = ReshapeTo(g.Relu(g.MatMul(g.Transpose(kpT, new long[] { 0, 2, 1 }), part)), byChannel);   // [R, h, L·n]
+                foreach (var l in hidden)
+                    a = g.Relu(g.Add(g.MatMul(AddWeight(g, l.weight!, "din_w"), a), AddWeight(g, l.bias!.reshape(-1, 1), "din_b")));
+                var s = ReshapeTo(g.MatMul(woName, a), stepsByQuery);                                           // [R, L, n]
+                if (_normalize)
+                    s = g.Softmax(g.Add(s, maskBias!), 1);
+                outs.Add(g.MatMul(g.Transpose(s, new long[] { 0, 2, 1 }), kw));                                   // [R, n, d]
+            }
+            var o = outs.Count == 1 ? outs[0] : g.Concat(1, outs.ToArray());                                     // [R, N, d]
+            if (!_normalize)   // the output bias: Σ_l b_o k̃_l
+                o = g.Add(o, g.Mul(g.ReduceSum(kw, new long[] { 1 }, keepDims: true), AddWeight(g, output.bias!, "din_bo")));
+            if (kept is not null)
+            {
+                var zeros = g.AddNode("ConstantOfShape", new[] { g.Concat(0, new[] { g.Shape(qmFlat!), I64(_d) }) }, new[] { g.UniqueName("zeros") });
+                o = g.AddNode("ScatterND", new[] { zeros, kept, g.Reshape(o, new long[] { -1, _d }) }, new[] { g.UniqueName("ScatterND") });   // [B·Q, d]
+            }
+            o = ReshapeTo(o, g.Concat(0, new[] { bq, I64(_d) }));                                                 // [B, Q, d]
             var summed = g.ReduceSum(g.Mul(o, g.Unsqueeze(qm, new long[] { 2 })), new long[] { 1 }, keepDims: false);
-            var oneC = g.AddConstant(new[] { 1f }, new long[] { 1 }, "one");
-            var count = g.Max(new[] { g.ReduceSum(qm, new long[] { 1 }, keepDims: true), oneC });
+            var count = g.Max(new[] { g.ReduceSum(qm, new long[] { 1 }, keepDims: true), one });
             return g.Div(summed, count);
         }
     }

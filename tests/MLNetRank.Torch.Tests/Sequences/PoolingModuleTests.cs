@@ -159,6 +159,39 @@ namespace MLNetRank.Torch.Tests.Sequences
             }
         }
 
+        /// <summary>Under the request scorer a set query's padded products are skipped (the export gathers the real ones for a
+        /// shared sequence) and a wide request runs in chunks of queries: a request where only some rows, or no row at all, has a
+        /// product on sale, and a 60-candidate request, still agree to 1e-5, and a row without products pools to zeros.</summary>
+        [Theory]
+        [InlineData(AttentionWeighting.Mean)]
+        [InlineData(AttentionWeighting.Softmax)]
+        [InlineData(AttentionWeighting.Sum)]
+        public void SetQuery_WithPaddedOrNoProducts_AgreesOnASharedSequence(AttentionWeighting weighting)
+        {
+            using var scope = NewDisposeScope();
+            var module = Create(new TargetAttentionPooling("onsale") { Weighting = weighting }, new[] { 5 });
+            var full = Batch(9, B, new[] { 5 }, sameSequenceForAll: true);
+            var qm = full.QueryMasks[0].clone();
+            qm[0] = tensor(new[] { 0f, 0f, 1f, 0f, 1f });
+            var some = new SequencePoolingBatch(full.Embedded.narrow(0, 0, 1), full.Mask.narrow(0, 0, 1), full.Queries, new[] { qm });
+            var none = new SequencePoolingBatch(some.Embedded, some.Mask, full.Queries, new[] { zeros_like(qm) });
+            Assert.True(PoolingAgreement.Check("some", module, some, tolerance: 1e-5) <= 1e-5);
+            Assert.True(PoolingAgreement.Check("none", module, none, tolerance: 1e-5) <= 1e-5);
+            // a request of 60 candidates: ~240 real products, computed in two chunks of queries
+            var wide = Batch(4, 60, new[] { 5 }, sameSequenceForAll: true);
+            Assert.True(PoolingAgreement.Check("wide", module, new SequencePoolingBatch(wide.Embedded.narrow(0, 0, 1), wide.Mask.narrow(0, 0, 1), wide.Queries, wide.QueryMasks), tolerance: 1e-5) <= 1e-5);
+            Assert.True(PoolingAgreement.Check("wide, one row per candidate", module, wide, tolerance: 1e-5) <= 1e-5);
+            var (values, shape) = PoolingAgreement.RunExport(module, none);
+            Assert.Equal(new long[] { B, D }, shape);
+            Assert.All(values, v => Assert.Equal(0f, v));
+            using (no_grad())
+            {
+                var y = module.forward(some);
+                Assert.True(y[2].abs().max().item<float>() == 0f, "a row without products pools to zeros");
+                Assert.True(y[0].abs().max().item<float>() > 1e-3);
+            }
+        }
+
         /// <summary>The activation unit starts as an equal-weight pooling: before training, Mean and Softmax pool exactly like
         /// mean pooling and Sum like a sum over the present steps, whatever the query; after the weights move, the query matters.</summary>
         [Theory]
