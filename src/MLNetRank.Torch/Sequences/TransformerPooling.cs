@@ -338,7 +338,164 @@ namespace MLNetRank.Torch.MultiTask
             return g.Gather(table, pos, 0);
         }
 
-        public override string Export(SequencePoolingGraph input)
+        /// <summary>The user side of a layer in the flat form, per head h, over a user token's inputs [x, 1, padding bias, marker]
+        /// (the marker row is the extra "room keys" slot): Mk [h, d + 3, d + 2 + h] gives the token's absorbed key columns
+        /// (Wqk_h·a_kᵀ: scores with a room query's [x, 1, bias] inputs) and passes the marker to column d + 2 + h (where the
+        /// query carries its room-to-room log-sum-exp of head h); Mv [h, d + 3, d + h] gives the token's value already through
+        /// the output projection (a_k·Wvo_h) and passes the marker to column d + h (the room keys' total weight of head h).</summary>
+        private (float[] Mk, float[] Mv) FlatUserSide(float[] wqk, float[] wvo)
+        {
+            int a = _d + 2, ha = _heads * a, e = a + _heads, f = _d + _heads, rowsIn = a + 1;
+            var mk = new float[_heads * rowsIn * e];
+            var mv = new float[_heads * rowsIn * f];
+            for (int h = 0; h < _heads; h++)
+            {
+                for (int i = 0; i < a; i++)
+                {
+                    for (int c = 0; c < a; c++)
+                        mk[(h * rowsIn + i) * e + c] = wqk[c * ha + h * a + i];
+                    for (int o = 0; o < _d; o++)
+                        mv[(h * rowsIn + i) * f + o] = wvo[(h * a + i) * _d + o];
+                }
+                mk[(h * rowsIn + a) * e + a + h] = 1f;
+                mv[(h * rowsIn + a) * f + _d + h] = 1f;
+            }
+            return (mk, mv);
+        }
+
+        // Flat serving form (session 6). The room queries' joint softmax over their candidate's Lr room keys and the user's L
+        // keys is split without concatenating scores: per head, the room-to-room scores (small, per candidate) give their
+        // log-sum-exp lse_h; the user's keys get one more slot per head whose score is exactly lse_h (a marker row on the key
+        // side, the query's lse_h column on the query side), so ONE Softmax over [N·T, h, L + 1] gives the joint softmax's
+        // user weights and, in the extra slot, the room keys' total weight w_h. ONE MatMul of those weights with the user's
+        // values already through the output projection (and the marker passing w_h) gives the user part of the attention
+        // output summed over the heads, plus w_h; the room part is w_h · softmax(room scores) · room values. The scores of all
+        // heads against the user's keys come from ONE MatMul in query-major layout ([N·T, d + 2 + h] x [d + 2 + h, h·(L + 1)],
+        // the key projection absorbed into the user side, computed once per user row), so no tensor of the size of the
+        // attention weights is transposed, concatenated, sliced or summed over heads. The user tokens' own attention uses the
+        // same keys and values (their marker column is -1e30: weight 0).
+
+        private string ExportFlat(SequencePoolingGraph input)
+        {
+            var g = input.Graph;
+            int a = _d + 2, ha = _heads * a, e = a + _heads, f = _d + _heads;
+            var one = g.AddConstant(new[] { 1f }, new long[] { 1 }, "one");
+            var zero = g.AddConstant(new[] { 0f }, new long[] { 1 }, "zero");
+            var big = g.AddConstant(new[] { Big }, new long[] { 1 }, "big");
+            var posw = AddWeight(g, position_embedding.weight!, "tf_pos");
+            Tensor typew = type_embedding.weight!;
+            string Bias(string mask) => g.Mul(g.Sub(mask, one), big);
+            var swap = new long[] { 0, 2, 1 };
+            // user tokens [R, L, d], their padding bias [R, L]
+            var u = g.Add(g.Add(input.Embedded, AddWeight(g, typew[_segments], "tf_type")), G_Positions(g, posw, input.Mask));
+            var biasUFlat = Bias(input.Mask);
+            var biasUCol = g.Unsqueeze(biasUFlat, new long[] { 2 });                                             // [R, L, 1]
+            var zerosU = g.Mul(biasUCol, zero);
+            var onesU = g.Add(zerosU, one);
+            var extraUk = g.Concat(-1, new[] { onesU, biasUCol, zerosU });                                        // [R, L, 3]: 1, bias, marker 0
+            var noRoom = g.AddConstant(Enumerable.Repeat(-1e30f, _heads).ToArray(), new long[] { 1, 1, _heads }, "tf_noroom");
+            var extraUq = g.Concat(-1, new[] { onesU, biasUCol, g.Add(zerosU, noRoom) });                         // [R, L, 2 + h]
+            var rows = Dim(g, g.Shape(input.Embedded), 0);
+            var marker = new float[a + 1];
+            marker[a] = 1f;
+            var markerRow = g.Expand(g.AddConstant(marker, new long[] { 1, 1, a + 1 }, "tf_marker"), g.Concat(0, new[] { rows, Longs(g, 1, a + 1) }));   // [R, 1, d + 3]
+            // room tokens [B, Lr, d]: the summary token (expanded to the batch), then each segment
+            var q0 = input.Queries[0];
+            var batch = Dim(g, g.Shape(q0), 0);
+            var sumShape = g.Concat(0, new[] { batch, Longs(g, 1, _d) });
+            using var sumInit = (summary + typew[_segments + 1]).reshape(1, 1, _d);
+            var parts = new List<string> { g.Expand(AddWeight(g, sumInit, "tf_summary"), sumShape) };
+            var maskParts = new List<string> { g.Expand(g.AddConstant(new[] { 1f }, new long[] { 1, 1 }, "one"), g.Concat(0, new[] { batch, Longs(g, 1) })) };
+            for (int s = 0; s < _segments; s++)
+            {
+                var q = input.Queries[s];
+                parts.Add(g.Add(g.Add(q, AddWeight(g, typew[s], "tf_type")), G_Positions(g, posw, input.QueryMasks[s])));
+                maskParts.Add(input.QueryMasks[s]);
+            }
+            var x3 = g.Concat(1, parts.ToArray());                                                                 // [B, Lr, d]
+            var biasRFlat = Bias(g.Concat(1, maskParts.ToArray()));                                              // [B, Lr]
+            var lr = Dim(g, g.Shape(biasRFlat), 1);
+            var x = g.Reshape(x3, new long[] { -1, _d });                                                        // [B·Lr, d]
+            var biasRCol = g.Reshape(biasRFlat, new long[] { -1, 1 });
+            var extraR = g.Concat(-1, new[] { g.Add(g.Mul(biasRCol, zero), one), biasRCol });                     // [B·Lr, 2]
+            var perCandidate = g.Concat(0, new[] { Longs(g, -1), lr, Longs(g, a) });                               // -> [B, Lr, d + 2]
+            var perCandidateRows = g.Concat(0, new[] { batch, Longs(g, -1, a) });                                  // -> [B, T·h, d + 2]
+            var perCandidateCol = g.Concat(0, new[] { batch, Longs(g, -1, 1) });                                   // -> [B, T·h, 1]
+            var perUserRow = g.Concat(0, new[] { rows, Longs(g, -1, e) });                                         // -> [R, N·T, d + 2 + h]
+            string HeadSoftmax(string s) => g.Reshape(g.Softmax(g.Reshape(s, new long[] { 0, 0, _heads, -1 }), -1), new long[] { 0, 0, -1 });
+            string RowMax(string t) => g.AddNode("ReduceMax", new[] { t }, new[] { g.UniqueName("ReduceMax") }, OnnxAttribute.Ints("axes", -1), OnnxAttribute.Int("keepdims", 1));
+            for (int i = 0; i < layers.Count; i++)
+            {
+                var l = layers[i];
+                bool summaryOnly = i == layers.Count - 1 && !_target;
+                var (wqkArr, wvoArr) = Absorbed(l);
+                var (mkArr, mvArr) = FlatUserSide(wqkArr, wvoArr);
+                var wqk = g.AddInitializer(g.UniqueName("tf_wqk"), wqkArr, new long[] { a, ha });
+                var wvo = g.AddInitializer(g.UniqueName("tf_wvo"), wvoArr, new long[] { ha, _d });
+                var mk = g.AddInitializer(g.UniqueName("tf_mk"), mkArr, new long[] { _heads, a + 1, e });
+                var mv = g.AddInitializer(g.UniqueName("tf_mv"), mvArr, new long[] { _heads, a + 1, f });
+                var projBias = g.AddTensor(l.proj.bias!, "tf_b");
+                // the user's keys [R, d + 2 + h, h·(L + 1)] and projected values [R, h·(L + 1), d + h], once per user row
+                var un = G_Norm(g, u, l.ln1);
+                var uk = g.Unsqueeze(g.Concat(1, new[] { g.Concat(-1, new[] { un, extraUk }), markerRow }), new long[] { 1 });   // [R, 1, L + 1, d + 3]
+                var kU = g.Reshape(g.Transpose(g.MatMul(uk, mk), new long[] { 0, 3, 1, 2 }), new long[] { 0, e, -1 });
+                var vU = g.Reshape(g.MatMul(uk, mv), new long[] { 0, -1, f });
+                // room tokens [B·Lr, d + 2]
+                var xa = g.Concat(-1, new[] { G_Norm(g, x, l.ln1), extraR });
+                var xa3 = DynReshape(g, xa, perCandidate);                                                       // [B, Lr, d + 2]
+                string qSrc = xa, xr = x;
+                if (summaryOnly)
+                {
+                    qSrc = g.Reshape(g.Slice(xa3, new long[] { 0 }, new long[] { 1 }, new long[] { 1 }), new long[] { -1, a });
+                    xr = g.Reshape(g.Slice(x3Of(x), new long[] { 0 }, new long[] { 1 }, new long[] { 1 }), new long[] { -1, _d });
+                }
+                // room-to-room scores per candidate, all heads at once (key projection absorbed): [B, T·h, Lr], their softmax
+                // and log-sum-exp (max - log(max softmax): no exp pass beyond the Softmax's)
+                var qt = DynReshape(g, g.MatMul(qSrc, wqk), perCandidateRows);
+                var sR = g.MatMul(qt, g.Transpose(xa3, swap));
+                var pR = g.Softmax(sR, -1);
+                var lse = g.Sub(RowMax(sR), g.Log(RowMax(pR)));                                                  // [B, T·h, 1]
+                // every room query against the user's keys and the room slot, all heads: one MatMul, one Softmax, one MatMul
+                var qf = DynReshape(g, g.Concat(-1, new[] { qSrc, g.Reshape(lse, new long[] { -1, _heads }) }), perUserRow);   // [R, N·T, d + 2 + h]
+                var o = g.Reshape(g.MatMul(HeadSoftmax(g.MatMul(qf, kU)), vU), new long[] { -1, f });             // [B·T, d + h]
+                var oU = g.Slice(o, new long[] { 0 }, new long[] { _d }, new long[] { 1 });
+                var wR = DynReshape(g, g.Slice(o, new long[] { _d }, new long[] { f }, new long[] { 1 }), perCandidateCol);   // [B, T·h, 1]
+                // room values: one product per candidate (value projection absorbed), heads merged by one Gemm
+                var oR = g.Gemm(g.Reshape(g.MatMul(g.Mul(pR, wR), xa3), new long[] { -1, ha }), wvo, projBias);  // [B·T, d]
+                x = G_Ffn2(g, l, g.Add(xr, g.Add(oR, oU)));
+                if (!summaryOnly)
+                {
+                    // user queries over user keys only (their room slot scores -1e30)
+                    var uq = g.Concat(-1, new[] { un, extraUq });                                                // [R, L, d + 2 + h]
+                    var ou = g.Slice(g.MatMul(HeadSoftmax(g.MatMul(uq, kU)), vU), new long[] { 0 }, new long[] { _d }, new long[] { 2 });
+                    u = G_Ffn3(g, l, g.Add(u, g.Add(ou, projBias)));
+                }
+            }
+            if (!_target)
+                return G_Norm(g, x, final_norm);                                                                 // [B, d]
+            var biasR = g.Unsqueeze(biasRFlat, new long[] { 1 });                                                // [B, 1, Lr]
+            var biasU = g.Unsqueeze(biasUFlat, new long[] { 1 });                                                // [R, 1, L]
+            var xf = G_Norm(g, x3Of(x), final_norm);
+            var uf = G_Norm(g, u, final_norm);
+            var t = input.Queries[_segments];
+            var sc = g.AddConstant(new[] { 1f / MathF.Sqrt(_d) }, new long[] { 1 }, "scale");
+            var tsR = g.Add(g.Mul(g.MatMul(t, g.Transpose(xf, new long[] { 0, 2, 1 })), sc), biasR);
+            var tsU = g.Add(g.Mul(g.MatMul(t, g.Transpose(uf, new long[] { 0, 2, 1 })), sc), biasU);
+            var tp = g.Softmax(g.Concat(-1, new[] { tsR, tsU }), -1);
+            var ax2 = Longs(g, 2);
+            var tpR = g.AddNode("Slice", new[] { tp, Longs(g, 0), lr, ax2 }, new[] { g.UniqueName("tpR") });
+            var tpU = g.AddNode("Slice", new[] { tp, lr, Longs(g, long.MaxValue), ax2 }, new[] { g.UniqueName("tpU") });
+            return g.Squeeze(g.Add(g.MatMul(tpR, xf), g.MatMul(tpU, uf)), new long[] { 1 });
+
+            string x3Of(string x2) => DynReshape(g, x2, g.Concat(0, new[] { Longs(g, -1), lr, Longs(g, _d) }));   // [B·Lr, d] -> [B, Lr, d]
+        }
+
+        /// <summary>Bench only: export the session-5 graph instead (paired latency measurements against it).</summary>
+        internal static bool Session5Export { get; set; }
+
+        public override string Export(SequencePoolingGraph input) => Session5Export ? ExportSession5(input) : ExportFlat(input);
+
+        private string ExportSession5(SequencePoolingGraph input)
         {
             var g = input.Graph;
             int a = _d + 2, ha = _heads * a;
