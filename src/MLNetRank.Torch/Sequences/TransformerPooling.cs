@@ -422,7 +422,19 @@ namespace MLNetRank.Torch.MultiTask
             var perCandidateRows = g.Concat(0, new[] { batch, Longs(g, -1, a) });                                  // -> [B, T·h, d + 2]
             var perCandidateCol = g.Concat(0, new[] { batch, Longs(g, -1, 1) });                                   // -> [B, T·h, 1]
             var perUserRow = g.Concat(0, new[] { rows, Longs(g, -1, e) });                                         // -> [R, N·T, d + 2 + h]
+            var perUserRow4 = g.Concat(0, new[] { rows, Longs(g, 1, -1, e) });                                     // -> [R, 1, N·T, d + 2 + h]
+            int dh = _d / _heads;
             string HeadSoftmax(string s) => g.Reshape(g.Softmax(g.Reshape(s, new long[] { 0, 0, _heads, -1 }), -1), new long[] { 0, 0, -1 });
+            var eyeArr = new float[_heads * _heads];
+            for (int h = 0; h < _heads; h++)
+                eyeArr[h * _heads + h] = 1f;
+            var headEye = g.AddConstant(eyeArr, new long[] { _heads, _heads, 1 }, "tf_eye");
+            var spreadArr = new float[_heads * ha];
+            for (int h = 0; h < _heads; h++)
+                for (int j = 0; j < a; j++)
+                    spreadArr[h * ha + h * a + j] = 1f;
+            var spreadA = g.AddConstant(spreadArr, new long[] { _heads, ha }, "tf_spread");
+            string eRoom = "";
             string RowMax(string t) => g.AddNode("ReduceMax", new[] { t }, new[] { g.UniqueName("ReduceMax") }, OnnxAttribute.Ints("axes", -1), OnnxAttribute.Int("keepdims", 1));
             for (int i = 0; i < layers.Count; i++)
             {
@@ -440,6 +452,13 @@ namespace MLNetRank.Torch.MultiTask
                 var uk = g.Unsqueeze(g.Concat(1, new[] { g.Concat(-1, new[] { un, extraUk }), markerRow }), new long[] { 1 });   // [R, 1, L + 1, d + 3]
                 var kU = g.Reshape(g.Transpose(g.MatMul(uk, mk), new long[] { 0, 3, 1, 2 }), new long[] { 0, e, -1 });
                 var vU = g.Reshape(g.MatMul(uk, mv), new long[] { 0, -1, f });
+                var (wq6Arr, wk6Arr, wv5Arr, wo20Arr) = FlatHeads(l);
+                var wq6 = g.AddInitializer(g.UniqueName("tf_wq"), wq6Arr, new long[] { _heads, e, dh + 2 });
+                var wk6 = g.AddInitializer(g.UniqueName("tf_wk"), wk6Arr, new long[] { _heads, a + 1, dh + 2 });
+                var wv5 = g.AddInitializer(g.UniqueName("tf_wv"), wv5Arr, new long[] { _heads, a + 1, dh + 1 });
+                var wo20 = g.AddInitializer(g.UniqueName("tf_wo"), wo20Arr, new long[] { _heads * (dh + 1), f });
+                var kU6 = g.MatMul(uk, wk6);                                                                     // [R, h, L + 1, dh + 2]
+                var vU5 = g.MatMul(uk, wv5);                                                                     // [R, h, L + 1, dh + 1]
                 // room tokens [B·Lr, d + 2]
                 var xa = g.Concat(-1, new[] { G_Norm(g, x, l.ln1), extraR });
                 var xa3 = DynReshape(g, xa, perCandidate);                                                       // [B, Lr, d + 2]
@@ -453,21 +472,84 @@ namespace MLNetRank.Torch.MultiTask
                 // and log-sum-exp (max - log(max softmax): no exp pass beyond the Softmax's)
                 var qt = DynReshape(g, g.MatMul(qSrc, wqk), perCandidateRows);
                 var sR = g.MatMul(qt, g.Transpose(xa3, swap));
-                var pR = g.Softmax(sR, -1);
-                var lse = g.Sub(RowMax(sR), g.Log(RowMax(pR)));                                                  // [B, T·h, 1]
-                // every room query against the user's keys and the room slot, all heads: one MatMul, one Softmax, one MatMul
-                var qf = DynReshape(g, g.Concat(-1, new[] { qSrc, g.Reshape(lse, new long[] { -1, _heads }) }), perUserRow);   // [R, N·T, d + 2 + h]
-                var o = g.Reshape(g.MatMul(HeadSoftmax(g.MatMul(qf, kU)), vU), new long[] { -1, f });             // [B·T, d + h]
-                var oU = g.Slice(o, new long[] { 0 }, new long[] { _d }, new long[] { 1 });
-                var wR = DynReshape(g, g.Slice(o, new long[] { _d }, new long[] { f }, new long[] { 1 }), perCandidateCol);   // [B, T·h, 1]
+                string pR = "", lse, sumR = "";
+                if (RoomMode == 0)
+                {
+                    pR = g.Softmax(sR, -1);
+                    lse = g.Sub(RowMax(sR), g.Log(RowMax(pR)));                                                  // [B, T·h, 1]
+                }
+                else if (RoomMode == 1)
+                {
+                    var mR = RowMax(sR);
+                    pR = g.Exp(g.Sub(sR, mR));
+                    sumR = g.AddNode("ReduceSum", new[] { pR, Longs(g, -1) }, new[] { g.UniqueName("ReduceSum") }, OnnxAttribute.Int("keepdims", 1));
+                    lse = g.Add(mR, g.Log(sumR));
+                }
+                else
+                {
+                    // per-(query, head) quantities broadcast over the keys by small MatMuls (block ones), so every elementwise
+                    // node on [B, T·h, Lr] has same-shape operands
+                    var mR = g.Reshape(g.AddNode("ReduceMax", new[] { sR }, new[] { g.UniqueName("ReduceMax") }, OnnxAttribute.Ints("axes", -1), OnnxAttribute.Int("keepdims", 0)), new long[] { -1, _heads });   // [B·T, h]
+                    var spread = DynReshape(g, g.Expand(headEye, g.Concat(0, new[] { Longs(g, _heads, _heads), lr })), g.Concat(0, new[] { Longs(g, _heads, -1) }));   // [h, h·Lr]
+                    eRoom = g.Exp(g.Sub(sR, DynReshape(g, g.MatMul(mR, spread), g.Shape(sR))));                   // [B, T·h, Lr]
+                    sumR = g.MatMul(DynReshape(g, eRoom, g.Concat(0, new[] { Longs(g, -1), g.Mul(lr, Longs(g, _heads)) })), g.Transpose(spread, new long[] { 1, 0 }));   // [B·T, h]
+                    lse = g.Add(mR, g.Log(sumR));
+                }
+                string oU, wR;
+                if (!HeadMajorFlat)
+                {
+                    // every room query against the user's keys and the room slot, all heads: one MatMul, one Softmax, one MatMul
+                    var qf = DynReshape(g, g.Concat(-1, new[] { qSrc, g.Reshape(lse, new long[] { -1, _heads }) }), perUserRow);   // [R, N·T, d + 2 + h]
+                    var o = g.Reshape(g.MatMul(HeadSoftmax(g.MatMul(qf, kU)), vU), new long[] { -1, f });             // [B·T, d + h]
+                    oU = g.Slice(o, new long[] { 0 }, new long[] { _d }, new long[] { 1 });
+                    wR = DynReshape(g, g.Slice(o, new long[] { _d }, new long[] { f }, new long[] { 1 }), perCandidateCol);   // [B, T·h, 1]
+                }
+                else
+                {
+                    // head-major: per head [N·T, dh + 2] x [dh + 2, L + 1] scores, one Softmax, per head values [L + 1, dh + 1]
+                    var qh = g.MatMul(DynReshape(g, g.Concat(-1, new[] { qSrc, g.Reshape(lse, new long[] { -1, _heads }) }), perUserRow4), wq6);   // [R, h, N·T, dh + 2]
+                    var oh = g.MatMul(g.Softmax(g.MatMul(qh, g.Transpose(kU6, new long[] { 0, 1, 3, 2 })), -1), vU5);   // [R, h, N·T, dh + 1]
+                    string o;
+                    if (!SplitMerge)
+                        o = g.MatMul(g.Reshape(g.Transpose(oh, new long[] { 0, 2, 1, 3 }), new long[] { -1, _heads * (dh + 1) }), wo20);   // [B·T, d + h]
+                    else
+                    {
+                        // heads merged by chained Gemms (each adds its head's projection), no transpose
+                        var perHead = g.Split(oh, Enumerable.Repeat(1L, _heads).ToArray(), 1);
+                        var woHeads = g.Split(wo20, Enumerable.Repeat((long)(dh + 1), _heads).ToArray(), 0);
+                        o = "";
+                        for (int h = 0; h < _heads; h++)
+                        {
+                            var ah = g.Reshape(perHead[h], new long[] { -1, dh + 1 });
+                            o = h == 0 ? g.MatMul(ah, woHeads[h]) : g.Gemm(ah, woHeads[h], o);
+                        }
+                    }
+                    oU = g.Slice(o, new long[] { 0 }, new long[] { _d }, new long[] { 1 });
+                    wR = DynReshape(g, g.Slice(o, new long[] { _d }, new long[] { f }, new long[] { 1 }), perCandidateCol);
+                }
                 // room values: one product per candidate (value projection absorbed), heads merged by one Gemm
-                var oR = g.Gemm(g.Reshape(g.MatMul(g.Mul(pR, wR), xa3), new long[] { -1, ha }), wvo, projBias);  // [B·T, d]
+                string oR;
+                if (RoomMode < 2)
+                    oR = g.Gemm(g.Reshape(g.MatMul(g.Mul(pR, RoomMode == 1 ? g.Div(wR, sumR) : wR), xa3), new long[] { -1, ha }), wvo, projBias);  // [B·T, d]
+                else
+                {
+                    var scale = g.MatMul(g.Div(g.Reshape(wR, new long[] { -1, _heads }), sumR), spreadA);           // [B·T, h·(d + 2)]
+                    oR = g.Gemm(g.Mul(g.Reshape(g.MatMul(eRoom, xa3), new long[] { -1, ha }), scale), wvo, projBias);
+                }
                 x = G_Ffn2(g, l, g.Add(xr, g.Add(oR, oU)));
                 if (!summaryOnly)
                 {
                     // user queries over user keys only (their room slot scores -1e30)
                     var uq = g.Concat(-1, new[] { un, extraUq });                                                // [R, L, d + 2 + h]
-                    var ou = g.Slice(g.MatMul(HeadSoftmax(g.MatMul(uq, kU)), vU), new long[] { 0 }, new long[] { _d }, new long[] { 2 });
+                    string ou;
+                    if (!HeadMajorFlat)
+                        ou = g.Slice(g.MatMul(HeadSoftmax(g.MatMul(uq, kU)), vU), new long[] { 0 }, new long[] { _d }, new long[] { 2 });
+                    else
+                    {
+                        var qhu = g.MatMul(g.Unsqueeze(uq, new long[] { 1 }), wq6);                               // [R, h, L, dh + 2]
+                        var ohu = g.MatMul(g.Softmax(g.MatMul(qhu, g.Transpose(kU6, new long[] { 0, 1, 3, 2 })), -1), vU5);   // [R, h, L, dh + 1]
+                        ou = g.Slice(g.MatMul(g.Reshape(g.Transpose(ohu, new long[] { 0, 2, 1, 3 }), new long[] { 0, 0, -1 }), wo20), new long[] { 0 }, new long[] { _d }, new long[] { 2 });
+                    }
                     u = G_Ffn3(g, l, g.Add(u, g.Add(ou, projBias)));
                 }
             }
@@ -488,6 +570,49 @@ namespace MLNetRank.Torch.MultiTask
             return g.Squeeze(g.Add(g.MatMul(tpR, xf), g.MatMul(tpU, uf)), new long[] { 1 });
 
             string x3Of(string x2) => DynReshape(g, x2, g.Concat(0, new[] { Longs(g, -1), lr, Longs(g, _d) }));   // [B·Lr, d] -> [B, Lr, d]
+        }
+
+        /// <summary>Experiment switch: the flat form in head-major layout.</summary>
+        internal static bool HeadMajorFlat { get; set; } = true;
+
+        /// <summary>Experiment switch: room-to-room normalisation by max, Exp, ReduceSum instead of Softmax.</summary>
+        internal static int RoomMode { get; set; } = int.TryParse(Environment.GetEnvironmentVariable("MLNETRANK_TF_ROOM"), out var m) ? m : 2;
+
+        /// <summary>Experiment switch: heads merged by chained Gemms over a Split instead of a Transpose.</summary>
+        internal static bool SplitMerge { get; set; } = Environment.GetEnvironmentVariable("MLNETRANK_TF_SPLIT") != "0";
+
+        /// <summary>Per-head weights of the head-major flat form: queries [h, d + 2 + h, dh + 2] over [x, 1, bias, lse_1..lse_h]
+        /// (scaled q, then 1, then the head's lse), keys [h, d + 3, dh + 2] over [x, 1, bias, marker] (k, bias, marker), values
+        /// [h, d + 3, dh + 1] (v, marker), output [h·(dh + 1), d + h] (Wo_h, and the marker column to d + h).</summary>
+        private (float[] Q, float[] K, float[] V, float[] O) FlatHeads(TransformerLayer l)
+        {
+            var (q, k, v, o) = PerHead(l);
+            int dh = _d / _heads, a = _d + 2, e = a + _heads, dq = dh + 1, f = _d + _heads;
+            var q6 = new float[_heads * e * (dh + 2)];
+            var k6 = new float[_heads * (a + 1) * (dh + 2)];
+            var v5 = new float[_heads * (a + 1) * (dh + 1)];
+            var o20 = new float[_heads * (dh + 1) * f];
+            for (int h = 0; h < _heads; h++)
+            {
+                for (int i = 0; i < a; i++)
+                {
+                    for (int c = 0; c < dq; c++)
+                    {
+                        q6[(h * e + i) * (dh + 2) + c] = q[(h * a + i) * dq + c];
+                        k6[(h * (a + 1) + i) * (dh + 2) + c] = k[(h * a + i) * dq + c];
+                    }
+                    for (int c = 0; c < dh; c++)
+                        v5[(h * (a + 1) + i) * (dh + 1) + c] = v[(h * a + i) * dh + c];
+                }
+                q6[(h * e + a + h) * (dh + 2) + dh + 1] = 1f;
+                k6[(h * (a + 1) + a) * (dh + 2) + dh + 1] = 1f;
+                v5[(h * (a + 1) + a) * (dh + 1) + dh] = 1f;
+                for (int j = 0; j < dh; j++)
+                    for (int c = 0; c < _d; c++)
+                        o20[(h * (dh + 1) + j) * f + c] = o[(h * dh + j) * _d + c];
+                o20[(h * (dh + 1) + dh) * f + _d + h] = 1f;
+            }
+            return (q6, k6, v5, o20);
         }
 
         /// <summary>Bench only: export the session-5 graph instead (paired latency measurements against it).</summary>
