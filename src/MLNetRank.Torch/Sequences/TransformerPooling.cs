@@ -435,15 +435,67 @@ namespace MLNetRank.Torch.MultiTask
                     spreadArr[h * ha + h * a + j] = 1f;
             var spreadA = g.AddConstant(spreadArr, new long[] { _heads, ha }, "tf_spread");
             string eRoom = "";
+            var extraB = new float[a];
+            extraB[_d + 1] = Big;
+            var extraC = new float[a];
+            extraC[_d] = 1f;
+            extraC[_d + 1] = -Big;
+            var extraRA = g.Gemm(g.Reshape(g.Concat(1, maskParts.ToArray()), new long[] { -1, 1 }), g.AddConstant(extraB, new long[] { 1, a }, "tf_extra"), g.AddConstant(extraC, new long[] { a }, "tf_extra"));   // [B·Lr, d + 2]: 0.., 1, bias
+            // x [M, d] -> [M, width]: (x - mean)/sqrt(var + eps) in the first d columns, 0 after (no affine: folded downstream)
+            string NormRows(string xs, int width)
+            {
+                var cm = new float[_d * width];
+                var mean = new float[width * 1];
+                for (int i = 0; i < _d; i++)
+                    for (int j = 0; j < _d; j++)
+                        cm[i * width + j] = (i == j ? 1f : 0f) - 1f / _d;
+                var centred = g.MatMul(xs, g.AddConstant(cm, new long[] { _d, width }, "tf_centre"));
+                var avg = Enumerable.Repeat(1f / _d, width).ToArray();
+                var variance = g.MatMul(g.Mul(centred, centred), g.AddConstant(avg, new long[] { width, 1 }, "tf_avg"));   // [M, 1]
+                var rstd = g.AddNode("Reciprocal", new[] { g.Sqrt(g.Add(variance, g.AddConstant(new[] { 1e-5f }, new long[] { 1 }, "tf_eps"))) }, new[] { g.UniqueName("Reciprocal") });
+                return g.Mul(centred, g.MatMul(rstd, g.AddConstant(Enumerable.Repeat(1f, width).ToArray(), new long[] { 1, width }, "tf_ones")));
+            }
+            // x + FFN(LN(x)) with LN's affine folded into the first linear layer
+            string FoldedFfn(string xs, TransformerLayer l)
+            {
+                using var w1 = l.ff1.weight!.detach().cpu().contiguous();                 // [ff, d]
+                using var b1 = l.ff1.bias!.detach().cpu().contiguous();
+                using var gm = l.ln2.weight!.detach().cpu().contiguous();
+                using var bt = l.ln2.bias!.detach().cpu().contiguous();
+                float[] w = w1.data<float>().ToArray(), bb = b1.data<float>().ToArray(), gamma = gm.data<float>().ToArray(), beta = bt.data<float>().ToArray();
+                int ff = bb.Length;
+                var wf = new float[_d * ff];
+                var bf = new float[ff];
+                for (int o = 0; o < ff; o++)
+                {
+                    double sum = bb[o];
+                    for (int i = 0; i < _d; i++)
+                    {
+                        wf[i * ff + o] = (float)((double)w[o * _d + i] * gamma[i]);
+                        sum += (double)w[o * _d + i] * beta[i];
+                    }
+                    bf[o] = (float)sum;
+                }
+                var h1 = g.Relu(g.Gemm(NormRows(xs, _d), g.AddInitializer(g.UniqueName("tf_ff1"), wf, new long[] { _d, ff }), g.AddInitializer(g.UniqueName("tf_ff1b"), bf, new long[] { ff })));
+                return g.Add(xs, g.Linear(h1, l.ff2));
+            }
             string RowMax(string t) => g.AddNode("ReduceMax", new[] { t }, new[] { g.UniqueName("ReduceMax") }, OnnxAttribute.Ints("axes", -1), OnnxAttribute.Int("keepdims", 1));
             for (int i = 0; i < layers.Count; i++)
             {
                 var l = layers[i];
                 bool summaryOnly = i == layers.Count - 1 && !_target;
                 var (wqkArr, wvoArr) = Absorbed(l);
-                var (mkArr, mvArr) = FlatUserSide(wqkArr, wvoArr);
-                var wqk = g.AddInitializer(g.UniqueName("tf_wqk"), wqkArr, new long[] { a, ha });
-                var wvo = g.AddInitializer(g.UniqueName("tf_wvo"), wvoArr, new long[] { ha, _d });
+                float[] wqkRoom = wqkArr, wqkQuery = wqkArr, wvoRoom = wvoArr;
+                double[,]? fold = MatMulNorm ? NormFold(l.ln1) : null;
+                if (fold is not null)
+                {
+                    wqkQuery = FoldRows(wqkArr, fold, 1, a, ha);
+                    wqkRoom = FoldKeys(wqkQuery, fold);
+                    wvoRoom = FoldRows(wvoArr, fold, _heads, a, _d);
+                }
+                var (mkArr, mvArr) = FlatUserSide(wqkQuery, wvoArr);
+                var wqk = g.AddInitializer(g.UniqueName("tf_wqk"), wqkRoom, new long[] { a, ha });
+                var wvo = g.AddInitializer(g.UniqueName("tf_wvo"), wvoRoom, new long[] { ha, _d });
                 var mk = g.AddInitializer(g.UniqueName("tf_mk"), mkArr, new long[] { _heads, a + 1, e });
                 var mv = g.AddInitializer(g.UniqueName("tf_mv"), mvArr, new long[] { _heads, a + 1, f });
                 var projBias = g.AddTensor(l.proj.bias!, "tf_b");
@@ -454,13 +506,14 @@ namespace MLNetRank.Torch.MultiTask
                 var vU = g.Reshape(g.MatMul(uk, mv), new long[] { 0, -1, f });
                 var (wq6Arr, wk6Arr, wv5Arr, wo20Arr) = FlatHeads(l);
                 var wq6 = g.AddInitializer(g.UniqueName("tf_wq"), wq6Arr, new long[] { _heads, e, dh + 2 });
+                var wq6Room = fold is null ? wq6 : g.AddInitializer(g.UniqueName("tf_wq"), FoldRows(wq6Arr, fold, _heads, e, dh + 2), new long[] { _heads, e, dh + 2 });
                 var wk6 = g.AddInitializer(g.UniqueName("tf_wk"), wk6Arr, new long[] { _heads, a + 1, dh + 2 });
                 var wv5 = g.AddInitializer(g.UniqueName("tf_wv"), wv5Arr, new long[] { _heads, a + 1, dh + 1 });
                 var wo20 = g.AddInitializer(g.UniqueName("tf_wo"), wo20Arr, new long[] { _heads * (dh + 1), f });
                 var kU6 = g.MatMul(uk, wk6);                                                                     // [R, h, L + 1, dh + 2]
                 var vU5 = g.MatMul(uk, wv5);                                                                     // [R, h, L + 1, dh + 1]
                 // room tokens [B·Lr, d + 2]
-                var xa = g.Concat(-1, new[] { G_Norm(g, x, l.ln1), extraR });
+                var xa = fold is null ? g.Concat(-1, new[] { G_Norm(g, x, l.ln1), extraR }) : g.Add(NormRows(x, a), extraRA);
                 var xa3 = DynReshape(g, xa, perCandidate);                                                       // [B, Lr, d + 2]
                 string qSrc = xa, xr = x;
                 if (summaryOnly)
@@ -507,7 +560,7 @@ namespace MLNetRank.Torch.MultiTask
                 else
                 {
                     // head-major: per head [N·T, dh + 2] x [dh + 2, L + 1] scores, one Softmax, per head values [L + 1, dh + 1]
-                    var qh = g.MatMul(DynReshape(g, g.Concat(-1, new[] { qSrc, g.Reshape(lse, new long[] { -1, _heads }) }), perUserRow4), wq6);   // [R, h, N·T, dh + 2]
+                    var qh = g.MatMul(DynReshape(g, g.Concat(-1, new[] { qSrc, g.Reshape(lse, new long[] { -1, _heads }) }), perUserRow4), wq6Room);   // [R, h, N·T, dh + 2]
                     var oh = g.MatMul(g.Softmax(g.MatMul(qh, g.Transpose(kU6, new long[] { 0, 1, 3, 2 })), -1), vU5);   // [R, h, N·T, dh + 1]
                     string o;
                     if (!SplitMerge)
@@ -536,7 +589,7 @@ namespace MLNetRank.Torch.MultiTask
                     var scale = g.MatMul(g.Div(g.Reshape(wR, new long[] { -1, _heads }), sumR), spreadA);           // [B·T, h·(d + 2)]
                     oR = g.Gemm(g.Mul(g.Reshape(g.MatMul(eRoom, xa3), new long[] { -1, ha }), scale), wvo, projBias);
                 }
-                x = G_Ffn2(g, l, g.Add(xr, g.Add(oR, oU)));
+                x = fold is null ? G_Ffn2(g, l, g.Add(xr, g.Add(oR, oU))) : FoldedFfn(g.Add(xr, g.Add(oR, oU)), l);
                 if (!summaryOnly)
                 {
                     // user queries over user keys only (their room slot scores -1e30)
@@ -580,6 +633,64 @@ namespace MLNetRank.Torch.MultiTask
 
         /// <summary>Experiment switch: heads merged by chained Gemms over a Split instead of a Transpose.</summary>
         internal static bool SplitMerge { get; set; } = Environment.GetEnvironmentVariable("MLNETRANK_TF_SPLIT") != "0";
+
+        /// <summary>Experiment switch: room-token layer norms as same-shape elementwise nodes and small MatMuls, the affine part
+        /// folded into the weights that follow.</summary>
+        internal static bool MatMulNorm { get; set; } = Environment.GetEnvironmentVariable("MLNETRANK_TF_NORM") != "0";
+
+        /// <summary>A layer norm's affine part as a map of token inputs [n, 1, padding bias] (n normalised, no affine) to
+        /// [γ⊙n + β, 1, padding bias]: the (d + 2) x (d + 2) matrix G with a_true = a_n · G.</summary>
+        private double[,] NormFold(LayerNorm n)
+        {
+            int a = _d + 2;
+            using var w = n.weight!.detach().cpu().contiguous();
+            using var b = n.bias!.detach().cpu().contiguous();
+            float[] gamma = w.data<float>().ToArray(), beta = b.data<float>().ToArray();
+            var g = new double[a, a];
+            for (int i = 0; i < _d; i++)
+            {
+                g[i, i] = gamma[i];
+                g[_d, i] = beta[i];
+            }
+            g[_d, _d] = 1;
+            g[_d + 1, _d + 1] = 1;
+            return g;
+        }
+
+        /// <summary><paramref name="w"/> (row-major, <paramref name="blocks"/> blocks of <paramref name="blockRows"/> rows of
+        /// <paramref name="cols"/> columns) with the first d + 2 rows of each block multiplied on the left by G.</summary>
+        private static float[] FoldRows(float[] w, double[,] g, int blocks, int blockRows, int cols)
+        {
+            int a = g.GetLength(0);
+            var r = (float[])w.Clone();
+            for (int bk = 0; bk < blocks; bk++)
+                for (int i = 0; i < a; i++)
+                    for (int c = 0; c < cols; c++)
+                    {
+                        double sum = 0;
+                        for (int p = 0; p < a; p++)
+                            sum += g[i, p] * w[(bk * blockRows + p) * cols + c];
+                        r[(bk * blockRows + i) * cols + c] = (float)sum;
+                    }
+            return r;
+        }
+
+        /// <summary>Wqk [a, h·a] folded on the key side too: W'[i, h·a + k] = Σ_q W[i, h·a + q]·G[k, q].</summary>
+        private float[] FoldKeys(float[] wqk, double[,] g)
+        {
+            int a = _d + 2, ha = _heads * a;
+            var r = new float[wqk.Length];
+            for (int i = 0; i < a; i++)
+                for (int h = 0; h < _heads; h++)
+                    for (int k = 0; k < a; k++)
+                    {
+                        double sum = 0;
+                        for (int q = 0; q < a; q++)
+                            sum += wqk[i * ha + h * a + q] * g[k, q];
+                        r[i * ha + h * a + k] = (float)sum;
+                    }
+            return r;
+        }
 
         /// <summary>Per-head weights of the head-major flat form: queries [h, d + 2 + h, dh + 2] over [x, 1, bias, lse_1..lse_h]
         /// (scaled q, then 1, then the head's lse), keys [h, d + 3, dh + 2] over [x, 1, bias, marker] (k, bias, marker), values
