@@ -338,308 +338,27 @@ namespace MLNetRank.Torch.MultiTask
             return g.Gather(table, pos, 0);
         }
 
-        /// <summary>The user side of a layer in the flat form, per head h, over a user token's inputs [x, 1, padding bias, marker]
-        /// (the marker row is the extra "room keys" slot): Mk [h, d + 3, d + 2 + h] gives the token's absorbed key columns
-        /// (Wqk_h·a_kᵀ: scores with a room query's [x, 1, bias] inputs) and passes the marker to column d + 2 + h (where the
-        /// query carries its room-to-room log-sum-exp of head h); Mv [h, d + 3, d + h] gives the token's value already through
-        /// the output projection (a_k·Wvo_h) and passes the marker to column d + h (the room keys' total weight of head h).</summary>
-        private (float[] Mk, float[] Mv) FlatUserSide(float[] wqk, float[] wvo)
-        {
-            int a = _d + 2, ha = _heads * a, e = a + _heads, f = _d + _heads, rowsIn = a + 1;
-            var mk = new float[_heads * rowsIn * e];
-            var mv = new float[_heads * rowsIn * f];
-            for (int h = 0; h < _heads; h++)
-            {
-                for (int i = 0; i < a; i++)
-                {
-                    for (int c = 0; c < a; c++)
-                        mk[(h * rowsIn + i) * e + c] = wqk[c * ha + h * a + i];
-                    for (int o = 0; o < _d; o++)
-                        mv[(h * rowsIn + i) * f + o] = wvo[(h * a + i) * _d + o];
-                }
-                mk[(h * rowsIn + a) * e + a + h] = 1f;
-                mv[(h * rowsIn + a) * f + _d + h] = 1f;
-            }
-            return (mk, mv);
-        }
-
-        // Flat serving form (session 6). The room queries' joint softmax over their candidate's Lr room keys and the user's L
-        // keys is split without concatenating scores: per head, the room-to-room scores (small, per candidate) give their
-        // log-sum-exp lse_h; the user's keys get one more slot per head whose score is exactly lse_h (a marker row on the key
-        // side, the query's lse_h column on the query side), so ONE Softmax over [N·T, h, L + 1] gives the joint softmax's
-        // user weights and, in the extra slot, the room keys' total weight w_h. ONE MatMul of those weights with the user's
-        // values already through the output projection (and the marker passing w_h) gives the user part of the attention
-        // output summed over the heads, plus w_h; the room part is w_h · softmax(room scores) · room values. The scores of all
-        // heads against the user's keys come from ONE MatMul in query-major layout ([N·T, d + 2 + h] x [d + 2 + h, h·(L + 1)],
-        // the key projection absorbed into the user side, computed once per user row), so no tensor of the size of the
-        // attention weights is transposed, concatenated, sliced or summed over heads. The user tokens' own attention uses the
-        // same keys and values (their marker column is -1e30: weight 0).
-
-        private string ExportFlat(SequencePoolingGraph input)
-        {
-            var g = input.Graph;
-            int a = _d + 2, ha = _heads * a, e = a + _heads, f = _d + _heads;
-            var one = g.AddConstant(new[] { 1f }, new long[] { 1 }, "one");
-            var zero = g.AddConstant(new[] { 0f }, new long[] { 1 }, "zero");
-            var big = g.AddConstant(new[] { Big }, new long[] { 1 }, "big");
-            var posw = AddWeight(g, position_embedding.weight!, "tf_pos");
-            Tensor typew = type_embedding.weight!;
-            string Bias(string mask) => g.Mul(g.Sub(mask, one), big);
-            var swap = new long[] { 0, 2, 1 };
-            // user tokens [R, L, d], their padding bias [R, L]
-            var u = g.Add(g.Add(input.Embedded, AddWeight(g, typew[_segments], "tf_type")), G_Positions(g, posw, input.Mask));
-            var biasUFlat = Bias(input.Mask);
-            var biasUCol = g.Unsqueeze(biasUFlat, new long[] { 2 });                                             // [R, L, 1]
-            var zerosU = g.Mul(biasUCol, zero);
-            var onesU = g.Add(zerosU, one);
-            var extraUk = g.Concat(-1, new[] { onesU, biasUCol, zerosU });                                        // [R, L, 3]: 1, bias, marker 0
-            var noRoom = g.AddConstant(Enumerable.Repeat(-1e30f, _heads).ToArray(), new long[] { 1, 1, _heads }, "tf_noroom");
-            var extraUq = g.Concat(-1, new[] { onesU, biasUCol, g.Add(zerosU, noRoom) });                         // [R, L, 2 + h]
-            var rows = Dim(g, g.Shape(input.Embedded), 0);
-            var marker = new float[a + 1];
-            marker[a] = 1f;
-            var markerRow = g.Expand(g.AddConstant(marker, new long[] { 1, 1, a + 1 }, "tf_marker"), g.Concat(0, new[] { rows, Longs(g, 1, a + 1) }));   // [R, 1, d + 3]
-            // room tokens [B, Lr, d]: the summary token (expanded to the batch), then each segment
-            var q0 = input.Queries[0];
-            var batch = Dim(g, g.Shape(q0), 0);
-            var sumShape = g.Concat(0, new[] { batch, Longs(g, 1, _d) });
-            using var sumInit = (summary + typew[_segments + 1]).reshape(1, 1, _d);
-            var parts = new List<string> { g.Expand(AddWeight(g, sumInit, "tf_summary"), sumShape) };
-            var maskParts = new List<string> { g.Expand(g.AddConstant(new[] { 1f }, new long[] { 1, 1 }, "one"), g.Concat(0, new[] { batch, Longs(g, 1) })) };
-            for (int s = 0; s < _segments; s++)
-            {
-                var q = input.Queries[s];
-                parts.Add(g.Add(g.Add(q, AddWeight(g, typew[s], "tf_type")), G_Positions(g, posw, input.QueryMasks[s])));
-                maskParts.Add(input.QueryMasks[s]);
-            }
-            var x3 = g.Concat(1, parts.ToArray());                                                                 // [B, Lr, d]
-            var biasRFlat = Bias(g.Concat(1, maskParts.ToArray()));                                              // [B, Lr]
-            var lr = Dim(g, g.Shape(biasRFlat), 1);
-            var x = g.Reshape(x3, new long[] { -1, _d });                                                        // [B·Lr, d]
-            var biasRCol = g.Reshape(biasRFlat, new long[] { -1, 1 });
-            var extraR = g.Concat(-1, new[] { g.Add(g.Mul(biasRCol, zero), one), biasRCol });                     // [B·Lr, 2]
-            var perCandidate = g.Concat(0, new[] { Longs(g, -1), lr, Longs(g, a) });                               // -> [B, Lr, d + 2]
-            var perCandidateRows = g.Concat(0, new[] { batch, Longs(g, -1, a) });                                  // -> [B, T·h, d + 2]
-            var perCandidateCol = g.Concat(0, new[] { batch, Longs(g, -1, 1) });                                   // -> [B, T·h, 1]
-            var perUserRow = g.Concat(0, new[] { rows, Longs(g, -1, e) });                                         // -> [R, N·T, d + 2 + h]
-            var perUserRow4 = g.Concat(0, new[] { rows, Longs(g, 1, -1, e) });                                     // -> [R, 1, N·T, d + 2 + h]
-            int dh = _d / _heads;
-            string HeadSoftmax(string s) => g.Reshape(g.Softmax(g.Reshape(s, new long[] { 0, 0, _heads, -1 }), -1), new long[] { 0, 0, -1 });
-            var eyeArr = new float[_heads * _heads];
-            for (int h = 0; h < _heads; h++)
-                eyeArr[h * _heads + h] = 1f;
-            var headEye = g.AddConstant(eyeArr, new long[] { _heads, _heads, 1 }, "tf_eye");
-            var spreadArr = new float[_heads * ha];
-            for (int h = 0; h < _heads; h++)
-                for (int j = 0; j < a; j++)
-                    spreadArr[h * ha + h * a + j] = 1f;
-            var spreadA = g.AddConstant(spreadArr, new long[] { _heads, ha }, "tf_spread");
-            string eRoom = "";
-            var extraB = new float[a];
-            extraB[_d + 1] = Big;
-            var extraC = new float[a];
-            extraC[_d] = 1f;
-            extraC[_d + 1] = -Big;
-            var extraRA = g.Gemm(g.Reshape(g.Concat(1, maskParts.ToArray()), new long[] { -1, 1 }), g.AddConstant(extraB, new long[] { 1, a }, "tf_extra"), g.AddConstant(extraC, new long[] { a }, "tf_extra"));   // [B·Lr, d + 2]: 0.., 1, bias
-            // x [M, d] -> [M, width]: (x - mean)/sqrt(var + eps) in the first d columns, 0 after (no affine: folded downstream)
-            string NormRows(string xs, int width)
-            {
-                var cm = new float[_d * width];
-                var mean = new float[width * 1];
-                for (int i = 0; i < _d; i++)
-                    for (int j = 0; j < _d; j++)
-                        cm[i * width + j] = (i == j ? 1f : 0f) - 1f / _d;
-                var centred = g.MatMul(xs, g.AddConstant(cm, new long[] { _d, width }, "tf_centre"));
-                var avg = Enumerable.Repeat(1f / _d, width).ToArray();
-                var variance = g.MatMul(g.Mul(centred, centred), g.AddConstant(avg, new long[] { width, 1 }, "tf_avg"));   // [M, 1]
-                var rstd = g.AddNode("Reciprocal", new[] { g.Sqrt(g.Add(variance, g.AddConstant(new[] { 1e-5f }, new long[] { 1 }, "tf_eps"))) }, new[] { g.UniqueName("Reciprocal") });
-                return g.Mul(centred, g.MatMul(rstd, g.AddConstant(Enumerable.Repeat(1f, width).ToArray(), new long[] { 1, width }, "tf_ones")));
-            }
-            // x + FFN(LN(x)) with LN's affine folded into the first linear layer
-            string FoldedFfn(string xs, TransformerLayer l)
-            {
-                using var w1 = l.ff1.weight!.detach().cpu().contiguous();                 // [ff, d]
-                using var b1 = l.ff1.bias!.detach().cpu().contiguous();
-                using var gm = l.ln2.weight!.detach().cpu().contiguous();
-                using var bt = l.ln2.bias!.detach().cpu().contiguous();
-                float[] w = w1.data<float>().ToArray(), bb = b1.data<float>().ToArray(), gamma = gm.data<float>().ToArray(), beta = bt.data<float>().ToArray();
-                int ff = bb.Length;
-                var wf = new float[_d * ff];
-                var bf = new float[ff];
-                for (int o = 0; o < ff; o++)
-                {
-                    double sum = bb[o];
-                    for (int i = 0; i < _d; i++)
-                    {
-                        wf[i * ff + o] = (float)((double)w[o * _d + i] * gamma[i]);
-                        sum += (double)w[o * _d + i] * beta[i];
-                    }
-                    bf[o] = (float)sum;
-                }
-                var h1 = g.Relu(g.Gemm(NormRows(xs, _d), g.AddInitializer(g.UniqueName("tf_ff1"), wf, new long[] { _d, ff }), g.AddInitializer(g.UniqueName("tf_ff1b"), bf, new long[] { ff })));
-                return g.Add(xs, g.Linear(h1, l.ff2));
-            }
-            string RowMax(string t) => g.AddNode("ReduceMax", new[] { t }, new[] { g.UniqueName("ReduceMax") }, OnnxAttribute.Ints("axes", -1), OnnxAttribute.Int("keepdims", 1));
-            for (int i = 0; i < layers.Count; i++)
-            {
-                var l = layers[i];
-                bool summaryOnly = i == layers.Count - 1 && !_target;
-                var (wqkArr, wvoArr) = Absorbed(l);
-                float[] wqkRoom = wqkArr, wqkQuery = wqkArr, wvoRoom = wvoArr;
-                double[,]? fold = MatMulNorm ? NormFold(l.ln1) : null;
-                if (fold is not null)
-                {
-                    wqkQuery = FoldRows(wqkArr, fold, 1, a, ha);
-                    wqkRoom = FoldKeys(wqkQuery, fold);
-                    wvoRoom = FoldRows(wvoArr, fold, _heads, a, _d);
-                }
-                var (mkArr, mvArr) = FlatUserSide(wqkQuery, wvoArr);
-                var wqk = g.AddInitializer(g.UniqueName("tf_wqk"), wqkRoom, new long[] { a, ha });
-                var wvo = g.AddInitializer(g.UniqueName("tf_wvo"), wvoRoom, new long[] { ha, _d });
-                var mk = g.AddInitializer(g.UniqueName("tf_mk"), mkArr, new long[] { _heads, a + 1, e });
-                var mv = g.AddInitializer(g.UniqueName("tf_mv"), mvArr, new long[] { _heads, a + 1, f });
-                var projBias = g.AddTensor(l.proj.bias!, "tf_b");
-                // the user's keys [R, d + 2 + h, h·(L + 1)] and projected values [R, h·(L + 1), d + h], once per user row
-                var un = G_Norm(g, u, l.ln1);
-                var uk = g.Unsqueeze(g.Concat(1, new[] { g.Concat(-1, new[] { un, extraUk }), markerRow }), new long[] { 1 });   // [R, 1, L + 1, d + 3]
-                var kU = g.Reshape(g.Transpose(g.MatMul(uk, mk), new long[] { 0, 3, 1, 2 }), new long[] { 0, e, -1 });
-                var vU = g.Reshape(g.MatMul(uk, mv), new long[] { 0, -1, f });
-                var (wq6Arr, wk6Arr, wv5Arr, wo20Arr) = FlatHeads(l);
-                var wq6 = g.AddInitializer(g.UniqueName("tf_wq"), wq6Arr, new long[] { _heads, e, dh + 2 });
-                var wq6Room = fold is null ? wq6 : g.AddInitializer(g.UniqueName("tf_wq"), FoldRows(wq6Arr, fold, _heads, e, dh + 2), new long[] { _heads, e, dh + 2 });
-                var wk6 = g.AddInitializer(g.UniqueName("tf_wk"), wk6Arr, new long[] { _heads, a + 1, dh + 2 });
-                var wv5 = g.AddInitializer(g.UniqueName("tf_wv"), wv5Arr, new long[] { _heads, a + 1, dh + 1 });
-                var wo20 = g.AddInitializer(g.UniqueName("tf_wo"), wo20Arr, new long[] { _heads * (dh + 1), f });
-                var kU6 = g.MatMul(uk, wk6);                                                                     // [R, h, L + 1, dh + 2]
-                var vU5 = g.MatMul(uk, wv5);                                                                     // [R, h, L + 1, dh + 1]
-                // room tokens [B·Lr, d + 2]
-                var xa = fold is null ? g.Concat(-1, new[] { G_Norm(g, x, l.ln1), extraR }) : g.Add(NormRows(x, a), extraRA);
-                var xa3 = DynReshape(g, xa, perCandidate);                                                       // [B, Lr, d + 2]
-                string qSrc = xa, xr = x;
-                if (summaryOnly)
-                {
-                    qSrc = g.Reshape(g.Slice(xa3, new long[] { 0 }, new long[] { 1 }, new long[] { 1 }), new long[] { -1, a });
-                    xr = g.Reshape(g.Slice(x3Of(x), new long[] { 0 }, new long[] { 1 }, new long[] { 1 }), new long[] { -1, _d });
-                }
-                // room-to-room scores per candidate, all heads at once (key projection absorbed): [B, T·h, Lr], their softmax
-                // and log-sum-exp (max - log(max softmax): no exp pass beyond the Softmax's)
-                var qt = DynReshape(g, g.MatMul(qSrc, wqk), perCandidateRows);
-                var sR = g.MatMul(qt, g.Transpose(xa3, swap));
-                string pR = "", lse, sumR = "";
-                if (RoomMode == 0)
-                {
-                    pR = g.Softmax(sR, -1);
-                    lse = g.Sub(RowMax(sR), g.Log(RowMax(pR)));                                                  // [B, T·h, 1]
-                }
-                else if (RoomMode == 1)
-                {
-                    var mR = RowMax(sR);
-                    pR = g.Exp(g.Sub(sR, mR));
-                    sumR = g.AddNode("ReduceSum", new[] { pR, Longs(g, -1) }, new[] { g.UniqueName("ReduceSum") }, OnnxAttribute.Int("keepdims", 1));
-                    lse = g.Add(mR, g.Log(sumR));
-                }
-                else
-                {
-                    // per-(query, head) quantities broadcast over the keys by small MatMuls (block ones), so every elementwise
-                    // node on [B, T·h, Lr] has same-shape operands
-                    var mR = g.Reshape(g.AddNode("ReduceMax", new[] { sR }, new[] { g.UniqueName("ReduceMax") }, OnnxAttribute.Ints("axes", -1), OnnxAttribute.Int("keepdims", 0)), new long[] { -1, _heads });   // [B·T, h]
-                    var spread = DynReshape(g, g.Expand(headEye, g.Concat(0, new[] { Longs(g, _heads, _heads), lr })), g.Concat(0, new[] { Longs(g, _heads, -1) }));   // [h, h·Lr]
-                    eRoom = g.Exp(g.Sub(sR, DynReshape(g, g.MatMul(mR, spread), g.Shape(sR))));                   // [B, T·h, Lr]
-                    sumR = g.MatMul(DynReshape(g, eRoom, g.Concat(0, new[] { Longs(g, -1), g.Mul(lr, Longs(g, _heads)) })), g.Transpose(spread, new long[] { 1, 0 }));   // [B·T, h]
-                    lse = g.Add(mR, g.Log(sumR));
-                }
-                string oU, wR;
-                if (!HeadMajorFlat)
-                {
-                    // every room query against the user's keys and the room slot, all heads: one MatMul, one Softmax, one MatMul
-                    var qf = DynReshape(g, g.Concat(-1, new[] { qSrc, g.Reshape(lse, new long[] { -1, _heads }) }), perUserRow);   // [R, N·T, d + 2 + h]
-                    var o = g.Reshape(g.MatMul(HeadSoftmax(g.MatMul(qf, kU)), vU), new long[] { -1, f });             // [B·T, d + h]
-                    oU = g.Slice(o, new long[] { 0 }, new long[] { _d }, new long[] { 1 });
-                    wR = DynReshape(g, g.Slice(o, new long[] { _d }, new long[] { f }, new long[] { 1 }), perCandidateCol);   // [B, T·h, 1]
-                }
-                else
-                {
-                    // head-major: per head [N·T, dh + 2] x [dh + 2, L + 1] scores, one Softmax, per head values [L + 1, dh + 1]
-                    var qh = g.MatMul(DynReshape(g, g.Concat(-1, new[] { qSrc, g.Reshape(lse, new long[] { -1, _heads }) }), perUserRow4), wq6Room);   // [R, h, N·T, dh + 2]
-                    var oh = g.MatMul(g.Softmax(g.MatMul(qh, g.Transpose(kU6, new long[] { 0, 1, 3, 2 })), -1), vU5);   // [R, h, N·T, dh + 1]
-                    string o;
-                    if (!SplitMerge)
-                        o = g.MatMul(g.Reshape(g.Transpose(oh, new long[] { 0, 2, 1, 3 }), new long[] { -1, _heads * (dh + 1) }), wo20);   // [B·T, d + h]
-                    else
-                    {
-                        // heads merged by chained Gemms (each adds its head's projection), no transpose
-                        var perHead = g.Split(oh, Enumerable.Repeat(1L, _heads).ToArray(), 1);
-                        var woHeads = g.Split(wo20, Enumerable.Repeat((long)(dh + 1), _heads).ToArray(), 0);
-                        o = "";
-                        for (int h = 0; h < _heads; h++)
-                        {
-                            var ah = g.Reshape(perHead[h], new long[] { -1, dh + 1 });
-                            o = h == 0 ? g.MatMul(ah, woHeads[h]) : g.Gemm(ah, woHeads[h], o);
-                        }
-                    }
-                    oU = g.Slice(o, new long[] { 0 }, new long[] { _d }, new long[] { 1 });
-                    wR = DynReshape(g, g.Slice(o, new long[] { _d }, new long[] { f }, new long[] { 1 }), perCandidateCol);
-                }
-                // room values: one product per candidate (value projection absorbed), heads merged by one Gemm
-                string oR;
-                if (RoomMode < 2)
-                    oR = g.Gemm(g.Reshape(g.MatMul(g.Mul(pR, RoomMode == 1 ? g.Div(wR, sumR) : wR), xa3), new long[] { -1, ha }), wvo, projBias);  // [B·T, d]
-                else
-                {
-                    var scale = g.MatMul(g.Div(g.Reshape(wR, new long[] { -1, _heads }), sumR), spreadA);           // [B·T, h·(d + 2)]
-                    oR = g.Gemm(g.Mul(g.Reshape(g.MatMul(eRoom, xa3), new long[] { -1, ha }), scale), wvo, projBias);
-                }
-                x = fold is null ? G_Ffn2(g, l, g.Add(xr, g.Add(oR, oU))) : FoldedFfn(g.Add(xr, g.Add(oR, oU)), l);
-                if (!summaryOnly)
-                {
-                    // user queries over user keys only (their room slot scores -1e30)
-                    var uq = g.Concat(-1, new[] { un, extraUq });                                                // [R, L, d + 2 + h]
-                    string ou;
-                    if (!HeadMajorFlat)
-                        ou = g.Slice(g.MatMul(HeadSoftmax(g.MatMul(uq, kU)), vU), new long[] { 0 }, new long[] { _d }, new long[] { 2 });
-                    else
-                    {
-                        var qhu = g.MatMul(g.Unsqueeze(uq, new long[] { 1 }), wq6);                               // [R, h, L, dh + 2]
-                        var ohu = g.MatMul(g.Softmax(g.MatMul(qhu, g.Transpose(kU6, new long[] { 0, 1, 3, 2 })), -1), vU5);   // [R, h, L, dh + 1]
-                        ou = g.Slice(g.MatMul(g.Reshape(g.Transpose(ohu, new long[] { 0, 2, 1, 3 }), new long[] { 0, 0, -1 }), wo20), new long[] { 0 }, new long[] { _d }, new long[] { 2 });
-                    }
-                    u = G_Ffn3(g, l, g.Add(u, g.Add(ou, projBias)));
-                }
-            }
-            if (!_target)
-                return G_Norm(g, x, final_norm);                                                                 // [B, d]
-            var biasR = g.Unsqueeze(biasRFlat, new long[] { 1 });                                                // [B, 1, Lr]
-            var biasU = g.Unsqueeze(biasUFlat, new long[] { 1 });                                                // [R, 1, L]
-            var xf = G_Norm(g, x3Of(x), final_norm);
-            var uf = G_Norm(g, u, final_norm);
-            var t = input.Queries[_segments];
-            var sc = g.AddConstant(new[] { 1f / MathF.Sqrt(_d) }, new long[] { 1 }, "scale");
-            var tsR = g.Add(g.Mul(g.MatMul(t, g.Transpose(xf, new long[] { 0, 2, 1 })), sc), biasR);
-            var tsU = g.Add(g.Mul(g.MatMul(t, g.Transpose(uf, new long[] { 0, 2, 1 })), sc), biasU);
-            var tp = g.Softmax(g.Concat(-1, new[] { tsR, tsU }), -1);
-            var ax2 = Longs(g, 2);
-            var tpR = g.AddNode("Slice", new[] { tp, Longs(g, 0), lr, ax2 }, new[] { g.UniqueName("tpR") });
-            var tpU = g.AddNode("Slice", new[] { tp, lr, Longs(g, long.MaxValue), ax2 }, new[] { g.UniqueName("tpU") });
-            return g.Squeeze(g.Add(g.MatMul(tpR, xf), g.MatMul(tpU, uf)), new long[] { 1 });
-
-            string x3Of(string x2) => DynReshape(g, x2, g.Concat(0, new[] { Longs(g, -1), lr, Longs(g, _d) }));   // [B·Lr, d] -> [B, Lr, d]
-        }
-
-        /// <summary>Experiment switch: the flat form in head-major layout.</summary>
-        internal static bool HeadMajorFlat { get; set; } = true;
-
-        /// <summary>Experiment switch: room-to-room normalisation by max, Exp, ReduceSum instead of Softmax.</summary>
-        internal static int RoomMode { get; set; } = int.TryParse(Environment.GetEnvironmentVariable("MLNETRANK_TF_ROOM"), out var m) ? m : 2;
-
-        /// <summary>Experiment switch: heads merged by chained Gemms over a Split instead of a Transpose.</summary>
-        internal static bool SplitMerge { get; set; } = Environment.GetEnvironmentVariable("MLNETRANK_TF_SPLIT") != "0";
-
-        /// <summary>Experiment switch: room-token layer norms as same-shape elementwise nodes and small MatMuls, the affine part
-        /// folded into the weights that follow.</summary>
-        internal static bool MatMulNorm { get; set; } = Environment.GetEnvironmentVariable("MLNETRANK_TF_NORM") != "0";
+        // Flat serving form (session 6). A room token's joint softmax over its candidate's Lr room keys and the user's L keys
+        // is split, per head h, without concatenating or slicing scores:
+        // - room-to-room scores sR (small: [B, T·h, Lr], one product per candidate, key projection absorbed) give each room
+        //   query's row max m_h, exponentials E = exp(sR - m_h), their sum S_h and log-sum-exp lse_h = m_h + log S_h;
+        // - the user's keys get one more slot (a "marker" key row, L + 1 keys) whose score is exactly lse_h (the query carries
+        //   lse_h in one more column), so ONE Softmax over [R, h, N·T, L + 1] (max-subtracted by ONNX Runtime; lse_h is a real
+        //   score) gives the joint softmax's user weights and, in the marker slot, the room keys' total weight w_h;
+        // - the value product with the user's values (plus the marker column, which passes w_h) is ONE MatMul per head,
+        //   computed transposed ([dh + 1, L + 1] x [L + 1, N·T]: the large weights are the packed operand), and the heads
+        //   are merged through the output projection by one product;
+        // - the room part is E · (w_h / S_h) · room values, with the value projection absorbed and the heads merged by one Gemm.
+        // Per-(query, head) values (m_h, w_h / S_h) are spread over the keys by small MatMuls with block "ones" matrices, so
+        // every elementwise node on the [B, T·h, Lr] or [B·T, h·(d + 2)] tensors has operands of one shape (ONNX Runtime's
+        // broadcasting over short rows costs far more). The room tokens' layer norms are written as a centring MatMul,
+        // a variance MatMul and a row scale (no affine part: γ and β are folded into the weights that follow — the absorbed
+        // query/key/value weights and the first feed-forward layer). The user's tokens (one row per request under the request
+        // scorer) keep ONNX Runtime's LayerNormalization and attend over their own keys with the same keys and values (their
+        // lse column is -1e30: the marker slot gets weight 0).
 
         /// <summary>A layer norm's affine part as a map of token inputs [n, 1, padding bias] (n normalised, no affine) to
-        /// [γ⊙n + β, 1, padding bias]: the (d + 2) x (d + 2) matrix G with a_true = a_n · G.</summary>
+        /// [γ⊙n + β, 1, padding bias]: the (d + 2) x (d + 2) matrix G with a = a_n · G.</summary>
         private double[,] NormFold(LayerNorm n)
         {
             int a = _d + 2;
@@ -675,7 +394,7 @@ namespace MLNetRank.Torch.MultiTask
             return r;
         }
 
-        /// <summary>Wqk [a, h·a] folded on the key side too: W'[i, h·a + k] = Σ_q W[i, h·a + q]·G[k, q].</summary>
+        /// <summary>Wqk [d + 2, h·(d + 2)] folded on the key side: W'[i, h·(d + 2) + k] = Σ_q W[i, h·(d + 2) + q]·G[k, q].</summary>
         private float[] FoldKeys(float[] wqk, double[,] g)
         {
             int a = _d + 2, ha = _heads * a;
@@ -692,9 +411,10 @@ namespace MLNetRank.Torch.MultiTask
             return r;
         }
 
-        /// <summary>Per-head weights of the head-major flat form: queries [h, d + 2 + h, dh + 2] over [x, 1, bias, lse_1..lse_h]
-        /// (scaled q, then 1, then the head's lse), keys [h, d + 3, dh + 2] over [x, 1, bias, marker] (k, bias, marker), values
-        /// [h, d + 3, dh + 1] (v, marker), output [h·(dh + 1), d + h] (Wo_h, and the marker column to d + h).</summary>
+        /// <summary>Per-head weights of the flat form: queries [h, d + 2 + h, dh + 2] over [x, 1, bias, lse_1..lse_h] (the scaled
+        /// query, then 1, then the head's lse), keys [h, d + 3, dh + 2] over [x, 1, bias, marker] (the key, the padding bias, the
+        /// marker), values [h, d + 3, dh + 1] (the value, the marker), output [h·(dh + 1), d + h] (Wo_h; the marker column to
+        /// column d + h).</summary>
         private (float[] Q, float[] K, float[] V, float[] O) FlatHeads(TransformerLayer l)
         {
             var (q, k, v, o) = PerHead(l);
@@ -726,10 +446,182 @@ namespace MLNetRank.Torch.MultiTask
             return (q6, k6, v5, o20);
         }
 
-        /// <summary>Bench only: export the session-5 graph instead (paired latency measurements against it).</summary>
+        /// <summary>Bench only (paired latency figures against the previous export): write the session-5 graph instead.</summary>
         internal static bool Session5Export { get; set; }
 
         public override string Export(SequencePoolingGraph input) => Session5Export ? ExportSession5(input) : ExportFlat(input);
+
+        private string ExportFlat(SequencePoolingGraph input)
+        {
+            var g = input.Graph;
+            int a = _d + 2, ha = _heads * a, e = a + _heads, f = _d + _heads, dh = _d / _heads;
+            var one = g.AddConstant(new[] { 1f }, new long[] { 1 }, "one");
+            var zero = g.AddConstant(new[] { 0f }, new long[] { 1 }, "zero");
+            var big = g.AddConstant(new[] { Big }, new long[] { 1 }, "big");
+            var posw = AddWeight(g, position_embedding.weight!, "tf_pos");
+            Tensor typew = type_embedding.weight!;
+            string Bias(string mask) => g.Mul(g.Sub(mask, one), big);
+            var swapLast = new long[] { 0, 1, 3, 2 };
+            // user tokens [R, L, d]; their extra inputs as keys [1, bias, marker 0] and as queries [1, bias, -1e30 per head]
+            var u = g.Add(g.Add(input.Embedded, AddWeight(g, typew[_segments], "tf_type")), G_Positions(g, posw, input.Mask));
+            var biasUFlat = Bias(input.Mask);
+            var biasUCol = g.Unsqueeze(biasUFlat, new long[] { 2 });                                             // [R, L, 1]
+            var zerosU = g.Mul(biasUCol, zero);
+            var onesU = g.Add(zerosU, one);
+            var extraUk = g.Concat(-1, new[] { onesU, biasUCol, zerosU });                                        // [R, L, 3]
+            var noRoom = g.AddConstant(Enumerable.Repeat(-1e30f, _heads).ToArray(), new long[] { 1, 1, _heads }, "tf_noroom");
+            var extraUq = g.Concat(-1, new[] { onesU, biasUCol, g.Add(zerosU, noRoom) });                         // [R, L, 2 + h]
+            var rows = Dim(g, g.Shape(input.Embedded), 0);
+            var marker = new float[a + 1];
+            marker[a] = 1f;
+            var markerRow = g.Expand(g.AddConstant(marker, new long[] { 1, 1, a + 1 }, "tf_marker"), g.Concat(0, new[] { rows, Longs(g, 1, a + 1) }));   // [R, 1, d + 3]
+            // room tokens [B, Lr, d]: the summary token (expanded to the batch), then each segment
+            var q0 = input.Queries[0];
+            var batch = Dim(g, g.Shape(q0), 0);
+            var sumShape = g.Concat(0, new[] { batch, Longs(g, 1, _d) });
+            using var sumInit = (summary + typew[_segments + 1]).reshape(1, 1, _d);
+            var parts = new List<string> { g.Expand(AddWeight(g, sumInit, "tf_summary"), sumShape) };
+            var maskParts = new List<string> { g.Expand(g.AddConstant(new[] { 1f }, new long[] { 1, 1 }, "one"), g.Concat(0, new[] { batch, Longs(g, 1) })) };
+            for (int s = 0; s < _segments; s++)
+            {
+                var q = input.Queries[s];
+                parts.Add(g.Add(g.Add(q, AddWeight(g, typew[s], "tf_type")), G_Positions(g, posw, input.QueryMasks[s])));
+                maskParts.Add(input.QueryMasks[s]);
+            }
+            var x3 = g.Concat(1, parts.ToArray());                                                                 // [B, Lr, d]
+            var maskR = g.Concat(1, maskParts.ToArray());                                                        // [B, Lr]
+            var lr = Dim(g, g.Shape(maskR), 1);
+            var x = g.Reshape(x3, new long[] { -1, _d });                                                        // [B·Lr, d]
+            // the room tokens' extra inputs [0 (d times), 1, padding bias] from their mask by one Gemm: m·Big + (1, -Big)
+            var extraB = new float[a];
+            extraB[_d + 1] = Big;
+            var extraC = new float[a];
+            extraC[_d] = 1f;
+            extraC[_d + 1] = -Big;
+            var extraR = g.Gemm(g.Reshape(maskR, new long[] { -1, 1 }), g.AddConstant(extraB, new long[] { 1, a }, "tf_extra"), g.AddConstant(extraC, new long[] { a }, "tf_extra"));   // [B·Lr, d + 2]
+            var perCandidate = g.Concat(0, new[] { Longs(g, -1), lr, Longs(g, a) });                               // -> [B, Lr, d + 2]
+            var perCandidateRows = g.Concat(0, new[] { batch, Longs(g, -1, a) });                                  // -> [B, T·h, d + 2]
+            var perUserRow = g.Concat(0, new[] { rows, Longs(g, 1, -1, e) });                                      // -> [R, 1, N·T, d + 2 + h]
+            // block "ones": [h, h·Lr] spreads a per-(query, head) value over that head's room keys, [h, h·(d + 2)] over its inputs
+            var eye = new float[_heads * _heads];
+            for (int h = 0; h < _heads; h++)
+                eye[h * _heads + h] = 1f;
+            var spreadKeys = DynReshape(g, g.Expand(g.AddConstant(eye, new long[] { _heads, _heads, 1 }, "tf_eye"), g.Concat(0, new[] { Longs(g, _heads, _heads), lr })), Longs(g, _heads, -1));
+            var spreadArr = new float[_heads * ha];
+            for (int h = 0; h < _heads; h++)
+                for (int j = 0; j < a; j++)
+                    spreadArr[h * ha + h * a + j] = 1f;
+            var spreadInputs = g.AddConstant(spreadArr, new long[] { _heads, ha }, "tf_spread");
+            var eps = g.AddConstant(new[] { 1e-5f }, new long[] { 1 }, "tf_eps");
+            // x [M, d] -> [M, width]: (x - mean) / sqrt(var + eps) in the first d columns, 0 after (no affine: folded downstream)
+            string NormRows(string xs, int width)
+            {
+                var centre = new float[_d * width];
+                for (int i = 0; i < _d; i++)
+                    for (int j = 0; j < _d; j++)
+                        centre[i * width + j] = (i == j ? 1f : 0f) - 1f / _d;
+                var centred = g.MatMul(xs, g.AddConstant(centre, new long[] { _d, width }, "tf_centre"));
+                var variance = g.MatMul(g.Mul(centred, centred), g.AddConstant(Enumerable.Repeat(1f / _d, width).ToArray(), new long[] { width, 1 }, "tf_mean"));   // [M, 1]
+                var rstd = g.AddNode("Reciprocal", new[] { g.Sqrt(g.Add(variance, eps)) }, new[] { g.UniqueName("Reciprocal") });
+                return g.Mul(centred, g.MatMul(rstd, g.AddConstant(Enumerable.Repeat(1f, width).ToArray(), new long[] { 1, width }, "tf_ones")));
+            }
+            // x + FFN(LN(x)) of the room tokens, LN's affine folded into the first linear layer
+            string Ffn(string xs, TransformerLayer l)
+            {
+                using var w1 = l.ff1.weight!.detach().cpu().contiguous();                                          // [ff, d]
+                using var b1 = l.ff1.bias!.detach().cpu().contiguous();
+                using var gm = l.ln2.weight!.detach().cpu().contiguous();
+                using var bt = l.ln2.bias!.detach().cpu().contiguous();
+                float[] w = w1.data<float>().ToArray(), bb = b1.data<float>().ToArray(), gamma = gm.data<float>().ToArray(), beta = bt.data<float>().ToArray();
+                int ff = bb.Length;
+                var wf = new float[_d * ff];
+                var bf = new float[ff];
+                for (int o = 0; o < ff; o++)
+                {
+                    double sum = bb[o];
+                    for (int i = 0; i < _d; i++)
+                    {
+                        wf[i * ff + o] = (float)((double)w[o * _d + i] * gamma[i]);
+                        sum += (double)w[o * _d + i] * beta[i];
+                    }
+                    bf[o] = (float)sum;
+                }
+                var h1 = g.Relu(g.Gemm(NormRows(xs, _d), g.AddInitializer(g.UniqueName("tf_ff1"), wf, new long[] { _d, ff }), g.AddInitializer(g.UniqueName("tf_ff1b"), bf, new long[] { ff })));
+                return g.Add(xs, g.Linear(h1, l.ff2));
+            }
+            for (int i = 0; i < layers.Count; i++)
+            {
+                var l = layers[i];
+                bool summaryOnly = i == layers.Count - 1 && !_target;
+                var fold = NormFold(l.ln1);
+                var (wqkArr, wvoArr) = Absorbed(l);
+                var (wqArr, wkArr, wvArr, woArr) = FlatHeads(l);
+                var wqk = g.AddInitializer(g.UniqueName("tf_wqk"), FoldKeys(FoldRows(wqkArr, fold, 1, a, ha), fold), new long[] { a, ha });
+                var wvo = g.AddInitializer(g.UniqueName("tf_wvo"), FoldRows(wvoArr, fold, _heads, a, _d), new long[] { ha, _d });
+                var wqRoom = g.AddInitializer(g.UniqueName("tf_wq"), FoldRows(wqArr, fold, _heads, e, dh + 2), new long[] { _heads, e, dh + 2 });
+                var wqUser = g.AddInitializer(g.UniqueName("tf_wq"), wqArr, new long[] { _heads, e, dh + 2 });
+                var wk = g.AddInitializer(g.UniqueName("tf_wk"), wkArr, new long[] { _heads, a + 1, dh + 2 });
+                var wv = g.AddInitializer(g.UniqueName("tf_wv"), wvArr, new long[] { _heads, a + 1, dh + 1 });
+                var wo = g.AddInitializer(g.UniqueName("tf_wo"), woArr, new long[] { _heads * (dh + 1), f });
+                var projBias = g.AddTensor(l.proj.bias!, "tf_b");
+                // the user's keys [R, h, L + 1, dh + 2] and values [R, h, L + 1, dh + 1] (the marker row last), once per user row
+                var un = G_Norm(g, u, l.ln1);
+                var uk = g.Unsqueeze(g.Concat(1, new[] { g.Concat(-1, new[] { un, extraUk }), markerRow }), new long[] { 1 });   // [R, 1, L + 1, d + 3]
+                var kU = g.MatMul(uk, wk);
+                var vU = g.MatMul(uk, wv);
+                // room tokens [B·Lr, d + 2]: [LN(x) without affine, 1, padding bias]
+                var xa = g.Add(NormRows(x, a), extraR);
+                var xa3 = DynReshape(g, xa, perCandidate);                                                       // [B, Lr, d + 2]
+                string qSrc = xa, xr = x;
+                if (summaryOnly)
+                {
+                    qSrc = g.Reshape(g.Slice(xa3, new long[] { 0 }, new long[] { 1 }, new long[] { 1 }), new long[] { -1, a });
+                    xr = g.Reshape(g.Slice(x3Of(x), new long[] { 0 }, new long[] { 1 }, new long[] { 1 }), new long[] { -1, _d });
+                }
+                // room-to-room: scores [B, T·h, Lr], row max m [B·T, h], E = exp(sR - m), S [B·T, h], lse = m + log S
+                var sR = g.MatMul(DynReshape(g, g.MatMul(qSrc, wqk), perCandidateRows), g.Transpose(xa3, new long[] { 0, 2, 1 }));
+                var m = g.Reshape(g.AddNode("ReduceMax", new[] { sR }, new[] { g.UniqueName("ReduceMax") }, OnnxAttribute.Ints("axes", -1), OnnxAttribute.Int("keepdims", 0)), new long[] { -1, _heads });
+                var eR = g.Exp(g.Sub(sR, DynReshape(g, g.MatMul(m, spreadKeys), g.Shape(sR))));
+                var sumR = g.MatMul(DynReshape(g, eR, g.Concat(0, new[] { Longs(g, -1), g.Mul(lr, Longs(g, _heads)) })), g.Transpose(spreadKeys, new long[] { 1, 0 }));
+                var lse = g.Add(m, g.Log(sumR));                                                                 // [B·T, h]
+                // room queries against the user's keys and the marker slot, per head: scores, one Softmax, transposed value product
+                var qh = g.MatMul(DynReshape(g, g.Concat(-1, new[] { qSrc, lse }), perUserRow), wqRoom);          // [R, h, N·T, dh + 2]
+                var ph = g.Softmax(g.MatMul(qh, g.Transpose(kU, swapLast)), -1);                                  // [R, h, N·T, L + 1]
+                var ohT = g.MatMul(g.Transpose(vU, swapLast), g.Transpose(ph, swapLast));                          // [R, h, dh + 1, N·T]
+                var o = g.Reshape(g.MatMul(g.Transpose(g.Reshape(ohT, new long[] { 0, _heads * (dh + 1), -1 }), new long[] { 0, 2, 1 }), wo), new long[] { -1, f });   // [B·T, d + h]
+                var oU = g.Slice(o, new long[] { 0 }, new long[] { _d }, new long[] { 1 });
+                var wR = g.Slice(o, new long[] { _d }, new long[] { f }, new long[] { 1 });                        // [B·T, h]
+                // room part: E · (w / S) · room values (value projection absorbed), heads merged by one Gemm
+                var scale = g.MatMul(g.Div(wR, sumR), spreadInputs);                                             // [B·T, h·(d + 2)]
+                var oR = g.Gemm(g.Mul(g.Reshape(g.MatMul(eR, xa3), new long[] { -1, ha }), scale), wvo, projBias);  // [B·T, d]
+                x = Ffn(g.Add(xr, g.Add(oR, oU)), l);
+                if (!summaryOnly)
+                {
+                    // user queries over user keys only (their marker slot scores -1e30)
+                    var qhu = g.MatMul(g.Unsqueeze(g.Concat(-1, new[] { un, extraUq }), new long[] { 1 }), wqUser); // [R, h, L, dh + 2]
+                    var ohu = g.MatMul(g.Softmax(g.MatMul(qhu, g.Transpose(kU, swapLast)), -1), vU);              // [R, h, L, dh + 1]
+                    var ou = g.Slice(g.MatMul(g.Reshape(g.Transpose(ohu, new long[] { 0, 2, 1, 3 }), new long[] { 0, 0, -1 }), wo), new long[] { 0 }, new long[] { _d }, new long[] { 2 });
+                    u = G_Ffn3(g, l, g.Add(u, g.Add(ou, projBias)));
+                }
+            }
+            if (!_target)
+                return G_Norm(g, x, final_norm);                                                                 // [B, d]
+            var biasR = g.Unsqueeze(Bias(maskR), new long[] { 1 });                                              // [B, 1, Lr]
+            var biasU = g.Unsqueeze(biasUFlat, new long[] { 1 });                                                // [R, 1, L]
+            var xf = G_Norm(g, x3Of(x), final_norm);
+            var uf = G_Norm(g, u, final_norm);
+            var t = input.Queries[_segments];
+            var sc = g.AddConstant(new[] { 1f / MathF.Sqrt(_d) }, new long[] { 1 }, "scale");
+            var tsR = g.Add(g.Mul(g.MatMul(t, g.Transpose(xf, new long[] { 0, 2, 1 })), sc), biasR);
+            var tsU = g.Add(g.Mul(g.MatMul(t, g.Transpose(uf, new long[] { 0, 2, 1 })), sc), biasU);
+            var tp = g.Softmax(g.Concat(-1, new[] { tsR, tsU }), -1);
+            var ax2 = Longs(g, 2);
+            var tpR = g.AddNode("Slice", new[] { tp, Longs(g, 0), lr, ax2 }, new[] { g.UniqueName("tpR") });
+            var tpU = g.AddNode("Slice", new[] { tp, lr, Longs(g, long.MaxValue), ax2 }, new[] { g.UniqueName("tpU") });
+            return g.Squeeze(g.Add(g.MatMul(tpR, xf), g.MatMul(tpU, uf)), new long[] { 1 });
+
+            string x3Of(string x2) => DynReshape(g, x2, g.Concat(0, new[] { Longs(g, -1), lr, Longs(g, _d) }));   // [B·Lr, d] -> [B, Lr, d]
+        }
 
         private string ExportSession5(SequencePoolingGraph input)
         {

@@ -59,13 +59,7 @@ namespace MLNetRank.Benchmarks.Sequences
             }
             byte[] onnx = Train(false);
             byte[]? before = paired ? Train(true) : null;
-            byte[]? queryMajor = null;
-            if (paired && Environment.GetEnvironmentVariable("MLNETRANK_TF_QUERY_MAJOR") == "1")
-            {
-                MLNetRank.Torch.MultiTask.TransformerModule.HeadMajorFlat = false;
-                queryMajor = Train(false);
-                MLNetRank.Torch.MultiTask.TransformerModule.HeadMajorFlat = true;
-            }
+
             string dir = Path.Combine(Path.GetTempPath(), "mlnetrank-seq-profile-" + Environment.ProcessId);
             Directory.CreateDirectory(dir);
             try
@@ -103,11 +97,7 @@ namespace MLNetRank.Benchmarks.Sequences
                 Console.WriteLine($"{layer}: {plain.InputMetadata.Count} inputs, graph run per {candidates}-candidate request: wall p50 {ScoringMeasures.Percentile(lat, 0.5):F3} ms, p99 {ScoringMeasures.Percentile(lat, 0.99):F3} ms; thread CPU p50 {ScoringMeasures.Percentile(cpu, 0.5):F3} ms, p99 {ScoringMeasures.Percentile(cpu, 0.99):F3} ms (no profiler)");
                 if (before is not null)
                     Paired(so, onnx, before, inputs, requests);
-                if (queryMajor is not null)
-                {
-                    Console.Write("query-major vs ");
-                    Paired(so, queryMajor, before!, inputs, requests);
-                }
+
                 // the prefix must be set before profiling is enabled: ONNX Runtime reads it when EnableProfiling is set (set
                 // after, the profile lands in the working directory as onnxruntime_profile__*.json)
                 so.ProfileOutputPathPrefix = Path.Combine(dir, "profile");
