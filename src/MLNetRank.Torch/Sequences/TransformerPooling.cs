@@ -559,7 +559,6 @@ namespace MLNetRank.Torch.MultiTask
                 var wqk = g.AddInitializer(g.UniqueName("tf_wqk"), FoldKeys(FoldRows(wqkArr, fold, 1, a, ha), fold), new long[] { a, ha });
                 var wvo = g.AddInitializer(g.UniqueName("tf_wvo"), FoldRows(wvoArr, fold, _heads, a, _d), new long[] { ha, _d });
                 var wqRoom = g.AddInitializer(g.UniqueName("tf_wq"), FoldRows(wqArr, fold, _heads, e, dh + 2), new long[] { _heads, e, dh + 2 });
-                var wqUser = g.AddInitializer(g.UniqueName("tf_wq"), wqArr, new long[] { _heads, e, dh + 2 });
                 var wk = g.AddInitializer(g.UniqueName("tf_wk"), wkArr, new long[] { _heads, a + 1, dh + 2 });
                 var wv = g.AddInitializer(g.UniqueName("tf_wv"), wvArr, new long[] { _heads, a + 1, dh + 1 });
                 var wo = g.AddInitializer(g.UniqueName("tf_wo"), woArr, new long[] { _heads * (dh + 1), f });
@@ -598,6 +597,7 @@ namespace MLNetRank.Torch.MultiTask
                 if (!summaryOnly)
                 {
                     // user queries over user keys only (their marker slot scores -1e30)
+                    var wqUser = g.AddInitializer(g.UniqueName("tf_wq"), wqArr, new long[] { _heads, e, dh + 2 });
                     var qhu = g.MatMul(g.Unsqueeze(g.Concat(-1, new[] { un, extraUq }), new long[] { 1 }), wqUser); // [R, h, L, dh + 2]
                     var ohu = g.MatMul(g.Softmax(g.MatMul(qhu, g.Transpose(kU, swapLast)), -1), vU);              // [R, h, L, dh + 1]
                     var ou = g.Slice(g.MatMul(g.Reshape(g.Transpose(ohu, new long[] { 0, 2, 1, 3 }), new long[] { 0, 0, -1 }), wo), new long[] { 0 }, new long[] { _d }, new long[] { 2 });
