@@ -17,7 +17,8 @@ namespace MLNetRank.Benchmarks.Sequences
     /// <c>sequence-latency</c>: d = 16, clicked items L = 50, 1 epoch), runs its ONNX graph in ONNX Runtime (1 intra-op
     /// thread, all graph optimisations) on 200-candidate requests with the user-side sequences fed once (one row), with
     /// ONNX Runtime's profiler on, and prints the kernel time per operator type and the costliest nodes.
-    /// Args: [--layer transformer|din|dual|mean] [--requests K (200)] [--candidates C (200)] [--length L (50)] [--dim d (16)].
+    /// Args: [--layer transformer|din|dual|mean] [--requests K (200)] [--candidates C (200)] [--length L (50)] [--dim d (16)]
+    /// [--nodes N (25)] [--paired-session5] (transformer: also times the session-5 export of the same network, interleaved).
     /// </summary>
     public sealed class SequenceProfileBench : IBench
     {
@@ -30,6 +31,7 @@ namespace MLNetRank.Benchmarks.Sequences
         private static readonly Option<int> CandidatesOption = BenchOption.Of("--candidates", 200, "candidates per request");
         private static readonly Option<int> LengthOption = BenchOption.Of("--length", 50, "sequence length");
         private static readonly Option<int> DimOption = BenchOption.Of("--dim", 16, "token dimension d");
+        private static readonly Option<int> NodesOption = BenchOption.Of("--nodes", 25, "costliest nodes listed");
         private static readonly Option<bool> PairedOption = BenchOption.Flag("--paired-session5", "transformer: also time the session-5 export of the same network, interleaved (20-request slices)");
 
         public int Run(ParseResult args)
@@ -134,7 +136,7 @@ namespace MLNetRank.Benchmarks.Sequences
                 foreach (var (op, v) in byOp.OrderByDescending(p => p.Value.Us))
                     Console.WriteLine($"| {op} | {v.Us / requests / 1000:F3} | {v.Us / requests / total:P0} | {v.Count / requests} |");
                 Console.WriteLine("Costliest nodes:");
-                foreach (var (node, v) in byNode.OrderByDescending(p => p.Value.Us).Take(int.TryParse(Environment.GetEnvironmentVariable("MLNETRANK_PROFILE_NODES"), out var top) ? top : 25))
+                foreach (var (node, v) in byNode.OrderByDescending(p => p.Value.Us).Take(args.GetValue(NodesOption)))
                     Console.WriteLine($"  {v.Us / requests / 1000:F3} ms  {v.Op}  {node}  {shapes.GetValueOrDefault(node)}");
             }
             finally
