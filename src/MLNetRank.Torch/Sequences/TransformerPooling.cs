@@ -343,19 +343,20 @@ namespace MLNetRank.Torch.MultiTask
         // - room-to-room scores sR (small: [B, T·h, Lr], one product per candidate, key projection absorbed) give each room
         //   query's row max m_h, exponentials E = exp(sR - m_h), their sum S_h and log-sum-exp lse_h = m_h + log S_h;
         // - the user's keys get one more slot (a "marker" key row, L + 1 keys) whose score is exactly lse_h (the query carries
-        //   lse_h in one more column), so ONE Softmax over [R, h, N·T, L + 1] (max-subtracted by ONNX Runtime; lse_h is a real
-        //   score) gives the joint softmax's user weights and, in the marker slot, the room keys' total weight w_h;
-        // - the value product with the user's values (plus the marker column, which passes w_h) is ONE MatMul per head,
-        //   computed transposed ([dh + 1, L + 1] x [L + 1, N·T]: the large weights are the packed operand), and the heads
-        //   are merged through the output projection by one product;
+        //   lse_h in one more column), so the softmax over those L + 1 scores gives the joint softmax's user weights and, in
+        //   the marker slot, the room keys' total weight w_h. It is computed keys-major ([R, h, L + 1, N·T]: the N·T room
+        //   queries on the long inner axis, so the max over the keys, its subtraction and the exp are long vector passes):
+        //   max over the keys (lse_h is a real score, so this is the joint softmax's max), exp, ONE value product per head
+        //   ([dh + 2, L + 1] x [L + 1, N·T]: the values, the marker passing w_h, and a column of ones giving the sum), ONE
+        //   division by that sum; the heads are merged through the output projection by one product;
         // - the room part is E · (w_h / S_h) · room values, with the value projection absorbed and the heads merged by one Gemm.
         // Per-(query, head) values (m_h, w_h / S_h) are spread over the keys by small MatMuls with block "ones" matrices, so
         // every elementwise node on the [B, T·h, Lr] or [B·T, h·(d + 2)] tensors has operands of one shape (ONNX Runtime's
         // broadcasting over short rows costs far more). The room tokens' layer norms are written as a centring MatMul,
         // a variance MatMul and a row scale (no affine part: γ and β are folded into the weights that follow — the absorbed
         // query/key/value weights and the first feed-forward layer). The user's tokens (one row per request under the request
-        // scorer) keep ONNX Runtime's LayerNormalization and attend over their own keys with the same keys and values (their
-        // lse column is -1e30: the marker slot gets weight 0).
+        // scorer) keep ONNX Runtime's LayerNormalization and Softmax and attend over their own keys with the same keys and
+        // values (their lse column is -1e30: the marker slot gets weight 0).
 
         /// <summary>A layer norm's affine part as a map of token inputs [n, 1, padding bias] (n normalised, no affine) to
         /// [γ⊙n + β, 1, padding bias]: the (d + 2) x (d + 2) matrix G with a = a_n · G.</summary>
@@ -413,37 +414,50 @@ namespace MLNetRank.Torch.MultiTask
 
         /// <summary>Per-head weights of the flat form: queries [h, d + 2 + h, dh + 2] over [x, 1, bias, lse_1..lse_h] (the scaled
         /// query, then 1, then the head's lse), keys [h, d + 3, dh + 2] over [x, 1, bias, marker] (the key, the padding bias, the
-        /// marker), values [h, d + 3, dh + 1] (the value, the marker), output [h·(dh + 1), d + h] (Wo_h; the marker column to
-        /// column d + h).</summary>
+        /// marker), values [h, d + 3, dh + 2] (the value, the marker, a column of ones), output [h·(dh + 2), d + h] (Wo_h; the
+        /// marker column to column d + h; the ones column to nothing).</summary>
         private (float[] Q, float[] K, float[] V, float[] O) FlatHeads(TransformerLayer l)
         {
             var (q, k, v, o) = PerHead(l);
-            int dh = _d / _heads, a = _d + 2, e = a + _heads, dq = dh + 1, f = _d + _heads;
-            var q6 = new float[_heads * e * (dh + 2)];
-            var k6 = new float[_heads * (a + 1) * (dh + 2)];
-            var v5 = new float[_heads * (a + 1) * (dh + 1)];
-            var o20 = new float[_heads * (dh + 1) * f];
+            int dh = _d / _heads, a = _d + 2, e = a + _heads, dq = dh + 1, f = _d + _heads, w = dh + 2;
+            var q6 = new float[_heads * e * w];
+            var k6 = new float[_heads * (a + 1) * w];
+            var v6 = new float[_heads * (a + 1) * w];
+            var o6 = new float[_heads * w * f];
             for (int h = 0; h < _heads; h++)
             {
                 for (int i = 0; i < a; i++)
                 {
                     for (int c = 0; c < dq; c++)
                     {
-                        q6[(h * e + i) * (dh + 2) + c] = q[(h * a + i) * dq + c];
-                        k6[(h * (a + 1) + i) * (dh + 2) + c] = k[(h * a + i) * dq + c];
+                        q6[(h * e + i) * w + c] = q[(h * a + i) * dq + c];
+                        k6[(h * (a + 1) + i) * w + c] = k[(h * a + i) * dq + c];
                     }
                     for (int c = 0; c < dh; c++)
-                        v5[(h * (a + 1) + i) * (dh + 1) + c] = v[(h * a + i) * dh + c];
+                        v6[(h * (a + 1) + i) * w + c] = v[(h * a + i) * dh + c];
                 }
-                q6[(h * e + a + h) * (dh + 2) + dh + 1] = 1f;
-                k6[(h * (a + 1) + a) * (dh + 2) + dh + 1] = 1f;
-                v5[(h * (a + 1) + a) * (dh + 1) + dh] = 1f;
+                q6[(h * e + a + h) * w + dh + 1] = 1f;
+                k6[(h * (a + 1) + a) * w + dh + 1] = 1f;
+                v6[(h * (a + 1) + a) * w + dh] = 1f;                                     // the marker passes the room weight
+                v6[(h * (a + 1) + _d) * w + dh + 1] = 1f;                                // every user key (constant 1) and
+                v6[(h * (a + 1) + a) * w + dh + 1] = 1f;                                 // the marker: the column of ones
                 for (int j = 0; j < dh; j++)
                     for (int c = 0; c < _d; c++)
-                        o20[(h * (dh + 1) + j) * f + c] = o[(h * dh + j) * _d + c];
-                o20[(h * (dh + 1) + dh) * f + _d + h] = 1f;
+                        o6[(h * w + j) * f + c] = o[(h * dh + j) * _d + c];
+                o6[(h * w + dh) * f + _d + h] = 1f;
             }
-            return (q6, k6, v5, o20);
+            return (q6, k6, v6, o6);
+        }
+
+        /// <summary>[blocks, rows, cols] -> [blocks, cols, rows].</summary>
+        private static float[] TransposeLast(float[] w, int blocks, int rows, int cols)
+        {
+            var r = new float[w.Length];
+            for (int b = 0; b < blocks; b++)
+                for (int i = 0; i < rows; i++)
+                    for (int c = 0; c < cols; c++)
+                        r[(b * cols + c) * rows + i] = w[(b * rows + i) * cols + c];
+            return r;
         }
 
         /// <summary>Bench only (paired latency figures against the previous export): write the session-5 graph instead.</summary>
@@ -558,10 +572,9 @@ namespace MLNetRank.Torch.MultiTask
                 var (wqArr, wkArr, wvArr, woArr) = FlatHeads(l);
                 var wqk = g.AddInitializer(g.UniqueName("tf_wqk"), FoldKeys(FoldRows(wqkArr, fold, 1, a, ha), fold), new long[] { a, ha });
                 var wvo = g.AddInitializer(g.UniqueName("tf_wvo"), FoldRows(wvoArr, fold, _heads, a, _d), new long[] { ha, _d });
-                var wqRoom = g.AddInitializer(g.UniqueName("tf_wq"), FoldRows(wqArr, fold, _heads, e, dh + 2), new long[] { _heads, e, dh + 2 });
                 var wk = g.AddInitializer(g.UniqueName("tf_wk"), wkArr, new long[] { _heads, a + 1, dh + 2 });
-                var wv = g.AddInitializer(g.UniqueName("tf_wv"), wvArr, new long[] { _heads, a + 1, dh + 1 });
-                var wo = g.AddInitializer(g.UniqueName("tf_wo"), woArr, new long[] { _heads * (dh + 1), f });
+                var wv = g.AddInitializer(g.UniqueName("tf_wv"), wvArr, new long[] { _heads, a + 1, dh + 2 });
+                var wo = g.AddInitializer(g.UniqueName("tf_wo"), woArr, new long[] { _heads * (dh + 2), f });
                 var projBias = g.AddTensor(l.proj.bias!, "tf_b");
                 // the user's keys [R, h, L + 1, dh + 2] and values [R, h, L + 1, dh + 1] (the marker row last), once per user row
                 var un = G_Norm(g, u, l.ln1);
@@ -583,11 +596,16 @@ namespace MLNetRank.Torch.MultiTask
                 var eR = g.Exp(g.Sub(sR, DynReshape(g, g.MatMul(m, spreadKeys), g.Shape(sR))));
                 var sumR = g.MatMul(DynReshape(g, eR, g.Concat(0, new[] { Longs(g, -1), g.Mul(lr, Longs(g, _heads)) })), g.Transpose(spreadKeys, new long[] { 1, 0 }));
                 var lse = g.Add(m, g.Log(sumR));                                                                 // [B·T, h]
-                // room queries against the user's keys and the marker slot, per head: scores, one Softmax, transposed value product
-                var qh = g.MatMul(DynReshape(g, g.Concat(-1, new[] { qSrc, lse }), perUserRow), wqRoom);          // [R, h, N·T, dh + 2]
-                var ph = g.Softmax(g.MatMul(qh, g.Transpose(kU, swapLast)), -1);                                  // [R, h, N·T, L + 1]
-                var ohT = g.MatMul(g.Transpose(vU, swapLast), g.Transpose(ph, swapLast));                          // [R, h, dh + 1, N·T]
-                var o = g.Reshape(g.MatMul(g.Transpose(g.Reshape(ohT, new long[] { 0, _heads * (dh + 1), -1 }), new long[] { 0, 2, 1 }), wo), new long[] { -1, f });   // [B·T, d + h]
+                // room queries against the user's keys and the marker slot, per head, keys-major: scores [R, h, L + 1, N·T] (the
+                // queries on the long inner axis), their max over the keys, exp, the value product (its column of ones gives
+                // each query's sum), one division
+                var wqRoomT = g.AddInitializer(g.UniqueName("tf_wqt"), TransposeLast(FoldRows(wqArr, fold, _heads, e, dh + 2), _heads, e, dh + 2), new long[] { _heads, dh + 2, e });
+                var qhT = g.MatMul(wqRoomT, g.Transpose(DynReshape(g, g.Concat(-1, new[] { qSrc, lse }), perUserRow), swapLast));   // [R, h, dh + 2, N·T]
+                var sT = g.MatMul(kU, qhT);                                                                       // [R, h, L + 1, N·T]
+                var mT = g.AddNode("ReduceMax", new[] { sT }, new[] { g.UniqueName("ReduceMax") }, OnnxAttribute.Ints("axes", 2), OnnxAttribute.Int("keepdims", 1));
+                var oT = g.MatMul(g.Transpose(vU, swapLast), g.Exp(g.Sub(sT, mT)));                               // [R, h, dh + 2, N·T]
+                var ohT = g.Div(oT, g.Slice(oT, new long[] { dh + 1 }, new long[] { dh + 2 }, new long[] { 2 }));    // / the sum of the weights
+                var o = g.Reshape(g.MatMul(g.Transpose(g.Reshape(ohT, new long[] { 0, _heads * (dh + 2), -1 }), new long[] { 0, 2, 1 }), wo), new long[] { -1, f });   // [B·T, d + h]
                 var oU = g.Slice(o, new long[] { 0 }, new long[] { _d }, new long[] { 1 });
                 var wR = g.Slice(o, new long[] { _d }, new long[] { f }, new long[] { 1 });                        // [B·T, h]
                 // room part: E · (w / S) · room values (value projection absorbed), heads merged by one Gemm
@@ -599,7 +617,7 @@ namespace MLNetRank.Torch.MultiTask
                     // user queries over user keys only (their marker slot scores -1e30)
                     var wqUser = g.AddInitializer(g.UniqueName("tf_wq"), wqArr, new long[] { _heads, e, dh + 2 });
                     var qhu = g.MatMul(g.Unsqueeze(g.Concat(-1, new[] { un, extraUq }), new long[] { 1 }), wqUser); // [R, h, L, dh + 2]
-                    var ohu = g.MatMul(g.Softmax(g.MatMul(qhu, g.Transpose(kU, swapLast)), -1), vU);              // [R, h, L, dh + 1]
+                    var ohu = g.MatMul(g.Softmax(g.MatMul(qhu, g.Transpose(kU, swapLast)), -1), vU);              // [R, h, L, dh + 2]
                     var ou = g.Slice(g.MatMul(g.Reshape(g.Transpose(ohu, new long[] { 0, 2, 1, 3 }), new long[] { 0, 0, -1 }), wo), new long[] { 0 }, new long[] { _d }, new long[] { 2 });
                     u = G_Ffn3(g, l, g.Add(u, g.Add(ou, projBias)));
                 }
