@@ -110,11 +110,35 @@ namespace MLNetRank.Torch.MultiTask
                 saved.TryGetValue(k, out var a);
                 now.TryGetValue(k, out var b);
                 if (a != b)
-                    diffs.Add($"{k}: {Short(a)} in the checkpoint, {Short(b)} now");
+                {
+                    int at = FirstDifference(a, b);
+                    diffs.Add($"{k}: {Short(a, at)} in the checkpoint, {Short(b, at)} now");
+                }
             }
             return diffs.Count == 0 ? null : string.Join("; ", diffs);
         }
 
-        private static string Short(string? v) => v is null ? "(absent)" : v.Length <= 80 ? $"'{v}'" : $"'{v[..77]}...'";
+        private static int FirstDifference(string? a, string? b)
+        {
+            if (a is null || b is null)
+                return 0;
+            int n = Math.Min(a.Length, b.Length), i = 0;
+            while (i < n && a[i] == b[i])
+                i++;
+            return i;
+        }
+
+        /// <summary>A value as quoted in the message: whole when short, else 80 characters around the first difference
+        /// (a long feature list differs in one option: that is the part to show).</summary>
+        private static string Short(string? v, int at)
+        {
+            if (v is null)
+                return "(absent)";
+            if (v.Length <= 80)
+                return $"'{v}'";
+            int start = Math.Clamp(at - 30, 0, Math.Max(0, v.Length - 77));
+            int len = Math.Min(77, v.Length - start);
+            return $"'{(start > 0 ? "..." : "")}{v.Substring(start, len)}{(start + len < v.Length ? "..." : "")}'";
+        }
     }
 }

@@ -319,7 +319,7 @@ namespace MLNetRank.Torch.MultiTask
                 {
                     DenseFeature d => $"dense {d.ColumnName}{(d.Standardize ? "" : " raw")}{(d.Wide ? " wide" : "")}",
                     CategoricalFeature c => $"categorical {c.ColumnName} {c.Encoding}/{c.HashBits}/{c.MaximumIds} dim {c.EmbeddingDimension} slots {c.SlotIdSpace}{(c.Wide ? " wide" : "")}",
-                    SequenceFeature q => $"sequence {q.ColumnName} {q.Encoding}/{q.HashBits}/{q.MaximumIds} dim {q.EmbeddingDimension} max {q.MaximumLength} shared {q.SharedEmbeddingWith} {q.Pooling?.GetType().Name}",
+                    SequenceFeature q => $"sequence {q.ColumnName} {q.Encoding}/{q.HashBits}/{q.MaximumIds} dim {q.EmbeddingDimension} max {q.MaximumLength} shared {q.SharedEmbeddingWith} {Describe(q.Pooling)}",
                     PositionFeature p => $"position {p.ColumnName} neutral {F(p.NeutralPosition)} max {p.MaximumPosition} dim {p.EmbeddingDimension}",
                     _ => x.GetType().Name + " " + x.ColumnName,
                 })),
@@ -338,6 +338,29 @@ namespace MLNetRank.Torch.MultiTask
                 ["Validation"] = $"{(_o.ValidationData is null ? $"fraction {F(_o.ValidationFraction)}" : "data")}, {_o.EarlyStoppingMetric}, patience {_o.EarlyStoppingPatience}",
             };
             return f;
+        }
+
+        /// <summary>A pooling's type and every public property it exposes (its options), in name order: two poolings of one
+        /// type with different options (a weighting, hidden sizes, a query) train different networks even when their
+        /// parameter shapes agree, so their checkpoints must not resume each other. User-written poolings are described the
+        /// same way.</summary>
+        internal static string Describe(SequencePooling? pooling)
+        {
+            if (pooling is null)
+                return "mean (default)";
+            static string Value(object? v) => v switch
+            {
+                null => "null",
+                string s => s,
+                System.Collections.IEnumerable e => "[" + string.Join(",", e.Cast<object?>().Select(Value)) + "]",
+                IFormattable f => f.ToString(null, System.Globalization.CultureInfo.InvariantCulture),
+                _ => v.ToString() ?? "",
+            };
+            var props = pooling.GetType().GetProperties(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance)
+                .Where(p => p.CanRead && p.GetIndexParameters().Length == 0)
+                .OrderBy(p => p.Name, StringComparer.Ordinal)
+                .Select(p => $"{p.Name}={Value(p.GetValue(pooling))}");
+            return $"{pooling.GetType().Name}({string.Join(" ", props)})";
         }
 
         private static byte[] Serialize(Action<BinaryWriter> save)

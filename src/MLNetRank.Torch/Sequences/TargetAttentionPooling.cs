@@ -64,8 +64,39 @@ namespace MLNetRank.Torch.MultiTask
         /// (<c>Σ a·k / n</c>: DIN's un-normalised weights divided by the number of present steps).</summary>
         public AttentionWeighting Weighting { get; set; } = AttentionWeighting.Mean;
 
+        /// <summary>Appends the <em>intensity of interest</em> to the pooled vector: one more dimension holding the mean of the
+        /// activation unit's raw weights <c>a(q, k)</c> over the present steps (averaged over a set query's ids), batch-normalised
+        /// (running statistics in serving), so the network sees how strongly the history matches the query, not only a weighted
+        /// average of its embeddings. The planted item-level interest of the simulator is such a mass (the share of the room's items
+        /// on sale matched in the history). Learns only together with <see cref="MatchDetectors"/> (see docs/benchmarks-sequences.md).
+        /// Default false.</summary>
+        public bool IncludeIntensity { get; set; }
+
+        /// <summary>Lets the activation unit see matches from the start: the query and key embeddings it reads are layer-normalised
+        /// (no learned scale; the pooled values stay the raw embeddings), and half of its first hidden layer starts as thresholded
+        /// dot products <c>relu(q̂·k̂ − θ)</c> (θ from 0 to d; with one hidden layer the output reads them with weight 0.01), the
+        /// other half as usual: the unit starts near equal-weight pooling (a ≈ 1). Without it, the embeddings' small initial scale
+        /// (N(0, 0.05)) leaves the unit's inputs near zero and its weights barely move in a short training. Default false.</summary>
+        public bool MatchDetectors { get; set; }
+
+        /// <summary>Ablation: batch-normalise the intensity (default true; false = the raw mean weight).</summary>
+        internal bool IntensityBatchNorm { get; set; } = true;
+
+        /// <summary>Ablation: layer-normalised unit inputs only (half of <see cref="MatchDetectors"/>).</summary>
+        internal bool NormalizeInputs { get; set; }
+
+        /// <summary>Ablation: the dot-product initialisation only (half of <see cref="MatchDetectors"/>).</summary>
+        internal bool SimilarityInit { get; set; }
+
+        /// <summary>Standard deviation of the activation unit's output weights at initialisation (experiments; 0 = the unit
+        /// starts exactly as equal-weight pooling).</summary>
+        internal float OutputInitStd { get; set; }
+
         /// <inheritdoc/>
         public override IReadOnlyList<string> QueryFeatureNames => new[] { QueryFeatureName };
+
+        /// <inheritdoc/>
+        public override int GetOutputDimension(int embeddingDimension) => embeddingDimension + (IncludeIntensity ? 1 : 0);
 
         /// <inheritdoc/>
         public override void Validate(SequencePoolingContext context)
@@ -81,14 +112,15 @@ namespace MLNetRank.Torch.MultiTask
         public override SequencePoolingModule CreateModule(SequencePoolingContext context)
         {
             Validate(context);
-            return new TargetAttentionModule(context.FeatureName, context.EmbeddingDimension, HiddenLayers, Weighting);
+            return new TargetAttentionModule(context.FeatureName, context.EmbeddingDimension, HiddenLayers, Weighting, IncludeIntensity, OutputInitStd,
+                MatchDetectors || NormalizeInputs, MatchDetectors || SimilarityInit, IntensityBatchNorm);
         }
     }
 
     /// <summary>The local activation unit and the weighted sum; the first layer over <c>[q, k, q − k, q ⊙ k]</c> is computed as
     /// <c>q(W_q + W_d) + k(W_k − W_d) + (q ⊙ k)W_p</c>, the last term as one product of the queries with <c>k ⊗ W_p</c>; the exported graph folds the
     /// whole first layer into that product (one GEMM per request for a request-level sequence, no broadcast additions).</summary>
-    internal sealed class TargetAttentionModule : SequencePoolingModule
+    internal sealed partial class TargetAttentionModule : SequencePoolingModule
     {
         private readonly Linear first;
         private readonly ModuleList<Linear> hidden = new();
@@ -96,10 +128,17 @@ namespace MLNetRank.Torch.MultiTask
         private readonly int _d;
         private readonly bool _normalize;
         private readonly bool _divide;
+        private readonly bool _intensity;
+        private readonly bool _normalizeInputs;
+        private readonly BatchNorm1d? intensity_norm;
 
-        public TargetAttentionModule(string name, int d, int[] layers, AttentionWeighting weighting) : base(name)
+        public TargetAttentionModule(string name, int d, int[] layers, AttentionWeighting weighting, bool intensity = false, float outputInitStd = 0f, bool normalizeInputs = false, bool similarityInit = false, bool normalizeIntensity = false) : base(name)
         {
+            if (intensity && normalizeIntensity)
+                intensity_norm = nn.BatchNorm1d(1);
+            _normalizeInputs = normalizeInputs;
             _d = d;
+            _intensity = intensity;
             _normalize = weighting == AttentionWeighting.Softmax;
             _divide = weighting == AttentionWeighting.Mean;
             first = nn.Linear(4 * d, layers[0]);
@@ -110,8 +149,24 @@ namespace MLNetRank.Torch.MultiTask
             // pooling is and learns how far the candidate should move the weights
             using (no_grad())
             {
-                output.weight!.zero_();
+                if (outputInitStd > 0f)
+                    output.weight!.normal_(0, outputInitStd);
+                else
+                    output.weight!.zero_();
                 output.bias!.fill_(_normalize ? 0f : 1f);
+                if (similarityInit)
+                {
+                    // units j < h/2: relu(q·k − θ_j), thresholds from 0 to d (q·k of layer-normalised vectors is d·cos)
+                    int half = layers[0] / 2;
+                    for (int j = 0; j < half; j++)
+                    {
+                        first.weight![j].zero_();
+                        first.weight![j].narrow(0, 3 * d, d).fill_(1f);
+                        first.bias![j] = -(float)d * j / half;
+                        if (layers.Length == 1)
+                            output.weight![0, j] = 0.01f;
+                    }
+                }
             }
             RegisterComponents();
         }
@@ -121,6 +176,12 @@ namespace MLNetRank.Torch.MultiTask
             var q = b.Queries[0];                          // [B, Q, d]
             var qm = b.QueryMasks[0];                      // [B, Q]
             var k = b.Embedded;                            // [R, L, d]
+            var values = k;                                // what the weights pool
+            if (_normalizeInputs)
+            {
+                q = nn.functional.layer_norm(q, new long[] { _d });
+                k = nn.functional.layer_norm(k, new long[] { _d });
+            }
             var m = b.Mask;                                // [R, L]
             long h0 = first.weight!.shape[0], R = k.shape[0], L = k.shape[1], B = q.shape[0], Q = q.shape[1];
             var w = first.weight!;
@@ -138,15 +199,25 @@ namespace MLNetRank.Torch.MultiTask
                 x = nn.functional.relu(l.forward(x));
             var s = output.forward(x).squeeze(-1);                                        // [B, Q, L]
             var mm = m.unsqueeze(1);                                                      // [R, 1, L]
+            // intensity of interest: mean raw weight over the present steps, [B, Q]
+            var intensity = _intensity ? (s * mm).sum(-1) / mm.sum(-1).clamp_min(1f) : null;
             s = _normalize ? nn.functional.softmax(s + (mm - 1f) * 1e9f, -1) * mm : s * mm;
             if (_divide)
                 s = s / mm.sum(-1, keepdim: true).clamp_min(1f);
-            var o = s.matmul(k);                                                          // [B, Q, d]
-            return (o * qm.unsqueeze(2)).sum(1) / qm.sum(1, keepdim: true).clamp_min(1f);
+            var o = s.matmul(values);                                                     // [B, Q, d]
+            var pooled = (o * qm.unsqueeze(2)).sum(1) / qm.sum(1, keepdim: true).clamp_min(1f);
+            if (intensity is null)
+                return pooled;
+            var mass = (intensity * qm).sum(1, keepdim: true) / qm.sum(1, keepdim: true).clamp_min(1f);   // [B, 1]
+            if (intensity_norm is not null)
+                mass = intensity_norm.forward(mass);
+            return cat(new[] { pooled, mass }, 1);                                        // [B, d + 1]
         }
 
         public override string Export(SequencePoolingGraph x)
         {
+            if (_intensity || _normalizeInputs)
+                return ExportWithOptions(x);
             var g = x.Graph;
             long h0 = first.weight!.shape[0];
             string q = x.Queries[0], qm = x.QueryMasks[0], k = x.Embedded, m = x.Mask;

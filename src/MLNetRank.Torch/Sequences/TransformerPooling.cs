@@ -66,6 +66,24 @@ namespace MLNetRank.Torch.MultiTask
         /// room id, embedded in the same dimension). Default null.</summary>
         public string? TargetFeatureName { get; set; }
 
+        /// <summary>Experiment (diagnosis bench): the attention output projection and the feed-forward's second layer start at 0.</summary>
+        internal bool ZeroResidualInit { get; set; }
+
+        /// <summary>Experiment (diagnosis bench): query and key projections start as the same random orthogonal projection.</summary>
+        internal bool SimilarityInit { get; set; }
+
+        /// <summary>Experiment (diagnosis bench): every linear layer's bias starts at 0.</summary>
+        internal bool ZeroBiasInit { get; set; }
+
+        /// <summary>Experiment (diagnosis bench): attention scores multiplied by this (1 = 1/sqrt(head dimension) scaling).</summary>
+        internal float Temperature { get; set; } = 1f;
+
+        /// <summary>Experiment (diagnosis bench): standard deviation of the type embeddings' initial values.</summary>
+        internal double TypeInitStd { get; set; } = 0.02;
+
+        /// <summary>Experiment (diagnosis bench): the final layer norm's gain starts at this value (1 = PyTorch's default).</summary>
+        internal float OutputGainInit { get; set; } = 1f;
+
         /// <inheritdoc/>
         public override IReadOnlyList<string> QueryFeatureNames
             => Output == TransformerOutput.TargetAttention && TargetFeatureName is not null ? RoomTokenFeatureNames.Append(TargetFeatureName).ToArray() : RoomTokenFeatureNames;
@@ -93,7 +111,7 @@ namespace MLNetRank.Torch.MultiTask
             int segments = RoomTokenFeatureNames.Count;
             int positions = Math.Max(context.MaximumLength, context.QueryMaximumLengths.Take(segments).DefaultIfEmpty(1).Max());
             return new TransformerModule(context.FeatureName, d, Heads, Layers, FeedForwardDimension > 0 ? FeedForwardDimension : 4 * d,
-                segments, positions, Output == TransformerOutput.TargetAttention);
+                segments, positions, Output == TransformerOutput.TargetAttention, ZeroResidualInit, SimilarityInit, ZeroBiasInit, Temperature, TypeInitStd, OutputGainInit);
         }
     }
 
@@ -127,24 +145,55 @@ namespace MLNetRank.Torch.MultiTask
         private readonly float _scale;
         private const float Big = 1e9f;
 
-        public TransformerModule(string name, int d, int heads, int layerCount, int ff, int segments, int positions, bool targetOutput) : base(name)
+        /// <summary>Diagnosis only (benches): called after each training forward with the pooled output [B, d] and the first
+        /// layer's attention probabilities of the room's tokens [B, h, Lr, Lr + L] (room keys first, then the user's), and the batch.</summary>
+        internal static Action<Tensor, Tensor, SequencePoolingBatch>? Probe;
+
+        public TransformerModule(string name, int d, int heads, int layerCount, int ff, int segments, int positions, bool targetOutput, bool zeroResidual = false, bool similarity = false, bool zeroBias = false, float temperature = 1f, double typeStd = 0.02, float outputGain = 1f) : base(name)
         {
             _d = d;
             _heads = heads;
             _segments = segments;
             _target = targetOutput;
-            _scale = 1f / MathF.Sqrt(d / heads);
+            _scale = temperature / MathF.Sqrt(d / heads);
             type_embedding = nn.Embedding(segments + 2, d);        // room segments..., user, summary
             position_embedding = nn.Embedding(positions, d);
             using (no_grad())
             {
-                nn.init.normal_(type_embedding.weight!, 0, 0.02);
+                nn.init.normal_(type_embedding.weight!, 0, typeStd);
                 nn.init.normal_(position_embedding.weight!, 0, 0.02);
             }
             summary = nn.Parameter(zeros(d));
             for (int i = 0; i < layerCount; i++)
                 layers.Add(new TransformerLayer($"layer{i}", d, ff));
+            using (no_grad())
+                foreach (var l in layers)
+                {
+                    if (zeroBias)
+                        foreach (var lin in new[] { l.qkv, l.proj, l.ff1, l.ff2 })
+                            lin.bias!.zero_();
+                    if (zeroResidual)
+                    {
+                        l.proj.weight!.zero_();
+                        l.proj.bias!.zero_();
+                        l.ff2.weight!.zero_();
+                        l.ff2.bias!.zero_();
+                    }
+                    if (similarity)
+                    {
+                        using var g = randn(d, d);
+                        var (qm, rm) = linalg.qr(g);
+                        l.qkv.weight!.narrow(0, 0, d).copy_(qm);
+                        l.qkv.weight!.narrow(0, d, d).copy_(qm);
+                        l.qkv.bias!.narrow(0, 0, 2 * d).zero_();
+                        qm.Dispose();
+                        rm.Dispose();
+                    }
+                }
             final_norm = nn.LayerNorm(d);
+            if (outputGain != 1f)
+                using (no_grad())
+                    final_norm.weight!.fill_(outputGain);
             RegisterComponents();
         }
 
@@ -181,6 +230,7 @@ namespace MLNetRank.Torch.MultiTask
             }
             var x = cat(parts, 1);                                                   // [B, Lr, d]
             var biasR = ((cat(masks, 1) - 1f) * Big).unsqueeze(1).unsqueeze(1);      // [B, 1, 1, Lr]
+            Tensor? firstP = null;
             for (int i = 0; i < layers.Count; i++)
             {
                 var l = layers[i];
@@ -198,6 +248,8 @@ namespace MLNetRank.Torch.MultiTask
                 var sR = qX.matmul(kX.transpose(-2, -1)) * _scale + biasR;
                 var sU = qX.matmul(kU.transpose(-2, -1)) * _scale + biasU;
                 var p = nn.functional.softmax(cat(new[] { sR, sU }, -1), -1);
+                if (i == 0)
+                    firstP = p;
                 long lr = kX.shape[2];
                 var a = p.narrow(-1, 0, lr).matmul(vX) + p.narrow(-1, lr, p.shape[3] - lr).matmul(vU);
                 var xr = summaryOnly ? x.narrow(1, 0, 1) : x;
@@ -210,7 +262,7 @@ namespace MLNetRank.Torch.MultiTask
                 }
             }
             if (!_target)
-                return final_norm.forward(x).squeeze(1);                            // [B, d]
+                return Probed(final_norm.forward(x).squeeze(1), firstP!, b);           // [B, d]
             var xf = final_norm.forward(x);
             var uf = final_norm.forward(u);
             var t = b.Queries[_segments];                                            // [B, 1, d]
@@ -219,7 +271,15 @@ namespace MLNetRank.Torch.MultiTask
             var tsU = t.matmul(uf.transpose(1, 2)) * sc + biasU.squeeze(1);          // [B, 1, L]
             var tp = nn.functional.softmax(cat(new[] { tsR, tsU }, -1), -1);
             long n = xf.shape[1];
-            return (tp.narrow(-1, 0, n).matmul(xf) + tp.narrow(-1, n, tp.shape[2] - n).matmul(uf)).squeeze(1);
+            return Probed((tp.narrow(-1, 0, n).matmul(xf) + tp.narrow(-1, n, tp.shape[2] - n).matmul(uf)).squeeze(1), firstP!, b);
+        }
+
+        private Tensor Probed(Tensor output, Tensor firstP, SequencePoolingBatch b)
+        {
+            if (Probe is { } probe && training)
+                using (no_grad())
+                    probe(output.detach(), firstP.detach(), b);
+            return output;
         }
 
         // ---------------- ONNX ----------------

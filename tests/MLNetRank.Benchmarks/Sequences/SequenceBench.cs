@@ -20,12 +20,12 @@ namespace MLNetRank.Benchmarks.Sequences
 
         /// <summary>Stat features, the room id, the room's items on sale and core items (one item table), the user's clicked
         /// items and watched rooms (request-level), and the layer under test on the user's sequences.</summary>
-        public static MultiTaskEstimator.Options Options(string layer, int d, int seed, int epochs, int itemLength = 20, bool shared = true, int threads = 0)
+        public static MultiTaskEstimator.Options Options(string layer, int d, int seed, int epochs, int itemLength = 20, bool shared = true, int threads = 0, double learningRate = 2e-3)
         {
             var o = new MultiTaskEstimator.Options
             {
                 Epochs = epochs, BatchSize = 256, Experts = 4, ExpertLayers = new[] { 64, 32 }, TowerLayers = new[] { 16 },
-                LearningRate = 2e-3, ShuffleBufferSize = 50_000, Seed = seed, NumberOfThreads = threads,
+                LearningRate = learningRate, ShuffleBufferSize = 50_000, Seed = seed, NumberOfThreads = threads,
             };
             o.Features.Add(new DenseFeature(ImpressionColumns.StatFeatures));
             o.Features.Add(new CategoricalFeature(ImpressionColumns.LiveId, d));
@@ -33,7 +33,9 @@ namespace MLNetRank.Benchmarks.Sequences
             o.Features.Add(new SequenceFeature(ImpressionColumns.LiveCoreItems) { SharedEmbeddingWith = ImpressionColumns.LiveItemsOnSale, MaximumLength = 5 });
             var items = new SequenceFeature(ImpressionColumns.UserItemSeq) { SharedEmbeddingWith = ImpressionColumns.LiveItemsOnSale, SameForAllCandidates = shared, MaximumLength = itemLength };
             var rooms = new SequenceFeature(ImpressionColumns.UserLiveSeq) { SharedEmbeddingWith = ImpressionColumns.LiveId, SameForAllCandidates = shared };
-            switch (layer)
+            // "din+intensity+init": a layer, then variants of its DIN units (quality experiments)
+            var parts = layer.Split('+');
+            switch (parts[0])
             {
                 case "mean":
                     break;
@@ -57,11 +59,33 @@ namespace MLNetRank.Benchmarks.Sequences
                 default:
                     throw new ArgumentException($"unknown layer '{layer}'");
             }
+            // diagnostics: the true planted interest as a dense input (the bench adds the column with --diagnose)
+            if (parts.Contains("oraclez"))
+                o.Features.Add(new DenseFeature("OracleZ"));
+            foreach (var variant in parts.Skip(1).Where(v => v != "oraclez"))
+                foreach (var unit in new[] { items.Pooling, rooms.Pooling }.OfType<TargetAttentionPooling>())
+                    ApplyVariant(unit, variant, layer);
             o.Features.Add(items);
             o.Features.Add(rooms);
             o.Tasks.Add(new TaskSpec("Click", ImpressionColumns.Click));
             o.Tasks.Add(new TaskSpec("Buy", ImpressionColumns.Buy));
             return o;
+        }
+
+        private static void ApplyVariant(TargetAttentionPooling unit, string variant, string layer)
+        {
+            switch (variant)
+            {
+                case "intensity": unit.IncludeIntensity = true; break;                                   // batch-normalised mass
+                case "mass": unit.IncludeIntensity = true; unit.IntensityBatchNorm = false; break;       // the raw mass (ablation)
+                case "match": unit.MatchDetectors = true; break;
+                case "norm": unit.NormalizeInputs = true; break;                                         // half of match (ablation)
+                case "sim": unit.SimilarityInit = true; break;                                           // the other half (ablation)
+                case "init": unit.OutputInitStd = 0.1f; break;                                           // small random output weights
+                case "sum": unit.Weighting = AttentionWeighting.Sum; break;
+                case "softmax": unit.Weighting = AttentionWeighting.Softmax; break;
+                default: throw new ArgumentException($"unknown variant '{variant}' in layer '{layer}'");
+            }
         }
 
     }
@@ -273,6 +297,10 @@ namespace MLNetRank.Benchmarks.Sequences
     /// simulator, with the item-level interest knob on and off, paired over seeds (each seed: its own world, traffic and
     /// training seed; every layer trains on the same rows). Args: [--seeds S (5)] [--train-requests T (3000)]
     /// [--test-requests E (1500)] [--first-seed F (0)] [--epochs N (3)] [--kappa K (1.5)] [--dim d (8)] [--threads n (1)].
+    /// Diagnostics: --headroom (AUC of the true click probability with and without κ·z), --diagnose (each DIN unit's output
+    /// weights, the score's correlation with the true z, and the column OracleZ for the <c>+oraclez</c> arm), --oracle-groups
+    /// (item ids replaced by their taste groups, every layer alike), --lr; layer variants <c>din+intensity+match</c> etc. (see
+    /// <c>SequenceModels.ApplyVariant</c>).
     /// </summary>
     public sealed class SequenceQualityBench : IBench
     {
@@ -290,6 +318,10 @@ namespace MLNetRank.Benchmarks.Sequences
         private static readonly Option<int> FirstSeedOption = BenchOption.Of("--first-seed", 0, "first seed (split a run's seeds over processes)");
         private static readonly Option<string[]> LayersOption = BenchOption.List("--layers", Array.Empty<string>(), "layers besides mean pooling (mean, mean-reseed, din, dual, transformer); empty: all");
         private static readonly Option<double[]> KappasOption = BenchOption.List("--kappas", Array.Empty<double>(), "κ values (empty: --kappa and 0)");
+        private static readonly Option<bool> HeadroomOption = BenchOption.Flag("--headroom", "also print the test AUC / GAUC of the simulator's true click probability with and without the κ·z term");
+        private static readonly Option<bool> OracleGroupsOption = BenchOption.Flag("--oracle-groups", "diagnostic world: every item id (sequences, items on sale, core items) replaced by its hidden taste group, for every layer alike");
+        private static readonly Option<double> LearningRateOption = BenchOption.Of("--lr", 2e-3, "learning rate of every layer (diagnostics; the figures use 2e-3)");
+        private static readonly Option<bool> DiagnoseOption = BenchOption.Flag("--diagnose", "print how far each DIN unit moved from its start (norms of its output weights) and the spread of its weights on a test batch");
 
         public int Run(ParseResult args)
         {
@@ -320,13 +352,30 @@ namespace MLNetRank.Benchmarks.Sequences
                     var sim = new LiveStreamSimulator(new LiveStreamSimulatorOptions { Seed = 100 + seed, RequestCount = trainRequests + testRequests, ItemInterestScale = k });
                     var train = ml.Data.Cache(sim.GetImpressions(ml, 0, trainRequests));
                     var test = ml.Data.Cache(sim.GetImpressions(ml, trainRequests, testRequests));
+                    if (args.GetValue(OracleGroupsOption))
+                    {
+                        var toGroups = OracleGroups(ml, sim, train);
+                        train = ml.Data.Cache(toGroups.Transform(train));
+                        test = ml.Data.Cache(toGroups.Transform(test));
+                    }
                     var click = test.GetColumn<bool>(ImpressionColumns.Click).ToArray();
                     var buy = test.GetColumn<bool>(ImpressionColumns.Buy).ToArray();
                     var groups = test.GetColumn<uint>(ImpressionColumns.RequestId).ToArray();
+                    if (args.GetValue(HeadroomOption))
+                        PrintHeadroom(sim, test, click, groups, k, seed);
+                    // the planted interest z of each test row (diagnostics: how much of it a layer's score follows)
+                    double[]? zs = args.GetValue(DiagnoseOption) && k != 0 ? TrueInterest(sim, test) : null;
+                    if (args.GetValue(DiagnoseOption))
+                    {
+                        var world = sim.World;
+                        var addZ = ml.Transforms.CustomMapping<ZInput, ZOutput>((i, o) => o.OracleZ = new[] { (float)world.TrueItemInterest(i.UserId, i.LiveId, i.Time) }, null).Fit(train);
+                        train = ml.Data.Cache(addZ.Transform(train));
+                        test = ml.Data.Cache(addZ.Transform(test));
+                    }
                     for (int l = 0; l < layers.Length; l++)
                     {
                         var sw = Stopwatch.StartNew();
-                        using var model = ml.Ranker().Trainers.MultiTask(SequenceModels.Options(layers[l], d, seed + 1, epochs, threads: threads)).Fit(train);
+                        using var model = ml.Ranker().Trainers.MultiTask(SequenceModels.Options(layers[l], d, seed + 1, epochs, threads: threads, learningRate: args.GetValue(LearningRateOption))).Fit(train);
                         seconds[l] += sw.Elapsed.TotalSeconds;
                         var scored = model.Transform(test);
                         var pc = scored.GetColumn<float[]>("ClickScore").Select(v => v[0]).ToArray();
@@ -335,6 +384,10 @@ namespace MLNetRank.Benchmarks.Sequences
                         values[l][1][s] = RankerMetrics.GroupAuc<uint>(pc, click, groups);
                         values[l][2][s] = RankerMetrics.Auc(pb, buy);
                         values[l][3][s] = RankerMetrics.GroupAuc<uint>(pb, buy, groups);
+                        if (args.GetValue(DiagnoseOption))
+                            PrintUnits(model);
+                        if (zs is not null)
+                            Console.WriteLine($"    corr(click logit, z): {Correlation(pc, zs, null):F4}, within requests {Correlation(pc, zs, groups):F4}");
                         Console.WriteLine($"  kappa {k}, seed {seed}, {layers[l]}: click AUC {values[l][0][s]:F4}, GAUC {values[l][1][s]:F4}, buy AUC {values[l][2][s]:F4}, GAUC {values[l][3][s]:F4} ({sw.Elapsed.TotalSeconds:F0} s, load {ScoringMeasures.LoadAverage()})");
                     }
                 }
@@ -360,6 +413,102 @@ namespace MLNetRank.Benchmarks.Sequences
             Console.WriteLine();
             Console.WriteLine($"Load average at the end: {ScoringMeasures.LoadAverage()}.");
             return 0;
+        }
+
+        /// <summary>The ceiling: test Click AUC / GAUC of the simulator's true click probability (examination × attraction),
+        /// with the item-level interest term κ·z and with it removed from the attraction logit.</summary>
+        private static void PrintHeadroom(LiveStreamSimulator sim, IDataView test, bool[] click, uint[] groups, double k, int seed)
+        {
+            var exam = test.GetColumn<float>(ImpressionColumns.TrueExamination).ToArray();
+            var attr = test.GetColumn<float>(ImpressionColumns.TrueAttraction).ToArray();
+            var users = test.GetColumn<uint>(ImpressionColumns.UserId).ToArray();
+            var lives = test.GetColumn<uint>(ImpressionColumns.LiveId).ToArray();
+            var times = test.GetColumn<float>(ImpressionColumns.Time).ToArray();
+            var with = new float[click.Length];
+            var without = new float[click.Length];
+            for (int i = 0; i < click.Length; i++)
+            {
+                double a = Math.Clamp(attr[i], 1e-7, 1 - 1e-7);
+                double z = k == 0 ? 0 : sim.World.TrueItemInterest(users[i], lives[i], times[i]);
+                double logit = Math.Log(a / (1 - a)) - k * z;
+                with[i] = (float)(exam[i] * a);
+                without[i] = (float)(exam[i] / (1 + Math.Exp(-logit)));
+            }
+            // the planted interest recomputed from the row's own columns (groups of the items on sale found in the clicked items)
+            var seqs = test.GetColumn<uint[]>(ImpressionColumns.UserItemSeq).ToArray();
+            var sale = test.GetColumn<uint[]>(ImpressionColumns.LiveItemsOnSale).ToArray();
+            var share = seqs.Select((h, i) =>
+            {
+                var hg = h.Where(x => x > 0).Select(x => sim.World.ItemTasteGroupOf(x)).ToHashSet();
+                var s = sale[i].Where(x => x > 0).ToArray();
+                return s.Length == 0 ? 0.0 : s.Count(x => hg.Contains(sim.World.ItemTasteGroupOf(x))) / (double)s.Length;
+            }).ToArray();
+            if (k != 0)
+            {
+                var zs = TrueInterest(sim, test);
+                Console.WriteLine($"  headroom: corr(share from the row's columns, true z) {Correlation(share.Select(x => (float)x).ToArray(), zs, null):F4}");
+            }
+            Console.WriteLine($"  headroom, kappa {k}, seed {seed}: true P(click) AUC {RankerMetrics.Auc(with, click):F4}, GAUC {RankerMetrics.GroupAuc<uint>(with, click, groups):F4}; "
+                + $"without κ·z AUC {RankerMetrics.Auc(without, click):F4}, GAUC {RankerMetrics.GroupAuc<uint>(without, click, groups):F4}");
+        }
+
+        /// <summary>Maps every item id to its taste group + 1 (diagnostic: can a layer learn the planted interest when the
+        /// group structure is given?).</summary>
+        private static ITransformer OracleGroups(MLContext ml, LiveStreamSimulator sim, IDataView data)
+        {
+            var map = Enumerable.Range(1, sim.World.ItemCount).Select(i => new KeyValuePair<uint, uint>((uint)i, (uint)sim.World.ItemTasteGroupOf((uint)i) + 1)).ToArray();
+            return ml.Transforms.Conversion.MapValue(ImpressionColumns.UserItemSeq, map, ImpressionColumns.UserItemSeq)
+                .Append(ml.Transforms.Conversion.MapValue(ImpressionColumns.LiveItemsOnSale, map, ImpressionColumns.LiveItemsOnSale))
+                .Append(ml.Transforms.Conversion.MapValue(ImpressionColumns.LiveCoreItems, map, ImpressionColumns.LiveCoreItems))
+                .Fit(data);
+        }
+
+        private sealed class ZInput
+        {
+            public uint UserId { get; set; }
+            public uint LiveId { get; set; }
+            public float Time { get; set; }
+        }
+
+        private sealed class ZOutput
+        {
+            [VectorType(1)] public float[] OracleZ { get; set; } = Array.Empty<float>();
+        }
+
+        private static double[] TrueInterest(LiveStreamSimulator sim, IDataView test)
+        {
+            var users = test.GetColumn<uint>(ImpressionColumns.UserId).ToArray();
+            var lives = test.GetColumn<uint>(ImpressionColumns.LiveId).ToArray();
+            var times = test.GetColumn<float>(ImpressionColumns.Time).ToArray();
+            return users.Select((u, i) => sim.World.TrueItemInterest(u, lives[i], times[i])).ToArray();
+        }
+
+        /// <summary>Pearson correlation of the score (a logit) with z; with <paramref name="groups"/>, of the values centred per request.</summary>
+        private static double Correlation(float[] p, double[] z, uint[]? groups)
+        {
+            var x = p.Select(v => (double)v).ToArray();
+            var y = (double[])z.Clone();
+            if (groups is not null)
+                foreach (var g in Enumerable.Range(0, x.Length).GroupBy(i => groups[i]))
+                {
+                    double mx = g.Average(i => x[i]), my = g.Average(i => y[i]);
+                    foreach (var i in g) { x[i] -= mx; y[i] -= my; }
+                }
+            double ax = x.Average(), ay = y.Average(), sxy = 0, sxx = 0, syy = 0;
+            for (int i = 0; i < x.Length; i++) { sxy += (x[i] - ax) * (y[i] - ay); sxx += (x[i] - ax) * (x[i] - ax); syy += (y[i] - ay) * (y[i] - ay); }
+            return sxy / Math.Sqrt(sxx * syy + 1e-30);
+        }
+
+        /// <summary>How far each DIN unit left its start (its output layer starts at zero weights and bias 1 or 0).</summary>
+        private static void PrintUnits(MultiTaskTransformer model)
+        {
+            foreach (var encoder in model.Network.Encoders)
+                foreach (var pooling in encoder.Poolings.OfType<TargetAttentionModule>())
+                {
+                    var p = pooling.named_parameters().ToDictionary(x => x.name, x => x.parameter);
+                    string Norm(string n) => p.TryGetValue(n, out var t) ? t.norm().item<float>().ToString("F4") : "?";
+                    Console.WriteLine($"    unit {pooling.GetName()}: |output.weight| {Norm("output.weight")}, output.bias {(p.TryGetValue("output.bias", out var b) ? b.item<float>().ToString("F4") : "?")}, |first.weight| {Norm("first.weight")}");
+                }
         }
     }
 }

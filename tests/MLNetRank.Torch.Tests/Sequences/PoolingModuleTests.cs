@@ -51,9 +51,16 @@ namespace MLNetRank.Torch.Tests.Sequences
             yield return new object[] { "din-softmax-2layers", new TargetAttentionPooling("room") { Weighting = AttentionWeighting.Softmax, HiddenLayers = new[] { 16, 8 } }, new[] { 1 } };
             yield return new object[] { "dual-set-query-sum", new TargetAttentionPooling("onsale") { Weighting = AttentionWeighting.Sum }, new[] { 5 } };
             yield return new object[] { "dual-set-query", new TargetAttentionPooling("onsale"), new[] { 5 } };
+            yield return new object[] { "din-intensity", new TargetAttentionPooling("room") { IncludeIntensity = true }, new[] { 1 } };
+            yield return new object[] { "din-softmax-intensity", new TargetAttentionPooling("room") { Weighting = AttentionWeighting.Softmax, IncludeIntensity = true }, new[] { 1 } };
+            yield return new object[] { "dual-set-query-sum-intensity", new TargetAttentionPooling("onsale") { Weighting = AttentionWeighting.Sum, IncludeIntensity = true }, new[] { 5 } };
+            yield return new object[] { "dual-set-query-match-intensity", new TargetAttentionPooling("onsale") { MatchDetectors = true, IncludeIntensity = true }, new[] { 5 } };
+            yield return new object[] { "din-match-raw-mass", new TargetAttentionPooling("room") { MatchDetectors = true, IncludeIntensity = true, IntensityBatchNorm = false }, new[] { 1 } };
             yield return new object[] { "transformer-summary", new TransformerPooling("core", "onsale") { Layers = 2, Heads = 4 }, new[] { 3, 5 } };
             yield return new object[] { "transformer-1layer-2heads", new TransformerPooling("core") { Layers = 1, Heads = 2 }, new[] { 4 } };
             yield return new object[] { "transformer-target", new TransformerPooling("core", "onsale") { Output = TransformerOutput.TargetAttention, TargetFeatureName = "room" }, new[] { 3, 5, 1 } };
+            // the diagnosis bench's experimental knobs: the export must follow the attention temperature
+            yield return new object[] { "transformer-temperature-3", new TransformerPooling("core", "onsale") { Temperature = 3f, SimilarityInit = true, ZeroBiasInit = true, TypeInitStd = 0.2 }, new[] { 3, 5 } };
         }
 
         private static SequencePoolingModule Create(SequencePooling p, int[] q)
@@ -78,7 +85,7 @@ namespace MLNetRank.Torch.Tests.Sequences
             using (no_grad())
             {
                 var y = module.forward(batch);
-                Assert.Equal(new long[] { B, D }, y.shape);
+                Assert.Equal(new long[] { B, pooling.GetOutputDimension(D) }, y.shape);
                 Assert.True(y.isfinite().all().item<bool>(), $"{name}: non-finite output");
                 // not a constant: rows differ
                 Assert.True((y[0] - y[3]).abs().max().item<float>() > 1e-3, $"{name}: rows 0 and 3 pool to the same vector");
@@ -178,6 +185,75 @@ namespace MLNetRank.Torch.Tests.Sequences
                 Assert.True((b - expected).abs().max().item<float>() > 1e-2, $"{weighting}: moved weights left the pooling unchanged");
             }
             PoolingAgreement.Check(weighting.ToString(), module, batch, tolerance: 1e-5);
+        }
+
+        /// <summary>With <see cref="TargetAttentionPooling.IncludeIntensity"/> the untrained unit still pools like mean pooling and
+        /// its extra dimension is 1 (the mean of a ≡ 1) for a history with present steps, 0 for an empty one.</summary>
+        [Fact]
+        public void Intensity_StartsAtOne_BesideTheMeanPooledVector()
+        {
+            using var scope = NewDisposeScope();
+            var module = new TargetAttentionPooling("onsale") { IncludeIntensity = true }.CreateModule(new SequencePoolingContext("UserItemSeq", D, L, new[] { D }, new[] { 5 }));
+            var mean = new MeanSequencePooling().CreateModule(new SequencePoolingContext("UserItemSeq", D, L));
+            var batch = Batch(4, B, new[] { 5 });
+            module.eval();   // the intensity's batch norm with its initial running statistics (mean 0, variance 1)
+            using (no_grad())
+            {
+                var a = module.forward(batch);
+                Assert.Equal(new long[] { B, D + 1 }, a.shape);
+                // a row whose query set is empty (row 2) pools to zeros
+                var anyQuery = (batch.QueryMasks[0].sum(1, keepdim: true) > 0).to_type(ScalarType.Float32);
+                Assert.True((a.narrow(1, 0, D) - mean.forward(batch) * anyQuery).abs().max().item<float>() < 1e-5);
+                var intensity = a.select(1, D);
+                var expected = (batch.Mask.sum(1) > 0).to_type(ScalarType.Float32) * anyQuery.squeeze(1);
+                Assert.True((intensity - expected).abs().max().item<float>() < 1e-5, "the untrained intensity is not 1 (0 for the empty history)");
+            }
+        }
+
+        /// <summary>What the intensity and the match detectors are for. The target is the share of history steps whose id equals
+        /// the query's id; the ids' embeddings are learned from the library's initial scale (N(0, 0.05)), the read-out is linear,
+        /// Adam at the trainer's default rate 2e-3. A linear read-out of the weighted average of the keys cannot compute a product
+        /// of query and keys; the plain unit with the intensity barely leaves its start in that many steps (its inputs are near
+        /// zero); with <see cref="TargetAttentionPooling.MatchDetectors"/> it learns the match. Same data, same steps.</summary>
+        [Fact]
+        public void IntensityWithMatchDetectors_LearnsTheMatchShare_WhereThePlainUnitDoesNot()
+        {
+            double Fit(bool intensity, bool match)
+            {
+                using var scope = NewDisposeScope();
+                torch.manual_seed(7);
+                var g = new Generator(17);
+                const int ids = 24, rows = 256, len = 10;
+                var table = nn.Embedding(ids, D);
+                using (no_grad())
+                    nn.init.normal_(table.weight!, 0, 0.05);
+                var module = new TargetAttentionPooling("room") { IncludeIntensity = intensity, MatchDetectors = match }.CreateModule(new SequencePoolingContext("UserItemSeq", D, len, new[] { D }, new[] { 1 }));
+                var head = nn.Linear(D + (intensity ? 1 : 0), 1);
+                var opt = optim.Adam(module.parameters().Concat(head.parameters()).Concat(table.parameters()), lr: 2e-3);
+                double total = 0;
+                const int steps = 300, last = 50;
+                for (int step = 0; step < steps; step++)
+                {
+                    using var inner = NewDisposeScope();
+                    var kg = randint(ids, new long[] { rows, len }, generator: g);
+                    var qg = randint(ids, new long[] { rows, 1 }, generator: g);
+                    // a query id present in the history half of the time, so the share varies
+                    var plant = rand(new long[] { rows }, generator: g) < 0.5f;
+                    kg[TensorIndex.Colon, 0] = where(plant, qg.squeeze(1), kg[TensorIndex.Colon, 0]);
+                    var y = (kg == qg).to_type(ScalarType.Float32).mean(new long[] { 1 }, keepdim: true) * 10f;   // matches per history
+                    var pooled = module.forward(new SequencePoolingBatch(table.forward(kg), ones(rows, len), new[] { table.forward(qg) }, new[] { ones(rows, 1) }));
+                    var loss = nn.functional.mse_loss(head.forward(pooled), y);
+                    opt.zero_grad();
+                    loss.backward();
+                    opt.step();
+                    if (step >= steps - last)
+                        total += loss.item<float>() / last;
+                }
+                return total;
+            }
+            double plain = Fit(true, false), matched = Fit(true, true), none = Fit(false, true);
+            Assert.True(matched < 0.5 * plain, $"MSE with match detectors {matched:F4}, plain unit {plain:F4}, without the intensity {none:F4}");
+            Assert.True(matched < 0.5 * none, $"MSE with match detectors {matched:F4}, plain unit {plain:F4}, without the intensity {none:F4}");
         }
 
         [Fact]
