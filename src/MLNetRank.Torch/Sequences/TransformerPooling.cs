@@ -398,7 +398,310 @@ namespace MLNetRank.Torch.MultiTask
             return g.Gather(table, pos, 0);
         }
 
-        public override string Export(SequencePoolingGraph input)
+        // Flat serving form (session 6). A room token's joint softmax over its candidate's Lr room keys and the user's L keys
+        // is split, per head h, without concatenating or slicing scores:
+        // - room-to-room scores sR (small: [B, T·h, Lr], one product per candidate, key projection absorbed) give each room
+        //   query's row max m_h, exponentials E = exp(sR - m_h), their sum S_h and log-sum-exp lse_h = m_h + log S_h;
+        // - the user's keys get one more slot (a "marker" key row, L + 1 keys) whose score is exactly lse_h (the query carries
+        //   lse_h in one more column), so the softmax over those L + 1 scores gives the joint softmax's user weights and, in
+        //   the marker slot, the room keys' total weight w_h. It is computed keys-major ([R, h, L + 1, N·T]: the N·T room
+        //   queries on the long inner axis, so the max over the keys, its subtraction and the exp are long vector passes):
+        //   max over the keys (lse_h is a real score, so this is the joint softmax's max), exp, ONE value product per head
+        //   ([dh + 2, L + 1] x [L + 1, N·T]: the values, the marker passing w_h, and a column of ones giving the sum), ONE
+        //   division by that sum; the heads are merged through the output projection by one product;
+        // - the room part is E · (w_h / S_h) · room values, with the value projection absorbed and the heads merged by one Gemm.
+        // Per-(query, head) values (m_h, w_h / S_h) are spread over the keys by small MatMuls with block "ones" matrices, so
+        // every elementwise node on the [B, T·h, Lr] or [B·T, h·(d + 2)] tensors has operands of one shape (ONNX Runtime's
+        // broadcasting over short rows costs far more). The room tokens' layer norms are written as a centring MatMul,
+        // a variance MatMul and a row scale (no affine part: γ and β are folded into the weights that follow — the absorbed
+        // query/key/value weights and the first feed-forward layer). The user's tokens (one row per request under the request
+        // scorer) keep ONNX Runtime's LayerNormalization and Softmax and attend over their own keys with the same keys and
+        // values (their lse column is -1e30: the marker slot gets weight 0).
+
+        /// <summary>A layer norm's affine part as a map of token inputs [n, 1, padding bias] (n normalised, no affine) to
+        /// [γ⊙n + β, 1, padding bias]: the (d + 2) x (d + 2) matrix G with a = a_n · G.</summary>
+        private double[,] NormFold(LayerNorm n)
+        {
+            int a = _d + 2;
+            using var w = n.weight!.detach().cpu().contiguous();
+            using var b = n.bias!.detach().cpu().contiguous();
+            float[] gamma = w.data<float>().ToArray(), beta = b.data<float>().ToArray();
+            var g = new double[a, a];
+            for (int i = 0; i < _d; i++)
+            {
+                g[i, i] = gamma[i];
+                g[_d, i] = beta[i];
+            }
+            g[_d, _d] = 1;
+            g[_d + 1, _d + 1] = 1;
+            return g;
+        }
+
+        /// <summary><paramref name="w"/> (row-major, <paramref name="blocks"/> blocks of <paramref name="blockRows"/> rows of
+        /// <paramref name="cols"/> columns) with the first d + 2 rows of each block multiplied on the left by G.</summary>
+        private static float[] FoldRows(float[] w, double[,] g, int blocks, int blockRows, int cols)
+        {
+            int a = g.GetLength(0);
+            var r = (float[])w.Clone();
+            for (int bk = 0; bk < blocks; bk++)
+                for (int i = 0; i < a; i++)
+                    for (int c = 0; c < cols; c++)
+                    {
+                        double sum = 0;
+                        for (int p = 0; p < a; p++)
+                            sum += g[i, p] * w[(bk * blockRows + p) * cols + c];
+                        r[(bk * blockRows + i) * cols + c] = (float)sum;
+                    }
+            return r;
+        }
+
+        /// <summary>Wqk [d + 2, h·(d + 2)] folded on the key side: W'[i, h·(d + 2) + k] = Σ_q W[i, h·(d + 2) + q]·G[k, q].</summary>
+        private float[] FoldKeys(float[] wqk, double[,] g)
+        {
+            int a = _d + 2, ha = _heads * a;
+            var r = new float[wqk.Length];
+            for (int i = 0; i < a; i++)
+                for (int h = 0; h < _heads; h++)
+                    for (int k = 0; k < a; k++)
+                    {
+                        double sum = 0;
+                        for (int q = 0; q < a; q++)
+                            sum += wqk[i * ha + h * a + q] * g[k, q];
+                        r[i * ha + h * a + k] = (float)sum;
+                    }
+            return r;
+        }
+
+        /// <summary>Per-head weights of the flat form: queries [h, d + 2 + h, dh + 2] over [x, 1, bias, lse_1..lse_h] (the scaled
+        /// query, then 1, then the head's lse), keys [h, d + 3, dh + 2] over [x, 1, bias, marker] (the key, the padding bias, the
+        /// marker), values [h, d + 3, dh + 2] (the value, the marker, a column of ones), output [h·(dh + 2), d + h] (Wo_h; the
+        /// marker column to column d + h; the ones column to nothing).</summary>
+        private (float[] Q, float[] K, float[] V, float[] O) FlatHeads(TransformerLayer l)
+        {
+            var (q, k, v, o) = PerHead(l);
+            int dh = _d / _heads, a = _d + 2, e = a + _heads, dq = dh + 1, f = _d + _heads, w = dh + 2;
+            var q6 = new float[_heads * e * w];
+            var k6 = new float[_heads * (a + 1) * w];
+            var v6 = new float[_heads * (a + 1) * w];
+            var o6 = new float[_heads * w * f];
+            for (int h = 0; h < _heads; h++)
+            {
+                for (int i = 0; i < a; i++)
+                {
+                    for (int c = 0; c < dq; c++)
+                    {
+                        q6[(h * e + i) * w + c] = q[(h * a + i) * dq + c];
+                        k6[(h * (a + 1) + i) * w + c] = k[(h * a + i) * dq + c];
+                    }
+                    for (int c = 0; c < dh; c++)
+                        v6[(h * (a + 1) + i) * w + c] = v[(h * a + i) * dh + c];
+                }
+                q6[(h * e + a + h) * w + dh + 1] = 1f;
+                k6[(h * (a + 1) + a) * w + dh + 1] = 1f;
+                v6[(h * (a + 1) + a) * w + dh] = 1f;                                     // the marker passes the room weight
+                v6[(h * (a + 1) + _d) * w + dh + 1] = 1f;                                // every user key (constant 1) and
+                v6[(h * (a + 1) + a) * w + dh + 1] = 1f;                                 // the marker: the column of ones
+                for (int j = 0; j < dh; j++)
+                    for (int c = 0; c < _d; c++)
+                        o6[(h * w + j) * f + c] = o[(h * dh + j) * _d + c];
+                o6[(h * w + dh) * f + _d + h] = 1f;
+            }
+            return (q6, k6, v6, o6);
+        }
+
+        /// <summary>[blocks, rows, cols] -> [blocks, cols, rows].</summary>
+        private static float[] TransposeLast(float[] w, int blocks, int rows, int cols)
+        {
+            var r = new float[w.Length];
+            for (int b = 0; b < blocks; b++)
+                for (int i = 0; i < rows; i++)
+                    for (int c = 0; c < cols; c++)
+                        r[(b * cols + c) * rows + i] = w[(b * rows + i) * cols + c];
+            return r;
+        }
+
+        /// <summary>Bench only (paired latency figures against the previous export): write the session-5 graph instead.</summary>
+        internal static bool Session5Export { get; set; }
+
+        public override string Export(SequencePoolingGraph input) => Session5Export ? ExportSession5(input) : ExportFlat(input);
+
+        private string ExportFlat(SequencePoolingGraph input)
+        {
+            var g = input.Graph;
+            int a = _d + 2, ha = _heads * a, e = a + _heads, f = _d + _heads, dh = _d / _heads;
+            var one = g.AddConstant(new[] { 1f }, new long[] { 1 }, "one");
+            var zero = g.AddConstant(new[] { 0f }, new long[] { 1 }, "zero");
+            var big = g.AddConstant(new[] { Big }, new long[] { 1 }, "big");
+            var posw = AddWeight(g, position_embedding.weight!, "tf_pos");
+            Tensor typew = type_embedding.weight!;
+            string Bias(string mask) => g.Mul(g.Sub(mask, one), big);
+            var swapLast = new long[] { 0, 1, 3, 2 };
+            // user tokens [R, L, d]; their extra inputs as keys [1, bias, marker 0] and as queries [1, bias, -1e30 per head]
+            var u = g.Add(g.Add(input.Embedded, AddWeight(g, typew[_segments], "tf_type")), G_Positions(g, posw, input.Mask));
+            var biasUFlat = Bias(input.Mask);
+            var biasUCol = g.Unsqueeze(biasUFlat, new long[] { 2 });                                             // [R, L, 1]
+            var zerosU = g.Mul(biasUCol, zero);
+            var onesU = g.Add(zerosU, one);
+            var extraUk = g.Concat(-1, new[] { onesU, biasUCol, zerosU });                                        // [R, L, 3]
+            var noRoom = g.AddConstant(Enumerable.Repeat(-1e30f, _heads).ToArray(), new long[] { 1, 1, _heads }, "tf_noroom");
+            var extraUq = g.Concat(-1, new[] { onesU, biasUCol, g.Add(zerosU, noRoom) });                         // [R, L, 2 + h]
+            var rows = Dim(g, g.Shape(input.Embedded), 0);
+            var marker = new float[a + 1];
+            marker[a] = 1f;
+            var markerRow = g.Expand(g.AddConstant(marker, new long[] { 1, 1, a + 1 }, "tf_marker"), g.Concat(0, new[] { rows, Longs(g, 1, a + 1) }));   // [R, 1, d + 3]
+            // room tokens [B, Lr, d]: the summary token (expanded to the batch), then each segment
+            var q0 = input.Queries[0];
+            var batch = Dim(g, g.Shape(q0), 0);
+            var sumShape = g.Concat(0, new[] { batch, Longs(g, 1, _d) });
+            using var sumInit = (summary + typew[_segments + 1]).reshape(1, 1, _d);
+            var parts = new List<string> { g.Expand(AddWeight(g, sumInit, "tf_summary"), sumShape) };
+            var maskParts = new List<string> { g.Expand(g.AddConstant(new[] { 1f }, new long[] { 1, 1 }, "one"), g.Concat(0, new[] { batch, Longs(g, 1) })) };
+            for (int s = 0; s < _segments; s++)
+            {
+                var q = input.Queries[s];
+                parts.Add(g.Add(g.Add(q, AddWeight(g, typew[s], "tf_type")), G_Positions(g, posw, input.QueryMasks[s])));
+                maskParts.Add(input.QueryMasks[s]);
+            }
+            var x3 = g.Concat(1, parts.ToArray());                                                                 // [B, Lr, d]
+            var maskR = g.Concat(1, maskParts.ToArray());                                                        // [B, Lr]
+            var lr = Dim(g, g.Shape(maskR), 1);
+            var x = g.Reshape(x3, new long[] { -1, _d });                                                        // [B·Lr, d]
+            // the room tokens' extra inputs [0 (d times), 1, padding bias] from their mask by one Gemm: m·Big + (1, -Big)
+            var extraB = new float[a];
+            extraB[_d + 1] = Big;
+            var extraC = new float[a];
+            extraC[_d] = 1f;
+            extraC[_d + 1] = -Big;
+            var extraR = g.Gemm(g.Reshape(maskR, new long[] { -1, 1 }), g.AddConstant(extraB, new long[] { 1, a }, "tf_extra"), g.AddConstant(extraC, new long[] { a }, "tf_extra"));   // [B·Lr, d + 2]
+            var perCandidate = g.Concat(0, new[] { Longs(g, -1), lr, Longs(g, a) });                               // -> [B, Lr, d + 2]
+            var perCandidateRows = g.Concat(0, new[] { batch, Longs(g, -1, a) });                                  // -> [B, T·h, d + 2]
+            var perUserRow = g.Concat(0, new[] { rows, Longs(g, 1, -1, e) });                                      // -> [R, 1, N·T, d + 2 + h]
+            // block "ones": [h, h·Lr] spreads a per-(query, head) value over that head's room keys, [h, h·(d + 2)] over its inputs
+            var eye = new float[_heads * _heads];
+            for (int h = 0; h < _heads; h++)
+                eye[h * _heads + h] = 1f;
+            var spreadKeys = DynReshape(g, g.Expand(g.AddConstant(eye, new long[] { _heads, _heads, 1 }, "tf_eye"), g.Concat(0, new[] { Longs(g, _heads, _heads), lr })), Longs(g, _heads, -1));
+            var spreadArr = new float[_heads * ha];
+            for (int h = 0; h < _heads; h++)
+                for (int j = 0; j < a; j++)
+                    spreadArr[h * ha + h * a + j] = 1f;
+            var spreadInputs = g.AddConstant(spreadArr, new long[] { _heads, ha }, "tf_spread");
+            var eps = g.AddConstant(new[] { 1e-5f }, new long[] { 1 }, "tf_eps");
+            // x [M, d] -> [M, width]: (x - mean) / sqrt(var + eps) in the first d columns, 0 after (no affine: folded downstream)
+            string NormRows(string xs, int width)
+            {
+                var centre = new float[_d * width];
+                for (int i = 0; i < _d; i++)
+                    for (int j = 0; j < _d; j++)
+                        centre[i * width + j] = (i == j ? 1f : 0f) - 1f / _d;
+                var centred = g.MatMul(xs, g.AddConstant(centre, new long[] { _d, width }, "tf_centre"));
+                var variance = g.MatMul(g.Mul(centred, centred), g.AddConstant(Enumerable.Repeat(1f / _d, width).ToArray(), new long[] { width, 1 }, "tf_mean"));   // [M, 1]
+                var rstd = g.AddNode("Reciprocal", new[] { g.Sqrt(g.Add(variance, eps)) }, new[] { g.UniqueName("Reciprocal") });
+                return g.Mul(centred, g.MatMul(rstd, g.AddConstant(Enumerable.Repeat(1f, width).ToArray(), new long[] { 1, width }, "tf_ones")));
+            }
+            // x + FFN(LN(x)) of the room tokens, LN's affine folded into the first linear layer
+            string Ffn(string xs, TransformerLayer l)
+            {
+                using var w1 = l.ff1.weight!.detach().cpu().contiguous();                                          // [ff, d]
+                using var b1 = l.ff1.bias!.detach().cpu().contiguous();
+                using var gm = l.ln2.weight!.detach().cpu().contiguous();
+                using var bt = l.ln2.bias!.detach().cpu().contiguous();
+                float[] w = w1.data<float>().ToArray(), bb = b1.data<float>().ToArray(), gamma = gm.data<float>().ToArray(), beta = bt.data<float>().ToArray();
+                int ff = bb.Length;
+                var wf = new float[_d * ff];
+                var bf = new float[ff];
+                for (int o = 0; o < ff; o++)
+                {
+                    double sum = bb[o];
+                    for (int i = 0; i < _d; i++)
+                    {
+                        wf[i * ff + o] = (float)((double)w[o * _d + i] * gamma[i]);
+                        sum += (double)w[o * _d + i] * beta[i];
+                    }
+                    bf[o] = (float)sum;
+                }
+                var h1 = g.Relu(g.Gemm(NormRows(xs, _d), g.AddInitializer(g.UniqueName("tf_ff1"), wf, new long[] { _d, ff }), g.AddInitializer(g.UniqueName("tf_ff1b"), bf, new long[] { ff })));
+                return g.Add(xs, g.Linear(h1, l.ff2));
+            }
+            for (int i = 0; i < layers.Count; i++)
+            {
+                var l = layers[i];
+                bool summaryOnly = i == layers.Count - 1 && !_target;
+                var fold = NormFold(l.ln1);
+                var (wqkArr, wvoArr) = Absorbed(l);
+                var (wqArr, wkArr, wvArr, woArr) = FlatHeads(l);
+                var wqk = g.AddInitializer(g.UniqueName("tf_wqk"), FoldKeys(FoldRows(wqkArr, fold, 1, a, ha), fold), new long[] { a, ha });
+                var wvo = g.AddInitializer(g.UniqueName("tf_wvo"), FoldRows(wvoArr, fold, _heads, a, _d), new long[] { ha, _d });
+                var wk = g.AddInitializer(g.UniqueName("tf_wk"), wkArr, new long[] { _heads, a + 1, dh + 2 });
+                var wv = g.AddInitializer(g.UniqueName("tf_wv"), wvArr, new long[] { _heads, a + 1, dh + 2 });
+                var wo = g.AddInitializer(g.UniqueName("tf_wo"), woArr, new long[] { _heads * (dh + 2), f });
+                var projBias = g.AddTensor(l.proj.bias!, "tf_b");
+                // the user's keys [R, h, L + 1, dh + 2] and values [R, h, L + 1, dh + 1] (the marker row last), once per user row
+                var un = G_Norm(g, u, l.ln1);
+                var uk = g.Unsqueeze(g.Concat(1, new[] { g.Concat(-1, new[] { un, extraUk }), markerRow }), new long[] { 1 });   // [R, 1, L + 1, d + 3]
+                var kU = g.MatMul(uk, wk);
+                var vU = g.MatMul(uk, wv);
+                // room tokens [B·Lr, d + 2]: [LN(x) without affine, 1, padding bias]
+                var xa = g.Add(NormRows(x, a), extraR);
+                var xa3 = DynReshape(g, xa, perCandidate);                                                       // [B, Lr, d + 2]
+                string qSrc = xa, xr = x;
+                if (summaryOnly)
+                {
+                    qSrc = g.Reshape(g.Slice(xa3, new long[] { 0 }, new long[] { 1 }, new long[] { 1 }), new long[] { -1, a });
+                    xr = g.Reshape(g.Slice(x3Of(x), new long[] { 0 }, new long[] { 1 }, new long[] { 1 }), new long[] { -1, _d });
+                }
+                // room-to-room: scores [B, T·h, Lr], row max m [B·T, h], E = exp(sR - m), S [B·T, h], lse = m + log S
+                var sR = g.MatMul(DynReshape(g, g.MatMul(qSrc, wqk), perCandidateRows), g.Transpose(xa3, new long[] { 0, 2, 1 }));
+                var m = g.Reshape(g.AddNode("ReduceMax", new[] { sR }, new[] { g.UniqueName("ReduceMax") }, OnnxAttribute.Ints("axes", -1), OnnxAttribute.Int("keepdims", 0)), new long[] { -1, _heads });
+                var eR = g.Exp(g.Sub(sR, DynReshape(g, g.MatMul(m, spreadKeys), g.Shape(sR))));
+                var sumR = g.MatMul(DynReshape(g, eR, g.Concat(0, new[] { Longs(g, -1), g.Mul(lr, Longs(g, _heads)) })), g.Transpose(spreadKeys, new long[] { 1, 0 }));
+                var lse = g.Add(m, g.Log(sumR));                                                                 // [B·T, h]
+                // room queries against the user's keys and the marker slot, per head, keys-major: scores [R, h, L + 1, N·T] (the
+                // queries on the long inner axis), their max over the keys, exp, the value product (its column of ones gives
+                // each query's sum), one division
+                var wqRoomT = g.AddInitializer(g.UniqueName("tf_wqt"), TransposeLast(FoldRows(wqArr, fold, _heads, e, dh + 2), _heads, e, dh + 2), new long[] { _heads, dh + 2, e });
+                var qhT = g.MatMul(wqRoomT, g.Transpose(DynReshape(g, g.Concat(-1, new[] { qSrc, lse }), perUserRow), swapLast));   // [R, h, dh + 2, N·T]
+                var sT = g.MatMul(kU, qhT);                                                                       // [R, h, L + 1, N·T]
+                var mT = g.AddNode("ReduceMax", new[] { sT }, new[] { g.UniqueName("ReduceMax") }, OnnxAttribute.Ints("axes", 2), OnnxAttribute.Int("keepdims", 1));
+                var oT = g.MatMul(g.Transpose(vU, swapLast), g.Exp(g.Sub(sT, mT)));                               // [R, h, dh + 2, N·T]
+                var ohT = g.Div(oT, g.Slice(oT, new long[] { dh + 1 }, new long[] { dh + 2 }, new long[] { 2 }));    // / the sum of the weights
+                var o = g.Reshape(g.MatMul(g.Transpose(g.Reshape(ohT, new long[] { 0, _heads * (dh + 2), -1 }), new long[] { 0, 2, 1 }), wo), new long[] { -1, f });   // [B·T, d + h]
+                var oU = g.Slice(o, new long[] { 0 }, new long[] { _d }, new long[] { 1 });
+                var wR = g.Slice(o, new long[] { _d }, new long[] { f }, new long[] { 1 });                        // [B·T, h]
+                // room part: E · (w / S) · room values (value projection absorbed), heads merged by one Gemm
+                var scale = g.MatMul(g.Div(wR, sumR), spreadInputs);                                             // [B·T, h·(d + 2)]
+                var oR = g.Gemm(g.Mul(g.Reshape(g.MatMul(eR, xa3), new long[] { -1, ha }), scale), wvo, projBias);  // [B·T, d]
+                x = Ffn(g.Add(xr, g.Add(oR, oU)), l);
+                if (!summaryOnly)
+                {
+                    // user queries over user keys only (their marker slot scores -1e30)
+                    var wqUser = g.AddInitializer(g.UniqueName("tf_wq"), wqArr, new long[] { _heads, e, dh + 2 });
+                    var qhu = g.MatMul(g.Unsqueeze(g.Concat(-1, new[] { un, extraUq }), new long[] { 1 }), wqUser); // [R, h, L, dh + 2]
+                    var ohu = g.MatMul(g.Softmax(g.MatMul(qhu, g.Transpose(kU, swapLast)), -1), vU);              // [R, h, L, dh + 2]
+                    var ou = g.Slice(g.MatMul(g.Reshape(g.Transpose(ohu, new long[] { 0, 2, 1, 3 }), new long[] { 0, 0, -1 }), wo), new long[] { 0 }, new long[] { _d }, new long[] { 2 });
+                    u = G_Ffn3(g, l, g.Add(u, g.Add(ou, projBias)));
+                }
+            }
+            if (!_target)
+                return G_Norm(g, x, final_norm);                                                                 // [B, d]
+            var biasR = g.Unsqueeze(Bias(maskR), new long[] { 1 });                                              // [B, 1, Lr]
+            var biasU = g.Unsqueeze(biasUFlat, new long[] { 1 });                                                // [R, 1, L]
+            var xf = G_Norm(g, x3Of(x), final_norm);
+            var uf = G_Norm(g, u, final_norm);
+            var t = input.Queries[_segments];
+            var sc = g.AddConstant(new[] { 1f / MathF.Sqrt(_d) }, new long[] { 1 }, "scale");
+            var tsR = g.Add(g.Mul(g.MatMul(t, g.Transpose(xf, new long[] { 0, 2, 1 })), sc), biasR);
+            var tsU = g.Add(g.Mul(g.MatMul(t, g.Transpose(uf, new long[] { 0, 2, 1 })), sc), biasU);
+            var tp = g.Softmax(g.Concat(-1, new[] { tsR, tsU }), -1);
+            var ax2 = Longs(g, 2);
+            var tpR = g.AddNode("Slice", new[] { tp, Longs(g, 0), lr, ax2 }, new[] { g.UniqueName("tpR") });
+            var tpU = g.AddNode("Slice", new[] { tp, lr, Longs(g, long.MaxValue), ax2 }, new[] { g.UniqueName("tpU") });
+            return g.Squeeze(g.Add(g.MatMul(tpR, xf), g.MatMul(tpU, uf)), new long[] { 1 });
+
+            string x3Of(string x2) => DynReshape(g, x2, g.Concat(0, new[] { Longs(g, -1), lr, Longs(g, _d) }));   // [B·Lr, d] -> [B, Lr, d]
+        }
+
+        private string ExportSession5(SequencePoolingGraph input)
         {
             var g = input.Graph;
             int a = _d + 2, ha = _heads * a;

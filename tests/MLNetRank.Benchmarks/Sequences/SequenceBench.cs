@@ -189,11 +189,16 @@ namespace MLNetRank.Benchmarks.Sequences
         private static void TrainScorers(MLContext ml, IDataView train, int d, int length, int candidates, string dir,
             List<(string Name, RequestScorer Scorer, ScoringRequest Request)> scorers)
         {
-            var variants = SequenceModels.Layers.Select(l => (Name: l, Layer: l, Shared: true)).Append(("transformer, user side not shared", "transformer", false)).ToList();
-            foreach (var (name, layer, shared) in variants)
+            // the transformer's previous (session-5) export of the same network too, so its gain is measured in the same rounds
+            var variants = SequenceModels.Layers.Select(l => (Name: l, Layer: l, Shared: true, Session5: false))
+                .Append(("transformer, session-5 export", "transformer", true, true))
+                .Append(("transformer, user side not shared", "transformer", false, false)).ToList();
+            foreach (var (name, layer, shared, session5) in variants)
             {
                 var o = SequenceModels.Options(layer, d, 1, epochs: 1, itemLength: length, shared: shared, threads: 1);
+                MLNetRank.Torch.MultiTask.TransformerModule.Session5Export = session5;
                 using var model = ml.Ranker().Trainers.MultiTask(o).Fit(train);
+                MLNetRank.Torch.MultiTask.TransformerModule.Session5Export = false;
                 string zip = Path.Combine(dir, name.Replace(' ', '_').Replace(",", "") + ".zip");
                 ml.Model.Save(model, train.Schema, zip);
                 var scorer = RequestScorer.Open(zip, new RequestScorerOptions { IntraOpNumThreads = 1 });

@@ -19,7 +19,8 @@ namespace MLNetRank.Benchmarks.Sequences
     /// ONNX Runtime's profiler on, and prints the kernel time per operator type and the costliest nodes.
     /// Rooms have 4 to 8 products on sale, as in the simulator (the rest of the 8 slots is padding, id 0).
     /// Args: [--layer transformer|din|dual|mean] [--requests K (200)] [--candidates C (200)] [--length L (50)] [--dim d (16)]
-    /// [--not-shared] (the user-side sequences declared without SameForAllCandidates and fed one row per candidate).
+    /// [--not-shared] (the user-side sequences declared without SameForAllCandidates and fed one row per candidate)
+    /// [--nodes N (25)] [--paired-session5] (transformer: also times the session-5 export of the same network, interleaved).
     /// </summary>
     public sealed class SequenceProfileBench : IBench
     {
@@ -33,6 +34,8 @@ namespace MLNetRank.Benchmarks.Sequences
         private static readonly Option<int> LengthOption = BenchOption.Of("--length", 50, "sequence length");
         private static readonly Option<int> DimOption = BenchOption.Of("--dim", 16, "token dimension d");
         private static readonly Option<bool> NotSharedOption = BenchOption.Flag("--not-shared", "user-side sequences not SameForAllCandidates: fed one row per candidate");
+        private static readonly Option<int> NodesOption = BenchOption.Of("--nodes", 25, "costliest nodes listed");
+        private static readonly Option<bool> PairedOption = BenchOption.Flag("--paired-session5", "transformer: also time the session-5 export of the same network, interleaved (20-request slices)");
 
         public int Run(ParseResult args)
         {
@@ -45,9 +48,23 @@ namespace MLNetRank.Benchmarks.Sequences
             var ml = new MLContext(1);
             var sim = new LiveStreamSimulator(new LiveStreamSimulatorOptions { Seed = 7, RequestCount = 600, MaxItemSequenceLength = length, MeanItemHistory = 3 * length, ItemInterestScale = 1.0 });
             var train = ml.Data.Cache(sim.GetImpressions(ml));
-            byte[] onnx;
-            using (var model = ml.Ranker().Trainers.MultiTask(SequenceModels.Options(layer, d, 1, epochs: 1, itemLength: length, shared: !args.GetValue(NotSharedOption), threads: 1)).Fit(train))
-                onnx = model.OnnxModel.ToArray();
+            bool paired = args.GetValue(PairedOption) && layer == "transformer";
+            byte[] Train(bool session5)
+            {
+                MLNetRank.Torch.MultiTask.TransformerModule.Session5Export = session5;
+                try
+                {
+                    using var model = new MLContext(1).Ranker().Trainers.MultiTask(SequenceModels.Options(layer, d, 1, epochs: 1, itemLength: length, shared: !args.GetValue(NotSharedOption), threads: 1)).Fit(train);
+                    return model.OnnxModel.ToArray();
+                }
+                finally
+                {
+                    MLNetRank.Torch.MultiTask.TransformerModule.Session5Export = false;
+                }
+            }
+            byte[] onnx = Train(false);
+            byte[]? before = paired ? Train(true) : null;
+
             string dir = Path.Combine(Path.GetTempPath(), "mlnetrank-seq-profile-" + Environment.ProcessId);
             Directory.CreateDirectory(dir);
             try
@@ -69,7 +86,9 @@ namespace MLNetRank.Benchmarks.Sequences
                     cpu.Add(SequenceLatencyBench.ThreadCpuMs() - c0);
                 }
                 Console.WriteLine($"{layer}: {plain.InputMetadata.Count} inputs, graph run per {candidates}-candidate request: wall p50 {ScoringMeasures.Percentile(lat, 0.5):F3} ms, p99 {ScoringMeasures.Percentile(lat, 0.99):F3} ms; thread CPU p50 {ScoringMeasures.Percentile(cpu, 0.5):F3} ms, p99 {ScoringMeasures.Percentile(cpu, 0.99):F3} ms (no profiler)");
-                Profile(layer, onnx, inputs, requests, dir);
+                if (before is not null)
+                    Paired(so, onnx, before, inputs, requests);
+                Profile(layer, onnx, inputs, requests, dir, args.GetValue(NodesOption));
             }
             finally
             {
@@ -110,7 +129,7 @@ namespace MLNetRank.Benchmarks.Sequences
 
         /// <summary>Runs the graph <paramref name="requests"/> times under ONNX Runtime's profiler and prints the kernel time per
         /// operator type and the costliest nodes.</summary>
-        private static void Profile(string label, byte[] onnx, List<NamedOnnxValue> inputs, int requests, string dir)
+        private static void Profile(string label, byte[] onnx, List<NamedOnnxValue> inputs, int requests, string dir, int nodes)
         {
             // the prefix must be set before profiling is enabled: ONNX Runtime reads it when EnableProfiling is set (set
             // after, the profile lands in the working directory as onnxruntime_profile__*.json)
@@ -151,8 +170,47 @@ namespace MLNetRank.Benchmarks.Sequences
             foreach (var (op, v) in byOp.OrderByDescending(p => p.Value.Us))
                 Console.WriteLine($"| {op} | {v.Us / requests / 1000:F3} | {v.Us / requests / total:P0} | {v.Count / requests} |");
             Console.WriteLine("Costliest nodes:");
-            foreach (var (node, v) in byNode.OrderByDescending(p => p.Value.Us).Take(25))
+            foreach (var (node, v) in byNode.OrderByDescending(p => p.Value.Us).Take(nodes))
                 Console.WriteLine($"  {v.Us / requests / 1000:F3} ms  {v.Op}  {node}  {shapes.GetValueOrDefault(node)}");
+        }
+
+        /// <summary>The current export and the session-5 export of the same network timed in alternating 20-request slices
+        /// (thread CPU p50 of each, and of their per-slice difference).</summary>
+        private static void Paired(SessionOptions so, byte[] now, byte[] before, List<NamedOnnxValue> inputs, int requests)
+        {
+            using var a = new InferenceSession(now, so);
+            using var b = new InferenceSession(before, so);
+            using (var ra = a.Run(inputs))
+            using (var rb = b.Run(inputs))
+            {
+                var ya = ra.SelectMany(v => v.AsEnumerable<float>()).ToArray();
+                var yb = rb.SelectMany(v => v.AsEnumerable<float>()).ToArray();
+                Console.WriteLine($"Paired: outputs of the two exports differ by at most {ya.Zip(yb, (p, q) => Math.Abs(p - q)).Max():G3}.");
+            }
+            for (int w = 0; w < 20; w++)
+            {
+                using (a.Run(inputs)) { }
+                using (b.Run(inputs)) { }
+            }
+            var ca = new List<double>();
+            var cb = new List<double>();
+            var ma = new List<double>();
+            var mb = new List<double>();
+            for (int s = 0; s < Math.Max(1, requests / 20); s++)
+                foreach (var (session, list, medians) in s % 2 == 0 ? new[] { (a, ca, ma), (b, cb, mb) } : new[] { (b, cb, mb), (a, ca, ma) })
+                {
+                    var slice = new List<double>();
+                    for (int r = 0; r < 20; r++)
+                    {
+                        double c0 = SequenceLatencyBench.ThreadCpuMs();
+                        using (session.Run(inputs)) { }
+                        slice.Add(SequenceLatencyBench.ThreadCpuMs() - c0);
+                    }
+                    list.AddRange(slice);
+                    medians.Add(ScoringMeasures.Percentile(slice, 0.5));
+                }
+            var sliceDiff = ma.Zip(mb, (p, q) => p - q).ToList();
+            Console.WriteLine($"Paired (alternating 20-request slices, {ca.Count} requests each): thread CPU p50 this export {ScoringMeasures.Percentile(ca, 0.5):F3} ms, session-5 export {ScoringMeasures.Percentile(cb, 0.5):F3} ms; per-slice median difference {ScoringMeasures.Percentile(sliceDiff, 0.5):F3} ms. Load average: {ScoringMeasures.LoadAverage()}.");
         }
 
         /// <summary>The tensor shapes of a profiler event's <c>input_type_shape</c>/<c>output_type_shape</c> list, e.g. <c>[200x14x16, 16x48]</c>.</summary>
