@@ -686,17 +686,7 @@ namespace MLNetRank.Torch.MultiTask
                 return G_Norm(g, x, final_norm);                                                                 // [B, d]
             var biasR = g.Unsqueeze(Bias(maskR), new long[] { 1 });                                              // [B, 1, Lr]
             var biasU = g.Unsqueeze(biasUFlat, new long[] { 1 });                                                // [R, 1, L]
-            var xf = G_Norm(g, x3Of(x), final_norm);
-            var uf = G_Norm(g, u, final_norm);
-            var t = input.Queries[_segments];
-            var sc = g.AddConstant(new[] { 1f / MathF.Sqrt(_d) }, new long[] { 1 }, "scale");
-            var tsR = g.Add(g.Mul(g.MatMul(t, g.Transpose(xf, new long[] { 0, 2, 1 })), sc), biasR);
-            var tsU = g.Add(g.Mul(g.MatMul(t, g.Transpose(uf, new long[] { 0, 2, 1 })), sc), biasU);
-            var tp = g.Softmax(g.Concat(-1, new[] { tsR, tsU }), -1);
-            var ax2 = Longs(g, 2);
-            var tpR = g.AddNode("Slice", new[] { tp, Longs(g, 0), lr, ax2 }, new[] { g.UniqueName("tpR") });
-            var tpU = g.AddNode("Slice", new[] { tp, lr, Longs(g, long.MaxValue), ax2 }, new[] { g.UniqueName("tpU") });
-            return g.Squeeze(g.Add(g.MatMul(tpR, xf), g.MatMul(tpU, uf)), new long[] { 1 });
+            return ExportTargetOutput(g, input, x3Of(x), u, biasR, biasU, lr);
 
             string x3Of(string x2) => DynReshape(g, x2, g.Concat(0, new[] { Longs(g, -1), lr, Longs(g, _d) }));   // [B·Lr, d] -> [B, Lr, d]
         }
@@ -801,7 +791,17 @@ namespace MLNetRank.Torch.MultiTask
                 return G_Norm(g, x, final_norm);                                                                 // [B, d]
             var biasR = g.Unsqueeze(biasRFlat, new long[] { 1 });                                                // [B, 1, Lr]
             var biasU = g.Unsqueeze(biasUFlat, new long[] { 1 });                                                // [R, 1, L]
-            var xf = G_Norm(g, x3Of(x), final_norm);
+            return ExportTargetOutput(g, input, x3Of(x), u, biasR, biasU, lr);
+
+            string x3Of(string x2) => DynReshape(g, x2, g.Concat(0, new[] { Longs(g, -1), lr, Longs(g, _d) }));   // [B·Lr, d] -> [B, Lr, d]
+        }
+
+        /// <summary><see cref="TransformerOutput.TargetAttention"/>: the target feature attends over the final room tokens
+        /// <paramref name="x3"/> <c>[B, Lr, d]</c> and user tokens <paramref name="u"/> <c>[R, L, d]</c> (one softmax over both,
+        /// padding masked by <paramref name="biasR"/>/<paramref name="biasU"/>); shared by both exports.</summary>
+        private string ExportTargetOutput(OnnxGraphBuilder g, SequencePoolingGraph input, string x3, string u, string biasR, string biasU, string lr)
+        {
+            var xf = G_Norm(g, x3, final_norm);
             var uf = G_Norm(g, u, final_norm);
             var t = input.Queries[_segments];
             var sc = g.AddConstant(new[] { 1f / MathF.Sqrt(_d) }, new long[] { 1 }, "scale");
@@ -812,8 +812,6 @@ namespace MLNetRank.Torch.MultiTask
             var tpR = g.AddNode("Slice", new[] { tp, Longs(g, 0), lr, ax2 }, new[] { g.UniqueName("tpR") });
             var tpU = g.AddNode("Slice", new[] { tp, lr, Longs(g, long.MaxValue), ax2 }, new[] { g.UniqueName("tpU") });
             return g.Squeeze(g.Add(g.MatMul(tpR, xf), g.MatMul(tpU, uf)), new long[] { 1 });
-
-            string x3Of(string x2) => DynReshape(g, x2, g.Concat(0, new[] { Longs(g, -1), lr, Longs(g, _d) }));   // [B·Lr, d] -> [B, Lr, d]
         }
     }
 }
