@@ -237,12 +237,12 @@ namespace MLNetRank.Torch.MultiTask
         /// </summary>
         public override string Export(SequencePoolingGraph x)
         {
-            if (_intensity || _normalizeInputs)
-                return ExportWithOptions(x);
             var g = x.Graph;
             long h0 = first.weight!.shape[0];
             int chunks = QueryLength == 1 ? 1 : QueryChunks;
             string q = x.Queries[0], qm = x.QueryMasks[0], k = x.Embedded, m = x.Mask;
+            string values = k;                                                                                   // pooled: the raw embeddings
+            (q, k) = ExportNormalizedInputs(g, q, k);                                                           // what the unit reads
             Tensor w = first.weight!;
             string ReshapeTo(string t, string shape) => g.AddNode("Reshape", new[] { t, shape }, new[] { g.UniqueName("Reshape") });
             string I64(params long[] v) => g.AddConstant(v, new long[] { v.Length }, "i64");
@@ -258,7 +258,7 @@ namespace MLNetRank.Torch.MultiTask
             var mm = g.Unsqueeze(m, new long[] { 2 });                                                           // [R, L, 1]
             var one = g.AddConstant(new[] { 1f }, new long[] { 1 }, "one");
             // the keys the step weights multiply: the mask (and the division by the number of steps) folded in
-            var kw = g.Mul(k, _divide ? g.Div(mm, g.Max(new[] { g.ReduceSum(mm, new long[] { 1 }, keepDims: true), one })) : mm);   // [R, L, d]
+            var kw = g.Mul(values, _divide ? g.Div(mm, g.Max(new[] { g.ReduceSum(mm, new long[] { 1 }, keepDims: true), one })) : mm);   // [R, L, d]
             string? maskBias = _normalize ? g.Mul(g.Sub(mm, one), g.AddConstant(new[] { 1e9f }, new long[] { 1 }, "big")) : null;
             // query side: q' = [q, qm] as [R, B·Q / R, d + 1] (B = R, or R = 1: one product for the whole request)
             var qa = g.Concat(2, new[] { q, g.Unsqueeze(qm, new long[] { 2 }) });                                // [B, Q, d + 1]
@@ -299,12 +299,16 @@ namespace MLNetRank.Torch.MultiTask
             using var wo = output.weight!.contiguous();
             var woName = AddWeight(g, wo, "din_wo");
             var outs = new List<string>();
+            var rawSums = new List<string>();                                                                    // IncludeIntensity: Σ_l m_l s_l per query
+            var maskRow = _intensity ? g.Unsqueeze(m, new long[] { 1 }) : null;                                  // [R, 1, L]
             foreach (var part in parts)
             {
                 var a = ReshapeTo(g.Relu(g.MatMul(g.Transpose(kpT, new long[] { 0, 2, 1 }), part)), byChannel);   // [R, h, L·n]
                 foreach (var l in hidden)
                     a = g.Relu(g.Add(g.MatMul(AddWeight(g, l.weight!, "din_w"), a), AddWeight(g, l.bias!.reshape(-1, 1), "din_b")));
                 var s = ReshapeTo(g.MatMul(woName, a), stepsByQuery);                                           // [R, L, n]
+                if (maskRow is not null)
+                    rawSums.Add(g.MatMul(maskRow, s));                                                           // [R, 1, n]
                 if (_normalize)
                     s = g.Softmax(g.Add(s, maskBias!), 1);
                 outs.Add(g.MatMul(g.Transpose(s, new long[] { 0, 2, 1 }), kw));                                   // [R, n, d]
@@ -320,7 +324,17 @@ namespace MLNetRank.Torch.MultiTask
             o = ReshapeTo(o, g.Concat(0, new[] { bq, I64(_d) }));                                                 // [B, Q, d]
             var summed = g.ReduceSum(g.Mul(o, g.Unsqueeze(qm, new long[] { 2 })), new long[] { 1 }, keepDims: false);
             var count = g.Max(new[] { g.ReduceSum(qm, new long[] { 1 }, keepDims: true), one });
-            return g.Div(summed, count);
+            var pooled = g.Div(summed, count);
+            if (!_intensity)
+                return pooled;
+            // the mean raw weight over the present steps, per query: (Σ_l m_l s_l + b_o·steps) / max(steps, 1), the output bias
+            // b_o being outside s here; padded queries (skipped above) get 0
+            var raw = g.Reshape(rawSums.Count == 1 ? rawSums[0] : g.Concat(2, rawSums.ToArray()), new long[] { -1 });   // [R·N]
+            if (kept is not null)
+                raw = g.AddNode("ScatterND", new[] { g.AddNode("ConstantOfShape", new[] { g.Shape(qmFlat!) }, new[] { g.UniqueName("zeros") }), kept, raw }, new[] { g.UniqueName("ScatterND") });   // [B·Q]
+            var steps = g.ReduceSum(m, new long[] { 1 }, keepDims: true);                                        // [R, 1]
+            var perQuery = g.Div(g.Add(ReshapeTo(raw, bq), g.Mul(steps, AddWeight(g, output.bias!, "din_bo"))), g.Max(new[] { steps, one }));   // [B, Q]
+            return ExportIntensity(g, pooled, perQuery, qm);
         }
     }
 }

@@ -192,6 +192,29 @@ namespace MLNetRank.Torch.Tests.Sequences
             }
         }
 
+        /// <summary>The same skipped padded products and chunks with the intensity appended (its per-query mass is scattered
+        /// back like the pooled values) and the unit's inputs normalised: a request where some or no rows have products, and a
+        /// 60-candidate request in two chunks, shared and one row per candidate, agree to 1e-5.</summary>
+        [Theory]
+        [InlineData(AttentionWeighting.Mean, false)]
+        [InlineData(AttentionWeighting.Softmax, true)]
+        [InlineData(AttentionWeighting.Sum, true)]
+        public void SetQuery_WithIntensity_AgreesOnPaddedAndChunkedRequests(AttentionWeighting weighting, bool matchDetectors)
+        {
+            using var scope = NewDisposeScope();
+            var module = Create(new TargetAttentionPooling("onsale") { Weighting = weighting, IncludeIntensity = true, MatchDetectors = matchDetectors }, new[] { 5 });
+            var full = Batch(9, B, new[] { 5 }, sameSequenceForAll: true);
+            var qm = full.QueryMasks[0].clone();
+            qm[0] = tensor(new[] { 0f, 0f, 1f, 0f, 1f });
+            var some = new SequencePoolingBatch(full.Embedded.narrow(0, 0, 1), full.Mask.narrow(0, 0, 1), full.Queries, new[] { qm });
+            var none = new SequencePoolingBatch(some.Embedded, some.Mask, full.Queries, new[] { zeros_like(qm) });
+            Assert.True(PoolingAgreement.Check("some", module, some, tolerance: 1e-5) <= 1e-5);
+            Assert.True(PoolingAgreement.Check("none", module, none, tolerance: 1e-5) <= 1e-5);
+            var wide = Batch(4, 60, new[] { 5 }, sameSequenceForAll: true);
+            Assert.True(PoolingAgreement.Check("wide", module, new SequencePoolingBatch(wide.Embedded.narrow(0, 0, 1), wide.Mask.narrow(0, 0, 1), wide.Queries, wide.QueryMasks), tolerance: 1e-5) <= 1e-5);
+            Assert.True(PoolingAgreement.Check("wide, one row per candidate", module, wide, tolerance: 1e-5) <= 1e-5);
+        }
+
         /// <summary>The activation unit starts as an equal-weight pooling: before training, Mean and Softmax pool exactly like
         /// mean pooling and Sum like a sum over the present steps, whatever the query; after the weights move, the query matters.</summary>
         [Theory]
