@@ -364,7 +364,7 @@ namespace MLNetRank.Benchmarks.Sequences
                     if (args.GetValue(HeadroomOption))
                         PrintHeadroom(sim, test, click, groups, k, seed);
                     // the planted interest z of each test row (diagnostics: how much of it a layer's score follows)
-                    double[]? zs = args.GetValue(DiagnoseOption) && k != 0 ? TrueInterest(sim, test) : null;
+                    double[]? zs = args.GetValue(DiagnoseOption) && k != 0 ? PlantedInterest.TrueZ(sim.World, test, k) : null;
                     if (args.GetValue(DiagnoseOption))
                     {
                         var world = sim.World;
@@ -387,7 +387,7 @@ namespace MLNetRank.Benchmarks.Sequences
                         if (args.GetValue(DiagnoseOption))
                             PrintUnits(model);
                         if (zs is not null)
-                            Console.WriteLine($"    corr(click logit, z): {Correlation(pc, zs, null):F4}, within requests {Correlation(pc, zs, groups):F4}");
+                            Console.WriteLine($"    corr(click logit, z): {PlantedInterest.Correlation(pc, zs, null):F4}, within requests {PlantedInterest.Correlation(pc, zs, groups):F4}");
                         Console.WriteLine($"  kappa {k}, seed {seed}, {layers[l]}: click AUC {values[l][0][s]:F4}, GAUC {values[l][1][s]:F4}, buy AUC {values[l][2][s]:F4}, GAUC {values[l][3][s]:F4} ({sw.Elapsed.TotalSeconds:F0} s, load {ScoringMeasures.LoadAverage()})");
                     }
                 }
@@ -419,21 +419,8 @@ namespace MLNetRank.Benchmarks.Sequences
         /// with the item-level interest term κ·z and with it removed from the attraction logit.</summary>
         private static void PrintHeadroom(LiveStreamSimulator sim, IDataView test, bool[] click, uint[] groups, double k, int seed)
         {
-            var exam = test.GetColumn<float>(ImpressionColumns.TrueExamination).ToArray();
-            var attr = test.GetColumn<float>(ImpressionColumns.TrueAttraction).ToArray();
-            var users = test.GetColumn<uint>(ImpressionColumns.UserId).ToArray();
-            var lives = test.GetColumn<uint>(ImpressionColumns.LiveId).ToArray();
-            var times = test.GetColumn<float>(ImpressionColumns.Time).ToArray();
-            var with = new float[click.Length];
-            var without = new float[click.Length];
-            for (int i = 0; i < click.Length; i++)
-            {
-                double a = Math.Clamp(attr[i], 1e-7, 1 - 1e-7);
-                double z = k == 0 ? 0 : sim.World.TrueItemInterest(users[i], lives[i], times[i]);
-                double logit = Math.Log(a / (1 - a)) - k * z;
-                with[i] = (float)(exam[i] * a);
-                without[i] = (float)(exam[i] / (1 + Math.Exp(-logit)));
-            }
+            var zs = PlantedInterest.TrueZ(sim.World, test, k);
+            var (with, without, _, _) = PlantedInterest.TrueProbabilities(test, zs, k);
             // the planted interest recomputed from the row's own columns (groups of the items on sale found in the clicked items)
             var seqs = test.GetColumn<uint[]>(ImpressionColumns.UserItemSeq).ToArray();
             var sale = test.GetColumn<uint[]>(ImpressionColumns.LiveItemsOnSale).ToArray();
@@ -444,10 +431,7 @@ namespace MLNetRank.Benchmarks.Sequences
                 return s.Length == 0 ? 0.0 : s.Count(x => hg.Contains(sim.World.ItemTasteGroupOf(x))) / (double)s.Length;
             }).ToArray();
             if (k != 0)
-            {
-                var zs = TrueInterest(sim, test);
-                Console.WriteLine($"  headroom: corr(share from the row's columns, true z) {Correlation(share.Select(x => (float)x).ToArray(), zs, null):F4}");
-            }
+                Console.WriteLine($"  headroom: corr(share from the row's columns, true z) {PlantedInterest.Correlation(share.Select(x => (float)x).ToArray(), zs, null):F4}");
             Console.WriteLine($"  headroom, kappa {k}, seed {seed}: true P(click) AUC {RankerMetrics.Auc(with, click):F4}, GAUC {RankerMetrics.GroupAuc<uint>(with, click, groups):F4}; "
                 + $"without κ·z AUC {RankerMetrics.Auc(without, click):F4}, GAUC {RankerMetrics.GroupAuc<uint>(without, click, groups):F4}");
         }
@@ -473,30 +457,6 @@ namespace MLNetRank.Benchmarks.Sequences
         private sealed class ZOutput
         {
             [VectorType(1)] public float[] OracleZ { get; set; } = Array.Empty<float>();
-        }
-
-        private static double[] TrueInterest(LiveStreamSimulator sim, IDataView test)
-        {
-            var users = test.GetColumn<uint>(ImpressionColumns.UserId).ToArray();
-            var lives = test.GetColumn<uint>(ImpressionColumns.LiveId).ToArray();
-            var times = test.GetColumn<float>(ImpressionColumns.Time).ToArray();
-            return users.Select((u, i) => sim.World.TrueItemInterest(u, lives[i], times[i])).ToArray();
-        }
-
-        /// <summary>Pearson correlation of the score (a logit) with z; with <paramref name="groups"/>, of the values centred per request.</summary>
-        private static double Correlation(float[] p, double[] z, uint[]? groups)
-        {
-            var x = p.Select(v => (double)v).ToArray();
-            var y = (double[])z.Clone();
-            if (groups is not null)
-                foreach (var g in Enumerable.Range(0, x.Length).GroupBy(i => groups[i]))
-                {
-                    double mx = g.Average(i => x[i]), my = g.Average(i => y[i]);
-                    foreach (var i in g) { x[i] -= mx; y[i] -= my; }
-                }
-            double ax = x.Average(), ay = y.Average(), sxy = 0, sxx = 0, syy = 0;
-            for (int i = 0; i < x.Length; i++) { sxy += (x[i] - ax) * (y[i] - ay); sxx += (x[i] - ax) * (x[i] - ax); syy += (y[i] - ay) * (y[i] - ay); }
-            return sxy / Math.Sqrt(sxx * syy + 1e-30);
         }
 
         /// <summary>How far each DIN unit left its start (its output layer starts at zero weights and bias 1 or 0).</summary>

@@ -75,7 +75,7 @@ namespace MLNetRank.Benchmarks.Sequences
                 var pc = scored.GetColumn<float[]>("ClickScore").Select(x => x[0]).ToArray();
                 var pb = scored.GetColumn<float[]>("BuyScore").Select(x => x[0]).ToArray();
                 Console.WriteLine($"  {v}: click AUC {RankerMetrics.Auc(pc, click):F4}, GAUC {RankerMetrics.GroupAuc<uint>(pc, click, requests):F4}, " +
-                    $"buy AUC {RankerMetrics.Auc(pb, buy):F4}, GAUC {RankerMetrics.GroupAuc<uint>(pb, buy, requests):F4}, corr(click logit, z) {Correlation(pc, z, requests).All:F4} (within requests {Correlation(pc, z, requests).Within:F4}) ({sw.Elapsed.TotalSeconds:F0} s, load {ScoringMeasures.LoadAverage()})");
+                    $"buy AUC {RankerMetrics.Auc(pb, buy):F4}, GAUC {RankerMetrics.GroupAuc<uint>(pb, buy, requests):F4}, corr(click logit, z) {PlantedInterest.Correlation(pc, z, null):F4} (within requests {PlantedInterest.Correlation(pc, z, requests):F4}) ({sw.Elapsed.TotalSeconds:F0} s, load {ScoringMeasures.LoadAverage()})");
             }
             Console.WriteLine($"Load average at the end: {ScoringMeasures.LoadAverage()}.");
             return 0;
@@ -163,59 +163,13 @@ namespace MLNetRank.Benchmarks.Sequences
         /// <summary>AUC of the true click probability (attraction x examination) with and without the κ·z term, on the test rows.</summary>
         private static double[] Headroom(World w, IDataView test, bool[] click, uint[] requests, double kappa)
         {
-            var attr = test.GetColumn<float>(ImpressionColumns.TrueAttraction).ToArray();
-            var exam = test.GetColumn<float>(ImpressionColumns.TrueExamination).ToArray();
-            var users = test.GetColumn<uint>(ImpressionColumns.UserId).ToArray();
-            var lives = test.GetColumn<uint>(ImpressionColumns.LiveId).ToArray();
-            var times = test.GetColumn<float>(ImpressionColumns.Time).ToArray();
-            var with = new float[attr.Length];
-            var without = new float[attr.Length];
-            var withA = new float[attr.Length];
-            var withoutA = new float[attr.Length];
-            var z = new double[attr.Length];
-            for (int i = 0; i < attr.Length; i++)
-            {
-                z[i] = kappa == 0 ? 0 : w.TrueItemInterest(users[i], lives[i], times[i]);
-                double logit = Math.Log(attr[i] / (1 - (double)attr[i]));
-                double a0 = 1 / (1 + Math.Exp(-(logit - kappa * z[i])));
-                withA[i] = attr[i];
-                withoutA[i] = (float)a0;
-                with[i] = attr[i] * exam[i];
-                without[i] = (float)(a0 * exam[i]);
-            }
+            var z = PlantedInterest.TrueZ(w, test, kappa);
+            var (with, without, withA, withoutA) = PlantedInterest.TrueProbabilities(test, z, kappa);
             Console.WriteLine($"Headroom on the test rows (κ = {kappa}): click AUC of the true attraction x examination {RankerMetrics.Auc(with, click):F4} " +
                 $"(GAUC {RankerMetrics.GroupAuc<uint>(with, click, requests):F4}), without κ·z {RankerMetrics.Auc(without, click):F4} " +
                 $"(GAUC {RankerMetrics.GroupAuc<uint>(without, click, requests):F4}); attraction alone {RankerMetrics.Auc(withA, click):F4} vs " +
                 $"{RankerMetrics.Auc(withoutA, click):F4}; z mean {z.Average():F3}, sd {Math.Sqrt(z.Select(x => x * x).Average() - z.Average() * z.Average()):F3}.");
             return z;
-        }
-
-        /// <summary>Pearson correlation of the click logit with z, over all rows and within requests (request means removed).</summary>
-        private static (double All, double Within) Correlation(float[] p, double[] z, uint[] requests)
-        {
-            var logit = p.Select(x => (double)x).ToArray();   // ClickScore is the logit
-            static double Corr(double[] a, double[] b)
-            {
-                double ma = a.Average(), mb = b.Average(), sab = 0, saa = 0, sbb = 0;
-                for (int i = 0; i < a.Length; i++)
-                {
-                    sab += (a[i] - ma) * (b[i] - mb);
-                    saa += (a[i] - ma) * (a[i] - ma);
-                    sbb += (b[i] - mb) * (b[i] - mb);
-                }
-                return sab / Math.Sqrt(saa * sbb);
-            }
-            double[] Centre(double[] v)
-            {
-                var sum = new Dictionary<uint, (double S, int N)>();
-                for (int i = 0; i < v.Length; i++)
-                {
-                    sum.TryGetValue(requests[i], out var t);
-                    sum[requests[i]] = (t.S + v[i], t.N + 1);
-                }
-                return v.Select((x, i) => x - sum[requests[i]].S / sum[requests[i]].N).ToArray();
-            }
-            return (Corr(logit, z), Corr(Centre(logit), Centre(z)));
         }
 
         /// <summary>The rows, with every item id (clicked items, items on sale, core items) replaced by its taste group + 1 when
