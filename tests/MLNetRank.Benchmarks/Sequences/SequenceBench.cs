@@ -296,8 +296,8 @@ namespace MLNetRank.Benchmarks.Sequences
     /// Click and Buy AUC / GAUC (per request) of mean pooling vs DIN vs V2 dual target attention vs the V4 transformer on the
     /// simulator, with the item-level interest knob on and off, paired over seeds (each seed: its own world, traffic and
     /// training seed; every layer trains on the same rows). Args: [--seeds S (5)] [--train-requests T (3000)]
-    /// [--test-requests E (1500)] [--first-seed F (0)] [--epochs N (3)] [--kappa K (1.5)] [--dim d (8)] [--threads n (1)].
-    /// Diagnostics: --headroom (AUC of the true click probability with and without κ·z), --diagnose (each DIN unit's output
+    /// [--test-requests E (1500)] [--first-seed F (0)] [--epochs N (3)] [--kappa K (1.5)] [--dim d (8)] [--threads n (1)]
+    /// [--taste-share s (0)] [--taste-groups g (3)] (the simulator's taste-shaped histories, session 7). Diagnostics: --headroom (AUC of the true click probability with and without κ·z), --diagnose (each DIN unit's output
     /// weights, the score's correlation with the true z, and the column OracleZ for the <c>+oraclez</c> arm), --oracle-groups
     /// (item ids replaced by their taste groups, every layer alike), --lr; layer variants <c>din+intensity+match</c> etc. (see
     /// <c>SequenceModels.ApplyVariant</c>).
@@ -322,10 +322,14 @@ namespace MLNetRank.Benchmarks.Sequences
         private static readonly Option<bool> OracleGroupsOption = BenchOption.Flag("--oracle-groups", "diagnostic world: every item id (sequences, items on sale, core items) replaced by its hidden taste group, for every layer alike");
         private static readonly Option<double> LearningRateOption = BenchOption.Of("--lr", 2e-3, "learning rate of every layer (diagnostics; the figures use 2e-3)");
         private static readonly Option<bool> DiagnoseOption = BenchOption.Flag("--diagnose", "print how far each DIN unit moved from its start (norms of its output weights) and the spread of its weights on a test batch");
+        private static readonly Option<double> TasteShareOption = BenchOption.Of("--taste-share", 0.0, "simulator's TasteHistoryShare: share of history clicks drawn from the user's taste groups (0 = the session-6 world)");
+        private static readonly Option<int> TasteGroupsOption = BenchOption.Of("--taste-groups", 3, "simulator's TasteGroupsPerUser (used when --taste-share > 0)");
 
         public int Run(ParseResult args)
         {
             int seeds = args.GetValue(SeedsOption);
+            double tasteShare = args.GetValue(TasteShareOption);
+            int tasteGroups = args.GetValue(TasteGroupsOption);
             int firstSeed = args.GetValue(FirstSeedOption);
             int trainRequests = args.GetValue(TrainRequestsOption);
             int testRequests = args.GetValue(TestRequestsOption);
@@ -349,7 +353,7 @@ namespace MLNetRank.Benchmarks.Sequences
                 {
                     int seed = firstSeed + s;
                     var ml = new MLContext(seed);
-                    var sim = new LiveStreamSimulator(new LiveStreamSimulatorOptions { Seed = 100 + seed, RequestCount = trainRequests + testRequests, ItemInterestScale = k });
+                    var sim = new LiveStreamSimulator(new LiveStreamSimulatorOptions { Seed = 100 + seed, RequestCount = trainRequests + testRequests, ItemInterestScale = k, TasteHistoryShare = tasteShare, TasteGroupsPerUser = tasteGroups });
                     var train = ml.Data.Cache(sim.GetImpressions(ml, 0, trainRequests));
                     var test = ml.Data.Cache(sim.GetImpressions(ml, trainRequests, testRequests));
                     if (args.GetValue(OracleGroupsOption))
@@ -392,7 +396,7 @@ namespace MLNetRank.Benchmarks.Sequences
                     }
                 }
                 Console.WriteLine();
-                Console.WriteLine($"### Item-level interest κ = {k}: {trainRequests * 10:N0} training / {testRequests * 10:N0} test impressions per seed, {seeds} seeds, {epochs} epochs, d = {d}");
+                Console.WriteLine($"### Item-level interest κ = {k}{(tasteShare > 0 ? $", taste-shaped histories (share {tasteShare}, {tasteGroups} groups per user)" : "")}: {trainRequests * 10:N0} training / {testRequests * 10:N0} test impressions per seed, {seeds} seeds, {epochs} epochs, d = {d}");
                 Console.WriteLine();
                 Console.WriteLine("| layer | " + string.Join(" | ", metrics.Select(m => $"{m} (mean) | Δ vs mean pooling (± sd over seeds)")) + " | train s / seed |");
                 Console.WriteLine("|---|" + string.Concat(metrics.Select(_ => "---|---|")) + "---|");
@@ -432,6 +436,17 @@ namespace MLNetRank.Benchmarks.Sequences
             }).ToArray();
             if (k != 0)
                 Console.WriteLine($"  headroom: corr(share from the row's columns, true z) {PlantedInterest.Correlation(share.Select(x => (float)x).ToArray(), zs, null):F4}");
+            // how concentrated the test rows' UserItemSeq are: share in the user's hidden taste groups, and share held by the
+            // sequence's own 3 most frequent taste groups and 3 most frequent categories (what a log would show)
+            var w = sim.World;
+            var users = test.GetColumn<uint>(ImpressionColumns.UserId).ToArray();
+            double Top3(IEnumerable<int> keys, int n) => n == 0 ? 0 : keys.GroupBy(x => x).Select(g => g.Count()).OrderByDescending(c => c).Take(3).Sum() / (double)n;
+            var items = seqs.Select(h => h.Where(x => x > 0).ToArray()).ToArray();
+            double inTaste = items.Select((h, i) => h.Length == 0 ? 0 : h.Count(x => w.UserTasteGroups(users[i]).Contains(w.ItemTasteGroupOf(x))) / (double)h.Length).Average();
+            double top3Groups = items.Select(h => Top3(h.Select(x => w.ItemTasteGroupOf(x)), h.Length)).Average();
+            double top3Cats = items.Select(h => Top3(h.Select(x => (int)w.ItemCategory(x)), h.Length)).Average();
+            Console.WriteLine($"  histories, seed {seed}: mean UserItemSeq length {items.Average(h => h.Length):F1}; share in the user's taste groups {inTaste:F3}; "
+                + $"share held by the sequence's top-3 taste groups {top3Groups:F3}, top-3 categories {top3Cats:F3}");
             Console.WriteLine($"  headroom, kappa {k}, seed {seed}: true P(click) AUC {RankerMetrics.Auc(with, click):F4}, GAUC {RankerMetrics.GroupAuc<uint>(with, click, groups):F4}; "
                 + $"without κ·z AUC {RankerMetrics.Auc(without, click):F4}, GAUC {RankerMetrics.GroupAuc<uint>(without, click, groups):F4}");
         }
