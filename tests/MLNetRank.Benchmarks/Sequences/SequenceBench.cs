@@ -370,6 +370,8 @@ namespace MLNetRank.Benchmarks.Sequences
                     // the planted interest z of each test row (diagnostics: how much of it a layer's score follows)
                     double[]? zs = args.GetValue(DiagnoseOption) && k != 0 ? PlantedInterest.TrueZ(sim.World, test, k) : null;
                     if (args.GetValue(DiagnoseOption))
+                        Console.WriteLine($"  co-occurrence in the training sequences (one per user): {PlantedInterest.GroupPurity(sim.World, PlantedInterest.CoOccurrence(train))}");
+                    if (args.GetValue(DiagnoseOption))
                     {
                         var world = sim.World;
                         var addZ = ml.Transforms.CustomMapping<ZInput, ZOutput>((i, o) => o.OracleZ = new[] { (float)world.TrueItemInterest(i.UserId, i.LiveId, i.Time) }, null).Fit(train);
@@ -389,7 +391,10 @@ namespace MLNetRank.Benchmarks.Sequences
                         values[l][2][s] = RankerMetrics.Auc(pb, buy);
                         values[l][3][s] = RankerMetrics.GroupAuc<uint>(pb, buy, groups);
                         if (args.GetValue(DiagnoseOption))
+                        {
                             PrintUnits(model);
+                            Console.WriteLine($"    trained item embeddings: {PlantedInterest.GroupPurity(sim.World, ItemEmbeddings(model, train))}");
+                        }
                         if (zs is not null)
                             Console.WriteLine($"    corr(click logit, z): {PlantedInterest.Correlation(pc, zs, null):F4}, within requests {PlantedInterest.Correlation(pc, zs, groups):F4}");
                         Console.WriteLine($"  kappa {k}, seed {seed}, {layers[l]}: click AUC {values[l][0][s]:F4}, GAUC {values[l][1][s]:F4}, buy AUC {values[l][2][s]:F4}, GAUC {values[l][3][s]:F4} ({sw.Elapsed.TotalSeconds:F0} s, load {ScoringMeasures.LoadAverage()})");
@@ -475,6 +480,27 @@ namespace MLNetRank.Benchmarks.Sequences
         }
 
         /// <summary>How far each DIN unit left its start (its output layer starts at zero weights and bias 1 or 0).</summary>
+        /// <summary>The trained item embedding table (shared by the items on sale, the core items and the clicked items) by item id.
+        /// Its dictionary is learned from the training rows' <c>LiveItemsOnSale</c> in order of first occurrence (row k = the
+        /// k-th distinct id, row 0 = unknown); the table's row count checks the reconstruction.</summary>
+        private static Dictionary<uint, float[]> ItemEmbeddings(MultiTaskTransformer model, IDataView train)
+        {
+            var order = new List<uint>();
+            var seen = new HashSet<uint>();
+            foreach (var sale in train.GetColumn<uint[]>(ImpressionColumns.LiveItemsOnSale))
+                foreach (var id in sale)
+                    if (seen.Add(id))
+                        order.Add(id);
+            var seq = model.Layout.Sequences.First(x => x.Name == ImpressionColumns.UserItemSeq);
+            var table = model.Layout.Tables[seq.Table];
+            if (table.Rows != order.Count + 1)
+                throw new InvalidOperationException($"item table has {table.Rows} rows, {order.Count} distinct items on sale: the dictionary is not the one assumed");
+            var weight = model.Network.Encoders[0].named_parameters().First(p => p.name == $"tables.{seq.Table}.weight").parameter;
+            var data = weight.detach().cpu().data<float>().ToArray();
+            int dim = table.Dimension;
+            return order.Select((id, k) => (id, v: data.AsSpan((k + 1) * dim, dim).ToArray())).ToDictionary(p => p.id, p => p.v);
+        }
+
         private static void PrintUnits(MultiTaskTransformer model)
         {
             foreach (var encoder in model.Network.Encoders)
