@@ -323,6 +323,7 @@ namespace MLNetRank.Benchmarks.Sequences
         private static readonly Option<double> LearningRateOption = BenchOption.Of("--lr", 2e-3, "learning rate of every layer (diagnostics; the figures use 2e-3)");
         private static readonly Option<bool> DiagnoseOption = BenchOption.Flag("--diagnose", "print how far each DIN unit moved from its start (norms of its output weights) and the spread of its weights on a test batch");
         private static readonly Option<double> TasteShareOption = BenchOption.Of("--taste-share", 0.0, "simulator's TasteHistoryShare: share of history clicks drawn from the user's taste groups (0 = the session-6 world)");
+        private static readonly Option<bool> CoocGroupsOption = BenchOption.Flag("--cooc-groups", "diagnostic: every item id replaced by its cluster (k-means, 100 clusters) of co-occurrence in the training rows' clicked-item sequences, learned from the logs, not from the ground truth");
         private static readonly Option<int> TasteGroupsOption = BenchOption.Of("--taste-groups", 3, "simulator's TasteGroupsPerUser (used when --taste-share > 0)");
 
         public int Run(ParseResult args)
@@ -361,6 +362,12 @@ namespace MLNetRank.Benchmarks.Sequences
                         var toGroups = OracleGroups(ml, sim, train);
                         train = ml.Data.Cache(toGroups.Transform(train));
                         test = ml.Data.Cache(toGroups.Transform(test));
+                    }
+                    if (args.GetValue(CoocGroupsOption))
+                    {
+                        var toClusters = CoocGroups(ml, sim.World, train, seed);
+                        train = ml.Data.Cache(toClusters.Transform(train));
+                        test = ml.Data.Cache(toClusters.Transform(test));
                     }
                     var click = test.GetColumn<bool>(ImpressionColumns.Click).ToArray();
                     var buy = test.GetColumn<bool>(ImpressionColumns.Buy).ToArray();
@@ -467,6 +474,89 @@ namespace MLNetRank.Benchmarks.Sequences
                 .Fit(data);
         }
 
+        /// <summary>Maps every item id to its co-occurrence cluster + 1: k-means (cosine, k-means++ start, 100 clusters, 20 rounds)
+        /// of the items' L2-normalised co-occurrence counts in the training rows' sequences (one per user); items never seen in
+        /// them get cluster 101. What a practitioner could build from the logs alone (diagnostic).</summary>
+        private static ITransformer CoocGroups(MLContext ml, World world, IDataView train, int seed)
+        {
+            const int k = 100;
+            var co = PlantedInterest.CoOccurrence(train);
+            var ids = co.Keys.OrderBy(x => x).ToArray();
+            var x = ids.Select(i =>
+            {
+                var v = co[i];
+                double norm = Math.Sqrt(v.Sum(t => (double)t * t));
+                return v.Select(t => (float)(t / norm)).ToArray();
+            }).ToArray();
+            int n = x.Length, dim = x[0].Length;
+            var rng = new Random(seed);
+            var centres = new List<float[]> { (float[])x[rng.Next(n)].Clone() };
+            var best = new double[n];
+            double Dot(float[] a, float[] b)
+            {
+                double t = 0;
+                for (int j = 0; j < a.Length; j++)
+                    t += a[j] * b[j];
+                return t;
+            }
+            while (centres.Count < k)
+            {
+                // k-means++: the next centre with probability proportional to the squared distance (2 - 2 cos) to the nearest one
+                var c = centres[^1];
+                for (int i = 0; i < n; i++)
+                    best[i] = centres.Count == 1 ? 2 - 2 * Dot(x[i], c) : Math.Min(best[i], 2 - 2 * Dot(x[i], c));
+                double total = best.Sum(), u = rng.NextDouble() * total;
+                int pick = 0;
+                for (double acc = 0; pick < n - 1 && (acc += best[pick]) < u; pick++)
+                {
+                }
+                centres.Add((float[])x[pick].Clone());
+            }
+            var assign = new int[n];
+            for (int round = 0; round < 20; round++)
+            {
+                for (int i = 0; i < n; i++)
+                {
+                    double bestCos = double.NegativeInfinity;
+                    for (int c = 0; c < k; c++)
+                    {
+                        double cos = Dot(x[i], centres[c]);
+                        if (cos > bestCos)
+                        {
+                            bestCos = cos;
+                            assign[i] = c;
+                        }
+                    }
+                }
+                for (int c = 0; c < k; c++)
+                {
+                    var sum = new double[dim];
+                    int m = 0;
+                    for (int i = 0; i < n; i++)
+                        if (assign[i] == c)
+                        {
+                            m++;
+                            for (int j = 0; j < dim; j++)
+                                sum[j] += x[i][j];
+                        }
+                    if (m == 0)
+                        continue;
+                    double norm = Math.Sqrt(sum.Sum(t => t * t));
+                    centres[c] = sum.Select(t => (float)(t / norm)).ToArray();
+                }
+            }
+            // purity: the share of each cluster held by its most frequent taste group, weighted by size
+            double Purity(int[] a) => Enumerable.Range(0, k).Sum(c => Enumerable.Range(0, n).Where(i => a[i] == c).GroupBy(i => world.ItemTasteGroupOf(ids[i])).Select(g => g.Count()).DefaultIfEmpty(0).Max()) / (double)n;
+            var shuffled = assign.OrderBy(_ => rng.Next()).ToArray();
+            Console.WriteLine($"  co-occurrence clusters: {n} items in {assign.Distinct().Count()} clusters, purity by taste group {Purity(assign):F3} (the same cluster sizes at random: {Purity(shuffled):F3})");
+            var cluster = ids.Select((id, i) => (id, c: assign[i])).ToDictionary(p => p.id, p => (uint)p.c + 1);
+            var map = Enumerable.Range(1, world.ItemCount).Select(i => new KeyValuePair<uint, uint>((uint)i, cluster.TryGetValue((uint)i, out var c) ? c : k + 1)).ToArray();
+            return ml.Transforms.Conversion.MapValue(ImpressionColumns.UserItemSeq, map, ImpressionColumns.UserItemSeq)
+                .Append(ml.Transforms.Conversion.MapValue(ImpressionColumns.LiveItemsOnSale, map, ImpressionColumns.LiveItemsOnSale))
+                .Append(ml.Transforms.Conversion.MapValue(ImpressionColumns.LiveCoreItems, map, ImpressionColumns.LiveCoreItems))
+                .Fit(train);
+        }
+
         private sealed class ZInput
         {
             public uint UserId { get; set; }
@@ -479,7 +569,6 @@ namespace MLNetRank.Benchmarks.Sequences
             [VectorType(1)] public float[] OracleZ { get; set; } = Array.Empty<float>();
         }
 
-        /// <summary>How far each DIN unit left its start (its output layer starts at zero weights and bias 1 or 0).</summary>
         /// <summary>The trained item embedding table (shared by the items on sale, the core items and the clicked items) by item id.
         /// Its dictionary is learned from the training rows' <c>LiveItemsOnSale</c> in order of first occurrence (row k = the
         /// k-th distinct id, row 0 = unknown); the table's row count checks the reconstruction.</summary>
@@ -501,6 +590,7 @@ namespace MLNetRank.Benchmarks.Sequences
             return order.Select((id, k) => (id, v: data.AsSpan((k + 1) * dim, dim).ToArray())).ToDictionary(p => p.id, p => p.v);
         }
 
+        /// <summary>How far each DIN unit left its start (its output layer starts at zero weights and bias 1 or 0).</summary>
         private static void PrintUnits(MultiTaskTransformer model)
         {
             foreach (var encoder in model.Network.Encoders)
