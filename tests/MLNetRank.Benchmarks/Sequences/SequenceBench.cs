@@ -400,7 +400,8 @@ namespace MLNetRank.Benchmarks.Sequences
                         if (args.GetValue(DiagnoseOption))
                         {
                             PrintUnits(model);
-                            Console.WriteLine($"    trained item embeddings: {PlantedInterest.GroupPurity(sim.World, ItemEmbeddings(model, train))}");
+                            var emb = ItemEmbeddings(model, train);
+                            Console.WriteLine($"    trained item embeddings (mean |row| {emb.Values.Average(v => Math.Sqrt(v.Sum(x => (double)x * x))):F3}; N(0, 0.05) at the start: ~{0.05 * Math.Sqrt(d):F3}): {PlantedInterest.GroupPurity(sim.World, emb)}");
                         }
                         if (zs is not null)
                             Console.WriteLine($"    corr(click logit, z): {PlantedInterest.Correlation(pc, zs, null):F4}, within requests {PlantedInterest.Correlation(pc, zs, groups):F4}");
@@ -584,6 +585,13 @@ namespace MLNetRank.Benchmarks.Sequences
             var table = model.Layout.Tables[seq.Table];
             if (table.Rows != order.Count + 1)
                 throw new InvalidOperationException($"item table has {table.Rows} rows, {order.Count} distinct items on sale: the dictionary is not the one assumed");
+            // the same order from ML.NET's own by-occurrence dictionary of the column (what the trainer builds)
+            var ml = new MLContext(0);
+            var keys = ml.Transforms.Conversion.MapValueToKey("k", ImpressionColumns.LiveItemsOnSale, keyOrdinality: Microsoft.ML.Transforms.ValueToKeyMappingEstimator.KeyOrdinality.ByOccurrence).Fit(train).Transform(train);
+            VBuffer<uint> values = default;
+            keys.Schema["k"].GetKeyValues(ref values);
+            if (!values.DenseValues().SequenceEqual(order))
+                throw new InvalidOperationException("the item dictionary's order is not the order of first occurrence assumed");
             var weight = model.Network.Encoders[0].named_parameters().First(p => p.name == $"tables.{seq.Table}.weight").parameter;
             var data = weight.detach().cpu().data<float>().ToArray();
             int dim = table.Dimension;
