@@ -167,8 +167,9 @@ namespace MLNetRank.Simulation
         /// bit-identical to a simulator without the option). Default 0.</summary>
         public double TasteHistoryShare { get; set; }
 
-        /// <summary>Number of distinct taste groups each user has (drawn uniformly from the <c>ItemCount / 30</c> groups, from
-        /// their own random stream), used by <see cref="TasteHistoryShare"/>. Must be in 1..max(1, ItemCount / 30). Default 3.</summary>
+        /// <summary>Number of distinct taste groups each user has (drawn uniformly from the max(1, <c>ItemCount / 30</c>) groups,
+        /// from their own random stream), used by <see cref="TasteHistoryShare"/>. Must be positive; a value above the number of
+        /// groups gives every user every group (so small worlds keep working with the default). Default 3.</summary>
         public int TasteGroupsPerUser { get; set; } = 3;
 
         /// <summary>Validates the options; throws <see cref="ArgumentOutOfRangeException"/> naming the option.</summary>
@@ -226,9 +227,7 @@ namespace MLNetRank.Simulation
             Probability(Math.Abs(CommentCorrelation), nameof(CommentCorrelation));
             Probability(CommentBuyDependence, nameof(CommentBuyDependence));
             Probability(TasteHistoryShare, nameof(TasteHistoryShare));
-            if (TasteGroupsPerUser < 1 || TasteGroupsPerUser > Math.Max(1, ItemCount / 30))
-                throw new ArgumentOutOfRangeException(nameof(TasteGroupsPerUser), TasteGroupsPerUser,
-                    $"TasteGroupsPerUser must be in 1..{Math.Max(1, ItemCount / 30)} (there are max(1, ItemCount / 30) taste groups).");
+            Positive(TasteGroupsPerUser, nameof(TasteGroupsPerUser));
             if (!(LongStaySeconds > 0) || !double.IsFinite(LongStaySeconds))
                 throw new ArgumentOutOfRangeException(nameof(LongStaySeconds), LongStaySeconds, "LongStaySeconds must be a positive finite number.");
             foreach (var (v, n) in new[]

@@ -804,7 +804,7 @@ namespace MLNetRank.Simulation
         public int ItemTasteGroupOf(uint itemId) => ItemTasteData[ItemIndex(itemId)];
 
         /// <summary>The hidden taste groups of a user (0-based, as <see cref="ItemTasteGroupOf"/>; <see cref="LiveStreamSimulatorOptions.TasteGroupsPerUser"/>
-        /// distinct groups, drawn uniformly from their own random stream whatever the options). With
+        /// distinct groups (at most the number of groups), drawn uniformly from their own random stream whatever the options). With
         /// <see cref="LiveStreamSimulatorOptions.TasteHistoryShare"/> &gt; 0 that share of the user's background item clicks are items
         /// of these groups; with 0 they do not shape anything.</summary>
         public IReadOnlyList<int> UserTasteGroups(uint userId)
