@@ -34,7 +34,7 @@ namespace MLNetRank.Torch.Tests.Reliability
         [Fact]
         public void TheLibrarysTorchSharpWorkGivesTheSameValuesWhileAnotherThreadCollects()
         {
-            double seconds = double.TryParse(Environment.GetEnvironmentVariable("MLNETRANK_SCALAR_STRESS_SECONDS"), out var s) ? s : 4;
+            double seconds = double.TryParse(Environment.GetEnvironmentVariable("MLNETRANK_SCALAR_STRESS_SECONDS"), out var s) ? s : 5;
             int threads = torch.get_num_threads();
             torch.set_num_threads(1);   // small ops: many native calls per second, no waits on a loaded machine
             try
