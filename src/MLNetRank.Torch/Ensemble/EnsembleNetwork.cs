@@ -97,7 +97,14 @@ namespace MLNetRank.Torch.Ensemble
         /// <summary>The attention prior's scale γ (two-step), else null.</summary>
         public float? RelationScale => gamma is null ? null : Values(gamma)[0];
 
-        private static float[] Values(Tensor t) => t.detach().cpu().data<float>().ToArray();
+        private static float[] Values(Tensor t)
+        {
+            // the export and the summaries run outside the training's dispose scopes: this one holds the intermediate
+            // tensors (detach, cpu) until their values are copied (an unreferenced temporary could otherwise be finalized
+            // by a collection on another thread while libtorch reads it)
+            using var scope = NewDisposeScope();
+            return t.detach().cpu().data<float>().ToArray();
+        }
 
         /// <summary>Writes the network after the standardization <c>z</c> [N, K]; returns the fused score [N, 1] and the sub-scores.</summary>
         public (string score, string? sub) Export(OnnxGraphBuilder g, string z)
