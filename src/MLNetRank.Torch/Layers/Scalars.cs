@@ -61,15 +61,19 @@ namespace MLNetRank.Torch.Layers
         /// <summary><c>x.square()</c> as TorchSharp computes it (<c>pow(2)</c>), with a kept exponent.</summary>
         public static Tensor Squared(this Tensor x) => x.pow(Of(2));
 
-        // TorchSharp 0.107's only softplus entry points (Tensor.softplus(double, double), nn.functional.softplus and the
-        // Softplus module) convert beta and threshold to temporary Scalars; the private overload that takes Scalars is
-        // the same native call (THSTensor_softplus) with Scalars we keep.
-        private static readonly Func<Tensor, Scalar, Scalar, Tensor> SoftplusCore =
-            (typeof(Tensor).GetMethod("softplus1", BindingFlags.NonPublic | BindingFlags.Instance, new[] { typeof(Scalar), typeof(Scalar) })
-             ?? throw new MissingMethodException("TorchSharp.torch.Tensor.softplus1(Scalar, Scalar) is gone: MLNetRank.Torch needs an update for this TorchSharp version."))
-            .CreateDelegate<Func<Tensor, Scalar, Scalar, Tensor>>();
-
         /// <summary><c>nn.functional.softplus(x)</c> (beta 1, threshold 20), the same native call with kept Scalars.</summary>
-        public static Tensor Softplus(Tensor x) => SoftplusCore(x, Of(1.0), Of(20.0));
+        public static Tensor Softplus(Tensor x) => SoftplusEntry.Core(x, Of(1.0), Of(20.0));
+
+        // TorchSharp 0.107's only public softplus entry points (Tensor.softplus(double, double), nn.functional.softplus and the
+        // Softplus module) convert beta and threshold to temporary Scalars; its private overload that takes Scalars is the same
+        // native call (THSTensor_softplus) with Scalars we keep. Looked up on first use only, so that a TorchSharp without it
+        // fails the networks that use softplus (uncertainty weighting, the ensemble's calibration), with this message.
+        private static class SoftplusEntry
+        {
+            public static readonly Func<Tensor, Scalar, Scalar, Tensor> Core =
+                (typeof(Tensor).GetMethod("softplus1", BindingFlags.NonPublic | BindingFlags.Instance, new[] { typeof(Scalar), typeof(Scalar) })
+                 ?? throw new MissingMethodException("TorchSharp.torch.Tensor.softplus1(Scalar, Scalar) is gone: this MLNetRank.Torch was built for TorchSharp 0.107."))
+                .CreateDelegate<Func<Tensor, Scalar, Scalar, Tensor>>();
+        }
     }
 }
