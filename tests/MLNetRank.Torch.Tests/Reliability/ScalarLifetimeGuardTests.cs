@@ -19,7 +19,7 @@ namespace MLNetRank.Torch.Tests.Reliability
     /// src/MLNetRank.Torch with Roslyn and fails on (1) any conversion of a number to <c>Scalar</c> (the implicit
     /// operators behind <c>1 - y</c>, <c>x * 0.5</c>, <c>clamp(1e-7)</c>, <c>pow(2)</c>, ...), (2) a <c>ToScalar()</c>
     /// whose result is not kept (a <c>using</c> local or a field), and (3) a call to a TorchSharp member that makes such a
-    /// Scalar itself (TorchSharpScalarMakers.txt, generated from TorchSharp 0.107's source: <c>a + b</c> on two tensors
+    /// Scalar itself (TorchSharpScalarMakers.txt, generated from TorchSharp 0.107's source by build/torchsharp-scalar-makers.cs: <c>a + b</c> on two tensors
     /// is <c>add(b, 1)</c>, <c>square()</c> is <c>pow(2)</c>, <c>softplus</c>, ...). The idiom that passes:
     /// <see cref="MLNetRank.Torch.Layers.Scalars"/>.
     /// </summary>
