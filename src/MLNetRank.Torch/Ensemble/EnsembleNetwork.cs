@@ -1,6 +1,7 @@
 using System;
 using System.Linq;
 using MLNetRank.Onnx;
+using MLNetRank.Torch.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -39,18 +40,18 @@ namespace MLNetRank.Torch.Ensemble
             using (no_grad())
             {
                 if (!twoStep)
-                    w = nn.Parameter(full(k, 1f / k));
+                    w = nn.Parameter(full(k, Scalars.Of(1f / k)));
                 else
                 {
                     float s = 1f / MathF.Sqrt(d);
-                    u = nn.Parameter(randn(k, d) * 0.5f);
-                    v = nn.Parameter(randn(k, d) * 0.1f);
-                    wq = nn.Parameter(randn(d, d) * s);
-                    wk = nn.Parameter(randn(d, d) * s);
-                    wv = nn.Parameter(randn(d, d) * s);
+                    u = nn.Parameter(Randn(k, d, 0.5f));
+                    v = nn.Parameter(Randn(k, d, 0.1f));
+                    wq = nn.Parameter(Randn(d, d, s));
+                    wk = nn.Parameter(Randn(d, d, s));
+                    wv = nn.Parameter(Randn(d, d, s));
                     gamma = nn.Parameter(ones(1));
                     rel_bias = nn.Parameter(zeros(k, k));
-                    o_sub = nn.Parameter(randn(k, d) * s);
+                    o_sub = nn.Parameter(Randn(k, d, s));
                     c_sub = nn.Parameter(zeros(k));
                     w_gate = nn.Parameter(zeros(k * d, k));
                     b_gate = nn.Parameter(zeros(k));
@@ -60,6 +61,13 @@ namespace MLNetRank.Torch.Ensemble
                 cal_bias = nn.Parameter(zeros(k));
             }
             RegisterComponents();
+
+            // randn(a, b) * f, the draw held by a using local (no dispose scope here) and f a kept Scalar
+            static Tensor Randn(long a, long b, float f)
+            {
+                using var r = randn(a, b);
+                return r.mul(Scalars.Of(f));
+            }
         }
 
         /// <summary>Fused score [B] and, two-step, sub-scores [B, K], from standardized logits z [B, K].</summary>
@@ -68,19 +76,19 @@ namespace MLNetRank.Torch.Ensemble
             if (!TwoStep)
                 return (z.matmul(w!), null);
             long b = z.shape[0];
-            var e = z.unsqueeze(-1) * u! + v!;                                    // [B, K, d]
+            var e = (z.unsqueeze(-1) * u!).Plus(v!);                                   // [B, K, d]
             var q = e.matmul(wq!);
             var kt = e.matmul(wk!).transpose(1, 2);
-            var bias = gamma! * relations! + rel_bias!;                            // [K, K]
-            var att = (q.matmul(kt) * (1f / MathF.Sqrt(D)) + bias).softmax(-1);   // [B, K, K]
-            var h = e + att.matmul(e.matmul(wv!));                                 // [B, K, d]
-            var sub = (h * o_sub!).sum(-1) + c_sub!;                               // [B, K]
-            var g = (h.reshape(b, K * D).matmul(w_gate!) + b_gate!).softmax(-1);   // [B, K]
+            var bias = (gamma! * relations!).Plus(rel_bias!);                           // [K, K]
+            var att = q.matmul(kt).mul(Scalars.Of(1f / MathF.Sqrt(D))).Plus(bias).softmax(-1);  // [B, K, K]
+            var h = e.Plus(att.matmul(e.matmul(wv!)));                                // [B, K, d]
+            var sub = (h * o_sub!).sum(-1).Plus(c_sub!);                              // [B, K]
+            var g = h.reshape(b, K * D).matmul(w_gate!).Plus(b_gate!).softmax(-1);  // [B, K]
             return ((g * sub).sum(-1), sub);
         }
 
         /// <summary>BCE heads: per-objective logits of the fused score [B, K].</summary>
-        public Tensor Calibrated(Tensor score) => score.unsqueeze(-1) * nn.functional.softplus(cal_scale) + cal_bias;
+        public Tensor Calibrated(Tensor score) => (score.unsqueeze(-1) * Scalars.Softplus(cal_scale)).Plus(cal_bias);
 
         /// <summary>Effective one-step weights on the objectives' logits (w_k / σ_k); null for the two-step network.</summary>
         public float[]? LogitWeights(float[] sigma)
@@ -89,7 +97,14 @@ namespace MLNetRank.Torch.Ensemble
         /// <summary>The attention prior's scale γ (two-step), else null.</summary>
         public float? RelationScale => gamma is null ? null : Values(gamma)[0];
 
-        private static float[] Values(Tensor t) => t.detach().cpu().data<float>().ToArray();
+        private static float[] Values(Tensor t)
+        {
+            // the export and the summaries run outside the training's dispose scopes: this one holds the intermediate
+            // tensors (detach, cpu) until their values are copied (an unreferenced temporary could otherwise be finalized
+            // by a collection on another thread while libtorch reads it)
+            using var scope = NewDisposeScope();
+            return t.detach().cpu().data<float>().ToArray();
+        }
 
         /// <summary>Writes the network after the standardization <c>z</c> [N, K]; returns the fused score [N, 1] and the sub-scores.</summary>
         public (string score, string? sub) Export(OnnxGraphBuilder g, string z)

@@ -86,9 +86,9 @@ namespace MLNetRank.Torch.Ensemble
         /// </summary>
         internal static (Tensor auc, Tensor valid) SoftAuc(Tensor s, Tensor y, Tensor? sameGroup, float tau)
         {
-            var sd = s.std().detach().clamp_min(1e-6f);
-            var p = ((s.unsqueeze(1) - s.unsqueeze(0)) / (sd * tau)).sigmoid();   // [B, B]: P(s_i > s_j)
-            var neg = 1f - y;
+            var sd = s.std().detach().clamp_min(Scalars.Of(1e-6f));
+            var p = ((s.unsqueeze(1) - s.unsqueeze(0)) / sd.mul(Scalars.Of(tau))).sigmoid();   // [B, B]: P(s_i > s_j)
+            var neg = y.RSub(Scalars.Of(1f));
             Tensor num, den;
             if (sameGroup is null)
             {
@@ -100,8 +100,8 @@ namespace MLNetRank.Torch.Ensemble
                 num = (y * (p * sameGroup).matmul(neg)).sum(new long[] { 0 });
                 den = (y * sameGroup.matmul(neg)).sum(new long[] { 0 });
             }
-            var valid = den > 0;
-            return (num / den.clamp_min(1f), valid);
+            var valid = den.gt(Scalars.Of(0));
+            return (num / den.clamp_min(Scalars.Of(1f)), valid);
         }
 
         public EnsembleNetwork Train(EnsembleData d, RankerLog log)
@@ -139,7 +139,7 @@ namespace MLNetRank.Torch.Ensemble
             using var yAll = tensor(d.Labels, new long[] { n, K });
             using var lambda = tensor(o.Objectives.Select(x => x.Weight).ToArray());
             using var groupsAll = d.Groups is null ? null : tensor(d.Groups.Select(g => (long)g).ToArray());
-            var optimizer = torch.optim.Adam(net.parameters(), o.LearningRate, weight_decay: o.L2Regularization);
+            using var optimizer = new EnsembleAdam(net.parameters(), o.LearningRate, o.L2Regularization);
             var rng = new Random(_seed);
             // batches: shuffled rows, or shuffled whole groups (rows of a group together) when a group column is given
             int[][] groupRows = d.Groups is null ? Array.Empty<int[]>() : GroupRows(d);
@@ -172,7 +172,7 @@ namespace MLNetRank.Torch.Ensemble
                             for (int k = 0; k < K; k++)
                             {
                                 var (auc, valid) = SoftAuc(sub[.., k], yb[.., k..(k + 1)], same, o.Temperature);
-                                loss = loss - o.SubScoreLossWeight * o.Objectives[k].Weight * (auc * valid.to_type(ScalarType.Float32)).sum();
+                                loss = loss - (auc * valid.to_type(ScalarType.Float32)).sum().mul(Scalars.Of(o.SubScoreLossWeight * o.Objectives[k].Weight));
                             }
                     }
                     else
@@ -180,14 +180,14 @@ namespace MLNetRank.Torch.Ensemble
                         var bce = nn.functional.binary_cross_entropy_with_logits(net.Calibrated(score), yb, reduction: nn.Reduction.None).mean(new long[] { 0 });
                         loss = (bce * lambda).sum();
                         if (sub is not null)
-                            loss = loss + o.SubScoreLossWeight * (nn.functional.binary_cross_entropy_with_logits(sub, yb, reduction: nn.Reduction.None).mean(new long[] { 0 }) * lambda).sum();
+                            loss = loss.Plus((nn.functional.binary_cross_entropy_with_logits(sub, yb, reduction: nn.Reduction.None).mean(new long[] { 0 }) * lambda).sum().mul(Scalars.Of(o.SubScoreLossWeight)));
                     }
                     float value = loss.item<float>();
                     if (!float.IsFinite(value))
                         throw new InvalidOperationException($"The ensemble's training loss became non-finite ({value}) in epoch {epoch}; lower LearningRate (now {o.LearningRate}) or raise Temperature (now {o.Temperature}).");
-                    optimizer.zero_grad();
+                    optimizer.ZeroGrad();
                     loss.backward();
-                    optimizer.step();
+                    optimizer.Step();
                     lossSum += value;
                     lossCount++;
                 }

@@ -9,7 +9,7 @@ namespace MLNetRank.Torch.Layers
     {
         /// <summary>The 0-based bucket (an Int64 tensor) of each checked 1-based position.</summary>
         public static Tensor Of(Tensor positions, int maximumPosition)
-            => positions.clamp(1, maximumPosition + 1).to_type(ScalarType.Int64) - 1;
+            => positions.clamp(Scalars.Of(1), Scalars.Of(maximumPosition + 1)).to_type(ScalarType.Int64).sub(Scalars.Of(1));
 
         /// <summary>The 0-based bucket of one position (e.g. the serving graph's neutral position).</summary>
         public static long Of(float position, int maximumPosition)

@@ -16,6 +16,10 @@ namespace MLNetRank.Torch.Layers
     /// into libtorch's autograd engine, whose graph nodes hold their own copies of every Scalar they were built with) and
     /// the trainer's own optimizer step (<c>FlatOptimizer</c>, whose Scalars are created explicitly and disposed only after
     /// the call that reads them has returned). See <see cref="ReleasedFor"/>.</para>
+    /// <para>Since session 7 the library's own TorchSharp code makes no temporary Scalar (<see cref="Scalars"/>; the test
+    /// <c>ScalarLifetimeGuardTests</c> holds it), so a collection started by any thread, the application's included, no longer
+    /// reaches it; <see cref="Sync"/> still keeps the read-ahead's collections away from user-written pooling code, which
+    /// may not follow that rule.</para>
     /// <para>Lock order: <see cref="Training"/>, then <see cref="Sync"/>. A trainer holds <see cref="Training"/> for its
     /// whole run and never lets go of it, so letting go of <see cref="Sync"/> admits only row readers, never another
     /// training.</para>

@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using MLNetRank.Torch.Layers;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -54,7 +55,7 @@ namespace MLNetRank.Torch.MultiTask
                     _first.addcmul_(g, g, one);
                 var std = _first.sqrt();
                 using (var eps = AdagradEpsilon.ToScalar())
-                    std.add_(eps);
+                    std.add_(eps, Scalars.One);   // add_(eps) alone would make a temporary alpha 1
                 using var minusLr = (-_learningRate).ToScalar();
                 _weights.addcdiv_(g, std, minusLr);
                 return;
@@ -77,7 +78,7 @@ namespace MLNetRank.Torch.MultiTask
             using (var s = (1 / Math.Sqrt(bias2)).ToScalar())
                 denom.mul_(s);
             using (var eps = AdamEpsilon.ToScalar())
-                denom.add_(eps);
+                denom.add_(eps, Scalars.One);
             using var stepSize = (-_learningRate / bias1).ToScalar();
             _weights.addcdiv_(_first, denom, stepSize);
         }

@@ -57,13 +57,13 @@ namespace MLNetRank.Torch.MultiTask
             {
                 var ids = b.Categoricals[i];
                 catEmb[i] = tables[_layout.Categoricals[i].Table].forward(ids);                 // [B, slots, d]
-                catMask[i] = ids.gt(0).to_type(ScalarType.Float32);
+                catMask[i] = ids.gt(Scalars.Of(0)).to_type(ScalarType.Float32);
             }
             for (int i = 0; i < _layout.Sequences.Count; i++)
             {
                 var ids = b.Sequences[i];
                 seqEmb[i] = tables[_layout.Sequences[i].Table].forward(ids);                    // [B, L, d]
-                seqMask[i] = ids.gt(0).to_type(ScalarType.Float32);
+                seqMask[i] = ids.gt(Scalars.Of(0)).to_type(ScalarType.Float32);
             }
             return _layout.Sequences.Select((s, i) => new SequencePoolingBatch(seqEmb[i], seqMask[i],
                 s.Queries.Select(q => q.IsSequence ? seqEmb[q.Index] : catEmb[q.Index]).ToArray(),
@@ -107,7 +107,7 @@ namespace MLNetRank.Torch.MultiTask
                 var p = _layout.Position!;
                 var pos = b.Adjustments is not null
                     ? b.Adjustments.select(1, p.Offset)
-                    : full(new long[] { b.Count }, p.Spec.NeutralPosition, device: position.weight!.device);
+                    : full(new long[] { b.Count }, Scalars.Of(p.Spec.NeutralPosition), device: position.weight!.device);
                 parts.Add(position.forward(PositionBucketing.Of(pos, p.Spec.MaximumPosition)));
             }
             return parts.Count == 1 ? parts[0] : cat(parts, 1);

@@ -61,7 +61,7 @@ namespace MLNetRank.Torch.MultiTask
             h = h.view(b, _experts, _h1).transpose(0, 1);                          // [E, B, h1]
             for (int i = 0; i < weights.Count; i++)
             {
-                h = nn.functional.relu(bmm(h, weights[i]).add_(biases[i]));        // [E, B, h] (TorchSharp 0.107's baddbmm mis-broadcasts the bias)
+                h = nn.functional.relu(bmm(h, weights[i]).PlusInPlace(biases[i]));        // [E, B, h] (TorchSharp 0.107's baddbmm mis-broadcasts the bias)
                 if (dropout is not null)
                     h = dropout.forward(h);
             }

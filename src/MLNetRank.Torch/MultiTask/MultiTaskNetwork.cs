@@ -149,14 +149,14 @@ namespace MLNetRank.Torch.MultiTask
             for (int k = 0; k < _wideCats.Length; k++)
             {
                 var g = wide_tables[k].forward(b.Categoricals[_wideCats[k]]).sum(1);
-                wide = wide is null ? g : wide + g;
+                wide = wide is null ? g : wide.Plus(g);
             }
             if (wide is not null)
             {
-                logits = logits + wide;
+                logits = logits.Plus(wide);
                 for (int t = 0; t < tasks; t++)
                     if (positionLogits[t] is { } all)
-                        positionLogits[t] = all + wide.narrow(1, t, 1);
+                        positionLogits[t] = all.Plus(wide.narrow(1, t, 1));
             }
             if (training && _layout.Adjustments.Count > 0)
             {
@@ -170,11 +170,11 @@ namespace MLNetRank.Torch.MultiTask
                         if (a.Spec.Combination != BiasCombination.Additive)
                             continue;
                         var term = adjustments[ai].forward(b.Adjustments!.narrow(1, a.Offset, a.Size));
-                        add = add is null ? term : add + term;
+                        add = add is null ? term : add.Plus(term);
                     }
                     extra[t] = add ?? zeros(b.Count, 1, device: logits.device);
                 }
-                logits = logits + cat(extra, 1);
+                logits = logits.Plus(cat(extra, 1));
             }
             return logits;
         }
@@ -196,7 +196,7 @@ namespace MLNetRank.Torch.MultiTask
                     if (a.Spec.Combination != BiasCombination.Product)
                         continue;
                     var term = nn.functional.logsigmoid(adjustments[ai].forward(b.Adjustments.narrow(1, a.Offset, a.Size)));
-                    sum = sum is null ? term : sum + term;
+                    sum = sum is null ? term : sum.Plus(term);
                 }
                 cols[t] = sum ?? zeros(b.Count, 1, device: b.Adjustments.device);
             }

@@ -418,7 +418,7 @@ namespace MLNetRank.Torch.MultiTask
                 // operations per task (the same value; fewer autograd nodes per batch)
                 var per = nn.functional.binary_cross_entropy_with_logits(logits, b.Labels, reduction: nn.Reduction.None);
                 var m = b.Mask * w.unsqueeze(1);
-                var losses = (per * m).sum(dim: 0) / m.sum(dim: 0).clamp_min(1e-12);
+                var losses = (per * m).sum(dim: 0) / m.sum(dim: 0).clamp_min(Scalars.Of(1e-12));
                 return _taskWeights is null ? losses.sum() : (losses * torch.tensor(_taskWeights, device: losses.device)).sum();
             }
             for (int t = 0; t < _layout.Tasks.Count; t++)
@@ -429,33 +429,33 @@ namespace MLNetRank.Torch.MultiTask
                 var m = b.Mask.select(1, t) * w;
                 Tensor per;
                 if (task.Kind == MultiTaskKind.Regression)
-                    per = (z - y).square();
+                    per = (z - y).Squared();
                 else if (task.Parent >= 0)
                 {
                     var p = sigmoid(logits.select(1, task.Parent)) * sigmoid(z);
                     if (logSeen is not null)
                         p = p * logSeen.select(1, task.Parent).exp();   // the observed parent label is p(seen) · p(parent)
-                    p = p.clamp(1e-7, 1 - 1e-7);
-                    per = -(y * p.log() + (1 - y) * (1 - p).log());
+                    p = p.clamp(Scalars.Of(1e-7), Scalars.Of(1 - 1e-7));
+                    per = -(y * p.log()).Plus(y.RSub(Scalars.One) * p.RSub(Scalars.One).log());
                 }
                 else if (logSeen is not null && _layout.Tasks[t].Adjustments.Any(a => _layout.Adjustments[a].Spec.Combination == BiasCombination.Product))
                 {
                     // PAL: p(observed) = p(seen | position, context) · p(relevant | x), cross-entropy on the product
-                    var logP = logSeen.select(1, t) + nn.functional.logsigmoid(z);
-                    var log1mP = (1 - logP.exp()).clamp_min(1e-7).log();
-                    per = -(y * logP + (1 - y) * log1mP);
+                    var logP = logSeen.select(1, t).Plus(nn.functional.logsigmoid(z));
+                    var log1mP = logP.exp().RSub(Scalars.One).clamp_min(Scalars.Of(1e-7)).log();
+                    per = -(y * logP).Plus(y.RSub(Scalars.One) * log1mP);
                 }
                 else
                     per = nn.functional.binary_cross_entropy_with_logits(z, y, reduction: nn.Reduction.None);
-                var loss = (per * m).sum() / m.sum().clamp_min(1e-12);
+                var loss = (per * m).sum() / m.sum().clamp_min(Scalars.Of(1e-12));
                 if (task.Parent >= 0 && task.CounterfactualWeight > 0)
-                    loss = loss + task.CounterfactualWeight * CounterfactualRisk(logits, b, t, task.Parent, m);
+                    loss = loss.Plus(CounterfactualRisk(logits, b, t, task.Parent, m).mul(Scalars.Of(task.CounterfactualWeight)));
                 Tensor term;
                 if (net.LogVariances is not null && _o.TaskWeighting == TaskWeighting.RegularizedUncertainty)
                 {
                     // Liebel and Körner (2018), s = log σ²: (1/(2σ²))·L + log(1 + σ²) for every task
                     var s = net.LogVariances[t];
-                    term = (0.5 * exp(-s) * loss + nn.functional.softplus(s)) * task.Weight;
+                    term = (exp(-s).mul(Scalars.Of(0.5)) * loss).Plus(Scalars.Softplus(s)).mul(Scalars.Of(task.Weight));
                 }
                 else if (net.LogVariances is not null)
                 {
@@ -463,11 +463,11 @@ namespace MLNetRank.Torch.MultiTask
                     // regression (1/(2σ²))·L + log σ = ½·exp(-s)·L + s/2.
                     var s = net.LogVariances[t];
                     double c = task.Kind == MultiTaskKind.Regression ? 0.5 : 1.0;
-                    term = (c * exp(-s) * loss + 0.5 * s) * task.Weight;
+                    term = (exp(-s).mul(Scalars.Of(c)) * loss).Plus(s.mul(Scalars.Of(0.5))).mul(Scalars.Of(task.Weight));
                 }
                 else
-                    term = loss * task.Weight;
-                total = total is null ? term : total + term;
+                    term = loss.mul(Scalars.Of(task.Weight));
+                total = total is null ? term : total.Plus(term);
             }
             return total!;
         }
@@ -482,9 +482,9 @@ namespace MLNetRank.Torch.MultiTask
         private static Tensor CounterfactualRisk(Tensor logits, BatchTensors b, int t, int parent, Tensor m)
         {
             var observed = b.Labels.select(1, parent) * b.Mask.select(1, parent);
-            var propensity = sigmoid(logits.select(1, parent)).detach().clamp_min(MinimumPropensity);
+            var propensity = sigmoid(logits.select(1, parent)).detach().clamp_min(Scalars.Of(MinimumPropensity));
             var ce = nn.functional.binary_cross_entropy_with_logits(logits.select(1, t), b.Labels.select(1, t), reduction: nn.Reduction.None);
-            return (ce * observed / propensity * m).sum() / m.sum().clamp_min(1e-12);
+            return (ce * observed / propensity * m).sum() / m.sum().clamp_min(Scalars.Of(1e-12));
         }
 
         /// <summary>Serving-model predictions on a reader's rows: per task, probability (binary) or prediction in label units

@@ -207,7 +207,7 @@ namespace MLNetRank.Torch.MultiTask
         public override Tensor forward(SequencePoolingBatch b)
         {
             var summed = (b.Embedded * b.Mask.unsqueeze(2)).sum(1);
-            var count = b.Mask.sum(1, keepdim: true).clamp_min(1f);
+            var count = b.Mask.sum(1, keepdim: true).clamp_min(Scalars.Of(1f));
             return summed / count;
         }
 

@@ -1,5 +1,6 @@
 using System.Linq;
 using MLNetRank.Onnx;
+using MLNetRank.Torch.Layers;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -29,7 +30,7 @@ namespace MLNetRank.Torch.MultiTask
             if (intensity_norm is not null)
             {
                 // eval-mode batch norm: x · γ/√(var + ε) + (β − mean · γ/√(var + ε))
-                using var scale = intensity_norm.weight! / (intensity_norm.running_var! + intensity_norm.eps).sqrt();
+                using var scale = intensity_norm.weight! / intensity_norm.running_var!.Plus(Scalars.Of(intensity_norm.eps)).sqrt();
                 using var shift = intensity_norm.bias! - intensity_norm.running_mean! * scale;
                 intensity = g.Add(g.Mul(intensity, AddWeight(g, scale.detach(), "din_mass_scale")), AddWeight(g, shift.detach(), "din_mass_shift"));
             }

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using MLNetRank.Onnx;
+using MLNetRank.Torch.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -150,12 +151,13 @@ namespace MLNetRank.Torch.MultiTask
             // start as an equal-weight pooling (a = 1; any constant under softmax): the network begins where mean (or sum)
             // pooling is and learns how far the candidate should move the weights
             using (no_grad())
+            using (NewDisposeScope())   // the views and values made here are temporaries: held until the block ends
             {
                 if (outputInitStd > 0f)
                     output.weight!.normal_(0, outputInitStd);
                 else
                     output.weight!.zero_();
-                output.bias!.fill_(_normalize ? 0f : 1f);
+                output.bias!.fill_(Scalars.Of(_normalize ? 0f : 1f));
                 if (similarityInit)
                 {
                     // units j < h/2: relu(q·k − θ_j), thresholds from 0 to d (q·k of layer-normalised vectors is d·cos)
@@ -163,7 +165,7 @@ namespace MLNetRank.Torch.MultiTask
                     for (int j = 0; j < half; j++)
                     {
                         first.weight![j].zero_();
-                        first.weight![j].narrow(0, 3 * d, d).fill_(1f);
+                        first.weight![j].narrow(0, 3 * d, d).fill_(Scalars.Of(1f));
                         first.bias![j] = -(float)d * j / half;
                         if (layers.Length == 1)
                             output.weight![0, j] = 0.01f;
@@ -191,29 +193,50 @@ namespace MLNetRank.Torch.MultiTask
             var wk = w.narrow(1, _d, _d);
             var wd = w.narrow(1, 2 * _d, _d);
             var wp = w.narrow(1, 3 * _d, _d);
-            var hq = q.matmul((wq + wd).t()) + first.bias!;                               // [B, Q, h]
+            var hq = q.matmul(wq.Plus(wd).t()).Plus(first.bias!);                              // [B, Q, h]
             var hk = k.matmul((wk - wd).t());                                             // [R, L, h]
             // (q ⊙ k) W_pᵀ = q · (k ⊗ W_pᵀ): kp[r, j, l·h + c] = k[r, l, j] · W_p[c, j]
             var kp = (k.unsqueeze(3) * wp.t().unsqueeze(0).unsqueeze(0)).permute(0, 2, 1, 3).reshape(R, _d, L * h0);
             var hp = q.matmul(kp).reshape(B, Q, L, h0);                                  // [B, Q, L, h]
-            var x = nn.functional.relu(hq.unsqueeze(2) + hk.unsqueeze(1) + hp);
+            var x = nn.functional.relu(hq.unsqueeze(2).Plus(hk.unsqueeze(1)).Plus(hp));
             foreach (var l in hidden)
                 x = nn.functional.relu(l.forward(x));
             var s = output.forward(x).squeeze(-1);                                        // [B, Q, L]
             var mm = m.unsqueeze(1);                                                      // [R, 1, L]
             // intensity of interest: mean raw weight over the present steps, [B, Q]
-            var intensity = _intensity ? (s * mm).sum(-1) / mm.sum(-1).clamp_min(1f) : null;
-            s = _normalize ? nn.functional.softmax(s + (mm - 1f) * 1e9f, -1) * mm : s * mm;
+            var intensity = _intensity ? (s * mm).sum(-1) / mm.sum(-1).clamp_min(Scalars.Of(1f)) : null;
+            s = _normalize ? nn.functional.softmax(s.Plus(mm.sub(Scalars.Of(1f)).mul(Scalars.Of(1e9f))), -1) * mm : s * mm;
             if (_divide)
-                s = s / mm.sum(-1, keepdim: true).clamp_min(1f);
+                s = s / mm.sum(-1, keepdim: true).clamp_min(Scalars.Of(1f));
             var o = s.matmul(values);                                                     // [B, Q, d]
-            var pooled = (o * qm.unsqueeze(2)).sum(1) / qm.sum(1, keepdim: true).clamp_min(1f);
+            var pooled = (o * qm.unsqueeze(2)).sum(1) / qm.sum(1, keepdim: true).clamp_min(Scalars.Of(1f));
             if (intensity is null)
                 return pooled;
-            var mass = (intensity * qm).sum(1, keepdim: true) / qm.sum(1, keepdim: true).clamp_min(1f);   // [B, 1]
+            var mass = (intensity * qm).sum(1, keepdim: true) / qm.sum(1, keepdim: true).clamp_min(Scalars.Of(1f));  // [B, 1]
             if (intensity_norm is not null)
-                mass = intensity_norm.forward(mass);
+                mass = BatchNorm(intensity_norm, mass);
             return cat(new[] { pooled, mass }, 1);                                        // [B, d + 1]
+        }
+
+        /// <summary>
+        /// TorchSharp 0.107's <c>BatchNorm1d.forward</c>, step for step, except that it counts the batch with kept Scalars
+        /// (TorchSharp's own <c>num_batches_tracked.add_(1)</c> passes a temporary one; <see cref="Scalars"/> says why that
+        /// matters).
+        /// </summary>
+        private static Tensor BatchNorm(BatchNorm1d bn, Tensor input)
+        {
+            if (input.Dimensions != 2 && input.Dimensions != 3)
+                throw new ArgumentException($"Expected 2D or 3D input to BatchNorm1d, got {input.Dimensions}D.");
+            double factor = bn.momentum is null ? 0.0 : bn.momentum.Value;
+            if (bn.training && bn.track_running_stats && bn.num_batches_tracked is { } tracked)
+            {
+                tracked.add_(Scalars.One, Scalars.One);
+                factor = bn.momentum is null ? 1.0 / (double)tracked : bn.momentum.Value;
+            }
+            bool useBatchStats = bn.training || (bn.running_mean is null && bn.running_var is null);
+            bool passRunning = !bn.training || bn.track_running_stats;
+            return nn.functional.batch_norm(input, passRunning ? bn.running_mean : null, passRunning ? bn.running_var : null,
+                bn.weight, bn.bias, useBatchStats, factor, bn.eps);
         }
 
         /// <summary>The most ids of the query feature (1 for a categorical query such as the room id; 0 = unknown): a set query's
@@ -248,7 +271,7 @@ namespace MLNetRank.Torch.MultiTask
             string I64(params long[] v) => g.AddConstant(v, new long[] { v.Length }, "i64");
             // user side (once per request when the sequence is request-level): K'ᵀ as [R, d + 1, h·L], columns (channel, step);
             // laid out so that both broadcasts run along the steps (one weight per span of L)
-            using var wqd = (w.narrow(1, 0, _d) + w.narrow(1, 2 * _d, _d)).t().reshape(_d, h0, 1);             // [d, h, 1]
+            using var wqd = w.narrow(1, 0, _d).Plus(w.narrow(1, 2 * _d, _d)).t().reshape(_d, h0, 1);             // [d, h, 1]
             using var wp = w.narrow(1, 3 * _d, _d).t().reshape(_d, h0, 1);                                       // [d, h, 1]
             using var wkd = (w.narrow(1, _d, _d) - w.narrow(1, 2 * _d, _d)).contiguous();                       // [h, d]
             var kT = g.Transpose(k, new long[] { 0, 2, 1 });                                                     // [R, d, L]

@@ -167,6 +167,7 @@ namespace MLNetRank.Torch.MultiTask
             for (int i = 0; i < layerCount; i++)
                 layers.Add(new TransformerLayer($"layer{i}", d, ff));
             using (no_grad())
+            using (NewDisposeScope())   // the views made here are temporaries: held until the block ends
                 foreach (var l in layers)
                 {
                     if (zeroBias)
@@ -193,7 +194,7 @@ namespace MLNetRank.Torch.MultiTask
             final_norm = nn.LayerNorm(d);
             if (outputGain != 1f)
                 using (no_grad())
-                    final_norm.weight!.fill_(outputGain);
+                    final_norm.weight!.fill_(Scalars.Of(outputGain));
             RegisterComponents();
         }
 
@@ -203,33 +204,33 @@ namespace MLNetRank.Torch.MultiTask
 
         private Tensor Merge(Tensor x) => x.transpose(1, 2).reshape(x.shape[0], x.shape[2], _d);
 
-        private Tensor Ffn(TransformerLayer l, Tensor x) => x + l.ff2.forward(nn.functional.relu(l.ff1.forward(l.ln2.forward(x))));
+        private Tensor Ffn(TransformerLayer l, Tensor x) => x.Plus(l.ff2.forward(nn.functional.relu(l.ff1.forward(l.ln2.forward(x)))));
 
         /// <summary>Recency positions: a token's position is the number of real tokens after it in its segment (0 = the most
         /// recent), so padding, wherever it stands, changes nothing.</summary>
         private Tensor Positions(Tensor mask)
         {
             var after = mask.flip(1).cumsum(1).flip(1) - mask;
-            return position_embedding.forward(after.clamp_max(position_embedding.weight!.shape[0] - 1).to_type(ScalarType.Int64));
+            return position_embedding.forward(after.clamp_max(Scalars.Of(position_embedding.weight!.shape[0] - 1)).to_type(ScalarType.Int64));
         }
 
         public override Tensor forward(SequencePoolingBatch b)
         {
             var u = b.Embedded;                                                       // [R, L, d]
             var typew = type_embedding.weight!;
-            u = u + typew[_segments] + Positions(b.Mask);
-            var biasU = ((b.Mask - 1f) * Big).unsqueeze(1).unsqueeze(1);             // [R, 1, 1, L]
+            u = u.Plus(typew[_segments]).Plus(Positions(b.Mask));
+            var biasU = b.Mask.sub(Scalars.Of(1f)).mul(Scalars.Of(Big)).unsqueeze(1).unsqueeze(1);             // [R, 1, 1, L]
             long B = b.Queries[0].shape[0];
-            var parts = new List<Tensor> { (summary + typew[_segments + 1]).reshape(1, 1, _d).expand(B, 1, _d) };
+            var parts = new List<Tensor> { summary.Plus(typew[_segments + 1]).reshape(1, 1, _d).expand(B, 1, _d) };
             var masks = new List<Tensor> { ones(B, 1, dtype: ScalarType.Float32, device: u.device) };
             for (int s = 0; s < _segments; s++)
             {
                 var q = b.Queries[s];
-                parts.Add(q + typew[s] + Positions(b.QueryMasks[s]));
+                parts.Add(q.Plus(typew[s]).Plus(Positions(b.QueryMasks[s])));
                 masks.Add(b.QueryMasks[s]);
             }
             var x = cat(parts, 1);                                                   // [B, Lr, d]
-            var biasR = ((cat(masks, 1) - 1f) * Big).unsqueeze(1).unsqueeze(1);      // [B, 1, 1, Lr]
+            var biasR = cat(masks, 1).sub(Scalars.Of(1f)).mul(Scalars.Of(Big)).unsqueeze(1).unsqueeze(1);      // [B, 1, 1, Lr]
             Tensor? firstP = null;
             for (int i = 0; i < layers.Count; i++)
             {
@@ -245,20 +246,20 @@ namespace MLNetRank.Torch.MultiTask
                 if (summaryOnly)
                     qX = qX.narrow(2, 0, 1);
                 // room (and summary) queries over room and user keys
-                var sR = qX.matmul(kX.transpose(-2, -1)) * _scale + biasR;
-                var sU = qX.matmul(kU.transpose(-2, -1)) * _scale + biasU;
+                var sR = qX.matmul(kX.transpose(-2, -1)).mul(Scalars.Of(_scale)).Plus(biasR);
+                var sU = qX.matmul(kU.transpose(-2, -1)).mul(Scalars.Of(_scale)).Plus(biasU);
                 var p = nn.functional.softmax(cat(new[] { sR, sU }, -1), -1);
                 if (i == 0)
                     firstP = p;
                 long lr = kX.shape[2];
-                var a = p.narrow(-1, 0, lr).matmul(vX) + p.narrow(-1, lr, p.shape[3] - lr).matmul(vU);
+                var a = p.narrow(-1, 0, lr).matmul(vX).Plus(p.narrow(-1, lr, p.shape[3] - lr).matmul(vU));
                 var xr = summaryOnly ? x.narrow(1, 0, 1) : x;
-                x = Ffn(l, xr + l.proj.forward(Merge(a)));
+                x = Ffn(l, xr.Plus(l.proj.forward(Merge(a))));
                 if (!summaryOnly)
                 {
                     // user queries over user keys only
-                    var pu = nn.functional.softmax(qU.matmul(kU.transpose(-2, -1)) * _scale + biasU, -1);
-                    u = Ffn(l, u + l.proj.forward(Merge(pu.matmul(vU))));
+                    var pu = nn.functional.softmax(qU.matmul(kU.transpose(-2, -1)).mul(Scalars.Of(_scale)).Plus(biasU), -1);
+                    u = Ffn(l, u.Plus(l.proj.forward(Merge(pu.matmul(vU)))));
                 }
             }
             if (!_target)
@@ -267,11 +268,11 @@ namespace MLNetRank.Torch.MultiTask
             var uf = final_norm.forward(u);
             var t = b.Queries[_segments];                                            // [B, 1, d]
             float sc = 1f / MathF.Sqrt(_d);
-            var tsR = t.matmul(xf.transpose(1, 2)) * sc + biasR.squeeze(1);          // [B, 1, Lr]
-            var tsU = t.matmul(uf.transpose(1, 2)) * sc + biasU.squeeze(1);          // [B, 1, L]
+            var tsR = t.matmul(xf.transpose(1, 2)).mul(Scalars.Of(sc)).Plus(biasR.squeeze(1));          // [B, 1, Lr]
+            var tsU = t.matmul(uf.transpose(1, 2)).mul(Scalars.Of(sc)).Plus(biasU.squeeze(1));          // [B, 1, L]
             var tp = nn.functional.softmax(cat(new[] { tsR, tsU }, -1), -1);
             long n = xf.shape[1];
-            return Probed((tp.narrow(-1, 0, n).matmul(xf) + tp.narrow(-1, n, tp.shape[2] - n).matmul(uf)).squeeze(1), firstP!, b);
+            return Probed(tp.narrow(-1, 0, n).matmul(xf).Plus(tp.narrow(-1, n, tp.shape[2] - n).matmul(uf)).squeeze(1), firstP!, b);
         }
 
         private Tensor Probed(Tensor output, Tensor firstP, SequencePoolingBatch b)
@@ -553,7 +554,7 @@ namespace MLNetRank.Torch.MultiTask
             var q0 = input.Queries[0];
             var batch = Dim(g, g.Shape(q0), 0);
             var sumShape = g.Concat(0, new[] { batch, Longs(g, 1, _d) });
-            using var sumInit = (summary + typew[_segments + 1]).reshape(1, 1, _d);
+            using var sumInit = summary.Plus(typew[_segments + 1]).reshape(1, 1, _d);
             var parts = new List<string> { g.Expand(AddWeight(g, sumInit, "tf_summary"), sumShape) };
             var maskParts = new List<string> { g.Expand(g.AddConstant(new[] { 1f }, new long[] { 1, 1 }, "one"), g.Concat(0, new[] { batch, Longs(g, 1) })) };
             for (int s = 0; s < _segments; s++)
@@ -712,7 +713,7 @@ namespace MLNetRank.Torch.MultiTask
             var batch = Dim(g, g.Shape(q0), 0);
             var rows = Dim(g, g.Shape(input.Embedded), 0);
             var sumShape = g.Concat(0, new[] { batch, Longs(g, 1, _d) });
-            using var sumInit = (summary + typew[_segments + 1]).reshape(1, 1, _d);
+            using var sumInit = summary.Plus(typew[_segments + 1]).reshape(1, 1, _d);
             var parts = new List<string> { g.Expand(AddWeight(g, sumInit, "tf_summary"), sumShape) };
             var maskParts = new List<string> { g.Expand(g.AddConstant(new[] { 1f }, new long[] { 1, 1 }, "one"), g.Concat(0, new[] { batch, Longs(g, 1) })) };
             for (int s = 0; s < _segments; s++)

@@ -3,6 +3,7 @@ using System.Linq;
 using Microsoft.ML;
 using MLNetRank.Simulation;
 using MLNetRank.Torch.MultiTask;
+using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
 
@@ -20,8 +21,10 @@ namespace MLNetRank.Torch.Tests.Sequences
 
             private sealed class Module : SequencePoolingModule
             {
+                // the numbers of the forward as Scalars that outlive every call (docs/multitask.md says why)
+                private static readonly Scalar One = 1f.ToScalar(), Big = 1e9f.ToScalar(), Floor = (-1e8f).ToScalar();
                 public Module(string name) : base(name) => RegisterComponents();
-                public override Tensor forward(SequencePoolingBatch b) => (b.Embedded + (b.Mask.unsqueeze(2) - 1f) * 1e9f).amax(1).clamp_min(-1e8f);
+                public override Tensor forward(SequencePoolingBatch b) => b.Embedded.add(b.Mask.unsqueeze(2).sub(One).mul(Big), One).amax(1).clamp_min(Floor);
                 public override string Export(SequencePoolingGraph x)
                 {
                     var mask = x.Op("Unsqueeze", new[] { x.Mask, x.Constant(new long[] { 2 }, new long[] { 1 }) });
