@@ -105,7 +105,7 @@ namespace MLNetRank.Benchmarks.Ensemble
                 {
                     var peer = auc[name.Replace("HarmonRank", "BCE")];
                     var d = list.Zip(peer, (x, y) => x.Sum() - y.Sum()).ToArray();
-                    vs = $"{d.Average():+0.0000;-0.0000} ± {Sd(d):0.0000} ({d.Count(x => x > 0)}/{d.Length})";
+                    vs = $"{BenchFormat.Signed(d.Average())} ± {Sd(d):0.0000} ({d.Count(x => x > 0)}/{d.Length})";
                 }
                 Console.WriteLine($"| {name} | " + string.Join(" | ", Enumerable.Range(0, K).Select(k => list.Average(x => x[k]).ToString("0.0000", CultureInfo.InvariantCulture)))
                     + $" | {list.Average(x => x.Sum()):0.0000} | {vs} | {seconds[name].Average():0.0} |");

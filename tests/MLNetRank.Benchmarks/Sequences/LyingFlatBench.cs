@@ -125,7 +125,7 @@ namespace MLNetRank.Benchmarks.Sequences
                 {
                     var diffs = auc[v][k].Zip(auc[0][k], (a, b) => a - b).ToArray();
                     cells.Add($"{auc[v][k].Average():F4} ± {Sd(auc[v][k]):F4}");
-                    cells.Add(v == 0 ? "—" : $"{diffs.Average():+0.0000;-0.0000} ± {Sd(diffs):0.0000} ({diffs.Count(x => x > 0)}/{seeds})");
+                    cells.Add(v == 0 ? "—" : $"{BenchFormat.Signed(diffs.Average())} ± {Sd(diffs):0.0000} ({diffs.Count(x => x > 0)}/{seeds})");
                 }
                 Console.WriteLine($"| {Variants[v].Name} | {string.Join(" | ", cells)} | {seconds[v] / seeds:F0} |");
             }

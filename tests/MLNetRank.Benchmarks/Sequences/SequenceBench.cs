@@ -422,7 +422,7 @@ namespace MLNetRank.Benchmarks.Sequences
                         double mean = diffs.Average();
                         double sd = seeds > 1 ? Math.Sqrt(diffs.Sum(x => (x - mean) * (x - mean)) / (seeds - 1)) : 0;
                         cells.Add($"{values[l][m].Average():F4}");
-                        cells.Add(l == 0 ? "—" : $"{mean:+0.0000;-0.0000} ± {sd:0.0000} ({diffs.Count(x => x > 0)}/{seeds} up)");
+                        cells.Add(l == 0 ? "—" : $"{BenchFormat.Signed(mean)} ± {sd:0.0000} ({diffs.Count(x => x > 0)}/{seeds} up)");
                     }
                     Console.WriteLine($"| {layers[l]} | {string.Join(" | ", cells)} | {seconds[l] / seeds:F0} |");
                 }

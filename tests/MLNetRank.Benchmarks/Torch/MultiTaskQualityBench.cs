@@ -382,7 +382,7 @@ namespace MLNetRank.Benchmarks.Torch
                 if (reference >= 0 && r != reference)
                 {
                     var d = results[r].Zip(results[reference], (a, b) => a - b).ToList();
-                    delta = $"{d.Average():+0.0000;-0.0000} ± {Sd(d)}";
+                    delta = $"{BenchFormat.Signed(d.Average())} ± {Sd(d)}";
                     ahead = $"{d.Count(x => x > 0)} of {d.Count}";
                 }
                 Console.WriteLine($"| {name} | {(early ? $"at most {epochs}" : epochs.ToString())} | {(early ? "-" : steps.ToString("N0"))} | {Pm(results[r])} | {delta} | {ahead} | {secs[r]:F0} |");
@@ -777,7 +777,7 @@ namespace MLNetRank.Benchmarks.Torch
                     foreach (var model in models)
                     {
                         var diff = baseline is null ? new List<double>() : buy[model.Key].Zip(baseline, (a, b) => a - b).ToList();
-                        string d = baseline is null || model.Key == "shared" ? "-" : $"{diff.Average():+0.0000;-0.0000} ± {Sd(diff)}";
+                        string d = baseline is null || model.Key == "shared" ? "-" : $"{BenchFormat.Signed(diff.Average())} ± {Sd(diff)}";
                         Console.WriteLine($"| {model.Label} | {parameters[model.Key]:N0} | {Pm(buy[model.Key])} | {d} | {Pm(click[model.Key])} |{(follow ? $" {Pm(fol[model.Key])} |" : "")}{(cvr ? $" {Pm(joint[model.Key])} |" : "")}{(valid > 0 ? $" {bestEpoch[model.Key].Average():F1} |" : "")} {secs[model.Key].Average():F0} |");
                         summary.Add((n, rho, model, buy[model.Key], diff));
                     }
@@ -788,7 +788,7 @@ namespace MLNetRank.Benchmarks.Torch
             Console.WriteLine($"| training impressions | ρ | {string.Join(" | ", models.Select(m => m.Key))} |");
             Console.WriteLine($"|---|---|{string.Concat(models.Select(_ => "---|"))}");
             foreach (var g in summary.GroupBy(r => (r.N, r.Rho)))
-                Console.WriteLine($"| {g.Key.N * 10:N0} | {g.Key.Rho} | {string.Join(" | ", g.Select(r => r.M.Key == "shared" || r.Diff.Count == 0 ? $"{r.Buy.Average():F4}" : $"{r.Buy.Average():F4} ({r.Diff.Average():+0.0000;-0.0000} / {Sd(r.Diff)})"))} |");
+                Console.WriteLine($"| {g.Key.N * 10:N0} | {g.Key.Rho} | {string.Join(" | ", g.Select(r => r.M.Key == "shared" || r.Diff.Count == 0 ? $"{r.Buy.Average():F4}" : $"{r.Buy.Average():F4} ({BenchFormat.Signed(r.Diff.Average())} / {Sd(r.Diff)})"))} |");
         }
 
         private sealed class CvrLabelRow
