@@ -95,6 +95,8 @@ namespace MLNetRank.Benchmarks.Sequences
                 case "detach": unit.DetachUnitInputs = true; break;                                      // no gradient from the weights into the tables
                 case "fixbias": unit.FixOutputBias = true; break;                                        // output bias stays 1
                 case "frozen": unit.FreezeUnit = true; break;                                            // the unit stays mean pooling
+                case "drop": unit.UnitDropout = 0.5f; break;                                             // dropout in the unit
+                case "slow": unit.LearningRateScale = 0.1f; break;                                       // the unit learns 10x slower
                 default: throw new ArgumentException($"unknown variant '{variant}' in layer '{layer}'");
             }
         }
