@@ -156,6 +156,22 @@ namespace MLNetRank.Simulation
         /// ground truth is <see cref="World.TrueItemInterest"/> and is part of <c>TrueAttraction</c>. Default 0.</summary>
         public double ItemInterestScale { get; set; }
 
+        /// <summary>Share of each user's background item clicks (the source of <c>UserItemSeq</c> and of the User→Item edges) that
+        /// follow the user's hidden <em>taste</em>, in [0, 1]. Every user has <see cref="TasteGroupsPerUser"/> taste groups (the
+        /// groups of <see cref="ItemInterestScale"/>, see <see cref="World.UserTasteGroups"/>); with this probability a history
+        /// click is an item of one of them (a group drawn uniformly, then an item of the group by the user's latent affinity, so
+        /// the user's usual categories are favoured but not required: a taste such as a style or a brand crosses categories),
+        /// otherwise it is drawn by category and item affinity exactly as without the option. This is what real histories show
+        /// and DIN assumes: a few persistent interests, each covering part of the history. The definition of the item-level
+        /// interest does not change; only the histories it reads do. 0 = histories ignore the taste groups (the rows are then
+        /// bit-identical to a simulator without the option). Default 0.</summary>
+        public double TasteHistoryShare { get; set; }
+
+        /// <summary>Number of distinct taste groups each user has (drawn uniformly from the max(1, <c>ItemCount / 30</c>) groups,
+        /// from their own random stream), used by <see cref="TasteHistoryShare"/>. Must be positive; a value above the number of
+        /// groups gives every user every group (so small worlds keep working with the default). Default 3.</summary>
+        public int TasteGroupsPerUser { get; set; } = 3;
+
         /// <summary>Validates the options; throws <see cref="ArgumentOutOfRangeException"/> naming the option.</summary>
         public void Validate()
         {
@@ -210,6 +226,8 @@ namespace MLNetRank.Simulation
             Probability(Math.Abs(FollowCorrelation), nameof(FollowCorrelation));
             Probability(Math.Abs(CommentCorrelation), nameof(CommentCorrelation));
             Probability(CommentBuyDependence, nameof(CommentBuyDependence));
+            Probability(TasteHistoryShare, nameof(TasteHistoryShare));
+            Positive(TasteGroupsPerUser, nameof(TasteGroupsPerUser));
             if (!(LongStaySeconds > 0) || !double.IsFinite(LongStaySeconds))
                 throw new ArgumentOutOfRangeException(nameof(LongStaySeconds), LongStaySeconds, "LongStaySeconds must be a positive finite number.");
             foreach (var (v, n) in new[]

@@ -64,6 +64,8 @@ namespace MLNetRank.Simulation
         // item-level interest (LiveStreamSimulatorOptions.ItemInterestScale): hidden taste groups, 0-based
         internal readonly int[] ItemTasteData;
         internal readonly int TasteGroupCount;
+        internal readonly int[][] TasteGroupItems;   // 0-based item indices per group
+        internal readonly int[] UserTasteData;       // TasteGroupsPerUser groups per user, 0-based
         internal readonly double InterestMean, InterestStd;
 
         // calibration of the latent scores
@@ -322,18 +324,36 @@ namespace MLNetRank.Simulation
                 UserHistCtr[u] = (float)(Sigmoid(o.AttractionIntercept + UserBias[u] + 0.5) * MeanExamination * Math.Exp(0.5 * o.FeatureNoise * ur.NextGaussian()));
             }
 
-            // background histories: item clicks and room watches, half before time 0
-            (ItemHistoryOffsets, ItemHistoryItems, ItemHistoryTimes) = BuildItemHistory();
-            (LiveHistoryOffsets, LiveHistoryLives, LiveHistoryTimes) = BuildLiveHistory();
-
-            // item-level interest: taste groups from their own stream (the other draws are unchanged), then the mean and
-            // deviation of the raw interest over random users, rooms and times
+            // hidden taste groups of items and users, each from its own stream (the other draws are unchanged)
             TasteGroupCount = Math.Max(1, I / 30);
             ItemTasteData = new int[I];
             {
                 var tr = SimRandom.Create(o.Seed, SimRandom.StreamTaste, 0);
                 for (int i = 0; i < I; i++)
                     ItemTasteData[i] = tr.Next(TasteGroupCount);
+            }
+            TasteGroupItems = GroupMembers();
+            int perUser = Math.Min(o.TasteGroupsPerUser, TasteGroupCount);
+            UserTasteData = new int[U * perUser];
+            for (int u = 0; u < U; u++)
+            {
+                var ur = SimRandom.Create(o.Seed, SimRandom.StreamTaste, 2, (ulong)u);
+                for (int k = 0; k < perUser; k++)
+                {
+                    int g;
+                    do
+                        g = ur.Next(TasteGroupCount);
+                    while (new ReadOnlySpan<int>(UserTasteData, u * perUser, k).Contains(g));
+                    UserTasteData[u * perUser + k] = g;
+                }
+            }
+
+            // background histories: item clicks and room watches, half before time 0
+            (ItemHistoryOffsets, ItemHistoryItems, ItemHistoryTimes) = BuildItemHistory();
+            (LiveHistoryOffsets, LiveHistoryLives, LiveHistoryTimes) = BuildLiveHistory();
+
+            // item-level interest: the mean and deviation of the raw interest over random users, rooms and times
+            {
                 var cal = SimRandom.Create(o.Seed, SimRandom.StreamTaste, 1);
                 const int n = 20000;
                 var raw = new double[n];
@@ -349,6 +369,14 @@ namespace MLNetRank.Simulation
                 }
                 (InterestMean, InterestStd) = MeanStd(raw);
             }
+        }
+
+        private int[][] GroupMembers()
+        {
+            var lists = Enumerable.Range(0, TasteGroupCount).Select(_ => new List<int>()).ToArray();
+            for (int i = 0; i < ItemTasteData.Length; i++)
+                lists[ItemTasteData[i]].Add(i);
+            return lists.Select(l => l.ToArray()).ToArray();
         }
 
         /// <summary>The last up-to-<c>dst.Length</c> items (0-based) user u clicked before time t, oldest first.</summary>
@@ -437,11 +465,23 @@ namespace MLNetRank.Simulation
                 int before = 2 + r.Poisson(mean), after = r.Poisson(mean);
                 var ev = new List<(float t, int id)>(before + after);
                 var userVec = new ReadOnlySpan<float>(UserLatentData, u * D, D);
+                // taste-shaped clicks (TasteHistoryShare): decided and drawn from their own stream after the click drawn as
+                // without the option, so a click that does not follow the taste is the same click as without it
+                double share = o.TasteHistoryShare;
+                var tr = share > 0 ? SimRandom.Create(o.Seed, SimRandom.StreamTaste, 3, (ulong)u) : default;
+                int perUser = UserTasteData.Length / o.UserCount;
                 for (int e = 0; e < before + after; e++)
                 {
                     float t = e < before ? -T * (float)r.NextDouble() : T * (float)r.NextDouble();
                     int c = r.Categorical(catWeights, total);
-                    ev.Add((t, PickBySoftmax(ref r, CategoryItems[c], userVec, ItemLatentData, 1.0)));
+                    int item = PickBySoftmax(ref r, CategoryItems[c], userVec, ItemLatentData, 1.0);
+                    if (share > 0 && tr.NextDouble() < share)
+                    {
+                        var members = TasteGroupItems[UserTasteData[u * perUser + tr.Next(perUser)]];
+                        if (members.Length > 0)
+                            item = PickBySoftmax(ref tr, members, userVec, ItemLatentData, 1.0);
+                    }
+                    ev.Add((t, item));
                 }
                 return ev;
             });
@@ -762,6 +802,16 @@ namespace MLNetRank.Simulation
         /// <summary>The hidden taste group (0-based, about 30 items per group, drawn independently of categories, communities and
         /// latent vectors) of an item: the unit of <see cref="LiveStreamSimulatorOptions.ItemInterestScale"/>'s item-level interest.</summary>
         public int ItemTasteGroupOf(uint itemId) => ItemTasteData[ItemIndex(itemId)];
+
+        /// <summary>The hidden taste groups of a user (0-based, as <see cref="ItemTasteGroupOf"/>; <see cref="LiveStreamSimulatorOptions.TasteGroupsPerUser"/>
+        /// distinct groups (at most the number of groups), drawn uniformly from their own random stream whatever the options). With
+        /// <see cref="LiveStreamSimulatorOptions.TasteHistoryShare"/> &gt; 0 that share of the user's background item clicks are items
+        /// of these groups; with 0 they do not shape anything.</summary>
+        public IReadOnlyList<int> UserTasteGroups(uint userId)
+        {
+            int u = UserIndex(userId), n = UserTasteData.Length / Options.UserCount;
+            return Array.AsReadOnly(new ReadOnlySpan<int>(UserTasteData, u * n, n).ToArray());
+        }
 
         /// <summary>True conversion probability (P(buy | click)) of a user in a room at <paramref name="time"/> hours.</summary>
         public double TrueConversion(uint userId, uint liveId, float time)

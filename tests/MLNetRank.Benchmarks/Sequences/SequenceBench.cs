@@ -309,8 +309,8 @@ namespace MLNetRank.Benchmarks.Sequences
     /// Click and Buy AUC / GAUC (per request) of mean pooling vs DIN vs V2 dual target attention vs the V4 transformer on the
     /// simulator, with the item-level interest knob on and off, paired over seeds (each seed: its own world, traffic and
     /// training seed; every layer trains on the same rows). Args: [--seeds S (5)] [--train-requests T (3000)]
-    /// [--test-requests E (1500)] [--first-seed F (0)] [--epochs N (3)] [--kappa K (1.5)] [--dim d (8)] [--threads n (1)].
-    /// Diagnostics: --headroom (AUC of the true click probability with and without κ·z), --diagnose (each DIN unit's output
+    /// [--test-requests E (1500)] [--first-seed F (0)] [--epochs N (3)] [--kappa K (1.5)] [--dim d (8)] [--threads n (1)]
+    /// [--taste-share s (0)] [--taste-groups g (3)] (the simulator's taste-shaped histories, session 7). Diagnostics: --headroom (AUC of the true click probability with and without κ·z), --diagnose (each DIN unit's output
     /// weights, the score's correlation with the true z, and the column OracleZ for the <c>+oraclez</c> arm), --oracle-groups
     /// (item ids replaced by their taste groups, every layer alike), --lr; layer variants <c>din+intensity+match</c> etc. (see
     /// <c>SequenceModels.ApplyVariant</c>).
@@ -335,10 +335,15 @@ namespace MLNetRank.Benchmarks.Sequences
         private static readonly Option<bool> OracleGroupsOption = BenchOption.Flag("--oracle-groups", "diagnostic world: every item id (sequences, items on sale, core items) replaced by its hidden taste group, for every layer alike");
         private static readonly Option<double> LearningRateOption = BenchOption.Of("--lr", 2e-3, "learning rate of every layer (diagnostics; the figures use 2e-3)");
         private static readonly Option<bool> DiagnoseOption = BenchOption.Flag("--diagnose", "print how far each DIN unit moved from its start (norms of its output weights) and the spread of its weights on a test batch");
+        private static readonly Option<double> TasteShareOption = BenchOption.Of("--taste-share", 0.0, "simulator's TasteHistoryShare: share of history clicks drawn from the user's taste groups (0 = the session-6 world)");
+        private static readonly Option<bool> CoocGroupsOption = BenchOption.Flag("--cooc-groups", "diagnostic: every item id replaced by its cluster (k-means, 100 clusters) of co-occurrence in the training rows' clicked-item sequences, learned from the logs, not from the ground truth");
+        private static readonly Option<int> TasteGroupsOption = BenchOption.Of("--taste-groups", 3, "simulator's TasteGroupsPerUser (used when --taste-share > 0)");
 
         public int Run(ParseResult args)
         {
             int seeds = args.GetValue(SeedsOption);
+            double tasteShare = args.GetValue(TasteShareOption);
+            int tasteGroups = args.GetValue(TasteGroupsOption);
             int firstSeed = args.GetValue(FirstSeedOption);
             int trainRequests = args.GetValue(TrainRequestsOption);
             int testRequests = args.GetValue(TestRequestsOption);
@@ -362,7 +367,7 @@ namespace MLNetRank.Benchmarks.Sequences
                 {
                     int seed = firstSeed + s;
                     var ml = new MLContext(seed);
-                    var sim = new LiveStreamSimulator(new LiveStreamSimulatorOptions { Seed = 100 + seed, RequestCount = trainRequests + testRequests, ItemInterestScale = k });
+                    var sim = new LiveStreamSimulator(new LiveStreamSimulatorOptions { Seed = 100 + seed, RequestCount = trainRequests + testRequests, ItemInterestScale = k, TasteHistoryShare = tasteShare, TasteGroupsPerUser = tasteGroups });
                     var train = ml.Data.Cache(sim.GetImpressions(ml, 0, trainRequests));
                     var test = ml.Data.Cache(sim.GetImpressions(ml, trainRequests, testRequests));
                     if (args.GetValue(OracleGroupsOption))
@@ -371,6 +376,12 @@ namespace MLNetRank.Benchmarks.Sequences
                         train = ml.Data.Cache(toGroups.Transform(train));
                         test = ml.Data.Cache(toGroups.Transform(test));
                     }
+                    if (args.GetValue(CoocGroupsOption))
+                    {
+                        var toClusters = CoocGroups(ml, sim.World, train, seed);
+                        train = ml.Data.Cache(toClusters.Transform(train));
+                        test = ml.Data.Cache(toClusters.Transform(test));
+                    }
                     var click = test.GetColumn<bool>(ImpressionColumns.Click).ToArray();
                     var buy = test.GetColumn<bool>(ImpressionColumns.Buy).ToArray();
                     var groups = test.GetColumn<uint>(ImpressionColumns.RequestId).ToArray();
@@ -378,6 +389,8 @@ namespace MLNetRank.Benchmarks.Sequences
                         PrintHeadroom(sim, test, click, groups, k, seed);
                     // the planted interest z of each test row (diagnostics: how much of it a layer's score follows)
                     double[]? zs = args.GetValue(DiagnoseOption) && k != 0 ? PlantedInterest.TrueZ(sim.World, test, k) : null;
+                    if (args.GetValue(DiagnoseOption))
+                        Console.WriteLine($"  co-occurrence in the training sequences (one per user): {PlantedInterest.GroupPurity(sim.World, PlantedInterest.CoOccurrence(train))}");
                     if (args.GetValue(DiagnoseOption))
                     {
                         var world = sim.World;
@@ -405,6 +418,8 @@ namespace MLNetRank.Benchmarks.Sequences
                             var tc = st.GetColumn<float[]>("ClickScore").Select(v => v[0]).ToArray();
                             var tb = st.GetColumn<float[]>("BuyScore").Select(v => v[0]).ToArray();
                             Console.WriteLine($"    train click AUC {RankerMetrics.Auc(tc, train.GetColumn<bool>(ImpressionColumns.Click).ToArray()):F4}, train buy AUC {RankerMetrics.Auc(tb, train.GetColumn<bool>(ImpressionColumns.Buy).ToArray()):F4}");
+                            var emb = ItemEmbeddings(model, train);
+                            Console.WriteLine($"    trained item embeddings (mean |row| {emb.Values.Average(v => Math.Sqrt(v.Sum(x => (double)x * x))):F3}; N(0, 0.05) at the start: ~{0.05 * Math.Sqrt(d):F3}): {PlantedInterest.GroupPurity(sim.World, emb)}");
                         }
                         if (zs is not null)
                             Console.WriteLine($"    corr(click logit, z): {PlantedInterest.Correlation(pc, zs, null):F4}, within requests {PlantedInterest.Correlation(pc, zs, groups):F4}");
@@ -412,7 +427,7 @@ namespace MLNetRank.Benchmarks.Sequences
                     }
                 }
                 Console.WriteLine();
-                Console.WriteLine($"### Item-level interest κ = {k}: {trainRequests * 10:N0} training / {testRequests * 10:N0} test impressions per seed, {seeds} seeds, {epochs} epochs, d = {d}");
+                Console.WriteLine($"### Item-level interest κ = {k}{(tasteShare > 0 ? $", taste-shaped histories (share {tasteShare}, {tasteGroups} groups per user)" : "")}: {trainRequests * 10:N0} training / {testRequests * 10:N0} test impressions per seed, {seeds} seeds, {epochs} epochs, d = {d}");
                 Console.WriteLine();
                 Console.WriteLine("| layer | " + string.Join(" | ", metrics.Select(m => $"{m} (mean) | Δ vs mean pooling (± sd over seeds)")) + " | train s / seed |");
                 Console.WriteLine("|---|" + string.Concat(metrics.Select(_ => "---|---|")) + "---|");
@@ -452,6 +467,17 @@ namespace MLNetRank.Benchmarks.Sequences
             }).ToArray();
             if (k != 0)
                 Console.WriteLine($"  headroom: corr(share from the row's columns, true z) {PlantedInterest.Correlation(share.Select(x => (float)x).ToArray(), zs, null):F4}");
+            // how concentrated the test rows' UserItemSeq are: share in the user's hidden taste groups, and share held by the
+            // sequence's own 3 most frequent taste groups and 3 most frequent categories (what a log would show)
+            var w = sim.World;
+            var users = test.GetColumn<uint>(ImpressionColumns.UserId).ToArray();
+            double Top3(IEnumerable<int> keys, int n) => n == 0 ? 0 : keys.GroupBy(x => x).Select(g => g.Count()).OrderByDescending(c => c).Take(3).Sum() / (double)n;
+            var items = seqs.Select(h => h.Where(x => x > 0).ToArray()).ToArray();
+            double inTaste = items.Select((h, i) => h.Length == 0 ? 0 : h.Count(x => w.UserTasteGroups(users[i]).Contains(w.ItemTasteGroupOf(x))) / (double)h.Length).Average();
+            double top3Groups = items.Select(h => Top3(h.Select(x => w.ItemTasteGroupOf(x)), h.Length)).Average();
+            double top3Cats = items.Select(h => Top3(h.Select(x => (int)w.ItemCategory(x)), h.Length)).Average();
+            Console.WriteLine($"  histories, seed {seed}: mean UserItemSeq length {items.Average(h => h.Length):F1}; share in the user's taste groups {inTaste:F3}; "
+                + $"share held by the sequence's top-3 taste groups {top3Groups:F3}, top-3 categories {top3Cats:F3}");
             Console.WriteLine($"  headroom, kappa {k}, seed {seed}: true P(click) AUC {RankerMetrics.Auc(with, click):F4}, GAUC {RankerMetrics.GroupAuc<uint>(with, click, groups):F4}; "
                 + $"without κ·z AUC {RankerMetrics.Auc(without, click):F4}, GAUC {RankerMetrics.GroupAuc<uint>(without, click, groups):F4}");
         }
@@ -467,6 +493,89 @@ namespace MLNetRank.Benchmarks.Sequences
                 .Fit(data);
         }
 
+        /// <summary>Maps every item id to its co-occurrence cluster + 1: k-means (cosine, k-means++ start, 100 clusters, 20 rounds)
+        /// of the items' L2-normalised co-occurrence counts in the training rows' sequences (one per user); items never seen in
+        /// them get cluster 101. What a practitioner could build from the logs alone (diagnostic).</summary>
+        private static ITransformer CoocGroups(MLContext ml, World world, IDataView train, int seed)
+        {
+            const int k = 100;
+            var co = PlantedInterest.CoOccurrence(train);
+            var ids = co.Keys.OrderBy(x => x).ToArray();
+            var x = ids.Select(i =>
+            {
+                var v = co[i];
+                double norm = Math.Sqrt(v.Sum(t => (double)t * t));
+                return v.Select(t => (float)(t / norm)).ToArray();
+            }).ToArray();
+            int n = x.Length, dim = x[0].Length;
+            var rng = new Random(seed);
+            var centres = new List<float[]> { (float[])x[rng.Next(n)].Clone() };
+            var best = new double[n];
+            double Dot(float[] a, float[] b)
+            {
+                double t = 0;
+                for (int j = 0; j < a.Length; j++)
+                    t += a[j] * b[j];
+                return t;
+            }
+            while (centres.Count < k)
+            {
+                // k-means++: the next centre with probability proportional to the squared distance (2 - 2 cos) to the nearest one
+                var c = centres[^1];
+                for (int i = 0; i < n; i++)
+                    best[i] = centres.Count == 1 ? 2 - 2 * Dot(x[i], c) : Math.Min(best[i], 2 - 2 * Dot(x[i], c));
+                double total = best.Sum(), u = rng.NextDouble() * total;
+                int pick = 0;
+                for (double acc = 0; pick < n - 1 && (acc += best[pick]) < u; pick++)
+                {
+                }
+                centres.Add((float[])x[pick].Clone());
+            }
+            var assign = new int[n];
+            for (int round = 0; round < 20; round++)
+            {
+                for (int i = 0; i < n; i++)
+                {
+                    double bestCos = double.NegativeInfinity;
+                    for (int c = 0; c < k; c++)
+                    {
+                        double cos = Dot(x[i], centres[c]);
+                        if (cos > bestCos)
+                        {
+                            bestCos = cos;
+                            assign[i] = c;
+                        }
+                    }
+                }
+                for (int c = 0; c < k; c++)
+                {
+                    var sum = new double[dim];
+                    int m = 0;
+                    for (int i = 0; i < n; i++)
+                        if (assign[i] == c)
+                        {
+                            m++;
+                            for (int j = 0; j < dim; j++)
+                                sum[j] += x[i][j];
+                        }
+                    if (m == 0)
+                        continue;
+                    double norm = Math.Sqrt(sum.Sum(t => t * t));
+                    centres[c] = sum.Select(t => (float)(t / norm)).ToArray();
+                }
+            }
+            // purity: the share of each cluster held by its most frequent taste group, weighted by size
+            double Purity(int[] a) => Enumerable.Range(0, k).Sum(c => Enumerable.Range(0, n).Where(i => a[i] == c).GroupBy(i => world.ItemTasteGroupOf(ids[i])).Select(g => g.Count()).DefaultIfEmpty(0).Max()) / (double)n;
+            var shuffled = assign.OrderBy(_ => rng.Next()).ToArray();
+            Console.WriteLine($"  co-occurrence clusters: {n} items in {assign.Distinct().Count()} clusters, purity by taste group {Purity(assign):F3} (the same cluster sizes at random: {Purity(shuffled):F3})");
+            var cluster = ids.Select((id, i) => (id, c: assign[i])).ToDictionary(p => p.id, p => (uint)p.c + 1);
+            var map = Enumerable.Range(1, world.ItemCount).Select(i => new KeyValuePair<uint, uint>((uint)i, cluster.TryGetValue((uint)i, out var c) ? c : k + 1)).ToArray();
+            return ml.Transforms.Conversion.MapValue(ImpressionColumns.UserItemSeq, map, ImpressionColumns.UserItemSeq)
+                .Append(ml.Transforms.Conversion.MapValue(ImpressionColumns.LiveItemsOnSale, map, ImpressionColumns.LiveItemsOnSale))
+                .Append(ml.Transforms.Conversion.MapValue(ImpressionColumns.LiveCoreItems, map, ImpressionColumns.LiveCoreItems))
+                .Fit(train);
+        }
+
         private sealed class ZInput
         {
             public uint UserId { get; set; }
@@ -477,6 +586,34 @@ namespace MLNetRank.Benchmarks.Sequences
         private sealed class ZOutput
         {
             [VectorType(1)] public float[] OracleZ { get; set; } = Array.Empty<float>();
+        }
+
+        /// <summary>The trained item embedding table (shared by the items on sale, the core items and the clicked items) by item id.
+        /// Its dictionary is learned from the training rows' <c>LiveItemsOnSale</c> in order of first occurrence (row k = the
+        /// k-th distinct id, row 0 = unknown); the table's row count checks the reconstruction.</summary>
+        private static Dictionary<uint, float[]> ItemEmbeddings(MultiTaskTransformer model, IDataView train)
+        {
+            var order = new List<uint>();
+            var seen = new HashSet<uint>();
+            foreach (var sale in train.GetColumn<uint[]>(ImpressionColumns.LiveItemsOnSale))
+                foreach (var id in sale)
+                    if (seen.Add(id))
+                        order.Add(id);
+            var seq = model.Layout.Sequences.First(x => x.Name == ImpressionColumns.UserItemSeq);
+            var table = model.Layout.Tables[seq.Table];
+            if (table.Rows != order.Count + 1)
+                throw new InvalidOperationException($"item table has {table.Rows} rows, {order.Count} distinct items on sale: the dictionary is not the one assumed");
+            // the same order from ML.NET's own by-occurrence dictionary of the column (what the trainer builds)
+            var ml = new MLContext(0);
+            var keys = ml.Transforms.Conversion.MapValueToKey("k", ImpressionColumns.LiveItemsOnSale, keyOrdinality: Microsoft.ML.Transforms.ValueToKeyMappingEstimator.KeyOrdinality.ByOccurrence).Fit(train).Transform(train);
+            VBuffer<uint> values = default;
+            keys.Schema["k"].GetKeyValues(ref values);
+            if (!values.DenseValues().SequenceEqual(order))
+                throw new InvalidOperationException("the item dictionary's order is not the order of first occurrence assumed");
+            var weight = model.Network.Encoders[0].named_parameters().First(p => p.name == $"tables.{seq.Table}.weight").parameter;
+            var data = weight.detach().cpu().data<float>().ToArray();
+            int dim = table.Dimension;
+            return order.Select((id, k) => (id, v: data.AsSpan((k + 1) * dim, dim).ToArray())).ToDictionary(p => p.id, p => p.v);
         }
 
         /// <summary>How far each DIN unit left its start (its output layer starts at zero weights and bias 1 or 0).</summary>
