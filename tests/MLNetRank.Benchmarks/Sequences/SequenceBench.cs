@@ -62,7 +62,15 @@ namespace MLNetRank.Benchmarks.Sequences
             // diagnostics: the true planted interest as a dense input (the bench adds the column with --diagnose)
             if (parts.Contains("oraclez"))
                 o.Features.Add(new DenseFeature("OracleZ"));
-            foreach (var variant in parts.Skip(1).Where(v => v != "oraclez"))
+            // "itemsonly" / "roomsonly": the layer on one history, mean pooling on the other (where a loss comes from)
+            if (parts.Contains("itemsonly"))
+                rooms.Pooling = new MeanSequencePooling();
+            if (parts.Contains("roomsonly"))
+                items.Pooling = new MeanSequencePooling();
+            // "reseedN": the same layer with training seed + 1000·N (its own retraining noise)
+            foreach (var r in parts.Where(v => v.StartsWith("reseed", StringComparison.Ordinal)))
+                o.Seed = seed + 1000 * int.Parse(r.Substring(6), System.Globalization.CultureInfo.InvariantCulture);
+            foreach (var variant in parts.Skip(1).Where(v => v is not ("oraclez" or "itemsonly" or "roomsonly") && !v.StartsWith("reseed", StringComparison.Ordinal)))
                 foreach (var unit in new[] { items.Pooling, rooms.Pooling }.OfType<TargetAttentionPooling>())
                     ApplyVariant(unit, variant, layer);
             o.Features.Add(items);
@@ -84,6 +92,11 @@ namespace MLNetRank.Benchmarks.Sequences
                 case "init": unit.OutputInitStd = 0.1f; break;                                           // small random output weights
                 case "sum": unit.Weighting = AttentionWeighting.Sum; break;
                 case "softmax": unit.Weighting = AttentionWeighting.Softmax; break;
+                case "detach": unit.DetachUnitInputs = true; break;                                      // no gradient from the weights into the tables
+                case "fixbias": unit.FixOutputBias = true; break;                                        // output bias stays 1
+                case "frozen": unit.FreezeUnit = true; break;                                            // the unit stays mean pooling
+                case "drop": unit.UnitDropout = 0.5f; break;                                             // dropout in the unit
+                case "slow": unit.LearningRateScale = 0.1f; break;                                       // the unit learns 10x slower
                 default: throw new ArgumentException($"unknown variant '{variant}' in layer '{layer}'");
             }
         }
@@ -400,6 +413,11 @@ namespace MLNetRank.Benchmarks.Sequences
                         if (args.GetValue(DiagnoseOption))
                         {
                             PrintUnits(model);
+                            // train vs test: how much of the fit does not carry to new impressions
+                            var st = model.Transform(train);
+                            var tc = st.GetColumn<float[]>("ClickScore").Select(v => v[0]).ToArray();
+                            var tb = st.GetColumn<float[]>("BuyScore").Select(v => v[0]).ToArray();
+                            Console.WriteLine($"    train click AUC {RankerMetrics.Auc(tc, train.GetColumn<bool>(ImpressionColumns.Click).ToArray()):F4}, train buy AUC {RankerMetrics.Auc(tb, train.GetColumn<bool>(ImpressionColumns.Buy).ToArray()):F4}");
                             var emb = ItemEmbeddings(model, train);
                             Console.WriteLine($"    trained item embeddings (mean |row| {emb.Values.Average(v => Math.Sqrt(v.Sum(x => (double)x * x))):F3}; N(0, 0.05) at the start: ~{0.05 * Math.Sqrt(d):F3}): {PlantedInterest.GroupPurity(sim.World, emb)}");
                         }

@@ -55,6 +55,8 @@ namespace MLNetRank.Torch.Tests.Sequences
             yield return new object[] { "din-softmax-intensity", new TargetAttentionPooling("room") { Weighting = AttentionWeighting.Softmax, IncludeIntensity = true }, new[] { 1 } };
             yield return new object[] { "dual-set-query-sum-intensity", new TargetAttentionPooling("onsale") { Weighting = AttentionWeighting.Sum, IncludeIntensity = true }, new[] { 5 } };
             yield return new object[] { "dual-set-query-match-intensity", new TargetAttentionPooling("onsale") { MatchDetectors = true, IncludeIntensity = true }, new[] { 5 } };
+            yield return new object[] { "din-lr-scale", new TargetAttentionPooling("room") { LearningRateScale = 0.1f }, new[] { 1 } };
+            yield return new object[] { "dual-set-query-lr-scale-intensity", new TargetAttentionPooling("onsale") { LearningRateScale = 0.1f, IncludeIntensity = true }, new[] { 5 } };
             yield return new object[] { "din-match-raw-mass", new TargetAttentionPooling("room") { MatchDetectors = true, IncludeIntensity = true, IntensityBatchNorm = false }, new[] { 1 } };
             yield return new object[] { "transformer-summary", new TransformerPooling("core", "onsale") { Layers = 2, Heads = 4 }, new[] { 3, 5 } };
             yield return new object[] { "transformer-1layer-2heads", new TransformerPooling("core") { Layers = 1, Heads = 2 }, new[] { 4 } };
@@ -243,6 +245,59 @@ namespace MLNetRank.Torch.Tests.Sequences
             PoolingAgreement.Check(weighting.ToString(), module, batch, tolerance: 1e-5);
         }
 
+        /// <summary><see cref="TargetAttentionPooling.LearningRateScale"/>: the unit still starts as mean pooling, and the same
+        /// Adam steps on a target it can fit (the pooled vector regressed on a query-dependent target) move its attention weights
+        /// away from equal weights several times less at 0.1 than at 1 — but not zero: it still learns. The deviation is measured
+        /// on the pooled vectors against mean pooling times the unit's output bias (the scale, which is not slowed).</summary>
+        [Fact]
+        public void LearningRateScale_StartsAsMeanPooling_AndMovesTheWeightsSlower()
+        {
+            double Deviation(float scale, bool train)
+            {
+                using var scope = NewDisposeScope();
+                torch.manual_seed(11);
+                var g = new Generator(23);
+                const int ids = 24, rows = 128, len = 8;
+                var table = nn.Embedding(ids, D);
+                using (no_grad())
+                    nn.init.normal_(table.weight!, 0, 0.05);   // the library's initial embedding scale
+                var module = new TargetAttentionPooling("room") { LearningRateScale = scale }.CreateModule(new SequencePoolingContext("UserItemSeq", D, len, new[] { D }, new[] { 1 }));
+                var mean = new MeanSequencePooling().CreateModule(new SequencePoolingContext("UserItemSeq", D, len));
+                var head = nn.Linear(D, 1);
+                var opt = optim.Adam(module.parameters().Concat(head.parameters()), lr: 2e-3);
+                SequencePoolingBatch Draw(out Tensor y)
+                {
+                    var kg = randint(ids, new long[] { rows, len }, generator: g);
+                    var qg = randint(ids, new long[] { rows, 1 }, generator: g);
+                    // the target: the first embedding coordinate of the history steps whose id shares the query's parity
+                    var same = ((kg % 2) == (qg % 2)).to_type(ScalarType.Float32);
+                    using (no_grad())
+                        y = (table.forward(kg).select(2, 0) * same).sum(1, keepdim: true) / same.sum(1, keepdim: true).clamp_min(1f);
+                    return new SequencePoolingBatch(table.forward(kg).detach(), ones(rows, len), new[] { table.forward(qg).detach() }, new[] { ones(rows, 1) });
+                }
+                for (int step = 0; train && step < 200; step++)
+                {
+                    using var inner = NewDisposeScope();
+                    var b = Draw(out var y);
+                    var loss = nn.functional.mse_loss(head.forward(module.forward(b)), y);
+                    opt.zero_grad();
+                    loss.backward();
+                    opt.step();
+                }
+                using (no_grad())
+                {
+                    var b = Draw(out _);
+                    // the output bias (not scaled) only rescales the pooled vector: what the query changes is measured
+                    var bias = module.named_parameters().Single(p => p.name == "output.bias").parameter;
+                    return (module.forward(b) - mean.forward(b) * bias).abs().mean().item<float>();
+                }
+            }
+            Assert.True(Deviation(0.1f, train: false) < 1e-6, "the scaled unit does not start as mean pooling");
+            double full = Deviation(1f, train: true), slow = Deviation(0.1f, train: true);
+            Assert.True(slow < 0.5 * full, $"deviation from mean pooling after training: scale 0.1 {slow:G4}, scale 1 {full:G4}");
+            Assert.True(slow > 1e-4 * full, $"the scaled unit did not learn: {slow:G4} (scale 1: {full:G4})");
+        }
+
         /// <summary>With <see cref="TargetAttentionPooling.IncludeIntensity"/> the untrained unit still pools like mean pooling and
         /// its extra dimension is 1 (the mean of a ≡ 1) for a history with present steps, 0 for an empty one.</summary>
         [Fact]
@@ -338,6 +393,8 @@ namespace MLNetRank.Torch.Tests.Sequences
             Assert.Throws<ArgumentException>(() => new TargetAttentionPooling(" "));
             var ex3 = Assert.Throws<ArgumentOutOfRangeException>(() => new TargetAttentionPooling("room") { Weighting = (AttentionWeighting)7 }.Validate(new SequencePoolingContext("UserLiveSeq", 8, 10, new[] { 8 })));
             Assert.Contains("UserLiveSeq", ex3.Message);
+            var ex4 = Assert.Throws<ArgumentOutOfRangeException>(() => new TargetAttentionPooling("room") { LearningRateScale = 0f }.Validate(new SequencePoolingContext("UserLiveSeq", 8, 10, new[] { 8 })));
+            Assert.Contains("LearningRateScale", ex4.Message);
             Assert.Contains("Weighting", ex3.Message);
         }
 
