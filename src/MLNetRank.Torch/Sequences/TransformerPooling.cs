@@ -390,6 +390,24 @@ namespace MLNetRank.Torch.MultiTask
 
         private static string Longs(OnnxGraphBuilder g, params long[] v) => g.AddConstant(v, new long[] { v.Length }, "dims");
 
+        /// <summary>The room tokens of both exports: the summary token (its type embedding added, expanded to the batch), then
+        /// each room segment's ids + its type embedding + recency positions; returns the tokens [B, Lr, d], their mask [B, Lr]
+        /// (1 for the summary token) and the batch size B as a 1-element shape.</summary>
+        private (string Tokens, string Mask, string Batch) ExportRoomTokens(OnnxGraphBuilder g, SequencePoolingGraph input, string posw, Tensor typew)
+        {
+            var batch = Dim(g, g.Shape(input.Queries[0]), 0);
+            var sumShape = g.Concat(0, new[] { batch, Longs(g, 1, _d) });
+            using var sumInit = summary.Plus(typew[_segments + 1]).reshape(1, 1, _d);
+            var parts = new List<string> { g.Expand(AddWeight(g, sumInit, "tf_summary"), sumShape) };
+            var maskParts = new List<string> { g.Expand(g.AddConstant(new[] { 1f }, new long[] { 1, 1 }, "one"), g.Concat(0, new[] { batch, Longs(g, 1) })) };
+            for (int s = 0; s < _segments; s++)
+            {
+                parts.Add(g.Add(g.Add(input.Queries[s], AddWeight(g, typew[s], "tf_type")), G_Positions(g, posw, input.QueryMasks[s])));
+                maskParts.Add(input.QueryMasks[s]);
+            }
+            return (g.Concat(1, parts.ToArray()), g.Concat(1, maskParts.ToArray()), batch);
+        }
+
         /// <summary>Recency position embeddings of a [N, T] mask: CumSum(exclusive, reverse) counts the real tokens after each.</summary>
         private string G_Positions(OnnxGraphBuilder g, string table, string mask)
         {
@@ -550,21 +568,7 @@ namespace MLNetRank.Torch.MultiTask
             var marker = new float[a + 1];
             marker[a] = 1f;
             var markerRow = g.Expand(g.AddConstant(marker, new long[] { 1, 1, a + 1 }, "tf_marker"), g.Concat(0, new[] { rows, Longs(g, 1, a + 1) }));   // [R, 1, d + 3]
-            // room tokens [B, Lr, d]: the summary token (expanded to the batch), then each segment
-            var q0 = input.Queries[0];
-            var batch = Dim(g, g.Shape(q0), 0);
-            var sumShape = g.Concat(0, new[] { batch, Longs(g, 1, _d) });
-            using var sumInit = summary.Plus(typew[_segments + 1]).reshape(1, 1, _d);
-            var parts = new List<string> { g.Expand(AddWeight(g, sumInit, "tf_summary"), sumShape) };
-            var maskParts = new List<string> { g.Expand(g.AddConstant(new[] { 1f }, new long[] { 1, 1 }, "one"), g.Concat(0, new[] { batch, Longs(g, 1) })) };
-            for (int s = 0; s < _segments; s++)
-            {
-                var q = input.Queries[s];
-                parts.Add(g.Add(g.Add(q, AddWeight(g, typew[s], "tf_type")), G_Positions(g, posw, input.QueryMasks[s])));
-                maskParts.Add(input.QueryMasks[s]);
-            }
-            var x3 = g.Concat(1, parts.ToArray());                                                                 // [B, Lr, d]
-            var maskR = g.Concat(1, maskParts.ToArray());                                                        // [B, Lr]
+            var (x3, maskR, batch) = ExportRoomTokens(g, input, posw, typew);                                     // [B, Lr, d], [B, Lr]
             var lr = Dim(g, g.Shape(maskR), 1);
             var x = g.Reshape(x3, new long[] { -1, _d });                                                        // [B·Lr, d]
             // the room tokens' extra inputs [0 (d times), 1, padding bias] from their mask by one Gemm: m·Big + (1, -Big)
@@ -708,22 +712,9 @@ namespace MLNetRank.Torch.MultiTask
             var biasUFlat = Bias(input.Mask);
             var biasUCol = g.Unsqueeze(biasUFlat, new long[] { 2 });                                             // [R, L, 1]
             var extraU = g.Concat(-1, new[] { g.Add(g.Mul(biasUCol, zero), one), biasUCol });                     // [R, L, 2]: 1, bias
-            // room tokens [B, Lr, d]: the summary token (expanded to the batch), then each segment
-            var q0 = input.Queries[0];
-            var batch = Dim(g, g.Shape(q0), 0);
             var rows = Dim(g, g.Shape(input.Embedded), 0);
-            var sumShape = g.Concat(0, new[] { batch, Longs(g, 1, _d) });
-            using var sumInit = summary.Plus(typew[_segments + 1]).reshape(1, 1, _d);
-            var parts = new List<string> { g.Expand(AddWeight(g, sumInit, "tf_summary"), sumShape) };
-            var maskParts = new List<string> { g.Expand(g.AddConstant(new[] { 1f }, new long[] { 1, 1 }, "one"), g.Concat(0, new[] { batch, Longs(g, 1) })) };
-            for (int s = 0; s < _segments; s++)
-            {
-                var q = input.Queries[s];
-                parts.Add(g.Add(g.Add(q, AddWeight(g, typew[s], "tf_type")), G_Positions(g, posw, input.QueryMasks[s])));
-                maskParts.Add(input.QueryMasks[s]);
-            }
-            var x3 = g.Concat(1, parts.ToArray());                                                                 // [B, Lr, d]
-            var biasRFlat = Bias(g.Concat(1, maskParts.ToArray()));                                              // [B, Lr]
+            var (x3, maskR, batch) = ExportRoomTokens(g, input, posw, typew);                                     // [B, Lr, d], [B, Lr]
+            var biasRFlat = Bias(maskR);                                                                         // [B, Lr]
             var lr = Dim(g, g.Shape(biasRFlat), 1);
             var x = g.Reshape(x3, new long[] { -1, _d });                                                        // [B·Lr, d]
             var biasRCol = g.Reshape(biasRFlat, new long[] { -1, 1 });
