@@ -172,17 +172,7 @@ namespace MLNetRank.Torch.Tests.Sequences
         {
             using var scope = NewDisposeScope();
             var module = Create(new TargetAttentionPooling("onsale") { Weighting = weighting }, new[] { 5 });
-            var full = Batch(9, B, new[] { 5 }, sameSequenceForAll: true);
-            var qm = full.QueryMasks[0].clone();
-            qm[0] = tensor(new[] { 0f, 0f, 1f, 0f, 1f });
-            var some = new SequencePoolingBatch(full.Embedded.narrow(0, 0, 1), full.Mask.narrow(0, 0, 1), full.Queries, new[] { qm });
-            var none = new SequencePoolingBatch(some.Embedded, some.Mask, full.Queries, new[] { zeros_like(qm) });
-            Assert.True(PoolingAgreement.Check("some", module, some, tolerance: 1e-5) <= 1e-5);
-            Assert.True(PoolingAgreement.Check("none", module, none, tolerance: 1e-5) <= 1e-5);
-            // a request of 60 candidates: ~240 real products, computed in two chunks of queries
-            var wide = Batch(4, 60, new[] { 5 }, sameSequenceForAll: true);
-            Assert.True(PoolingAgreement.Check("wide", module, new SequencePoolingBatch(wide.Embedded.narrow(0, 0, 1), wide.Mask.narrow(0, 0, 1), wide.Queries, wide.QueryMasks), tolerance: 1e-5) <= 1e-5);
-            Assert.True(PoolingAgreement.Check("wide, one row per candidate", module, wide, tolerance: 1e-5) <= 1e-5);
+            var (some, none) = AgreesOnPaddedAndChunkedRequests(module);
             var (values, shape) = PoolingAgreement.RunExport(module, none);
             Assert.Equal(new long[] { B, D }, shape);
             Assert.All(values, v => Assert.Equal(0f, v));
@@ -205,6 +195,15 @@ namespace MLNetRank.Torch.Tests.Sequences
         {
             using var scope = NewDisposeScope();
             var module = Create(new TargetAttentionPooling("onsale") { Weighting = weighting, IncludeIntensity = true, MatchDetectors = matchDetectors }, new[] { 5 });
+            AgreesOnPaddedAndChunkedRequests(module);
+        }
+
+        /// <summary>Checks a set-query module (5 products per row) against its export to 1e-5 on one shared sequence: a request
+        /// where some rows have products on sale ("some": row 0 has 2 of 5) and one where none has ("none"), and a request of
+        /// 60 candidates (~240 real products, computed in two chunks of queries), shared and one row per candidate. Returns the
+        /// "some" and "none" requests.</summary>
+        private static (SequencePoolingBatch Some, SequencePoolingBatch None) AgreesOnPaddedAndChunkedRequests(SequencePoolingModule module)
+        {
             var full = Batch(9, B, new[] { 5 }, sameSequenceForAll: true);
             var qm = full.QueryMasks[0].clone();
             qm[0] = tensor(new[] { 0f, 0f, 1f, 0f, 1f });
@@ -215,6 +214,7 @@ namespace MLNetRank.Torch.Tests.Sequences
             var wide = Batch(4, 60, new[] { 5 }, sameSequenceForAll: true);
             Assert.True(PoolingAgreement.Check("wide", module, new SequencePoolingBatch(wide.Embedded.narrow(0, 0, 1), wide.Mask.narrow(0, 0, 1), wide.Queries, wide.QueryMasks), tolerance: 1e-5) <= 1e-5);
             Assert.True(PoolingAgreement.Check("wide, one row per candidate", module, wide, tolerance: 1e-5) <= 1e-5);
+            return (some, none);
         }
 
         /// <summary>The activation unit starts as an equal-weight pooling: before training, Mean and Softmax pool exactly like
