@@ -12,8 +12,9 @@ namespace MLNetRank.Torch.MultiTask
     /// <c>step</c> passes temporary <see cref="Scalar"/>s (made implicitly from doubles) to native calls without keeping
     /// them alive: a garbage collection started by another thread (the batch read-ahead allocates) can finalize such a
     /// Scalar while libtorch still reads it, which crashed training at random ("Expected false to be true" in
-    /// <c>c10::Scalar::toFloat</c> under <c>addcmul_</c>). Here every Scalar is created explicitly and disposed only
-    /// after the native call that reads it has returned.
+    /// <c>c10::Scalar::toFloat</c> under <c>addcmul_</c>). Here every Scalar stays alive for its call: the constants and
+    /// the configuration's values are <see cref="Scalars"/> (the library's one idiom), the per-step bias corrections are
+    /// locals disposed after the call that reads them.
     /// </summary>
     internal sealed class FlatOptimizer : IDisposable
     {
@@ -50,43 +51,27 @@ namespace MLNetRank.Torch.MultiTask
             if (_kind == MultiTaskOptimizer.Adagrad)
             {
                 if (_weightDecay != 0)
-                    g = Add(g, _weights, _weightDecay);
-                using (var one = 1.0.ToScalar())
-                    _first.addcmul_(g, g, one);
+                    g = g.add(_weights, Scalars.Of(_weightDecay));
+                _first.addcmul_(g, g, Scalars.Of(1.0));
                 var std = _first.sqrt();
-                using (var eps = AdagradEpsilon.ToScalar())
-                    std.add_(eps, Scalars.One);   // add_(eps) alone would make a temporary alpha 1
-                using var minusLr = (-_learningRate).ToScalar();
-                _weights.addcdiv_(g, std, minusLr);
+                std.add_(Scalars.Of(AdagradEpsilon), Scalars.One);   // add_(eps) alone would make a temporary alpha 1
+                _weights.addcdiv_(g, std, Scalars.Of(-_learningRate));
                 return;
             }
             if (_kind == MultiTaskOptimizer.AdamW)
-            {
-                using var decay = (1 - _learningRate * _weightDecay).ToScalar();
-                _weights.mul_(decay);
-            }
+                _weights.mul_(Scalars.Of(1 - _learningRate * _weightDecay));
             else if (_weightDecay != 0)
-                g = Add(g, _weights, _weightDecay);
-            using (var b1 = Beta1.ToScalar())
-            using (var a1 = (1 - Beta1).ToScalar())
-                _first.mul_(b1).add_(g, a1);
-            using (var b2 = Beta2.ToScalar())
-            using (var a2 = (1 - Beta2).ToScalar())
-                _second!.mul_(b2).addcmul_(g, g, a2);
+                g = g.add(_weights, Scalars.Of(_weightDecay));
+            _first.mul_(Scalars.Of(Beta1)).add_(g, Scalars.Of(1 - Beta1));
+            _second!.mul_(Scalars.Of(Beta2)).addcmul_(g, g, Scalars.Of(1 - Beta2));
+            // the bias corrections change every step: Scalars of their own, disposed after the call that reads them
             double bias1 = 1 - Math.Pow(Beta1, _step), bias2 = 1 - Math.Pow(Beta2, _step);
             var denom = _second!.sqrt();
             using (var s = (1 / Math.Sqrt(bias2)).ToScalar())
                 denom.mul_(s);
-            using (var eps = AdamEpsilon.ToScalar())
-                denom.add_(eps, Scalars.One);
+            denom.add_(Scalars.Of(AdamEpsilon), Scalars.One);
             using var stepSize = (-_learningRate / bias1).ToScalar();
             _weights.addcdiv_(_first, denom, stepSize);
-        }
-
-        private static Tensor Add(Tensor a, Tensor b, double alpha)
-        {
-            using var s = alpha.ToScalar();
-            return a.add(b, s);
         }
 
         /// <summary>Writes the state (kind, step, moment buffers) for a checkpoint.</summary>
