@@ -487,11 +487,16 @@ namespace MLNetRank.Benchmarks.Sequences
         private static ITransformer OracleGroups(MLContext ml, LiveStreamSimulator sim, IDataView data)
         {
             var map = Enumerable.Range(1, sim.World.ItemCount).Select(i => new KeyValuePair<uint, uint>((uint)i, (uint)sim.World.ItemTasteGroupOf((uint)i) + 1)).ToArray();
-            return ml.Transforms.Conversion.MapValue(ImpressionColumns.UserItemSeq, map, ImpressionColumns.UserItemSeq)
+            return MapItemIds(ml, map, data);
+        }
+
+        /// <summary>Replaces every item id by map[id] in the three item-id columns (the user's clicked items, the room's items
+        /// on sale and its core items).</summary>
+        private static ITransformer MapItemIds(MLContext ml, KeyValuePair<uint, uint>[] map, IDataView data)
+            => ml.Transforms.Conversion.MapValue(ImpressionColumns.UserItemSeq, map, ImpressionColumns.UserItemSeq)
                 .Append(ml.Transforms.Conversion.MapValue(ImpressionColumns.LiveItemsOnSale, map, ImpressionColumns.LiveItemsOnSale))
                 .Append(ml.Transforms.Conversion.MapValue(ImpressionColumns.LiveCoreItems, map, ImpressionColumns.LiveCoreItems))
                 .Fit(data);
-        }
 
         /// <summary>Maps every item id to its co-occurrence cluster + 1: k-means (cosine, k-means++ start, 100 clusters, 20 rounds)
         /// of the items' L2-normalised co-occurrence counts in the training rows' sequences (one per user); items never seen in
@@ -570,10 +575,7 @@ namespace MLNetRank.Benchmarks.Sequences
             Console.WriteLine($"  co-occurrence clusters: {n} items in {assign.Distinct().Count()} clusters, purity by taste group {Purity(assign):F3} (the same cluster sizes at random: {Purity(shuffled):F3})");
             var cluster = ids.Select((id, i) => (id, c: assign[i])).ToDictionary(p => p.id, p => (uint)p.c + 1);
             var map = Enumerable.Range(1, world.ItemCount).Select(i => new KeyValuePair<uint, uint>((uint)i, cluster.TryGetValue((uint)i, out var c) ? c : k + 1)).ToArray();
-            return ml.Transforms.Conversion.MapValue(ImpressionColumns.UserItemSeq, map, ImpressionColumns.UserItemSeq)
-                .Append(ml.Transforms.Conversion.MapValue(ImpressionColumns.LiveItemsOnSale, map, ImpressionColumns.LiveItemsOnSale))
-                .Append(ml.Transforms.Conversion.MapValue(ImpressionColumns.LiveCoreItems, map, ImpressionColumns.LiveCoreItems))
-                .Fit(train);
+            return MapItemIds(ml, map, train);
         }
 
         private sealed class ZInput
