@@ -26,6 +26,15 @@ namespace MLNetRank.Torch.MultiTask
             foreach (var t in layout.Tables)
             {
                 var e = Embeddings.Normal(t.Rows, t.Dimension);
+                if (t.InitialRows is { Length: > 0 } initial)
+                {
+                    // pretrained rows over the random start (drawn first, so the other rows are those of a run without them)
+                    using var scope = NewDisposeScope();
+                    using (no_grad())
+                        e.weight!.index_copy_(0, tensor(initial), tensor(t.InitialValues!, new long[] { initial.Length, t.Dimension }));
+                }
+                if (t.Frozen)
+                    e.weight!.requires_grad = false;    // left out of the optimizer (MultiTaskTrainer) and of backward
                 tables.Add(e);
             }
             foreach (var s in layout.Sequences)

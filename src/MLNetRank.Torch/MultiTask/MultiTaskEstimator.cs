@@ -193,6 +193,7 @@ namespace MLNetRank.Torch.MultiTask
                         throw new ArgumentException($"Feature '{f.ColumnName}' is of an unknown kind {f.GetType().Name}.");
                 }
             }
+            PretrainedTables.Validate(o);
             if (o.Features.OfType<PositionFeature>().Count() > 1)
                 throw new ArgumentException("At most one PositionFeature can be declared.", nameof(o.Features));
             if (o.Features.All(f => f is PositionFeature))
@@ -417,6 +418,9 @@ namespace MLNetRank.Torch.MultiTask
 
             // 2. The layout: table sizes from the fitted key types, dense statistics from one streaming pass.
             var layout = plan.Layout(prepared.Schema, o, out var cols);
+            // pretrained vectors (InitialEmbeddings): the rows they start, through the fitted id encoding
+            PretrainedTables.Validate(o);
+            PretrainedTables.Apply(_context, o, plan, prepared.Schema, layout, log.Info);
             var train = new BatchReader(prepared, layout, cols, o.ValidationData is null ? o.ValidationFraction : 0f, seed);
             BatchReader? validation = null;
             RowSubset trainSubset = RowSubset.All, validationSubset = RowSubset.All;

@@ -147,6 +147,19 @@ namespace MLNetRank.Torch.MultiTask
         /// Ignored for a scalar column. The dictionary of <see cref="IdEncoding.Dictionary"/> is learned over all slots either
         /// way; per-slot spaces then give each slot its own rows for it.</summary>
         public SlotIdSpace SlotIdSpace { get; set; } = SlotIdSpace.PerSlot;
+
+        /// <summary>Pretrained vectors that start this feature's embedding table (PyTorch's <c>nn.Embedding.from_pretrained</c>),
+        /// or null (default) for the usual random start. Each table row whose id has a vector starts at it (for a vector column
+        /// with one id space per slot, in every slot); ids without a vector, and the unknown/missing row 0, keep the random start
+        /// (counts go to the <c>MLContext</c> log). The vectors' <see cref="PretrainedEmbeddings.Dimension"/> must equal
+        /// <see cref="EmbeddingDimension"/>. Ids are matched through the feature's <see cref="Encoding"/>: the dictionary's
+        /// values, the hash of the id, or the key (its key values, or the key number when it has none).</summary>
+        public PretrainedEmbeddings? InitialEmbeddings { get; set; }
+
+        /// <summary>True to keep the table started from <see cref="InitialEmbeddings"/> unchanged by training (the whole table:
+        /// rows without a pretrained vector keep their random start); false (default) to fine-tune it with the network.
+        /// Requires <see cref="InitialEmbeddings"/>.</summary>
+        public bool FreezeEmbeddings { get; set; }
     }
 
     /// <summary>A behaviour sequence: a variable-length vector of ids (recently clicked items, recently watched rooms), embedded
@@ -191,6 +204,18 @@ namespace MLNetRank.Torch.MultiTask
         /// <see cref="TargetAttentionPooling"/> (DIN, V2 dual target attention), <see cref="TransformerPooling"/> (V4), or a
         /// user-written <see cref="SequencePooling"/>.</summary>
         public SequencePooling Pooling { get; set; } = new MeanSequencePooling();
+
+        /// <summary>Pretrained vectors that start the embedding table this sequence uses (its own, or the one it shares by
+        /// <see cref="SharedEmbeddingWith"/>: then set them on one feature of the sharing group only; the table is initialised
+        /// once), or null (default) for the usual random start. Each row whose id has a vector starts at it; ids without one,
+        /// and the missing row 0, keep the random start (counts go to the <c>MLContext</c> log). The vectors'
+        /// <see cref="PretrainedEmbeddings.Dimension"/> must equal the table's embedding dimension. Ids are matched through the
+        /// table's id encoding (dictionary values, hash, or key). See <see cref="CategoricalFeature.InitialEmbeddings"/>.</summary>
+        public PretrainedEmbeddings? InitialEmbeddings { get; set; }
+
+        /// <summary>True to keep the table started from <see cref="InitialEmbeddings"/> unchanged by training (the whole table,
+        /// shared users included); false (default) to fine-tune it. Requires <see cref="InitialEmbeddings"/>.</summary>
+        public bool FreezeEmbeddings { get; set; }
     }
 
     /// <summary>

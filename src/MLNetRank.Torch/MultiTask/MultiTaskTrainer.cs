@@ -80,7 +80,8 @@ namespace MLNetRank.Torch.MultiTask
             net.to(_device);
             // every parameter a view of one buffer (its gradient of another): the elementwise optimizers below then run a few
             // operations over all weights per step instead of about ten per parameter tensor
-            using var flat = new FlatParameters(net.parameters(), _device);
+            // (frozen pretrained embedding tables, FreezeEmbeddings, have requires_grad = false: not in it, never updated)
+            using var flat = new FlatParameters(net.parameters().Where(p => p.requires_grad), _device);
             // PyTorch's Adam/AdamW/Adagrad arithmetic over the flat buffer, with every native Scalar kept alive (FlatOptimizer)
             var opt = new FlatOptimizer(_o.Optimizer, flat.Flat, flat.Grad, _o.LearningRate, _o.L2Regularization);
 
@@ -286,6 +287,10 @@ namespace MLNetRank.Torch.MultiTask
 
         private static readonly JsonSerializerOptions Json = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
+        /// <summary>The fingerprint's note of a table's pretrained start (empty without one: fingerprints of other runs unchanged).</summary>
+        private static string Pretrained(PretrainedEmbeddings? v, bool frozen)
+            => v is null ? "" : $" pretrained {v.Digest():X16}{(frozen ? " frozen" : "")}";
+
         private static Dictionary<string, Tensor> Snapshot(nn.Module net)
         {
             using var scope = torch.NewDisposeScope();
@@ -318,8 +323,8 @@ namespace MLNetRank.Torch.MultiTask
                 ["Features"] = string.Join(", ", _o.Features.Select(x => x switch
                 {
                     DenseFeature d => $"dense {d.ColumnName}{(d.Standardize ? "" : " raw")}{(d.Wide ? " wide" : "")}",
-                    CategoricalFeature c => $"categorical {c.ColumnName} {c.Encoding}/{c.HashBits}/{c.MaximumIds} dim {c.EmbeddingDimension} slots {c.SlotIdSpace}{(c.Wide ? " wide" : "")}",
-                    SequenceFeature q => $"sequence {q.ColumnName} {q.Encoding}/{q.HashBits}/{q.MaximumIds} dim {q.EmbeddingDimension} max {q.MaximumLength} shared {q.SharedEmbeddingWith} {Describe(q.Pooling)}",
+                    CategoricalFeature c => $"categorical {c.ColumnName} {c.Encoding}/{c.HashBits}/{c.MaximumIds} dim {c.EmbeddingDimension} slots {c.SlotIdSpace}{(c.Wide ? " wide" : "")}{Pretrained(c.InitialEmbeddings, c.FreezeEmbeddings)}",
+                    SequenceFeature q => $"sequence {q.ColumnName} {q.Encoding}/{q.HashBits}/{q.MaximumIds} dim {q.EmbeddingDimension} max {q.MaximumLength} shared {q.SharedEmbeddingWith} {Describe(q.Pooling)}{Pretrained(q.InitialEmbeddings, q.FreezeEmbeddings)}",
                     PositionFeature p => $"position {p.ColumnName} neutral {F(p.NeutralPosition)} max {p.MaximumPosition} dim {p.EmbeddingDimension}",
                     _ => x.GetType().Name + " " + x.ColumnName,
                 })),

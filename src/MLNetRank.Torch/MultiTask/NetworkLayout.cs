@@ -32,6 +32,11 @@ namespace MLNetRank.Torch.MultiTask
         public string Name = "";
         public long Rows;
         public int Dimension;
+        /// <summary>Rows started from pretrained vectors (null: none) and their values, row-major [InitialRows.Length, Dimension].</summary>
+        public long[]? InitialRows;
+        public float[]? InitialValues;
+        /// <summary>The table stays at its start (excluded from the optimizer).</summary>
+        public bool Frozen;
     }
 
     internal sealed class CategoricalInput
