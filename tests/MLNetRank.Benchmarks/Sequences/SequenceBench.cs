@@ -20,7 +20,8 @@ namespace MLNetRank.Benchmarks.Sequences
 
         /// <summary>Stat features, the room id, the room's items on sale and core items (one item table), the user's clicked
         /// items and watched rooms (request-level), and the layer under test on the user's sequences.</summary>
-        public static MultiTaskEstimator.Options Options(string layer, int d, int seed, int epochs, int itemLength = 20, bool shared = true, int threads = 0, double learningRate = 2e-3)
+        public static MultiTaskEstimator.Options Options(string layer, int d, int seed, int epochs, int itemLength = 20, bool shared = true, int threads = 0, double learningRate = 2e-3,
+            PretrainedEmbeddings? itemVectors = null, bool freezeItems = false)
         {
             var o = new MultiTaskEstimator.Options
             {
@@ -29,7 +30,8 @@ namespace MLNetRank.Benchmarks.Sequences
             };
             o.Features.Add(new DenseFeature(ImpressionColumns.StatFeatures));
             o.Features.Add(new CategoricalFeature(ImpressionColumns.LiveId, d));
-            o.Features.Add(new SequenceFeature(ImpressionColumns.LiveItemsOnSale, d) { MaximumLength = 8 });
+            // the one item table (items on sale, core items, clicked items), started from pretrained vectors when given
+            o.Features.Add(new SequenceFeature(ImpressionColumns.LiveItemsOnSale, d) { MaximumLength = 8, InitialEmbeddings = itemVectors, FreezeEmbeddings = itemVectors is not null && freezeItems });
             o.Features.Add(new SequenceFeature(ImpressionColumns.LiveCoreItems) { SharedEmbeddingWith = ImpressionColumns.LiveItemsOnSale, MaximumLength = 5 });
             var items = new SequenceFeature(ImpressionColumns.UserItemSeq) { SharedEmbeddingWith = ImpressionColumns.LiveItemsOnSale, SameForAllCandidates = shared, MaximumLength = itemLength };
             var rooms = new SequenceFeature(ImpressionColumns.UserLiveSeq) { SharedEmbeddingWith = ImpressionColumns.LiveId, SameForAllCandidates = shared };
@@ -338,6 +340,10 @@ namespace MLNetRank.Benchmarks.Sequences
         private static readonly Option<double> TasteShareOption = BenchOption.Of("--taste-share", 0.0, "simulator's TasteHistoryShare: share of history clicks drawn from the user's taste groups (0 = the session-6 world)");
         private static readonly Option<bool> CoocGroupsOption = BenchOption.Flag("--cooc-groups", "diagnostic: every item id replaced by its cluster (k-means, 100 clusters) of co-occurrence in the training rows' clicked-item sequences, learned from the logs, not from the ground truth");
         private static readonly Option<int> TasteGroupsOption = BenchOption.Of("--taste-groups", 3, "simulator's TasteGroupsPerUser (used when --taste-share > 0)");
+        private static readonly Option<string[]> PretrainedOption = BenchOption.List("--pretrained", new[] { "none" }, "item-table starts, each an arm of every layer: none (random), metapath2vec (Item-User-Item walks on the training rows' user-clicked-item edges, dimension --dim)");
+        private static readonly Option<string[]> PretrainedTrainingOption = BenchOption.List("--pretrained-training", new[] { "finetune" }, "how pretrained item tables train: finetune, frozen (each an arm)");
+        private static readonly Option<double> PretrainedNormOption = BenchOption.Of("--pretrained-norm", 0.0, "rescale the pretrained vectors to this mean L2 norm (0 = as learned)");
+        private static readonly Option<int> PretrainedEpochsOption = BenchOption.Of("--pretrained-epochs", 5, "metapath2vec epochs");
 
         public int Run(ParseResult args)
         {
@@ -357,7 +363,25 @@ namespace MLNetRank.Benchmarks.Sequences
             var kappas = args.GetValue(KappasOption) is { Length: > 0 } given ? given : new[] { kappa, 0.0 };
             var chosenLayers = args.GetValue(LayersOption) ?? Array.Empty<string>();
             // mean pooling always runs first: every other layer is compared with it
-            var layers = chosenLayers.Length > 0 ? new[] { "mean" }.Concat(chosenLayers.Where(x => x != "mean")).ToArray() : SequenceModels.Layers;
+            var baseLayers = chosenLayers.Length > 0 ? new[] { "mean" }.Concat(chosenLayers.Where(x => x != "mean")).ToArray() : SequenceModels.Layers;
+            // arms of the item table's start: (source, frozen), "none" first; every layer runs in every arm (mean pooling too)
+            var sources = args.GetValue(PretrainedOption) ?? new[] { "none" };
+            var trainings = args.GetValue(PretrainedTrainingOption) ?? new[] { "finetune" };
+            foreach (var t in trainings)
+                if (t is not ("finetune" or "frozen"))
+                    throw new ArgumentException($"--pretrained-training: unknown '{t}' (finetune, frozen)");
+            var arms = new List<(string Source, bool Frozen, string Suffix)>();
+            foreach (var src in sources)
+            {
+                if (src == "none")
+                    arms.Add(("none", false, ""));
+                else if (src == "metapath2vec")
+                    arms.AddRange(trainings.Select(t => (src, t == "frozen", "+m2v" + (t == "frozen" ? "-frozen" : ""))));
+                else
+                    throw new ArgumentException($"--pretrained: unknown '{src}' (none, metapath2vec)");
+            }
+            var runs = arms.SelectMany(a => baseLayers.Select(l => (Layer: l, Arm: a))).ToArray();
+            var layers = runs.Select(r => r.Layer + r.Arm.Suffix).ToArray();
             foreach (var k in kappas)
             {
                 // [layer][metric][seed]
@@ -398,10 +422,15 @@ namespace MLNetRank.Benchmarks.Sequences
                         train = ml.Data.Cache(addZ.Transform(train));
                         test = ml.Data.Cache(addZ.Transform(test));
                     }
+                    // pretrained item vectors from the training rows only (never the ground truth), one set per seed for every arm
+                    PretrainedEmbeddings? itemVectors = arms.Any(a => a.Source == "metapath2vec")
+                        ? PretrainItems(ml, sim.World, train, d, seed, args.GetValue(PretrainedEpochsOption), args.GetValue(PretrainedNormOption)) : null;
                     for (int l = 0; l < layers.Length; l++)
                     {
                         var sw = Stopwatch.StartNew();
-                        using var model = ml.Ranker().Trainers.MultiTask(SequenceModels.Options(layers[l], d, seed + 1, epochs, threads: threads, learningRate: args.GetValue(LearningRateOption))).Fit(train);
+                        var arm = runs[l].Arm;
+                        using var model = ml.Ranker().Trainers.MultiTask(SequenceModels.Options(runs[l].Layer, d, seed + 1, epochs, threads: threads, learningRate: args.GetValue(LearningRateOption),
+                            itemVectors: arm.Source == "none" ? null : itemVectors, freezeItems: arm.Frozen)).Fit(train);
                         seconds[l] += sw.Elapsed.TotalSeconds;
                         var scored = model.Transform(test);
                         var pc = scored.GetColumn<float[]>("ClickScore").Select(v => v[0]).ToArray();
@@ -428,26 +457,95 @@ namespace MLNetRank.Benchmarks.Sequences
                 }
                 Console.WriteLine();
                 Console.WriteLine($"### Item-level interest κ = {k}{(tasteShare > 0 ? $", taste-shaped histories (share {tasteShare}, {tasteGroups} groups per user)" : "")}: {trainRequests * 10:N0} training / {testRequests * 10:N0} test impressions per seed, {seeds} seeds, {epochs} epochs, d = {d}");
-                Console.WriteLine();
-                Console.WriteLine("| layer | " + string.Join(" | ", metrics.Select(m => $"{m} (mean) | Δ vs mean pooling (± sd over seeds)")) + " | train s / seed |");
-                Console.WriteLine("|---|" + string.Concat(metrics.Select(_ => "---|---|")) + "---|");
-                for (int l = 0; l < layers.Length; l++)
+                PrintTable(layers, metrics, values, seconds, seeds, _ => 0, "mean pooling");
+                if (arms.Count > 1)
                 {
-                    var cells = new List<string>();
-                    for (int m = 0; m < metrics.Length; m++)
-                    {
-                        var diffs = values[l][m].Zip(values[0][m], (a, b) => a - b).ToArray();
-                        double mean = diffs.Average();
-                        double sd = seeds > 1 ? Math.Sqrt(diffs.Sum(x => (x - mean) * (x - mean)) / (seeds - 1)) : 0;
-                        cells.Add($"{values[l][m].Average():F4}");
-                        cells.Add(l == 0 ? "—" : $"{BenchFormat.Signed(mean)} ± {sd:0.0000} ({diffs.Count(x => x > 0)}/{seeds} up)");
-                    }
-                    Console.WriteLine($"| {layers[l]} | {string.Join(" | ", cells)} | {seconds[l] / seeds:F0} |");
+                    // the same comparisons within each arm (a layer against mean pooling with the same item-table start) ...
+                    Console.WriteLine();
+                    Console.WriteLine("Δ vs mean pooling of the same arm (the same item-table start):");
+                    PrintTable(layers, metrics, values, seconds, seeds, l => Array.FindIndex(runs, r => r.Layer == "mean" && r.Arm == runs[l].Arm), "mean pooling, same start");
+                    // ... and each layer with pretrained vectors against itself with the random start
+                    Console.WriteLine();
+                    Console.WriteLine("Δ of each layer vs the same layer with the random start (arm none):");
+                    PrintTable(layers, metrics, values, seconds, seeds, l => Array.FindIndex(runs, r => r.Layer == runs[l].Layer && r.Arm.Source == "none"), "same layer, random start");
                 }
             }
             Console.WriteLine();
             Console.WriteLine($"Load average at the end: {ScoringMeasures.LoadAverage()}.");
             return 0;
+        }
+
+        /// <summary>A Markdown table: each row's metric means and its paired Δ (± sd over seeds, seeds up) against row
+        /// <paramref name="reference"/>(row) ("—" for the reference itself or when it is missing).</summary>
+        private static void PrintTable(string[] layers, string[] metrics, double[][][] values, double[] seconds, int seeds, Func<int, int> reference, string against)
+        {
+            Console.WriteLine();
+            Console.WriteLine("| layer | " + string.Join(" | ", metrics.Select(m => $"{m} (mean) | Δ vs {against} (± sd over seeds)")) + " | train s / seed |");
+            Console.WriteLine("|---|" + string.Concat(metrics.Select(_ => "---|---|")) + "---|");
+            for (int l = 0; l < layers.Length; l++)
+            {
+                int r = reference(l);
+                var cells = new List<string>();
+                for (int m = 0; m < metrics.Length; m++)
+                {
+                    cells.Add($"{values[l][m].Average():F4}");
+                    if (r < 0 || r == l)
+                    {
+                        cells.Add("—");
+                        continue;
+                    }
+                    var diffs = values[l][m].Zip(values[r][m], (a, b) => a - b).ToArray();
+                    double mean = diffs.Average();
+                    double sd = seeds > 1 ? Math.Sqrt(diffs.Sum(x => (x - mean) * (x - mean)) / (seeds - 1)) : 0;
+                    cells.Add($"{BenchFormat.Signed(mean)} ± {sd:0.0000} ({diffs.Count(x => x > 0)}/{seeds} up)");
+                }
+                Console.WriteLine($"| {layers[l]} | {string.Join(" | ", cells)} | {seconds[l] / seeds:F0} |");
+            }
+        }
+
+        private sealed class EdgeRow
+        {
+            public uint SourceId { get; set; }
+            public string SourceType { get; set; } = "";
+            public uint TargetId { get; set; }
+            public string TargetType { get; set; } = "";
+        }
+
+        /// <summary>Item vectors pre-trained on the training rows only: the distinct (user, clicked item) pairs of their
+        /// <c>UserItemSeq</c> (the logs' click histories, never the simulator's taste groups) as a User–Item graph, metapath2vec
+        /// walks Item-User-Item (an item, a user who clicked it, another item that user clicked: item2vec's co-click context),
+        /// dimension d, one thread (deterministic). Prints the vectors' 5-NN taste-group and category purity.</summary>
+        private static PretrainedEmbeddings PretrainItems(MLContext ml, World world, IDataView train, int d, int seed, int epochs, double norm)
+        {
+            var sw = Stopwatch.StartNew();
+            var users = train.GetColumn<uint>(ImpressionColumns.UserId).ToArray();
+            var seqs = train.GetColumn<uint[]>(ImpressionColumns.UserItemSeq).ToArray();
+            var pairs = new HashSet<(uint, uint)>();
+            for (int i = 0; i < users.Length; i++)
+                foreach (var item in seqs[i])
+                    if (item > 0)
+                        pairs.Add((users[i], item));
+            var edges = ml.Data.LoadFromEnumerable(pairs.OrderBy(p => p.Item1).ThenBy(p => p.Item2)
+                .Select(p => new EdgeRow { SourceId = p.Item1, SourceType = "User", TargetId = p.Item2, TargetType = "Item" }).ToList());
+            var o = new MLNetRank.Graph.Metapath2VecEstimator.Options
+            {
+                Metapaths = new[] { "Item-User-Item" },
+                Dimension = d,
+                Epochs = epochs,
+                NumberOfThreads = 1,
+                Seed = seed,
+            };
+            var m2v = ml.Ranker().Transforms.Metapath2Vec(edges, o, new InputOutputColumnPair("UserEmbedding", ImpressionColumns.UserId)).Fit(train);
+            var items = m2v.GetEmbeddings("Item");
+            var vectors = Enumerable.Range(0, items.Count).ToDictionary(i => items.Ids[i], i => items.GetVector(i).ToArray());
+            double meanNorm = vectors.Values.Average(v => Math.Sqrt(v.Sum(x => (double)x * x)));
+            if (norm > 0)
+                foreach (var v in vectors.Values)
+                    for (int j = 0; j < v.Length; j++)
+                        v[j] = (float)(v[j] * norm / meanNorm);
+            var byId = vectors.ToDictionary(p => uint.Parse(p.Key, System.Globalization.CultureInfo.InvariantCulture), p => p.Value);
+            Console.WriteLine($"  metapath2vec item vectors, seed {seed}: {pairs.Count:N0} user-item edges, {items.Count:N0} items, mean |v| {meanNorm:F3}{(norm > 0 ? $" rescaled to {norm:F3}" : "")}, {sw.Elapsed.TotalSeconds:F1} s; {PlantedInterest.GroupPurity(world, byId)}");
+            return new PretrainedEmbeddings(vectors);
         }
 
         /// <summary>The ceiling: test Click AUC / GAUC of the simulator's true click probability (examination × attraction),
