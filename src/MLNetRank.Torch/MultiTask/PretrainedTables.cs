@@ -111,7 +111,7 @@ namespace MLNetRank.Torch.MultiTask
                 else
                 {
                     var col = prepared[keyCol];
-                    var texts = col.HasKeyValues() ? KeyTexts(col) : null;
+                    var texts = col.Annotations.Schema.GetColumnOrNull("KeyValues") is not null ? KeyTexts(col) : null;
                     long count = (long)keyType.Count;
                     if (texts is not null)
                     {

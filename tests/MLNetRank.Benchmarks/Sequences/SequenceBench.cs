@@ -340,7 +340,7 @@ namespace MLNetRank.Benchmarks.Sequences
         private static readonly Option<double> TasteShareOption = BenchOption.Of("--taste-share", 0.0, "simulator's TasteHistoryShare: share of history clicks drawn from the user's taste groups (0 = the session-6 world)");
         private static readonly Option<bool> CoocGroupsOption = BenchOption.Flag("--cooc-groups", "diagnostic: every item id replaced by its cluster (k-means, 100 clusters) of co-occurrence in the training rows' clicked-item sequences, learned from the logs, not from the ground truth");
         private static readonly Option<int> TasteGroupsOption = BenchOption.Of("--taste-groups", 3, "simulator's TasteGroupsPerUser (used when --taste-share > 0)");
-        private static readonly Option<string[]> PretrainedOption = BenchOption.List("--pretrained", new[] { "none" }, "item-table starts, each an arm of every layer: none (random), metapath2vec (Item-User-Item walks on the training rows' user-clicked-item edges, dimension --dim)");
+        private static readonly Option<string[]> PretrainedOption = BenchOption.List("--pretrained", new[] { "none" }, "item-table starts, each an arm of every layer: none (random), metapath2vec (Item-User-Item walks on the training rows' user-clicked-item edges, dimension --dim), shuffled (the metapath2vec vectors dealt to other items: the control)");
         private static readonly Option<string[]> PretrainedTrainingOption = BenchOption.List("--pretrained-training", new[] { "finetune" }, "how pretrained item tables train: finetune, frozen (each an arm)");
         private static readonly Option<double> PretrainedNormOption = BenchOption.Of("--pretrained-norm", 0.0, "rescale the pretrained vectors to this mean L2 norm (0 = as learned)");
         private static readonly Option<int> PretrainedEpochsOption = BenchOption.Of("--pretrained-epochs", 5, "metapath2vec epochs");
@@ -375,10 +375,10 @@ namespace MLNetRank.Benchmarks.Sequences
             {
                 if (src == "none")
                     arms.Add(("none", false, ""));
-                else if (src == "metapath2vec")
-                    arms.AddRange(trainings.Select(t => (src, t == "frozen", "+m2v" + (t == "frozen" ? "-frozen" : ""))));
+                else if (src is "metapath2vec" or "shuffled")
+                    arms.AddRange(trainings.Select(t => (src, t == "frozen", (src == "shuffled" ? "+shuffled" : "+m2v") + (t == "frozen" ? "-frozen" : ""))));
                 else
-                    throw new ArgumentException($"--pretrained: unknown '{src}' (none, metapath2vec)");
+                    throw new ArgumentException($"--pretrained: unknown '{src}' (none, metapath2vec, shuffled)");
             }
             var runs = arms.SelectMany(a => baseLayers.Select(l => (Layer: l, Arm: a))).ToArray();
             var layers = runs.Select(r => r.Layer + r.Arm.Suffix).ToArray();
@@ -423,14 +423,16 @@ namespace MLNetRank.Benchmarks.Sequences
                         test = ml.Data.Cache(addZ.Transform(test));
                     }
                     // pretrained item vectors from the training rows only (never the ground truth), one set per seed for every arm
-                    PretrainedEmbeddings? itemVectors = arms.Any(a => a.Source == "metapath2vec")
+                    PretrainedEmbeddings? itemVectors = arms.Any(a => a.Source != "none")
                         ? PretrainItems(ml, sim.World, train, d, seed, args.GetValue(PretrainedEpochsOption), args.GetValue(PretrainedNormOption)) : null;
+                    // the control: the same vectors dealt to other items at random (same norms and spread, no item structure)
+                    PretrainedEmbeddings? shuffledVectors = arms.Any(a => a.Source == "shuffled") ? Shuffled(itemVectors!, seed) : null;
                     for (int l = 0; l < layers.Length; l++)
                     {
                         var sw = Stopwatch.StartNew();
                         var arm = runs[l].Arm;
                         using var model = ml.Ranker().Trainers.MultiTask(SequenceModels.Options(runs[l].Layer, d, seed + 1, epochs, threads: threads, learningRate: args.GetValue(LearningRateOption),
-                            itemVectors: arm.Source == "none" ? null : itemVectors, freezeItems: arm.Frozen)).Fit(train);
+                            itemVectors: arm.Source switch { "none" => null, "shuffled" => shuffledVectors, _ => itemVectors }, freezeItems: arm.Frozen)).Fit(train);
                         seconds[l] += sw.Elapsed.TotalSeconds;
                         var scored = model.Transform(test);
                         var pc = scored.GetColumn<float[]>("ClickScore").Select(v => v[0]).ToArray();
@@ -546,6 +548,18 @@ namespace MLNetRank.Benchmarks.Sequences
             var byId = vectors.ToDictionary(p => uint.Parse(p.Key, System.Globalization.CultureInfo.InvariantCulture), p => p.Value);
             Console.WriteLine($"  metapath2vec item vectors, seed {seed}: {pairs.Count:N0} user-item edges, {items.Count:N0} items, mean |v| {meanNorm:F3}{(norm > 0 ? $" rescaled to {norm:F3}" : "")}, {sw.Elapsed.TotalSeconds:F1} s; {PlantedInterest.GroupPurity(world, byId)}");
             return new PretrainedEmbeddings(vectors);
+        }
+
+        /// <summary>The vectors of <paramref name="v"/> dealt to its ids in a random order (seeded).</summary>
+        private static PretrainedEmbeddings Shuffled(PretrainedEmbeddings v, int seed)
+        {
+            var rng = new Random(seed + 77);
+            var order = Enumerable.Range(0, v.Count).OrderBy(_ => rng.Next()).ToArray();
+            return new PretrainedEmbeddings(Enumerable.Range(0, v.Count).ToDictionary(i => v.Ids[i], i =>
+            {
+                v.TryGetVector(v.Ids[order[i]], out var x);
+                return x.ToArray();
+            }));
         }
 
         /// <summary>The ceiling: test Click AUC / GAUC of the simulator's true click probability (examination × attraction),
