@@ -210,6 +210,49 @@ namespace MLNetRank.Torch.Tests.MultiTask
         }
 
         [Fact]
+        public void ResumingFromACheckpointGivesTheUninterruptedModel_AndOtherVectorsAreRefused()
+        {
+            var rows = Rows(400, 8);
+            var ml = new MLContext(seed: 1);
+            var data = ml.Data.LoadFromEnumerable(rows);
+            var vectors = GroupVectors(Enumerable.Range(1, Items).Select(i => (uint)i));
+            var dir = Path.Combine(Path.GetTempPath(), $"mlnetrank-pretrained-ck-{Guid.NewGuid():N}");
+            Directory.CreateDirectory(dir);
+            try
+            {
+                MultiTaskEstimator.Options WithCheckpoint(PretrainedEmbeddings v, int epochs, bool resume)
+                {
+                    var o = Options(v, freeze: false, epochs: epochs);
+                    o.CheckpointPath = Path.Combine(dir, "run");
+                    o.ResumeFromCheckpoint = resume;
+                    return o;
+                }
+                using var whole = ml.Ranker().Trainers.MultiTask(Options(vectors, freeze: false, epochs: 3)).Fit(data);
+                ml.Ranker().Trainers.MultiTask(WithCheckpoint(vectors, 1, false)).Fit(data).Dispose();
+                // other vectors (one value changed): another run, refused
+                var other = new PretrainedEmbeddings(vectors.Ids.ToDictionary(id => id, id =>
+                {
+                    vectors.TryGetVector(id, out var v);
+                    var a = v.ToArray();
+                    if (id == "1")
+                        a[0] += 1e-3f;
+                    return a;
+                }));
+                var ex = Assert.Throws<InvalidOperationException>(() => ml.Ranker().Trainers.MultiTask(WithCheckpoint(other, 3, true)).Fit(data));
+                Assert.Contains("different training run", ex.Message);
+                Assert.Contains("pretrained", ex.Message);
+                using var resumed = ml.Ranker().Trainers.MultiTask(WithCheckpoint(vectors, 3, true)).Fit(data);
+                Assert.Equal(3, resumed.History.Count);
+                Assert.Equal(Table(whole), Table(resumed));
+                Assert.Equal(Column(whole.Transform(data), "MatchProbability"), Column(resumed.Transform(data), "MatchProbability"));
+            }
+            finally
+            {
+                Directory.Delete(dir, true);
+            }
+        }
+
+        [Fact]
         public void HashedIdsStartTheRowsTheirHashSelects()
         {
             var rows = Rows(300, 3);
