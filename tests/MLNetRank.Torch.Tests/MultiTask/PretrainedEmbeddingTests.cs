@@ -6,6 +6,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNetRank.Evaluation;
 using MLNetRank.Onnx;
+using MLNetRank.Simulation;
 using MLNetRank.Torch.MultiTask;
 using TorchSharp;
 using Xunit;
@@ -356,6 +357,46 @@ namespace MLNetRank.Torch.Tests.MultiTask
                 Assert.True(q.TryGetVector(items.Ids[i], out var v));
                 Assert.Equal(items.GetVector(i).ToArray(), v.ToArray());
             }
+        }
+
+        /// <summary>docs/multitask.md, "Pretrained embedding tables": the snippet, on the simulator's columns.</summary>
+        [Fact]
+        public void DocsSnippet_Metapath2VecItemVectorsStartTheItemTable()
+        {
+            var mlContext = new MLContext(seed: 1);
+            var trainingData = new MLNetRank.Simulation.LiveStreamSimulator(MLNetRank.Torch.Tests.Sequences.SequenceNetworkTests.SimOptions(80)).GetImpressions(mlContext);
+            // --- snippet ---
+            // 1. Item vectors from the training logs only: one (user, clicked item) edge per pair in the click histories
+            var users = trainingData.GetColumn<uint>(ImpressionColumns.UserId).ToArray();
+            var histories = trainingData.GetColumn<uint[]>(ImpressionColumns.UserItemSeq).ToArray();
+            var pairs = users.Zip(histories, (u, items) => items.Where(i => i > 0).Select(i => (u, i))).SelectMany(x => x).Distinct();
+            IDataView edges = mlContext.Data.LoadFromEnumerable(pairs.Select(p => new Edge { SourceId = p.u, SourceType = "User", TargetId = p.i, TargetType = "Item" }));
+            var m2v = mlContext.Ranker().Transforms.Metapath2Vec(edges,
+                    new MLNetRank.Graph.Metapath2VecEstimator.Options { Metapaths = { "Item-User-Item" }, Dimension = 16, Seed = 1 },
+                    new InputOutputColumnPair("UserEmbedding", ImpressionColumns.UserId))
+                .Fit(trainingData);
+            var itemVectors = PretrainedEmbeddings.FromNodeEmbeddings(m2v.GetEmbeddings("Item"));
+
+            // 2. The item table (owned by LiveItemsOnSale, shared by the clicked items) starts from them
+            var o = new MultiTaskEstimator.Options { Epochs = 1 };
+            o.Features.Add(new DenseFeature(ImpressionColumns.StatFeatures));
+            o.Features.Add(new SequenceFeature(ImpressionColumns.LiveItemsOnSale, 16)
+            {
+                MaximumLength = 8,
+                InitialEmbeddings = itemVectors,     // Dimension 16 = EmbeddingDimension
+                FreezeEmbeddings = false,            // fine-tune (default); true keeps the table as pretrained
+            });
+            o.Features.Add(new SequenceFeature(ImpressionColumns.UserItemSeq)
+            {
+                SharedEmbeddingWith = ImpressionColumns.LiveItemsOnSale, SameForAllCandidates = true,
+                Pooling = new TargetAttentionPooling(ImpressionColumns.LiveItemsOnSale),
+            });
+            o.Tasks.Add(new TaskSpec("Click", ImpressionColumns.Click));
+            using var model = mlContext.Ranker().Trainers.MultiTask(o).Fit(trainingData);
+            // --- end of snippet ---
+            Assert.True(double.IsFinite(model.History[^1].TrainingLoss));
+            Assert.NotNull(model.Layout.Tables[0].InitialRows);
+            Assert.True(model.Layout.Tables[0].InitialRows!.Length > 0);
         }
 
         private sealed class Edge
