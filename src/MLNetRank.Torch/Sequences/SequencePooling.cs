@@ -209,7 +209,8 @@ namespace MLNetRank.Torch.MultiTask
             if (!training)
                 return;
             var term = loss.reshape(Array.Empty<long>());
-            _auxiliaryLoss = _auxiliaryLoss is null ? term : _auxiliaryLoss.Plus(term);
+            // a term left by a forward outside the trainer (its dispose scope may have freed it) is replaced, not added to
+            _auxiliaryLoss = _auxiliaryLoss is null || _auxiliaryLoss.IsInvalid ? term : _auxiliaryLoss.Plus(term);
         }
 
         /// <summary>The terms added since the last call (null when none) and forgets them: the trainer reads them after each
