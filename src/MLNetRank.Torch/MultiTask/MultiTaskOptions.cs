@@ -326,6 +326,10 @@ namespace MLNetRank.Torch.MultiTask
 
         /// <summary>Learned uncertainty log-variances <c>s_t</c> per task (empty with fixed weighting).</summary>
         public IReadOnlyDictionary<string, double> TaskLogVariances { get; init; } = new Dictionary<string, double>();
+
+        /// <summary>Mean training-only auxiliary loss of the epoch per sequence feature whose pooling module adds one (see
+        /// <see cref="MultiTaskEpoch.AuxiliaryLosses"/>); empty when none does.</summary>
+        public IReadOnlyDictionary<string, double> AuxiliaryLosses { get; init; } = new Dictionary<string, double>();
     }
 
     public sealed partial class MultiTaskEstimator

@@ -18,7 +18,8 @@ namespace MLNetRank.Torch.MultiTask
         /// <summary>1-based epoch.</summary>
         public int Epoch { get; init; }
 
-        /// <summary>Mean training objective over the epoch's rows.</summary>
+        /// <summary>Mean training objective over the epoch's rows: the weighted task losses, without
+        /// <see cref="AuxiliaryLosses"/>.</summary>
         public double TrainingLoss { get; init; }
 
         /// <summary>Training rows per second in the epoch.</summary>
@@ -29,6 +30,11 @@ namespace MLNetRank.Torch.MultiTask
 
         /// <summary>Uncertainty log-variances per task after the epoch (empty with fixed weights).</summary>
         public IReadOnlyDictionary<string, double> TaskLogVariances { get; init; } = new Dictionary<string, double>();
+
+        /// <summary>Mean training-only auxiliary loss over the epoch's rows, per sequence feature whose pooling module adds one
+        /// (<see cref="SequencePoolingModule"/>'s <c>AddAuxiliaryLoss</c>, e.g. <see cref="TargetAttentionPooling.EqualWeightPenalty"/>);
+        /// empty when none does. The objective minimised is <see cref="TrainingLoss"/> plus these.</summary>
+        public IReadOnlyDictionary<string, double> AuxiliaryLosses { get; init; } = new Dictionary<string, double>();
     }
 
     /// <summary>The training loop: streaming batches, the multi-task objective, validation, early stopping, checkpoints.</summary>
@@ -84,6 +90,8 @@ namespace MLNetRank.Torch.MultiTask
             using var flat = new FlatParameters(net.parameters().Where(p => p.requires_grad), _device);
             // PyTorch's Adam/AdamW/Adagrad arithmetic over the flat buffer, with every native Scalar kept alive (FlatOptimizer)
             var opt = new FlatOptimizer(_o.Optimizer, flat.Flat, flat.Grad, _o.LearningRate, _o.L2Regularization);
+            // every pooling module (one per sequence feature and encoder) and the feature it pools: their auxiliary losses
+            var poolings = net.Encoders.SelectMany(e => e.Poolings.Select((p, i) => (Feature: i, Module: p))).ToArray();
 
             int startEpoch = 1;
             double best = double.NaN;
@@ -148,6 +156,8 @@ namespace MLNetRank.Torch.MultiTask
                     torch.manual_seed(_seed + 7919L * epoch);
                     net.train();
                     double lossSum = 0;
+                    var auxSums = new double[_layout.Sequences.Count];
+                    var auxSeen = new bool[_layout.Sequences.Count];
                     long rows = 0;
                     var sw = Stopwatch.StartNew();
                     var prof = new Stopwatch[5].Select(_ => new Stopwatch()).ToArray();
@@ -162,16 +172,21 @@ namespace MLNetRank.Torch.MultiTask
                         prof[0].Start();
                         var b = host.ToTensors(_device, withAdjustments: true);
                         prof[0].Stop(); prof[1].Start();
+                        foreach (var (_, module) in poolings)
+                            module.TakeAuxiliaryLoss();   // leftovers of a forward run outside this loop
                         var logits = net.Logits(b, training: true);
                         var loss = Objective(net, logits, b);
+                        var (objective, aux) = AddAuxiliaryLosses(loss, poolings);
                         prof[1].Stop(); prof[2].Start();
                         flat.ZeroGrad();
                         // backward and the optimizer step read no TorchSharp-owned Scalar: the read-ahead fills the next
                         // batch meanwhile (TorchGate.ReleasedFor says why this is safe)
-                        TorchGate.ReleasedFor(() => loss.backward());
+                        TorchGate.ReleasedFor(() => objective.backward());
                         prof[2].Stop(); prof[3].Start();
                         TorchGate.ReleasedFor(opt.Step);
                         prof[3].Stop(); prof[4].Start();
+                        if (aux is not null)
+                            CheckAuxiliaryLosses(aux.Value.Features, aux.Value.Values, epoch, batch, auxSums, auxSeen, b.Count, poolings);
                         float value = loss.item<float>();
                         CheckLoss(value, epoch, batch, ref initialLoss);
                         lossSum += value * b.Count;
@@ -195,6 +210,10 @@ namespace MLNetRank.Torch.MultiTask
                         for (int t = 0; t < s.Length; t++)
                             logVars[_layout.Tasks[t].Name] = s[t];
                     }
+                    var auxMeans = new Dictionary<string, double>();
+                    for (int i = 0; i < auxSums.Length; i++)
+                        if (auxSeen[i])
+                            auxMeans[_layout.Sequences[i].Name] = auxSums[i] / rows;
                     var ep = new MultiTaskEpoch
                     {
                         Epoch = epoch,
@@ -202,6 +221,7 @@ namespace MLNetRank.Torch.MultiTask
                         SamplesPerSecond = rows / Math.Max(sw.Elapsed.TotalSeconds, 1e-9),
                         ValidationMetrics = metrics,
                         TaskLogVariances = logVars,
+                        AuxiliaryLosses = auxMeans,
                     };
                     History.Add(ep);
                     if (validation is not null)
@@ -225,6 +245,7 @@ namespace MLNetRank.Torch.MultiTask
                     else
                         BestEpoch = epoch;
                     string vm = metrics.Count == 0 ? "" : "; validation " + string.Join(", ", metrics.Select(kv => $"{kv.Key}={kv.Value:F5}"));
+                    string am = auxMeans.Count == 0 ? "" : "; auxiliary loss " + string.Join(", ", auxMeans.Select(kv => $"{kv.Key}={kv.Value:G5}"));
                     log.Progress(_o.Progress, new MultiTaskProgress
                     {
                         Stage = "epoch",
@@ -236,7 +257,8 @@ namespace MLNetRank.Torch.MultiTask
                         SamplesPerSecond = ep.SamplesPerSecond,
                         ValidationMetrics = metrics,
                         TaskLogVariances = logVars,
-                    }, $"Epoch {epoch}/{_o.Epochs}: loss {ep.TrainingLoss:F5}, {rows} rows, {ep.SamplesPerSecond:F0} rows/s{vm}.");
+                        AuxiliaryLosses = auxMeans,
+                    }, $"Epoch {epoch}/{_o.Epochs}: loss {ep.TrainingLoss:F5}{am}, {rows} rows, {ep.SamplesPerSecond:F0} rows/s{vm}.");
                     if (ck is not null)
                     {
                         // one file, written atomically: the weights, the optimizer and the run state of the same epoch
@@ -393,6 +415,47 @@ namespace MLNetRank.Torch.MultiTask
             double limit = DivergenceFactor * Math.Max(Math.Abs(initial), 1.0);
             if (value > limit)
                 throw Diverged($"the loss of batch {batch} of epoch {epoch} is {value:G4}, over {DivergenceFactor:G}x the first batch's {initial:G4}");
+        }
+
+        /// <summary>The objective to minimise: the task loss plus every pooling module's auxiliary terms of this forward, and
+        /// those terms (detached, one per contributing module, with its feature's index) for the read-back. Without terms the
+        /// task loss itself, untouched (models without auxiliary losses train bit-identically).</summary>
+        private static (Tensor Objective, (int[] Features, Tensor Values)? Aux) AddAuxiliaryLosses(Tensor loss, (int Feature, SequencePoolingModule Module)[] poolings)
+        {
+            List<int>? features = null;
+            List<Tensor>? terms = null;
+            foreach (var (feature, module) in poolings)
+            {
+                var term = module.TakeAuxiliaryLoss();
+                if (term is null)
+                    continue;
+                (features ??= new()).Add(feature);
+                (terms ??= new()).Add(term.to_type(loss.dtype));
+            }
+            if (terms is null)
+                return (loss, null);
+            var objective = loss;
+            foreach (var t in terms)
+                objective = objective.Plus(t);
+            return (objective, (features!.ToArray(), stack(terms.Select(t => t.detach())).cpu()));
+        }
+
+        /// <summary>Reads the batch's auxiliary terms back (one transfer), stops on a non-finite one naming its feature, and adds
+        /// them, row-weighted, to the epoch's sums.</summary>
+        private void CheckAuxiliaryLosses(int[] features, Tensor values, int epoch, long batch, double[] sums, bool[] seen, long count, (int Feature, SequencePoolingModule Module)[] poolings)
+        {
+            var v = values.data<float>().ToArray();
+            for (int i = 0; i < v.Length; i++)
+            {
+                int f = features[i];
+                if (!float.IsFinite(v[i]))
+                {
+                    var module = poolings.First(p => p.Feature == f).Module;
+                    throw Diverged($"the auxiliary loss of sequence feature '{_layout.Sequences[f].Name}' (added by its pooling module {module.GetType().Name}) in batch {batch} of epoch {epoch} is {v[i]}");
+                }
+                sums[f] += (double)v[i] * count;
+                seen[f] = true;
+            }
         }
 
         /// <summary>One reduction over all weights per epoch: a non-finite weight (an overflowing step) stops the run.</summary>
@@ -583,9 +646,11 @@ namespace MLNetRank.Torch.MultiTask
             public double SamplesPerSecond { get; set; }
             public Dictionary<string, double> ValidationMetrics { get; set; } = new();
             public Dictionary<string, double> TaskLogVariances { get; set; } = new();
+            public Dictionary<string, double> AuxiliaryLosses { get; set; } = new();
 
             public static SavedEpoch From(MultiTaskEpoch e) => new()
             {
+                AuxiliaryLosses = e.AuxiliaryLosses.ToDictionary(k => k.Key, k => k.Value),
                 Epoch = e.Epoch,
                 TrainingLoss = e.TrainingLoss,
                 SamplesPerSecond = e.SamplesPerSecond,
@@ -595,6 +660,7 @@ namespace MLNetRank.Torch.MultiTask
 
             public MultiTaskEpoch ToEpoch() => new()
             {
+                AuxiliaryLosses = AuxiliaryLosses ?? new(),
                 Epoch = Epoch,
                 TrainingLoss = TrainingLoss,
                 SamplesPerSecond = SamplesPerSecond,

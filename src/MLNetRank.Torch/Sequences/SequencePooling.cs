@@ -179,11 +179,48 @@ namespace MLNetRank.Torch.MultiTask
     /// A pooling module: a TorchSharp module (<c>forward(batch) -> [B, out]</c>, its parameters as fields, then
     /// <c>RegisterComponents()</c>) and <see cref="Export"/>, which writes the same computation with the module's trained
     /// parameters into an ONNX graph through <see cref="SequencePoolingGraph"/>. The two must agree (Fit checks it on a batch, to 1e-4).
+    /// A module may also add a training-only term to the objective with <see cref="AddAuxiliaryLoss"/> (e.g. a regulariser).
     /// </summary>
     public abstract class SequencePoolingModule : nn.Module<SequencePoolingBatch, Tensor>
     {
+        private Tensor? _auxiliaryLoss;
+
         /// <summary>A module named <paramref name="name"/>.</summary>
         protected SequencePoolingModule(string name) : base(name) { }
+
+        /// <summary>
+        /// Adds a training-only term to the trainer's objective: call it from <c>forward</c> with a one-element tensor that
+        /// depends on the module's parameters (e.g. a penalty on them, or on the forward's intermediate values). The trainer adds
+        /// every term of the batch's forward to the weighted task losses before the backward pass, reports each feature's mean
+        /// per epoch (<see cref="MultiTaskEpoch.AuxiliaryLosses"/>, <see cref="MultiTaskProgress.AuxiliaryLosses"/>, the
+        /// MLContext log), and stops training, naming the feature, when a term is not finite, like a non-finite task loss.
+        /// Several calls in one forward add up. Outside training (<c>training</c> false: validation, Fit's export check,
+        /// scoring) the call does nothing, and the exported graph never contains the term: only <c>forward</c>'s output is served.
+        /// Modules that never call it train exactly as before.
+        /// </summary>
+        /// <param name="loss">A one-element float tensor (any shape with one element), in the objective's units: it is added
+        /// to the sum of the task losses with weight 1.</param>
+        protected void AddAuxiliaryLoss(Tensor loss)
+        {
+            if (loss is null)
+                throw new ArgumentNullException(nameof(loss));
+            if (loss.numel() != 1)
+                throw new ArgumentException($"Pooling module '{GetName()}' ({GetType().Name}): an auxiliary loss must have one element; got shape [{string.Join(", ", loss.shape)}].", nameof(loss));
+            if (!training)
+                return;
+            var term = loss.reshape(Array.Empty<long>());
+            // a term left by a forward outside the trainer (its dispose scope may have freed it) is replaced, not added to
+            _auxiliaryLoss = _auxiliaryLoss is null || _auxiliaryLoss.IsInvalid ? term : _auxiliaryLoss.Plus(term);
+        }
+
+        /// <summary>The terms added since the last call (null when none) and forgets them: the trainer reads them after each
+        /// training forward (and drops leftovers of forwards run outside it before its own).</summary>
+        internal Tensor? TakeAuxiliaryLoss()
+        {
+            var l = _auxiliaryLoss;
+            _auxiliaryLoss = null;
+            return l;
+        }
 
         /// <summary>Writes the pooling into the graph; returns the name of the pooled <c>[B, out]</c>
         /// tensor (<c>[R, out]</c> is accepted when the module has no queries: the caller broadcasts it).</summary>

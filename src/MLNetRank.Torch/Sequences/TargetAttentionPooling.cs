@@ -117,6 +117,29 @@ namespace MLNetRank.Torch.MultiTask
         /// Default 1 (no scaling). Must be finite and &gt; 0.</summary>
         public float LearningRateScale { get; set; } = 1f;
 
+        /// <summary>
+        /// Strength λ of a training-only penalty that pulls the activation unit toward equal-weight pooling (mean pooling with
+        /// the default <see cref="Weighting"/>, where the unit starts): the objective gains <c>λ · mean over the batch's queries of
+        /// (1/n) Σ_l (a(q, k_l) − b)²</c>, the mean squared deviation of the unit's raw weights over the n present steps of each
+        /// query from the output layer's bias b (the unit's learned constant weight; under <see cref="AttentionWeighting.Softmax"/>
+        /// the weights before the softmax). Equal weights cost nothing, whatever b; any weight that depends on the candidate or
+        /// the step costs its square. (Penalising only the weights' variance over the steps was measured too and left the
+        /// candidate-dependent scale of the pooled vector free, which is where the unit fits noise under
+        /// <see cref="AttentionWeighting.Mean"/>; see docs/benchmarks-sequences.md.) The unit still learns where the data carry a
+        /// candidate-dependent interest strongly enough to pay for the penalty; with rare labels and nothing of the kind to
+        /// learn, it stays near where it starts instead of fitting candidate × history noise. Reported per epoch as the feature's auxiliary loss
+        /// (<see cref="MultiTaskEpoch.AuxiliaryLosses"/>); the exported model is not affected and costs nothing more to serve.
+        /// Training cost: a few element-wise operations on the <c>[batch, queries, steps]</c> weights. It acts on the weights
+        /// the unit computes, so it is independent of <see cref="LearningRateScale"/> (which changes how fast the unit moves;
+        /// both can be combined). See docs/multitask.md for the measured effect. Default 0 (off). Must be finite and &gt;= 0.
+        /// </summary>
+        public float EqualWeightPenalty { get; set; }
+
+        /// <summary>Ablation of <see cref="EqualWeightPenalty"/>: penalise the raw weights' deviation from their mean over each
+        /// query's present steps (their variance) instead of from the output bias, which leaves the candidate-dependent scale
+        /// ā(q) of the pooled vector free.</summary>
+        internal bool PenaltyAroundMean { get; set; }
+
         /// <inheritdoc/>
         public override IReadOnlyList<string> QueryFeatureNames => new[] { QueryFeatureName };
 
@@ -131,6 +154,8 @@ namespace MLNetRank.Torch.MultiTask
                 throw new ArgumentOutOfRangeException(nameof(Weighting), $"Sequence feature '{context.FeatureName}': TargetAttentionPooling.Weighting {(int)Weighting} is not an AttentionWeighting.");
             if (!float.IsFinite(LearningRateScale) || LearningRateScale <= 0f)
                 throw new ArgumentOutOfRangeException(nameof(LearningRateScale), $"Sequence feature '{context.FeatureName}': TargetAttentionPooling.LearningRateScale {LearningRateScale} must be finite and > 0.");
+            if (!float.IsFinite(EqualWeightPenalty) || EqualWeightPenalty < 0f)
+                throw new ArgumentOutOfRangeException(nameof(EqualWeightPenalty), $"Sequence feature '{context.FeatureName}': TargetAttentionPooling.EqualWeightPenalty {EqualWeightPenalty} must be finite and >= 0 (0 = no penalty).");
             if (HiddenLayers is null || HiddenLayers.Length == 0 || HiddenLayers.Any(h => h < 1))
                 throw new ArgumentOutOfRangeException(nameof(HiddenLayers), $"Sequence feature '{context.FeatureName}': TargetAttentionPooling.HiddenLayers needs at least one size, each >= 1.");
         }
@@ -142,7 +167,8 @@ namespace MLNetRank.Torch.MultiTask
             return new TargetAttentionModule(context.FeatureName, context.EmbeddingDimension, HiddenLayers, Weighting, IncludeIntensity, OutputInitStd,
                 MatchDetectors || NormalizeInputs, MatchDetectors || SimilarityInit, IntensityBatchNorm)
                 { QueryLength = context.QueryMaximumLengths.Count > 0 ? context.QueryMaximumLengths[0] : 0,
-                  DetachInputs = DetachUnitInputs, FixBias = FixOutputBias, Frozen = FreezeUnit, Dropout = UnitDropout, Scale = LearningRateScale };
+                  DetachInputs = DetachUnitInputs, FixBias = FixOutputBias, Frozen = FreezeUnit, Dropout = UnitDropout, Scale = LearningRateScale,
+                  Penalty = EqualWeightPenalty, PenaltyAroundMean = PenaltyAroundMean };
         }
     }
 
@@ -209,6 +235,10 @@ namespace MLNetRank.Torch.MultiTask
         internal float Dropout { get; init; }
         internal float Scale { get; init; } = 1f;
 
+        /// <summary><see cref="TargetAttentionPooling.EqualWeightPenalty"/> (0 = none) and its ablation.</summary>
+        internal float Penalty { get; init; }
+        internal bool PenaltyAroundMean { get; init; }
+
         public override Tensor forward(SequencePoolingBatch b)
         {
             var q = b.Queries[0];                          // [B, Q, d]
@@ -249,6 +279,8 @@ namespace MLNetRank.Torch.MultiTask
                 ? nn.functional.linear(x, Frozen ? output.weight!.detach() : output.weight!, output.bias!.detach())
                 : output.forward(x)).squeeze(-1);                                        // [B, Q, L]
             var mm = m.unsqueeze(1);                                                      // [R, 1, L]
+            if (Penalty > 0f && training && !Frozen)
+                AddAuxiliaryLoss(EqualWeightDeviation(s, mm, qm).mul(Scalars.Of(Penalty)));
             // intensity of interest: mean raw weight over the present steps, [B, Q]
             var intensity = _intensity ? (s * mm).sum(-1) / mm.sum(-1).clamp_min(Scalars.Of(1f)) : null;
             s = _normalize ? nn.functional.softmax(s.Plus(mm.sub(Scalars.Of(1f)).mul(Scalars.Of(1e9f))), -1) * mm : s * mm;
@@ -262,6 +294,17 @@ namespace MLNetRank.Torch.MultiTask
             if (intensity_norm is not null)
                 mass = BatchNorm(intensity_norm, mass);
             return cat(new[] { pooled, mass }, 1);                                        // [B, d + 1]
+        }
+
+        /// <summary>Mean over the queries (qm > 0) of the raw weights' mean squared deviation over each query's present steps
+        /// from the output bias (the output layer's product alone), or (<see cref="PenaltyAroundMean"/>) from their mean over the
+        /// steps. A query over an empty history counts 0.</summary>
+        private Tensor EqualWeightDeviation(Tensor s, Tensor mm, Tensor qm)
+        {
+            var n = mm.sum(-1).clamp_min(Scalars.Of(1f));                                 // [R, 1]
+            var center = PenaltyAroundMean ? (s * mm).sum(-1, keepdim: true) / n.unsqueeze(-1) : output.bias!;
+            var perQuery = ((s - center).Squared() * mm).sum(-1) / n;                     // [B, Q]
+            return (perQuery * qm).sum() / qm.sum().clamp_min(Scalars.Of(1f));
         }
 
         /// <summary>

@@ -82,6 +82,9 @@ namespace MLNetRank.Benchmarks.Sequences
             return o;
         }
 
+        /// <summary>The <c>reg</c> variant's EqualWeightPenalty (picked on seeds 10-14, see docs/benchmarks-sequences.md).</summary>
+        private const float DefaultPenalty = 1f;
+
         private static void ApplyVariant(TargetAttentionPooling unit, string variant, string layer)
         {
             switch (variant)
@@ -99,6 +102,15 @@ namespace MLNetRank.Benchmarks.Sequences
                 case "frozen": unit.FreezeUnit = true; break;                                            // the unit stays mean pooling
                 case "drop": unit.UnitDropout = 0.5f; break;                                             // dropout in the unit
                 case "slow": unit.LearningRateScale = 0.1f; break;                                       // the unit learns 10x slower
+                case "reg": unit.EqualWeightPenalty = DefaultPenalty; break;                             // the penalty at the chosen strength
+                // "regL" (e.g. reg0.3): EqualWeightPenalty = L; "regmL": the ablation around the weights' mean (their variance)
+                case var r when r.StartsWith("regm", StringComparison.Ordinal):
+                    unit.EqualWeightPenalty = float.Parse(r.Substring(4), System.Globalization.CultureInfo.InvariantCulture);
+                    unit.PenaltyAroundMean = true;
+                    break;
+                case var r when r.StartsWith("reg", StringComparison.Ordinal):
+                    unit.EqualWeightPenalty = float.Parse(r.Substring(3), System.Globalization.CultureInfo.InvariantCulture);
+                    break;
                 default: throw new ArgumentException($"unknown variant '{variant}' in layer '{layer}'");
             }
         }

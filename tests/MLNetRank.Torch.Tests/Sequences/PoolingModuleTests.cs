@@ -57,6 +57,7 @@ namespace MLNetRank.Torch.Tests.Sequences
             yield return new object[] { "dual-set-query-match-intensity", new TargetAttentionPooling("onsale") { MatchDetectors = true, IncludeIntensity = true }, new[] { 5 } };
             yield return new object[] { "din-lr-scale", new TargetAttentionPooling("room") { LearningRateScale = 0.1f }, new[] { 1 } };
             yield return new object[] { "dual-set-query-lr-scale-intensity", new TargetAttentionPooling("onsale") { LearningRateScale = 0.1f, IncludeIntensity = true }, new[] { 5 } };
+            yield return new object[] { "dual-set-query-penalty-softmax", new TargetAttentionPooling("onsale") { EqualWeightPenalty = 1f, Weighting = AttentionWeighting.Softmax }, new[] { 5 } };
             yield return new object[] { "din-match-raw-mass", new TargetAttentionPooling("room") { MatchDetectors = true, IncludeIntensity = true, IntensityBatchNorm = false }, new[] { 1 } };
             yield return new object[] { "transformer-summary", new TransformerPooling("core", "onsale") { Layers = 2, Heads = 4 }, new[] { 3, 5 } };
             yield return new object[] { "transformer-1layer-2heads", new TransformerPooling("core") { Layers = 1, Heads = 2 }, new[] { 4 } };

@@ -27,6 +27,7 @@ namespace MLNetRank.Torch.Tests.Sequences
         [Theory]
         [InlineData("Weighting")]
         [InlineData("HiddenLayers")]
+        [InlineData("EqualWeightPenalty")]
         public void APoolingOptionThatDiffers_IsRefusedAtResume(string option)
         {
             var ml = new MLContext(seed: 1);
@@ -38,9 +39,13 @@ namespace MLNetRank.Torch.Tests.Sequences
                 ml.Ranker().Trainers.MultiTask(Options(dir, false, 1)).Fit(data).Dispose();
                 // Softmax weights: the same parameter shapes, another function (before, the checkpoint recorded only the
                 // pooling's type and resumed it); a second hidden layer: named as well, before any shape is compared
-                Action<TargetAttentionPooling> change = option == "Weighting"
-                    ? p => p.Weighting = AttentionWeighting.Softmax
-                    : p => p.HiddenLayers = new[] { 32, 32 };
+                // a training-only penalty: the same shapes and export, another objective
+                Action<TargetAttentionPooling> change = option switch
+                {
+                    "Weighting" => p => p.Weighting = AttentionWeighting.Softmax,
+                    "EqualWeightPenalty" => p => p.EqualWeightPenalty = 1f,
+                    _ => p => p.HiddenLayers = new[] { 32, 32 },
+                };
                 var ex = Assert.Throws<InvalidOperationException>(() => ml.Ranker().Trainers.MultiTask(Options(dir, true, 2, change)).Fit(data));
                 Assert.Contains("different training run", ex.Message);
                 Assert.Contains("Features:", ex.Message);
