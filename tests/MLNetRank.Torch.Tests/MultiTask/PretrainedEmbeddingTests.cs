@@ -189,9 +189,13 @@ namespace MLNetRank.Torch.Tests.MultiTask
                 && !v.ToArray().SequenceEqual(trained.AsSpan(p.Value * Dim, Dim).ToArray()));
             Assert.Equal(rowOf.Count, moved);                  // every item the data holds was updated
 
-            // same seed, same data: the same model
+            // same seed, same data: the same model; another seed (other batches, other random rows elsewhere): another one
             using (var again = new MLContext(seed: 1).Ranker().Trainers.MultiTask(Options(vectors, freeze: false, onSequence: true)).Fit(data))
                 Assert.Equal(trained, Table(again));
+            var otherSeed = Options(vectors, freeze: false, onSequence: true);
+            otherSeed.Seed = 6;
+            using (var other = new MLContext(seed: 1).Ranker().Trainers.MultiTask(otherSeed).Fit(data))
+                Assert.NotEqual(trained, Table(other));
 
             var scored = model.Transform(data);
             var path = Path.Combine(Path.GetTempPath(), $"pretrained-{Guid.NewGuid():N}.zip");
