@@ -20,7 +20,9 @@ namespace MLNetRank.Torch.MultiTask
         public List<(CategoricalFeature Spec, string KeyColumn, string Input)> Cats = new();
         public List<(SequenceFeature Spec, string KeyColumn, string Input)> Seqs = new();
 
-        private static IdEncoding Resolve(IdEncoding? e, bool isKey) => e ?? (isKey ? IdEncoding.Key : IdEncoding.Dictionary);
+        /// <summary>The encoding a feature's ids get: the declared one, or Key for a key-typed column and Dictionary otherwise
+        /// (also what <see cref="PretrainedTables"/> matches pretrained ids through).</summary>
+        internal static IdEncoding Resolve(IdEncoding? e, bool isKey) => e ?? (isKey ? IdEncoding.Key : IdEncoding.Dictionary);
 
         private sealed class IdRow<T>
         {

@@ -66,19 +66,20 @@ namespace MLNetRank.Torch.MultiTask
                 string keyCol;
                 int hashBits;
                 FeatureSpec owner;
+                IdEncoding? declared;
                 var cat = plan.Cats.FirstOrDefault(c => c.Spec.ColumnName == root);
                 if (cat.Spec is not null)
                 {
-                    (owner, keyCol, hashBits) = (cat.Spec, cat.KeyColumn, cat.Spec.HashBits);
+                    (owner, keyCol, hashBits, declared) = (cat.Spec, cat.KeyColumn, cat.Spec.HashBits, cat.Spec.Encoding);
                 }
                 else
                 {
                     var seq = plan.Seqs.First(s => s.Spec.ColumnName == root);
-                    (owner, keyCol, hashBits) = (seq.Spec, seq.KeyColumn, seq.Spec.HashBits);
+                    (owner, keyCol, hashBits, declared) = (seq.Spec, seq.KeyColumn, seq.Spec.HashBits, seq.Spec.Encoding);
                 }
                 var sourceType = prepared[owner.ColumnName].Type;
-                bool isKey = sourceType.ItemOf() is KeyDataViewType;
-                var encoding = (owner is CategoricalFeature oc ? oc.Encoding : ((SequenceFeature)owner).Encoding) ?? (isKey ? IdEncoding.Key : IdEncoding.Dictionary);
+                // the preparation's own rule for an unset encoding (key columns: Key, others: Dictionary)
+                var encoding = PreparationPlan.Resolve(declared, sourceType.ItemOf() is KeyDataViewType);
                 var keyType = prepared[keyCol].Type.ItemOf() as KeyDataViewType
                     ?? throw new InvalidOperationException($"Column '{keyCol}' is not a key type after preparation.");
                 var layoutCat = layout.Categoricals.FirstOrDefault(c => c.Name == root);
