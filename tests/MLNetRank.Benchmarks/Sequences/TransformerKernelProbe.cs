@@ -118,13 +118,12 @@ namespace MLNetRank.Benchmarks.Sequences
                 wall.Add(System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
                 cpu.Add(SequenceLatencyBench.ThreadCpuMs() - c0);
             }
-            cpu.Sort();
-            wall.Sort();
-            double P(List<double> a, double p) => a[Math.Min(a.Count - 1, (int)(p * a.Count))];
+            double P(List<double> a, double q) => Onnx.ScoringMeasures.Percentile(a, q);
             Console.WriteLine($"Vector512 accelerated: {Vector512.IsHardwareAccelerated}; {candidates} candidates x {roomTokens} room tokens (valid {valid.Min()}-{valid.Max()}), {length} user tokens");
             Console.WriteLine("| kernel | CPU p50 (ms) | CPU p90 (ms) | wall p50 (ms) |");
             Console.WriteLine("|---|---|---|---|");
             Console.WriteLine($"| fused managed, exp = {exp}{(roomCache ? ", room-only layer-1 projections cached" : "")} | {P(cpu, 0.5):F3} | {P(cpu, 0.9):F3} | {P(wall, 0.5):F3} |");
+            Console.WriteLine($"Load average at the end: {Onnx.ScoringMeasures.LoadAverage()}.");
             return 0;
         }
 
