@@ -198,6 +198,32 @@ namespace MLNetRank.Torch.MultiTask
             RegisterComponents();
         }
 
+        /// <summary>The trained parameters in the request scorer's native form (summary-token output with the standard 1/sqrt(dh)
+        /// scaling only; null otherwise: the block then serves through its ONNX export alone).</summary>
+        internal MLNetRank.Serving.Native.TransformerParameters? NativeParameters()
+        {
+            if (_target || MathF.Abs(_scale * MathF.Sqrt(_d / _heads) - 1f) > 1e-6f)
+                return null;
+            static float[] A(Tensor t)
+            {
+                using var c = t.detach().cpu().contiguous();
+                return c.data<float>().ToArray();
+            }
+            return new MLNetRank.Serving.Native.TransformerParameters
+            {
+                Dimension = _d, Heads = _heads, FeedForward = (int)layers[0].ff1.weight!.shape[0], Layers = layers.Count,
+                Positions = (int)position_embedding.weight!.shape[0], Segments = _segments,
+                TypeEmbedding = A(type_embedding.weight!), PositionEmbedding = A(position_embedding.weight!), Summary = A(summary),
+                LayerParameters = layers.Select(l => new MLNetRank.Serving.Native.LayerParameters
+                {
+                    Norm1Gain = A(l.ln1.weight!), Norm1Bias = A(l.ln1.bias!), QkvWeight = A(l.qkv.weight!), QkvBias = A(l.qkv.bias!),
+                    ProjWeight = A(l.proj.weight!), ProjBias = A(l.proj.bias!), Norm2Gain = A(l.ln2.weight!), Norm2Bias = A(l.ln2.bias!),
+                    Ff1Weight = A(l.ff1.weight!), Ff1Bias = A(l.ff1.bias!), Ff2Weight = A(l.ff2.weight!), Ff2Bias = A(l.ff2.bias!),
+                }).ToArray(),
+                FinalGain = A(final_norm.weight!), FinalBias = A(final_norm.bias!),
+            };
+        }
+
         // ---------------- TorchSharp ----------------
 
         private Tensor Heads(Tensor x) => x.reshape(x.shape[0], x.shape[1], _heads, _d / _heads).transpose(1, 2);   // [N, h, T, dh]

@@ -22,6 +22,27 @@ namespace MLNetRank.Serving
 
         /// <summary>The ML.NET context that loads the model's transforms (default: a new <see cref="MLContext"/>).</summary>
         public MLContext? Context { get; set; }
+
+        /// <summary>
+        /// Evaluate the blocks that have a native kernel natively instead of in ONNX Runtime (default true). Today: the V4
+        /// live-stream transformer (MLNetRank.Torch's <c>TransformerPooling</c>, summary-token output, embedding dimension a
+        /// multiple of 16 up to 64, head dimension a multiple of 4, feed-forward size a multiple of 16), which the trainer's
+        /// export records in the ONNX model's metadata. The scorer then cuts the graph at the block's output, computes the
+        /// block with managed AVX-512 / AVX2 code (scalar code on other CPUs) and lets ONNX Runtime run the rest. The outputs
+        /// equal the ONNX path's to 1e-5 (tested; float rounding differs, ~1e-6). A model without such a block, or with a
+        /// configuration the kernel does not support, is scored by ONNX Runtime alone, as with false
+        /// (<see cref="RequestScorer.NativeBlocks"/> lists what runs natively).
+        /// </summary>
+        public bool NativeKernels { get; set; } = true;
+
+        /// <summary>
+        /// Rooms whose transformer work that depends on the room alone (the first layer's query/key/value projections of its
+        /// summary and room tokens, keyed by the room's token ids per token type) is cached across requests, per native block;
+        /// 0 turns the cache off. Default 4096. An entry is 3 x d x (the tokens rounded up to 16) floats (3 KB at d = 16 with up
+        /// to 15 room tokens: 12 MB at the default); when the cache is full it is emptied and refills. Thread-safe; a cached
+        /// room scores exactly as an uncached one. Only with <see cref="NativeKernels"/> and a transformer of 2 layers or more.
+        /// </summary>
+        public int RoomCacheCapacity { get; set; } = 4096;
     }
 
     /// <summary>
@@ -91,6 +112,8 @@ namespace MLNetRank.Serving
             options ??= new RequestScorerOptions();
             if (options.IntraOpNumThreads < 0 || options.InterOpNumThreads < 0)
                 throw new ArgumentOutOfRangeException(nameof(options), "Thread counts must be >= 0 (0: ONNX Runtime's default).");
+            if (options.RoomCacheCapacity < 0)
+                throw new ArgumentOutOfRangeException(nameof(options), $"RequestScorerOptions.RoomCacheCapacity must be >= 0 (0 = no room cache); got {options.RoomCacheCapacity}.");
             var context = options.Context ?? new MLContext();
 
             // The ONNX models stored by OnnxTransformer, in save order.
@@ -174,7 +197,8 @@ namespace MLNetRank.Serving
             using (var log = new Common.RankerLog(context, "Onnx"))
                 log.Info($"Request scorer on {source}: {stages.Count} ONNX network(s) run batched, {flat.Count - networks.Length} ML.NET transform(s) run row by row; " +
                          $"request columns [{string.Join("; ", scorer.RequestColumns)}], outputs [{string.Join("; ", scorer.OutputColumns)}]; " +
-                         $"{options.IntraOpNumThreads} intra-op thread(s).");
+                         $"{options.IntraOpNumThreads} intra-op thread(s); evaluated natively: [{string.Join("; ", scorer.NativeBlocks)}]" +
+                         string.Concat(stages.SelectMany(s => s.NativeSkipped).Select(m => " " + m)));
             return scorer;
         }
 
@@ -194,10 +218,14 @@ namespace MLNetRank.Serving
         public IReadOnlyList<RequestColumn> RequestColumns => Plan.RequestColumns;
 
         /// <summary>The inputs of the last ONNX network of the chain (ONNX names = ML.NET column names).</summary>
-        public IReadOnlyList<OnnxTensorSpec> NetworkInputs => Plan.LastStage.Inputs;
+        public IReadOnlyList<OnnxTensorSpec> NetworkInputs => Plan.LastStage.NetworkInputs;
 
         /// <summary>The outputs of the last ONNX network (read them with <see cref="ScoringRequest.GetOutput{T}"/>).</summary>
         public IReadOnlyList<OnnxTensorSpec> NetworkOutputs => Plan.LastStage.Outputs;
+
+        /// <summary>The blocks evaluated natively (<see cref="RequestScorerOptions.NativeKernels"/>), by the name of the tensor
+        /// each outputs in its ONNX network; empty when ONNX Runtime runs every network whole.</summary>
+        public IReadOnlyList<string> NativeBlocks => Plan.Steps.SelectMany(s => s.Stage.Natives.Select(n => n.Output)).ToArray();
 
         /// <summary>The number of ONNX networks in the chain; each runs once per request, batched.</summary>
         public int NetworkCount => Plan.Steps.Length;

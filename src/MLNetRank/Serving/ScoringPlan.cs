@@ -43,7 +43,7 @@ namespace MLNetRank.Serving
             {
                 var stage = stages[k];
                 needed.ExceptWith(stage.OutputNames);
-                needed.UnionWith(stage.InputNames);
+                needed.UnionWith(stage.RequiredColumns);
                 if (stage.Segment != null)
                 {
                     var mapper = stage.CreateMapper();

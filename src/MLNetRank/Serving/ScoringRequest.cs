@@ -51,6 +51,14 @@ namespace MLNetRank.Serving
                         foreach (var b in computed)
                             store[b.Column.Name] = b;
                     }
+                    // native blocks: their output column (an input of the cut network), filled by their runs before the call
+                    var natives = stage.Natives.Select(nt =>
+                    {
+                        var output = new FixedBuffer<float>(new RequestColumn(nt.Output, new VectorDataViewType(NumberDataViewType.Single, nt.D), typeof(float), nt.D), capacity);
+                        var run = nt.CreateRun(capacity, name => Stored(store, name, stage), output);
+                        store[nt.Output] = output;
+                        return run;
+                    }).ToArray();
                     var sources = stage.Inputs.Select(spec => Stored(store, spec.Name, stage)).ToArray();
                     bool grouped = sources.Any(b => b.FlatArray is null);
                     var inputs = stage.Inputs.Select((spec, i) => sources[i].FlatArray is Array flat
@@ -71,7 +79,7 @@ namespace MLNetRank.Serving
                             : GroupedInput.Variable(stage.InputTypes[i], sources[i], spec, stage.InputZeroPadded[i], stage.InputRequestLevel[i])).ToArray();
                         groupedOutputs = outputs.Select((t, i) => GroupedOutput.Create(stage.OutputTypes[i], t.Array, t.Width, t.Shape, capacity)).ToArray();
                     }
-                    runs.Add(new StageRun(stage, row, loaders, inputs, outputs, groupedInputs, groupedOutputs, capacity));
+                    runs.Add(new StageRun(stage, row, loaders, inputs, outputs, groupedInputs, groupedOutputs, capacity, natives));
                 }
             }
             catch
@@ -130,9 +138,12 @@ namespace MLNetRank.Serving
             private readonly OrtValue[] _groupOutputValues;
             private readonly GroupedInput[] _variable;
 
+            private readonly Native.NativeTransformerRun[] _natives;
+
             public StageRun(ScoringStage stage, RequestRow? row, Action<int>[] loaders, TensorBuffer?[] inputs, TensorBuffer[] outputs,
-                GroupedInput[]? groupedInputs, GroupedOutput[]? groupedOutputs, int capacity)
+                GroupedInput[]? groupedInputs, GroupedOutput[]? groupedOutputs, int capacity, Native.NativeTransformerRun[] natives)
             {
+                _natives = natives;
                 Stage = stage;
                 Row = row;
                 Loaders = loaders;
@@ -156,6 +167,8 @@ namespace MLNetRank.Serving
             /// <summary>Runs the stage's network on rows 0..n-1: one call, or one call per group of equal sequence lengths.</summary>
             public void Execute(RunOptions runOptions, int n)
             {
+                foreach (var native in _natives)
+                    native.Execute(n);
                 if (_groupedInputs is null)
                 {
                     var (inputs, outputs) = OrtValues(n);

@@ -7,6 +7,7 @@ using Microsoft.ML.Data;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using MLNetRank.Onnx;
+using MLNetRank.Serving.Native;
 
 namespace MLNetRank.Serving
 {
@@ -23,6 +24,16 @@ namespace MLNetRank.Serving
             Index = index;
             Segment = segment;
             SchemaBefore = schemaBefore;
+            if (segment != null)
+            {
+                if (!segment.IsRowToRowMapper)
+                    throw new NotSupportedException($"A transform before ONNX network {index + 1} is not a row-to-row mapper; the request scorer cannot apply it.");
+                SegmentOutputSchema = segment.GetOutputSchema(schemaBefore);
+            }
+            else
+                SegmentOutputSchema = schemaBefore;
+            NetworkInputs = OnnxModelProto.ReadSignature(onnx).Inputs;
+            onnx = PrepareNative(onnx, options);
             var (inputs, outputs) = OnnxModelProto.ReadSignature(onnx);
             Inputs = inputs;
             Outputs = outputs;
@@ -46,16 +57,11 @@ namespace MLNetRank.Serving
             OutputNames = outputs.Select(o => o.Name).ToArray();
             OutputColumnTypes = outputs.Select(o => networkOutputSchema.GetColumnOrNull(o.Name)?.Type
                 ?? new VectorDataViewType(ItemType(o.ElementType), (int)o.ValuesPerRow)).ToArray();
-            if (segment != null)
-            {
-                if (!segment.IsRowToRowMapper)
-                    throw new NotSupportedException($"A transform before ONNX network {index + 1} is not a row-to-row mapper; the request scorer cannot apply it.");
-                SegmentOutputSchema = segment.GetOutputSchema(schemaBefore);
-            }
-            else
-                SegmentOutputSchema = schemaBefore;
+            var nativeOutputs = new HashSet<string>(Natives.Select(n => n.Output), StringComparer.Ordinal);
             for (int i = 0; i < inputs.Length; i++)
             {
+                if (nativeOutputs.Contains(inputs[i].Name))
+                    continue;
                 var col = SegmentOutputSchema.GetColumnOrNull(inputs[i].Name)
                     ?? throw new InvalidDataException($"No column '{inputs[i].Name}' reaches the input of ONNX network {index + 1}.");
                 CheckNetworkColumn(inputs[i], col.Type, InputTypes[i], InputStep[i], InputIsVariable[i]);
@@ -76,6 +82,63 @@ namespace MLNetRank.Serving
             var shared = Listed(ServingMetadata.RequestLevelInputs);
             InputZeroPadded = InputNames.Select(n => padded.Contains(n)).ToArray();
             InputRequestLevel = InputNames.Select((n, i) => InputIsVariable[i] && shared.Contains(n)).ToArray();
+        }
+
+        /// <summary>
+        /// The blocks of the network the scorer evaluates natively (<see cref="RequestScorerOptions.NativeKernels"/>): the
+        /// network's ONNX metadata records them (<see cref="NativeTransformerSpec.MetadataKey"/>); the session runs the graph cut
+        /// at their outputs, which become its inputs (written by the native runs before each call).
+        /// </summary>
+        public IReadOnlyList<NativeTransformerStage> Natives { get; private set; } = Array.Empty<NativeTransformerStage>();
+
+        /// <summary>Why a recorded block stays in ONNX form (unsupported configuration), one line each.</summary>
+        public IReadOnlyList<string> NativeSkipped { get; private set; } = Array.Empty<string>();
+
+        /// <summary>The inputs of the network as saved (before any cut).</summary>
+        public OnnxTensorSpec[] NetworkInputs { get; }
+
+        /// <summary>The columns the stage reads: its session's inputs (native outputs excepted) and its native blocks' id columns.</summary>
+        public IEnumerable<string> RequiredColumns => InputNames.Except(Natives.Select(n => n.Output)).Concat(Natives.SelectMany(n => n.InputColumns)).Distinct(StringComparer.Ordinal);
+
+        /// <summary>Reads the native blocks of the model's metadata and returns the model the session runs (cut at the blocks
+        /// the kernel evaluates; unchanged when there are none or native kernels are off).</summary>
+        private byte[] PrepareNative(byte[] onnx, RequestScorerOptions options)
+        {
+            if (!options.NativeKernels || OnnxGraphCut.Metadata(onnx, NativeTransformerSpec.MetadataKey) is not { } json)
+                return onnx;
+            List<NativeTransformerSpec> specs;
+            try
+            {
+                specs = NativeTransformerSpec.Read(json);
+            }
+            catch (System.Text.Json.JsonException e)
+            {
+                NativeSkipped = new[] { $"ONNX network {Index + 1}: the native block record is not readable ({e.Message}); the network runs in ONNX Runtime." };
+                return onnx;
+            }
+            var natives = new List<NativeTransformerStage>();
+            var skipped = new List<string>();
+            foreach (var spec in specs)
+            {
+                if (NativeTransformerStage.TryCreate(spec, onnx, NetworkInputs, SegmentOutputSchema, options.RoomCacheCapacity, out var why) is { } native)
+                    natives.Add(native);
+                else
+                    skipped.Add($"ONNX network {Index + 1}: the transformer block '{spec.Output}' runs in ONNX Runtime: the native kernel does not support {why}.");
+            }
+            NativeSkipped = skipped;
+            if (natives.Count == 0)
+                return onnx;
+            try
+            {
+                var cut = OnnxGraphCut.Cut(onnx, natives.Select(n => (n.Output, (long)n.D)).ToArray());
+                Natives = natives;
+                return cut;
+            }
+            catch (NotSupportedException e)
+            {
+                NativeSkipped = skipped.Append($"ONNX network {Index + 1}: the graph cannot be cut at the native blocks ({e.Message}); it runs in ONNX Runtime.").ToArray();
+                return onnx;
+            }
         }
 
         public int Index { get; }

@@ -25,6 +25,7 @@ namespace MLNetRank.Benchmarks.Sequences
         private static readonly Option<int> RoomTokensOption = BenchOption.Of("--room-tokens", 14, "room tokens per candidate (summary + core + on sale), at most 14");
         private static readonly Option<int> LengthOption = BenchOption.Of("--length", 50, "user tokens (sequence length), at most 50");
         private static readonly Option<bool> RoomCacheOption = BenchOption.Flag("--room-cache", "the room tokens' layer-1 query/key/value read from a per-room cache (filled before timing) instead of computed per request: what such a cache would save");
+        private static readonly Option<bool> NativeOption = BenchOption.Flag("--native", "time the request scorer's native kernel (src/MLNetRank/Serving/Native: queries in lanes, the path the CPU accelerates or DOTNET_EnableAVX512F=0 forces) on the same shapes instead of the probe's kernel; with --room-cache, the rooms' layer-1 projections come from its room cache");
         private static readonly Option<string> ExpOption = BenchOption.Of("--exp", "polynomial", "softmax exponential: polynomial (the kernel's own, AVX-512), library (TensorPrimitives.Exp), none (skipped: what the rest costs; no check)");
 
         public string Name => "transformer-kernel-probe";
@@ -69,6 +70,8 @@ namespace MLNetRank.Benchmarks.Sequences
             LibraryExp = exp == "library";
             if (roomTokens < 1 || roomTokens > 14 || length < 1 || length > 50)
                 throw new ArgumentOutOfRangeException(nameof(args), "--room-tokens must be in 1..14 and --length in 1..50.");
+            if (args.GetValue(NativeOption))
+                return RunNative(requests, candidates, roomTokens, length, args.GetValue(RoomCacheOption));
             if (!Vector512.IsHardwareAccelerated)
                 Console.WriteLine("note: Vector512 is not hardware accelerated on this CPU; the kernel runs on emulated vectors.");
             var r = new Random(1);
@@ -123,6 +126,73 @@ namespace MLNetRank.Benchmarks.Sequences
             Console.WriteLine("| kernel | CPU p50 (ms) | CPU p90 (ms) | wall p50 (ms) |");
             Console.WriteLine("|---|---|---|---|");
             Console.WriteLine($"| fused managed, exp = {exp}{(roomCache ? ", room-only layer-1 projections cached" : "")} | {P(cpu, 0.5):F3} | {P(cpu, 0.9):F3} | {P(wall, 0.5):F3} |");
+            Console.WriteLine($"Load average at the end: {Onnx.ScoringMeasures.LoadAverage()}.");
+            return 0;
+        }
+
+        /// <summary>The request scorer's native kernel on the same shapes: 2 room segments (5 core products, then the products
+        /// on sale), random weights; the same valid-token mix and timing loop as the probe.</summary>
+        private static int RunNative(int requests, int candidates, int roomTokens, int length, bool roomCache)
+        {
+            var r = new Random(1);
+            float[] Rand(int n, double scale) => Enumerable.Range(0, n).Select(_ => (float)((r.NextDouble() * 2 - 1) * scale)).ToArray();
+            float[] Gain(int n) => Enumerable.Range(0, n).Select(_ => (float)(1 + (r.NextDouble() - 0.5) * 0.2)).ToArray();
+            var p = new MLNetRank.Serving.Native.TransformerParameters
+            {
+                Dimension = D, Heads = H, FeedForward = F, Layers = 2, Positions = 50, Segments = 2,
+                TypeEmbedding = Rand(4 * D, 0.3), PositionEmbedding = Rand(50 * D, 0.3), Summary = Rand(D, 0.5),
+                LayerParameters = Enumerable.Range(0, 2).Select(_ => new MLNetRank.Serving.Native.LayerParameters
+                {
+                    Norm1Gain = Gain(D), Norm1Bias = Rand(D, 0.1), QkvWeight = Rand(3 * D * D, 0.3), QkvBias = Rand(3 * D, 0.1), ProjWeight = Rand(D * D, 0.3), ProjBias = Rand(D, 0.1),
+                    Norm2Gain = Gain(D), Norm2Bias = Rand(D, 0.1), Ff1Weight = Rand(F * D, 0.3), Ff1Bias = Rand(F, 0.1), Ff2Weight = Rand(D * F, 0.3), Ff2Bias = Rand(D, 0.1),
+                }).ToArray(),
+                FinalGain = Gain(D), FinalBias = Rand(D, 0.1),
+            };
+            var block = new MLNetRank.Serving.Native.TransformerBlock(p);
+            var ws = new MLNetRank.Serving.Native.TransformerWorkspace(block, candidates, length, 13);
+            ws.UserCount = length;
+            Rand(length * D, 1).CopyTo(ws.UserTokens, 0);
+            Rand(candidates * 13 * D, 1).CopyTo(ws.RoomTokens, 0);
+            var path = MLNetRank.Serving.Native.TransformerKernel.ResolvedPath;
+            int width = MLNetRank.Serving.Native.TransformerKernel.WidthOf(path);
+            int minValid = int.MaxValue, maxValid = 0;
+            for (int c = 0; c < candidates; c++)
+            {
+                int valid = Math.Max(1, roomTokens - r.Next(0, 5));   // tokens with the summary, as the probe
+                int core = Math.Min(5, valid - 1);
+                ws.RoomCounts[2 * c] = core;
+                ws.RoomCounts[2 * c + 1] = valid - 1 - core;
+                minValid = Math.Min(minValid, valid);
+                maxValid = Math.Max(maxValid, valid);
+            }
+            var output = new float[candidates * D];
+            if (roomCache)
+            {
+                ws.RoomToCache = Enumerable.Range(0, candidates).Select(c => new float[MLNetRank.Serving.Native.TransformerKernel.CacheEntryLength(block, ws.RoomCounts[2 * c] + ws.RoomCounts[2 * c + 1], width)]).ToArray();
+                MLNetRank.Serving.Native.TransformerKernel.Score(block, ws, candidates, output, path);
+                for (int c = 0; c < candidates; c++)
+                    ws.RoomCached[c] = ws.RoomToCache[c];
+                ws.RoomToCache = null;
+            }
+            var warm = System.Diagnostics.Stopwatch.StartNew();
+            for (int w = 0; w < 30 || warm.Elapsed.TotalSeconds < 3; w++)
+                MLNetRank.Serving.Native.TransformerKernel.Score(block, ws, candidates, output, path);
+            var cpu = new List<double>(requests);
+            var wall = new List<double>(requests);
+            for (int q = 0; q < requests; q++)
+            {
+                ws.UserTokens[q % (length * D)] += 1e-3f;
+                double c0 = SequenceLatencyBench.ThreadCpuMs();
+                long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+                MLNetRank.Serving.Native.TransformerKernel.Score(block, ws, candidates, output, path);
+                wall.Add(System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+                cpu.Add(SequenceLatencyBench.ThreadCpuMs() - c0);
+            }
+            double P(List<double> a, double q) => Onnx.ScoringMeasures.Percentile(a, q);
+            Console.WriteLine($"native kernel path {path} ({width} lanes); {candidates} candidates x {roomTokens} room tokens (valid {minValid}-{maxValid} with the summary), {length} user tokens");
+            Console.WriteLine("| kernel | CPU p50 (ms) | CPU p90 (ms) | wall p50 (ms) |");
+            Console.WriteLine("|---|---|---|---|");
+            Console.WriteLine($"| request scorer's native kernel, {path}{(roomCache ? ", room cache (all hits)" : "")} | {P(cpu, 0.5):F3} | {P(cpu, 0.9):F3} | {P(wall, 0.5):F3} |");
             Console.WriteLine($"Load average at the end: {Onnx.ScoringMeasures.LoadAverage()}.");
             return 0;
         }
