@@ -9,6 +9,7 @@ using MLNetRank.Simulation;
 using MLNetRank.Torch.MultiTask;
 using Xunit;
 using Xunit.Abstractions;
+using static TorchSharp.torch;
 
 namespace MLNetRank.Torch.Tests.Sequences
 {
@@ -76,6 +77,80 @@ namespace MLNetRank.Torch.Tests.Sequences
                 results.Add(request.GetOutput<float>(output).ToArray());
             }
             return results.ToArray();
+        }
+
+        /// <summary>The kernel on the module's own parameters (exported by <c>NativeParameters</c>) = TorchSharp's forward of the
+        /// block's output, to 1e-5, with padding anywhere in the masks, an empty history, a long one (positions clamped), and
+        /// rooms from the summary alone to all tokens; perturbed parameters (not the initial ones).</summary>
+        [Theory]
+        [InlineData(2, 4)]
+        [InlineData(3, 2)]
+        public void Kernel_EqualsTheModulesForward(int layers, int heads)
+        {
+            const int D = 16, L = 50, B = 6;
+            var context = new SequencePoolingContext("UserItemSeq", D, L, new[] { D, D }, new[] { 5, 9 });
+            using var module = (TransformerModule)new TransformerPooling("core", "onsale") { Layers = layers, Heads = heads }.CreateModule(context);
+            module.eval();
+            manual_seed(4);
+            using (no_grad())
+                foreach (var p in module.parameters())
+                    p.add_(randn_like(p).mul(MLNetRank.Torch.Layers.Scalars.Of(0.3f)));
+            var r = new Random(2);
+            float[] Rand(int n) => Enumerable.Range(0, n).Select(_ => (float)(r.NextDouble() * 2 - 1)).ToArray();
+            var userMasks = new[] { Enumerable.Repeat(1f, L).ToArray(), new float[L], Enumerable.Range(0, L).Select(t => t % 3 == 1 ? 0f : 1f).ToArray() };
+            var coreMask = new float[B * 5];
+            var saleMask = new float[B * 9];
+            for (int c = 0; c < B; c++)
+            {
+                for (int t = 0; t < 5; t++)
+                    coreMask[c * 5 + t] = c == 0 ? 0 : c == 1 ? (t == 4 ? 1 : 0) : ((t + c) % 4 == 0 ? 0 : 1);
+                for (int t = 0; t < 9; t++)
+                    saleMask[c * 9 + t] = c == 0 ? 0 : c == 5 ? 1 : ((t * c) % 3 == 0 ? 0 : 1);
+            }
+            var core = Rand(B * 5 * D);
+            var sale = Rand(B * 9 * D);
+            var user = Rand(L * D);
+            var np = module.NativeParameters()!;
+            var block = new TransformerBlock(np);
+            foreach (var um in userMasks)
+            {
+                using var scope = NewDisposeScope();
+                var batch = new SequencePoolingBatch(tensor(user, new long[] { 1, L, D }), tensor(um, new long[] { 1, L }),
+                    new[] { tensor(core, new long[] { B, 5, D }), tensor(sale, new long[] { B, 9, D }) },
+                    new[] { tensor(coreMask, new long[] { B, 5 }), tensor(saleMask, new long[] { B, 9 }) });
+                float[] expected;
+                using (no_grad())
+                    expected = module.forward(batch).data<float>().ToArray();
+                // the kernel's input: the real tokens of each source, in order
+                var ws = new TransformerWorkspace(block, B, L, 14);
+                int n = 0;
+                for (int t = 0; t < L; t++)
+                    if (um[t] > 0)
+                        Array.Copy(user, t * D, ws.UserTokens, n++ * D, D);
+                ws.UserCount = n;
+                for (int c = 0; c < B; c++)
+                {
+                    int k = 0;
+                    foreach (var (values, mask, len, s) in new[] { (core, coreMask, 5, 0), (sale, saleMask, 9, 1) })
+                    {
+                        int count = 0;
+                        for (int t = 0; t < len; t++)
+                            if (mask[c * len + t] > 0)
+                            {
+                                Array.Copy(values, (c * len + t) * D, ws.RoomTokens, (c * 14 + k++) * D, D);
+                                count++;
+                            }
+                        ws.RoomCounts[c * 2 + s] = count;
+                    }
+                }
+                foreach (var kernelPath in new[] { KernelPath.Auto, KernelPath.Avx2, KernelPath.Scalar })
+                {
+                    var actual = new float[B * D];
+                    TransformerKernel.Score(block, ws, B, actual, kernelPath);
+                    for (int i = 0; i < actual.Length; i++)
+                        Assert.True(Math.Abs(actual[i] - expected[i]) <= 1e-5 * Math.Max(1, Math.Abs(expected[i])), $"{kernelPath}, {um.Count(m => m > 0)} user tokens: candidate {i / D} value {i % D}: kernel {actual[i]} vs TorchSharp {expected[i]}");
+                }
+            }
         }
 
         [Fact]
