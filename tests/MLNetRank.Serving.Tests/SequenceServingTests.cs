@@ -51,6 +51,8 @@ namespace MLNetRank.Serving.Tests
             (model as IDisposable)?.Dispose();
             // the request scorer, one request per user (rows of one request share the user's sequences)
             using var scorer = RequestScorer.Open(Fixture("sequences.zip"));
+            // saved before exports recorded native blocks: no metadata, so the whole network runs in ONNX Runtime as before
+            Assert.Empty(scorer.NativeBlocks);
             var all = scorer.ScoreAll(data, batchSize: 8);
             for (int c = 0; c < expected.Columns.Length; c++)
             {

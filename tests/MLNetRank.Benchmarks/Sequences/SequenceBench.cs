@@ -158,6 +158,7 @@ namespace MLNetRank.Benchmarks.Sequences
                 TrainScorers(ml, train, d, length, candidates, dir, scorers);
                 WarmUp(scorers, source);
                 results.AddRange(MeasureInRounds(scorers, source, requests));
+                PrintCaches(scorers);
             }
             finally
             {
@@ -228,19 +229,44 @@ namespace MLNetRank.Benchmarks.Sequences
                 MLNetRank.Torch.MultiTask.TransformerModule.Session5Export = false;
                 string zip = Path.Combine(dir, name.Replace(' ', '_').Replace(",", "") + ".zip");
                 ml.Model.Save(model, train.Schema, zip);
-                var scorer = RequestScorer.Open(zip, new RequestScorerOptions { IntraOpNumThreads = 1 });
-                scorers.Add((name, scorer, scorer.CreateRequest(candidates)));
+                // the transformer (user side shared, current export) three ways: its ONNX graph in ONNX Runtime, the request
+                // scorer's native kernel (graph cut at the block), and the native kernel with the room cache; the other
+                // transformer variants measure their ONNX graphs
+                var ways = layer == "transformer" && shared && !session5
+                    ? new[] { (" (ONNX graph, native kernels off)", false, 0), (" (native kernel, no room cache)", true, 0), (" (native kernel + room cache)", true, 4096) }
+                    : new[] { ("", layer != "transformer", 0) };
+                foreach (var (suffix, native, cache) in ways)
+                {
+                    var scorer = RequestScorer.Open(zip, new RequestScorerOptions { IntraOpNumThreads = 1, NativeKernels = native, RoomCacheCapacity = cache });
+                    if (native && layer == "transformer" && scorer.NativeBlocks.Count != 1)
+                        throw new InvalidOperationException($"The transformer model ({name}) did not open with its native block.");
+                    scorers.Add((name + suffix, scorer, scorer.CreateRequest(candidates)));
+                }
             }
+        }
+
+        /// <summary>The room caches' hits and misses over the run (native scorers with a cache).</summary>
+        private static void PrintCaches(List<(string Name, RequestScorer Scorer, ScoringRequest Request)> scorers)
+        {
+            foreach (var (name, scorer, _) in scorers)
+                foreach (var native in scorer.Plan.Steps.SelectMany(st => st.Stage.Natives))
+                    if (native.Cache is { } c)
+                        Console.WriteLine($"{name}: room cache {c.Count} rooms held, {c.Hits} hits, {c.Misses} misses ({100.0 * c.Hits / Math.Max(1, c.Hits + c.Misses):F1}% hits, warm-up included), {c.Clears} clears.");
+            Console.WriteLine($"Native kernel path: {MLNetRank.Serving.Native.TransformerKernel.ResolvedPath} (Vector512 accelerated: {System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated}, Vector256: {System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated}).");
         }
 
         private static void WarmUp(List<(string Name, RequestScorer Scorer, ScoringRequest Request)> scorers, RequestSource source)
         {
+            // at least 2 s each, so the tiered JIT has promoted the managed code (the native kernel) before timing
             foreach (var (_, scorer, request) in scorers)
-                for (int w = 0; w < 20; w++)
+            {
+                var warm = Stopwatch.StartNew();
+                for (int w = 0; w < 20 || warm.Elapsed.TotalSeconds < 2; w++)
                 {
-                    source.Fill(request, w);
+                    source.Fill(request, w % 400);
                     scorer.Score(request);
                 }
+            }
         }
 
         /// <summary>Rounds: every model in turn times a slice of the requests, so the (shared) machine's load hits all alike.
