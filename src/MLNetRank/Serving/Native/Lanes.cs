@@ -30,6 +30,8 @@ namespace MLNetRank.Serving.Native
         static abstract TV Relu(TV a);
         /// <summary>exp(x) for x ≤ 0 (max-subtracted softmax scores; below −87, and −∞, give 0).</summary>
         static abstract TV Exp(TV x);
+        /// <summary>exp(max(x, −87)) for finite x ≤ 0: <see cref="Exp"/> without the test for the underflow (3 operations fewer).</summary>
+        static abstract TV ExpClamped(TV x);
         static abstract float Sum(TV v);
         static abstract float MaxAcross(TV v);
     }
@@ -96,6 +98,23 @@ namespace MLNetRank.Serving.Native
             return Vector512.AndNot(p * scale, under);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> ExpClamped(Vector512<float> x)
+        {
+            x = Vector512.Max(x, Vector512.Create(ExpPoly.Floor));
+            var n = Vector512.Round(x * Vector512.Create(ExpPoly.Log2E));
+            var r = Vector512.FusedMultiplyAdd(n, Vector512.Create(ExpPoly.Ln2Hi), x);
+            r = Vector512.FusedMultiplyAdd(n, Vector512.Create(ExpPoly.Ln2Lo), r);
+            var p = Vector512.Create(ExpPoly.C6);
+            p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(ExpPoly.C5));
+            p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(ExpPoly.C4));
+            p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(ExpPoly.C3));
+            p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(ExpPoly.C2));
+            p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f));
+            p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f));
+            return p * Vector512.ShiftLeft(Vector512.ConvertToInt32(n) + Vector512.Create(127), 23).AsSingle();
+        }
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vector512<float> v) => Lanes8.Sum(v.GetLower() + v.GetUpper());
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float MaxAcross(Vector512<float> v) => Lanes8.MaxAcross(Vector256.Max(v.GetLower(), v.GetUpper()));
     }
@@ -137,6 +156,23 @@ namespace MLNetRank.Serving.Native
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> ExpClamped(Vector256<float> x)
+        {
+            x = Vector256.Max(x, Vector256.Create(ExpPoly.Floor));
+            var n = Vector256.Round(x * Vector256.Create(ExpPoly.Log2E));
+            var r = Vector256.FusedMultiplyAdd(n, Vector256.Create(ExpPoly.Ln2Hi), x);
+            r = Vector256.FusedMultiplyAdd(n, Vector256.Create(ExpPoly.Ln2Lo), r);
+            var p = Vector256.Create(ExpPoly.C6);
+            p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(ExpPoly.C5));
+            p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(ExpPoly.C4));
+            p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(ExpPoly.C3));
+            p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(ExpPoly.C2));
+            p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f));
+            p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f));
+            return p * Vector256.ShiftLeft(Vector256.ConvertToInt32(n) + Vector256.Create(127), 23).AsSingle();
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static float Sum(Vector256<float> v)
         {
             var a = v.GetLower() + v.GetUpper();
@@ -168,6 +204,7 @@ namespace MLNetRank.Serving.Native
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Fma(float a, float b, float c) => MathF.FusedMultiplyAdd(a, b, c);
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Relu(float a) => a > 0f ? a : 0f;
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Exp(float x) => ExpPoly.Exp(x);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float ExpClamped(float x) => ExpPoly.Exp(x > ExpPoly.Floor ? x : ExpPoly.Floor);
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(float v) => v;
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float MaxAcross(float v) => v;
     }

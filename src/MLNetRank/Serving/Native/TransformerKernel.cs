@@ -313,38 +313,82 @@ namespace MLNetRank.Serving.Native
                 for (int h = 0; h < b.Heads; h++)
                 {
                     int hb = h * dh;
-                    var m = TL.Splat(float.NegativeInfinity);
-                    int idx = 0;
-                    for (int src = 0; src < 2; src++)
+                    TV m0 = TL.Splat(float.NegativeInfinity), m1 = m0;
+                    // scores, 4 query dimensions at a time (their query rows in registers); keys t of a [group][3d][W] buffer:
+                    // component j of key t at (t / W)·3d·W + (d + j)·W + t % W
+                    for (int jc = 0; jc < dh; jc += 4)
                     {
-                        ref float kr = ref src == 0 ? ref rr : ref ur;
-                        int keys = src == 0 ? roomKeys : userKeys;
-                        for (int t = 0; t < keys; t++, idx++)
+                        nuint qrow = (nuint)(hb + jc) * wn;
+                        var q0 = TL.Load(ref qr, qrow);
+                        var q1 = TL.Load(ref qr, qrow + wn);
+                        var q2 = TL.Load(ref qr, qrow + 2 * wn);
+                        var q3 = TL.Load(ref qr, qrow + 3 * wn);
+                        bool first = jc == 0, lastChunk = jc + 4 == dh;
+                        int idx = 0;
+                        for (int src = 0; src < 2; src++)
                         {
-                            ref float kb = ref Unsafe.Add(ref kr, (t / w) * gs + (d + hb) * w + t % w);
-                            var s = TL.Mul(TL.Load(ref qr, (nuint)hb * wn), TL.Splat(kb));
-                            for (int j = 1; j < dh; j++)
-                                s = TL.Fma(TL.Load(ref qr, (nuint)(hb + j) * wn), TL.Splat(Unsafe.Add(ref kb, j * w)), s);
-                            TL.Store(s, ref sr, (nuint)idx * wn);
-                            m = TL.Max(m, s);
+                            ref float kr = ref src == 0 ? ref rr : ref ur;
+                            int keys = src == 0 ? roomKeys : userKeys;
+                            for (int t = 0; t < keys; t++, idx++)
+                            {
+                                ref float kb = ref Unsafe.Add(ref kr, (t / w) * gs + (d + hb + jc) * w + t % w);
+                                var s = TL.Fma(q3, TL.Splat(Unsafe.Add(ref kb, 3 * w)), TL.Fma(q2, TL.Splat(Unsafe.Add(ref kb, 2 * w)),
+                                    TL.Fma(q1, TL.Splat(Unsafe.Add(ref kb, w)), TL.Mul(q0, TL.Splat(kb)))));
+                                if (!first)
+                                    s = TL.Add(TL.Load(ref sr, (nuint)idx * wn), s);
+                                if (lastChunk)
+                                {
+                                    if ((idx & 1) == 0)
+                                        m0 = TL.Max(m0, s);
+                                    else
+                                        m1 = TL.Max(m1, s);
+                                }
+                                TL.Store(s, ref sr, (nuint)idx * wn);
+                            }
                         }
                     }
+                    var m = TL.Max(m0, m1);
                     TV sum0 = TL.Zero, sum1 = TL.Zero;
-                    int i = 0;
-                    for (; i + 1 < idx; i += 2)
+                    if (dh == 4)
                     {
-                        var e0 = TL.Exp(TL.Sub(TL.Load(ref sr, (nuint)i * wn), m));
-                        var e1 = TL.Exp(TL.Sub(TL.Load(ref sr, (nuint)(i + 1) * wn), m));
-                        TL.Store(e0, ref sr, (nuint)i * wn);
-                        TL.Store(e1, ref sr, (nuint)(i + 1) * wn);
-                        sum0 = TL.Add(sum0, e0);
-                        sum1 = TL.Add(sum1, e1);
+                        // one pass: the exp of each score, its sum, and the values it weighs
+                        TV a0 = TL.Zero, a1 = TL.Zero, a2 = TL.Zero, a3 = TL.Zero;
+                        int k = 0;
+                        for (int src = 0; src < 2; src++)
+                        {
+                            ref float vr = ref src == 0 ? ref rr : ref ur;
+                            int keys = src == 0 ? roomKeys : userKeys;
+                            for (int t = 0; t < keys; t++, k++)
+                            {
+                                ref float vb = ref Unsafe.Add(ref vr, (t / w) * gs + (2 * d + hb) * w + t % w);
+                                var e = ExpClamped(TL.Sub(TL.Load(ref sr, (nuint)k * wn), m));
+                                if ((k & 1) == 0)
+                                    sum0 = TL.Add(sum0, e);
+                                else
+                                    sum1 = TL.Add(sum1, e);
+                                a0 = TL.Fma(e, TL.Splat(vb), a0);
+                                a1 = TL.Fma(e, TL.Splat(Unsafe.Add(ref vb, w)), a1);
+                                a2 = TL.Fma(e, TL.Splat(Unsafe.Add(ref vb, 2 * w)), a2);
+                                a3 = TL.Fma(e, TL.Splat(Unsafe.Add(ref vb, 3 * w)), a3);
+                            }
+                        }
+                        var inv4 = TL.Div(TL.Splat(1f), TL.Add(sum0, sum1));
+                        nuint r4 = (nuint)hb * wn;
+                        TL.Store(TL.Mul(a0, inv4), ref or, r4);
+                        TL.Store(TL.Mul(a1, inv4), ref or, r4 + wn);
+                        TL.Store(TL.Mul(a2, inv4), ref or, r4 + 2 * wn);
+                        TL.Store(TL.Mul(a3, inv4), ref or, r4 + 3 * wn);
+                        continue;
                     }
-                    if (i < idx)
+                    int n = roomKeys + userKeys;
+                    for (int i = 0; i < n; i++)
                     {
-                        var e0 = TL.Exp(TL.Sub(TL.Load(ref sr, (nuint)i * wn), m));
-                        TL.Store(e0, ref sr, (nuint)i * wn);
-                        sum0 = TL.Add(sum0, e0);
+                        var e = ExpClamped(TL.Sub(TL.Load(ref sr, (nuint)i * wn), m));
+                        TL.Store(e, ref sr, (nuint)i * wn);
+                        if ((i & 1) == 0)
+                            sum0 = TL.Add(sum0, e);
+                        else
+                            sum1 = TL.Add(sum1, e);
                     }
                     var inv = TL.Div(TL.Splat(1f), TL.Add(sum0, sum1));
                     for (int jc = 0; jc < dh; jc += 4)
@@ -373,6 +417,11 @@ namespace MLNetRank.Serving.Native
                     }
                 }
             }
+
+            /// <summary>exp(x) for max-subtracted scores x ≤ 0 that are never −∞ (the lanes' softmax runs over real keys only):
+            /// below −87 it gives exp(−87) ≈ 1.6e-38 instead of a smaller number, a difference no softmax sum can show.</summary>
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            private static TV ExpClamped(TV x) => TL.ExpClamped(x);
 
             /// <summary>x += proj(attended); x += FF(LN(x)) for one group of lanes (x [d][W] at xOff).</summary>
             private static void Finish(TransformerBlock b, TransformerBlock.Layer layer, float[] x, int xOff, TransformerWorkspace ws)
