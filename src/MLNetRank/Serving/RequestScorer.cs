@@ -36,13 +36,16 @@ namespace MLNetRank.Serving
         public bool NativeKernels { get; set; } = true;
 
         /// <summary>
-        /// Rooms whose transformer work that depends on the room alone (the first layer's query/key/value projections of its
-        /// summary and room tokens, keyed by the room's token ids per token type) is cached across requests, per native block;
-        /// 0 turns the cache off. Default 4096. An entry is 3 x d x (the tokens rounded up to 16) floats (3 KB at d = 16 with up
-        /// to 15 room tokens: 12 MB at the default); when the cache is full it is emptied and refills. Thread-safe; a cached
-        /// room scores exactly as an uncached one. Only with <see cref="NativeKernels"/> and a transformer of 2 layers or more.
+        /// The most rooms whose transformer work that depends on the room alone (the first layer's query/key/value projections
+        /// of its summary and room tokens, keyed by the room's token ids per token type) is cached across requests, per native
+        /// block; 0 (the default) turns the cache off. An entry is 3 x d x (the room's tokens rounded up to the kernel's 16 or
+        /// 8 lanes) floats (3 KB at d = 16 with up to 15 room tokens: 12 MB for 4096 rooms); when the cache is full it is
+        /// emptied and refills. Thread-safe; a cached room scores exactly as an uncached one. Only with
+        /// <see cref="NativeKernels"/> and a transformer of 2 layers or more. Off by default because it saved no measurable
+        /// time in the project's latency bench (d = 16: the projections it saves are about 8% of a candidate's work, and a
+        /// lookup plus reading the entry from memory cost about as much; see docs/benchmarks-sequences.md).
         /// </summary>
-        public int RoomCacheCapacity { get; set; } = 4096;
+        public int RoomCacheCapacity { get; set; }
     }
 
     /// <summary>

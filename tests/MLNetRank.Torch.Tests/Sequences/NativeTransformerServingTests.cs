@@ -167,8 +167,9 @@ namespace MLNetRank.Torch.Tests.Sequences
             {
                 ml.Model.Save(model, data.Schema, path);
                 using var onnxPath = RequestScorer.Open(path, new RequestScorerOptions { NativeKernels = false });
-                using var native = RequestScorer.Open(path);
-                using var uncached = RequestScorer.Open(path, new RequestScorerOptions { RoomCacheCapacity = 0 });
+                using var native = RequestScorer.Open(path, new RequestScorerOptions { RoomCacheCapacity = 100_000 });
+                using var uncached = RequestScorer.Open(path);
+                Assert.Null(uncached.Plan.Steps.SelectMany(s => s.Stage.Natives).Single().Cache);   // off by default
                 Assert.Empty(onnxPath.NativeBlocks);
                 Assert.Single(native.NativeBlocks);
                 Assert.Single(uncached.NativeBlocks);
@@ -233,7 +234,7 @@ namespace MLNetRank.Torch.Tests.Sequences
                 Assert.NotEqual(expected[0][1], expected[2][1]);
 
                 // a new scorer on the saved zip scores identically
-                using var reopened = RequestScorer.Open(path);
+                using var reopened = RequestScorer.Open(path, new RequestScorerOptions { RoomCacheCapacity = 100_000 });
                 Assert.Equal(nativeScores["ClickProbability"], (float[])reopened.ScoreAll(data, batchSize: 8)["ClickProbability"]);
                 _out.WriteLine($"native blocks: {string.Join(", ", native.NativeBlocks)}; cache {cacheStage.Cache.Count} rooms, {cacheStage.Cache.Hits} hits, {cacheStage.Cache.Misses} misses");
             }
