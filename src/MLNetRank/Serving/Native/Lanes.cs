@@ -9,7 +9,9 @@ namespace MLNetRank.Serving.Native
     /// the JIT compiles one specialised copy of the kernel per width (<see cref="Lanes16"/>: AVX-512, <see cref="Lanes8"/>:
     /// AVX2, <see cref="Lanes1"/>: plain scalar code for other hardware). Every lane runs the same sequence of operations
     /// (fused multiply-adds included), so a lane's result does not depend on the width; only horizontal reductions
-    /// (<see cref="Sum"/>, <see cref="MaxAcross"/>) add in another order.
+    /// (<see cref="Sum"/>, <see cref="MaxAcross"/>) add in another order. Max is the instruction's own (<c>vmaxps</c>,
+    /// <c>MaxNative</c>): the IEEE-compliant <c>Vector256.Max</c> costs eight instructions on AVX2, and the kernel's
+    /// operands are finite (or −∞ for masked keys), where the two agree.
     /// </summary>
     internal interface ILanes<TV> where TV : struct
     {
@@ -74,16 +76,16 @@ namespace MLNetRank.Serving.Native
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Sub(Vector512<float> a, Vector512<float> b) => a - b;
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Mul(Vector512<float> a, Vector512<float> b) => a * b;
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Div(Vector512<float> a, Vector512<float> b) => a / b;
-        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Max(Vector512<float> a, Vector512<float> b) => Vector512.Max(a, b);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Max(Vector512<float> a, Vector512<float> b) => Vector512.MaxNative(a, b);
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Sqrt(Vector512<float> a) => Vector512.Sqrt(a);
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Fma(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Vector512.FusedMultiplyAdd(a, b, c);
-        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Relu(Vector512<float> a) => Vector512.Max(a, Vector512<float>.Zero);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Relu(Vector512<float> a) => Vector512.MaxNative(a, Vector512<float>.Zero);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector512<float> Exp(Vector512<float> x)
         {
             var under = Vector512.LessThan(x, Vector512.Create(ExpPoly.Floor)) | ~Vector512.Equals(x, x);
-            x = Vector512.Max(x, Vector512.Create(ExpPoly.Floor));
+            x = Vector512.MaxNative(x, Vector512.Create(ExpPoly.Floor));
             var n = Vector512.Round(x * Vector512.Create(ExpPoly.Log2E));
             var r = Vector512.FusedMultiplyAdd(n, Vector512.Create(ExpPoly.Ln2Hi), x);
             r = Vector512.FusedMultiplyAdd(n, Vector512.Create(ExpPoly.Ln2Lo), r);
@@ -101,7 +103,7 @@ namespace MLNetRank.Serving.Native
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector512<float> ExpClamped(Vector512<float> x)
         {
-            x = Vector512.Max(x, Vector512.Create(ExpPoly.Floor));
+            x = Vector512.MaxNative(x, Vector512.Create(ExpPoly.Floor));
             var n = Vector512.Round(x * Vector512.Create(ExpPoly.Log2E));
             var r = Vector512.FusedMultiplyAdd(n, Vector512.Create(ExpPoly.Ln2Hi), x);
             r = Vector512.FusedMultiplyAdd(n, Vector512.Create(ExpPoly.Ln2Lo), r);
@@ -116,7 +118,7 @@ namespace MLNetRank.Serving.Native
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vector512<float> v) => Lanes8.Sum(v.GetLower() + v.GetUpper());
-        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float MaxAcross(Vector512<float> v) => Lanes8.MaxAcross(Vector256.Max(v.GetLower(), v.GetUpper()));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float MaxAcross(Vector512<float> v) => Lanes8.MaxAcross(Vector256.MaxNative(v.GetLower(), v.GetUpper()));
     }
 
     /// <summary>8 lanes (one AVX2 register).</summary>
@@ -131,16 +133,16 @@ namespace MLNetRank.Serving.Native
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Sub(Vector256<float> a, Vector256<float> b) => a - b;
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Mul(Vector256<float> a, Vector256<float> b) => a * b;
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Div(Vector256<float> a, Vector256<float> b) => a / b;
-        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Max(Vector256<float> a, Vector256<float> b) => Vector256.Max(a, b);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Max(Vector256<float> a, Vector256<float> b) => Vector256.MaxNative(a, b);
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Sqrt(Vector256<float> a) => Vector256.Sqrt(a);
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Fma(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Vector256.FusedMultiplyAdd(a, b, c);
-        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Relu(Vector256<float> a) => Vector256.Max(a, Vector256<float>.Zero);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Relu(Vector256<float> a) => Vector256.MaxNative(a, Vector256<float>.Zero);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<float> Exp(Vector256<float> x)
         {
             var under = Vector256.LessThan(x, Vector256.Create(ExpPoly.Floor)) | ~Vector256.Equals(x, x);
-            x = Vector256.Max(x, Vector256.Create(ExpPoly.Floor));
+            x = Vector256.MaxNative(x, Vector256.Create(ExpPoly.Floor));
             var n = Vector256.Round(x * Vector256.Create(ExpPoly.Log2E));
             var r = Vector256.FusedMultiplyAdd(n, Vector256.Create(ExpPoly.Ln2Hi), x);
             r = Vector256.FusedMultiplyAdd(n, Vector256.Create(ExpPoly.Ln2Lo), r);
@@ -158,7 +160,7 @@ namespace MLNetRank.Serving.Native
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<float> ExpClamped(Vector256<float> x)
         {
-            x = Vector256.Max(x, Vector256.Create(ExpPoly.Floor));
+            x = Vector256.MaxNative(x, Vector256.Create(ExpPoly.Floor));
             var n = Vector256.Round(x * Vector256.Create(ExpPoly.Log2E));
             var r = Vector256.FusedMultiplyAdd(n, Vector256.Create(ExpPoly.Ln2Hi), x);
             r = Vector256.FusedMultiplyAdd(n, Vector256.Create(ExpPoly.Ln2Lo), r);
@@ -182,7 +184,7 @@ namespace MLNetRank.Serving.Native
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static float MaxAcross(Vector256<float> v)
         {
-            var a = Vector128.Max(v.GetLower(), v.GetUpper());
+            var a = Vector128.MaxNative(v.GetLower(), v.GetUpper());
             return MathF.Max(MathF.Max(a.GetElement(0), a.GetElement(1)), MathF.Max(a.GetElement(2), a.GetElement(3)));
         }
     }

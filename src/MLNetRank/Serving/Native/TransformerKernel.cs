@@ -331,7 +331,7 @@ namespace MLNetRank.Serving.Native
                             int keys = src == 0 ? roomKeys : userKeys;
                             for (int t = 0; t < keys; t++, idx++)
                             {
-                                ref float kb = ref Unsafe.Add(ref kr, (t / w) * gs + (d + hb + jc) * w + t % w);
+                                ref float kb = ref Unsafe.Add(ref kr, (int)((uint)t / (uint)w) * gs + (d + hb + jc) * w + (int)((uint)t % (uint)w));
                                 var s = TL.Fma(q3, TL.Splat(Unsafe.Add(ref kb, 3 * w)), TL.Fma(q2, TL.Splat(Unsafe.Add(ref kb, 2 * w)),
                                     TL.Fma(q1, TL.Splat(Unsafe.Add(ref kb, w)), TL.Mul(q0, TL.Splat(kb)))));
                                 if (!first)
@@ -360,7 +360,7 @@ namespace MLNetRank.Serving.Native
                             int keys = src == 0 ? roomKeys : userKeys;
                             for (int t = 0; t < keys; t++, k++)
                             {
-                                ref float vb = ref Unsafe.Add(ref vr, (t / w) * gs + (2 * d + hb) * w + t % w);
+                                ref float vb = ref Unsafe.Add(ref vr, (int)((uint)t / (uint)w) * gs + (2 * d + hb) * w + (int)((uint)t % (uint)w));
                                 var e = ExpClamped(TL.Sub(TL.Load(ref sr, (nuint)k * wn), m));
                                 if ((k & 1) == 0)
                                     sum0 = TL.Add(sum0, e);
@@ -401,7 +401,7 @@ namespace MLNetRank.Serving.Native
                             int keys = src == 0 ? roomKeys : userKeys;
                             for (int t = 0; t < keys; t++, k++)
                             {
-                                ref float vb = ref Unsafe.Add(ref vr, (t / w) * gs + (2 * d + hb + jc) * w + t % w);
+                                ref float vb = ref Unsafe.Add(ref vr, (int)((uint)t / (uint)w) * gs + (2 * d + hb + jc) * w + (int)((uint)t % (uint)w));
                                 var e = TL.Load(ref sr, (nuint)k * wn);
                                 a0 = TL.Fma(e, TL.Splat(vb), a0);
                                 a1 = TL.Fma(e, TL.Splat(Unsafe.Add(ref vb, w)), a1);
