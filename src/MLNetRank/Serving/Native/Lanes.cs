@@ -96,7 +96,7 @@ namespace MLNetRank.Serving.Native
             p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(ExpPoly.C2));
             p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f));
             p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f));
-            var scale = Vector512.ShiftLeft(Vector512.ConvertToInt32(n) + Vector512.Create(127), 23).AsSingle();
+            var scale = Vector512.ShiftLeft(Vector512.ConvertToInt32Native(n) + Vector512.Create(127), 23).AsSingle();
             return Vector512.AndNot(p * scale, under);
         }
 
@@ -114,7 +114,7 @@ namespace MLNetRank.Serving.Native
             p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(ExpPoly.C2));
             p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f));
             p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f));
-            return p * Vector512.ShiftLeft(Vector512.ConvertToInt32(n) + Vector512.Create(127), 23).AsSingle();
+            return p * Vector512.ShiftLeft(Vector512.ConvertToInt32Native(n) + Vector512.Create(127), 23).AsSingle();
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vector512<float> v) => Lanes8.Sum(v.GetLower() + v.GetUpper());
@@ -153,7 +153,7 @@ namespace MLNetRank.Serving.Native
             p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(ExpPoly.C2));
             p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f));
             p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f));
-            var scale = Vector256.ShiftLeft(Vector256.ConvertToInt32(n) + Vector256.Create(127), 23).AsSingle();
+            var scale = Vector256.ShiftLeft(Vector256.ConvertToInt32Native(n) + Vector256.Create(127), 23).AsSingle();
             return Vector256.AndNot(p * scale, under);
         }
 
@@ -171,7 +171,7 @@ namespace MLNetRank.Serving.Native
             p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(ExpPoly.C2));
             p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f));
             p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f));
-            return p * Vector256.ShiftLeft(Vector256.ConvertToInt32(n) + Vector256.Create(127), 23).AsSingle();
+            return p * Vector256.ShiftLeft(Vector256.ConvertToInt32Native(n) + Vector256.Create(127), 23).AsSingle();
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
