@@ -126,7 +126,7 @@ namespace MLNetRank.Tests.Serving
         }
 
         private static KernelPath[] AvailablePaths()
-            => new[] { KernelPath.Scalar }.Concat(Vector256.IsHardwareAccelerated ? new[] { KernelPath.Avx2 } : Array.Empty<KernelPath>())
+            => new[] { KernelPath.Scalar }.Concat(Vector256.IsHardwareAccelerated ? new[] { KernelPath.Avx2, KernelPath.Avx2Single } : Array.Empty<KernelPath>())
                 .Concat(Vector512.IsHardwareAccelerated ? new[] { KernelPath.Avx512 } : Array.Empty<KernelPath>()).ToArray();
 
         [Theory]

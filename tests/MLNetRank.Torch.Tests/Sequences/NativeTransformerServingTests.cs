@@ -143,7 +143,7 @@ namespace MLNetRank.Torch.Tests.Sequences
                         ws.RoomCounts[c * 2 + s] = count;
                     }
                 }
-                foreach (var kernelPath in new[] { KernelPath.Auto, KernelPath.Avx2, KernelPath.Scalar })
+                foreach (var kernelPath in new[] { KernelPath.Auto, KernelPath.Avx2, KernelPath.Avx2Single, KernelPath.Scalar })
                 {
                     var actual = new float[B * D];
                     TransformerKernel.Score(block, ws, B, actual, kernelPath);
@@ -218,7 +218,7 @@ namespace MLNetRank.Torch.Tests.Sequences
                     (Array.Empty<uint>(), Array.Empty<uint>()),
                 };
                 var expected = ScoreHandMade(onnxPath, users, rooms, "ClickProbability");
-                foreach (var kernelPath in new[] { KernelPath.Auto, KernelPath.Avx2, KernelPath.Scalar })
+                foreach (var kernelPath in new[] { KernelPath.Auto, KernelPath.Avx2, KernelPath.Avx2Single, KernelPath.Scalar })
                 {
                     TransformerKernel.ForcedPath = kernelPath;
                     foreach (var scorer in new[] { native, uncached })

@@ -189,6 +189,42 @@ namespace MLNetRank.Serving.Native
         }
     }
 
+    /// <summary>Two AVX2 registers (16 lanes), for CPUs without AVX-512: the same 16-lane layout as <see cref="Lanes16"/>,
+    /// so a broadcast weight or key serves both halves and the loops run once per 16 tokens.</summary>
+    internal struct Pair256
+    {
+        public Vector256<float> Lo, Hi;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Pair256(Vector256<float> lo, Vector256<float> hi)
+        {
+            Lo = lo;
+            Hi = hi;
+        }
+    }
+
+    /// <summary>16 lanes as two AVX2 registers (<see cref="Pair256"/>).</summary>
+    internal readonly struct Lanes8x2 : ILanes<Pair256>
+    {
+        public static int Width => 16;
+        public static Pair256 Zero => default;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Pair256 Splat(float x) { var v = Vector256.Create(x); return new Pair256(v, v); }
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Pair256 Load(ref float p, nuint i) => new Pair256(Vector256.LoadUnsafe(ref p, i), Vector256.LoadUnsafe(ref p, i + 8));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Pair256 v, ref float p, nuint i) { v.Lo.StoreUnsafe(ref p, i); v.Hi.StoreUnsafe(ref p, i + 8); }
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Pair256 Add(Pair256 a, Pair256 b) => new Pair256(a.Lo + b.Lo, a.Hi + b.Hi);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Pair256 Sub(Pair256 a, Pair256 b) => new Pair256(a.Lo - b.Lo, a.Hi - b.Hi);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Pair256 Mul(Pair256 a, Pair256 b) => new Pair256(a.Lo * b.Lo, a.Hi * b.Hi);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Pair256 Div(Pair256 a, Pair256 b) => new Pair256(a.Lo / b.Lo, a.Hi / b.Hi);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Pair256 Max(Pair256 a, Pair256 b) => new Pair256(Vector256.MaxNative(a.Lo, b.Lo), Vector256.MaxNative(a.Hi, b.Hi));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Pair256 Sqrt(Pair256 a) => new Pair256(Vector256.Sqrt(a.Lo), Vector256.Sqrt(a.Hi));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Pair256 Fma(Pair256 a, Pair256 b, Pair256 c) => new Pair256(Vector256.FusedMultiplyAdd(a.Lo, b.Lo, c.Lo), Vector256.FusedMultiplyAdd(a.Hi, b.Hi, c.Hi));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Pair256 Relu(Pair256 a) => new Pair256(Vector256.MaxNative(a.Lo, Vector256<float>.Zero), Vector256.MaxNative(a.Hi, Vector256<float>.Zero));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Pair256 Exp(Pair256 x) => new Pair256(Lanes8.Exp(x.Lo), Lanes8.Exp(x.Hi));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Pair256 ExpClamped(Pair256 x) => new Pair256(Lanes8.ExpClamped(x.Lo), Lanes8.ExpClamped(x.Hi));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Pair256 v) => Lanes8.Sum(v.Lo + v.Hi);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float MaxAcross(Pair256 v) => Lanes8.MaxAcross(Vector256.MaxNative(v.Lo, v.Hi));
+    }
+
     /// <summary>1 lane: scalar code (hardware without AVX2), the same operations lane by lane.</summary>
     internal readonly struct Lanes1 : ILanes<float>
     {

@@ -11,7 +11,10 @@ namespace MLNetRank.Serving.Native
     {
         Auto,
         Avx512,
+        /// <summary>AVX2, 16 lanes as two registers (the path AVX2 CPUs run).</summary>
         Avx2,
+        /// <summary>AVX2, 8 lanes in one register (kept for comparison: slower, see the docs).</summary>
+        Avx2Single,
         Scalar,
     }
 
@@ -91,7 +94,7 @@ namespace MLNetRank.Serving.Native
             : Vector512.IsHardwareAccelerated ? KernelPath.Avx512 : Vector256.IsHardwareAccelerated ? KernelPath.Avx2 : KernelPath.Scalar;
 
         /// <summary>The lanes of a path.</summary>
-        public static int WidthOf(KernelPath path) => path switch { KernelPath.Avx512 => 16, KernelPath.Avx2 => 8, _ => 1 };
+        public static int WidthOf(KernelPath path) => path switch { KernelPath.Avx512 or KernelPath.Avx2 => 16, KernelPath.Avx2Single => 8, _ => 1 };
 
         /// <summary>Scores candidates 0..<paramref name="candidates"/>-1 of the workspace: <paramref name="output"/> [candidates, d].</summary>
         public static void Score(TransformerBlock block, TransformerWorkspace ws, int candidates, Span<float> output, KernelPath path)
@@ -104,6 +107,9 @@ namespace MLNetRank.Serving.Native
                     Lanes<Vector512<float>, Lanes16>.Score(block, ws, candidates, output);
                     break;
                 case KernelPath.Avx2:
+                    Lanes<Pair256, Lanes8x2>.Score(block, ws, candidates, output);
+                    break;
+                case KernelPath.Avx2Single:
                     Lanes<Vector256<float>, Lanes8>.Score(block, ws, candidates, output);
                     break;
                 case KernelPath.Scalar:
