@@ -293,6 +293,13 @@ namespace MLNetRank.Benchmarks.Sequences
                         slice.Add(sw.Elapsed.TotalMilliseconds);
                         cpu[m].Add(ThreadCpuMs() - c0);
                     }
+                    if (Environment.GetEnvironmentVariable("MLNETRANK_LATENCY_DUMP") == "1")
+                    {
+                        var c = cpu[m].Skip(cpu[m].Count - slice.Count).ToList();
+                        double med = ScoringMeasures.Percentile(c, 0.5);
+                        var slow = c.Select((v, i) => (v, r: round * requests / rounds + i)).Where(x => x.v > 2 * med).Select(x => $"{x.r}:{x.v:F1}");
+                        Console.WriteLine($"    [{scorers[m].Name}] round {round}: median {med:F3}, slow requests {string.Join(" ", slow)}");
+                    }
                     lat[m].AddRange(slice);
                     roundMedians[m].Add(ScoringMeasures.Percentile(slice, 0.5));
                 }

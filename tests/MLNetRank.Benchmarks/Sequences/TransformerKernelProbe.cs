@@ -14,7 +14,8 @@ namespace MLNetRank.Benchmarks.Sequences
     /// tokens computed once per request, each candidate's 14 room tokens attending the room's and the user's tokens)
     /// written as one fused managed kernel with 512-bit vectors (a 16-wide token is one register), checked against a
     /// plain double-precision reference on the same random weights, and timed in thread CPU per 200-candidate request.
-    /// It is not wired into the request scorer: it measures what a managed kernel would cost there.
+    /// The probe kernel itself is not wired into the request scorer; <c>--native</c> times the request scorer's kernel
+    /// (src/MLNetRank/Serving/Native, session 9) on the same shapes instead.
     /// </summary>
     internal sealed class TransformerKernelProbe : IBench
     {
