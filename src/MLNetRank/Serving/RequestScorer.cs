@@ -51,7 +51,8 @@ namespace MLNetRank.Serving
     /// <summary>
     /// The serving fast path: opens a saved ML.NET model zip whose chain contains ONNX networks
     /// (<see cref="OnnxTransformer"/>s), and scores a request of N candidate rows with ONE batched ONNX Runtime call per
-    /// network, where ML.NET's <see cref="OnnxTransformer"/> calls ONNX Runtime once per row. The outputs equal ML.NET's.
+    /// network, where ML.NET's <see cref="OnnxTransformer"/> calls ONNX Runtime once per row. The outputs equal ML.NET's
+    /// (to 1e-5 where a block is evaluated natively: <see cref="RequestScorerOptions.NativeKernels"/>).
     /// </summary>
     /// <remarks>
     /// <para>Each <see cref="OnnxTransformer"/> of the chain is a stage; its bytes are read from the zip (entries

@@ -230,6 +230,17 @@ namespace MLNetRank.Torch.Tests.Sequences
                     }
                 }
                 TransformerKernel.ForcedPath = forced;
+                // concurrent requests on one scorer (shared room cache): each thread's scores equal the ONNX path's
+                System.Threading.Tasks.Parallel.For(0, 4, new System.Threading.Tasks.ParallelOptions { MaxDegreeOfParallelism = 4 }, _ =>
+                {
+                    for (int k = 0; k < 3; k++)
+                    {
+                        var actual = ScoreHandMade(native, users, rooms, "ClickProbability");
+                        for (int u = 0; u < users.Length; u++)
+                            for (int i = 0; i < rooms.Length; i++)
+                                Assert.True(Math.Abs(actual[u][i] - expected[u][i]) <= 1e-5, $"concurrent: user {u} room {i}: {actual[u][i]} vs ONNX {expected[u][i]}");
+                    }
+                });
                 // the block's output really feeds the scores: the users' histories change them
                 Assert.NotEqual(expected[0][1], expected[2][1]);
 
