@@ -26,7 +26,7 @@ namespace MLNetRank.Benchmarks.Sequences
         private static readonly Option<int> RoomTokensOption = BenchOption.Of("--room-tokens", 14, "room tokens per candidate (summary + core + on sale), at most 14");
         private static readonly Option<int> LengthOption = BenchOption.Of("--length", 50, "user tokens (sequence length), at most 50");
         private static readonly Option<bool> RoomCacheOption = BenchOption.Flag("--room-cache", "the room tokens' layer-1 query/key/value read from a per-room cache (filled before timing) instead of computed per request: what such a cache would save");
-        private static readonly Option<bool> NativeOption = BenchOption.Flag("--native", "time the request scorer's native kernel (src/MLNetRank/Serving/Native: queries in lanes, the path the CPU accelerates or DOTNET_EnableAVX512F=0 forces) on the same shapes instead of the probe's kernel; with --room-cache, the rooms' layer-1 projections come from its room cache");
+        private static readonly Option<bool> NativeOption = BenchOption.Flag("--native", "time the request scorer's native kernel (src/MLNetRank/Serving/Native: queries in lanes, the path the CPU accelerates or DOTNET_EnableAVX512=0 forces to AVX2; on .NET 10 DOTNET_EnableAVX512F=0 does not) on the same shapes instead of the probe's kernel; with --room-cache, the rooms' layer-1 projections come from its room cache");
         private static readonly Option<string> ExpOption = BenchOption.Of("--exp", "polynomial", "softmax exponential: polynomial (the kernel's own, AVX-512), library (TensorPrimitives.Exp), none (skipped: what the rest costs; no check)");
 
         public string Name => "transformer-kernel-probe";
