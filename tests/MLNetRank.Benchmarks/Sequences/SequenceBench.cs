@@ -64,6 +64,10 @@ namespace MLNetRank.Benchmarks.Sequences
             // diagnostics: the true planted interest as a dense input (the bench adds the column with --diagnose)
             if (parts.Contains("oraclez"))
                 o.Features.Add(new DenseFeature("OracleZ"));
+            // diagnostics: the share of the room's items on sale that are among the user's clicked items (from the row's own
+            // columns: an identity match, a hand-made feature; the bench adds the column when a layer asks for it)
+            if (parts.Contains("sameshare"))
+                o.Features.Add(new DenseFeature("SameShare"));
             // "itemsonly" / "roomsonly": the layer on one history, mean pooling on the other (where a loss comes from)
             if (parts.Contains("itemsonly"))
                 rooms.Pooling = new MeanSequencePooling();
@@ -72,7 +76,7 @@ namespace MLNetRank.Benchmarks.Sequences
             // "reseedN": the same layer with training seed + 1000·N (its own retraining noise)
             foreach (var r in parts.Where(v => v.StartsWith("reseed", StringComparison.Ordinal)))
                 o.Seed = seed + 1000 * int.Parse(r.Substring(6), System.Globalization.CultureInfo.InvariantCulture);
-            foreach (var variant in parts.Skip(1).Where(v => v is not ("oraclez" or "itemsonly" or "roomsonly") && !v.StartsWith("reseed", StringComparison.Ordinal)))
+            foreach (var variant in parts.Skip(1).Where(v => v is not ("oraclez" or "sameshare" or "itemsonly" or "roomsonly") && !v.StartsWith("reseed", StringComparison.Ordinal)))
                 foreach (var unit in new[] { items.Pooling, rooms.Pooling }.OfType<TargetAttentionPooling>())
                     ApplyVariant(unit, variant, layer);
             o.Features.Add(items);
@@ -437,6 +441,17 @@ namespace MLNetRank.Benchmarks.Sequences
                         train = ml.Data.Cache(addZ.Transform(train));
                         test = ml.Data.Cache(addZ.Transform(test));
                     }
+                    if (layers.Any(l => l.Split('+').Contains("sameshare")))
+                    {
+                        var addSame = ml.Transforms.CustomMapping<SameInput, SameOutput>((i, o) =>
+                        {
+                            var h = i.UserItemSeq.Where(x => x > 0).ToHashSet();
+                            var p = i.LiveItemsOnSale.Where(x => x > 0).ToArray();
+                            o.SameShare = new[] { p.Length == 0 ? 0f : p.Count(h.Contains) / (float)p.Length };
+                        }, null).Fit(train);
+                        train = ml.Data.Cache(addSame.Transform(train));
+                        test = ml.Data.Cache(addSame.Transform(test));
+                    }
                     // pretrained item vectors from the training rows only (never the ground truth), one set per seed for every arm
                     PretrainedEmbeddings? itemVectors = arms.Any(a => a.Source is "metapath2vec" or "shuffled")
                         ? PretrainItems(ml, sim.World, train, d, seed, args.GetValue(PretrainedEpochsOption), args.GetValue(PretrainedNormOption), args.GetValue(PretrainedWalksOption), args.GetValue(PretrainedWindowOption)) : null;
@@ -446,7 +461,17 @@ namespace MLNetRank.Benchmarks.Sequences
                         ? PpmiItems(sim.World, train, d, args.GetValue(PretrainedNormOption)) : null;
                     PretrainedEmbeddings? ppmiShuffled = arms.Any(a => a.Source == "ppmi-shuffled") ? Shuffled(ppmiVectors!, seed) : null;
                     if (args.GetValue(PurityOnlyOption))
+                    {
+                        if (k != 0)
+                        {
+                            var z = PlantedInterest.TrueZ(sim.World, test, k);
+                            foreach (var (name, v) in new[] { ("metapath2vec", itemVectors), ("ppmi", ppmiVectors) })
+                                if (v is not null)
+                                    Console.WriteLine($"  {name}: {PlantedInterest.ReadoutCorrelations(test, v, z, groups)}");
+                            Console.WriteLine($"  raw co-clicks: {PlantedInterest.CoClickReadouts(train, test, z, groups, sim.World)}");
+                        }
                         continue;
+                    }
                     for (int l = 0; l < layers.Length; l++)
                     {
                         var sw = Stopwatch.StartNew();
@@ -778,6 +803,17 @@ namespace MLNetRank.Benchmarks.Sequences
             public uint UserId { get; set; }
             public uint LiveId { get; set; }
             public float Time { get; set; }
+        }
+
+        private sealed class SameInput
+        {
+            [VectorType] public uint[] UserItemSeq { get; set; } = Array.Empty<uint>();
+            [VectorType] public uint[] LiveItemsOnSale { get; set; } = Array.Empty<uint>();
+        }
+
+        private sealed class SameOutput
+        {
+            [VectorType(1)] public float[] SameShare { get; set; } = Array.Empty<float>();
         }
 
         private sealed class ZOutput
