@@ -191,7 +191,8 @@ namespace MLNetRank.Benchmarks.Sequences
         /// <summary>Readouts from the raw co-click counts of the training rows (distinct items per user): per test row, over the
         /// room's items on sale p and the clicked items h, (a) mean PPMI(p, h), (b) mean over p of max PPMI, (c) share of p with
         /// a co-click count ≥ 1 with some h, (d) ≥ 2, (e) share of p that are themselves among h, (f) the oracle: share of p whose
-        /// taste group is among h's (z itself); their correlation with z (overall / within requests).</summary>
+        /// taste group is among h's (z itself), (g) share of p whose category is among h's, (h) the number of distinct h; their
+        /// correlation with z (overall / within requests).</summary>
         public static string CoClickReadouts(IDataView train, IDataView test, double[] z, uint[] requests, World world)
         {
             var users = train.GetColumn<uint>(ImpressionColumns.UserId).ToArray();
@@ -220,7 +221,7 @@ namespace MLNetRank.Benchmarks.Sequences
             double Ppmi(uint a, uint b) => co.TryGetValue((a, b), out var c) ? Math.Max(0, Math.Log(c * (double)total / ((double)cnt[a] * cnt[b]))) : 0;
             var seqs = test.GetColumn<uint[]>(ImpressionColumns.UserItemSeq).ToArray();
             var sale = test.GetColumn<uint[]>(ImpressionColumns.LiveItemsOnSale).ToArray();
-            var r = Enumerable.Range(0, 6).Select(_ => new float[seqs.Length]).ToArray();
+            var r = Enumerable.Range(0, 8).Select(_ => new float[seqs.Length]).ToArray();
             for (int i = 0; i < seqs.Length; i++)
             {
                 var h = seqs[i].Where(x => x > 0).Distinct().ToArray();
@@ -228,7 +229,8 @@ namespace MLNetRank.Benchmarks.Sequences
                 if (h.Length == 0 || p.Length == 0)
                     continue;
                 var hg = h.Select(x => world.ItemTasteGroupOf(x)).ToHashSet();
-                double mean = 0, mx = 0, any1 = 0, any2 = 0, same = 0, oracle = 0;
+                var hc = h.Select(x => world.ItemCategory(x)).ToHashSet();
+                double mean = 0, mx = 0, any1 = 0, any2 = 0, same = 0, oracle = 0, cat = 0;
                 foreach (var a in p)
                 {
                     var v = h.Select(b => Ppmi(a, b)).ToArray();
@@ -238,12 +240,13 @@ namespace MLNetRank.Benchmarks.Sequences
                     any2 += h.Any(b => co.GetValueOrDefault((a, b)) >= 2) ? 1 : 0;
                     same += h.Contains(a) ? 1 : 0;
                     oracle += hg.Contains(world.ItemTasteGroupOf(a)) ? 1 : 0;
+                    cat += hc.Contains(world.ItemCategory(a)) ? 1 : 0;
                 }
-                var vals = new[] { mean, mx, any1, any2, same, oracle };
-                for (int k = 0; k < 6; k++)
-                    r[k][i] = (float)(vals[k] / p.Length);
+                var vals = new[] { mean, mx, any1, any2, same, oracle, cat, h.Length };
+                for (int k = 0; k < 8; k++)
+                    r[k][i] = (float)(k == 7 ? vals[k] : vals[k] / p.Length);
             }
-            var names = new[] { "mean PPMI", "max PPMI", "co-clicked ≥1", "≥2", "same item", "oracle share" };
+            var names = new[] { "mean PPMI", "max PPMI", "co-clicked ≥1", "≥2", "same item", "oracle share", "category share", "distinct history items" };
             return string.Join(", ", names.Select((n, k) => $"{n} {Correlation(r[k], z, null):F3} / {Correlation(r[k], z, requests):F3}"));
         }
     }
