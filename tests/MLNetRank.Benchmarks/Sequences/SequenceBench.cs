@@ -76,9 +76,12 @@ namespace MLNetRank.Benchmarks.Sequences
             // "reseedN": the same layer with training seed + 1000·N (its own retraining noise)
             foreach (var r in parts.Where(v => v.StartsWith("reseed", StringComparison.Ordinal)))
                 o.Seed = seed + 1000 * int.Parse(r.Substring(6), System.Globalization.CultureInfo.InvariantCulture);
-            foreach (var variant in parts.Skip(1).Where(v => v is not ("oraclez" or "sameshare" or "itemsonly" or "roomsonly") && !v.StartsWith("reseed", StringComparison.Ordinal)))
+            foreach (var variant in parts.Skip(1).Where(v => v is not ("oraclez" or "sameshare" or "exact" or "itemsonly" or "roomsonly") && !v.StartsWith("reseed", StringComparison.Ordinal)))
                 foreach (var unit in new[] { items.Pooling, rooms.Pooling }.OfType<TargetAttentionPooling>())
                     ApplyVariant(unit, variant, layer);
+            // "exact": the layer's pooling of the clicked items plus the exact-match share of the items on sale (experiment)
+            if (parts.Contains("exact"))
+                items.Pooling = new ExactMatchReadout(items.Pooling ?? new MeanSequencePooling(), ImpressionColumns.LiveItemsOnSale);
             o.Features.Add(items);
             o.Features.Add(rooms);
             o.Tasks.Add(new TaskSpec("Click", ImpressionColumns.Click));
