@@ -141,7 +141,7 @@ namespace MLNetRank.Torch.MultiTask
         /// <paramref name="dimension"/> must equal the feature's embedding dimension. How much item structure the vectors
         /// hold grows with it: on the live-stream simulator's taste world (3,000 items in 100 hidden taste groups of 30, 30
         /// categories), 20,000 training impressions, the 5 nearest neighbours share the item's taste group 3.5% of the time
-        /// at 8 dimensions, 16% at 32, 19% at 64 (the raw co-click counts: 18%; chance 1%) — see docs/benchmarks-sequences.md,
+        /// at 8 dimensions, 13–18% at 32, 19% at 64 (the raw co-click counts: 18%; chance 1%) — see docs/benchmarks-sequences.md,
         /// "Session 9". Padding and missing ids are skipped: 0 (integer and key columns, and rows whose user id is 0) and empty text. Deterministic for a given seed with
         /// one thread (<see cref="Metapath2VecEstimator.Options.NumberOfThreads"/> = 1).
         /// </remarks>
