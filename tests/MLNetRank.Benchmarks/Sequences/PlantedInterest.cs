@@ -127,5 +127,127 @@ namespace MLNetRank.Benchmarks.Sequences
                             vec[a][index[b]]++;
             return vec.Where(p => p.Value.Sum() >= 5).ToDictionary(p => p.Key, p => p.Value);
         }
-}
+
+        /// <summary>How well readouts of item vectors computed from each row's own columns follow the true z: the correlation
+        /// (overall / within requests) with z of (a) the dot product of the mean item-on-sale vector and the mean clicked-item
+        /// vector (an item-CF score), (b) the same with unit-length vectors (mean cosine), (c) the mean over products of the
+        /// largest cosine to a clicked item (the bench's MatchReadout).</summary>
+        public static string ReadoutCorrelations(IDataView rows, MLNetRank.Torch.MultiTask.PretrainedEmbeddings vectors, double[] z, uint[] requests)
+        {
+            var seqs = rows.GetColumn<uint[]>(ImpressionColumns.UserItemSeq).ToArray();
+            var sale = rows.GetColumn<uint[]>(ImpressionColumns.LiveItemsOnSale).ToArray();
+            int d = vectors.Dimension;
+            float[]? Get(uint id, bool unit)
+            {
+                if (!vectors.TryGetVector(id.ToString(System.Globalization.CultureInfo.InvariantCulture), out var v))
+                    return null;
+                var a = v.ToArray();
+                if (unit)
+                {
+                    double n = Math.Sqrt(a.Sum(x => (double)x * x));
+                    for (int j = 0; j < d; j++)
+                        a[j] = (float)(a[j] / (n + 1e-9));
+                }
+                return a;
+            }
+            var dotM = new float[seqs.Length];
+            var cosM = new float[seqs.Length];
+            var maxM = new float[seqs.Length];
+            for (int i = 0; i < seqs.Length; i++)
+            {
+                foreach (bool unit in new[] { false, true })
+                {
+                    var h = seqs[i].Where(x => x > 0).Select(x => Get(x, unit)).OfType<float[]>().ToArray();
+                    var p = sale[i].Where(x => x > 0).Select(x => Get(x, unit)).OfType<float[]>().ToArray();
+                    if (h.Length == 0 || p.Length == 0)
+                        continue;
+                    double sum = 0, mx = 0;
+                    foreach (var a in p)
+                    {
+                        double best = double.NegativeInfinity;
+                        foreach (var b in h)
+                        {
+                            double c = 0;
+                            for (int j = 0; j < d; j++)
+                                c += a[j] * b[j];
+                            sum += c;
+                            best = Math.Max(best, c);
+                        }
+                        mx += best;
+                    }
+                    if (unit)
+                    {
+                        cosM[i] = (float)(sum / (h.Length * p.Length));
+                        maxM[i] = (float)(mx / p.Length);
+                    }
+                    else
+                        dotM[i] = (float)(sum / (h.Length * p.Length));
+                }
+            }
+            return $"corr with z (overall / within requests): mean dot {Correlation(dotM, z, null):F3} / {Correlation(dotM, z, requests):F3}, "
+                + $"mean cosine {Correlation(cosM, z, null):F3} / {Correlation(cosM, z, requests):F3}, mean max cosine {Correlation(maxM, z, null):F3} / {Correlation(maxM, z, requests):F3}";
+        }
+    
+        /// <summary>Readouts from the raw co-click counts of the training rows (distinct items per user): per test row, over the
+        /// room's items on sale p and the clicked items h, (a) mean PPMI(p, h), (b) mean over p of max PPMI, (c) share of p with
+        /// a co-click count ≥ 1 with some h, (d) ≥ 2, (e) share of p that are themselves among h, (f) the oracle: share of p whose
+        /// taste group is among h's (z itself), (g) share of p whose category is among h's, (h) the number of distinct h; their
+        /// correlation with z (overall / within requests).</summary>
+        public static string CoClickReadouts(IDataView train, IDataView test, double[] z, uint[] requests, World world)
+        {
+            var users = train.GetColumn<uint>(ImpressionColumns.UserId).ToArray();
+            var tseqs = train.GetColumn<uint[]>(ImpressionColumns.UserItemSeq).ToArray();
+            var byUser = new Dictionary<uint, HashSet<uint>>();
+            for (int i = 0; i < users.Length; i++)
+            {
+                if (!byUser.TryGetValue(users[i], out var set))
+                    byUser[users[i]] = set = new HashSet<uint>();
+                foreach (var x in tseqs[i])
+                    if (x > 0)
+                        set.Add(x);
+            }
+            var co = new Dictionary<(uint, uint), int>();
+            var cnt = new Dictionary<uint, int>();
+            long total = 0;
+            foreach (var set in byUser.Values)
+                foreach (var a in set)
+                    foreach (var b in set)
+                        if (a != b)
+                        {
+                            co[(a, b)] = co.GetValueOrDefault((a, b)) + 1;
+                            cnt[a] = cnt.GetValueOrDefault(a) + 1;
+                            total++;
+                        }
+            double Ppmi(uint a, uint b) => co.TryGetValue((a, b), out var c) ? Math.Max(0, Math.Log(c * (double)total / ((double)cnt[a] * cnt[b]))) : 0;
+            var seqs = test.GetColumn<uint[]>(ImpressionColumns.UserItemSeq).ToArray();
+            var sale = test.GetColumn<uint[]>(ImpressionColumns.LiveItemsOnSale).ToArray();
+            var r = Enumerable.Range(0, 8).Select(_ => new float[seqs.Length]).ToArray();
+            for (int i = 0; i < seqs.Length; i++)
+            {
+                var h = seqs[i].Where(x => x > 0).Distinct().ToArray();
+                var p = sale[i].Where(x => x > 0).ToArray();
+                if (h.Length == 0 || p.Length == 0)
+                    continue;
+                var hg = h.Select(x => world.ItemTasteGroupOf(x)).ToHashSet();
+                var hc = h.Select(x => world.ItemCategory(x)).ToHashSet();
+                double mean = 0, mx = 0, any1 = 0, any2 = 0, same = 0, oracle = 0, cat = 0;
+                foreach (var a in p)
+                {
+                    var v = h.Select(b => Ppmi(a, b)).ToArray();
+                    mean += v.Average();
+                    mx += v.Max();
+                    any1 += h.Any(b => co.GetValueOrDefault((a, b)) >= 1) ? 1 : 0;
+                    any2 += h.Any(b => co.GetValueOrDefault((a, b)) >= 2) ? 1 : 0;
+                    same += h.Contains(a) ? 1 : 0;
+                    oracle += hg.Contains(world.ItemTasteGroupOf(a)) ? 1 : 0;
+                    cat += hc.Contains(world.ItemCategory(a)) ? 1 : 0;
+                }
+                var vals = new[] { mean, mx, any1, any2, same, oracle, cat, h.Length };
+                for (int k = 0; k < 8; k++)
+                    r[k][i] = (float)(k == 7 ? vals[k] : vals[k] / p.Length);
+            }
+            var names = new[] { "mean PPMI", "max PPMI", "co-clicked ≥1", "≥2", "same item", "oracle share", "category share", "distinct history items" };
+            return string.Join(", ", names.Select((n, k) => $"{n} {Correlation(r[k], z, null):F3} / {Correlation(r[k], z, requests):F3}"));
+        }
+    }
 }

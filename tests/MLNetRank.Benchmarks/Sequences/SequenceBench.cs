@@ -64,6 +64,10 @@ namespace MLNetRank.Benchmarks.Sequences
             // diagnostics: the true planted interest as a dense input (the bench adds the column with --diagnose)
             if (parts.Contains("oraclez"))
                 o.Features.Add(new DenseFeature("OracleZ"));
+            // diagnostics: the share of the room's items on sale that are among the user's clicked items (from the row's own
+            // columns: an identity match, a hand-made feature; the bench adds the column when a layer asks for it)
+            if (parts.Contains("sameshare"))
+                o.Features.Add(new DenseFeature("SameShare"));
             // "itemsonly" / "roomsonly": the layer on one history, mean pooling on the other (where a loss comes from)
             if (parts.Contains("itemsonly"))
                 rooms.Pooling = new MeanSequencePooling();
@@ -72,9 +76,12 @@ namespace MLNetRank.Benchmarks.Sequences
             // "reseedN": the same layer with training seed + 1000·N (its own retraining noise)
             foreach (var r in parts.Where(v => v.StartsWith("reseed", StringComparison.Ordinal)))
                 o.Seed = seed + 1000 * int.Parse(r.Substring(6), System.Globalization.CultureInfo.InvariantCulture);
-            foreach (var variant in parts.Skip(1).Where(v => v is not ("oraclez" or "itemsonly" or "roomsonly") && !v.StartsWith("reseed", StringComparison.Ordinal)))
+            foreach (var variant in parts.Skip(1).Where(v => v is not ("oraclez" or "sameshare" or "exact" or "itemsonly" or "roomsonly") && !v.StartsWith("reseed", StringComparison.Ordinal)))
                 foreach (var unit in new[] { items.Pooling, rooms.Pooling }.OfType<TargetAttentionPooling>())
                     ApplyVariant(unit, variant, layer);
+            // "exact": the layer's pooling of the clicked items plus the exact-match share of the items on sale (experiment)
+            if (parts.Contains("exact"))
+                items.Pooling = new ExactMatchReadout(items.Pooling ?? new MeanSequencePooling(), ImpressionColumns.LiveItemsOnSale);
             o.Features.Add(items);
             o.Features.Add(rooms);
             o.Tasks.Add(new TaskSpec("Click", ImpressionColumns.Click));
@@ -389,6 +396,9 @@ namespace MLNetRank.Benchmarks.Sequences
         private static readonly Option<string[]> PretrainedTrainingOption = BenchOption.List("--pretrained-training", new[] { "finetune" }, "how pretrained item tables train: finetune, frozen (each an arm)");
         private static readonly Option<double> PretrainedNormOption = BenchOption.Of("--pretrained-norm", 0.0, "rescale the pretrained vectors to this mean L2 norm (0 = as learned)");
         private static readonly Option<int> PretrainedEpochsOption = BenchOption.Of("--pretrained-epochs", 5, "metapath2vec epochs");
+        private static readonly Option<int> PretrainedWalksOption = BenchOption.Of("--pretrained-walks", 10, "metapath2vec walks per node");
+        private static readonly Option<int> PretrainedWindowOption = BenchOption.Of("--pretrained-window", 5, "metapath2vec window");
+        private static readonly Option<bool> PurityOnlyOption = BenchOption.Flag("--purity-only", "only pre-train the item vectors of every --pretrained source and print their purity (no network training)");
 
         public int Run(ParseResult args)
         {
@@ -420,10 +430,10 @@ namespace MLNetRank.Benchmarks.Sequences
             {
                 if (src == "none")
                     arms.Add(("none", false, ""));
-                else if (src is "metapath2vec" or "shuffled")
-                    arms.AddRange(trainings.Select(t => (src, t == "frozen", (src == "shuffled" ? "+shuffled" : "+m2v") + (t == "frozen" ? "-frozen" : ""))));
+                else if (src is "metapath2vec" or "shuffled" or "ppmi" or "ppmi-shuffled")
+                    arms.AddRange(trainings.Select(t => (src, t == "frozen", src switch { "shuffled" => "+shuffled", "ppmi" => "+ppmi", "ppmi-shuffled" => "+ppmi-shuffled", _ => "+m2v" } + (t == "frozen" ? "-frozen" : ""))));
                 else
-                    throw new ArgumentException($"--pretrained: unknown '{src}' (none, metapath2vec, shuffled)");
+                    throw new ArgumentException($"--pretrained: unknown '{src}' (none, metapath2vec, shuffled, ppmi, ppmi-shuffled)");
             }
             var runs = arms.SelectMany(a => baseLayers.Select(l => (Layer: l, Arm: a))).ToArray();
             var layers = runs.Select(r => r.Layer + r.Arm.Suffix).ToArray();
@@ -467,17 +477,43 @@ namespace MLNetRank.Benchmarks.Sequences
                         train = ml.Data.Cache(addZ.Transform(train));
                         test = ml.Data.Cache(addZ.Transform(test));
                     }
+                    if (layers.Any(l => l.Split('+').Contains("sameshare")))
+                    {
+                        var addSame = ml.Transforms.CustomMapping<SameInput, SameOutput>((i, o) =>
+                        {
+                            var h = i.UserItemSeq.Where(x => x > 0).ToHashSet();
+                            var p = i.LiveItemsOnSale.Where(x => x > 0).ToArray();
+                            o.SameShare = new[] { p.Length == 0 ? 0f : p.Count(h.Contains) / (float)p.Length };
+                        }, null).Fit(train);
+                        train = ml.Data.Cache(addSame.Transform(train));
+                        test = ml.Data.Cache(addSame.Transform(test));
+                    }
                     // pretrained item vectors from the training rows only (never the ground truth), one set per seed for every arm
-                    PretrainedEmbeddings? itemVectors = arms.Any(a => a.Source != "none")
-                        ? PretrainItems(ml, sim.World, train, d, seed, args.GetValue(PretrainedEpochsOption), args.GetValue(PretrainedNormOption)) : null;
+                    PretrainedEmbeddings? itemVectors = arms.Any(a => a.Source is "metapath2vec" or "shuffled")
+                        ? PretrainItems(ml, sim.World, train, d, seed, args.GetValue(PretrainedEpochsOption), args.GetValue(PretrainedNormOption), args.GetValue(PretrainedWalksOption), args.GetValue(PretrainedWindowOption)) : null;
                     // the control: the same vectors dealt to other items at random (same norms and spread, no item structure)
                     PretrainedEmbeddings? shuffledVectors = arms.Any(a => a.Source == "shuffled") ? Shuffled(itemVectors!, seed) : null;
+                    PretrainedEmbeddings? ppmiVectors = arms.Any(a => a.Source is "ppmi" or "ppmi-shuffled")
+                        ? PpmiItems(sim.World, train, d, args.GetValue(PretrainedNormOption)) : null;
+                    PretrainedEmbeddings? ppmiShuffled = arms.Any(a => a.Source == "ppmi-shuffled") ? Shuffled(ppmiVectors!, seed) : null;
+                    if (args.GetValue(PurityOnlyOption))
+                    {
+                        if (k != 0)
+                        {
+                            var z = PlantedInterest.TrueZ(sim.World, test, k);
+                            foreach (var (name, v) in new[] { ("metapath2vec", itemVectors), ("ppmi", ppmiVectors) })
+                                if (v is not null)
+                                    Console.WriteLine($"  {name}: {PlantedInterest.ReadoutCorrelations(test, v, z, groups)}");
+                            Console.WriteLine($"  raw co-clicks: {PlantedInterest.CoClickReadouts(train, test, z, groups, sim.World)}");
+                        }
+                        continue;
+                    }
                     for (int l = 0; l < layers.Length; l++)
                     {
                         var sw = Stopwatch.StartNew();
                         var arm = runs[l].Arm;
                         using var model = ml.Ranker().Trainers.MultiTask(SequenceModels.Options(runs[l].Layer, d, seed + 1, epochs, threads: threads, learningRate: args.GetValue(LearningRateOption),
-                            itemVectors: arm.Source switch { "none" => null, "shuffled" => shuffledVectors, _ => itemVectors }, freezeItems: arm.Frozen)).Fit(train);
+                            itemVectors: arm.Source switch { "none" => null, "shuffled" => shuffledVectors, "ppmi" => ppmiVectors, "ppmi-shuffled" => ppmiShuffled, _ => itemVectors }, freezeItems: arm.Frozen)).Fit(train);
                         seconds[l] += sw.Elapsed.TotalSeconds;
                         var scored = model.Transform(test);
                         var pc = scored.GetColumn<float[]>("ClickScore").Select(v => v[0]).ToArray();
@@ -562,7 +598,7 @@ namespace MLNetRank.Benchmarks.Sequences
         /// <c>UserItemSeq</c> (the logs' click histories, never the simulator's taste groups) as a User–Item graph, metapath2vec
         /// walks Item-User-Item (an item, a user who clicked it, another item that user clicked: item2vec's co-click context),
         /// dimension d, one thread (deterministic). Prints the vectors' 5-NN taste-group and category purity.</summary>
-        private static PretrainedEmbeddings PretrainItems(MLContext ml, World world, IDataView train, int d, int seed, int epochs, double norm)
+        private static PretrainedEmbeddings PretrainItems(MLContext ml, World world, IDataView train, int d, int seed, int epochs, double norm, int walks = 10, int window = 5)
         {
             var sw = Stopwatch.StartNew();
             var users = train.GetColumn<uint>(ImpressionColumns.UserId).ToArray();
@@ -579,6 +615,8 @@ namespace MLNetRank.Benchmarks.Sequences
                 Metapaths = new[] { "Item-User-Item" },
                 Dimension = d,
                 Epochs = epochs,
+                WalksPerNode = walks,
+                WindowSize = window,
                 NumberOfThreads = 1,
                 Seed = seed,
             };
@@ -592,6 +630,67 @@ namespace MLNetRank.Benchmarks.Sequences
                         v[j] = (float)(v[j] * norm / meanNorm);
             var byId = vectors.ToDictionary(p => uint.Parse(p.Key, System.Globalization.CultureInfo.InvariantCulture), p => p.Value);
             Console.WriteLine($"  metapath2vec item vectors, seed {seed}: {pairs.Count:N0} user-item edges, {items.Count:N0} items, mean |v| {meanNorm:F3}{(norm > 0 ? $" rescaled to {norm:F3}" : "")}, {sw.Elapsed.TotalSeconds:F1} s; {PlantedInterest.GroupPurity(world, byId)}");
+            return new PretrainedEmbeddings(vectors);
+        }
+
+        /// <summary>Item vectors from the training rows only (the distinct (user, clicked item) pairs of <c>UserItemSeq</c>):
+        /// PPMI of the item-item co-click counts, then its top-d eigenvectors × sqrt(eigenvalue) (torch.linalg.eigh).</summary>
+        private static PretrainedEmbeddings PpmiItems(World world, IDataView train, int d, double norm)
+        {
+            var sw = Stopwatch.StartNew();
+            var users = train.GetColumn<uint>(ImpressionColumns.UserId).ToArray();
+            var seqs = train.GetColumn<uint[]>(ImpressionColumns.UserItemSeq).ToArray();
+            var byUser = new Dictionary<uint, HashSet<uint>>();
+            for (int i = 0; i < users.Length; i++)
+            {
+                if (!byUser.TryGetValue(users[i], out var set))
+                    byUser[users[i]] = set = new HashSet<uint>();
+                foreach (var item in seqs[i])
+                    if (item > 0)
+                        set.Add(item);
+            }
+            var items = byUser.Values.SelectMany(x => x).Distinct().OrderBy(x => x).ToArray();
+            var index = items.Select((x, k) => (x, k)).ToDictionary(p => p.x, p => p.k);
+            int n = items.Length;
+            var c = new double[n * n];
+            foreach (var set in byUser.Values)
+            {
+                var ix = set.Select(x => index[x]).ToArray();
+                foreach (var a in ix)
+                    foreach (var b in ix)
+                        if (a != b)
+                            c[a * n + b]++;
+            }
+            var row = new double[n];
+            double total = 0;
+            for (int a = 0; a < n; a++)
+            {
+                for (int b = 0; b < n; b++)
+                    row[a] += c[a * n + b];
+                total += row[a];
+            }
+            var m = new float[n * n];
+            for (int a = 0; a < n; a++)
+                for (int b = 0; b < n; b++)
+                    if (c[a * n + b] > 0)
+                        m[a * n + b] = (float)Math.Max(0, Math.Log(c[a * n + b] * total / (row[a] * row[b])));
+            using var scope = TorchSharp.torch.NewDisposeScope();
+            var mat = TorchSharp.torch.tensor(m, new long[] { n, n }, TorchSharp.torch.float64);
+            var (vals, vecs) = TorchSharp.torch.linalg.eigh(mat);
+            var lam = vals.data<double>().ToArray();
+            var v = vecs.data<double>().ToArray();
+            // the d largest eigenvalues (eigh sorts them ascending)
+            var top = Enumerable.Range(0, n).OrderByDescending(k => lam[k]).Take(d).ToArray();
+            var vectors = new Dictionary<string, float[]>();
+            for (int a = 0; a < n; a++)
+                vectors[items[a].ToString(System.Globalization.CultureInfo.InvariantCulture)] = top.Select(k => (float)(v[a * n + k] * Math.Sqrt(Math.Max(0, lam[k])))).ToArray();
+            double meanNorm = vectors.Values.Average(x => Math.Sqrt(x.Sum(y => (double)y * y)));
+            if (norm > 0)
+                foreach (var x in vectors.Values)
+                    for (int j = 0; j < x.Length; j++)
+                        x[j] = (float)(x[j] * norm / meanNorm);
+            var byId = vectors.ToDictionary(p => uint.Parse(p.Key, System.Globalization.CultureInfo.InvariantCulture), p => p.Value);
+            Console.WriteLine($"  PPMI-SVD item vectors, d {d}: {n:N0} items, mean |v| {meanNorm:F3}{(norm > 0 ? $" rescaled to {norm:F3}" : "")}, {sw.Elapsed.TotalSeconds:F1} s; {PlantedInterest.GroupPurity(world, byId)}");
             return new PretrainedEmbeddings(vectors);
         }
 
@@ -740,6 +839,17 @@ namespace MLNetRank.Benchmarks.Sequences
             public uint UserId { get; set; }
             public uint LiveId { get; set; }
             public float Time { get; set; }
+        }
+
+        private sealed class SameInput
+        {
+            [VectorType] public uint[] UserItemSeq { get; set; } = Array.Empty<uint>();
+            [VectorType] public uint[] LiveItemsOnSale { get; set; } = Array.Empty<uint>();
+        }
+
+        private sealed class SameOutput
+        {
+            [VectorType(1)] public float[] SameShare { get; set; } = Array.Empty<float>();
         }
 
         private sealed class ZOutput
