@@ -22,7 +22,8 @@ namespace MLNetRank.Torch.MultiTask
         {
             using var scope = TorchSharp.torch.NewDisposeScope();
             var g = new OnnxGraphBuilder(GraphName) { ProducerName = Producer };
-            DeclareInputs(g, layout.DenseSize, plan, layout.Categoricals.Select(c => (long)c.Slots).ToArray(), layout.Sequences.Select(q => q.SameForAllCandidates).ToArray());
+            DeclareInputs(g, layout.DenseSize, plan, layout.Categoricals.Select(c => (long)c.Slots).ToArray(), layout.Sequences.Select(q => q.SameForAllCandidates).ToArray(),
+                layout.Sequences.Select(q => q.KnownLength).ToArray());
             // key columns arrive as UInt32 (0 = missing / unknown): rows of the embedding tables once cast to Int64
             // (a vector with one id space per slot adds each slot's offset: slot j's ids start at row j * stride)
             var cats = plan.Cats.Select((c, i) =>
@@ -92,7 +93,7 @@ namespace MLNetRank.Torch.MultiTask
             return g.ToBytes();
         }
 
-        private static void DeclareInputs(OnnxGraphBuilder g, int denseSize, PreparationPlan plan, long[] slots, bool[] requestLevel)
+        private static void DeclareInputs(OnnxGraphBuilder g, int denseSize, PreparationPlan plan, long[] slots, bool[] requestLevel, int[] knownLengths)
         {
             if (plan.Dense is not null)
                 g.AddInput(plan.Dense, TensorElementType.Float, new long[] { -1, denseSize });
@@ -100,8 +101,10 @@ namespace MLNetRank.Torch.MultiTask
                 g.AddInput(plan.Cats[i].Input, TensorElementType.UInt32, new long[] { -1, slots[i] });
             // each sequence has its own symbolic length (a shared dim_param would tell ONNX Runtime the lengths are equal)
             // a request-level sequence may have 1 row while the others have B: its rows are another symbol too
+            // a known-size vector column (e.g. [VectorType(50)]) declares its size: ML.NET's OnnxTransformer shapes a known-size
+            // column's tensor from the graph's input dims, and a symbolic length there would read as 0
             for (int i = 0; i < plan.Seqs.Count; i++)
-                g.AddInput(plan.Seqs[i].Input, TensorElementType.UInt32, new long[] { requestLevel[i] ? -(1000 + i) : -1, -(2 + i) });
+                g.AddInput(plan.Seqs[i].Input, TensorElementType.UInt32, new long[] { requestLevel[i] ? -(1000 + i) : -1, knownLengths[i] > 0 ? knownLengths[i] : -(2 + i) });
         }
 
         /// <summary>A graph with the same inputs and outputs (types, not values), for <c>GetOutputSchema</c> before training.</summary>

@@ -57,6 +57,7 @@ namespace MLNetRank.Torch.MultiTask
         public string Column = "";      // prepared Int64 variable vector column (ONNX input)
         public int Table;
         public int MaximumLength;
+        public int KnownLength;         // the prepared column's size when it is a known-size vector, else 0 (variable)
         public SequencePooling Pooling = new MeanSequencePooling();
         public int OutputSize;
         public bool SameForAllCandidates;

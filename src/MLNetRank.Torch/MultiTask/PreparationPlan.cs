@@ -234,6 +234,7 @@ namespace MLNetRank.Torch.MultiTask
                 {
                     Name = spec.ColumnName, Column = inp, Table = table, MaximumLength = spec.MaximumLength, Pooling = spec.Pooling,
                     SameForAllCandidates = spec.SameForAllCandidates,
+                    KnownLength = prepared[inp].Type is VectorDataViewType { IsKnownSize: true } known ? known.Size : 0,
                     OutputSize = spec.Pooling.GetOutputDimension(layout.Tables[table].Dimension),
                 });
             }

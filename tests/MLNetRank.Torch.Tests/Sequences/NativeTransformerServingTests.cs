@@ -25,7 +25,7 @@ namespace MLNetRank.Torch.Tests.Sequences
 
         /// <summary>The transformer network of <see cref="SequenceNetworkTests"/> with d = 16 (the kernel's sizes): the room's
         /// 5 core products and 8 products on sale, the user's last 20 clicked items.</summary>
-        private static MultiTaskEstimator.Options Options()
+        internal static MultiTaskEstimator.Options Options()
         {
             var o = new MultiTaskEstimator.Options { Epochs = 1, BatchSize = 128, Experts = 2, ExpertLayers = new[] { 16 }, TowerLayers = new[] { 8 }, ShuffleBufferSize = 1000, Seed = 3 };
             o.Features.Add(new DenseFeature(ImpressionColumns.StatFeatures));
