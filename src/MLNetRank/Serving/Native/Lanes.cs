@@ -84,20 +84,9 @@ namespace MLNetRank.Serving.Native
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector512<float> Exp(Vector512<float> x)
         {
+            // the clamped polynomial, then 0 below the floor and for NaN
             var under = Vector512.LessThan(x, Vector512.Create(ExpPoly.Floor)) | ~Vector512.Equals(x, x);
-            x = Vector512.MaxNative(x, Vector512.Create(ExpPoly.Floor));
-            var n = Vector512.Round(x * Vector512.Create(ExpPoly.Log2E));
-            var r = Vector512.FusedMultiplyAdd(n, Vector512.Create(ExpPoly.Ln2Hi), x);
-            r = Vector512.FusedMultiplyAdd(n, Vector512.Create(ExpPoly.Ln2Lo), r);
-            var p = Vector512.Create(ExpPoly.C6);
-            p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(ExpPoly.C5));
-            p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(ExpPoly.C4));
-            p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(ExpPoly.C3));
-            p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(ExpPoly.C2));
-            p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f));
-            p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f));
-            var scale = Vector512.ShiftLeft(Vector512.ConvertToInt32Native(n) + Vector512.Create(127), 23).AsSingle();
-            return Vector512.AndNot(p * scale, under);
+            return Vector512.AndNot(ExpClamped(x), under);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -141,20 +130,9 @@ namespace MLNetRank.Serving.Native
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<float> Exp(Vector256<float> x)
         {
+            // the clamped polynomial, then 0 below the floor and for NaN
             var under = Vector256.LessThan(x, Vector256.Create(ExpPoly.Floor)) | ~Vector256.Equals(x, x);
-            x = Vector256.MaxNative(x, Vector256.Create(ExpPoly.Floor));
-            var n = Vector256.Round(x * Vector256.Create(ExpPoly.Log2E));
-            var r = Vector256.FusedMultiplyAdd(n, Vector256.Create(ExpPoly.Ln2Hi), x);
-            r = Vector256.FusedMultiplyAdd(n, Vector256.Create(ExpPoly.Ln2Lo), r);
-            var p = Vector256.Create(ExpPoly.C6);
-            p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(ExpPoly.C5));
-            p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(ExpPoly.C4));
-            p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(ExpPoly.C3));
-            p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(ExpPoly.C2));
-            p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f));
-            p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f));
-            var scale = Vector256.ShiftLeft(Vector256.ConvertToInt32Native(n) + Vector256.Create(127), 23).AsSingle();
-            return Vector256.AndNot(p * scale, under);
+            return Vector256.AndNot(ExpClamped(x), under);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
