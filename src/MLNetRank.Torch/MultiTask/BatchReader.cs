@@ -203,11 +203,15 @@ namespace MLNetRank.Torch.MultiTask
                 for (int i = 0; i < Buffers; i++)
                     _free.Add(new RowStore(reader._layout, batchSize));
                 var token = _cts.Token;
+                // which pass reads the rows and which waits for them is decided here, on the caller's thread, in the order
+                // the streams are started: decided on the worker threads, the next epoch's worker could win and become the
+                // reader while the trainer consumed this stream, which then waited for rows no one consumed (a deadlock)
+                var (loading, resident) = reader.ClaimResident(subset, shuffleBuffer, shuffleSeed);
                 _producer = Task.Factory.StartNew(() =>
                 {
                     try
                     {
-                        reader.Produce(subset, batchSize, shuffleBuffer, shuffleSeed, _free, _full, token);
+                        reader.Produce(subset, batchSize, shuffleBuffer, shuffleSeed, _free, _full, loading, resident, token);
                     }
                     catch (OperationCanceledException) when (token.IsCancellationRequested)
                     {
@@ -218,6 +222,10 @@ namespace MLNetRank.Torch.MultiTask
                     }
                     finally
                     {
+                        // a pass that stopped before it read the rows (cancelled, failed) lets the passes waiting for it read
+                        // the data themselves
+                        if (loading is not null && !loading.Task.IsCompleted)
+                            reader.AbandonResident(subset, shuffleBuffer, loading);
                         _full.CompleteAdding();
                     }
                 }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
@@ -271,8 +279,42 @@ namespace MLNetRank.Torch.MultiTask
             }
         }
 
+        /// <summary>For a shuffled pass: the role of a stream started now. The first stream of a (subset, buffer size) reads
+        /// the rows and may leave them resident (<c>Loading</c>); a later one waits for that (<c>Resident</c>).</summary>
+        private (TaskCompletionSource<RowStore?>? Loading, Task<RowStore?>? Resident) ClaimResident(RowSubset subset, int shuffleBuffer, int? shuffleSeed)
+        {
+            if (!(shuffleSeed.HasValue && shuffleBuffer > 1))
+                return (null, null);
+            lock (_resident)
+            {
+                if (_resident.TryGetValue((subset, shuffleBuffer), out var resident))
+                    return (null, resident);
+                var loading = new TaskCompletionSource<RowStore?>(TaskCreationOptions.RunContinuationsAsynchronously);
+                _resident[(subset, shuffleBuffer)] = loading.Task;
+                return (loading, null);
+            }
+        }
+
+        /// <summary>Whether a shuffled pass over (<paramref name="subset"/>, <paramref name="shuffleBuffer"/>) has claimed the reading
+        /// role (tests: the role is decided when a stream is started, on the caller's thread).</summary>
+        internal bool HasReadingPass(RowSubset subset, int shuffleBuffer)
+        {
+            lock (_resident)
+                return _resident.ContainsKey((subset, shuffleBuffer));
+        }
+
+        /// <summary>A reading pass that stopped early: later passes read the data themselves.</summary>
+        private void AbandonResident(RowSubset subset, int shuffleBuffer, TaskCompletionSource<RowStore?> loading)
+        {
+            lock (_resident)
+                if (_resident.TryGetValue((subset, shuffleBuffer), out var t) && t == loading.Task)
+                    _resident.Remove((subset, shuffleBuffer));
+            loading.TrySetResult(null);
+        }
+
         private void Produce(RowSubset subset, int batchSize, int shuffleBuffer, int? shuffleSeed,
-            BlockingCollection<RowStore> free, BlockingCollection<RowStore> full, CancellationToken token)
+            BlockingCollection<RowStore> free, BlockingCollection<RowStore> full,
+            TaskCompletionSource<RowStore?>? loading, Task<RowStore?>? resident, CancellationToken token)
         {
             token.ThrowIfCancellationRequested();
             // every row read (ML.NET cursors allocate) holds the gate, so no collection it starts runs beside the trainer's
@@ -292,18 +334,8 @@ namespace MLNetRank.Torch.MultiTask
             bool shuffle = shuffleSeed.HasValue && shuffleBuffer > 1;
             // a shuffled pass whose rows all fit its buffer leaves them resident: later passes over the same rows with the
             // same buffer size shuffle them again without reading the IDataView (the trainer's epochs after the first)
-            TaskCompletionSource<RowStore?>? loading = null;
             if (shuffle)
             {
-                Task<RowStore?>? resident;
-                lock (_resident)
-                {
-                    if (!_resident.TryGetValue((subset, shuffleBuffer), out resident))
-                    {
-                        loading = new TaskCompletionSource<RowStore?>(TaskCreationOptions.RunContinuationsAsynchronously);
-                        _resident[(subset, shuffleBuffer)] = loading.Task;
-                    }
-                }
                 if (resident is not null)
                 {
                     // a pass that is still reading the rows finishes first (the trainer starts the next epoch early)

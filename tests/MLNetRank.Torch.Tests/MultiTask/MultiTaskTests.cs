@@ -384,6 +384,42 @@ namespace MLNetRank.Torch.Tests.MultiTask
             Assert.Throws<FormatException>(() => failing.Consume(_ => throw new FormatException("consumer")));
         }
 
+        [Fact]
+        public async System.Threading.Tasks.Task TheNextEpochsStreamNeverTakesTheReadingRoleFromTheCurrentOne()
+        {
+            // rows that overflow the shuffle buffer: the first shuffled pass reads and emits as it goes, and a pass started
+            // after it waits for it. The roles follow the order the streams are started; when the next epoch's worker thread
+            // could claim the reading role first (CI saw it, load on 2 cores), the trainer consumed the current stream,
+            // which waited for the next one's rows, whose worker waited for a consumer: a deadlock. Many pairs, each
+            // consumed current-then-next as the trainer does, each with a deadline instead of a hang.
+            var ml = new MLContext(1);
+            var o = new MultiTaskEstimator.Options();
+            o.Features.Add(new DenseFeature("RowIndex") { Standardize = false });
+            o.Tasks.Add(new TaskSpec("Click", "Click"));
+            var data = Fixture.Load(ml, Fixture.Make(600, 2));
+            var plan = PreparationPlan.Create(ml, o, data.Schema, null);
+            var prepared = plan.Estimator.Fit(data).Transform(data);
+            var layout = plan.Layout(prepared.Schema, o, out var cols);
+            for (int pair = 0; pair < 40; pair++)
+            {
+                var reader = new BatchReader(prepared, layout, cols, 0f, pair);
+                var both = System.Threading.Tasks.Task.Run(() =>
+                {
+                    int rows = 0;
+                    using var current = reader.Start(RowSubset.All, 16, 50, 2 * pair);
+                    // decided when the stream starts, not when its worker thread gets to run
+                    Assert.True(reader.HasReadingPass(RowSubset.All, 50), $"pair {pair}: the current stream had not claimed the reading role when Start returned");
+                    using var next = reader.Start(RowSubset.All, 16, 50, 2 * pair + 1);
+                    current.Consume(b => rows += b.Count);
+                    next.Consume(b => rows += b.Count);
+                    return rows;
+                });
+                var done = await System.Threading.Tasks.Task.WhenAny(both, System.Threading.Tasks.Task.Delay(TimeSpan.FromSeconds(30)));
+                Assert.True(done == both, $"pair {pair}: the two streams did not finish within 30 s (deadlock)");
+                Assert.Equal(1200, await both);
+            }
+        }
+
         /// <summary>Counts the cursors opened on a data view.</summary>
         private sealed class CountingView : IDataView
         {
