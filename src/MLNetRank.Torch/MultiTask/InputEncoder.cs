@@ -190,12 +190,13 @@ namespace MLNetRank.Torch.MultiTask
                     }
                 }
                 var pooled = poolings[i].Export(new SequencePoolingGraph(g, seqEmb[i], seqMask[i], qs, qms));
-                // the V4 transformer: recorded for the request scorer's native kernel (its ids' inputs named by the caller)
+                // the V4 transformer: recorded for the request scorer's native kernel (its ids' sources are the graph inputs
+                // the layout names, the prepared key columns)
                 if (poolings[i] is TransformerModule tm && tm.NativeParameters() is { } np && s.Queries.Count >= np.Segments)
                 {
                     MLNetRank.Serving.Native.NativeIdSource Source(bool isSeq, int k) => isSeq
-                        ? new MLNetRank.Serving.Native.NativeIdSource { Input = "seq:" + k, Table = tableNames[_layout.Sequences[k].Table], IsSequence = true, MaximumLength = _layout.Sequences[k].MaximumLength, RequestLevel = _layout.Sequences[k].SameForAllCandidates }
-                        : new MLNetRank.Serving.Native.NativeIdSource { Input = "cat:" + k, Table = tableNames[_layout.Categoricals[k].Table], Slots = _layout.Categoricals[k].Slots, SlotStride = _layout.Categoricals[k].SlotStride };
+                        ? new MLNetRank.Serving.Native.NativeIdSource { Input = _layout.Sequences[k].Column, Table = tableNames[_layout.Sequences[k].Table], IsSequence = true, MaximumLength = _layout.Sequences[k].MaximumLength, RequestLevel = _layout.Sequences[k].SameForAllCandidates }
+                        : new MLNetRank.Serving.Native.NativeIdSource { Input = _layout.Categoricals[k].Column, Table = tableNames[_layout.Categoricals[k].Table], Slots = _layout.Categoricals[k].Slots, SlotStride = _layout.Categoricals[k].SlotStride };
                     g.NativeTransformers.Add(MLNetRank.Serving.Native.NativeTransformerSpec.Of(pooled, Source(true, i), s.Queries.Take(np.Segments).Select(q => Source(q.IsSequence, q.Index)), np));
                 }
                 // a request-level sequence without queries pools to [1, out]: broadcast to the candidates

@@ -36,16 +36,9 @@ namespace MLNetRank.Torch.MultiTask
             }).ToList();
             var seqs = plan.Seqs.Select(s => g.Cast(s.Input, TensorElementType.Int64)).ToList();
             var logits = net.Export(g, plan.Dense, cats, seqs, out var positionLogits);
-            // transformer blocks the request scorer evaluates natively: their id sources named by the graph inputs
+            // transformer blocks the request scorer evaluates natively
             if (g.NativeTransformers.Count > 0)
-            {
-                foreach (var spec in g.NativeTransformers)
-                    foreach (var src in spec.Room.Prepend(spec.User))
-                        src.Input = src.Input.StartsWith("seq:", System.StringComparison.Ordinal)
-                            ? plan.Seqs[int.Parse(src.Input.Substring(4), System.Globalization.CultureInfo.InvariantCulture)].Input
-                            : plan.Cats[int.Parse(src.Input.Substring(4), System.Globalization.CultureInfo.InvariantCulture)].Input;
                 g.AddMetadata(MLNetRank.Serving.Native.NativeTransformerSpec.MetadataKey, MLNetRank.Serving.Native.NativeTransformerSpec.Write(g.NativeTransformers));
-            }
             // for the request scorer: id 0 is padding in every sequence input (so a batch may pad rows to one length), and
             // the request-level sequences may come with one row for all the request's candidates (user-side work shared)
             if (plan.Seqs.Count > 0)

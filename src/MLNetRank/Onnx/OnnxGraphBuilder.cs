@@ -288,7 +288,7 @@ namespace MLNetRank.Onnx
         }
 
         /// <summary>Blocks that the request scorer can evaluate natively, recorded by the exporters while they write the graph
-        /// (the caller writes them into the metadata once their inputs are named).</summary>
+        /// (the caller writes them into the metadata).</summary>
         public List<MLNetRank.Serving.Native.NativeTransformerSpec> NativeTransformers { get; } = new List<MLNetRank.Serving.Native.NativeTransformerSpec>();
 
         /// <summary>Adds a key/value pair to the model's <c>metadata_props</c>.</summary>
