@@ -152,8 +152,9 @@ namespace MLNetRank.Torch.MultiTask
         /// id space of the table they will start: the same values the sequence feature reads).</param>
         /// <param name="dimension">Length of the vectors: the feature's embedding dimension (&gt;= 1).</param>
         /// <param name="options">Walk and skip-gram options (walks per node, walk length, window, epochs, threads, seed);
-        /// null = the defaults of <see cref="Metapath2VecEstimator.Options"/>. Its <c>Dimension</c>, <c>Metapaths</c> and edge
-        /// column names are not used: <paramref name="dimension"/> and the Item–User–Item metapath are.</param>
+        /// null = the defaults of <see cref="Metapath2VecEstimator.Options"/>. Its <c>Dimension</c>, <c>Metapaths</c>, edge and
+        /// weight column names and <c>ColumnNodeTypes</c> are not used: <paramref name="dimension"/>, the Item–User–Item
+        /// metapath and the graph built here are.</param>
         /// <returns>The vectors of every item that occurs in the histories, by id (integers in invariant culture).</returns>
         public static PretrainedEmbeddings FromSequences(MLContext mlContext, IDataView data, string userColumnName, string sequenceColumnName, int dimension,
             Metapath2VecEstimator.Options? options = null)
@@ -199,17 +200,16 @@ namespace MLNetRank.Torch.MultiTask
             }
             if (edges.Count == 0)
                 throw new ArgumentException($"Pretrained embeddings from sequences: column '{sequenceColumnName}' holds no item id (every history is empty or padding) in the {nameof(data)} given.", nameof(data));
-            var given = options ?? new Metapath2VecEstimator.Options();
-            var o = new Metapath2VecEstimator.Options
-            {
-                Metapaths = new List<string> { "Item-User-Item" },
-                Dimension = dimension,
-                WalksPerNode = given.WalksPerNode, WalkLength = given.WalkLength, WindowSize = given.WindowSize,
-                NegativeSamples = given.NegativeSamples, Epochs = given.Epochs, InitialLearningRate = given.InitialLearningRate,
-                MinLearningRateFraction = given.MinLearningRateFraction, SubsamplingThreshold = given.SubsamplingThreshold,
-                Variant = given.Variant, NumberOfThreads = given.NumberOfThreads, Seed = given.Seed, Progress = given.Progress,
-                CancellationToken = given.CancellationToken, ProgressInterval = given.ProgressInterval,
-            };
+            // the caller's walk and training options; the graph's own schema, metapath and dimension
+            var o = (options ?? new Metapath2VecEstimator.Options()).Clone();
+            o.SourceIdColumnName = nameof(SequenceEdge.SourceId);
+            o.SourceTypeColumnName = nameof(SequenceEdge.SourceType);
+            o.TargetIdColumnName = nameof(SequenceEdge.TargetId);
+            o.TargetTypeColumnName = nameof(SequenceEdge.TargetType);
+            o.WeightColumnName = null;
+            o.ColumnNodeTypes = new Dictionary<string, string>(StringComparer.Ordinal);
+            o.Metapaths = new List<string> { "Item-User-Item" };
+            o.Dimension = dimension;
             var graph = mlContext.Data.LoadFromEnumerable(edges);
             var fitted = mlContext.Ranker().Transforms.Metapath2Vec(graph, o).FitGraph();
             return FromNodeEmbeddings(fitted.GetEmbeddings("Item"));

@@ -169,6 +169,9 @@ namespace MLNetRank.Graph
             /// Default 10 seconds.</summary>
             public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromSeconds(10);
 
+            /// <summary>A shallow copy (collections shared: replace them, do not mutate them).</summary>
+            internal Metapath2VecEstimator.Options Clone() => (Metapath2VecEstimator.Options)MemberwiseClone();
+
             internal void Validate()
             {
                 if (Metapaths is null || Metapaths.Count == 0)
